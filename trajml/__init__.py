@@ -1,0 +1,49 @@
+"""trajml: structure, transport and kinetics from MD trajectories of solid polymer electrolytes.
+
+``import trajml`` is light: submodules (and heavy dependencies such as torch,
+dask.distributed and MDAnalysis) load on first use.
+
+Units inside trajml: lengths in Å, time in ps, energies in kJ/mol, charges in e,
+temperatures in K, masses in amu.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Box": "trajml.box",
+    "Chunk": "trajml.chunk",
+    "ChunkSpec": "trajml.chunk",
+    "Source": "trajml.io",
+    "open_source": "trajml.io",
+    "run": "trajml.parallel",
+    "TrajectorySummary": "trajml.features",
+}
+_SUBMODULES = {"box", "chunk", "errors", "io", "parallel", "features", "sim", "data", "unwrap", "kernels", "pipelines", "cli"}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trajml.box import Box
+    from trajml.chunk import Chunk, ChunkSpec
+    from trajml.features import TrajectorySummary
+    from trajml.io import Source, open_source
+    from trajml.parallel import run
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"trajml.{name}")
+    raise AttributeError(f"module 'trajml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

@@ -1,0 +1,478 @@
+"""Sources: lazy, picklable views of one or many trajectories.
+
+A :class:`Source` holds paths and a little metadata (frame counts per file),
+never an open file: workers that receive it reopen the files themselves
+(through a per-thread cache), so a Source crosses process boundaries freely.
+
+Vocabulary
+----------
+part
+    One trajectory file. Continuation runs (``run.part0001.xtc``,
+    ``run.part0002.xtc``) are parts of one trajectory, concatenated in time.
+trajectory (member)
+    One continuous run: a topology and one or more parts, identified by its
+    ``traj_id`` (its position in the source). Replicas and different systems
+    of an ensemble are separate trajectories of one source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trajml.chunk import Chunk, ChunkSpec
+from trajml.errors import (
+    EmptySelectionError,
+    NonFiniteCoordinatesError,
+    SelectionError,
+)
+from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
+from trajml.io.topology import AtomTable
+
+__all__ = ["Source", "open_source", "TrajectoryMember"]
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class TrajectoryMember:
+    """One trajectory of a source: a topology and its consecutive parts.
+
+    Attributes
+    ----------
+    topology : str
+        Topology file path.
+    parts : tuple of str
+        Trajectory files in time order.
+    infos : tuple of PartInfo
+        What probing each part found (frame counts, times).
+    skip_first : tuple of bool
+        For each part, whether its first frame repeats the previous part's last
+        frame (same time) and is dropped.
+    """
+
+    topology: str
+    parts: tuple[str, ...]
+    infos: tuple[PartInfo, ...]
+    skip_first: tuple[bool, ...]
+
+    @property
+    def part_lengths(self) -> np.ndarray:
+        """ndarray of int64: frames each part contributes after overlap removal."""
+        return np.array([i.n_frames - int(s) for i, s in zip(self.infos, self.skip_first)], dtype=np.int64)
+
+    @property
+    def n_frames(self) -> int:
+        """int: total frames of the trajectory."""
+        return int(self.part_lengths.sum())
+
+
+def _as_path(value: PathLike, role: str) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{role} must be a path (str or os.PathLike); got {type(value).__name__}.")
+    return os.fspath(value)
+
+
+def _normalise_members(topology: PathLike | Sequence[PathLike], trajectories: Any) -> list[tuple[str, list[str]]]:
+    """Turn the flexible ``open_source`` arguments into (topology, [parts]) pairs."""
+    if trajectories is None:
+        trajectories = [[]]
+    elif isinstance(trajectories, (str, os.PathLike)):
+        trajectories = [[trajectories]]
+    else:
+        trajectories = list(trajectories)
+        if not trajectories:
+            raise ValueError("The 'trajectories' parameter of open_source is empty: give at least one file.")
+        if all(isinstance(t, (str, os.PathLike)) for t in trajectories):
+            trajectories = [trajectories]  # one trajectory in several parts
+    if isinstance(topology, (str, os.PathLike)):
+        tops = [_as_path(topology, "topology")] * len(trajectories)
+    else:
+        tops = [_as_path(t, "topology") for t in topology]
+        if len(tops) != len(trajectories):
+            raise ValueError(
+                f"open_source got {len(tops)} topologies for {len(trajectories)} trajectories; "
+                "give one topology, or one per trajectory."
+            )
+    members = []
+    for top, parts in zip(tops, trajectories):
+        if isinstance(parts, (str, os.PathLike)):
+            parts = [parts]
+        members.append((top, [_as_path(p, "trajectory") for p in parts]))
+    return members
+
+
+class Source:
+    """A lazy, picklable collection of trajectories sharing one atom layout.
+
+    Build one with :func:`open_source`.
+
+    Attributes
+    ----------
+    members : tuple of TrajectoryMember
+        The trajectories (ensemble members), indexed by ``traj_id``.
+    backend : {"mdanalysis", "mdtraj"}
+        Library that reads coordinates.
+    n_atoms : int
+        Atoms per frame.
+    atoms : AtomTable
+        Per-atom names, types, residue ids (molecule ids), charges (e) and masses (amu)
+        of the first member's topology.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[TrajectoryMember],
+        *,
+        backend: str,
+        topology_format: str | None,
+        format: str | None,
+        type_map: tuple[tuple[str, str], ...],
+        reader_kwargs: Mapping[str, Any],
+        check_finite: bool,
+    ) -> None:
+        self.members = tuple(members)
+        self.backend = backend
+        self.topology_format = topology_format
+        self.format = format
+        self.type_map = type_map
+        self.reader_kwargs = dict(reader_kwargs)
+        self.check_finite = check_finite
+        counts = {m.infos[0].n_atoms if m.infos else self._universe(i).atoms.n_atoms for i, m in enumerate(self.members)}
+        if len(counts) > 1:
+            raise ValueError(
+                f"All trajectories of one source must have the same number of atoms; got {sorted(counts)}. "
+                "Analyse systems of different sizes as separate sources."
+            )
+        self.n_atoms = counts.pop()
+        self._atoms: AtomTable | None = None
+
+    # -- pickling: paths and metadata only -------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_atoms"] = None
+        return state
+
+    # -- structure --------------------------------------------------------------------------
+    @property
+    def n_trajectories(self) -> int:
+        """int: number of trajectories (ensemble members)."""
+        return len(self.members)
+
+    def n_frames_of(self, traj_id: int) -> int:
+        """Number of frames of trajectory ``traj_id``."""
+        return self._member(traj_id).n_frames
+
+    @property
+    def n_frames(self) -> int:
+        """int: total frames over every trajectory."""
+        return sum(m.n_frames for m in self.members)
+
+    @property
+    def dt(self) -> float:
+        """float: time between saved frames of the first trajectory, in ps (NaN if unknown)."""
+        infos = self.members[0].infos
+        return float(infos[0].dt) if infos else float("nan")
+
+    @property
+    def has_box(self) -> bool:
+        """bool: whether the trajectories carry periodic boxes."""
+        return all(i.has_box for m in self.members for i in m.infos)
+
+    @property
+    def atoms(self) -> AtomTable:
+        """AtomTable: per-atom attributes of the first trajectory's topology."""
+        if self._atoms is None:
+            self._atoms = AtomTable.from_universe(self._universe(0))
+        return self._atoms
+
+    def _member(self, traj_id: int) -> TrajectoryMember:
+        if not 0 <= traj_id < len(self.members):
+            raise IndexError(f"traj_id {traj_id} is out of range: this source has {len(self.members)} trajectories.")
+        return self.members[traj_id]
+
+    def _universe(self, traj_id: int, part: int | None = 0) -> Any:
+        member = self._member(traj_id)
+        path = member.parts[part] if (part is not None and member.parts) else None
+        return open_universe(member.topology, path, topology_format=self.topology_format, format=self.format,
+                             type_map=self.type_map, **self.reader_kwargs)
+
+    def universe(self, traj_id: int = 0) -> Any:
+        """An MDAnalysis Universe on the first part of trajectory ``traj_id`` (for interactive use)."""
+        return self._universe(traj_id)
+
+    # -- selections -------------------------------------------------------------------------
+    def select(self, selection: str, traj_id: int | None = None) -> np.ndarray:
+        """Resolve an MDAnalysis selection string to topology indices.
+
+        Parameters
+        ----------
+        selection : str
+            MDAnalysis selection syntax, e.g. ``"name Li"`` or ``"type O and resname PEO"``.
+        traj_id : int, optional
+            Resolve against this trajectory's topology. By default every member's
+            topology is used and they must agree.
+
+        Returns
+        -------
+        ndarray, shape (K,), int64
+            Sorted topology indices.
+
+        Raises
+        ------
+        SelectionError
+            If the string cannot be parsed, or members disagree.
+        EmptySelectionError
+            If no atom matches; the message quotes the selection.
+        """
+        if not isinstance(selection, str) or not selection.strip():
+            raise SelectionError(f"A selection must be a non-empty string; got {selection!r}.")
+        ids = range(len(self.members)) if traj_id is None else [traj_id]
+        result: np.ndarray | None = None
+        seen_tops: dict[str, np.ndarray] = {}
+        for t in ids:
+            top = self.members[t].topology
+            if top in seen_tops:
+                idx = seen_tops[top]
+            else:
+                try:
+                    idx = self._universe(t).select_atoms(selection).indices.astype(np.int64)
+                except Exception as exc:
+                    raise SelectionError(f"Selection {selection!r} could not be parsed: {exc}") from None
+                seen_tops[top] = idx
+            if result is None:
+                result = idx
+            elif not np.array_equal(result, idx):
+                raise SelectionError(
+                    f"Selection {selection!r} picks different atoms in trajectory {t} ('{top}') than in "
+                    "trajectory 0; pass traj_id or use separate sources."
+                )
+        assert result is not None
+        if result.size == 0:
+            table = self.atoms
+            names = ", ".join(list(table.species_counts("names"))[:12])
+            raise EmptySelectionError(
+                f"Selection {selection!r} matched no atom in '{self.members[0].topology}'. "
+                f"Atom names present: {names}."
+            )
+        return result
+
+    # -- chunks -----------------------------------------------------------------------------
+    def partition(self, chunk_size: int = 100, start: int = 0, stop: int | None = None, step: int = 1,
+                  traj_ids: Sequence[int] | None = None) -> list[ChunkSpec]:
+        """Split frames ``start:stop:step`` of each trajectory into chunks.
+
+        Parameters
+        ----------
+        chunk_size : int
+            Frames per chunk (the last chunk of a trajectory may be shorter).
+        start, stop, step : int
+            Frame slice applied to every trajectory; ``stop=None`` means to the end.
+        traj_ids : sequence of int, optional
+            Trajectories to include (default: all).
+
+        Returns
+        -------
+        list of ChunkSpec
+            In trajectory order, then time order.
+        """
+        if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+            raise ValueError(f"The 'chunk_size' parameter must be an int >= 1. Got {chunk_size!r} instead.")
+        if step < 1:
+            raise ValueError(f"The 'step' parameter must be an int >= 1. Got {step!r} instead.")
+        if start < 0:
+            raise ValueError(f"The 'start' parameter must be >= 0. Got {start!r} instead.")
+        specs = []
+        ids = range(len(self.members)) if traj_ids is None else traj_ids
+        for t in ids:
+            n = self.n_frames_of(t)
+            end = n if stop is None else min(stop, n)
+            frames = range(start, end, step)
+            for i in range(0, len(frames), chunk_size):
+                sub = frames[i:i + chunk_size]
+                specs.append(ChunkSpec(int(t), sub.start, sub[-1] + 1, step))
+        return specs
+
+    def read(self, spec: ChunkSpec, atoms: np.ndarray | None = None) -> Chunk:
+        """Read the frames of one chunk.
+
+        Parameters
+        ----------
+        spec : ChunkSpec
+            Which trajectory and frames.
+        atoms : ndarray of int, optional
+            Topology indices to read (default: all atoms).
+
+        Returns
+        -------
+        Chunk
+            Positions (Å, float32), boxes (Å, float32, or None), times (ps), frames.
+
+        Raises
+        ------
+        IndexError
+            Frames beyond the end of the trajectory.
+        NonFiniteCoordinatesError
+            NaN or infinite coordinates (the message names the file and frame).
+        """
+        member = self._member(spec.traj_id)
+        frames = np.arange(spec.start, spec.stop, spec.step, dtype=np.int64)
+        if frames.size and frames[-1] >= member.n_frames:
+            raise IndexError(
+                f"Frames {spec.start}:{spec.stop} are beyond trajectory {spec.traj_id}, which has {member.n_frames}."
+            )
+        if atoms is not None:
+            atoms = np.asarray(atoms, dtype=np.int64)
+        lengths = member.part_lengths
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        part_of = np.searchsorted(bounds, frames, side="right") - 1
+        pieces = []
+        for p in np.unique(part_of):
+            mask = part_of == p
+            local = frames[mask] - bounds[p] + int(member.skip_first[p])
+            pos, box, times = read_frames(
+                self.backend, member.topology, member.parts[p], local, atoms,
+                topology_format=self.topology_format, format=self.format, type_map=self.type_map,
+                reader_kwargs=self.reader_kwargs,
+            )
+            if self.check_finite:
+                _check_finite(pos, box, member.parts[p], local)
+            pieces.append((pos, box, times))
+        n_atoms = self.n_atoms if atoms is None else len(atoms)
+        if len(pieces) == 1:
+            pos, box, times = pieces[0]
+        elif pieces:
+            pos = np.concatenate([p[0] for p in pieces])
+            box = None if any(p[1] is None for p in pieces) else np.concatenate([p[1] for p in pieces])
+            times = np.concatenate([p[2] for p in pieces])
+        else:
+            pos = np.empty((0, n_atoms, 3), np.float32)
+            box = np.empty((0, 3, 3), np.float32) if self.has_box else None
+            times = np.empty(0)
+        return Chunk(positions=pos, boxes=box, times=times, frames=frames, traj_id=spec.traj_id,
+                     atom_indices=atoms)
+
+    def iter_chunks(self, chunk_size: int = 100, start: int = 0, stop: int | None = None, step: int = 1,
+                    atoms: np.ndarray | None = None, traj_ids: Sequence[int] | None = None) -> Iterator[Chunk]:
+        """Stream chunks serially, in trajectory then time order; memory stays bounded by ``chunk_size``."""
+        for spec in self.partition(chunk_size, start, stop, step, traj_ids):
+            yield self.read(spec, atoms)
+
+    def fingerprint(self) -> str:
+        """A hex digest identifying the input files (paths, sizes, modification times) and reading options."""
+        h = hashlib.sha256()
+        for m in self.members:
+            for path in (m.topology, *m.parts):
+                st = os.stat(path)
+                h.update(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(repr((self.backend, self.topology_format, self.format, self.type_map,
+                       sorted(self.reader_kwargs.items()))).encode())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        parts = sum(len(m.parts) for m in self.members)
+        return (f"<Source {self.n_trajectories} trajectories, {parts} files, {self.n_frames} frames, "
+                f"{self.n_atoms} atoms, backend={self.backend!r}>")
+
+
+def _check_finite(positions: np.ndarray, boxes: np.ndarray | None, path: str, local: np.ndarray) -> None:
+    bad = ~np.isfinite(positions).all(axis=(1, 2))
+    if boxes is not None:
+        bad |= ~np.isfinite(boxes).all(axis=(1, 2))
+    if bad.any():
+        i = int(np.argmax(bad))
+        atoms_bad = np.flatnonzero(~np.isfinite(positions[i]).all(axis=1))
+        raise NonFiniteCoordinatesError(
+            f"Trajectory '{path}' frame {int(local[i])} has NaN or infinite coordinates "
+            f"({atoms_bad.size} atoms, first at index {int(atoms_bad[0]) if atoms_bad.size else '-'})."
+        )
+
+
+def _type_map_tuple(type_map: Mapping[Any, str] | None) -> tuple[tuple[str, str], ...]:
+    if type_map is None:
+        return ()
+    if not isinstance(type_map, Mapping):
+        raise TypeError(f"The 'type_map' parameter must map LAMMPS types to names, e.g. {{1: 'C'}}; got {type(type_map).__name__}.")
+    return tuple(sorted((str(k), str(v)) for k, v in type_map.items()))
+
+
+def open_source(
+    topology: PathLike | Sequence[PathLike],
+    trajectories: PathLike | Sequence[PathLike] | Sequence[Sequence[PathLike]] | None = None,
+    *,
+    backend: str = "mdanalysis",
+    topology_format: str | None = None,
+    format: str | None = None,
+    type_map: Mapping[Any, str] | None = None,
+    on_damage: str = "raise",
+    check_finite: bool = True,
+    **reader_kwargs: Any,
+) -> Source:
+    """Open trajectories lazily as a :class:`Source`.
+
+    Parameters
+    ----------
+    topology : path or sequence of paths
+        Topology file (PSF, PDB, GRO, TPR, LAMMPS data, ...), or one per trajectory.
+    trajectories : path, sequence of paths, or sequence of sequences of paths, optional
+        One file; a list of files read as **consecutive parts of one run**; or a
+        list of lists, one per trajectory (replicas or systems of an ensemble).
+        ``None`` reads the coordinates stored in the topology file itself.
+    backend : {"mdanalysis", "mdtraj"}
+        Library that reads coordinates. Topologies and selections always use MDAnalysis.
+    topology_format, format : str, optional
+        MDAnalysis format names, when file extensions are misleading (e.g. ``"DATA"``, ``"LAMMPSDUMP"``).
+    type_map : mapping, optional
+        Numeric LAMMPS atom types to names, e.g. ``{1: "C", 2: "O", 3: "Li", 4: "TFSI"}``;
+        the names become both atom types and atom names.
+    on_damage : {"raise", "truncate"}
+        What to do with a truncated or corrupt trajectory file: raise
+        :class:`~trajml.errors.CorruptTrajectoryError` naming the file and frame,
+        or warn and keep the readable frames before the damage.
+    check_finite : bool
+        Raise :class:`~trajml.errors.NonFiniteCoordinatesError` on NaN or infinite coordinates.
+    **reader_kwargs
+        Passed to ``MDAnalysis.Universe`` (e.g. ``dt=2.0`` for LAMMPS dumps, ``atom_style=...``).
+
+    Returns
+    -------
+    Source
+
+    Notes
+    -----
+    When a continuation part starts at the time its predecessor ended (GROMACS
+    restarts write that frame twice), its first frame is dropped so no frame
+    appears twice.
+
+    Examples
+    --------
+    >>> from trajml.data import sample_topology, sample_trajectory
+    >>> src = open_source(sample_topology(), sample_trajectory())
+    >>> src.n_atoms > 0
+    True
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"The 'backend' parameter of open_source must be one of {BACKENDS}. Got {backend!r} instead.")
+    if on_damage not in ("raise", "truncate"):
+        raise ValueError(f"The 'on_damage' parameter of open_source must be 'raise' or 'truncate'. Got {on_damage!r} instead.")
+    tmap = _type_map_tuple(type_map)
+    members = []
+    for top, parts in _normalise_members(topology, trajectories):
+        if not parts:  # coordinates from the topology file itself
+            parts = [top]
+        infos = tuple(
+            probe_part(backend, top, p, topology_format=topology_format, format=format, type_map=tmap,
+                       reader_kwargs=reader_kwargs, on_damage=on_damage)
+            for p in parts
+        )
+        skip = [False]
+        for prev, cur in zip(infos, infos[1:]):
+            skip.append(bool(np.isclose(cur.first_time, prev.last_time, rtol=0, atol=1e-6)) and cur.n_frames > 1)
+        members.append(TrajectoryMember(top, tuple(parts), infos, tuple(skip)))
+    return Source(members, backend=backend, topology_format=topology_format, format=format, type_map=tmap,
+                  reader_kwargs=reader_kwargs, check_finite=check_finite)
