@@ -1,0 +1,121 @@
+"""``trajml info``: what a trajectory holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import numpy as np
+
+from trajml.cli._common import add_input_arguments, open_from_args
+
+__all__ = ["register", "run", "describe"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``info`` sub-command."""
+    p = subparsers.add_parser(
+        "info",
+        help="frames, atoms, species, box, time step and duration of a trajectory",
+        description="Print what a trajectory holds: frames, atoms, species counts (by atom name), box "
+        "(Å, degrees), time step and duration (ps). Without TOP/TRAJ it describes the bundled sample SPE.",
+    )
+    add_input_arguments(p, optional=True)
+    p.add_argument("--json", action="store_true", help="print JSON (keys: n_frames, n_atoms, dt_ps, species, box, ...)")
+    p.add_argument("--scan", action="store_true",
+                   help="read every frame (validates the files; adds volume statistics)")
+    p.add_argument("--scheduler", default="serial", help="scheduler for --scan: serial, threads, processes, local or an address")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progress: bool = False) -> dict[str, Any]:
+    """Summarise a source as a JSON-ready dict.
+
+    Returns
+    -------
+    dict
+        ``n_frames``, ``n_atoms``, ``n_trajectories``, ``dt_ps``, ``duration_ps`` (first to
+        last frame, summed over trajectories), ``time_start_ps``, ``species`` (atom name →
+        count), ``box`` (``matrix_A``, ``lengths_A``, ``angles_deg``, ``volume_A3`` of the
+        first frame, or None), ``files``; with ``scan`` also ``volume_A3`` statistics.
+    """
+    from trajml.box import Box
+    from trajml.chunk import ChunkSpec
+
+    first = source.read(ChunkSpec(0, 0, 1), atoms=np.zeros(1, dtype=np.int64))
+    box = None
+    if first.boxes is not None:
+        b = Box.from_matrix(first.boxes[0])
+        box = {
+            "matrix_A": np.round(b.matrix, 4).tolist(),
+            "lengths_A": np.round(b.lengths, 4).tolist(),
+            "angles_deg": np.round(b.angles, 4).tolist(),
+            "volume_A3": round(b.volume, 3),
+            "orthorhombic": b.is_orthorhombic,
+        }
+    duration = sum(i.last_time - m.infos[0].first_time for m in source.members for i in m.infos[-1:])
+    info: dict[str, Any] = {
+        "n_frames": source.n_frames,
+        "n_atoms": source.n_atoms,
+        "n_trajectories": source.n_trajectories,
+        "dt_ps": round(source.dt, 6),
+        "duration_ps": round(duration, 6),
+        "time_start_ps": round(float(first.times[0]), 6),
+        "species": source.atoms.species_counts("names"),
+        "box": box,
+        "files": [[m.topology, *m.parts] for m in source.members],
+    }
+    if source.atoms.charges is not None:
+        info["total_charge_e"] = round(float(source.atoms.charges.sum()), 6)
+    if scan:
+        from trajml.features import TrajectorySummary
+        from trajml.parallel import run as run_featurizer
+
+        res = run_featurizer(TrajectorySummary(), source, scheduler=scheduler, progress=progress)
+        info["volume_A3"] = {"mean": res.mean_volume, "std": res.std_volume, "min": res.min_volume,
+                             "max": res.max_volume}
+        info["frames_read"] = res.n_frames
+    return info
+
+
+def _species_line(species: dict[str, int], limit: int = 12) -> str:
+    items = [f"{k} {v}" for k, v in species.items()]
+    more = f", ... ({len(items) - limit} more; see --json)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``trajml info``."""
+    source = open_from_args(args)
+    info = describe(source, scan=args.scan, scheduler=args.scheduler, progress=not args.no_progress)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    lines = [
+        f"files        : {'; '.join(' + '.join(f) for f in info['files'])}",
+        f"trajectories : {info['n_trajectories']}",
+        f"frames       : {info['n_frames']}",
+        f"atoms        : {info['n_atoms']}",
+        "species      : " + _species_line(info["species"]),
+        f"time step    : {info['dt_ps']:g} ps between saved frames",
+        f"duration     : {info['duration_ps']:g} ps (from t = {info['time_start_ps']:g} ps)",
+    ]
+    if "total_charge_e" in info:
+        lines.append(f"total charge : {info['total_charge_e']:g} e")
+    box = info["box"]
+    if box is None:
+        lines.append("box          : none (no periodic boundaries)")
+    else:
+        kind = "orthorhombic" if box["orthorhombic"] else "triclinic"
+        a, b, c = box["lengths_A"]
+        al, be, ga = box["angles_deg"]
+        lines.append(f"box          : {a:g} x {b:g} x {c:g} Å, angles {al:g}/{be:g}/{ga:g}°, {kind}, "
+                     f"V = {box['volume_A3']:g} Å³ (first frame)")
+    if "volume_A3" in info and box is not None:
+        v = info["volume_A3"]
+        lines.append(f"volume       : {v['mean']:.6g} ± {v['std']:.3g} Å³ (min {v['min']:.6g}, max {v['max']:.6g}), "
+                     f"{info['frames_read']} frames read")
+    print("\n".join(lines))
+    return 0
