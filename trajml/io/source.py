@@ -240,10 +240,13 @@ class Source:
             if top in seen_tops:
                 idx = seen_tops[top]
             else:
+                universe = self._universe(t)  # file errors propagate as themselves
                 try:
-                    idx = self._universe(t).select_atoms(selection).indices.astype(np.int64)
+                    idx = universe.select_atoms(selection).indices.astype(np.int64)
                 except Exception as exc:
-                    raise SelectionError(f"Selection {selection!r} could not be parsed: {exc}") from None
+                    raise SelectionError(
+                        f"Selection {selection!r} could not be parsed for '{top}': {exc}"
+                    ) from None
                 seen_tops[top] = idx
             if result is None:
                 result = idx
@@ -281,12 +284,17 @@ class Source:
         list of ChunkSpec
             In trajectory order, then time order.
         """
-        if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        if not is_int(chunk_size) or chunk_size < 1:
             raise ValueError(f"The 'chunk_size' parameter must be an int >= 1. Got {chunk_size!r} instead.")
-        if step < 1:
+        if not is_int(step) or step < 1:
             raise ValueError(f"The 'step' parameter must be an int >= 1. Got {step!r} instead.")
-        if start < 0:
-            raise ValueError(f"The 'start' parameter must be >= 0. Got {start!r} instead.")
+        if not is_int(start) or start < 0:
+            raise ValueError(f"The 'start' parameter must be an int >= 0. Got {start!r} instead.")
+        if stop is not None and (not is_int(stop) or stop < 0):
+            raise ValueError(f"The 'stop' parameter must be None or an int >= 0. Got {stop!r} instead.")
         specs = []
         ids = range(len(self.members)) if traj_ids is None else traj_ids
         for t in ids:
@@ -327,7 +335,7 @@ class Source:
                 f"Frames {spec.start}:{spec.stop} are beyond trajectory {spec.traj_id}, which has {member.n_frames}."
             )
         if atoms is not None:
-            atoms = np.asarray(atoms, dtype=np.int64)
+            atoms = self._check_atoms(atoms)
         lengths = member.part_lengths
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         part_of = np.searchsorted(bounds, frames, side="right") - 1
@@ -338,7 +346,7 @@ class Source:
             pos, box, times = read_frames(
                 self.backend, member.topology, member.parts[p], local, atoms,
                 topology_format=self.topology_format, format=self.format, type_map=self.type_map,
-                reader_kwargs=self.reader_kwargs,
+                reader_kwargs=self.reader_kwargs, info=member.infos[p],
             )
             if self.check_finite:
                 _check_finite(pos, box, member.parts[p], local)
@@ -356,6 +364,23 @@ class Source:
             times = np.empty(0)
         return Chunk(positions=pos, boxes=box, times=times, frames=frames, traj_id=spec.traj_id,
                      atom_indices=atoms)
+
+    def _check_atoms(self, atoms: Any) -> np.ndarray:
+        """Validate an atom index array: 1-D integers in [0, n_atoms)."""
+        arr = np.asarray(atoms)
+        if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
+            raise TypeError(
+                "The 'atoms' parameter must be a 1-D array of integer topology indices "
+                f"(use np.flatnonzero for a boolean mask); got dtype {arr.dtype}, shape {arr.shape}."
+            )
+        arr = arr.astype(np.int64, copy=False)
+        if arr.size and (arr.min() < 0 or arr.max() >= self.n_atoms):
+            bad = int(arr[(arr < 0) | (arr >= self.n_atoms)][0])
+            raise IndexError(
+                f"The 'atoms' parameter holds index {bad}, outside [0, {self.n_atoms}) for "
+                f"'{self.members[0].topology}'."
+            )
+        return arr
 
     def iter_chunks(self, chunk_size: int = 100, start: int = 0, stop: int | None = None, step: int = 1,
                     atoms: np.ndarray | None = None, traj_ids: Sequence[int] | None = None) -> Iterator[Chunk]:
