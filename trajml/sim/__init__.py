@@ -1,0 +1,36 @@
+"""``trajml simulate``: coarse-grained solid-polymer-electrolyte simulations on OpenMM.
+
+A Kremer–Grest style model of PEO/LiTFSI (after Wang et al., Chem. Mater. 2020):
+linear chains of alternating backbone (``C``) and ether-oxygen (``O``) beads,
+Li⁺ beads (``Li``, +1 e) and TFSI-like anion beads (``TFSI``, −1 e) in a cubic
+periodic box. FENE bonds, WCA repulsion, an attractive Li–O Lennard-Jones well,
+screened (Yukawa) Coulomb between ions, optional bending stiffness, Langevin
+thermostat. See :mod:`trajml.sim.parameters` for the mapping of reduced units
+(σ = 5 Å, ε = k_B·300 K, m = 44 amu, τ ≈ 2.1 ps) and every knob.
+
+Only :func:`simulate` needs OpenMM (the ``sim`` extra); parameters, the builder
+and the PSF writer are plain NumPy.
+
+Examples
+--------
+>>> from trajml.sim import SimulationParameters
+>>> p = SimulationParameters(n_chains=8, chain_length=20, eo_li_ratio=10)
+>>> p.n_li, p.n_beads
+(8, 176)
+"""
+
+from trajml.sim.builder import SPETopology, build_topology, initial_positions
+from trajml.sim.parameters import UNIT_MAPPING, SimulationParameters
+from trajml.sim.psf import write_psf
+from trajml.sim.run import SimulationResult, simulate
+
+__all__ = [
+    "SimulationParameters",
+    "SimulationResult",
+    "simulate",
+    "UNIT_MAPPING",
+    "SPETopology",
+    "build_topology",
+    "initial_positions",
+    "write_psf",
+]
