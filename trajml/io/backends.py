@@ -97,13 +97,16 @@ def _apply_type_map(universe: Any, type_map: tuple[tuple[str, str], ...], topolo
         raise ValueError(
             f"A type map was given, but topology '{topology}' has no atom types to map."
         ) from None
-    unknown = sorted(set(types) - set(mapping), key=lambda t: (len(t), t))
+    unknown = sorted({str(t) for t in types} - set(mapping), key=lambda t: (len(t), t))
     if unknown:
+        shown = ", ".join(repr(t) for t in unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
         raise ValueError(
-            f"The 'type_map' given for '{topology}' has no entry for atom type(s) "
-            f"{', '.join(repr(t) for t in unknown)}; it maps {sorted(mapping, key=lambda t: (len(t), t))}."
+            f"The 'type_map' given for '{topology}' has no entry for atom type(s) {shown}; "
+            f"it maps {sorted(mapping, key=lambda t: (len(t), t))}."
         )
-    mapped = np.array([mapping[t] for t in types], dtype=object)
+    # Map each distinct type once (vectorised over atoms).
+    uniq, inverse = np.unique(types, return_inverse=True)
+    mapped = np.array([mapping[str(t)] for t in uniq], dtype=object)[inverse]
     universe.atoms.types = mapped
     if hasattr(universe.atoms, "names"):
         universe.atoms.names = mapped
