@@ -507,7 +507,6 @@ def _scan_dcd(path: str) -> tuple[int, str | None]:
             if bad.size:
                 k = int(bad[0])
                 n_rest = min(n_rest, k)
-    del data
     n_good = 1 + int(n_rest)
     if n_good < 1 + (size - end0) // framesize:
         return n_good, (f"frame {n_good} is damaged (its Fortran record markers at byte "

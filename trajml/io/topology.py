@@ -28,6 +28,13 @@ class AtomTable:
         Partial charges in e; None when the topology carries none.
     masses : ndarray, shape (N,), float64, or None
         Masses in amu; None when the topology carries none.
+    resindices : ndarray, shape (N,), int64
+        0-based residue indices (unique per residue even where ``resids``
+        repeat across segments or chains).
+    molecules : ndarray, shape (N,), int64
+        0-based molecule ids: bonded fragments when the topology has bonds,
+        else residue indices (a coarse-grained chain without bonds in its
+        topology is one residue in the formats trajml writes).
     """
 
     names: np.ndarray
@@ -36,6 +43,8 @@ class AtomTable:
     resnames: np.ndarray
     charges: np.ndarray | None
     masses: np.ndarray | None
+    resindices: np.ndarray
+    molecules: np.ndarray
 
     @property
     def n_atoms(self) -> int:
@@ -85,4 +94,13 @@ class AtomTable:
             resnames=np.asarray(attr("resnames", "", object), dtype=str),
             charges=attr("charges", None, np.float64),
             masses=attr("masses", None, np.float64),
+            resindices=np.asarray(atoms.resindices, dtype=np.int64),
+            molecules=_molecule_ids(atoms),
         )
+
+
+def _molecule_ids(atoms: Any) -> np.ndarray:
+    """Bonded fragments when the topology has bonds, else residue indices (0-based, int64)."""
+    has_bonds = hasattr(atoms, "bonds") and len(atoms.bonds) > 0
+    ids = atoms.fragindices if has_bonds else atoms.resindices
+    return np.asarray(ids, dtype=np.int64)
