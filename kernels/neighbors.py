@@ -1,0 +1,1452 @@
+"""Periodic pair-search kernels: pair-distance histograms, neighbour counts and lists.
+
+Every kernel here searches pairs ``(i, j)`` of two atom selections A and B under
+the minimum-image convention of a periodic box that may be orthorhombic or
+triclinic and may change from frame to frame (NPT). They back the structure
+featurizers (radial distribution functions, coordination numbers) and the
+graph builders (CSR neighbour lists for graph networks).
+
+Algorithm
+---------
+A periodic cell list in fractional coordinates ``s = x @ inv(B)`` (box vectors
+as the rows of ``B``). Along axis ``k`` the box is cut into
+``n_k = floor(w_k / r_max)`` slabs, where ``w_k = V / |b_i x b_j|`` is the
+perpendicular width of the box along ``k``; every slab is then at least
+``r_max`` thick, so any partner within ``r_max`` lies in one of the 27 cells
+around an atom's cell, for any triclinic box. Each stencil offset carries an
+explicit periodic image shift, so that with only one or two cells along an axis
+every (cell, image) combination is still a distinct image of the partner.
+Because ``r_max`` must not exceed half the shortest perpendicular width, at
+most one image of a partner lies within ``r_max`` and no pair is counted twice.
+The number of cells is capped at about one per atom (coarser cells stay exact).
+
+Atoms are counting-sorted into cells once per frame, with wrapped float64
+coordinates stored contiguously in cell order. Cells next to each other along
+the last box vector with the same image shift are contiguous in that order, so
+the pair loops walk ~9 rows of ~3 cells, each with one precomputed Cartesian
+image shift: a triclinic box then costs nothing extra in the pair loops, and
+orthorhombic boxes only take a cheaper path for fractional coordinates. Pairs
+are screened branch-free on squared distances before any square root. When A
+and B are the same atoms, histograms use half of the stencil and count each
+unordered pair twice.
+
+Conventions shared by all kernels here:
+
+* ``pos_a``, ``pos_b`` : float32 ``(F, Na, 3)`` and ``(F, Nb, 3)`` in Å (other
+  float dtypes are converted to float32); positions need not be wrapped.
+* ``boxes`` : float32 or float64 ``(F, 3, 3)`` in Å with box vectors as rows.
+* ``ids_a``, ``ids_b`` : int64 topology indices; a pair with equal ids is the
+  same atom and is never counted. ``mol_a``, ``mol_b`` : int64 molecule ids.
+* Distances are evaluated in float64 from the float32 positions; a pair is
+  within ``r`` when ``d**2 < r**2``.
+* ``r_max`` (or ``cutoff``) must be in ``(0, w_min / 2]`` for every frame, where
+  ``w_min`` is the frame's shortest perpendicular box width.
+
+The public functions validate their inputs and call compiled numba kernels
+(``nogil``, ``parallel`` over the frames of a chunk, or over the cells of each
+frame when a chunk has fewer frames than twice the threads) that write into
+caller-given ``out`` arrays. ``device="cuda"`` runs the twins in
+:mod:`trajml.kernels.neighbors_cuda` instead. Every public kernel has a brute-force
+NumPy twin ``<name>_reference`` (same arguments, no validation) that
+enumerates the 27 periodic images explicitly; the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+__all__ = [
+    "pair_histogram",
+    "neighbor_counts",
+    "count_neighbors",
+    "fill_neighbors",
+    "radius_neighbors",
+    "minimum_image_distances",
+    "max_cutoff",
+    "pair_histogram_reference",
+    "neighbor_counts_reference",
+    "count_neighbors_reference",
+    "fill_neighbors_reference",
+    "radius_neighbors_reference",
+]
+
+_DEVICES = ("cpu", "cuda")
+
+#: Cells per frame are capped at this many per atom: beyond that the stencil
+#: walks mostly empty cells. Coarser cells stay exact (they are only wider).
+_CELLS_PER_ATOM = 1.0
+
+#: Safety margin on the cell width so that rounding in the fractional
+#: coordinates can never make a cell thinner than the cut-off.
+_WIDTH_MARGIN = 1.0 + 1e-9
+
+
+# --------------------------------------------------------------------------- #
+# Validation (thin Python wrappers around the compiled kernels)
+# --------------------------------------------------------------------------- #
+
+
+class _Prepared(NamedTuple):
+    pos_a: np.ndarray  # float32 (F, Na, 3), C-contiguous
+    pos_b: np.ndarray  # float32 (F, Nb, 3), C-contiguous
+    boxes: np.ndarray  # float64 (F, 3, 3)
+    invs: np.ndarray  # float64 (F, 3, 3)
+    ncells: np.ndarray  # int64 (F, 3) cells along each box vector
+    ortho: bool  # every box diagonal
+    ids_a: np.ndarray  # int64 (Na,)
+    ids_b: np.ndarray  # int64 (Nb,)
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _check_device(func: str, device: object) -> str:
+    if not isinstance(device, str) or device not in _DEVICES:
+        raise ValueError(
+            f"The 'device' parameter of {func} must be one of {list(_DEVICES)}. Got {device!r} instead."
+        )
+    return device
+
+
+def _check_length(func: str, name: str, value: object, upper: str = "inf") -> float:
+    """A length parameter that must be a finite float > 0 (Å)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be a float in (0, {upper}) Å. "
+            f"Got {value!r} of type {type(value).__name__} instead."
+        )
+    v = float(value)
+    if not (v > 0.0 and math.isfinite(v)):
+        raise ValueError(f"The '{name}' parameter of {func} must be a float in (0, {upper}) Å. Got {v!r} instead.")
+    return v
+
+
+def _check_positions(func: str, name: str, arr: object, n_frames: int | None) -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be a float32 ndarray of shape (F, N, 3) in Å. "
+            f"Got {type(arr).__name__} instead."
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be a float32 ndarray of shape (F, N, 3) in Å. "
+            f"Got dtype {arr.dtype} instead."
+        )
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(
+            f"The '{name}' parameter of {func} must have shape (F, N, 3) (frames, atoms, xyz). "
+            f"Got shape {arr.shape} instead."
+        )
+    if n_frames is not None and arr.shape[0] != n_frames:
+        raise ValueError(
+            f"The '{name}' parameter of {func} has {arr.shape[0]} frames but 'pos_a' has {n_frames}."
+        )
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _check_boxes(func: str, boxes: object, n_frames: int) -> np.ndarray:
+    if not isinstance(boxes, np.ndarray) or not np.issubdtype(boxes.dtype, np.floating):
+        got = boxes.dtype if isinstance(boxes, np.ndarray) else type(boxes).__name__
+        raise TypeError(
+            f"The 'boxes' parameter of {func} must be a float32 or float64 ndarray of shape (F, 3, 3) "
+            f"(box vectors as rows, Å). Got {got} instead."
+        )
+    if boxes.shape[-1:] == (6,):
+        raise ValueError(
+            f"The 'boxes' parameter of {func} must hold (F, 3, 3) box matrices with the box vectors as "
+            f"rows. Got shape {boxes.shape}: a 6-vector is ambiguous (lengths + angles, or lengths + tilt "
+            "factors?); build matrices with trajml.Box.from_lengths_angles, from_matrix, from_mdanalysis "
+            "or from_mdtraj."
+        )
+    if boxes.shape != (n_frames, 3, 3):
+        raise ValueError(
+            f"The 'boxes' parameter of {func} must have shape (F, 3, 3) = ({n_frames}, 3, 3) "
+            f"(box vectors as rows, Å). Got shape {boxes.shape} instead."
+        )
+    b = np.ascontiguousarray(boxes, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(b).all(axis=(1, 2)))
+    if bad.size:
+        raise ValueError(f"The box of frame {bad[0]} of this chunk in {func} is not finite: {b[bad[0]].tolist()}.")
+    return b
+
+
+def _widths(boxes: np.ndarray) -> np.ndarray:
+    """Perpendicular widths ``V / |b_i x b_j|`` along each box vector, (F, 3) in Å."""
+    b = np.asarray(boxes, dtype=np.float64)
+    vol = np.abs(np.linalg.det(b))
+    areas = np.stack(
+        [
+            np.linalg.norm(np.cross(b[:, 1], b[:, 2]), axis=-1),
+            np.linalg.norm(np.cross(b[:, 2], b[:, 0]), axis=-1),
+            np.linalg.norm(np.cross(b[:, 0], b[:, 1]), axis=-1),
+        ],
+        axis=-1,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        widths = vol[:, None] / areas
+    # Diagonal boxes: exact widths, so that r_max = L / 2 passes the minimum-image check.
+    diagonal = np.all(b[:, ~np.eye(3, dtype=bool)] == 0.0, axis=1)
+    widths[diagonal] = np.abs(np.diagonal(b[diagonal], axis1=1, axis2=2))
+    return widths
+
+
+def _check_ids(func: str, name: str, ids: object, n: int) -> np.ndarray:
+    if not isinstance(ids, np.ndarray) or not np.issubdtype(ids.dtype, np.integer):
+        got = ids.dtype if isinstance(ids, np.ndarray) else type(ids).__name__
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be an int64 ndarray of shape ({n},). Got {got} instead."
+        )
+    if ids.shape != (n,):
+        raise ValueError(f"The '{name}' parameter of {func} must have shape ({n},). Got shape {ids.shape} instead.")
+    return np.ascontiguousarray(ids, dtype=np.int64)
+
+
+def _check_out(func: str, name: str, arr: object, dtype: type, shape: tuple[int, ...] | None, what: str) -> np.ndarray:
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.dtype(dtype):
+        got = arr.dtype if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be a {np.dtype(dtype).name} ndarray {what}. Got {got} instead."
+        )
+    if shape is not None and arr.shape != shape:
+        raise ValueError(
+            f"The '{name}' parameter of {func} must have shape {shape} {what}. Got shape {arr.shape} instead."
+        )
+    if not arr.flags.c_contiguous or not arr.flags.writeable:
+        raise ValueError(f"The '{name}' parameter of {func} must be a writeable, C-contiguous array.")
+    return arr
+
+
+def _prepare(
+    func: str, pos_a: object, pos_b: object, boxes: object, r_name: str, r_max: float, ids_a: object, ids_b: object
+) -> _Prepared:
+    """Validate the arguments every pair search shares; compute inverses and cell grids."""
+    pa = _check_positions(func, "pos_a", pos_a, None)
+    n_frames = pa.shape[0]
+    pb = _check_positions(func, "pos_b", pos_b, n_frames)
+    b = _check_boxes(func, boxes, n_frames)
+    ia = _check_ids(func, "ids_a", ids_a, pa.shape[1])
+    ib = _check_ids(func, "ids_b", ids_b, pb.shape[1])
+    widths = _widths(b)
+    vol = np.abs(np.linalg.det(b)) if n_frames else np.empty(0)
+    flat = np.flatnonzero(~(vol > 0.0) | ~np.isfinite(widths).all(axis=1))
+    if flat.size:
+        raise ValueError(f"The box of frame {flat[0]} of this chunk in {func} is singular: {b[flat[0]].tolist()}.")
+    if n_frames:
+        half = 0.5 * widths.min(axis=1)
+        over = np.flatnonzero(r_max > half)
+        if over.size:
+            t = int(over[0])
+            bound = math.floor(half[t] * 1e4) / 1e4  # rounded down so the advice is valid
+            raise ValueError(
+                f"The '{r_name}' parameter ({_num(r_max)} Å) exceeds half the shortest perpendicular box width "
+                f"({_num(bound)} Å) at frame {t} of this chunk; minimum-image pair search needs "
+                f"{r_name} <= {_num(bound)} Å."
+            )
+    invs = np.linalg.inv(b) if n_frames else np.empty((0, 3, 3))
+    ncells = _cell_grid(widths, r_max, max(pa.shape[1], pb.shape[1])) if n_frames else np.empty((0, 3), np.int64)
+    off = ~np.eye(3, dtype=bool)
+    ortho = bool(np.all(b[:, off] == 0.0))
+    return _Prepared(pa, pb, b, np.ascontiguousarray(invs), ncells, ortho, ia, ib)
+
+
+def _cell_grid(widths: np.ndarray, r_max: float, n_atoms: int) -> np.ndarray:
+    """Cells along each box vector per frame, (F, 3) int64: slabs at least r_max thick, capped in number."""
+    cap = max(27.0, _CELLS_PER_ATOM * n_atoms)
+    n = np.clip(np.floor(widths / (r_max * _WIDTH_MARGIN)), 1, cap).astype(np.int64)
+    total = n.astype(np.float64).prod(axis=1)
+    big = total > cap
+    if np.any(big):
+        scale = (cap / total[big]) ** (1.0 / 3.0)
+        n[big] = np.maximum(1, np.floor(n[big] * scale[:, None])).astype(np.int64)
+    return n
+
+
+def _same_selection(p: _Prepared, mol_a: np.ndarray | None, mol_b: np.ndarray | None) -> bool:
+    """A and B are the same atoms (so a half stencil counts every unordered pair once)."""
+    if p.ids_a.shape != p.ids_b.shape or not np.array_equal(p.ids_a, p.ids_b):
+        return False
+    if (mol_a is None) != (mol_b is None) or (mol_a is not None and not np.array_equal(mol_a, mol_b)):
+        return False
+    return p.pos_a is p.pos_b or np.array_equal(p.pos_a, p.pos_b)
+
+
+def _raise_nonfinite(func: str, err: np.ndarray) -> None:
+    bad = np.flatnonzero(err)
+    if bad.size:
+        raise ValueError(f"Non-finite coordinates in 'pos_a' or 'pos_b' of {func} at frame {bad[0]} of this chunk.")
+
+
+def _per_frame(n_frames: int) -> bool:
+    """Parallelise over frames when there are enough of them, else over the cells of each frame."""
+    return n_frames >= 2 * numba.get_num_threads()
+
+
+def _n_split() -> int:
+    return 4 * numba.get_num_threads()
+
+
+# --------------------------------------------------------------------------- #
+# numba kernels
+# --------------------------------------------------------------------------- #
+
+
+@numba.njit(nogil=True, cache=True)
+def _bin_atoms(
+    pos: np.ndarray, t: int, box: np.ndarray, inv: np.ndarray, n0: int, n1: int, n2: int, ortho: bool,
+    start: np.ndarray, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, order: np.ndarray,
+) -> bool:
+    """Counting-sort the atoms of frame ``t`` into the cells of a periodic grid.
+
+    Writes ``start`` (ncell + 1 prefix offsets), the wrapped Cartesian
+    coordinates ``xs, ys, zs`` (float64, Å) in cell order and ``order`` (the
+    original atom index of each sorted slot; stable within a cell). Returns
+    False when a coordinate is not finite (the atom is then put in cell 0).
+    """
+    n = pos.shape[1]
+    ncell = n0 * n1 * n2
+    cell = np.empty(n, dtype=np.int64)
+    wrapped = np.empty((n, 3), dtype=np.float64)
+    for c in range(ncell + 1):
+        start[c] = 0
+    ok = True
+    for i in range(n):
+        x = np.float64(pos[t, i, 0])
+        y = np.float64(pos[t, i, 1])
+        z = np.float64(pos[t, i, 2])
+        if ortho:
+            f0 = x * inv[0, 0]
+            f1 = y * inv[1, 1]
+            f2 = z * inv[2, 2]
+        else:
+            f0 = x * inv[0, 0] + y * inv[1, 0] + z * inv[2, 0]
+            f1 = x * inv[0, 1] + y * inv[1, 1] + z * inv[2, 1]
+            f2 = x * inv[0, 2] + y * inv[1, 2] + z * inv[2, 2]
+        if not (math.isfinite(f0) and math.isfinite(f1) and math.isfinite(f2)):
+            ok = False
+            x = y = z = f0 = f1 = f2 = 0.0
+        k0 = math.floor(f0)
+        k1 = math.floor(f1)
+        k2 = math.floor(f2)
+        # Shift by whole box vectors only: an already wrapped position is kept bit for bit.
+        if ortho:
+            x -= k0 * box[0, 0]
+            y -= k1 * box[1, 1]
+            z -= k2 * box[2, 2]
+        else:
+            x -= k0 * box[0, 0] + k1 * box[1, 0] + k2 * box[2, 0]
+            y -= k0 * box[0, 1] + k1 * box[1, 1] + k2 * box[2, 1]
+            z -= k0 * box[0, 2] + k1 * box[1, 2] + k2 * box[2, 2]
+        c0 = min(max(int((f0 - k0) * n0), 0), n0 - 1)
+        c1 = min(max(int((f1 - k1) * n1), 0), n1 - 1)
+        c2 = min(max(int((f2 - k2) * n2), 0), n2 - 1)
+        c = (c0 * n1 + c1) * n2 + c2
+        cell[i] = c
+        wrapped[i, 0] = x
+        wrapped[i, 1] = y
+        wrapped[i, 2] = z
+        start[c + 1] += 1
+    for c in range(ncell):
+        start[c + 1] += start[c]
+    cursor = start[:ncell].copy()
+    for i in range(n):
+        c = cell[i]
+        k = cursor[c]
+        cursor[c] = k + 1
+        xs[k] = wrapped[i, 0]
+        ys[k] = wrapped[i, 1]
+        zs[k] = wrapped[i, 2]
+        order[k] = i
+    return ok
+
+
+@numba.njit(nogil=True, cache=True)
+def _stencil(
+    c: int, n0: int, n1: int, n2: int, box: np.ndarray, half: bool, b_start: np.ndarray,
+    r0: np.ndarray, r1: np.ndarray, sx: np.ndarray, sy: np.ndarray, sz: np.ndarray,
+) -> int:
+    """Rows of B atoms around cell ``c``, each a slot range with one Cartesian image shift (Å).
+
+    Walks the 27 offsets (14 with ``half``: the zero offset first, then the 13
+    offsets lexicographically after it); each carries the periodic image shift
+    that makes every (cell, offset) a distinct image. Cells adjacent along the
+    last axis with the same shift are contiguous in cell order and are merged
+    into one row, so the inner loops run over ~3 cells at a time. Writes
+    ``[r0[m], r1[m])`` and the shift of each row, and returns the number of rows;
+    with ``half`` row 0 starts at cell ``c`` (callers start it after atom i).
+    """
+    c2 = c % n2
+    c1 = (c // n2) % n1
+    c0 = c // (n1 * n2)
+    m = 0
+    for o0 in range(-1, 2):
+        if half and o0 < 0:
+            continue
+        q0 = c0 + o0
+        s0 = 0
+        if q0 < 0:
+            q0 += n0
+            s0 = -1
+        elif q0 >= n0:
+            q0 -= n0
+            s0 = 1
+        for o1 in range(-1, 2):
+            if half and o0 == 0 and o1 < 0:
+                continue
+            q1 = c1 + o1
+            s1 = 0
+            if q1 < 0:
+                q1 += n1
+                s1 = -1
+            elif q1 >= n1:
+                q1 -= n1
+                s1 = 1
+            base = (q0 * n1 + q1) * n2
+            prev_q2 = -2
+            prev_s2 = 0
+            for o2 in range(-1, 2):
+                if half and o0 == 0 and o1 == 0 and o2 < 0:
+                    continue
+                q2 = c2 + o2
+                s2 = 0
+                if q2 < 0:
+                    q2 += n2
+                    s2 = -1
+                elif q2 >= n2:
+                    q2 -= n2
+                    s2 = 1
+                if q2 == prev_q2 + 1 and s2 == prev_s2:
+                    r1[m - 1] = b_start[base + q2 + 1]  # contiguous, same image: extend the row
+                else:
+                    r0[m] = b_start[base + q2]
+                    r1[m] = b_start[base + q2 + 1]
+                    sx[m] = s0 * box[0, 0] + s1 * box[1, 0] + s2 * box[2, 0]
+                    sy[m] = s0 * box[0, 1] + s1 * box[1, 1] + s2 * box[2, 1]
+                    sz[m] = s0 * box[0, 2] + s1 * box[1, 2] + s2 * box[2, 2]
+                    m += 1
+                prev_q2 = q2
+                prev_s2 = s2
+    return m
+
+
+@numba.njit(nogil=True, cache=True)
+def _cells(pos: np.ndarray, t: int, box: np.ndarray, inv: np.ndarray, n0: int, n1: int, n2: int, ortho: bool):
+    """Allocate and fill the cell list of one selection in frame ``t``; returns (start, xs, ys, zs, order, ok)."""
+    n = pos.shape[1]
+    start = np.empty(n0 * n1 * n2 + 1, dtype=np.int64)
+    xs = np.empty(n, dtype=np.float64)
+    ys = np.empty(n, dtype=np.float64)
+    zs = np.empty(n, dtype=np.float64)
+    order = np.empty(n, dtype=np.int64)
+    ok = _bin_atoms(pos, t, box, inv, n0, n1, n2, ortho, start, xs, ys, zs, order)
+    return start, xs, ys, zs, order, ok
+
+
+@numba.njit(nogil=True, cache=True)
+def _gather(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    out = np.empty(order.shape[0], dtype=values.dtype)
+    for k in range(order.shape[0]):
+        out[k] = values[order[k]]
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _hist_cells(
+    c_lo: int, c_hi: int, n0: int, n1: int, n2: int, box: np.ndarray, half: bool,
+    a_start: np.ndarray, axs: np.ndarray, ays: np.ndarray, azs: np.ndarray, a_id: np.ndarray, a_mol: np.ndarray,
+    b_start: np.ndarray, bxs: np.ndarray, bys: np.ndarray, bzs: np.ndarray, b_id: np.ndarray, b_mol: np.ndarray,
+    use_mol: bool, r_min: float, r_max2: float, dr: float, hist: np.ndarray,
+) -> None:
+    """Histogram the pairs of the A atoms in cells [c_lo, c_hi) into ``hist`` (+=)."""
+    nb = hist.shape[0]
+    r0 = np.empty(27, dtype=np.int64)
+    r1 = np.empty(27, dtype=np.int64)
+    sx = np.empty(27, dtype=np.float64)
+    sy = np.empty(27, dtype=np.float64)
+    sz = np.empty(27, dtype=np.float64)
+    hits = np.empty(b_start[-1] + 1, dtype=np.int64)
+    hit_d2 = np.empty(b_start[-1] + 1, dtype=np.float64)
+    for c in range(c_lo, c_hi):
+        i0 = a_start[c]
+        i1 = a_start[c + 1]
+        if i0 == i1:
+            continue
+        m = _stencil(c, n0, n1, n2, box, half, b_start, r0, r1, sx, sy, sz)
+        for ia in range(i0, i1):
+            idi = a_id[ia]
+            moli = a_mol[ia] if use_mol else 0
+            for s in range(m):
+                j0 = r0[s]
+                j1 = r1[s]
+                if half and s == 0:
+                    j0 = ia + 1  # own cell, no shift: each unordered pair once
+                px = axs[ia] - sx[s]
+                py = ays[ia] - sy[s]
+                pz = azs[ia] - sz[s]
+                # Pass 1, branch-free: compact the slots within r_max (about 1 in 6 candidates).
+                nk = 0
+                for jb in range(j0, j1):
+                    dx = bxs[jb] - px
+                    dy = bys[jb] - py
+                    dz = bzs[jb] - pz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    hits[nk] = jb
+                    hit_d2[nk] = d2
+                    nk += d2 < r_max2
+                # Pass 2: exclusions and binning on the hits only.
+                for q in range(nk):
+                    jb = hits[q]
+                    if b_id[jb] != idi and (not use_mol or b_mol[jb] != moli):
+                        d = math.sqrt(hit_d2[q])
+                        if d >= r_min:
+                            k = int((d - r_min) / dr)
+                            if k >= nb:
+                                k = nb - 1
+                            hist[k] += 1
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _pair_histogram_kernel(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, invs: np.ndarray, ncells: np.ndarray, ortho: bool,
+    r_min: float, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray, mol_a: np.ndarray, mol_b: np.ndarray,
+    use_mol: bool, half: bool, per_frame: bool, n_split: int, partial: np.ndarray, err: np.ndarray,
+) -> None:
+    """Pair-distance histogram of a chunk into ``partial[thread]`` (+=); ``err[t] = 1`` on non-finite input."""
+    n_frames = pos_a.shape[0]
+    n_bins = partial.shape[1]
+    r_max2 = r_max * r_max
+    dr = (r_max - r_min) / n_bins
+    if per_frame:
+        for t in numba.prange(n_frames):
+            tid = numba.get_thread_id()
+            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
+            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if half:
+                b_start, bxs, bys, bzs, b_ord, ok_b = a_start, axs, ays, azs, a_ord, ok_a
+            else:
+                b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if not (ok_a and ok_b):
+                err[t] = 1
+            a_id = _gather(ids_a, a_ord)
+            b_id = _gather(ids_b, b_ord)
+            a_mol = _gather(mol_a, a_ord) if use_mol else mol_a
+            b_mol = _gather(mol_b, b_ord) if use_mol else mol_b
+            _hist_cells(
+                0, n0 * n1 * n2, n0, n1, n2, boxes[t], half,
+                a_start, axs, ays, azs, a_id, a_mol, b_start, bxs, bys, bzs, b_id, b_mol,
+                use_mol, r_min, r_max2, dr, partial[tid],
+            )
+    else:
+        for t in range(n_frames):
+            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
+            ncell = n0 * n1 * n2
+            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if half:
+                b_start, bxs, bys, bzs, b_ord, ok_b = a_start, axs, ays, azs, a_ord, ok_a
+            else:
+                b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if not (ok_a and ok_b):
+                err[t] = 1
+            a_id = _gather(ids_a, a_ord)
+            b_id = _gather(ids_b, b_ord)
+            a_mol = _gather(mol_a, a_ord) if use_mol else mol_a
+            b_mol = _gather(mol_b, b_ord) if use_mol else mol_b
+            for s in numba.prange(n_split):
+                tid = numba.get_thread_id()
+                _hist_cells(
+                    s * ncell // n_split, (s + 1) * ncell // n_split, n0, n1, n2, boxes[t], half,
+                    a_start, axs, ays, azs, a_id, a_mol, b_start, bxs, bys, bzs, b_id, b_mol,
+                    use_mol, r_min, r_max2, dr, partial[tid],
+                )
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_cells(
+    t: int, c_lo: int, c_hi: int, n0: int, n1: int, n2: int, box: np.ndarray,
+    a_start: np.ndarray, axs: np.ndarray, ays: np.ndarray, azs: np.ndarray, a_ord: np.ndarray, a_id: np.ndarray,
+    b_start: np.ndarray, bxs: np.ndarray, bys: np.ndarray, bzs: np.ndarray, b_cls: np.ndarray, b_id: np.ndarray,
+    r_max2: float, out: np.ndarray,
+) -> None:
+    """Neighbour counts of the A atoms in cells [c_lo, c_hi): ``out[t, i, b_cls[j]]`` (overwritten)."""
+    n_cls = out.shape[2]
+    r0 = np.empty(27, dtype=np.int64)
+    r1 = np.empty(27, dtype=np.int64)
+    sx = np.empty(27, dtype=np.float64)
+    sy = np.empty(27, dtype=np.float64)
+    sz = np.empty(27, dtype=np.float64)
+    acc = np.empty(n_cls, dtype=np.int64)
+    for c in range(c_lo, c_hi):
+        i0 = a_start[c]
+        i1 = a_start[c + 1]
+        if i0 == i1:
+            continue
+        m = _stencil(c, n0, n1, n2, box, False, b_start, r0, r1, sx, sy, sz)
+        for ia in range(i0, i1):
+            idi = a_id[ia]
+            i = a_ord[ia]
+            if n_cls == 1:
+                # Branch-free count: the compiler can vectorise this loop.
+                cnt = 0
+                for s in range(m):
+                    px = axs[ia] - sx[s]
+                    py = ays[ia] - sy[s]
+                    pz = azs[ia] - sz[s]
+                    for jb in range(r0[s], r1[s]):
+                        dx = bxs[jb] - px
+                        dy = bys[jb] - py
+                        dz = bzs[jb] - pz
+                        cnt += (dx * dx + dy * dy + dz * dz < r_max2) & (b_id[jb] != idi)
+                out[t, i, 0] = cnt
+                continue
+            acc[:] = 0
+            for s in range(m):
+                px = axs[ia] - sx[s]
+                py = ays[ia] - sy[s]
+                pz = azs[ia] - sz[s]
+                for jb in range(r0[s], r1[s]):
+                    dx = bxs[jb] - px
+                    dy = bys[jb] - py
+                    dz = bzs[jb] - pz
+                    if dx * dx + dy * dy + dz * dz < r_max2 and b_id[jb] != idi:
+                        acc[b_cls[jb]] += 1
+            for k in range(n_cls):
+                out[t, i, k] = acc[k]
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _neighbor_counts_kernel(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, invs: np.ndarray, ncells: np.ndarray, ortho: bool,
+    cutoff: float, ids_a: np.ndarray, ids_b: np.ndarray, cls_b: np.ndarray, per_frame: bool, n_split: int,
+    out: np.ndarray, err: np.ndarray,
+) -> None:
+    """Neighbour counts per class of B, ``out`` (F, Na, n_cls), any integer dtype (overwritten).
+
+    Serves both :func:`neighbor_counts` (classes = species) and
+    :func:`count_neighbors` (one class).
+    """
+    n_frames = pos_a.shape[0]
+    r_max2 = cutoff * cutoff
+    if per_frame:
+        for t in numba.prange(n_frames):
+            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
+            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if not (ok_a and ok_b):
+                err[t] = 1
+            _count_cells(
+                t, 0, n0 * n1 * n2, n0, n1, n2, boxes[t],
+                a_start, axs, ays, azs, a_ord, _gather(ids_a, a_ord),
+                b_start, bxs, bys, bzs, _gather(cls_b, b_ord), _gather(ids_b, b_ord), r_max2, out,
+            )
+    else:
+        for t in range(n_frames):
+            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
+            ncell = n0 * n1 * n2
+            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if not (ok_a and ok_b):
+                err[t] = 1
+            a_id = _gather(ids_a, a_ord)
+            b_id = _gather(ids_b, b_ord)
+            b_cls = _gather(cls_b, b_ord)
+            for s in numba.prange(n_split):
+                _count_cells(
+                    t, s * ncell // n_split, (s + 1) * ncell // n_split, n0, n1, n2, boxes[t],
+                    a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_cls, b_id, r_max2, out,
+                )
+
+
+@numba.njit(nogil=True, cache=True)
+def _insertion_sort(keys: np.ndarray, n: int) -> None:
+    """Sort ``keys[:n]`` in place; faster than a quicksort for the short rows of sparse systems."""
+    for q in range(1, n):
+        key = keys[q]
+        p = q - 1
+        while p >= 0 and keys[p] > key:
+            keys[p + 1] = keys[p]
+            p -= 1
+        keys[p + 1] = key
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_cells(
+    t: int, c_lo: int, c_hi: int, n0: int, n1: int, n2: int, box: np.ndarray,
+    a_start: np.ndarray, axs: np.ndarray, ays: np.ndarray, azs: np.ndarray, a_ord: np.ndarray, a_id: np.ndarray,
+    b_start: np.ndarray, bxs: np.ndarray, bys: np.ndarray, bzs: np.ndarray, b_ord: np.ndarray, b_id: np.ndarray,
+    r_max2: float, offsets: np.ndarray, out_nb: np.ndarray, out_d: np.ndarray, keys: np.ndarray,
+) -> bool:
+    """Neighbour rows of the A atoms in cells [c_lo, c_hi), each sorted by (distance, index).
+
+    Returns False when a row does not hold exactly ``offsets[r + 1] - offsets[r]``
+    entries (nothing is written outside the row).
+    """
+    n_a = a_ord.shape[0]
+    r0 = np.empty(27, dtype=np.int64)
+    r1 = np.empty(27, dtype=np.int64)
+    sx = np.empty(27, dtype=np.float64)
+    sy = np.empty(27, dtype=np.float64)
+    sz = np.empty(27, dtype=np.float64)
+    hits = np.empty(b_start[-1] + 1, dtype=np.int64)
+    hit_d2 = np.empty(b_start[-1] + 1, dtype=np.float64)
+    one = np.empty(1, dtype=np.float32)
+    one_bits = one.view(np.uint32)  # reinterprets a float32 distance as its bits
+    cap = keys.shape[0]
+    ok = True
+    for c in range(c_lo, c_hi):
+        i0 = a_start[c]
+        i1 = a_start[c + 1]
+        if i0 == i1:
+            continue
+        m = _stencil(c, n0, n1, n2, box, False, b_start, r0, r1, sx, sy, sz)
+        for ia in range(i0, i1):
+            idi = a_id[ia]
+            row = t * n_a + a_ord[ia]
+            lo = offsets[row]
+            n = 0
+            for s in range(m):
+                px = axs[ia] - sx[s]
+                py = ays[ia] - sy[s]
+                pz = azs[ia] - sz[s]
+                # Pass 1, branch-free: compact the slots within r_max.
+                nk = 0
+                for jb in range(r0[s], r1[s]):
+                    dx = bxs[jb] - px
+                    dy = bys[jb] - py
+                    dz = bzs[jb] - pz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    hits[nk] = jb
+                    hit_d2[nk] = d2
+                    nk += d2 < r_max2
+                # Pass 2: sort keys (float32 distance bits, index); non-negative float32 bits order like the values.
+                for q in range(nk):
+                    jb = hits[q]
+                    if b_id[jb] != idi:
+                        if n < cap:
+                            one[0] = np.float32(math.sqrt(hit_d2[q]))
+                            keys[n] = (np.uint64(one_bits[0]) << np.uint64(32)) | np.uint64(b_ord[jb])
+                        n += 1
+            if n != offsets[row + 1] - lo:
+                ok = False  # the caller's offsets disagree: write nothing
+                continue
+            if n <= 48:
+                _insertion_sort(keys, n)
+            else:
+                keys[:n].sort()
+            for q in range(n):
+                key = keys[q]
+                out_nb[lo + q] = np.int64(key & np.uint64(0xFFFFFFFF))
+                one_bits[0] = np.uint32(key >> np.uint64(32))
+                out_d[lo + q] = one[0]
+    return ok
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _fill_neighbors_kernel(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, invs: np.ndarray, ncells: np.ndarray, ortho: bool,
+    r_max: float, ids_a: np.ndarray, ids_b: np.ndarray, offsets: np.ndarray, max_row: int,
+    per_frame: bool, n_split: int, out_nb: np.ndarray, out_d: np.ndarray, err: np.ndarray,
+) -> None:
+    """CSR neighbour rows of a chunk; ``err[t, 0]``: non-finite input, ``err[t, 1]``: rows disagree with ``offsets``."""
+    n_frames = pos_a.shape[0]
+    r_max2 = r_max * r_max
+    if per_frame:
+        for t in numba.prange(n_frames):
+            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
+            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if not (ok_a and ok_b):
+                err[t, 0] = 1
+            keys = np.empty(max_row + 1, dtype=np.uint64)
+            if not _fill_cells(
+                t, 0, n0 * n1 * n2, n0, n1, n2, boxes[t],
+                a_start, axs, ays, azs, a_ord, _gather(ids_a, a_ord),
+                b_start, bxs, bys, bzs, b_ord, _gather(ids_b, b_ord), r_max2, offsets, out_nb, out_d, keys,
+            ):
+                err[t, 1] = 1
+    else:
+        for t in range(n_frames):
+            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
+            ncell = n0 * n1 * n2
+            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
+            if not (ok_a and ok_b):
+                err[t, 0] = 1
+            a_id = _gather(ids_a, a_ord)
+            b_id = _gather(ids_b, b_ord)
+            for s in numba.prange(n_split):
+                keys = np.empty(max_row + 1, dtype=np.uint64)
+                if not _fill_cells(
+                    t, s * ncell // n_split, (s + 1) * ncell // n_split, n0, n1, n2, boxes[t],
+                    a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id,
+                    r_max2, offsets, out_nb, out_d, keys,
+                ):
+                    err[t, 1] = 1
+
+
+# --------------------------------------------------------------------------- #
+# Public API
+# --------------------------------------------------------------------------- #
+
+
+def _cuda():
+    from . import neighbors_cuda
+
+    return neighbors_cuda
+
+
+def _check_mol(
+    func: str, mol_a: object, mol_b: object, n_a: int, n_b: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if (mol_a is None) != (mol_b is None):
+        raise ValueError(
+            f"The 'mol_a' and 'mol_b' parameters of {func} must both be None (no molecule exclusion) or both "
+            f"be arrays. Got {type(mol_a).__name__} and {type(mol_b).__name__}."
+        )
+    if mol_a is None:
+        return None, None
+    return _check_ids(func, "mol_a", mol_a, n_a), _check_ids(func, "mol_b", mol_b, n_b)
+
+
+def _check_histogram_args(
+    func: str, pos_a: object, pos_b: object, boxes: object, r_min: object, r_max: object, ids_a: object,
+    ids_b: object, mol_a: object, mol_b: object, out: object,
+) -> tuple[_Prepared, float, float, np.ndarray | None, np.ndarray | None, np.ndarray]:
+    rmax = _check_length(func, "r_max", r_max)
+    if isinstance(r_min, (bool, np.bool_)) or not isinstance(r_min, (int, float, np.integer, np.floating)):
+        raise TypeError(f"The 'r_min' parameter of {func} must be a float in [0, r_max) Å. Got {r_min!r} instead.")
+    rmin = float(r_min)
+    if not (0.0 <= rmin < rmax):
+        raise ValueError(
+            f"The 'r_min' parameter of {func} must be a float in [0, r_max) = [0, {_num(rmax)}) Å. "
+            f"Got {rmin!r} instead."
+        )
+    out = _check_out(func, "out", out, np.int64, None, "of shape (n_bins,) (pair counts per bin)")
+    if out.ndim != 1 or out.shape[0] < 1:
+        raise ValueError(
+            f"The 'out' parameter of {func} must have shape (n_bins,) with n_bins >= 1. Got shape {out.shape} instead."
+        )
+    p = _prepare(func, pos_a, pos_b, boxes, "r_max", rmax, ids_a, ids_b)
+    ma, mb = _check_mol(func, mol_a, mol_b, p.pos_a.shape[1], p.pos_b.shape[1])
+    return p, rmin, rmax, ma, mb, out
+
+
+def pair_histogram(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    r_min: float,
+    r_max: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    mol_a: np.ndarray | None,
+    mol_b: np.ndarray | None,
+    out: np.ndarray,
+    *,
+    device: str = "cpu",
+) -> None:
+    """Add the minimum-image pair-distance histogram of a chunk to ``out``.
+
+    Counts ordered pairs ``(i, j)``, ``i`` in A and ``j`` in B, over all frames,
+    whose distance ``d`` lies in ``[r_min, r_max)``, in ``n_bins = len(out)``
+    equal bins: ``bin = floor((d - r_min) / ((r_max - r_min) / n_bins))``
+    (clipped to ``n_bins - 1`` against rounding at the top edge). When A and B
+    are the same atoms each unordered pair counts twice, as in MDAnalysis'
+    ``InterRDF``.
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (F, Na, 3), float32
+        Positions of selection A in Å (other float dtypes are converted).
+    pos_b : ndarray, shape (F, Nb, 3), float32
+        Positions of selection B in Å.
+    boxes : ndarray, shape (F, 3, 3), float32 or float64
+        Box matrices with the box vectors as rows, in Å; orthorhombic or
+        triclinic, may change per frame.
+    r_min : float
+        Lower edge of the first bin in Å, ``0 <= r_min < r_max``.
+    r_max : float
+        Upper edge of the last bin in Å, at most half the shortest
+        perpendicular box width of every frame (see :func:`max_cutoff`).
+    ids_a, ids_b : ndarray, shape (Na,) and (Nb,), int64
+        Topology indices; pairs with ``ids_a[i] == ids_b[j]`` are skipped.
+    mol_a, mol_b : ndarray, shape (Na,) and (Nb,), int64, or None
+        Molecule ids; when given, pairs in the same molecule are skipped.
+        Both or neither must be given.
+    out : ndarray, shape (n_bins,), int64
+        Histogram the counts are added to (``+=``); ``n_bins >= 1``.
+    device : {"cpu", "cuda"}
+        Where to run; ``"cuda"`` uses :mod:`trajml.kernels.neighbors_cuda`.
+
+    Raises
+    ------
+    ValueError
+        On bad shapes or values (``r_max`` beyond half the box width names
+        the frame), or non-finite coordinates (naming the frame; ``out`` is
+        then left unchanged).
+    TypeError
+        On wrong dtypes or non-array arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pos = np.array([[[0.0, 0.0, 0.0], [9.0, 0.0, 0.0]]], dtype=np.float32)
+    >>> box = np.diag([10.0, 10.0, 10.0])[None]
+    >>> ids = np.arange(2)
+    >>> out = np.zeros(5, dtype=np.int64)
+    >>> pair_histogram(pos, pos, box, 0.0, 5.0, ids, ids, None, None, out)
+    >>> out  # the two ordered pairs at 1 Å (minimum image)
+    array([0, 2, 0, 0, 0])
+    """
+    func = "pair_histogram"
+    if _check_device(func, device) == "cuda":
+        return _cuda().pair_histogram(pos_a, pos_b, boxes, r_min, r_max, ids_a, ids_b, mol_a, mol_b, out)
+    p, rmin, rmax, ma, mb, out = _check_histogram_args(
+        func, pos_a, pos_b, boxes, r_min, r_max, ids_a, ids_b, mol_a, mol_b, out
+    )
+    n_frames = p.pos_a.shape[0]
+    if n_frames == 0 or p.pos_a.shape[1] == 0 or p.pos_b.shape[1] == 0:
+        return
+    half = _same_selection(p, ma, mb)
+    use_mol = ma is not None
+    empty = np.empty(0, dtype=np.int64)
+    # One row per worker of numba's pool: get_thread_id() < NUMBA_NUM_THREADS always.
+    partial = np.zeros((numba.config.NUMBA_NUM_THREADS, out.shape[0]), dtype=np.int64)
+    err = np.zeros(n_frames, dtype=np.int8)
+    _pair_histogram_kernel(
+        p.pos_a, p.pos_a if half else p.pos_b, p.boxes, p.invs, p.ncells, p.ortho, rmin, rmax,
+        p.ids_a, p.ids_b, ma if use_mol else empty, mb if use_mol else empty, use_mol, half,
+        _per_frame(n_frames), _n_split(), partial, err,
+    )
+    _raise_nonfinite(func, err)
+    total = partial.sum(axis=0)
+    out += 2 * total if half else total
+
+
+def _check_species(func: str, species_b: object, n_species: object, n_b: int) -> tuple[np.ndarray, int]:
+    if isinstance(n_species, (bool, np.bool_)) or not isinstance(n_species, (int, np.integer)) or n_species < 1:
+        raise ValueError(f"The 'n_species' parameter of {func} must be an int >= 1. Got {n_species!r} instead.")
+    if not isinstance(species_b, np.ndarray) or not np.issubdtype(species_b.dtype, np.integer):
+        got = species_b.dtype if isinstance(species_b, np.ndarray) else type(species_b).__name__
+        raise TypeError(
+            f"The 'species_b' parameter of {func} must be an int32 ndarray of shape ({n_b},) with codes in "
+            f"[0, n_species). Got {got} instead."
+        )
+    if species_b.shape != (n_b,):
+        raise ValueError(
+            f"The 'species_b' parameter of {func} must have shape ({n_b},). Got shape {species_b.shape} instead."
+        )
+    if n_b and (species_b.min() < 0 or species_b.max() >= n_species):
+        bad = species_b[(species_b < 0) | (species_b >= n_species)][0]
+        raise ValueError(
+            f"The 'species_b' parameter of {func} must hold codes in [0, n_species) = [0, {int(n_species)}). "
+            f"Got {int(bad)} instead."
+        )
+    return np.ascontiguousarray(species_b, dtype=np.int32), int(n_species)
+
+
+def _check_neighbor_counts_args(
+    func: str, pos_a: object, pos_b: object, boxes: object, cutoff: object, ids_a: object, ids_b: object,
+    species_b: object, n_species: object, out: object,
+) -> tuple[_Prepared, float, np.ndarray, int, np.ndarray]:
+    c = _check_length(func, "cutoff", cutoff)
+    p = _prepare(func, pos_a, pos_b, boxes, "cutoff", c, ids_a, ids_b)
+    species, n_sp = _check_species(func, species_b, n_species, p.pos_b.shape[1])
+    shape = (p.pos_a.shape[0], p.pos_a.shape[1], n_sp)
+    out = _check_out(func, "out", out, np.int32, shape, "(frames, atoms of A, species of B)")
+    return p, c, species, n_sp, out
+
+
+def neighbor_counts(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    cutoff: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    species_b: np.ndarray,
+    n_species: int,
+    out: np.ndarray,
+    *,
+    device: str = "cpu",
+) -> None:
+    """Count the neighbours of every A atom within ``cutoff``, split by species of B.
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (F, Na, 3), float32
+        Positions of selection A in Å.
+    pos_b : ndarray, shape (F, Nb, 3), float32
+        Positions of selection B in Å.
+    boxes : ndarray, shape (F, 3, 3), float32 or float64
+        Box matrices with the box vectors as rows, in Å.
+    cutoff : float
+        Neighbour cut-off in Å (``d < cutoff``), at most half the shortest
+        perpendicular box width of every frame.
+    ids_a, ids_b : ndarray, shape (Na,) and (Nb,), int64
+        Topology indices; ``j`` with ``ids_b[j] == ids_a[i]`` is not a neighbour of ``i``.
+    species_b : ndarray, shape (Nb,), int32
+        Species code of each B atom, in ``[0, n_species)``.
+    n_species : int
+        Number of species codes.
+    out : ndarray, shape (F, Na, n_species), int32
+        Overwritten with the counts.
+    device : {"cpu", "cuda"}
+        Where to run.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On bad shapes, dtypes or values (see :func:`pair_histogram`).
+    """
+    func = "neighbor_counts"
+    if _check_device(func, device) == "cuda":
+        return _cuda().neighbor_counts(pos_a, pos_b, boxes, cutoff, ids_a, ids_b, species_b, n_species, out)
+    p, c, species, _, out = _check_neighbor_counts_args(
+        func, pos_a, pos_b, boxes, cutoff, ids_a, ids_b, species_b, n_species, out
+    )
+    _run_counts(func, p, c, species, out)
+
+
+def _run_counts(func: str, p: _Prepared, cutoff: float, classes: np.ndarray, out: np.ndarray) -> None:
+    n_frames = p.pos_a.shape[0]
+    if n_frames == 0 or p.pos_a.shape[1] == 0:
+        return
+    if p.pos_b.shape[1] == 0:
+        out[...] = 0
+        return
+    err = np.zeros(n_frames, dtype=np.int8)
+    _neighbor_counts_kernel(
+        p.pos_a, p.pos_b, p.boxes, p.invs, p.ncells, p.ortho, cutoff, p.ids_a, p.ids_b, classes,
+        _per_frame(n_frames), _n_split(), out, err,
+    )
+    _raise_nonfinite(func, err)
+
+
+def count_neighbors(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    r_max: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    out_counts: np.ndarray,
+    *,
+    device: str = "cpu",
+) -> None:
+    """Count the B atoms within ``r_max`` of every A atom (pass 1 of a neighbour list).
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (F, Na, 3), float32
+        Positions of selection A in Å.
+    pos_b : ndarray, shape (F, Nb, 3), float32
+        Positions of selection B in Å.
+    boxes : ndarray, shape (F, 3, 3), float32 or float64
+        Box matrices with the box vectors as rows, in Å.
+    r_max : float
+        Cut-off in Å (``d < r_max``), at most half the shortest perpendicular
+        box width of every frame.
+    ids_a, ids_b : ndarray, shape (Na,) and (Nb,), int64
+        Topology indices; equal ids are the same atom and never neighbours.
+    out_counts : ndarray, shape (F, Na), int64
+        Overwritten with the number of neighbours of each A atom per frame.
+    device : {"cpu", "cuda"}
+        Where to run.
+
+    See Also
+    --------
+    fill_neighbors : pass 2, given ``offsets`` from the prefix sum of the counts.
+    radius_neighbors : both passes in one call.
+    """
+    func = "count_neighbors"
+    if _check_device(func, device) == "cuda":
+        return _cuda().count_neighbors(pos_a, pos_b, boxes, r_max, ids_a, ids_b, out_counts)
+    p, r, out_counts = _check_count_args(func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, out_counts)
+    zeros = np.zeros(p.pos_b.shape[1], dtype=np.int32)
+    _run_counts(func, p, r, zeros, out_counts.reshape(out_counts.shape + (1,)))
+
+
+def _check_count_args(
+    func: str, pos_a: object, pos_b: object, boxes: object, r_max: object, ids_a: object, ids_b: object,
+    out_counts: object,
+) -> tuple[_Prepared, float, np.ndarray]:
+    r = _check_length(func, "r_max", r_max)
+    p = _prepare(func, pos_a, pos_b, boxes, "r_max", r, ids_a, ids_b)
+    shape = (p.pos_a.shape[0], p.pos_a.shape[1])
+    out_counts = _check_out(func, "out_counts", out_counts, np.int64, shape, "(frames, atoms of A)")
+    return p, r, out_counts
+
+
+def _check_fill_args(
+    func: str, pos_a: object, pos_b: object, boxes: object, r_max: object, ids_a: object, ids_b: object,
+    offsets: object, out_neighbors: object, out_distances: object,
+) -> tuple[_Prepared, float, np.ndarray, np.ndarray, np.ndarray]:
+    r = _check_length(func, "r_max", r_max)
+    p = _prepare(func, pos_a, pos_b, boxes, "r_max", r, ids_a, ids_b)
+    n_rows = p.pos_a.shape[0] * p.pos_a.shape[1]
+    if not isinstance(offsets, np.ndarray) or offsets.dtype != np.int64:
+        got = offsets.dtype if isinstance(offsets, np.ndarray) else type(offsets).__name__
+        raise TypeError(
+            f"The 'offsets' parameter of {func} must be an int64 ndarray of shape ({n_rows + 1},). Got {got} instead."
+        )
+    if offsets.shape != (n_rows + 1,):
+        raise ValueError(
+            f"The 'offsets' parameter of {func} must have shape (F * Na + 1,) = ({n_rows + 1},). "
+            f"Got shape {offsets.shape} instead."
+        )
+    offsets = np.ascontiguousarray(offsets)
+    if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+        raise ValueError(
+            f"The 'offsets' parameter of {func} must be a non-decreasing prefix sum starting at 0 "
+            "(np.concatenate([[0], np.cumsum(counts)]))."
+        )
+    n_pairs = int(offsets[-1])
+    out_nb = _check_out(
+        func, "out_neighbors", out_neighbors, np.int64, (n_pairs,), "(offsets[-1] neighbour indices into B)"
+    )
+    out_d = _check_out(func, "out_distances", out_distances, np.float32, (n_pairs,), "(offsets[-1] distances in Å)")
+    if p.pos_b.shape[1] >= 2**32:
+        raise ValueError(f"fill_neighbors supports fewer than 2**32 atoms in B. Got {p.pos_b.shape[1]}.")
+    return p, r, offsets, out_nb, out_d
+
+
+def fill_neighbors(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    r_max: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    offsets: np.ndarray,
+    out_neighbors: np.ndarray,
+    out_distances: np.ndarray,
+    *,
+    device: str = "cpu",
+) -> None:
+    """Write the neighbour lists of every A atom, sorted by distance (pass 2).
+
+    Row ``r = t * Na + i`` (frame ``t``, atom ``i`` of A) occupies
+    ``offsets[r]:offsets[r + 1]`` and is sorted by increasing distance, ties
+    by neighbour index.
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (F, Na, 3), float32
+        Positions of selection A in Å.
+    pos_b : ndarray, shape (F, Nb, 3), float32
+        Positions of selection B in Å.
+    boxes : ndarray, shape (F, 3, 3), float32 or float64
+        Box matrices with the box vectors as rows, in Å.
+    r_max : float
+        Cut-off in Å (``d < r_max``); the same as given to :func:`count_neighbors`.
+    ids_a, ids_b : ndarray, shape (Na,) and (Nb,), int64
+        Topology indices; equal ids are never neighbours.
+    offsets : ndarray, shape (F * Na + 1,), int64
+        Exclusive prefix sum of :func:`count_neighbors`' counts flattened
+        row-major over (frame, atom).
+    out_neighbors : ndarray, shape (offsets[-1],), int64
+        Written with neighbour indices into B (``0 .. Nb - 1``).
+    out_distances : ndarray, shape (offsets[-1],), float32
+        Written with the minimum-image distances in Å.
+    device : {"cpu", "cuda"}
+        Where to run.
+
+    Raises
+    ------
+    ValueError
+        Also when a row's number of neighbours disagrees with ``offsets``.
+    """
+    func = "fill_neighbors"
+    if _check_device(func, device) == "cuda":
+        return _cuda().fill_neighbors(pos_a, pos_b, boxes, r_max, ids_a, ids_b, offsets, out_neighbors, out_distances)
+    p, r, offsets, out_nb, out_d = _check_fill_args(
+        func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, offsets, out_neighbors, out_distances
+    )
+    n_frames = p.pos_a.shape[0]
+    if n_frames == 0 or p.pos_a.shape[1] == 0:
+        return
+    max_row = int(np.diff(offsets).max())
+    err = np.zeros((n_frames, 2), dtype=np.int8)
+    _fill_neighbors_kernel(
+        p.pos_a, p.pos_b, p.boxes, p.invs, p.ncells, p.ortho, r, p.ids_a, p.ids_b, offsets, max_row,
+        _per_frame(n_frames), _n_split(), out_nb, out_d, err,
+    )
+    _raise_nonfinite(func, err[:, 0])
+    _raise_offsets(func, err[:, 1])
+
+
+def _raise_offsets(func: str, err: np.ndarray) -> None:
+    bad = np.flatnonzero(err)
+    if bad.size:
+        raise ValueError(
+            f"The 'offsets' parameter of {func} disagrees with the neighbour counts at frame {bad[0]} of this "
+            "chunk; build it from count_neighbors with the same positions, boxes, r_max and ids."
+        )
+
+
+def _truncate_rows(offsets: np.ndarray, neighbors: np.ndarray, distances: np.ndarray, m: int):
+    counts = np.diff(offsets)
+    keep_counts = np.minimum(counts, m)
+    within = np.arange(neighbors.shape[0], dtype=np.int64) - np.repeat(offsets[:-1], counts)
+    keep = within < m
+    new_offsets = np.zeros_like(offsets)
+    np.cumsum(keep_counts, out=new_offsets[1:])
+    return new_offsets, neighbors[keep], distances[keep]
+
+
+def radius_neighbors(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    r_max: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    *,
+    max_neighbors: int | None = None,
+    device: str = "cpu",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Neighbour lists within ``r_max`` as CSR arrays, optionally the M nearest only.
+
+    Runs :func:`count_neighbors` then :func:`fill_neighbors`. There is no
+    silent cap: without ``max_neighbors`` every neighbour within ``r_max`` is
+    returned.
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (F, Na, 3), float32
+        Positions of selection A in Å.
+    pos_b : ndarray, shape (F, Nb, 3), float32
+        Positions of selection B in Å.
+    boxes : ndarray, shape (F, 3, 3), float32 or float64
+        Box matrices with the box vectors as rows, in Å.
+    r_max : float
+        Cut-off in Å (``d < r_max``).
+    ids_a, ids_b : ndarray, shape (Na,) and (Nb,), int64
+        Topology indices; equal ids are never neighbours.
+    max_neighbors : int, optional
+        Keep at most this many nearest neighbours per row (ties by index).
+    device : {"cpu", "cuda"}
+        Where to run.
+
+    Returns
+    -------
+    offsets : ndarray, shape (F * Na + 1,), int64
+        Row ``t * Na + i`` is ``offsets[r]:offsets[r + 1]``.
+    neighbors : ndarray, shape (offsets[-1],), int64
+        Indices into B, each row sorted by increasing distance.
+    distances : ndarray, shape (offsets[-1],), float32
+        Minimum-image distances in Å.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pos = np.array([[[0.0, 0.0, 0.0], [9.0, 0.0, 0.0], [3.0, 0.0, 0.0]]], dtype=np.float32)
+    >>> box = np.diag([10.0, 10.0, 10.0])[None]
+    >>> ids = np.arange(3)
+    >>> offsets, nbrs, dist = radius_neighbors(pos, pos, box, 4.0, ids, ids)
+    >>> offsets.tolist(), nbrs.tolist(), dist.tolist()
+    ([0, 2, 3, 4], [1, 2, 0, 0], [1.0, 3.0, 1.0, 3.0])
+    """
+    func = "radius_neighbors"
+    _check_device(func, device)
+    if max_neighbors is not None and (
+        isinstance(max_neighbors, (bool, np.bool_))
+        or not isinstance(max_neighbors, (int, np.integer))
+        or max_neighbors < 1
+    ):
+        raise ValueError(
+            f"The 'max_neighbors' parameter of {func} must be None or an int >= 1. Got {max_neighbors!r} instead."
+        )
+    pa = _check_positions(func, "pos_a", pos_a, None)
+    counts = np.empty((pa.shape[0], pa.shape[1]), dtype=np.int64)
+    count_neighbors(pa, pos_b, boxes, r_max, ids_a, ids_b, counts, device=device)
+    offsets = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts.ravel(), out=offsets[1:])
+    neighbors = np.empty(offsets[-1], dtype=np.int64)
+    distances = np.empty(offsets[-1], dtype=np.float32)
+    fill_neighbors(pa, pos_b, boxes, r_max, ids_a, ids_b, offsets, neighbors, distances, device=device)
+    if max_neighbors is not None:
+        return _truncate_rows(offsets, neighbors, distances, int(max_neighbors))
+    return offsets, neighbors, distances
+
+
+def max_cutoff(boxes: np.ndarray) -> float:
+    """The largest cut-off the minimum-image pair search accepts for these boxes.
+
+    Parameters
+    ----------
+    boxes : ndarray, shape (F, 3, 3) or (3, 3), float
+        Box matrices with the box vectors as rows, in Å.
+
+    Returns
+    -------
+    float
+        Half the smallest perpendicular box width over all frames, in Å.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> max_cutoff(np.diag([20.0, 30.0, 40.0]))
+    10.0
+    """
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.shape == (3, 3):
+        b = b[None]
+    if b.ndim != 3 or b.shape[1:] != (3, 3) or b.shape[0] == 0:
+        raise ValueError(
+            "The 'boxes' parameter of max_cutoff must have shape (F, 3, 3) with F >= 1 or (3, 3). "
+            f"Got shape {b.shape} instead."
+        )
+    return float(0.5 * _widths(b).min())
+
+
+def _minimum_image_sq(pos_a: np.ndarray, pos_b: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Squared minimum-image distances (Na, Nb) in Å² by an explicit 27-image search."""
+    b = np.asarray(box, dtype=np.float64)
+    inv = np.linalg.inv(b)
+    delta = np.asarray(pos_b, dtype=np.float64)[None, :, :] - np.asarray(pos_a, dtype=np.float64)[:, None, :]
+    frac = delta @ inv
+    frac -= np.rint(frac)
+    wrapped = frac @ b
+    best = np.full(delta.shape[:2], np.inf)
+    for n0 in (-1, 0, 1):
+        for n1 in (-1, 0, 1):
+            for n2 in (-1, 0, 1):
+                shift = n0 * b[0] + n1 * b[1] + n2 * b[2]
+                d = wrapped + shift
+                np.minimum(best, np.einsum("ijk,ijk->ij", d, d), out=best)
+    return best
+
+
+def minimum_image_distances(pos_a: np.ndarray, pos_b: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """All minimum-image distances between two sets of positions in one frame.
+
+    The difference vectors are wrapped in fractional coordinates and the 27
+    neighbouring images of each are searched explicitly, which is exact for
+    any triclinic box when the distance is below half the shortest
+    perpendicular width (and an upper bound beyond). Brute force, O(Na Nb):
+    the oracle of the tests, and a helper for small systems.
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (Na, 3), float
+        Positions in Å.
+    pos_b : ndarray, shape (Nb, 3), float
+        Positions in Å.
+    box : ndarray, shape (3, 3), float
+        Box matrix with the box vectors as rows, in Å.
+
+    Returns
+    -------
+    ndarray, shape (Na, Nb), float64
+        Distances in Å.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> minimum_image_distances(np.zeros((1, 3)), np.array([[9.0, 0.0, 0.0]]), np.diag([10.0, 10.0, 10.0]))
+    array([[1.]])
+    """
+    a = np.asarray(pos_a, dtype=np.float64)
+    b = np.asarray(pos_b, dtype=np.float64)
+    bx = np.asarray(box, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 3 or b.ndim != 2 or b.shape[1] != 3:
+        raise ValueError(
+            f"The 'pos_a' and 'pos_b' parameters of minimum_image_distances must have shapes (Na, 3) and (Nb, 3). "
+            f"Got {a.shape} and {b.shape} instead."
+        )
+    if bx.shape != (3, 3):
+        raise ValueError(
+            f"The 'box' parameter of minimum_image_distances must have shape (3, 3). Got shape {bx.shape} instead."
+        )
+    return np.sqrt(_minimum_image_sq(a, b, bx))
+
+
+# --------------------------------------------------------------------------- #
+# NumPy references (brute force over the 27 images; the tests compare the kernels against them)
+# --------------------------------------------------------------------------- #
+
+
+def _reference_masks(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, t: int, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    d2 = _minimum_image_sq(pos_a[t].astype(np.float64), pos_b[t].astype(np.float64), boxes[t])
+    mask = (d2 < r_max * r_max) & (np.asarray(ids_a)[:, None] != np.asarray(ids_b)[None, :])
+    return d2, mask
+
+
+def pair_histogram_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, r_min: float, r_max: float,
+    ids_a: np.ndarray, ids_b: np.ndarray, mol_a: np.ndarray | None, mol_b: np.ndarray | None, out: np.ndarray,
+) -> None:
+    """NumPy twin of :func:`pair_histogram` (no validation)."""
+    n_bins = out.shape[0]
+    dr = (r_max - r_min) / n_bins
+    for t in range(pos_a.shape[0]):
+        d2, mask = _reference_masks(pos_a, pos_b, boxes, t, r_max, ids_a, ids_b)
+        if mol_a is not None:
+            mask &= np.asarray(mol_a)[:, None] != np.asarray(mol_b)[None, :]
+        d = np.sqrt(d2[mask])
+        d = d[d >= r_min]
+        k = np.clip(np.floor((d - r_min) / dr).astype(np.int64), 0, n_bins - 1)
+        out += np.bincount(k, minlength=n_bins)
+
+
+def neighbor_counts_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, cutoff: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    species_b: np.ndarray, n_species: int, out: np.ndarray,
+) -> None:
+    """NumPy twin of :func:`neighbor_counts` (no validation)."""
+    onehot = np.eye(n_species, dtype=np.int64)[np.asarray(species_b)]
+    for t in range(pos_a.shape[0]):
+        _, mask = _reference_masks(pos_a, pos_b, boxes, t, cutoff, ids_a, ids_b)
+        out[t] = mask.astype(np.int64) @ onehot
+
+
+def count_neighbors_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    out_counts: np.ndarray,
+) -> None:
+    """NumPy twin of :func:`count_neighbors` (no validation)."""
+    for t in range(pos_a.shape[0]):
+        _, mask = _reference_masks(pos_a, pos_b, boxes, t, r_max, ids_a, ids_b)
+        out_counts[t] = mask.sum(axis=1)
+
+
+def fill_neighbors_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    offsets: np.ndarray, out_neighbors: np.ndarray, out_distances: np.ndarray,
+) -> None:
+    """NumPy twin of :func:`fill_neighbors` (no validation beyond the row lengths)."""
+    n_a = pos_a.shape[1]
+    for t in range(pos_a.shape[0]):
+        d2, mask = _reference_masks(pos_a, pos_b, boxes, t, r_max, ids_a, ids_b)
+        for i in range(n_a):
+            j = np.flatnonzero(mask[i])
+            d = np.sqrt(d2[i, j]).astype(np.float32)
+            order = np.lexsort((j, d))
+            lo, hi = offsets[t * n_a + i], offsets[t * n_a + i + 1]
+            if hi - lo != j.size:
+                raise ValueError(f"offsets disagree with the neighbour count of row {t * n_a + i}.")
+            out_neighbors[lo:hi] = j[order]
+            out_distances[lo:hi] = d[order]
+
+
+def radius_neighbors_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    *, max_neighbors: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy twin of :func:`radius_neighbors` (no validation)."""
+    counts = np.empty(pos_a.shape[:2], dtype=np.int64)
+    count_neighbors_reference(pos_a, pos_b, boxes, r_max, ids_a, ids_b, counts)
+    offsets = np.concatenate([[0], np.cumsum(counts.ravel())]).astype(np.int64)
+    neighbors = np.empty(offsets[-1], dtype=np.int64)
+    distances = np.empty(offsets[-1], dtype=np.float32)
+    fill_neighbors_reference(pos_a, pos_b, boxes, r_max, ids_a, ids_b, offsets, neighbors, distances)
+    if max_neighbors is not None:
+        return _truncate_rows(offsets, neighbors, distances, int(max_neighbors))
+    return offsets, neighbors, distances

@@ -1,0 +1,96 @@
+"""The CUDA twins of the pair-search kernels against the CPU kernels, on numba's CUDA simulator.
+
+``NUMBA_ENABLE_CUDASIM`` must be set before ``numba.cuda`` is first imported, so
+the simulator checks run in a subprocess. On a machine with a GPU the same
+script can be run without the variable to check the real device.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    from trajml.kernels import neighbors as nb, neighbors_cuda as nbc
+
+    rng = np.random.default_rng(0)
+    F, N = 2, 50
+    base = np.array([[12.0, 0.0, 0.0], [-3.0, 13.0, 0.0], [2.5, 4.0, 14.0]])  # triclinic
+    boxes = base[None] * (1.0 + 0.02 * rng.standard_normal((F, 3)))[:, :, None]  # NPT-like
+    pos = np.einsum("fnj,fjk->fnk", rng.uniform(-0.2, 1.2, (F, N, 3)), boxes).astype(np.float32)
+    ids = np.arange(N, dtype=np.int64)
+    mol = ids // 5
+    r = nb.max_cutoff(boxes)
+    a = np.arange(0, N, 2)
+
+    # Histograms: A == B with molecule exclusion (shared-memory bins), A != B with global bins.
+    for pa, ia, ma, mb, n_bins in [(pos, ids, mol, mol, 30), (pos[:, a], ids[a], None, None, 3000)]:
+        cpu = np.full(n_bins, 3, dtype=np.int64)
+        gpu = np.full(n_bins, 3, dtype=np.int64)
+        nb.pair_histogram(pa, pos, boxes, 0.3, r, ia, ids, ma, mb, cpu)
+        nb.pair_histogram(pa, pos, boxes, 0.3, r, ia, ids, ma, mb, gpu, device="cuda")
+        assert np.array_equal(cpu, gpu), (cpu, gpu)
+        assert cpu.sum() > 3 * n_bins + 100
+
+    species = (ids % 3).astype(np.int32)
+    cpu = np.zeros((F, a.size, 3), dtype=np.int32)
+    gpu = np.full_like(cpu, -1)
+    nb.neighbor_counts(pos[:, a], pos, boxes, 0.7 * r, ids[a], ids, species, 3, cpu)
+    nbc.neighbor_counts(pos[:, a], pos, boxes, 0.7 * r, ids[a], ids, species, 3, gpu)
+    assert np.array_equal(cpu, gpu)
+
+    for m in (None, 6):
+        c = nb.radius_neighbors(pos, pos, boxes, r, ids, ids, max_neighbors=m)
+        g = nb.radius_neighbors(pos, pos, boxes, r, ids, ids, max_neighbors=m, device="cuda")
+        assert np.array_equal(c[0], g[0]) and np.array_equal(c[1], g[1])
+        assert np.allclose(c[2], g[2], rtol=0, atol=1e-5)
+
+    counts = np.empty((F, N), dtype=np.int64)
+    nbc.count_neighbors(pos, pos, boxes, r, ids, ids, counts)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    try:
+        nbc.fill_neighbors(pos, pos, boxes, 0.5 * r, ids, ids, offsets,
+                           np.empty(offsets[-1], np.int64), np.empty(offsets[-1], np.float32))
+    except ValueError as exc:
+        assert "disagrees with the neighbour counts at frame 0" in str(exc), exc
+    else:
+        raise AssertionError("mismatched offsets were not reported")
+    print("CUDA-OK")
+    """
+)
+
+
+def test_cuda_simulator_matches_cpu():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "CUDA-OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_cuda_without_device_raises_runtime_error():
+    from numba import cuda
+
+    if cuda.is_available():
+        pytest.skip("a CUDA device (or the simulator) is available here")
+    from trajml.kernels import neighbors as nb
+
+    pos = np.zeros((1, 2, 3), dtype=np.float32)
+    ids = np.arange(2, dtype=np.int64)
+    out = np.zeros(4, dtype=np.int64)
+    with pytest.raises(RuntimeError, match="device='cuda' found no usable CUDA GPU"):
+        nb.pair_histogram(pos, pos, np.eye(3)[None] * 10.0, 0.0, 4.0, ids, ids, None, None, out, device="cuda")
+
+
+def test_import_needs_no_cuda():
+    code = (
+        "import sys; import trajml.kernels.neighbors, trajml.kernels.neighbors_cuda; "
+        "print('numba.cuda' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stdout + proc.stderr
