@@ -22,15 +22,20 @@ _LAZY = {
     "open_source": "trajml.io",
     "run": "trajml.parallel",
     "TrajectorySummary": "trajml.features",
+    "RDF": "trajml.features",
+    "Coordination": "trajml.features",
+    "Solvation": "trajml.features",
+    "NeighborGraphs": "trajml.features",
 }
-_SUBMODULES = {"box", "chunk", "errors", "io", "parallel", "features", "sim", "data", "unwrap", "kernels", "pipelines", "cli"}
+_SUBMODULES = {"box", "chunk", "errors", "io", "parallel", "features", "sim", "data", "unwrap", "kernels", "pipelines", "cli",
+               "plotting", "results"}
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from trajml.box import Box
     from trajml.chunk import Chunk, ChunkSpec
-    from trajml.features import TrajectorySummary
+    from trajml.features import RDF, Coordination, NeighborGraphs, Solvation, TrajectorySummary
     from trajml.io import Source, open_source
     from trajml.parallel import run
 

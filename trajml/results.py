@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,6 +19,11 @@ class Results:
     ``units`` maps each field name to its unit string ("" for dimensionless,
     absent for labels) and ``provenance`` records inputs, parameters and timing.
     """
+
+    # Subclasses name the 1-D fields that form their table (to_pandas) and the dimensions of
+    # their array fields (to_xarray); a field whose dimensions are just its own name is a coordinate.
+    _TABLE: ClassVar[tuple[str, ...]] = ()
+    _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     units: dict[str, str] = field(default_factory=dict, repr=False)
     provenance: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -35,6 +40,73 @@ class Results:
     def to_json(self, **kwargs: Any) -> str:
         """JSON text of :meth:`to_dict` plus ``units``."""
         return json.dumps({**self.to_dict(), "units": self.units}, **kwargs)
+
+    def _computed(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("units", "provenance")}
+
+    def to_pandas(self) -> Any:
+        """The tabular part of the result as a :class:`pandas.DataFrame`.
+
+        Columns are the 1-D array fields the subclass lists as its table (for an
+        RDF: ``r``, ``g``, ``n``, ``counts``), or else every 1-D array field as
+        long as the first one. ``DataFrame.attrs["units"]`` maps columns to units.
+
+        Raises
+        ------
+        MissingExtraError
+            pandas is not installed (``pip install 'trajml[tables]'``).
+        """
+        from trajml.errors import require_extra
+
+        pd: Any = require_extra("pandas", "tables", f"{type(self).__name__}.to_pandas")
+        df = pd.DataFrame(self._table())
+        df.attrs["units"] = {k: self.units[k] for k in df.columns if k in self.units}
+        return df
+
+    def _table(self) -> dict[str, np.ndarray]:
+        """Columns of :meth:`to_pandas`; subclasses with ragged distributions override it."""
+        values = self._computed()
+        names = list(self._TABLE)
+        if not names:
+            arrays = [k for k, v in values.items() if isinstance(v, np.ndarray) and v.ndim == 1]
+            names = [k for k in arrays if len(values[k]) == len(values[arrays[0]])] if arrays else []
+        return {k: values[k] for k in names if values[k] is not None}
+
+    def to_xarray(self) -> Any:
+        """The whole result as a labelled :class:`xarray.Dataset`.
+
+        Array fields become variables with named dimensions (a field named like
+        a dimension becomes its coordinate), numbers become 0-d variables, and
+        strings and other labels become ``attrs``. Each variable's
+        ``attrs["units"]`` holds its unit.
+
+        Raises
+        ------
+        MissingExtraError
+            xarray is not installed (``pip install 'trajml[tables]'``).
+        """
+        from trajml.errors import require_extra
+
+        xr: Any = require_extra("xarray", "tables", f"{type(self).__name__}.to_xarray")
+        values = self._computed()
+        dims_of = {k: self._DIMS.get(k) for k in values}
+        coord_names = {k for k, d in dims_of.items() if d == (k,)}
+        data_vars: dict[str, Any] = {}
+        coords: dict[str, Any] = {}
+        attrs: dict[str, Any] = {"result": type(self).__name__}
+        for name, value in values.items():
+            unit = {"units": self.units[name]} if name in self.units else {}
+            if isinstance(value, np.ndarray):
+                dims = dims_of[name] or tuple(f"{name}_dim{k}" for k in range(value.ndim))
+                target = coords if name in coord_names else data_vars
+                target[name] = xr.Variable(dims, value, attrs=unit)
+            elif isinstance(value, (bool, np.bool_, str)) or value is None:
+                attrs[name] = str(value) if value is None or isinstance(value, str) else int(value)
+            elif isinstance(value, (int, float, np.integer, np.floating)):
+                data_vars[name] = xr.Variable((), value, attrs=unit)
+            else:
+                attrs[name] = json.dumps(_plain(value))
+        return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
 def _plain(value: Any) -> Any:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+import numpy as np
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
@@ -49,3 +52,87 @@ def open_from_args(args: Any) -> Any:
     return open_source(topology, trajectories or None, backend=args.backend, format=args.format,
                        topology_format=args.topology_format, type_map=parse_type_map(args.type_map),
                        on_damage=args.on_damage)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an int >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0; got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0 (a length in Å)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a float > 0 (Å); got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a float > 0 (Å); got {text!r}")
+    return value
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add frame selection, chunking, scheduler, device and progress options."""
+    g = parser.add_argument_group("frames and execution")
+    g.add_argument("--start", type=non_negative_int, default=0, help="first frame of every trajectory (default: 0)")
+    g.add_argument("--stop", type=non_negative_int, default=None, help="stop before this frame (default: the end)")
+    g.add_argument("--step", type=positive_int, default=1, help="read every STEP-th frame (default: 1)")
+    g.add_argument("--chunk-size", type=positive_int, default=100, help="frames per task (default: 100)")
+    g.add_argument("--scheduler", default="serial",
+                   help="serial, threads, processes, local or a dask scheduler address (default: serial)")
+    g.add_argument("--n-workers", type=positive_int, default=None, help="workers of the local schedulers")
+    g.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where kernels run (default: cpu)")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of :func:`trajml.parallel.run` from parsed options."""
+    return {"start": args.start, "stop": args.stop, "step": args.step, "chunk_size": args.chunk_size,
+            "scheduler": args.scheduler, "n_workers": args.n_workers, "progress": not args.no_progress}
+
+
+def write_csv(path: str | None, columns: dict[str, np.ndarray]) -> None:
+    """Write columns as CSV (a header line, then rows) to ``path``, or to stdout when None or "-"."""
+    names = list(columns)
+    data = np.column_stack([np.asarray(columns[k], dtype=np.float64) for k in names])
+    ints = [np.issubdtype(np.asarray(columns[k]).dtype, np.integer) for k in names]
+    fmt = ["%d" if i else "%.12g" for i in ints]
+    if path in (None, "-"):
+        np.savetxt(sys.stdout, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
+        return
+    try:
+        np.savetxt(path, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
+    except OSError as exc:
+        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
+
+
+def save_plot(fig: Any, path: str) -> None:
+    """Save a figure (PNG, PDF, SVG by extension)."""
+    try:
+        fig.savefig(path, dpi=150)
+    except OSError as exc:
+        raise OSError(f"Cannot write the plot file '{path}': {exc.strerror or exc}.") from None
+
+
+def _use_agg() -> None:
+    """Render off-screen: the CLI only writes files."""
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")

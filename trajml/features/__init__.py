@@ -1,6 +1,24 @@
 """Streamed analyses (featurizers) that run on chunks of frames."""
 
 from trajml.features.base import Featurizer
+from trajml.features.coordination import Coordination, CoordinationResults
+from trajml.features.graphs import GraphChunk, GraphResults, NeighborGraphs
+from trajml.features.rdf import RDF, RDFResults, find_first_shell
+from trajml.features.solvation import SPECIATION_LABELS, Solvation, SolvationResults
 from trajml.features.summary import TrajectorySummary
 
-__all__ = ["Featurizer", "TrajectorySummary"]
+__all__ = [
+    "Featurizer",
+    "TrajectorySummary",
+    "RDF",
+    "RDFResults",
+    "find_first_shell",
+    "Coordination",
+    "CoordinationResults",
+    "Solvation",
+    "SolvationResults",
+    "SPECIATION_LABELS",
+    "NeighborGraphs",
+    "GraphChunk",
+    "GraphResults",
+]

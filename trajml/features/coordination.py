@@ -1,0 +1,273 @@
+"""Coordination numbers: how many ligand atoms lie within a cut-off of each centre atom."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trajml.chunk import Chunk
+from trajml.errors import MissingBoxError
+from trajml.features._selection import (
+    add_padded,
+    check_cutoff_fits,
+    check_device,
+    check_float,
+    check_int,
+    check_source_boxes,
+    describe_selection,
+    distribution,
+    resolve_atoms,
+    union_positions,
+)
+from trajml.features.base import Featurizer
+from trajml.features.rdf import RDF, run_on_sampled_frames
+from trajml.results import Results
+
+__all__ = ["Coordination", "CoordinationState", "CoordinationResults", "cutoff_from_rdf"]
+
+
+@dataclass
+class CoordinationState:
+    """Additive statistics of coordination numbers.
+
+    Attributes
+    ----------
+    histogram : ndarray, shape (K,), int64
+        Number of (frame, centre) samples with k ligands within the cut-off, k = 0..K-1.
+    n_frames : int
+        Frames accumulated.
+    blocks : list of tuple
+        With ``keep_per_frame``: per chunk (traj_id (F,) int64, frames (F,) int64,
+        times (F,) float64 ps, counts (F, n_centers) int32), in merge order.
+    """
+
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_frames: int = 0
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class CoordinationResults(Results):
+    """What :class:`Coordination` computes.
+
+    Attributes
+    ----------
+    cutoff : float
+        Cut-off distance in Å (ligands at d < cutoff count).
+    cutoff_source : str
+        "given", or "first minimum of g(r)" when chosen by a first pass.
+    count : ndarray, shape (K,), int64
+        Coordination numbers 0, 1, ..., K-1 (dimensionless).
+    probability : ndarray, shape (K,), float64
+        Fraction of (frame, centre) samples with each coordination number.
+    occurrences : ndarray, shape (K,), int64
+        Number of (frame, centre) samples with each coordination number.
+    mean, std : float
+        Mean and standard deviation of the coordination number (dimensionless).
+    n_frames : int
+        Frames analysed.
+    n_centers, n_ligands : int
+        Atoms in the centre and ligand selections.
+    centers : ndarray, shape (n_centers,), int64
+        Topology indices of the centre atoms (columns of ``per_frame``).
+    rdf_r, rdf_g : ndarray, shape (n_bins,), float64, or None
+        Bin centres (Å) and g(r) of the first-pass RDF that chose the cut-off; None when given.
+    per_frame : ndarray, shape (F, n_centers), int32, or None
+        Coordination number of every centre in every frame (``keep_per_frame=True`` only).
+    frames : ndarray, shape (F,), int64, or None
+        Frame number of each row of ``per_frame`` within its trajectory.
+    traj_ids : ndarray, shape (F,), int64, or None
+        Trajectory of each row of ``per_frame``.
+    times : ndarray, shape (F,), float64, or None
+        Time of each row of ``per_frame`` in ps.
+    """
+
+    _TABLE: ClassVar[tuple[str, ...]] = ("count", "probability", "occurrences")
+    _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "count": ("count",), "probability": ("count",), "occurrences": ("count",),
+        "centers": ("centers",), "rdf_r": ("rdf_r",), "rdf_g": ("rdf_r",),
+        "per_frame": ("frames", "centers"), "frames": ("frames",), "traj_ids": ("frames",), "times": ("frames",),
+    }
+
+    cutoff: float
+    cutoff_source: str
+    count: np.ndarray
+    probability: np.ndarray
+    occurrences: np.ndarray
+    mean: float
+    std: float
+    n_frames: int
+    n_centers: int
+    n_ligands: int
+    centers: np.ndarray
+    rdf_r: np.ndarray | None = None
+    rdf_g: np.ndarray | None = None
+    per_frame: np.ndarray | None = None
+    frames: np.ndarray | None = None
+    traj_ids: np.ndarray | None = None
+    times: np.ndarray | None = None
+
+
+UNITS = {"cutoff": "Å", "count": "", "probability": "", "occurrences": "", "mean": "", "std": "",
+         "n_frames": "", "n_centers": "", "n_ligands": "", "rdf_r": "Å", "rdf_g": "", "per_frame": "",
+         "frames": "", "traj_ids": "", "times": "ps"}
+
+
+def cutoff_from_rdf(owner: str, name: str, center: Any, ligand: Any, source: Any, *, r_max: float,
+                    n_bins: int, smoothing: float, max_frames: int, device: str) -> tuple[float, Any]:
+    """The first minimum of the centre–ligand g(r) over sampled frames, as a cut-off in Å.
+
+    Returns
+    -------
+    cutoff : float
+        ``first_min_r`` of the RDF, in Å.
+    rdf : RDFResults
+        The first-pass RDF.
+
+    Raises
+    ------
+    ValueError
+        When g(r) has no first minimum below ``r_max``; the message asks for an explicit cut-off.
+    """
+    rdf = run_on_sampled_frames(RDF(center, ligand, r_max=r_max, n_bins=n_bins, smoothing=smoothing,
+                                    device=device), source, max_frames)
+    if not math.isfinite(rdf.first_min_r):
+        raise ValueError(
+            f"{owner} could not find a first minimum of g(r) between {describe_selection(center)!r} and "
+            f"{describe_selection(ligand)!r} below r_max = {r_max:g} Å ({rdf.n_frames} frames sampled); "
+            f"give the '{name}' parameter explicitly (Å) or raise 'r_max'."
+        )
+    return rdf.first_min_r, rdf
+
+
+class Coordination(Featurizer[CoordinationState]):
+    """Coordination numbers of centre atoms by ligand atoms within a cut-off, streamed.
+
+    Parameters
+    ----------
+    center : str or array_like of int
+        Centre atoms (e.g. ``"name Li"``): selection string or topology indices.
+    ligand : str or array_like of int
+        Ligand atoms (e.g. ``"name O"``). An atom in both selections is not its own ligand.
+    cutoff : float, optional
+        Cut-off in Å; ligands at ``d < cutoff`` count. By default it is the first
+        minimum of the centre–ligand g(r) (see :func:`~trajml.features.rdf.find_first_shell`),
+        computed by a first pass in :meth:`bind` over at most ``cutoff_frames``
+        frames spread evenly over the whole source.
+    r_max : float
+        Range in Å of the first-pass RDF (default 12); unused with ``cutoff``.
+    n_bins : int
+        Bins of the first-pass RDF (default 240).
+    cutoff_frames : int
+        Frame budget of the first pass (default 200).
+    keep_per_frame : bool
+        Also return the coordination number of every centre in every frame
+        (memory grows with the number of frames). Default False: only the
+        mergeable distribution.
+    smoothing : float
+        Moving-average width in Å used to find the first minimum (default 0.5 Å).
+    device : {"cpu", "cuda"}
+        Where the neighbour-count kernel runs.
+
+    Examples
+    --------
+    >>> from trajml.data import sample_topology, sample_trajectory
+    >>> from trajml.io import open_source
+    >>> from trajml.parallel import run
+    >>> src = open_source(sample_topology(), sample_trajectory())
+    >>> res = run(Coordination("name Li", "name O", cutoff=4.0), src, progress=False)
+    >>> bool(abs(res.probability.sum() - 1.0) < 1e-12)
+    True
+    """
+
+    needs_box = True
+
+    def __init__(self, center: Any, ligand: Any, *, cutoff: float | None = None, r_max: float = 12.0,
+                 n_bins: int = 240, cutoff_frames: int = 200, keep_per_frame: bool = False,
+                 smoothing: float = 0.5, device: str = "cpu") -> None:
+        owner = "Coordination"
+        self.center = center
+        self.ligand = ligand
+        self.cutoff = check_float(cutoff, "cutoff", owner, allow_none=True)
+        self.r_max = check_float(r_max, "r_max", owner)
+        self.n_bins = check_int(n_bins, "n_bins", owner)
+        self.cutoff_frames = check_int(cutoff_frames, "cutoff_frames", owner)
+        if not isinstance(keep_per_frame, (bool, np.bool_)):
+            raise ValueError(f"The 'keep_per_frame' parameter of Coordination must be a bool. Got {keep_per_frame!r} instead.")
+        self.keep_per_frame = bool(keep_per_frame)
+        self.smoothing = check_float(smoothing, "smoothing", owner, low_closed=True)
+        self.device = check_device(device, owner)
+
+    def bind(self, source: Any) -> "Coordination":
+        """Resolve selections (and the cut-off, by a first pass, when not given); return a bound copy."""
+        b = copy.copy(self)
+        b._c = resolve_atoms(source, self.center, "center", "Coordination")
+        b._l = resolve_atoms(source, self.ligand, "ligand", "Coordination")
+        b.atoms, (b._pos_c, b._pos_l) = union_positions(b._c, b._l)
+        b._rdf = None
+        if self.cutoff is None:
+            b._cutoff, rdf = cutoff_from_rdf("Coordination", "cutoff", self.center, self.ligand, source,
+                                             r_max=self.r_max, n_bins=self.n_bins, smoothing=self.smoothing,
+                                             max_frames=self.cutoff_frames, device=self.device)
+            b._rdf = (rdf.r, rdf.g)
+        else:
+            b._cutoff = self.cutoff
+            check_source_boxes(source, self.cutoff, "cutoff", "Coordination")
+        return b
+
+    def init_state(self) -> CoordinationState:
+        return CoordinationState()
+
+    def update(self, state: CoordinationState, chunk: Chunk) -> CoordinationState:
+        from trajml.kernels.neighbors import neighbor_counts
+
+        if not hasattr(self, "_cutoff"):
+            raise RuntimeError("Coordination.update needs a bound featurizer: call bind(source) first.")
+        if chunk.n_frames == 0:
+            return state
+        if chunk.boxes is None:
+            raise MissingBoxError(f"Coordination needs periodic boxes, but trajectory {chunk.traj_id} has no "
+                                  f"box at frame {int(chunk.frames[0])}.")
+        check_cutoff_fits(chunk.boxes, self._cutoff, "cutoff", "Coordination", traj_id=chunk.traj_id,
+                          frames=chunk.frames)
+        pos_c = np.ascontiguousarray(chunk.positions[:, self._pos_c])
+        pos_l = np.ascontiguousarray(chunk.positions[:, self._pos_l])
+        out = np.zeros((chunk.n_frames, len(self._c), 1), dtype=np.int32)
+        neighbor_counts(pos_c, pos_l, chunk.boxes, self._cutoff, self._c, self._l,
+                        np.zeros(len(self._l), dtype=np.int32), 1, out, device=self.device)
+        counts = out[:, :, 0]
+        state.histogram = add_padded(state.histogram, np.bincount(counts.ravel()).astype(np.int64))
+        state.n_frames += chunk.n_frames
+        if self.keep_per_frame:
+            state.blocks.append((np.full(chunk.n_frames, chunk.traj_id, dtype=np.int64),
+                                 chunk.frames.copy(), chunk.times.copy(), counts.copy()))
+        return state
+
+    def merge(self, a: CoordinationState, b: CoordinationState) -> CoordinationState:
+        return CoordinationState(histogram=add_padded(a.histogram, b.histogram), n_frames=a.n_frames + b.n_frames,
+                                 blocks=a.blocks + b.blocks)
+
+    def finalize(self, state: CoordinationState, provenance: dict[str, Any]) -> CoordinationResults:
+        p, mean, std = distribution(state.histogram)
+        per_frame = frames = traj_ids = times = None
+        if self.keep_per_frame:
+            blocks = state.blocks
+            traj_ids = np.concatenate([x[0] for x in blocks]) if blocks else np.zeros(0, np.int64)
+            frames = np.concatenate([x[1] for x in blocks]) if blocks else np.zeros(0, np.int64)
+            times = np.concatenate([x[2] for x in blocks]) if blocks else np.zeros(0)
+            per_frame = (np.concatenate([x[3] for x in blocks]) if blocks
+                         else np.zeros((0, len(self._c)), np.int32))
+        return CoordinationResults(
+            cutoff=float(self._cutoff),
+            cutoff_source="given" if self.cutoff is not None else "first minimum of g(r)",
+            count=np.arange(len(state.histogram), dtype=np.int64), probability=p,
+            occurrences=state.histogram.copy(), mean=mean, std=std, n_frames=state.n_frames,
+            n_centers=len(self._c), n_ligands=len(self._l), centers=self._c.copy(),
+            rdf_r=None if self._rdf is None else self._rdf[0], rdf_g=None if self._rdf is None else self._rdf[1],
+            per_frame=per_frame, frames=frames, traj_ids=traj_ids, times=times,
+            units=dict(UNITS), provenance=provenance,
+        )

@@ -1,0 +1,321 @@
+"""Periodic nearest-neighbour graphs per frame (GDyNet-style inputs), streamed chunk by chunk.
+
+Graphs leave trajml as plain CSR arrays; turning them into torch-geometric
+``Data`` objects is the job of one module on the models side. No attribute
+here contains ``index`` (torch-geometric shifts such attributes when batching).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trajml.chunk import Chunk
+from trajml.errors import MissingBoxError
+from trajml.features._selection import (
+    add_padded,
+    check_cutoff_fits,
+    check_device,
+    check_float,
+    check_int,
+    check_source_boxes,
+    distribution,
+    resolve_atoms,
+    species_codes,
+)
+from trajml.features.base import Featurizer
+from trajml.results import Results
+
+__all__ = ["NeighborGraphs", "GraphChunk", "GraphState", "GraphResults"]
+
+
+@dataclass(frozen=True, eq=False)
+class GraphChunk:
+    """Neighbour graphs of consecutive frames of one trajectory, as CSR arrays.
+
+    Row ``f * n_targets + i`` lists the neighbours of target ``targets[i]`` in
+    frame ``f`` of this chunk, nearest first.
+
+    Attributes
+    ----------
+    traj_id : int
+        Trajectory of the frames.
+    frames : ndarray, shape (F,), int64
+        Frame numbers within the trajectory.
+    times : ndarray, shape (F,), float64
+        Times in ps.
+    boxes : ndarray, shape (F, 3, 3), float32
+        Box matrices (rows are box vectors) in Å.
+    species : ndarray, shape (N,), int32
+        Species code of every atom of the topology (the graph nodes).
+    species_names : tuple of str
+        Label of each species code.
+    targets : ndarray, shape (n_targets,), int64
+        Topology ids of the atoms whose neighbours are listed.
+    offsets : ndarray, shape (F * n_targets + 1,), int64
+        CSR row offsets into ``neighbors`` and ``distances``.
+    neighbors : ndarray, shape (E,), int64
+        Topology ids of the neighbours.
+    distances : ndarray, shape (E,), float32
+        Minimum-image distances in Å, ascending within each row.
+    """
+
+    traj_id: int
+    frames: np.ndarray
+    times: np.ndarray
+    boxes: np.ndarray
+    species: np.ndarray
+    species_names: tuple[str, ...]
+    targets: np.ndarray
+    offsets: np.ndarray
+    neighbors: np.ndarray
+    distances: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        """int: frames F in the chunk."""
+        return int(self.frames.shape[0])
+
+    @property
+    def n_targets(self) -> int:
+        """int: target atoms per frame."""
+        return int(self.targets.shape[0])
+
+    @property
+    def degree(self) -> np.ndarray:
+        """ndarray, shape (F, n_targets), int64: neighbours listed per target and frame."""
+        return np.diff(self.offsets).reshape(self.n_frames, self.n_targets)
+
+    def frame(self, f: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR arrays of frame ``f`` of this chunk (0-based within the chunk).
+
+        Returns
+        -------
+        offsets : ndarray, shape (n_targets + 1,), int64
+            Row offsets starting at 0.
+        neighbors : ndarray, shape (E_f,), int64
+            Topology ids of the neighbours.
+        distances : ndarray, shape (E_f,), float32
+            Distances in Å.
+        """
+        if not 0 <= f < self.n_frames:
+            raise IndexError(f"Frame {f} is outside this chunk of {self.n_frames} frames.")
+        rows = self.offsets[f * self.n_targets:(f + 1) * self.n_targets + 1]
+        lo, hi = int(rows[0]), int(rows[-1])
+        return rows - lo, self.neighbors[lo:hi], self.distances[lo:hi]
+
+
+@dataclass
+class GraphState:
+    """Additive graph statistics.
+
+    Attributes
+    ----------
+    degree : ndarray, shape (K,), int64
+        (frame, target) rows with k neighbours kept.
+    n_truncated : int
+        Rows that had more than ``max_neighbors`` neighbours within ``r_max``.
+    n_frames : int
+        Frames accumulated.
+    """
+
+    degree: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_truncated: int = 0
+    n_frames: int = 0
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class GraphResults(Results):
+    """Statistics of the neighbour graphs of :class:`NeighborGraphs`.
+
+    Attributes
+    ----------
+    degree : ndarray, shape (K,), int64
+        Degrees 0..K-1 (neighbours kept per target and frame).
+    probability : ndarray, shape (K,), float64
+        Fraction of (frame, target) rows with each degree.
+    occurrences : ndarray, shape (K,), int64
+        Number of rows with each degree.
+    mean_degree : float
+        Mean degree (dimensionless).
+    fraction_truncated : float
+        Fraction of rows with more than ``max_neighbors`` neighbours within
+        ``r_max`` (cut to the nearest ``max_neighbors``).
+    n_frames, n_targets : int
+        Frames analysed and target atoms per frame.
+    r_max : float
+        Neighbour cut-off in Å.
+    max_neighbors : int or None
+        The cap per row.
+    species_names : tuple of str
+        Species labels of the codes in :class:`GraphChunk`.
+    """
+
+    _TABLE: ClassVar[tuple[str, ...]] = ("degree", "probability", "occurrences")
+    _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {"degree": ("degree",), "probability": ("degree",),
+                                                   "occurrences": ("degree",)}
+
+    degree: np.ndarray
+    probability: np.ndarray
+    occurrences: np.ndarray
+    mean_degree: float
+    fraction_truncated: float
+    n_frames: int
+    n_targets: int
+    r_max: float
+    max_neighbors: int | None
+    species_names: tuple[str, ...]
+
+
+UNITS = {"degree": "", "probability": "", "occurrences": "", "mean_degree": "", "fraction_truncated": "",
+         "n_frames": "", "n_targets": "", "r_max": "Å", "max_neighbors": ""}
+
+
+class NeighborGraphs(Featurizer[GraphState]):
+    """The nearest neighbours of target atoms among all atoms, per frame, under periodic boundaries.
+
+    Each (frame, target) row lists up to ``max_neighbors`` atoms within ``r_max``,
+    nearest first (the atom itself excluded). Use :meth:`iter_graphs` to stream the
+    graphs as :class:`GraphChunk` values (memory bounded by ``chunk_size``); as a
+    featurizer (:func:`trajml.parallel.run`) it returns degree statistics.
+
+    Parameters
+    ----------
+    targets : str or array_like of int, optional
+        Atoms whose neighbourhoods are listed (default: every atom).
+    r_max : float
+        Neighbour cut-off in Å (``d < r_max``); at most half the smallest box width. Default 7.
+    max_neighbors : int or None
+        Keep the nearest M per row (default 12); None keeps all within ``r_max``.
+        Rows cut short are counted (``fraction_truncated``), never hidden.
+    species_by : {"names", "types"}
+        Atom attribute that defines species codes.
+    device : {"cpu", "cuda"}
+        Where the neighbour-search kernel runs.
+
+    Examples
+    --------
+    >>> from trajml.data import sample_topology, sample_trajectory
+    >>> from trajml.io import open_source
+    >>> src = open_source(sample_topology(), sample_trajectory())
+    >>> graphs = NeighborGraphs("name Li", r_max=8.0, max_neighbors=12)
+    >>> g = next(graphs.iter_graphs(src, chunk_size=5))
+    >>> g.offsets.shape == (5 * g.n_targets + 1,)
+    True
+    """
+
+    needs_box = True
+
+    def __init__(self, targets: Any = None, *, r_max: float = 7.0, max_neighbors: int | None = 12,
+                 species_by: str = "names", device: str = "cpu") -> None:
+        owner = "NeighborGraphs"
+        self.targets = targets
+        self.r_max = check_float(r_max, "r_max", owner)
+        self.max_neighbors = check_int(max_neighbors, "max_neighbors", owner, allow_none=True)
+        if species_by not in ("names", "types"):
+            raise ValueError(f"The 'species_by' parameter of NeighborGraphs must be 'names' or 'types'. "
+                             f"Got {species_by!r} instead.")
+        self.species_by = species_by
+        self.device = check_device(device, owner)
+
+    def bind(self, source: Any) -> "NeighborGraphs":
+        """Resolve the targets and species codes against ``source``; return a bound copy."""
+        b = copy.copy(self)
+        b._t = (np.arange(source.n_atoms, dtype=np.int64) if self.targets is None
+                else resolve_atoms(source, self.targets, "targets", "NeighborGraphs"))
+        b._all = np.arange(source.n_atoms, dtype=np.int64)
+        b._species, b._species_names = species_codes(source, self.species_by)
+        b.atoms = None  # neighbours come from every atom
+        check_source_boxes(source, self.r_max, "r_max", "NeighborGraphs")
+        return b
+
+    # -- graphs ----------------------------------------------------------------------------------------
+    def _search(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """CSR neighbours of the targets, cut to ``max_neighbors``, and which rows were cut."""
+        from trajml.kernels.neighbors import radius_neighbors
+
+        if not hasattr(self, "_t"):
+            raise RuntimeError("NeighborGraphs needs a bound featurizer: call bind(source) first.")
+        if chunk.boxes is None:
+            raise MissingBoxError(f"NeighborGraphs needs periodic boxes, but trajectory {chunk.traj_id} has no "
+                                  f"box at frame {int(chunk.frames[0]) if chunk.n_frames else 0}.")
+        check_cutoff_fits(chunk.boxes, self.r_max, "r_max", "NeighborGraphs", traj_id=chunk.traj_id,
+                          frames=chunk.frames)
+        pos_t = np.ascontiguousarray(chunk.positions[:, self._t])
+        m = self.max_neighbors
+        # Ask for one more than kept: a row that fills it had more than M within r_max.
+        off, nb, dist = radius_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all,
+                                         max_neighbors=None if m is None else m + 1, device=self.device)
+        deg = np.diff(off)
+        if m is None:
+            return off, nb, dist, np.zeros(deg.shape, dtype=bool)
+        truncated = deg > m
+        kept = np.minimum(deg, m)
+        new_off = np.zeros_like(off)
+        np.cumsum(kept, out=new_off[1:])
+        # Keep the first `kept[r]` entries of every row.
+        pos_in_row = np.arange(len(nb)) - np.repeat(off[:-1], deg)
+        keep = pos_in_row < np.repeat(kept, deg)
+        return new_off, nb[keep], dist[keep], truncated
+
+    def graphs(self, chunk: Chunk) -> GraphChunk:
+        """The neighbour graphs of one chunk read with ``atoms=None`` (bound featurizer)."""
+        off, nb, dist, _ = self._search(chunk)
+        return GraphChunk(traj_id=chunk.traj_id, frames=chunk.frames.copy(), times=chunk.times.copy(),
+                          boxes=chunk.boxes.copy(), species=self._species, species_names=self._species_names,
+                          targets=self._t, offsets=off, neighbors=nb.astype(np.int64, copy=False),
+                          distances=dist)
+
+    def iter_graphs(self, source: Any, chunk_size: int = 100, start: int = 0, stop: int | None = None,
+                    step: int = 1, traj_ids: list[int] | None = None) -> Iterator[GraphChunk]:
+        """Stream the graphs of ``source`` chunk by chunk, in trajectory then time order.
+
+        Parameters
+        ----------
+        source : trajml.io.Source
+            Trajectories to read.
+        chunk_size : int
+            Frames per yielded chunk; memory is bounded by it.
+        start, stop, step : int
+            Frame slice of every trajectory.
+        traj_ids : list of int, optional
+            Trajectories to include (default: all).
+
+        Yields
+        ------
+        GraphChunk
+        """
+        bound = self.bind(source)
+        for chunk in source.iter_chunks(chunk_size, start, stop, step, None, traj_ids):
+            yield bound.graphs(chunk)
+
+    # -- featurizer: degree statistics -----------------------------------------------------------------
+    def init_state(self) -> GraphState:
+        return GraphState()
+
+    def update(self, state: GraphState, chunk: Chunk) -> GraphState:
+        if chunk.n_frames == 0:
+            return state
+        off, _, _, truncated = self._search(chunk)
+        state.degree = add_padded(state.degree, np.bincount(np.diff(off)).astype(np.int64))
+        state.n_truncated += int(truncated.sum())
+        state.n_frames += chunk.n_frames
+        return state
+
+    def merge(self, a: GraphState, b: GraphState) -> GraphState:
+        return GraphState(degree=add_padded(a.degree, b.degree), n_truncated=a.n_truncated + b.n_truncated,
+                          n_frames=a.n_frames + b.n_frames)
+
+    def finalize(self, state: GraphState, provenance: dict[str, Any]) -> GraphResults:
+        p, mean, _ = distribution(state.degree)
+        rows = int(state.degree.sum())
+        return GraphResults(
+            degree=np.arange(len(state.degree), dtype=np.int64), probability=p, occurrences=state.degree.copy(),
+            mean_degree=mean, fraction_truncated=state.n_truncated / rows if rows else float("nan"),
+            n_frames=state.n_frames, n_targets=len(self._t), r_max=self.r_max, max_neighbors=self.max_neighbors,
+            species_names=self._species_names, units=dict(UNITS), provenance=provenance,
+        )

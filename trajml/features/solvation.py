@@ -1,0 +1,371 @@
+"""Li⁺ solvation: first-shell composition, ion-pair speciation and chains per shell.
+
+Definitions
+-----------
+For each Li⁺ and frame, the first shell holds the polymer O atoms at
+``d < cutoff_o`` and the anions at ``d < cutoff_anion`` (minimum image). Each
+Li⁺ is classified as
+
+free
+    No anion in the shell: a free or solvent-separated ion (SSIP).
+cip
+    A contact ion pair: exactly one anion in the shell, and that anion is in
+    no other Li⁺'s shell (no other Li⁺ within ``cutoff_anion`` of it).
+agg
+    An aggregate: everything else (two or more anions in the shell, or one
+    anion that is shared with another Li⁺).
+
+The chains of a shell are the distinct molecules (bonded fragments, or
+residues without bonds) owning at least one of its polymer O atoms.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trajml.chunk import Chunk
+from trajml.errors import MissingBoxError
+from trajml.features._selection import (
+    add_padded,
+    check_cutoff_fits,
+    check_device,
+    check_float,
+    check_int,
+    check_source_boxes,
+    distribution,
+    molecule_ids,
+    resolve_atoms,
+    union_positions,
+)
+from trajml.features.base import Featurizer
+from trajml.features.coordination import cutoff_from_rdf
+from trajml.results import Results
+
+__all__ = ["Solvation", "SolvationState", "SolvationResults", "SPECIATION_LABELS", "classify_speciation"]
+
+#: Speciation classes, in the order of every speciation array.
+SPECIATION_LABELS = ("free", "cip", "agg")
+
+
+@dataclass
+class SolvationState:
+    """Additive statistics of Li⁺ first shells.
+
+    Attributes
+    ----------
+    composition : ndarray, shape (K_o, K_a), int64
+        (frame, Li⁺) samples with i polymer O and j anions in the shell.
+    chains : ndarray, shape (K_c,), int64
+        (frame, Li⁺) samples with k distinct chains in the shell.
+    anion_li : ndarray, shape (K_l,), int64
+        (frame, anion) samples with k Li⁺ within ``cutoff_anion``.
+    speciation : ndarray, shape (3,), int64
+        (frame, Li⁺) samples per class, in :data:`SPECIATION_LABELS` order.
+    n_frames : int
+        Frames accumulated.
+    blocks : list of tuple
+        With ``keep_per_frame``: per chunk (traj_id (F,) int64, frames (F,) int64,
+        times (F,) float64 ps, class counts (F, 3) int64).
+    """
+
+    composition: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    chains: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    anion_li: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    speciation: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))
+    n_frames: int = 0
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SolvationResults(Results):
+    """What :class:`Solvation` computes (definitions in :mod:`trajml.features.solvation`).
+
+    Attributes
+    ----------
+    cutoff_o, cutoff_anion : float
+        Shell cut-offs in Å for polymer O and anions.
+    cutoff_sources : dict of str to str
+        For each cut-off, "given" or "first minimum of g(r)".
+    composition : ndarray, shape (K_o, K_a), float64
+        Probability that a Li⁺ shell holds i polymer O and j anions.
+    composition_occurrences : ndarray, shape (K_o, K_a), int64
+        The (frame, Li⁺) sample counts behind ``composition``.
+    n_o_probability : ndarray, shape (K_o,), float64
+        Probability of i polymer O in a shell, i = 0..K_o-1.
+    n_anion_probability : ndarray, shape (K_a,), float64
+        Probability of j anions in a shell.
+    n_chains_probability : ndarray, shape (K_c,), float64
+        Probability of k distinct chains in a shell.
+    anion_li_probability : ndarray, shape (K_l,), float64
+        Probability that an anion has k Li⁺ within ``cutoff_anion``.
+    mean_n_o, mean_n_anion, mean_n_chains, mean_anion_li : float
+        Means of those distributions (dimensionless).
+    fraction_free, fraction_cip, fraction_agg : float
+        Fractions of (frame, Li⁺) samples per speciation class; they sum to 1.
+    n_frames : int
+        Frames analysed.
+    n_li, n_polymer_o, n_anions : int
+        Atoms in each selection.
+    per_frame_speciation : ndarray, shape (F, 3), float64, or None
+        Class fractions per frame (``keep_per_frame=True`` only), columns as :data:`SPECIATION_LABELS`.
+    frames, traj_ids : ndarray, shape (F,), int64, or None
+        Frame number and trajectory of each row of ``per_frame_speciation``.
+    times : ndarray, shape (F,), float64, or None
+        Time of each row in ps.
+    """
+
+    _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "composition": ("n_o", "n_anion"), "composition_occurrences": ("n_o", "n_anion"),
+        "n_o_probability": ("n_o",), "n_anion_probability": ("n_anion",),
+        "n_chains_probability": ("n_chains",), "anion_li_probability": ("li_per_anion",),
+        "per_frame_speciation": ("frames", "speciation"), "frames": ("frames",), "traj_ids": ("frames",),
+        "times": ("frames",),
+    }
+
+    cutoff_o: float
+    cutoff_anion: float
+    cutoff_sources: dict[str, str]
+    composition: np.ndarray
+    composition_occurrences: np.ndarray
+    n_o_probability: np.ndarray
+    n_anion_probability: np.ndarray
+    n_chains_probability: np.ndarray
+    anion_li_probability: np.ndarray
+    mean_n_o: float
+    mean_n_anion: float
+    mean_n_chains: float
+    mean_anion_li: float
+    fraction_free: float
+    fraction_cip: float
+    fraction_agg: float
+    n_frames: int
+    n_li: int
+    n_polymer_o: int
+    n_anions: int
+    per_frame_speciation: np.ndarray | None = None
+    frames: np.ndarray | None = None
+    traj_ids: np.ndarray | None = None
+    times: np.ndarray | None = None
+
+    def _table(self) -> dict[str, np.ndarray]:
+        """One row per count k: probability of k O, k anions and k chains in a Li⁺ shell."""
+        dists = {"n_o": self.n_o_probability, "n_anion": self.n_anion_probability,
+                 "n_chains": self.n_chains_probability}
+        k = max(len(v) for v in dists.values())
+        table = {"count": np.arange(k)}
+        for name, p in dists.items():
+            table[name] = np.pad(p, (0, k - len(p)))
+        return table
+
+
+UNITS = {"cutoff_o": "Å", "cutoff_anion": "Å", **{k: "" for k in (
+    "composition", "composition_occurrences", "n_o_probability", "n_anion_probability", "n_chains_probability",
+    "anion_li_probability", "mean_n_o", "mean_n_anion", "mean_n_chains", "mean_anion_li", "fraction_free",
+    "fraction_cip", "fraction_agg", "n_frames", "n_li", "n_polymer_o", "n_anions", "per_frame_speciation",
+    "frames", "traj_ids", "count", "n_o", "n_anion", "n_chains")}, "times": "ps"}
+
+
+def classify_speciation(anion_offsets: np.ndarray, anion_neighbors: np.ndarray, n_frames: int, n_li: int,
+                        n_anions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Speciation class of every (frame, Li⁺) row from the Li⁺→anion neighbour lists.
+
+    Parameters
+    ----------
+    anion_offsets : ndarray, shape (n_frames * n_li + 1,), int64
+        CSR row offsets over (frame, Li⁺).
+    anion_neighbors : ndarray, shape (E,), int64
+        Anion positions (0..n_anions-1) within ``cutoff_anion`` of each row's Li⁺.
+    n_frames, n_li, n_anions : int
+        Sizes.
+
+    Returns
+    -------
+    classes : ndarray, shape (n_frames * n_li,), int64
+        0 free, 1 cip, 2 agg (see :data:`SPECIATION_LABELS`).
+    li_per_anion : ndarray, shape (n_frames, n_anions), int64
+        Number of Li⁺ within the cut-off of each anion.
+    """
+    rows = n_frames * n_li
+    n_anion = np.diff(anion_offsets)
+    frame_of_edge = np.repeat(np.arange(rows, dtype=np.int64) // n_li, n_anion)
+    li_per_anion = np.bincount(frame_of_edge * n_anions + anion_neighbors,
+                               minlength=n_frames * n_anions).reshape(n_frames, n_anions)
+    classes = np.full(rows, 2, dtype=np.int64)
+    classes[n_anion == 0] = 0
+    single = np.flatnonzero(n_anion == 1)
+    partner = anion_neighbors[anion_offsets[single]]
+    alone = li_per_anion[single // n_li, partner] == 1
+    classes[single[alone]] = 1
+    return classes, li_per_anion
+
+
+class Solvation(Featurizer[SolvationState]):
+    """Li⁺ first-shell composition, ion-pair speciation and chains per shell, streamed.
+
+    Parameters
+    ----------
+    li : str or array_like of int
+        Li⁺ atoms (default ``"name Li"``).
+    polymer_o : str or array_like of int
+        Polymer (ether) oxygen atoms (default ``"name O"``).
+    anion : str or array_like of int
+        One site per anion (default ``"name TFSI"``; for all-atom TFSI use e.g. its N atom).
+    cutoff_o, cutoff_anion : float, optional
+        Shell cut-offs in Å (``d < cutoff`` is in the shell). Each cut-off not
+        given is the first minimum of the corresponding Li⁺ g(r)
+        (:func:`~trajml.features.rdf.find_first_shell`), from a first pass in
+        :meth:`bind` over at most ``cutoff_frames`` frames spread over the source.
+    r_max : float
+        Range in Å of the first-pass RDFs (default 12).
+    n_bins : int
+        Bins of the first-pass RDFs (default 240).
+    cutoff_frames : int
+        Frame budget of the first pass (default 200).
+    keep_per_frame : bool
+        Also return the speciation fractions of every frame (memory grows with frames).
+    smoothing : float
+        Moving-average width in Å used to find the first minima (default 0.5 Å).
+    device : {"cpu", "cuda"}
+        Where the neighbour-search kernel runs.
+
+    Examples
+    --------
+    >>> from trajml.data import sample_topology, sample_trajectory
+    >>> from trajml.io import open_source
+    >>> from trajml.parallel import run
+    >>> src = open_source(sample_topology(), sample_trajectory())
+    >>> res = run(Solvation(cutoff_o=4.5, cutoff_anion=7.0), src, progress=False)
+    >>> round(res.fraction_free + res.fraction_cip + res.fraction_agg, 12)
+    1.0
+    """
+
+    needs_box = True
+
+    def __init__(self, li: Any = "name Li", polymer_o: Any = "name O", anion: Any = "name TFSI", *,
+                 cutoff_o: float | None = None, cutoff_anion: float | None = None, r_max: float = 12.0,
+                 n_bins: int = 240, cutoff_frames: int = 200, keep_per_frame: bool = False, smoothing: float = 0.5,
+                 device: str = "cpu") -> None:
+        owner = "Solvation"
+        self.li = li
+        self.polymer_o = polymer_o
+        self.anion = anion
+        self.cutoff_o = check_float(cutoff_o, "cutoff_o", owner, allow_none=True)
+        self.cutoff_anion = check_float(cutoff_anion, "cutoff_anion", owner, allow_none=True)
+        self.r_max = check_float(r_max, "r_max", owner)
+        self.n_bins = check_int(n_bins, "n_bins", owner)
+        self.cutoff_frames = check_int(cutoff_frames, "cutoff_frames", owner)
+        if not isinstance(keep_per_frame, (bool, np.bool_)):
+            raise ValueError(f"The 'keep_per_frame' parameter of Solvation must be a bool. Got {keep_per_frame!r} instead.")
+        self.keep_per_frame = bool(keep_per_frame)
+        self.smoothing = check_float(smoothing, "smoothing", owner, low_closed=True)
+        self.device = check_device(device, owner)
+
+    def bind(self, source: Any) -> "Solvation":
+        """Resolve selections, molecule ids and cut-offs (first pass if needed); return a bound copy."""
+        owner = "Solvation"
+        b = copy.copy(self)
+        b._li = resolve_atoms(source, self.li, "li", owner)
+        b._o = resolve_atoms(source, self.polymer_o, "polymer_o", owner)
+        b._an = resolve_atoms(source, self.anion, "anion", owner)
+        b.atoms, (b._pos_li, b._pos_o, b._pos_an) = union_positions(b._li, b._o, b._an)
+        mol = molecule_ids(source)[b._o]
+        _, b._chain_o = np.unique(mol, return_inverse=True)  # compact 0..n_chains-1
+        b._n_chains = int(b._chain_o.max()) + 1
+        b._sources = {}
+        for name, sel, given in (("cutoff_o", self.polymer_o, self.cutoff_o),
+                                 ("cutoff_anion", self.anion, self.cutoff_anion)):
+            if given is None:
+                value, _ = cutoff_from_rdf(owner, name, self.li, sel, source, r_max=self.r_max, n_bins=self.n_bins,
+                                           smoothing=self.smoothing, max_frames=self.cutoff_frames,
+                                           device=self.device)
+                b._sources[name] = "first minimum of g(r)"
+            else:
+                value = given
+                check_source_boxes(source, value, name, owner)
+                b._sources[name] = "given"
+            setattr(b, "_" + name, float(value))
+        return b
+
+    def init_state(self) -> SolvationState:
+        return SolvationState()
+
+    def update(self, state: SolvationState, chunk: Chunk) -> SolvationState:
+        from trajml.kernels.neighbors import radius_neighbors
+
+        if not hasattr(self, "_cutoff_o"):
+            raise RuntimeError("Solvation.update needs a bound featurizer: call bind(source) first.")
+        if chunk.n_frames == 0:
+            return state
+        if chunk.boxes is None:
+            raise MissingBoxError(f"Solvation needs periodic boxes, but trajectory {chunk.traj_id} has no box "
+                                  f"at frame {int(chunk.frames[0])}.")
+        for name in ("cutoff_o", "cutoff_anion"):
+            check_cutoff_fits(chunk.boxes, getattr(self, "_" + name), name, "Solvation", traj_id=chunk.traj_id,
+                              frames=chunk.frames)
+        f, n_li, n_an = chunk.n_frames, len(self._li), len(self._an)
+        pos = chunk.positions
+        pos_li = np.ascontiguousarray(pos[:, self._pos_li])
+        off_o, nb_o, _ = radius_neighbors(pos_li, np.ascontiguousarray(pos[:, self._pos_o]), chunk.boxes,
+                                          self._cutoff_o, self._li, self._o, device=self.device)
+        off_a, nb_a, _ = radius_neighbors(pos_li, np.ascontiguousarray(pos[:, self._pos_an]), chunk.boxes,
+                                          self._cutoff_anion, self._li, self._an, device=self.device)
+        n_o, n_a = np.diff(off_o), np.diff(off_a)
+        classes, li_per_anion = classify_speciation(off_a, nb_a, f, n_li, n_an)
+
+        width = int(n_a.max()) + 1
+        comp = np.bincount(n_o * width + n_a, minlength=(int(n_o.max()) + 1) * width)
+        state.composition = add_padded(state.composition, comp.reshape(-1, width).astype(np.int64))
+        # Distinct chains per shell: unique (row, chain) pairs, counted per row.
+        rows = np.repeat(np.arange(f * n_li, dtype=np.int64), n_o)
+        keys = np.unique(rows * self._n_chains + self._chain_o[nb_o])
+        n_chains = np.bincount(keys // self._n_chains, minlength=f * n_li)
+        state.chains = add_padded(state.chains, np.bincount(n_chains).astype(np.int64))
+        state.anion_li = add_padded(state.anion_li, np.bincount(li_per_anion.ravel()).astype(np.int64))
+        state.speciation = state.speciation + np.bincount(classes, minlength=3).astype(np.int64)
+        state.n_frames += f
+        if self.keep_per_frame:
+            per_frame = np.zeros((f, 3), dtype=np.int64)
+            np.add.at(per_frame, (np.arange(f * n_li) // n_li, classes), 1)
+            state.blocks.append((np.full(f, chunk.traj_id, dtype=np.int64), chunk.frames.copy(),
+                                 chunk.times.copy(), per_frame))
+        return state
+
+    def merge(self, a: SolvationState, b: SolvationState) -> SolvationState:
+        return SolvationState(
+            composition=add_padded(a.composition, b.composition), chains=add_padded(a.chains, b.chains),
+            anion_li=add_padded(a.anion_li, b.anion_li), speciation=a.speciation + b.speciation,
+            n_frames=a.n_frames + b.n_frames, blocks=a.blocks + b.blocks,
+        )
+
+    def finalize(self, state: SolvationState, provenance: dict[str, Any]) -> SolvationResults:
+        comp = state.composition
+        total = int(comp.sum())
+        p_comp = comp / total if total else np.full(comp.shape, np.nan)
+        p_o, mean_o, _ = distribution(comp.sum(axis=1))
+        p_a, mean_a, _ = distribution(comp.sum(axis=0))
+        p_c, mean_c, _ = distribution(state.chains)
+        p_l, mean_l, _ = distribution(state.anion_li)
+        n_spec = int(state.speciation.sum())
+        frac = state.speciation / n_spec if n_spec else np.full(3, np.nan)
+        per_frame = frames = traj_ids = times = None
+        if self.keep_per_frame:
+            blocks = state.blocks
+            traj_ids = np.concatenate([x[0] for x in blocks]) if blocks else np.zeros(0, np.int64)
+            frames = np.concatenate([x[1] for x in blocks]) if blocks else np.zeros(0, np.int64)
+            times = np.concatenate([x[2] for x in blocks]) if blocks else np.zeros(0)
+            per_frame = (np.concatenate([x[3] for x in blocks]) / len(self._li) if blocks
+                         else np.zeros((0, 3)))
+        return SolvationResults(
+            cutoff_o=self._cutoff_o, cutoff_anion=self._cutoff_anion, cutoff_sources=dict(self._sources),
+            composition=p_comp, composition_occurrences=comp.copy(),
+            n_o_probability=p_o, n_anion_probability=p_a, n_chains_probability=p_c, anion_li_probability=p_l,
+            mean_n_o=mean_o, mean_n_anion=mean_a, mean_n_chains=mean_c, mean_anion_li=mean_l,
+            fraction_free=float(frac[0]), fraction_cip=float(frac[1]), fraction_agg=float(frac[2]),
+            n_frames=state.n_frames, n_li=len(self._li), n_polymer_o=len(self._o), n_anions=len(self._an),
+            per_frame_speciation=per_frame, frames=frames, traj_ids=traj_ids, times=times,
+            units=dict(UNITS), provenance=provenance,
+        )
