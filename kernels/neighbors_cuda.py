@@ -5,7 +5,8 @@ Same public signatures and results as the CPU kernels (select them with
 thread per (frame, atom of A) walks every atom of B, which is staged through
 shared memory in tiles of ``_THREADS``. Histograms accumulate in a per-block
 shared-memory histogram (int32) that is added to a global int64 histogram with
-``cuda.atomic.add``.
+``cuda.atomic.add``. The k-nearest search keeps each thread's sorted top-k
+buffer in its own output row.
 
 Minimum image: the difference vector is wrapped in fractional coordinates,
 ``g = f - rint(f)``, and mapped back with the box. This is exact for every
@@ -28,12 +29,14 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import float64, int32, int64
+from numba import float32, float64, int32, int64
 from numba.core import config as _numba_config
 
 from . import neighbors as _cpu
 
-__all__ = ["pair_histogram", "neighbor_counts", "count_neighbors", "fill_neighbors", "radius_neighbors"]
+__all__ = [
+    "pair_histogram", "neighbor_counts", "count_neighbors", "fill_neighbors", "radius_neighbors", "knn_neighbors",
+]
 
 #: Threads per block, also the tile of B atoms staged in shared memory (the
 #: simulator runs every thread as a Python thread: keep its blocks small).
@@ -272,7 +275,62 @@ def _kernels() -> dict[str, Any]:
             else:
                 heapsort_row(out_d, out_nb, lo, hi - lo)
 
-    return {"histogram": histogram, "counts": counts, "fill": fill}
+    @cuda.jit
+    def knn(pos_a, pos_b, boxes, invs, ortho, t0, r_max2, ids_a, ids_b, out_nb, out_d, out_cnt):
+        t = t0 + cuda.blockIdx.y
+        tx = cuda.threadIdx.x
+        i = cuda.blockIdx.x * _THREADS + tx
+        n_a = pos_a.shape[1]
+        n_b = pos_b.shape[1]
+        k = out_nb.shape[2]
+        sx = cuda.shared.array(_THREADS, float64)
+        sy = cuda.shared.array(_THREADS, float64)
+        sz = cuda.shared.array(_THREADS, float64)
+        sid = cuda.shared.array(_THREADS, int64)
+        active = i < n_a
+        xi = yi = zi = 0.0
+        idi = 0
+        cnt = 0
+        if active:
+            xi = float64(pos_a[t, i, 0])
+            yi = float64(pos_a[t, i, 1])
+            zi = float64(pos_a[t, i, 2])
+            idi = ids_a[i]
+            # The thread's own output row is its sorted top-k buffer: (distance, index), unused = (+inf, -1).
+            for q in range(k):
+                out_nb[t, i, q] = -1
+                out_d[t, i, q] = math.inf
+        box = boxes[t]
+        inv = invs[t]
+        for j0 in range(0, n_b, _THREADS):
+            cuda.syncthreads()
+            j = j0 + tx
+            if j < n_b:
+                sx[tx] = float64(pos_b[t, j, 0])
+                sy[tx] = float64(pos_b[t, j, 1])
+                sz[tx] = float64(pos_b[t, j, 2])
+                sid[tx] = ids_b[j]
+            cuda.syncthreads()
+            if active:
+                for m in range(min(_THREADS, n_b - j0)):
+                    d2 = min_image_d2(sx[m] - xi, sy[m] - yi, sz[m] - zi, ortho, box, inv)
+                    if d2 < r_max2 and sid[m] != idi:
+                        cnt += 1
+                        d = float32(math.sqrt(d2))
+                        jj = j0 + m
+                        # Candidates arrive in index order, so an equal distance never displaces an entry.
+                        if d < out_d[t, i, k - 1]:
+                            p = k - 1
+                            while p > 0 and out_d[t, i, p - 1] > d:
+                                out_d[t, i, p] = out_d[t, i, p - 1]
+                                out_nb[t, i, p] = out_nb[t, i, p - 1]
+                                p -= 1
+                            out_d[t, i, p] = d
+                            out_nb[t, i, p] = jj
+        if active:
+            out_cnt[t, i] = cnt
+
+    return {"histogram": histogram, "counts": counts, "fill": fill, "knn": knn}
 
 
 def _check_cuda_device(func: str, device: object) -> None:
@@ -450,3 +508,42 @@ def radius_neighbors(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CUDA twin of :func:`trajml.kernels.neighbors.radius_neighbors`."""
     return _cpu.radius_neighbors(pos_a, pos_b, boxes, r_max, ids_a, ids_b, max_neighbors=max_neighbors, device="cuda")
+
+
+def knn_neighbors(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    r_max: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    k: int,
+    out_neighbors: np.ndarray,
+    out_distances: np.ndarray,
+    out_counts: np.ndarray,
+    *,
+    device: str = "cuda",
+) -> None:
+    """CUDA twin of :func:`trajml.kernels.neighbors.knn_neighbors` (overwrites the three ``out`` arrays)."""
+    func = "knn_neighbors"
+    _check_cuda_device(func, device)
+    p, r, k, out_nb, out_d, out_cnt = _cpu._check_knn_args(
+        func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, k, out_neighbors, out_distances, out_counts
+    )
+    n_frames, n_a = p.pos_a.shape[0], p.pos_a.shape[1]
+    if n_frames == 0 or n_a == 0:
+        return
+    _cpu._raise_nonfinite(func, ~np.isfinite(p.pos_a).all(axis=(1, 2)) | ~np.isfinite(p.pos_b).all(axis=(1, 2)))
+    cuda = _cuda()
+    d_nb = cuda.device_array(out_nb.shape, dtype=np.int64)
+    d_d = cuda.device_array(out_d.shape, dtype=np.float32)
+    d_cnt = cuda.device_array(out_cnt.shape, dtype=np.int64)
+    d_a, d_b, d_boxes, d_invs = _device_inputs(cuda, p)
+    _launch(
+        _kernels()["knn"], n_frames, n_a,
+        d_a, d_b, d_boxes, d_invs, p.ortho, r * r,
+        cuda.to_device(p.ids_a), cuda.to_device(p.ids_b), d_nb, d_d, d_cnt,
+    )
+    d_nb.copy_to_host(out_nb)
+    d_d.copy_to_host(out_d)
+    d_cnt.copy_to_host(out_cnt)

@@ -448,6 +448,113 @@ def test_bad_neighbor_arguments():
         nb.radius_neighbors(pos, nan_pos, boxes, 5.0, ids, ids)
 
 
+# --------------------------------------------------------------------------- #
+# k nearest neighbours
+# --------------------------------------------------------------------------- #
+
+
+def _knn_out(n_frames: int, n_a: int, k: int):
+    """Output arrays pre-filled with garbage (every slot must be overwritten)."""
+    return (
+        np.full((n_frames, n_a, k), 77, dtype=np.int64),
+        np.full((n_frames, n_a, k), -3.0, dtype=np.float32),
+        np.full((n_frames, n_a), -5, dtype=np.int64),
+    )
+
+
+def _knn_bruteforce(pa, pb, boxes, r_max, ia, ib, k):
+    """Sorted (distance, index) rows from the wide image search, independent of the module's references."""
+    n_frames, n_a = pa.shape[:2]
+    nbrs, dist, counts = _knn_out(n_frames, n_a, k)
+    nbrs[...] = -1
+    dist[...] = np.inf
+    for t in range(n_frames):
+        d = _images_bruteforce(pa[t], pb[t], boxes[t].astype(np.float64), reach=2).astype(np.float64)
+        d2 = np.einsum("ij,ij->ij", d, d)
+        for i in range(n_a):
+            j = np.flatnonzero((d2[i] < r_max * r_max) & (ib != ia[i]))
+            counts[t, i] = j.size
+            rows = sorted(zip(d[i, j].astype(np.float32).tolist(), j.tolist()))[:k]
+            nbrs[t, i, : len(rows)] = [q for _, q in rows]
+            dist[t, i, : len(rows)] = [x for x, _ in rows]
+    return nbrs, dist, counts
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("same", [True, False])
+def test_knn_matches_reference_and_bruteforce(kind, same, monkeypatch):
+    pos, boxes, ids, mol = _data(kind, seed=9, n_frames=3, n_atoms=150)
+    pa, pb, ia, ib, _, _ = _selections(pos, ids, mol, same)
+    r_max = 0.9 * nb.max_cutoff(boxes)
+    for k in (1, 6, 400):  # 400: more than any row holds
+        want = _knn_out(pa.shape[0], pa.shape[1], k)
+        nb.knn_neighbors_reference(pa, pb, boxes, r_max, ia, ib, k, *want)
+        assert want[2].max() > 6 and want[2].max() < 400
+        brute = _knn_bruteforce(pa, pb, boxes, r_max, ia, ib, k)
+        np.testing.assert_array_equal(want[0], brute[0])
+        np.testing.assert_array_equal(want[2], brute[2])
+        np.testing.assert_allclose(want[1], brute[1], rtol=0, atol=1e-5)
+        for _ in _both_modes(monkeypatch):
+            for reach in (1, 2):  # cells of width r_max, or r_max / 2 with a trimmed 5^3 stencil
+                monkeypatch.setattr(nb, "_KNN_REACH", reach)
+                got = _knn_out(pa.shape[0], pa.shape[1], k)
+                nb.knn_neighbors(pa, pb, boxes, r_max, ia, ib, k, *got)
+                for g, w in zip(got, want):
+                    np.testing.assert_array_equal(g, w)
+    # The capped CSR lists are the first min(count, M) slots of the rows.
+    offsets, nbrs, dist = nb.radius_neighbors(pa, pb, boxes, r_max, ia, ib, max_neighbors=6)
+    want = nb.radius_neighbors_reference(pa, pb, boxes, r_max, ia, ib, max_neighbors=6)
+    for g, w in zip((offsets, nbrs, dist), want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_knn_empty_rows_and_ties():
+    # Simple cubic lattice, spacing 3 Å in a 15 Å box: six neighbours tie at exactly 3 Å.
+    grid = np.array(list(itertools.product(range(5), repeat=3)), dtype=np.float32) * 3.0
+    pos = grid[None]
+    box = np.diag([15.0, 15.0, 15.0])[None]
+    ids = np.arange(grid.shape[0], dtype=np.int64)
+    k = 4
+    got = _knn_out(1, grid.shape[0], k)
+    nb.knn_neighbors(pos, pos, box, 3.5, ids, ids, k, *got)
+    assert np.all(got[2] == 6) and np.all(got[1] == 3.0)
+    d = nb.minimum_image_distances(grid, grid, box[0])
+    for i in range(grid.shape[0]):
+        ties = np.flatnonzero(np.abs(d[i] - 3.0) < 1e-6)
+        np.testing.assert_array_equal(got[0][0, i], np.sort(ties)[:k])  # ties broken by index
+    # Below the spacing nothing is within r_max: empty rows.
+    nb.knn_neighbors(pos, pos, box, 2.9, ids, ids, k, *got)
+    assert np.all(got[0] == -1) and np.all(np.isinf(got[1])) and np.all(got[2] == 0)
+    # An empty B: every row empty.
+    nb.knn_neighbors(pos, pos[:, :0], box, 3.5, ids, ids[:0], k, *got)
+    assert np.all(got[0] == -1) and np.all(got[2] == 0)
+
+
+def test_knn_bad_arguments():
+    pos, boxes, ids, _ = _small()
+    nbrs, dist, counts = _knn_out(4, 30, 3)
+    for bad in (0, -2, 2.5, True, None):
+        with pytest.raises(ValueError, match=rf"The 'k' parameter of knn_neighbors must be an int >= 1. Got {bad!r}"):
+            nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, bad, nbrs, dist, counts)
+    message = r"'out_neighbors' parameter of knn_neighbors must have shape \(4, 30, 3\)"
+    with pytest.raises(ValueError, match=message):
+        nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs[:, :, :2].copy(), dist, counts)
+    with pytest.raises(TypeError, match="'out_distances' parameter of knn_neighbors must be a float32 ndarray"):
+        nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs, dist.astype(np.float64), counts)
+    with pytest.raises(ValueError, match=r"'out_counts' parameter of knn_neighbors must have shape \(4, 30\)"):
+        nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs, dist, counts[:, :29].copy())
+    with pytest.raises(TypeError, match="'out_counts' parameter of knn_neighbors must be a int64 ndarray"):
+        nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs, dist, counts.astype(np.int32))
+    with pytest.raises(ValueError, match="'r_max' parameter of knn_neighbors must be a float in"):
+        nb.knn_neighbors(pos, pos, boxes, -1.0, ids, ids, 3, nbrs, dist, counts)
+    with pytest.raises(ValueError, match=r"'device' parameter of knn_neighbors must be one of"):
+        nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs, dist, counts, device="gpu")
+    nan_pos = pos.copy()
+    nan_pos[3, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="Non-finite coordinates .* of knn_neighbors at frame 3 of this chunk"):
+        nb.knn_neighbors(pos, nan_pos, boxes, 4.0, ids, ids, 3, nbrs, dist, counts)
+
+
 def test_docstring_examples():
     result = doctest.testmod(nb, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 4 and result.failed == 0
+    assert result.attempted >= 5 and result.failed == 0

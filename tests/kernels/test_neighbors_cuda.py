@@ -52,6 +52,15 @@ SCRIPT = textwrap.dedent(
         assert np.array_equal(c[0], g[0]) and np.array_equal(c[1], g[1])
         assert np.allclose(c[2], g[2], rtol=0, atol=1e-5)
 
+    for k in (4, 80):  # 80: more than any row holds
+        cpu = [np.empty((F, a.size, k), np.int64), np.empty((F, a.size, k), np.float32), np.empty((F, a.size), np.int64)]
+        gpu = [np.full_like(x, 7) for x in cpu]
+        nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *cpu)
+        nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *gpu, device="cuda")
+        assert np.array_equal(cpu[0], gpu[0]) and np.array_equal(cpu[2], gpu[2])
+        assert np.allclose(cpu[1], gpu[1], rtol=0, atol=1e-5)
+        assert (cpu[0] == -1).any() == (k == 80)
+
     counts = np.empty((F, N), dtype=np.int64)
     nbc.count_neighbors(pos, pos, boxes, r, ids, ids, counts)
     offsets = np.concatenate([[0], np.cumsum(counts)])

@@ -236,7 +236,7 @@ class NeighborGraphs(Featurizer[GraphState]):
     # -- graphs ----------------------------------------------------------------------------------------
     def _search(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """CSR neighbours of the targets, cut to ``max_neighbors``, and which rows were cut."""
-        from trajml.kernels.neighbors import radius_neighbors
+        from trajml.kernels.neighbors import knn_neighbors, radius_neighbors
 
         if not hasattr(self, "_t"):
             raise RuntimeError("NeighborGraphs needs a bound featurizer: call bind(source) first.")
@@ -247,20 +247,23 @@ class NeighborGraphs(Featurizer[GraphState]):
                           frames=chunk.frames)
         pos_t = np.ascontiguousarray(chunk.positions[:, self._t])
         m = self.max_neighbors
-        # Ask for one more than kept: a row that fills it had more than M within r_max.
-        off, nb, dist = radius_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all,
-                                         max_neighbors=None if m is None else m + 1, device=self.device)
-        deg = np.diff(off)
         if m is None:
-            return off, nb, dist, np.zeros(deg.shape, dtype=bool)
-        truncated = deg > m
-        kept = np.minimum(deg, m)
-        new_off = np.zeros_like(off)
-        np.cumsum(kept, out=new_off[1:])
-        # Keep the first `kept[r]` entries of every row.
-        pos_in_row = np.arange(len(nb)) - np.repeat(off[:-1], deg)
-        keep = pos_in_row < np.repeat(kept, deg)
-        return new_off, nb[keep], dist[keep], truncated
+            off, nb, dist = radius_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all,
+                                             device=self.device)
+            return off, nb, dist, np.zeros(len(off) - 1, dtype=bool)
+        # One top-M pass that also counts every neighbour within r_max: rows with more were cut.
+        shape = (pos_t.shape[0], pos_t.shape[1])
+        nbrs = np.empty(shape + (m,), dtype=np.int64)
+        dist = np.empty(shape + (m,), dtype=np.float32)
+        counts = np.empty(shape, dtype=np.int64)
+        knn_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all, m, nbrs, dist, counts,
+                      device=self.device)
+        counts = counts.ravel()
+        kept = np.minimum(counts, m)
+        off = np.zeros(kept.size + 1, dtype=np.int64)
+        np.cumsum(kept, out=off[1:])
+        used = np.arange(m) < kept[:, None]  # the first min(count, M) slots of every row
+        return off, nbrs.reshape(-1, m)[used], dist.reshape(-1, m)[used], counts > m
 
     def graphs(self, chunk: Chunk) -> GraphChunk:
         """The neighbour graphs of one chunk read with ``atoms=None`` (bound featurizer)."""
