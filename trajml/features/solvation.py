@@ -271,6 +271,15 @@ class Solvation(Featurizer[SolvationState]):
         b._li = resolve_atoms(source, self.li, "li", owner)
         b._o = resolve_atoms(source, self.polymer_o, "polymer_o", owner)
         b._an = resolve_atoms(source, self.anion, "anion", owner)
+        # A bead is a cation, a polymer oxygen or an anion, never two of them: shells would double count.
+        for (na, a), (nb, bb) in ((("li", b._li), ("polymer_o", b._o)), (("li", b._li), ("anion", b._an)),
+                                  (("polymer_o", b._o), ("anion", b._an))):
+            shared = np.intersect1d(a, bb)
+            if shared.size:
+                raise ValueError(
+                    f"The '{na}' ({getattr(self, na)!r}) and '{nb}' ({getattr(self, nb)!r}) selections of {owner} "
+                    f"must not overlap; they share {shared.size} atoms (first index {int(shared[0])})."
+                )
         b.atoms, (b._pos_li, b._pos_o, b._pos_an) = union_positions(b._li, b._o, b._an)
         mol = molecule_ids(source)[b._o]
         _, b._chain_o = np.unique(mol, return_inverse=True)  # compact 0..n_chains-1
