@@ -267,7 +267,7 @@ def generate_spe_trajectory(
 
     os.makedirs(workdir, exist_ok=True)
     lengths = sorted({int(n) for n in lengths})
-    stem = f"spe_N{n_atoms}_s{seed}"
+    stem = f"spe_N{n_atoms}_s{seed}" + ("" if density == 0.058 else f"_d{density:g}")
     psf = os.path.join(workdir, stem + ".psf")
     box = box_length_for(n_atoms, density)
     layout = spe_layout(n_atoms)

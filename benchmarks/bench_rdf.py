@@ -50,9 +50,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 from _common import format_table, summarise, time_interleaved  # noqa: E402
 
-R_MAX_PARTIAL = 10.0
-R_MAX_ALL = 8.0
 N_BINS = 100
+#: Bead density of trajml's coarse-grained SPE model (0.85 sigma^-3 with sigma = 5 Å), beads/Å³.
+CG_DENSITY = 0.0068
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -71,6 +71,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None, help="numba/freud threads (default: all cores)")
     p.add_argument("--neighbors", type=int, default=12, help="M nearest neighbours per bead (default 12)")
     p.add_argument("--graph-r-max", type=float, default=7.0, help="graph radius in Å (default 7)")
+    p.add_argument("--density", type=float, default=CG_DENSITY,
+                   help="bead density in beads/Å³ (default 0.0068, the coarse-grained SPE of trajml simulate; "
+                        "0.058 is an atomistic-like density)")
+    p.add_argument("--r-max-partial", type=float, default=15.0, help="Li–O RDF range in Å (default 15)")
+    p.add_argument("--r-max-all", type=float, default=12.0, help="all-bead RDF range in Å (default 12)")
+    p.add_argument("--skip", default="", help="comma-separated tables to skip: partial, all, graphs, memory")
     p.add_argument("--mdtraj-all", action="store_true", help="also time mdtraj on the all-bead RDF (memory hungry)")
     p.add_argument("--workdir", default=os.path.join(os.getcwd(), "bench-out"), help="cache folder for generated files")
     p.add_argument("--seed", type=int, default=2024)
@@ -86,6 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mem = args.mem_frames if args.mem_frames is not None else ("10,40" if q else "100,1000")
     args.mem_frames = [int(x) for x in mem.split(",") if x.strip()]
     args.mem_frames = [m for m in args.mem_frames if m <= args.frames]
+    args.skip = {x.strip() for x in args.skip.split(",") if x.strip()}
     if q:
         args.repeats = min(args.repeats, 2)
     return args
@@ -286,7 +293,7 @@ def bench_memory(top: str, traj: str, args: argparse.Namespace) -> list[dict[str
     rows = []
     for n in args.mem_frames:
         out = _common.run_python_child(MEMORY_CHILD, {"topology": top, "trajectory": traj, "frames": n,
-                                                      "chunk_size": args.chunk_size, "r_max": R_MAX_ALL})
+                                                      "chunk_size": args.chunk_size, "r_max": args.r_max_all})
         out["frames_requested"] = n
         rows.append(out)
     table = [[r["frames"], _common.fmt_bytes(r["rss_before"]), _common.fmt_bytes(r["rss_peak"]),
@@ -306,27 +313,33 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         freud.parallel.set_num_threads(args.threads)
     print(f"bench_rdf: {args.atoms} beads, {env['cpu_count']} CPUs, " +
           ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
-    gen = _common.generate_spe_trajectory(args.workdir, args.atoms, [args.frames], formats=("xtc",), seed=args.seed)
+    gen = _common.generate_spe_trajectory(args.workdir, args.atoms, [args.frames], formats=("xtc",), seed=args.seed,
+                                          density=args.density)
     top, traj = gen["topology"], gen["files"]["xtc"][args.frames]
     lay = gen["layout"]
-    print(f"system: {lay.n_eo} EO beads, {lay.n_li} Li, {lay.n_tfsi} TFSI; cubic box {gen['box']:.1f} Å")
+    print(f"system: {lay.n_eo} EO beads, {lay.n_li} Li, {lay.n_tfsi} TFSI; cubic box {gen['box']:.1f} Å "
+          f"({args.density} beads/Å³)")
     results: dict[str, Any] = {"command": command, "environment": env,
-                               "config": {k: v for k, v in vars(args).items() if k not in ("workdir", "out")},
-                               "system": {"n_atoms": args.atoms, "box_A": gen["box"]}}
+                               "config": {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(args).items()
+                                          if k not in ("workdir", "out")},
+                               "system": {"n_atoms": args.atoms, "box_A": gen["box"], "density": args.density}}
     ref = "trajml RDF serial"
-    results["partial_li_o"] = bench_table(
-        f"Li–O partial RDF (r_max {R_MAX_PARTIAL} Å, {N_BINS} bins)",
-        rdf_methods(top, traj, "name LI", "name EO", args.frames_partial, R_MAX_PARTIAL, args, True),
-        args.frames_partial, args.repeats, ref, "g")
-    results["all_bead"] = bench_table(
-        f"all-bead RDF (r_max {R_MAX_ALL} Å, {N_BINS} bins)",
-        rdf_methods(top, traj, "all", None, args.frames_all, R_MAX_ALL, args, args.mdtraj_all),
-        args.frames_all, args.repeats, ref, "g")
-    results["graphs"] = bench_table(
-        f"neighbour graphs ({args.neighbors} nearest within {args.graph_r_max} Å, every bead)",
-        graph_methods(top, traj, args.frames_graph, args), args.frames_graph, args.repeats,
-        "trajml NeighborGraphs", "edges")
-    if args.mem_frames:
+    if "partial" not in args.skip:
+        results["partial_li_o"] = bench_table(
+            f"Li–O partial RDF (r_max {args.r_max_partial} Å, {N_BINS} bins)",
+            rdf_methods(top, traj, "name LI", "name EO", args.frames_partial, args.r_max_partial, args, True),
+            args.frames_partial, args.repeats, ref, "g")
+    if "all" not in args.skip:
+        results["all_bead"] = bench_table(
+            f"all-bead RDF (r_max {args.r_max_all} Å, {N_BINS} bins)",
+            rdf_methods(top, traj, "all", None, args.frames_all, args.r_max_all, args, args.mdtraj_all),
+            args.frames_all, args.repeats, ref, "g")
+    if "graphs" not in args.skip:
+        results["graphs"] = bench_table(
+            f"neighbour graphs ({args.neighbors} nearest within {args.graph_r_max} Å, every bead)",
+            graph_methods(top, traj, args.frames_graph, args), args.frames_graph, args.repeats,
+            "trajml NeighborGraphs", "edges")
+    if args.mem_frames and "memory" not in args.skip:
         results["memory"] = bench_memory(top, traj, args)
     print(f"\ncommand: {command}")
     if args.out:
