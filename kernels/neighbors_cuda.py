@@ -523,13 +523,19 @@ def knn_neighbors(
     out_counts: np.ndarray,
     *,
     device: str = "cuda",
+    count_all: bool = True,
 ) -> None:
-    """CUDA twin of :func:`trajml.kernels.neighbors.knn_neighbors` (overwrites the three ``out`` arrays)."""
+    """CUDA twin of :func:`trajml.kernels.neighbors.knn_neighbors` (overwrites the three ``out`` arrays).
+
+    Brute force over all pairs either way; ``count_all=False`` only saturates
+    the counts at ``k + 1``, as on the CPU.
+    """
     func = "knn_neighbors"
     _check_cuda_device(func, device)
     p, r, k, out_nb, out_d, out_cnt = _cpu._check_knn_args(
         func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, k, out_neighbors, out_distances, out_counts
     )
+    count_all = _cpu._check_count_all(func, count_all)
     n_frames, n_a = p.pos_a.shape[0], p.pos_a.shape[1]
     if n_frames == 0 or n_a == 0:
         return
@@ -547,3 +553,5 @@ def knn_neighbors(
     d_nb.copy_to_host(out_nb)
     d_d.copy_to_host(out_d)
     d_cnt.copy_to_host(out_cnt)
+    if not count_all:
+        np.minimum(out_cnt, k + 1, out=out_cnt)

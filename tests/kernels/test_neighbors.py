@@ -508,7 +508,54 @@ def test_knn_matches_reference_and_bruteforce(kind, same, monkeypatch):
         np.testing.assert_array_equal(g, w)
 
 
-def test_knn_empty_rows_and_ties():
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("same", [True, False])
+def test_knn_pruned_matches_reference_and_bruteforce(kind, same, monkeypatch):
+    # count_all=False: the same rows, counts saturated at k + 1.
+    pos, boxes, ids, mol = _data(kind, seed=11, n_frames=3, n_atoms=150)
+    pa, pb, ia, ib, _, _ = _selections(pos, ids, mol, same)
+    for r_frac, ks in ((0.9, (1, 6, 400)), (0.3, (3,))):  # 0.3: a few zero-neighbour rows
+        r_max = r_frac * nb.max_cutoff(boxes)
+        for k in ks:
+            want = _knn_out(pa.shape[0], pa.shape[1], k)
+            nb.knn_neighbors_reference(pa, pb, boxes, r_max, ia, ib, k, *want, count_all=False)
+            brute = _knn_bruteforce(pa, pb, boxes, r_max, ia, ib, k)
+            assert want[2].min() == 0 if r_frac == 0.3 else want[2].max() == min(k + 1, brute[2].max())
+            np.testing.assert_array_equal(want[0], brute[0])
+            np.testing.assert_array_equal(want[2], np.minimum(brute[2], k + 1))
+            np.testing.assert_allclose(want[1], brute[1], rtol=0, atol=1e-5)
+            for _ in _both_modes(monkeypatch):
+                for reach in (1, 2, 3):  # cells of width r_max, r_max / 2, r_max / 3
+                    monkeypatch.setattr(nb, "_PRUNED_REACH", reach)
+                    got = _knn_out(pa.shape[0], pa.shape[1], k)
+                    nb.knn_neighbors(pa, pb, boxes, r_max, ia, ib, k, *got, count_all=False)
+                    for g, w in zip(got, want):
+                        np.testing.assert_array_equal(g, w)
+
+
+def test_knn_pruned_dense_rows_and_reach_choice(monkeypatch):
+    # Many more neighbours than k, so the walk stops early; reach picked from the density.
+    rng = np.random.default_rng(5)
+    box = np.diag([18.0, 19.0, 20.0])[None].repeat(2, axis=0)
+    pos = rng.uniform(0.0, 1.0, (2, 600, 3)).astype(np.float32) * np.float32([18.0, 19.0, 20.0])
+    ids = np.arange(600, dtype=np.int64)
+    assert nb._pruned_reach(600, box, 6.0) > 1
+    for k in (1, 12):
+        want = _knn_out(2, 600, k)
+        nb.knn_neighbors_reference(pos, pos, box, 6.0, ids, ids, k, *want, count_all=False)
+        assert np.all(want[2] == k + 1)
+        got = _knn_out(2, 600, k)
+        nb.knn_neighbors(pos, pos, box, 6.0, ids, ids, k, *got, count_all=False)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+        full = _knn_out(2, 600, k)
+        nb.knn_neighbors(pos, pos, box, 6.0, ids, ids, k, *full)
+        np.testing.assert_array_equal(full[0], got[0])
+        np.testing.assert_array_equal(full[1], got[1])
+        assert np.all(full[2] > k + 1)
+
+
+def test_knn_empty_rows_and_ties(monkeypatch):
     # Simple cubic lattice, spacing 3 Å in a 15 Å box: six neighbours tie at exactly 3 Å.
     grid = np.array(list(itertools.product(range(5), repeat=3)), dtype=np.float32) * 3.0
     pos = grid[None]
@@ -528,6 +575,19 @@ def test_knn_empty_rows_and_ties():
     # An empty B: every row empty.
     nb.knn_neighbors(pos, pos[:, :0], box, 3.5, ids, ids[:0], k, *got)
     assert np.all(got[0] == -1) and np.all(got[2] == 0)
+    # Pruned: six ties at 3 Å, counts stop at k + 1 and ties still break by index.
+    for reach in (1, 2, 3):
+        monkeypatch.setattr(nb, "_PRUNED_REACH", reach)
+        for kk in (4, 5, 6, 30):
+            pruned = _knn_out(1, grid.shape[0], kk)
+            nb.knn_neighbors(pos, pos, box, 3.5, ids, ids, kk, *pruned, count_all=False)
+            assert np.all(pruned[2] == min(6, kk + 1))
+            for i in range(grid.shape[0]):
+                ties = np.sort(np.flatnonzero(np.abs(d[i] - 3.0) < 1e-6))[:kk]
+                np.testing.assert_array_equal(pruned[0][0, i, : ties.size], ties)
+                assert np.all(pruned[0][0, i, ties.size:] == -1)
+        nb.knn_neighbors(pos, pos, box, 2.9, ids, ids, k, *got, count_all=False)
+        assert np.all(got[0] == -1) and np.all(np.isinf(got[1])) and np.all(got[2] == 0)
 
 
 def test_knn_bad_arguments():
@@ -549,6 +609,8 @@ def test_knn_bad_arguments():
         nb.knn_neighbors(pos, pos, boxes, -1.0, ids, ids, 3, nbrs, dist, counts)
     with pytest.raises(ValueError, match=r"'device' parameter of knn_neighbors must be one of"):
         nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs, dist, counts, device="gpu")
+    with pytest.raises(TypeError, match=r"The 'count_all' parameter of knn_neighbors must be a bool. Got 1"):
+        nb.knn_neighbors(pos, pos, boxes, 4.0, ids, ids, 3, nbrs, dist, counts, count_all=1)
     nan_pos = pos.copy()
     nan_pos[3, 1, 2] = np.nan
     with pytest.raises(ValueError, match="Non-finite coordinates .* of knn_neighbors at frame 3 of this chunk"):

@@ -60,6 +60,13 @@ SCRIPT = textwrap.dedent(
         assert np.array_equal(cpu[0], gpu[0]) and np.array_equal(cpu[2], gpu[2])
         assert np.allclose(cpu[1], gpu[1], rtol=0, atol=1e-5)
         assert (cpu[0] == -1).any() == (k == 80)
+        # count_all=False: the same rows, counts saturated at k + 1 on both devices.
+        sat = [np.full_like(x, 7) for x in cpu]
+        nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *sat, device="cuda", count_all=False)
+        assert np.array_equal(sat[0], gpu[0]) and np.array_equal(sat[1], gpu[1])
+        assert np.array_equal(sat[2], np.minimum(cpu[2], k + 1))
+        nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *sat, count_all=False)
+        assert np.array_equal(sat[0], cpu[0]) and np.array_equal(sat[2], np.minimum(cpu[2], k + 1))
 
     counts = np.empty((F, N), dtype=np.int64)
     nbc.count_neighbors(pos, pos, boxes, r, ids, ids, counts)

@@ -251,13 +251,13 @@ class NeighborGraphs(Featurizer[GraphState]):
             off, nb, dist = radius_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all,
                                              device=self.device)
             return off, nb, dist, np.zeros(len(off) - 1, dtype=bool)
-        # One top-M pass that also counts every neighbour within r_max: rows with more were cut.
+        # One pruned top-M pass; its counts stop at M + 1, enough to tell the rows that were cut.
         shape = (pos_t.shape[0], pos_t.shape[1])
         nbrs = np.empty(shape + (m,), dtype=np.int64)
         dist = np.empty(shape + (m,), dtype=np.float32)
         counts = np.empty(shape, dtype=np.int64)
         knn_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all, m, nbrs, dist, counts,
-                      device=self.device)
+                      device=self.device, count_all=False)
         counts = counts.ravel()
         kept = np.minimum(counts, m)
         off = np.zeros(kept.size + 1, dtype=np.int64)
