@@ -66,6 +66,7 @@ __all__ = [
     "fill_neighbors",
     "radius_neighbors",
     "knn_neighbors",
+    "knn_to_csr",
     "minimum_image_distances",
     "max_cutoff",
     "pair_histogram_reference",
@@ -2122,3 +2123,50 @@ def knn_neighbors_reference(
             keep = np.lexsort((j, d))[:k]
             out_neighbors[t, i, : keep.size] = j[keep]
             out_distances[t, i, : keep.size] = d[keep]
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _compact_rows_kernel(neighbors: np.ndarray, distances: np.ndarray, offsets: np.ndarray,
+                         out_neighbors: np.ndarray, out_distances: np.ndarray) -> None:
+    for r in numba.prange(offsets.shape[0] - 1):
+        o = offsets[r]
+        for s in range(offsets[r + 1] - o):
+            out_neighbors[o + s] = neighbors[r, s]
+            out_distances[o + s] = distances[r, s]
+
+
+def knn_to_csr(neighbors: np.ndarray, distances: np.ndarray, counts: np.ndarray,
+               k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compact the fixed-width output of :func:`knn_neighbors` into CSR rows.
+
+    Parameters
+    ----------
+    neighbors : ndarray, shape (..., k), int64
+        ``out_neighbors`` of :func:`knn_neighbors` (unused slots -1).
+    distances : ndarray, shape (..., k), float32
+        ``out_distances`` of :func:`knn_neighbors`, in Å.
+    counts : ndarray, shape (...), int64
+        ``out_counts`` of :func:`knn_neighbors`; each row keeps ``min(count, k)`` entries.
+    k : int
+        Width of the rows.
+
+    Returns
+    -------
+    offsets : ndarray, shape (R + 1,), int64
+        Row ``r`` holds entries ``offsets[r]:offsets[r + 1]``; R is the number of rows.
+    neighbors : ndarray, int64
+        Neighbour indices, each row sorted by increasing distance.
+    distances : ndarray, float32
+        Distances in Å.
+    """
+    nb = np.ascontiguousarray(neighbors).reshape(-1, k)
+    d = np.ascontiguousarray(distances).reshape(-1, k)
+    kept = np.minimum(np.asarray(counts).reshape(-1), k)
+    offsets = np.zeros(kept.size + 1, dtype=np.int64)
+    np.cumsum(kept, out=offsets[1:])
+    if kept.size and int(kept.min()) == k:  # every row is full: the arrays are already CSR
+        return offsets, nb.reshape(-1), d.reshape(-1)
+    out_nb = np.empty(int(offsets[-1]), dtype=np.int64)
+    out_d = np.empty(int(offsets[-1]), dtype=np.float32)
+    _compact_rows_kernel(nb, d, offsets, out_nb, out_d)
+    return offsets, out_nb, out_d

@@ -620,3 +620,23 @@ def test_knn_bad_arguments():
 def test_docstring_examples():
     result = doctest.testmod(nb, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_knn_to_csr_keeps_the_first_min_count_k_slots_of_every_row():
+    from trajml.kernels.neighbors import knn_to_csr
+
+    rng = np.random.default_rng(5)
+    k = 4
+    counts = rng.integers(0, 7, size=(3, 5)).astype(np.int64)
+    nb = rng.integers(0, 100, size=(3, 5, k)).astype(np.int64)
+    d = rng.random((3, 5, k)).astype(np.float32)
+    off, out_nb, out_d = knn_to_csr(nb, d, counts, k)
+    kept = np.minimum(counts.ravel(), k)
+    np.testing.assert_array_equal(np.diff(off), kept)
+    used = np.arange(k) < kept[:, None]
+    np.testing.assert_array_equal(out_nb, nb.reshape(-1, k)[used])
+    np.testing.assert_array_equal(out_d, d.reshape(-1, k)[used])
+    full = np.full((3, 5), k + 1, dtype=np.int64)  # every row full: returned as views, same values
+    off, out_nb, out_d = knn_to_csr(nb, d, full, k)
+    np.testing.assert_array_equal(out_nb, nb.reshape(-1))
+    assert off[-1] == 15 * k

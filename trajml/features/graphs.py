@@ -228,6 +228,7 @@ class NeighborGraphs(Featurizer[GraphState]):
         b._t = (np.arange(source.n_atoms, dtype=np.int64) if self.targets is None
                 else resolve_atoms(source, self.targets, "targets", "NeighborGraphs"))
         b._all = np.arange(source.n_atoms, dtype=np.int64)
+        b._all_targets = bool(np.array_equal(b._t, b._all))
         b._species, b._species_names = species_codes(source, self.species_by)
         b.atoms = None  # neighbours come from every atom
         check_source_boxes(source, self.r_max, "r_max", "NeighborGraphs")
@@ -236,7 +237,7 @@ class NeighborGraphs(Featurizer[GraphState]):
     # -- graphs ----------------------------------------------------------------------------------------
     def _search(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """CSR neighbours of the targets, cut to ``max_neighbors``, and which rows were cut."""
-        from trajml.kernels.neighbors import knn_neighbors, radius_neighbors
+        from trajml.kernels.neighbors import knn_neighbors, knn_to_csr, radius_neighbors
 
         if not hasattr(self, "_t"):
             raise RuntimeError("NeighborGraphs needs a bound featurizer: call bind(source) first.")
@@ -245,7 +246,8 @@ class NeighborGraphs(Featurizer[GraphState]):
                                   f"box at frame {int(chunk.frames[0]) if chunk.n_frames else 0}.")
         check_cutoff_fits(chunk.boxes, self.r_max, "r_max", "NeighborGraphs", traj_id=chunk.traj_id,
                           frames=chunk.frames)
-        pos_t = np.ascontiguousarray(chunk.positions[:, self._t])
+        # All atoms as targets (the GDyNet default) needs no gathered copy.
+        pos_t = chunk.positions if self._all_targets else np.ascontiguousarray(chunk.positions[:, self._t])
         m = self.max_neighbors
         if m is None:
             off, nb, dist = radius_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all,
@@ -258,12 +260,8 @@ class NeighborGraphs(Featurizer[GraphState]):
         counts = np.empty(shape, dtype=np.int64)
         knn_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all, m, nbrs, dist, counts,
                       device=self.device, count_all=False)
-        counts = counts.ravel()
-        kept = np.minimum(counts, m)
-        off = np.zeros(kept.size + 1, dtype=np.int64)
-        np.cumsum(kept, out=off[1:])
-        used = np.arange(m) < kept[:, None]  # the first min(count, M) slots of every row
-        return off, nbrs.reshape(-1, m)[used], dist.reshape(-1, m)[used], counts > m
+        off, nb, d = knn_to_csr(nbrs, dist, counts, m)
+        return off, nb, d, counts.ravel() > m
 
     def graphs(self, chunk: Chunk) -> GraphChunk:
         """The neighbour graphs of one chunk read with ``atoms=None`` (bound featurizer)."""
