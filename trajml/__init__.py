@@ -28,7 +28,7 @@ _LAZY = {
     "NeighborGraphs": "trajml.features",
 }
 _SUBMODULES = {"box", "chunk", "errors", "io", "parallel", "features", "sim", "data", "unwrap", "kernels", "pipelines", "cli",
-               "plotting", "results"}
+               "plotting", "results", "transport"}
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

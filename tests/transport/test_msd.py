@@ -1,0 +1,191 @@
+"""MSD against MDAnalysis EinsteinMSD, hand-computed molecule COM MSDs, and invariances."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.transport.conftest import brownian, write_system
+from trajml.errors import EmptySelectionError, MissingBoxError
+from trajml.transport import MSD
+
+pytest.importorskip("tidynamics")  # EinsteinMSD(fft=True) needs it
+
+
+@pytest.fixture(scope="module")
+def einstein(nojump_universe):
+    """EinsteinMSD(fft=True) results per selection, on NoJump-unwrapped coordinates."""
+    from MDAnalysis.analysis.msd import EinsteinMSD
+
+    cache = {}
+
+    def get(sel):
+        if sel not in cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = EinsteinMSD(nojump_universe, select=sel, msd_type="xyz", fft=True)
+                m.run()
+            cache[sel] = m.results
+        return cache[sel]
+
+    return get
+
+
+def _close(ours, ref, rtol=1e-6):
+    """Relative agreement from lag 1 (lag 0 is 0 here, round-off in the oracle)."""
+    ours, ref = np.asarray(ours)[..., 1:], np.asarray(ref)[..., 1:]
+    np.testing.assert_allclose(ours, ref, rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("sel", ["name Li", "all"])
+@pytest.mark.parametrize("block_size", [1, 7, None])
+def test_matches_einstein_msd(sample_source, einstein, sel, block_size):
+    if sel == "all" and block_size == 1:
+        block_size = 2040  # one task holding every particle ("all"), block 1 is tested on Li
+    ref = einstein(sel)
+    res = MSD(sel, block_size=block_size, per_particle=True).run(sample_source)
+    assert res.n_particles == ref.msds_by_particle.shape[1]
+    _close(res.msd_A2, ref.timeseries)
+    # Per particle, the two unwrappings differ by float32 round-off (up to ~2e-5 Å on a few atoms).
+    _close(res.msd_per_particle_A2, ref.msds_by_particle.T, rtol=1e-5)
+    np.testing.assert_allclose(res.lag_ps[1:], ref.delta_t_values[1:], rtol=1e-6)
+    assert res.msd_A2[0] == 0.0 and res.units["msd_A2"] == "Å^2" and res.units["lag_ps"] == "ps"
+
+
+def test_serial_equals_processes_and_species(sample_source):
+    msd = MSD("name Li or name TFSI", block_size=25, non_gaussian=True)
+    serial = msd.run(sample_source)
+    procs = msd.run(sample_source, scheduler="processes", n_workers=2)
+    np.testing.assert_allclose(procs.msd_A2, serial.msd_A2, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(procs.msd4_A4, serial.msd4_A4, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(procs.msd_per_particle_A2, serial.msd_per_particle_A2)
+    by = msd.run_by_species(sample_source, by="names")
+    assert list(by) == ["Li", "TFSI"]
+    li = MSD("name Li").run(sample_source)
+    np.testing.assert_allclose(by["Li"].msd_A2, li.msd_A2, rtol=1e-12)
+    both = (by["Li"].msd_A2 * 60 + by["TFSI"].msd_A2 * 60) / 120
+    np.testing.assert_allclose(both, serial.msd_A2, rtol=1e-12)
+
+
+def test_fourth_moment_fft_equals_direct(sample_source):
+    fft = MSD("name TFSI", non_gaussian=True).run(sample_source, stop=120)
+    direct = MSD("name TFSI", non_gaussian=True, method="direct").run(sample_source, stop=120)
+    np.testing.assert_allclose(fft.msd_A2, direct.msd_A2, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fft.msd4_A4[1:], direct.msd4_A4[1:], rtol=1e-7)
+    assert np.isnan(fft.alpha2[0]) and np.all(np.isfinite(fft.alpha2[1:]))
+
+
+def test_molecule_com_msd_by_hand(sample_source, nojump_universe):
+    res = MSD("resname PEO", per_molecule=True).run(sample_source)
+    residues = nojump_universe.select_atoms("resname PEO").residues
+    com = np.array([[r.atoms.center_of_mass() for r in residues] for _ in nojump_universe.trajectory])
+    n_frames = com.shape[0]
+    expected = np.zeros(n_frames)
+    for lag in range(1, n_frames):  # direct all-origins average, O(T²)
+        d = com[lag:] - com[:-lag]
+        expected[lag] = (d ** 2).sum(axis=2).mean()
+    assert res.n_particles == len(residues) == 40 and res.particles == "molecules"
+    _close(res.msd_A2, expected, rtol=1e-6)
+
+
+def test_drift_removal_cancels_constant_velocity(tmp_path):
+    rng = np.random.default_rng(11)
+    n_frames, box, dt = 120, 25.0, 1.0
+    masses = rng.uniform(1.0, 20.0, size=150)
+    x = brownian(rng, n_frames, np.full(150, 0.05), dt, box)
+    velocity = np.array([0.3, -0.2, 0.15])  # Å/ps, well under half a box per frame
+    moved = x + velocity[None, None, :] * (np.arange(n_frames) * dt)[:, None, None]
+    plain = write_system(tmp_path, x, box, dt, masses=masses, stem="still")
+    drifting = write_system(tmp_path, moved, box, dt, masses=masses, stem="moving")
+    from trajml.io import open_source
+
+    a = MSD("all", remove_drift=True).run(open_source(*plain))
+    b = MSD("all", remove_drift=True).run(open_source(*drifting))
+    c = MSD("all").run(open_source(*drifting))
+    np.testing.assert_allclose(b.msd_A2, a.msd_A2, rtol=2e-4, atol=1e-5)
+    assert c.msd_A2[-1] > 10 * b.msd_A2[-1]  # without removal the drift dominates
+    assert b.drift_removed and not c.drift_removed
+
+
+def test_step_and_frames(sample_source, einstein):
+    full = MSD("name Li").run(sample_source)
+    strided = MSD("name Li").run(sample_source, step=3)
+    assert strided.n_frames == 100 and strided.dt_ps == pytest.approx(15.0)
+    # a stride keeps the same displacements at lags that are multiples of 3 frames, with fewer origins
+    np.testing.assert_allclose(strided.msd_A2[1:10], full.msd_A2[3:30:3], rtol=0.05)
+
+
+def test_results_tables(sample_source):
+    res = MSD("name Li", non_gaussian=True).run(sample_source, stop=50)
+    df = res.to_pandas()
+    assert list(df.columns) == ["lag_ps", "msd_A2", "msd4_A4", "alpha2"]
+    assert df.attrs["units"]["msd_A2"] == "Å^2"
+    ds = res.to_xarray()
+    assert ds["msd_A2"].attrs["units"] == "Å^2" and ds["msd_per_particle_A2"].dims == ("particle", "lag_ps")
+
+
+# -- bad input -----------------------------------------------------------------------------------
+def test_no_box_names_file_and_frame(tmp_path):
+    import MDAnalysis as mda
+
+    from tests.transport.conftest import write_psf
+    from trajml.io import open_source
+
+    psf, xyz = str(tmp_path / "nobox.psf"), str(tmp_path / "nobox.xyz")
+    write_psf(psf, np.full(5, "P"), np.arange(1, 6), np.ones(5))
+    u = mda.Universe(psf)
+    with mda.Writer(xyz, 5) as w:
+        for t in range(4):
+            u.load_new(np.full((1, 5, 3), float(t), np.float32))
+            w.write(u.atoms)
+    src = open_source(psf, xyz)
+    with pytest.raises(MissingBoxError, match=r"nobox\.xyz.*frame 0.*unwrap=False"):
+        MSD("all").run(src)
+    assert MSD("all", unwrap=False).run(src).msd_A2[1] == pytest.approx(3.0)
+
+
+def test_empty_selection(sample_source):
+    with pytest.raises(EmptySelectionError, match="'name Zz' matched no atom"):
+        MSD("name Zz").run(sample_source)
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_block_size_must_be_positive(bad):
+    with pytest.raises(ValueError, match=rf"'block_size' parameter of MSD must be an int >= 1 or None\. Got {bad}"):
+        MSD("all", block_size=bad)
+
+
+def test_too_few_frames(sample_source):
+    with pytest.raises(ValueError, match="at least 2 frames.*give 1"):
+        MSD("name Li").run(sample_source, start=10, stop=11)
+
+
+# -- command line --------------------------------------------------------------------------------
+def test_cli_writes_csv_and_prints_d(tmp_path, capsys):
+    import trajml.cli.msd as cli_msd
+
+    parser = argparse.ArgumentParser(prog="trajml")
+    cli_msd.register(parser.add_subparsers(dest="command"))
+    out, png = tmp_path / "msd.csv", tmp_path / "msd.png"
+    args = parser.parse_args(["msd", "--sel", "name Li", "--no-progress", "--block-size", "16",
+                              "--fit-start", "50", "--fit-stop", "500", "-o", str(out), "--plot", str(png)])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    assert "D = " in text and "cm²/s" in text and "fit window (given): 50-500 ps" in text
+    header = out.read_text().splitlines()[0]
+    assert header == "lag_ps,msd_A2"
+    data = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert data.shape == (300, 2) and png.stat().st_size > 0
+
+
+def test_cli_via_main(tmp_path, capsys):
+    import trajml.cli as cli
+
+    assert "msd" in cli.COMMANDS
+    code = cli.main(["msd", "--sel", "name Li", "--no-progress", "--fit-start", "0", "--fit-stop", "5000",
+                     "-o", str(tmp_path / "m.csv")])
+    assert code == 1
+    assert "'fit_stop' parameter of Diffusion" in capsys.readouterr().err

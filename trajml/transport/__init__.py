@@ -1,0 +1,56 @@
+"""Transport from trajectories: mean-squared displacement, diffusion coefficients, residence times.
+
+Time-correlation analyses need each particle's whole time series, so they are
+partitioned over particles instead of frames: the trajectory is streamed once
+into a particle-major on-disk store (:mod:`trajml.transport.store`), then tasks
+correlate blocks of particles in parallel.
+
+Names load on first use, so ``import trajml.transport`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "MSD": "trajml.transport.msd",
+    "MSDResults": "trajml.transport.msd",
+    "Diffusion": "trajml.transport.diffusion",
+    "DiffusionResults": "trajml.transport.diffusion",
+    "local_loglog_slope": "trajml.transport.diffusion",
+    "ResidenceTime": "trajml.transport.residence",
+    "ResidenceResults": "trajml.transport.residence",
+    "LifetimeFit": "trajml.transport.residence",
+    "residence_times": "trajml.transport.residence",
+    "ion_pair_lifetimes": "trajml.transport.residence",
+    "fit_stretched_exponential": "trajml.transport.residence",
+    "tcf_from_series": "trajml.transport.residence",
+}
+
+__all__ = sorted(_LAZY)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trajml.transport.diffusion import Diffusion, DiffusionResults, local_loglog_slope
+    from trajml.transport.msd import MSD, MSDResults
+    from trajml.transport.residence import (
+        LifetimeFit,
+        ResidenceResults,
+        ResidenceTime,
+        fit_stretched_exponential,
+        ion_pair_lifetimes,
+        residence_times,
+        tcf_from_series,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'trajml.transport' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
