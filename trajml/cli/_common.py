@@ -122,6 +122,26 @@ def write_csv(path: str | None, columns: dict[str, np.ndarray]) -> None:
         raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
 
 
+def write_json(path: str | None, text: str) -> Any:
+    """Write JSON ``text`` to ``path`` (stdout when None or "-").
+
+    Returns
+    -------
+    file object
+        Where a human-readable summary should go: stdout when the JSON went to a
+        file, stderr when it went to stdout (so the JSON stays parseable).
+    """
+    if path in (None, "-"):
+        print(text)
+        return sys.stderr
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as exc:
+        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
+    return sys.stdout
+
+
 def save_plot(fig: Any, path: str) -> None:
     """Save a figure (PNG, PDF, SVG by extension)."""
     try:

@@ -6,8 +6,17 @@ import argparse
 import sys
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, open_from_args
-from trajml.cli._common import _use_agg, add_run_arguments, positive_float, positive_int, run_options, save_plot, write_csv
+from trajml.cli._common import (
+    _use_agg,
+    add_input_arguments,
+    add_run_arguments,
+    open_from_args,
+    positive_float,
+    positive_int,
+    run_options,
+    save_plot,
+    write_csv,
+)
 
 __all__ = ["register", "run"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from typing import Any
 
 from trajml.cli._common import (
@@ -16,6 +15,7 @@ from trajml.cli._common import (
     positive_float,
     positive_int,
     save_plot,
+    write_json,
 )
 
 __all__ = ["register", "run"]
@@ -83,21 +83,12 @@ def run(args: argparse.Namespace) -> int:
     res = analysis.run(source, start=args.start, stop=args.stop, step=args.step, chunk_size=args.chunk_size,
                        centers_per_task=args.centers_per_task, scheduler=args.scheduler, n_workers=args.n_workers,
                        progress=not args.no_progress)
-    text = res.to_json(indent=2)
-    if args.output in (None, "-"):
-        print(text)
-    else:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        except OSError as exc:
-            raise OSError(f"Cannot write the output file '{args.output}': {exc.strerror or exc}.") from None
+    report = write_json(args.output, res.to_json(indent=2))
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_residence
 
         save_plot(plot_residence(res), args.plot)
-    report = sys.stdout if args.output not in (None, "-") else sys.stderr
     print(f"cutoff: {res.cutoff:.4g} Å ({res.cutoff_source}); {res.n_frames} frames, dt {res.dt_ps:g} ps; "
           f"{res.mean_contacts:.3f} contacts per centre", file=report)
     print(f"continuous: tau {res.tau_ps:.4g} ± {res.tau_ps_block_err:.2g} ps, beta {res.beta:.3f}, "

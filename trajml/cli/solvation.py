@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, open_from_args
-from trajml.cli._common import _use_agg, add_run_arguments, positive_float, positive_int, run_options, save_plot
+from trajml.cli._common import (
+    _use_agg,
+    add_input_arguments,
+    add_run_arguments,
+    open_from_args,
+    positive_float,
+    positive_int,
+    run_options,
+    save_plot,
+    write_json,
+)
 
 __all__ = ["register", "run"]
 
@@ -53,21 +61,12 @@ def run(args: argparse.Namespace) -> int:
                            cutoff_frames=args.cutoff_frames, device=args.device)
     source = open_from_args(args)
     res = run_featurizer(featurizer, source, **run_options(args))
-    text = res.to_json(indent=2)
-    if args.output in (None, "-"):
-        print(text)
-    else:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        except OSError as exc:
-            raise OSError(f"Cannot write the output file '{args.output}': {exc.strerror or exc}.") from None
+    report = write_json(args.output, res.to_json(indent=2))
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_solvation
 
         save_plot(plot_solvation(res), args.plot)
-    report = sys.stdout if args.output not in (None, "-") else sys.stderr
     print(f"cutoffs: O {res.cutoff_o:.4g} Å ({res.cutoff_sources['cutoff_o']}), anion {res.cutoff_anion:.4g} Å "
           f"({res.cutoff_sources['cutoff_anion']})", file=report)
     print(f"speciation: free {res.fraction_free:.4f}, CIP {res.fraction_cip:.4f}, AGG {res.fraction_agg:.4f}; "
