@@ -16,7 +16,7 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     blocks = _bash_blocks(setup)
     assert len(blocks) == 2, blocks
     main_cmd, test_cmd = blocks
-    assert "-c constraints.txt" in main_cmd and "trajml info" in main_cmd
+    assert "-c constraints.txt" in main_cmd and "trajml run spe_demo" in main_cmd
     assert "-c constraints.txt" in test_cmd and "pytest" in test_cmd
     ci_lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert test_cmd in ci_lines

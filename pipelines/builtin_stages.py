@@ -1,0 +1,162 @@
+"""The built-in stages: info, rdf, coordination, solvation.
+
+Each runs one trajml featurizer over one system, serially inside its unit (the
+pipeline parallelises over units), and returns the result as JSON data, key
+numbers with units, CSV tables and PNG figures. Lengths are in Å, times in ps.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
+
+__all__ = ["info", "rdf", "coordination", "solvation"]
+
+
+def _run(featurizer: Any, ctx: StageContext, params: dict[str, Any]) -> Any:
+    from trajml.parallel import run
+
+    return run(featurizer, ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+               chunk_size=params["chunk_size"], scheduler="serial", progress=False)
+
+
+def _data(res: Any, **extra: Any) -> dict[str, Any]:
+    return {**res.to_dict(), "units": dict(res.units), **extra}
+
+
+def _figure(name: str, res: Any) -> Any:
+    """A figure from trajml.plotting, drawn off-screen (workers have no display)."""
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import trajml.plotting as plotting
+
+    return getattr(plotting, f"plot_{name}")(res)
+
+
+def _cutoff_from(ctx: StageContext, params: dict[str, Any], ref: str, given: str) -> tuple[float | None, str]:
+    """The cut-off in Å from the first minimum of a referenced rdf stage, or the given one."""
+    if params[ref] is None:
+        return params[given], "given" if params[given] is not None else "first minimum of g(r) (first pass)"
+    value = ctx.dependencies[ref].get("first_min_r")
+    if value is None or not math.isfinite(value):
+        raise ValueError(
+            f"The rdf stage {params[ref]!r} named by '{ref}' found no first minimum of g(r) for system "
+            f"{ctx.system.name!r}; give '{given}' (Å) explicitly or raise that stage's 'r_max'."
+        )
+    return float(value), f"first minimum of g(r) of stage {params[ref]!r}"
+
+
+def _exclusive(*pairs: tuple[str, str]) -> Any:
+    def check(params: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(b, f"cannot be combined with '{a}'; give one of them")
+                for a, b in pairs if params.get(a) is not None and params.get(b) is not None]
+
+    return check
+
+
+_SEL = "MDAnalysis selection"
+
+
+@register_stage("info", params={}, metadata=("charges",))
+def info(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Frames, times, box volume and species counts of a system (and its net charge from metadata)."""
+    from trajml.features import TrajectorySummary
+
+    res = _run(TrajectorySummary(), ctx, params)
+    src = ctx.source
+    species = src.atoms.species_counts("names")
+    times = [t for pair in res.time_range.values() for t in pair]
+    duration = (max(times) - min(times)) if times else float("nan")
+    numbers = {"n_atoms": (float(src.n_atoms), ""), "n_frames": (float(res.n_frames), ""),
+               "duration": (float(duration), "ps"), "mean_volume": (float(res.mean_volume), "Å^3")}
+    charges = ctx.system.metadata.get("charges")
+    if charges:
+        numbers["net_charge"] = (float(sum(species.get(k, 0) * float(q) for k, q in charges.items())), "e")
+    data = _data(res, n_atoms=src.n_atoms, species=species, dt=src.dt, duration=duration)
+    data["units"].update({"dt": "ps", "duration": "ps"})
+    return StageOutput(data=data, numbers=numbers,
+                       tables={"species": {"species": list(species), "count": list(species.values())}})
+
+
+@register_stage("rdf", params={
+    "sel_a": Param("str", doc=f"selection A ({_SEL})"),
+    "sel_b": Param("str", None, f"selection B ({_SEL}; null: same as A)", nullable=True),
+    "r_max": Param("float", 12.0, "outer edge of the last bin", unit="Å", positive=True),
+    "r_min": Param("float", 0.0, "inner edge of the first bin", unit="Å", minimum=0.0),
+    "n_bins": Param("int", 150, "number of bins", minimum=1),
+    "exclude": Param("str", "self", "pairs left out", choices=("self", "molecule", "none")),
+    "smoothing": Param("float", 0.5, "moving-average width to find the first shell", unit="Å", minimum=0.0),
+})
+def rdf(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Radial distribution function g(r), running coordination number n(r) and the first shell."""
+    from trajml.features import RDF
+
+    exclude = None if params["exclude"] == "none" else params["exclude"]
+    res = _run(RDF(params["sel_a"], params["sel_b"], r_max=params["r_max"], r_min=params["r_min"],
+                   n_bins=params["n_bins"], exclude=exclude, smoothing=params["smoothing"]), ctx, params)
+    numbers = {"first_peak_r": (res.first_peak_r, "Å"), "first_peak_g": (res.first_peak_g, ""),
+               "first_min_r": (res.first_min_r, "Å"), "coordination_number": (res.coordination_number, "")}
+    return StageOutput(data=_data(res), numbers=numbers, tables={"rdf": {"r": res.r, "g": res.g, "n": res.n}},
+                       figures={"rdf": _figure("rdf", res)})
+
+
+_FIRST_PASS = {
+    "r_max": Param("float", 12.0, "range of the first-pass RDF (no cut-off given)", unit="Å", positive=True),
+    "n_bins": Param("int", 240, "bins of the first-pass RDF", minimum=1),
+    "cutoff_frames": Param("int", 200, "frame budget of the first pass", minimum=1),
+}
+
+
+@register_stage("coordination", params={
+    "center": Param("str", "name Li", f"centre atoms ({_SEL})"),
+    "ligand": Param("str", "name O", f"ligand atoms ({_SEL})"),
+    "cutoff": Param("float", None, "cut-off (null: first minimum of g(r))", unit="Å", positive=True, nullable=True),
+    "cutoff_from": Param("stage:rdf", None, "id of an earlier rdf stage whose first minimum is the cut-off",
+                         nullable=True),
+    **_FIRST_PASS,
+}, check=_exclusive(("cutoff", "cutoff_from")))
+def coordination(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Distribution of the number of ligand atoms within a cut-off of each centre atom."""
+    from trajml.features import Coordination
+
+    cutoff, how = _cutoff_from(ctx, params, "cutoff_from", "cutoff")
+    res = _run(Coordination(params["center"], params["ligand"], cutoff=cutoff, r_max=params["r_max"],
+                            n_bins=params["n_bins"], cutoff_frames=params["cutoff_frames"]), ctx, params)
+    numbers = {"mean": (res.mean, ""), "std": (res.std, ""), "cutoff": (res.cutoff, "Å")}
+    return StageOutput(data=_data(res, cutoff_origin=how), numbers=numbers,
+                       tables={"coordination": {"count": res.count, "probability": res.probability,
+                                                "occurrences": res.occurrences}},
+                       figures={"coordination": _figure("coordination", res)})
+
+
+@register_stage("solvation", params={
+    "li": Param("str", "name Li", f"Li⁺ atoms ({_SEL})"),
+    "polymer_o": Param("str", "name O", f"polymer ether O atoms ({_SEL})"),
+    "anion": Param("str", "name TFSI", f"one site per anion ({_SEL})"),
+    "cutoff_o": Param("float", None, "Li–O shell cut-off", unit="Å", positive=True, nullable=True),
+    "cutoff_anion": Param("float", None, "Li–anion shell cut-off", unit="Å", positive=True, nullable=True),
+    "cutoff_o_from": Param("stage:rdf", None, "id of an earlier Li–O rdf stage", nullable=True),
+    "cutoff_anion_from": Param("stage:rdf", None, "id of an earlier Li–anion rdf stage", nullable=True),
+    **_FIRST_PASS,
+}, check=_exclusive(("cutoff_o", "cutoff_o_from"), ("cutoff_anion", "cutoff_anion_from")))
+def solvation(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Li⁺ first-shell composition and ion-pair speciation (free / CIP / AGG)."""
+    from trajml.features import Solvation
+
+    cut_o, how_o = _cutoff_from(ctx, params, "cutoff_o_from", "cutoff_o")
+    cut_a, how_a = _cutoff_from(ctx, params, "cutoff_anion_from", "cutoff_anion")
+    res = _run(Solvation(params["li"], params["polymer_o"], params["anion"], cutoff_o=cut_o, cutoff_anion=cut_a,
+                         r_max=params["r_max"], n_bins=params["n_bins"], cutoff_frames=params["cutoff_frames"]),
+               ctx, params)
+    numbers = {k: (getattr(res, k), "") for k in ("fraction_free", "fraction_cip", "fraction_agg", "mean_n_o",
+                                                  "mean_n_anion", "mean_n_chains")}
+    numbers.update(cutoff_o=(res.cutoff_o, "Å"), cutoff_anion=(res.cutoff_anion, "Å"))
+    table = res._table()
+    return StageOutput(data=_data(res, cutoff_origin={"cutoff_o": how_o, "cutoff_anion": how_a}),
+                       numbers=numbers, tables={"solvation": table},
+                       figures={"solvation": _figure("solvation", res)})

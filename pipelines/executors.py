@@ -1,0 +1,133 @@
+"""Running planned units on a scheduler, dependencies first, reporting each outcome as it arrives.
+
+``scheduler`` is
+
+- ``"serial"``: a loop in this process, in plan order (Dask is not imported);
+- ``"processes"``: Dask's multiprocessing scheduler on a pool of spawned processes;
+- ``"local"`` (the default of ``trajml run``): a ``dask.distributed.LocalCluster``
+  with one single-threaded worker process per core (``n_workers`` to change);
+- a scheduler address (``"tcp://host:8786"``) or a ``dask.distributed.Client``:
+  an existing cluster. Units run where the workers are; the results store and
+  the inputs must be on a file system the workers share with the driver.
+
+Batch clusters (SLURM, PBS, SGE, LSF) come through dask-jobqueue: start a
+cluster whose jobs are Dask workers and hand its Client to
+:func:`trajml.pipelines.run_pipeline`::
+
+    from dask.distributed import Client
+    from dask_jobqueue import SLURMCluster        # or PBSCluster
+
+    cluster = SLURMCluster(cores=16, processes=16, memory="64GB", walltime="04:00:00",
+                           queue="regular", account="my-project")
+    cluster.scale(jobs=4)                         # 4 batch jobs of 16 workers each
+    run_pipeline("sweep.yaml", scheduler=Client(cluster))
+
+or start ``dask scheduler`` and ``dask worker tcp://HOST:8786`` in job scripts
+and pass the address: ``trajml run sweep.yaml --scheduler tcp://HOST:8786``.
+Each unit runs single-threaded inside its worker, so give workers one thread.
+Scripts that use "local" or "processes" need the usual ``if __name__ == "__main__":``
+guard (worker processes are spawned and re-import the main module); the
+``trajml run`` command has it.
+
+Every unit function catches its own errors and returns a failed outcome, so a
+bad system never stops the others; a worker that dies (out of memory) fails
+only the unit it was running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["execute", "validate_scheduler", "SCHEDULERS"]
+
+SCHEDULERS = ("serial", "processes", "local")
+
+
+def validate_scheduler(scheduler: Any) -> None:
+    """Raise ValueError/TypeError for a scheduler argument the runner cannot use."""
+    if isinstance(scheduler, str):
+        if scheduler in SCHEDULERS or "://" in scheduler:
+            return
+        raise ValueError(f"The 'scheduler' parameter must be one of {', '.join(SCHEDULERS)}, a scheduler address "
+                         f"such as 'tcp://host:8786', or a dask.distributed.Client. Got {scheduler!r} instead.")
+    if not hasattr(scheduler, "submit"):
+        raise TypeError(f"The 'scheduler' parameter must be a string or a dask.distributed.Client; "
+                        f"got {type(scheduler).__name__}.")
+
+
+def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
+            on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str) -> None:
+    """Run ``func(task, *outcomes_of_task.after)`` for every task, respecting ``task.after``.
+
+    Parameters
+    ----------
+    func : callable
+        Module-level unit function returning an outcome; it must not raise.
+    tasks : sequence
+        In an order where every task comes after the tasks named in its ``after`` (unit ids).
+    scheduler : str or dask.distributed.Client
+        See the module documentation.
+    n_workers : int, optional
+        Workers of "processes" and "local" (default: all cores).
+    on_done : callable
+        Called in this process with each outcome as it arrives.
+    failed : callable
+        ``failed(task, exc) -> outcome`` for a task whose worker died.
+    tag : str
+        Unique prefix of task keys on a shared cluster (the run id).
+    """
+    validate_scheduler(scheduler)
+    if scheduler == "serial":
+        done: dict[str, Any] = {}
+        for t in tasks:
+            done[t.unit] = func(t, *[done[u] for u in t.after])
+            on_done(done[t.unit])
+    elif scheduler == "processes":
+        _processes(func, tasks, n_workers or os.cpu_count() or 1, on_done)
+    else:
+        _distributed(func, tasks, scheduler, n_workers, on_done, failed, tag)
+
+
+def _processes(func: Callable, tasks: Sequence[Any], workers: int, on_done: Callable[[Any], None]) -> None:
+    import concurrent.futures
+    import multiprocessing
+
+    import dask
+    from dask.callbacks import Callback
+
+    names = {t.unit: f"unit-{i}" for i, t in enumerate(tasks)}
+
+    class _Done(Callback):
+        def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, id: Any) -> None:
+            if key in keys:
+                on_done(result)
+
+    graph: dict[str, Any] = {}
+    for t in tasks:
+        graph[t.unit] = dask.delayed(func, pure=False)(t, *[graph[u] for u in t.after], dask_key_name=names[t.unit])
+    keys = set(names.values())
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    with pool, _Done():
+        dask.compute(*graph.values(), scheduler="processes", pool=pool)
+
+
+def _distributed(func: Callable, tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
+                 on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str) -> None:
+    from dask.distributed import as_completed
+
+    from trajml.parallel.schedulers import _client_for
+
+    with _client_for(scheduler, n_workers) as client:
+        futures: dict[str, Any] = {}
+        owner: dict[str, Any] = {}
+        for i, t in enumerate(tasks):
+            fut = client.submit(func, t, *[futures[u] for u in t.after], key=f"trajml-{tag}-{i}", pure=False)
+            futures[t.unit], owner[fut.key] = fut, t
+        for fut in as_completed(list(futures.values())):
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # the worker died (KilledWorker) or a dependency's did
+                outcome = failed(owner[fut.key], exc)
+            on_done(outcome)

@@ -1,0 +1,315 @@
+"""The pipeline runner: plan (system × stage) units, skip stored ones, run the rest, summarise, report.
+
+A **unit** is one stage on one system. Planning happens on the driver and reads
+no trajectory: each unit's key (:func:`trajml.pipelines.store.unit_key`) comes
+from the stage parameters, the system's file fingerprint (``os.stat``) and the
+keys of the units it depends on. Units whose key is in the store are *reused*;
+the others run on the scheduler (:mod:`trajml.pipelines.executors`), each
+writing its own entry into the store the moment it finishes, so a run killed at
+any point loses at most the units in flight. Failed units (a corrupt
+trajectory, a bad selection) are recorded with their reason, never stored, and
+retried by the next run; units that depend on them are *skipped*.
+
+Each run keeps a folder ``OUTPUTS/runs/RUN_ID/`` with ``state.json``
+(running/finished), ``outcomes.jsonl`` (one line per finished unit, appended as
+they arrive) and ``summary.json``; ``OUTPUTS/summary.json`` is the latest run's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+import traceback
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from trajml.errors import TrajmlError
+from trajml.pipelines.executors import execute, validate_scheduler
+from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
+from trajml.pipelines.stages import StageContext, get_stage
+from trajml.pipelines.store import ResultStore, unit_key
+
+__all__ = ["UnitTask", "Outcome", "RunSummary", "plan", "execute_unit", "run_pipeline"]
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """Everything a worker needs to run one unit (small and picklable).
+
+    Attributes
+    ----------
+    unit : str
+        ``"SYSTEM/STAGE_ID"``.
+    after : tuple of str
+        Units of this run it waits for (its dependencies that are not stored yet).
+    dependencies : dict of str to str
+        Parameter name -> key of the referenced unit (read from the store).
+    """
+
+    unit: str
+    system: SystemSpec
+    stage: str
+    stage_id: str
+    params: dict[str, Any]
+    key: str
+    dependencies: dict[str, str]
+    after: tuple[str, ...]
+    store_root: str
+    fingerprint: str
+
+
+@dataclass
+class Outcome:
+    """What became of one unit: status is "computed", "reused", "failed" or "skipped"."""
+
+    unit: str
+    system: str
+    stage_id: str
+    stage: str
+    key: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    """The result of :func:`run_pipeline`: one outcome per unit, counts, and where things are."""
+
+    run_id: str
+    pipeline: str
+    outputs: str
+    scheduler: str
+    resumed: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+    wall_s: float = 0.0
+    report: str | None = None
+
+    def count(self, status: str) -> int:
+        """Number of units with ``status``."""
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def computed(self) -> int:
+        """int: units computed by this run."""
+        return self.count("computed")
+
+    @property
+    def reused(self) -> int:
+        """int: units found in the store."""
+        return self.count("reused")
+
+    @property
+    def failures(self) -> list[Outcome]:
+        """list of Outcome: failed and skipped units."""
+        return [o for o in self.outcomes if o.status in ("failed", "skipped")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view with the counts."""
+        counts = {s: self.count(s) for s in ("computed", "reused", "failed", "skipped")}
+        return {**{k: v for k, v in asdict(self).items() if k != "outcomes"}, "counts": counts,
+                "units": len(self.outcomes), "outcomes": [asdict(o) for o in self.outcomes]}
+
+    def text(self) -> str:
+        """Human-readable summary: counts, then one line per failed or skipped unit."""
+        lines = [f"{len(self.outcomes)} units: {self.computed} computed, {self.reused} reused, "
+                 f"{self.count('failed')} failed, {self.count('skipped')} skipped ({self.wall_s:.1f} s)"]
+        lines += [f"  {o.status.upper()} {o.unit}: {o.reason}" for o in self.failures]
+        return "\n".join(lines)
+
+
+def plan(spec: PipelineSpec, store: ResultStore) -> tuple[list[UnitTask], list[Outcome]]:
+    """Key every unit; return the tasks to run (dependency order) and the outcomes known already.
+
+    Known outcomes are "reused" (key stored) or "failed" (files vanished since validation).
+    """
+    tasks: list[UnitTask] = []
+    known: list[Outcome] = []
+    for system in spec.systems:
+        try:
+            fingerprint = system.fingerprint()
+        except OSError as exc:
+            for st in spec.stages:
+                known.append(Outcome(f"{system.name}/{st.id}", system.name, st.id, st.stage, "", "failed",
+                                     f"{type(exc).__name__}: {exc}"))
+            continue
+        keys: dict[str, str] = {}
+        for st in spec.stages:
+            sdef = get_stage(st.stage)
+            deps = {p: keys[st.params[p]] for p, prm in sdef.params.items()
+                    if prm.references and st.params.get(p) is not None}
+            key_params = {k: (f"@{deps[k]}" if k in deps else v) for k, v in st.params.items()}
+            meta = {m: system.metadata.get(m) for m in sdef.metadata}
+            key = keys[st.id] = unit_key(sdef.name, sdef.version, key_params, fingerprint, deps, meta)
+            unit = f"{system.name}/{st.id}"
+            if store.has(key):
+                known.append(Outcome(unit, system.name, st.id, st.stage, key, "reused"))
+                continue
+            after = tuple(f"{system.name}/{sid}" for sid in (st.params[p] for p in deps)
+                          if any(t.unit == f"{system.name}/{sid}" for t in tasks))
+            tasks.append(UnitTask(unit, system, st.stage, st.id, dict(st.params), key, deps, after,
+                                  store.root, fingerprint))
+    # Stage-major order: every system's first stage is submitted before any second stage.
+    order = {st.id: i for i, st in enumerate(spec.stages)}
+    tasks.sort(key=lambda t: order[t.stage_id])
+    return tasks, known
+
+
+@functools.lru_cache(maxsize=4)
+def _open(system: SystemSpec) -> Any:
+    """Per-process cache: the units of one system on one worker open its files once."""
+    return system.open()
+
+
+def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
+    """Run one unit on a worker and store its result; never raises.
+
+    Returns
+    -------
+    Outcome
+        "computed"; "reused" when another run stored it meanwhile; "skipped" when a
+        dependency did not finish; "failed" with ``"ExceptionType: message"``.
+    """
+    def outcome(status: str, reason: str = "", seconds: float = 0.0) -> Outcome:
+        return Outcome(task.unit, task.system.name, task.stage_id, task.stage, task.key, status, reason, seconds)
+
+    store = ResultStore(task.store_root)
+    if store.has(task.key):
+        return outcome("reused")
+    bad = [o for o in after if o.status not in ("computed", "reused")]
+    if bad:
+        return outcome("skipped", f"needs {bad[0].stage_id}, which {bad[0].status}")
+    t0 = time.perf_counter()
+    try:
+        deps = {p: store.get(k).data for p, k in task.dependencies.items()}
+        sdef = get_stage(task.stage)
+        output = sdef.func(StageContext(task.system, deps, opener=_open), dict(task.params))
+        seconds = time.perf_counter() - t0
+        meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
+                "system": task.system.name, "params": task.params, "dependencies": task.dependencies,
+                "fingerprint": task.fingerprint, "files": [task.system.topology, *task.system.trajectories],
+                "metadata": task.system.metadata, "seconds": seconds, "worker": os.getpid()}
+        store.put(task.key, output, meta)
+    except Exception as exc:  # one bad system must not stop the others
+        # trajml's own errors name the file, frame or parameter; others get the line that raised.
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = (f" [{os.path.basename(last[0].filename)}:{last[0].lineno}]"
+                 if last and not isinstance(exc, TrajmlError) else "")
+        return outcome("failed", f"{type(exc).__name__}: {exc}{where}", time.perf_counter() - t0)
+    return outcome("computed", seconds=seconds)
+
+
+def _worker_died(task: UnitTask, exc: BaseException) -> Outcome:
+    return Outcome(task.unit, task.system.name, task.stage_id, task.stage, task.key, "failed",
+                   f"worker lost: {type(exc).__name__}: {exc}")
+
+
+def _run_folder(outputs: str, resume: bool) -> tuple[str, bool]:
+    runs = os.path.join(outputs, "runs")
+    os.makedirs(runs, exist_ok=True)
+    if resume:
+        for rid in sorted(os.listdir(runs), reverse=True):
+            state = os.path.join(runs, rid, "state.json")
+            if os.path.isfile(state):
+                with open(state, encoding="utf-8") as fh:
+                    if json.load(fh).get("status") == "running":
+                        return rid, True
+    rid = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    os.makedirs(os.path.join(runs, rid))
+    return rid, False
+
+
+def _write_json(path: str, value: Any) -> None:
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(value, fh, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any = "local",
+                 n_workers: int | None = None, resume: bool = False, progress: bool = True,
+                 outputs: str | None = None, report: bool = True) -> RunSummary:
+    """Run every (system × stage) unit of a pipeline that is not stored yet, then write the report.
+
+    Parameters
+    ----------
+    pipeline : PipelineSpec or path
+        A validated spec, or a YAML file (validated here; errors raise before anything runs).
+    scheduler : str or dask.distributed.Client
+        "local" (a LocalCluster, default), "processes", "serial", a scheduler
+        address, or a Client (e.g. of a dask-jobqueue cluster); see
+        :mod:`trajml.pipelines.executors`.
+    n_workers : int, optional
+        Workers of "local" and "processes" (default: all cores).
+    resume : bool
+        Continue the latest interrupted run of this output folder under its run id.
+        Stored units are reused either way: the store is content-addressed.
+    progress : bool
+        Show one progress bar per stage.
+    outputs : str, optional
+        Output folder instead of the pipeline's ``outputs``.
+    report : bool
+        Write the HTML report (``OUTPUTS/report/index.html``).
+
+    Returns
+    -------
+    RunSummary
+        Counts of computed, reused, failed and skipped units, the failures with
+        their reasons, and the report path.
+    """
+    validate_scheduler(scheduler)
+    spec = pipeline if isinstance(pipeline, PipelineSpec) else load_pipeline(pipeline)
+    out = os.path.abspath(outputs or spec.outputs)
+    store = ResultStore(os.path.join(out, "store"))
+    run_id, resumed = _run_folder(out, resume)
+    folder = os.path.join(out, "runs", run_id)
+    from trajml.parallel.schedulers import scheduler_name
+
+    summary = RunSummary(run_id, spec.path, out, scheduler_name(scheduler), resumed)
+    t0 = time.perf_counter()
+    _write_json(os.path.join(folder, "state.json"), {"status": "running", "pipeline": spec.path,
+                                                     "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    tasks, known = plan(spec, store)
+    summary.outcomes.extend(known)
+    bars = _bars(spec, tasks, progress)
+    journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
+
+    def on_done(o: Outcome) -> None:
+        summary.outcomes.append(o)
+        journal.write(json.dumps(asdict(o)) + "\n")
+        journal.flush()
+        if o.stage_id in bars:
+            bars[o.stage_id].update(1)
+
+    try:
+        execute(execute_unit, tasks, scheduler, n_workers, on_done, _worker_died, run_id)
+    finally:
+        journal.close()
+        for bar in bars.values():
+            bar.close()
+    order = {(s.name, st.id): i for i, (s, st) in enumerate((s, st) for s in spec.systems for st in spec.stages)}
+    summary.outcomes.sort(key=lambda o: order.get((o.system, o.stage_id), -1))
+    summary.wall_s = time.perf_counter() - t0
+    if report:
+        from trajml.pipelines.report import write_report
+
+        summary.report = write_report(spec, summary, store, os.path.join(out, "report"))
+    _write_json(os.path.join(folder, "summary.json"), summary.to_dict())
+    _write_json(os.path.join(out, "summary.json"), summary.to_dict())
+    _write_json(os.path.join(folder, "state.json"), {"status": "finished", "pipeline": spec.path,
+                                                     "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return summary
+
+
+def _bars(spec: PipelineSpec, tasks: list[UnitTask], progress: bool) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    bars = {}
+    for i, st in enumerate(spec.stages):
+        n = sum(t.stage_id == st.id for t in tasks)
+        bars[st.id] = tqdm(total=n, desc=f"{st.id:<16}", unit="system", position=i, leave=True,
+                           disable=not progress or n == 0)
+    return bars

@@ -1,0 +1,450 @@
+"""The YAML pipeline format: schema, validation up front, and the validated spec.
+
+Format (``version: 1``)
+-----------------------
+.. code-block:: yaml
+
+    version: 1
+    name: peo-litfsi-sweep           # optional; default: the file's stem
+    inputs:
+      - bundled: spe_sample          # the sample shipped with trajml (metadata from its JSON)
+      - glob: "sims/T*/"             # simulation folders, relative to this file
+        topology: "*.psf"            # pattern inside each folder (default: psf, tpr, gro, pdb, data)
+        trajectory: "*.xtc"          # parts of one run, sorted (default: xtc, dcd, trr, nc, lammpstrj)
+        metadata: {temperature: 350.0, charges: {Li: 1.0, TFSI: -1.0}}
+      - name: lammps-run             # an explicit topology/trajectory pair
+        topology: run/system.data
+        trajectory: [run/part1.dcd, run/part2.dcd]
+        type_map: {1: C, 2: O, 3: Li, 4: TFSI}
+        on_damage: raise             # or truncate; also backend, format, topology_format
+    stages:
+      - info                         # a stage with all defaults
+      - {stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O, r_max: 12.0}
+      - {stage: coordination, cutoff_from: rdf_li_o}
+    outputs: results                 # folder (relative to the working directory)
+
+Metadata is free-form per system; known keys are checked: ``temperature``
+(K, > 0) and ``charges`` (atom name -> charge in e). Input paths are relative to
+the YAML file's folder; the ``outputs`` folder to the current working directory,
+so a pipeline shipped inside a package never writes there.
+
+Every problem found is reported at once in one :class:`PipelineSpecError`,
+each line naming the file, the line and the key, with the closest valid name
+for a misspelt stage, parameter or key.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from trajml.errors import TrajmlError
+from trajml.pipelines.stages import REQUIRED, check_param, closest, get_stage, stage_names
+from trajml.pipelines.yamlmarks import line_of, load_marked
+
+__all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load_pipeline", "parse_pipeline",
+           "BUNDLED"]
+
+#: Values of ``bundled:`` an input may name.
+BUNDLED = ("spe_sample",)
+TOPOLOGY_PATTERNS = ("*.psf", "*.tpr", "*.gro", "*.pdb", "*.data")
+TRAJECTORY_PATTERNS = ("*.xtc", "*.dcd", "*.trr", "*.nc", "*.lammpstrj")
+_TOP_KEYS = ("version", "name", "inputs", "stages", "outputs")
+_INPUT_KEYS = ("name", "bundled", "glob", "topology", "trajectory", "metadata", "type_map", "backend", "format",
+               "topology_format", "on_damage")
+_READER_CHOICES = {"backend": ("mdanalysis", "mdtraj"), "on_damage": ("raise", "truncate")}
+_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class PipelineSpecError(TrajmlError, ValueError):
+    """An invalid pipeline file; ``problems`` lists (line, key, message) and the text names them all."""
+
+    def __init__(self, filename: str, problems: list[tuple[int, str, str]]) -> None:
+        self.filename = filename
+        self.problems = sorted(problems, key=lambda p: p[0])
+        lines = [f"{filename}, line {ln}: '{key}' {msg}" for ln, key, msg in self.problems]
+        head = f"{len(lines)} problem{'s' if len(lines) > 1 else ''} in pipeline '{filename}':"
+        super().__init__("\n  ".join([head, *lines]))
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One simulation of a pipeline: files, reading options and metadata.
+
+    Attributes
+    ----------
+    name : str
+        Unique system name (folder name, topology stem, or the ``name`` key).
+    topology : str
+        Absolute topology path.
+    trajectories : tuple of str
+        Absolute trajectory paths, consecutive parts of one run.
+    metadata : dict
+        Free-form metadata (``temperature`` in K, ``charges`` in e per atom name, ...).
+    type_map : tuple of (str, str)
+        LAMMPS numeric types to names.
+    reader : tuple of (str, Any)
+        ``open_source`` options: backend, format, topology_format, on_damage.
+    line : int
+        Line of the input entry in the YAML file.
+    """
+
+    name: str
+    topology: str
+    trajectories: tuple[str, ...]
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    type_map: tuple[tuple[str, str], ...] = ()
+    reader: tuple[tuple[str, Any], ...] = ()
+    line: int = 0
+
+    def open(self) -> Any:
+        """Open the system as a :class:`trajml.io.Source`."""
+        from trajml.io import open_source
+
+        return open_source(self.topology, list(self.trajectories), type_map=dict(self.type_map) or None,
+                           **dict(self.reader))
+
+    def fingerprint(self) -> str:
+        """Hex digest of paths, sizes, modification times and reading options.
+
+        The recipe of :meth:`trajml.io.Source.fingerprint`, computed from ``os.stat``
+        alone so the driver never opens a trajectory.
+        """
+        h = hashlib.sha256()
+        for path in (self.topology, *self.trajectories):
+            st = os.stat(path)
+            h.update(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(repr((sorted(self.reader), self.type_map)).encode())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage of a pipeline: its id, registered stage name and full parameters (defaults filled)."""
+
+    id: str
+    stage: str
+    params: dict[str, Any] = field(compare=False, hash=False)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A validated pipeline: systems, stages in order, output folder (absolute)."""
+
+    name: str
+    path: str
+    systems: tuple[SystemSpec, ...]
+    stages: tuple[StageSpec, ...]
+    outputs: str
+
+
+def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
+    """Read and validate a pipeline YAML file.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    PipelineSpecError
+        Every problem found, each naming the line and the key.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Pipeline file '{path}' does not exist.")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    return parse_pipeline(text, filename=path, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def parse_pipeline(text: str, *, filename: str = "<pipeline>", base_dir: str = ".") -> PipelineSpec:
+    """Validate pipeline YAML text; input paths resolve against ``base_dir``."""
+    try:
+        doc = load_marked(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise PipelineSpecError(filename, [((mark.line + 1) if mark else 0, "yaml", f"is not valid YAML: {exc.problem}")]) from None
+    v = _Validator(filename, os.path.abspath(base_dir))
+    return v.pipeline(doc)
+
+
+class _Validator:
+    def __init__(self, filename: str, base_dir: str) -> None:
+        self.filename = filename
+        self.base = base_dir
+        self.problems: list[tuple[int, str, str]] = []
+        self.all_ids: dict[Any, int] = {}
+
+    def bad(self, line: int, key: str, msg: str) -> None:
+        self.problems.append((line, key, msg))
+
+    def unknown_keys(self, node: Mapping, allowed: Any, where: str, what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.bad(line_of(node, key), f"{where}{key}", f"is not a known {what}.{closest(key, allowed)} "
+                         f"Known: {', '.join(allowed)}.")
+
+    # -- top level ----------------------------------------------------------------------------
+    def pipeline(self, doc: Any) -> PipelineSpec:
+        if not isinstance(doc, Mapping):
+            raise PipelineSpecError(self.filename, [(line_of(doc), "pipeline", "must be a mapping with keys "
+                                                     f"{', '.join(_TOP_KEYS)}; got {type(doc).__name__}.")])
+        self.unknown_keys(doc, _TOP_KEYS, "", "top-level key")
+        if doc.get("version", 1) != 1:
+            self.bad(line_of(doc, "version"), "version", f"must be 1; got {doc.get('version')!r}.")
+        name = doc.get("name") or os.path.splitext(os.path.basename(self.filename))[0] or "pipeline"
+        for key in ("inputs", "stages"):
+            if key not in doc:
+                self.bad(line_of(doc), key, "is missing: a pipeline needs 'inputs' and 'stages'.")
+        systems = self.inputs(doc["inputs"], line_of(doc, "inputs")) if "inputs" in doc else []
+        stages = self.stages(doc["stages"], line_of(doc, "stages")) if "stages" in doc else []
+        outputs = self.outputs(doc.get("outputs", f"{name}_results"), line_of(doc, "outputs"))
+        if self.problems:
+            raise PipelineSpecError(self.filename, self.problems)
+        return PipelineSpec(str(name), os.path.abspath(self.filename), tuple(systems), tuple(stages), outputs)
+
+    def outputs(self, node: Any, line: int) -> str:
+        if isinstance(node, Mapping):
+            self.unknown_keys(node, ("folder",), "outputs.", "outputs key")
+            node = node.get("folder")
+        if not isinstance(node, str) or not node.strip():
+            self.bad(line, "outputs", f"must be a folder name (or {{folder: NAME}}); got {node!r}.")
+            return ""
+        return os.path.abspath(os.path.expanduser(node))
+
+    # -- inputs -------------------------------------------------------------------------------
+    def inputs(self, node: Any, line: int) -> list[SystemSpec]:
+        if not isinstance(node, list) or not node:
+            self.bad(line, "inputs", "must be a non-empty list of inputs (bundled:, glob: or topology:/trajectory:).")
+            return []
+        systems: list[SystemSpec] = []
+        for i, entry in enumerate(node):
+            systems += self.input(entry, f"inputs[{i}]", line_of(node, i))
+        seen: dict[str, int] = {}
+        for s in systems:
+            if s.name in seen:
+                self.bad(s.line, "inputs", f"define system {s.name!r} twice (first on line {seen[s.name]}); "
+                         "give each input a distinct 'name'.")
+            seen.setdefault(s.name, s.line)
+        return systems
+
+    def path(self, value: str) -> str:
+        return os.path.normpath(os.path.join(self.base, os.path.expanduser(value)))
+
+    def input(self, e: Any, where: str, line: int) -> list[SystemSpec]:
+        if not isinstance(e, Mapping):
+            self.bad(line, where, f"must be a mapping (bundled:, glob: or topology:/trajectory:); got {e!r}.")
+            return []
+        self.unknown_keys(e, _INPUT_KEYS, f"{where}.", "input key")
+        kinds = [k for k in ("bundled", "glob") if k in e] + (["topology"] if "glob" not in e and "topology" in e else [])
+        if len(kinds) != 1:
+            self.bad(line, where, "needs exactly one of 'bundled', 'glob', or 'topology' with 'trajectory'"
+                     f"{'' if not kinds else '; got ' + ', '.join(kinds)}.")
+            return []
+        meta, options = self.metadata(e, where), self.reader(e, where)
+        if kinds == ["bundled"]:
+            return self.bundled(e, where, line, meta, options)
+        if kinds == ["glob"]:
+            return self.globbed(e, where, line, meta, options)
+        top = self.file(e, "topology", where)
+        trajs = e.get("trajectory")
+        trajs = [trajs] if isinstance(trajs, str) else trajs
+        if not isinstance(trajs, list) or not trajs or not all(isinstance(t, str) for t in trajs):
+            self.bad(line_of(e, "trajectory"), f"{where}.trajectory", "must be a file or a list of files "
+                     "(consecutive parts of one run).")
+            return []
+        paths = [self.path(t) for t in trajs]
+        for t, p in zip(trajs, paths):
+            if not os.path.isfile(p):
+                self.bad(line_of(e, "trajectory"), f"{where}.trajectory", f"names {t!r}, which does not exist "
+                         f"(resolved to '{p}').")
+        name = e.get("name") or os.path.splitext(os.path.basename(str(e["topology"])))[0]
+        return [SystemSpec(str(name), top or "", tuple(paths), meta, *options, line=line)] if top else []
+
+    def file(self, e: Mapping, key: str, where: str) -> str | None:
+        value = e.get(key)
+        if not isinstance(value, str) or not value:
+            self.bad(line_of(e, key), f"{where}.{key}", f"must be a file path; got {value!r}.")
+            return None
+        p = self.path(value)
+        if not os.path.isfile(p):
+            self.bad(line_of(e, key), f"{where}.{key}", f"names {value!r}, which does not exist (resolved to '{p}').")
+            return None
+        return p
+
+    def bundled(self, e: Mapping, where: str, line: int, meta: dict, options: tuple) -> list[SystemSpec]:
+        value = e["bundled"]
+        value = "spe_sample" if value is True else value
+        if value not in BUNDLED:
+            self.bad(line_of(e, "bundled"), f"{where}.bundled", f"names {value!r}, which is not a bundled data "
+                     f"set.{closest(value, BUNDLED)} Bundled: {', '.join(BUNDLED)}.")
+            return []
+        from trajml.data import sample_parameters, sample_topology, sample_trajectory
+
+        params = sample_parameters().get("parameters", {})
+        base = {"temperature": params.get("temperature"), "charges": {"Li": 1.0, "TFSI": -1.0}}
+        return [SystemSpec(str(e.get("name") or value), sample_topology(), (sample_trajectory(),),
+                           {**base, **meta}, *options, line=line)]
+
+    def globbed(self, e: Mapping, where: str, line: int, meta: dict, options: tuple) -> list[SystemSpec]:
+        pattern = e["glob"]
+        if "name" in e:
+            self.bad(line_of(e, "name"), f"{where}.name", "cannot be used with 'glob': each system is named after "
+                     "its folder.")
+        if not isinstance(pattern, str) or not pattern:
+            self.bad(line_of(e, "glob"), f"{where}.glob", f"must be a glob pattern of folders; got {pattern!r}.")
+            return []
+        folders = sorted(p for p in globlib.glob(self.path(pattern)) if os.path.isdir(p))
+        if not folders:
+            self.bad(line_of(e, "glob"), f"{where}.glob", f"{pattern!r} matched no folder (relative to '{self.base}').")
+            return []
+        pats = {k: self.patterns(e, k, where, d) for k, d in (("topology", TOPOLOGY_PATTERNS),
+                                                               ("trajectory", TRAJECTORY_PATTERNS))}
+        systems = []
+        for folder in folders:
+            found = {}
+            for key, patterns in pats.items():
+                for pat in patterns:
+                    hits = sorted(globlib.glob(os.path.join(folder, pat)))
+                    if hits:
+                        found[key] = hits
+                        break
+            if "topology" not in found or "trajectory" not in found:
+                missing = "topology" if "topology" not in found else "trajectory"
+                self.bad(line_of(e, "glob"), f"{where}.glob", f"matched folder '{folder}', which holds no {missing} "
+                         f"file matching {', '.join(pats[missing])}; set '{missing}:' to its pattern.")
+                continue
+            if len(found["topology"]) > 1:
+                self.bad(line_of(e, "glob"), f"{where}.glob", f"matched folder '{folder}', which holds "
+                         f"{len(found['topology'])} topologies ({', '.join(map(os.path.basename, found['topology']))}); "
+                         "set 'topology:' to a pattern that picks one.")
+                continue
+            systems.append(SystemSpec(os.path.basename(folder.rstrip(os.sep)), found["topology"][0],
+                                      tuple(found["trajectory"]), dict(meta), *options, line=line))
+        return systems
+
+    def patterns(self, e: Mapping, key: str, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = e.get(key, default)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+            self.bad(line_of(e, key), f"{where}.{key}", f"must be a file pattern (or list of them); got {value!r}.")
+            return default
+        return tuple(value)
+
+    def metadata(self, e: Mapping, where: str) -> dict[str, Any]:
+        meta = e.get("metadata", {})
+        if not isinstance(meta, Mapping):
+            self.bad(line_of(e, "metadata"), f"{where}.metadata", f"must be a mapping; got {meta!r}.")
+            return {}
+        t = meta.get("temperature")
+        if "temperature" in meta and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
+            self.bad(line_of(meta, "temperature"), f"{where}.metadata.temperature", f"must be a number > 0 (K); got {t!r}.")
+        q = meta.get("charges")
+        if "charges" in meta and not (isinstance(q, Mapping) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in q.values())):
+            self.bad(line_of(meta, "charges"), f"{where}.metadata.charges",
+                     f"must map atom names to charges in e, e.g. {{Li: 1.0, TFSI: -1.0}}; got {q!r}.")
+        return _plain(meta)
+
+    def reader(self, e: Mapping, where: str) -> tuple[tuple, tuple]:
+        tmap = e.get("type_map", {})
+        if not isinstance(tmap, Mapping):
+            self.bad(line_of(e, "type_map"), f"{where}.type_map", f"must map LAMMPS types to names, e.g. {{1: C}}; got {tmap!r}.")
+            tmap = {}
+        opts = []
+        for key in ("backend", "format", "topology_format", "on_damage"):
+            if key in e:
+                if key in _READER_CHOICES and e[key] not in _READER_CHOICES[key]:
+                    self.bad(line_of(e, key), f"{where}.{key}", f"must be one of {', '.join(_READER_CHOICES[key])}; "
+                             f"got {e[key]!r}.{closest(e[key], _READER_CHOICES[key])}")
+                opts.append((key, e[key]))
+        return tuple(sorted((str(k), str(v)) for k, v in tmap.items())), tuple(sorted(opts))
+
+    # -- stages -------------------------------------------------------------------------------
+    def stages(self, node: Any, line: int) -> list[StageSpec]:
+        if not isinstance(node, list) or not node:
+            self.bad(line, "stages", f"must be a non-empty list of stages ({', '.join(stage_names())}).")
+            return []
+        out: list[StageSpec] = []
+        self.all_ids = {(it if isinstance(it, str) else it.get("id", it.get("stage"))): line_of(node, i)
+                        for i, it in enumerate(node) if isinstance(it, (str, Mapping))}
+        for i, item in enumerate(node):
+            spec = self.stage(item, f"stages[{i}]", line_of(node, i), out)
+            if spec is not None:
+                out.append(spec)
+        return out
+
+    def stage(self, item: Any, where: str, line: int, earlier: list[StageSpec]) -> StageSpec | None:
+        item = {"stage": item} if isinstance(item, str) else item
+        if not isinstance(item, Mapping) or "stage" not in item:
+            self.bad(line, where, f"must be a stage name or a mapping with a 'stage' key; got {item!r}.")
+            return None
+        name = item["stage"]
+        try:
+            sdef = get_stage(str(name))
+        except KeyError:
+            self.bad(line_of(item, "stage") or line, f"{where}.stage", f"names unknown stage {name!r}."
+                     f"{closest(name, stage_names())} Known stages: {', '.join(stage_names())}.")
+            return None
+        sid = item.get("id", name)
+        if not isinstance(sid, str) or not _ID.match(sid):
+            self.bad(line_of(item, "id") or line, f"{where}.id", f"must be letters, digits, '_', '.' or '-'; got {sid!r}.")
+        elif any(s.id == sid for s in earlier):
+            first = next(s for s in earlier if s.id == sid)
+            self.bad(line_of(item, "id") or line, f"{where}.id", f"{sid!r} is used twice (first on line {first.line}); "
+                     "give each stage a distinct 'id'.")
+        params: dict[str, Any] = {}
+        for key, value in item.items():
+            if key in ("stage", "id"):
+                continue
+            kl = line_of(item, key) or line
+            if key not in sdef.params:
+                self.bad(kl, f"{where}.{key}", f"is not a parameter of stage {name!r}.{closest(key, sdef.params)} "
+                         f"Parameters: {', '.join(sdef.params)}.")
+                continue
+            params[key], problem = check_param(sdef.params[key], value)
+            if problem:
+                self.bad(kl, f"{where}.{key}", f"of stage {name!r} {problem}.")
+        for key, p in sdef.params.items():
+            if key not in params:
+                if p.default is REQUIRED:
+                    self.bad(line, f"{where}.{key}", f"is required by stage {name!r} ({p.doc}).")
+                params[key] = p.default
+        for key, msg in (sdef.check(params) if sdef.check else []):
+            self.bad(line_of(item, key) or line, f"{where}.{key}", f"of stage {name!r} {msg}.")
+        self.order(sdef, params, item, where, line, earlier)
+        return StageSpec(str(sid), sdef.name, params, line)
+
+    def order(self, sdef: Any, params: dict, item: Mapping, where: str, line: int, earlier: list[StageSpec]) -> None:
+        for req in sdef.requires:
+            if not any(s.stage == req for s in earlier):
+                self.bad(line, f"{where}.stage", f"{sdef.name!r} requires a {req!r} stage before it; add one "
+                         "earlier in 'stages'.")
+        for key, p in sdef.params.items():
+            target, ref = p.references, params.get(key)
+            if target is None or ref is None:
+                continue
+            kl = line_of(item, key) or line
+            match = [s for s in earlier if s.id == ref]
+            if not match:
+                later = (f"it comes later (line {self.all_ids[ref]}); move it before this stage"
+                         if ref in self.all_ids else f"no stage has that id.{closest(ref, [s.id for s in earlier])}")
+                self.bad(kl, f"{where}.{key}", f"refers to stage {ref!r}, but {later} (stages run in order).")
+            elif match[0].stage != target:
+                self.bad(kl, f"{where}.{key}", f"must name a {target!r} stage; {ref!r} (line {match[0].line}) is a "
+                         f"{match[0].stage!r} stage.")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,61 @@
+"""Helpers of the pipeline tests: copies of the bundled sample and pipeline files over them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+#: Stages used by most tests: every built-in stage, 8 frames each, fixed cut-offs where a first pass would be slow.
+STAGES = """\
+stages:
+  - {stage: info, stop: 8}
+  - {stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O, r_max: 12.0, n_bins: 60, stop: 8}
+  - {stage: coordination, cutoff_from: rdf_li_o, stop: 8}
+  - {stage: solvation, cutoff_o_from: rdf_li_o, cutoff_anion: 7.0, stop: 8}
+"""
+
+
+def make_systems(folder: Path, n: int, corrupt: tuple[int, ...] = ()) -> Path:
+    """Write ``n`` simulation folders ``sims/sys{k}`` holding copies of the sample (PSF + XTC).
+
+    Systems listed in ``corrupt`` get an XTC truncated to half its size.
+    """
+    from trajml.data import sample_topology, sample_trajectory
+
+    sims = folder / "sims"
+    for k in range(n):
+        d = sims / f"sys{k}"
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sample_topology(), d / "system.psf")
+        shutil.copyfile(sample_trajectory(), d / "traj.xtc")
+        if k in corrupt:
+            size = os.path.getsize(d / "traj.xtc")
+            with open(d / "traj.xtc", "r+b") as fh:
+                fh.truncate(size // 2)
+    return sims
+
+
+def write_pipeline(folder: Path, body: str, name: str = "pipeline.yaml") -> Path:
+    """Write a pipeline YAML (dedented) and return its path."""
+    path = folder / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def batch_yaml(outputs: str, stages: str = STAGES) -> str:
+    """A pipeline over every folder of ``sims/`` with a temperature and charges."""
+    return ("version: 1\nname: batch\ninputs:\n  - glob: sims/sys*\n"
+            "    metadata: {temperature: 300.0, charges: {Li: 1.0, TFSI: -1.0}}\n"
+            f"{stages}outputs: {outputs}\n")
+
+
+def stored_results(outputs: Path) -> dict[str, bytes]:
+    """Key -> bytes of result.json and CSV tables of every stored entry (figures and timings excluded)."""
+    out = {}
+    for entry in sorted((outputs / "store" / "objects").glob("*/*")):
+        for f in sorted(entry.iterdir()):
+            if f.name == "result.json" or f.suffix == ".csv":
+                out[f"{entry.name}/{f.name}"] = f.read_bytes()
+    return out

@@ -1,0 +1,42 @@
+"""``trajml run``: the sub-command, built with its own register (the lead adds it to COMMANDS)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from pipeline_helpers import batch_yaml, make_systems, write_pipeline
+
+from trajml.cli import run as run_cmd
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trajml")
+    run_cmd.register(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_check_lists_units_of_the_bundled_demo(capsys):
+    args = _parser().parse_args(["run", "spe_demo", "--check"])
+    assert args.scheduler == "local" and not args.resume
+    assert args.func(args) == 0
+    assert "1 systems × 5 stages = 5 units" in capsys.readouterr().out
+
+
+def test_run_prints_counts_and_report_then_reuses(tmp_path, capsys):
+    make_systems(tmp_path, 2, corrupt=(1,))
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out")))
+    args = _parser().parse_args(["run", str(path), "--scheduler", "serial", "--no-progress"])
+    assert args.func(args) == 1  # a unit failed
+    out = capsys.readouterr().out
+    assert "8 units: 4 computed, 0 reused, 2 failed, 2 skipped" in out
+    assert f"Report: {tmp_path / 'out' / 'report' / 'index.html'}" in out
+    args = _parser().parse_args(["run", str(path), "--scheduler", "serial", "--no-progress", "--resume",
+                                 "--outputs", str(tmp_path / "out")])
+    assert args.func(args) == 1
+    assert "4 reused" in capsys.readouterr().out
+
+
+def test_workers_must_be_positive():
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["run", "x.yaml", "--workers", "0"])

@@ -1,0 +1,139 @@
+"""The runner: resume after SIGKILL, failure isolation, identical results on every scheduler, selective recompute."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from pipeline_helpers import STAGES, batch_yaml, make_systems, stored_results, write_pipeline
+
+from trajml.pipelines import ResultStore, load_pipeline, run_pipeline
+
+DRIVER = textwrap.dedent("""
+    import sys
+    from trajml.pipelines import run_pipeline
+    summary = run_pipeline(sys.argv[1], scheduler="serial", progress=False)
+    print(summary.text())
+""")
+
+
+def _n_entries(outputs: Path) -> int:
+    objects = outputs / "store" / "objects"
+    return sum(len(os.listdir(objects / d)) for d in os.listdir(objects)) if objects.is_dir() else 0
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    make_systems(tmp_path, 6)
+    killed = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "killed")), "killed.yaml")
+    clean = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "clean")), "clean.yaml")
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    proc = subprocess.Popen([sys.executable, str(driver), str(killed)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _n_entries(tmp_path / "killed") < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, "the driver finished before it could be killed"
+    stored = _n_entries(tmp_path / "killed")
+    assert 3 <= stored < 24
+    # No half-written entry is ever visible: every stored folder is complete.
+    for entry in (tmp_path / "killed" / "store" / "objects").glob("*/*"):
+        assert (entry / "result.json").is_file() and (entry / "entry.json").is_file()
+    (run_folder,) = (tmp_path / "killed" / "runs").iterdir()
+    assert json.loads((run_folder / "state.json").read_text())["status"] == "running"
+
+    resumed = run_pipeline(killed, scheduler="serial", progress=False, resume=True)
+    assert resumed.resumed and resumed.run_id == run_folder.name
+    assert (resumed.reused, resumed.computed, len(resumed.failures)) == (stored, 24 - stored, 0)
+
+    baseline = run_pipeline(clean, scheduler="serial", progress=False)
+    assert baseline.computed == 24
+    assert stored_results(tmp_path / "killed") == stored_results(tmp_path / "clean")
+
+    assert json.loads((run_folder / "state.json").read_text())["status"] == "finished"
+    again = run_pipeline(killed, scheduler="serial", progress=False, resume=True)  # nothing to resume: new run
+    assert (again.reused, again.computed) == (24, 0) and not again.resumed
+
+
+def test_corrupt_trajectory_fails_only_its_system(tmp_path):
+    make_systems(tmp_path, 3, corrupt=(1,))
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out")))
+    summary = run_pipeline(path, scheduler="serial", progress=False)
+    status = {o.unit: o.status for o in summary.outcomes}
+    for k in (0, 2):
+        assert all(status[f"sys{k}/{s}"] == "computed" for s in ("info", "rdf_li_o", "coordination", "solvation"))
+    assert status["sys1/info"] == status["sys1/rdf_li_o"] == "failed"
+    assert status["sys1/coordination"] == status["sys1/solvation"] == "skipped"
+    reason = next(o.reason for o in summary.outcomes if o.unit == "sys1/info")
+    assert reason.startswith("CorruptTrajectoryError: Trajectory '") and "sys1/traj.xtc' is truncated" in reason
+    assert "FAILED sys1/info: CorruptTrajectoryError" in summary.text()
+    saved = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert saved["counts"] == {"computed": 8, "reused": 0, "failed": 2, "skipped": 2}
+    assert any(o["unit"] == "sys1/rdf_li_o" and "truncated" in o["reason"] for o in saved["outcomes"])
+    html = Path(summary.report).read_text()
+    assert "Failed systems" in html and "sys1/info" in html and "is truncated or corrupt" in html
+    # Failures are not stored: the next run retries them (and reuses the rest).
+    rerun = run_pipeline(path, scheduler="serial", progress=False, report=False)
+    assert (rerun.reused, rerun.count("failed"), rerun.count("skipped")) == (8, 2, 2)
+
+
+def test_processes_and_local_cluster_store_identical_results(tmp_path):
+    make_systems(tmp_path, 2)
+    stages = "\n".join(STAGES.splitlines()[:4]) + "\n"  # info, rdf, coordination
+    results = {}
+    for scheduler in ("processes", "local"):
+        path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / scheduler), stages), f"{scheduler}.yaml")
+        summary = run_pipeline(path, scheduler=scheduler, n_workers=2, progress=False, report=False)
+        assert (summary.computed, summary.failures) == (6, [])
+        results[scheduler] = stored_results(tmp_path / scheduler)
+    serial = run_pipeline(load_pipeline(tmp_path / "local.yaml"), scheduler="serial", progress=False,
+                          outputs=str(tmp_path / "serial"), report=False)
+    assert serial.computed == 6
+    assert len(results["local"]) == 12  # per unit: result.json and one CSV table
+    assert results["processes"] == results["local"] == stored_results(tmp_path / "serial")
+
+
+def test_changed_parameter_recomputes_only_dependents(tmp_path):
+    make_systems(tmp_path, 1)
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out")))
+    first = run_pipeline(path, scheduler="serial", progress=False, report=False)
+    assert first.computed == 4
+    path.write_text(path.read_text().replace("r_max: 12.0, n_bins: 60", "r_max: 11.0, n_bins: 60"))
+    second = run_pipeline(path, scheduler="serial", progress=False, report=False)
+    status = {o.stage_id: o.status for o in second.outcomes}
+    assert status == {"info": "reused", "rdf_li_o": "computed", "coordination": "computed", "solvation": "computed"}
+    path.write_text(path.read_text().replace("cutoff_anion: 7.0", "cutoff_anion: 7.5"))
+    third = run_pipeline(path, scheduler="serial", progress=False, report=False)
+    assert [o.stage_id for o in third.outcomes if o.status == "computed"] == ["solvation"]
+    store = ResultStore(tmp_path / "out" / "store")
+    coord = store.get(next(o.key for o in second.outcomes if o.stage_id == "coordination"))
+    rdf = store.get(next(o.key for o in second.outcomes if o.stage_id == "rdf_li_o"))
+    assert coord.data["cutoff"] == rdf.data["first_min_r"]
+    assert coord.data["cutoff_origin"] == "first minimum of g(r) of stage 'rdf_li_o'"
+
+
+def test_touching_an_input_file_recomputes_its_system(tmp_path):
+    sims = make_systems(tmp_path, 2)
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out"), "stages:\n  - {stage: info, stop: 4}\n"))
+    assert run_pipeline(path, scheduler="serial", progress=False, report=False).computed == 2
+    os.utime(sims / "sys1" / "traj.xtc", ns=(time.time_ns(), time.time_ns() + 10**9))
+    again = run_pipeline(path, scheduler="serial", progress=False, report=False)
+    assert {o.unit: o.status for o in again.outcomes} == {"sys0/info": "reused", "sys1/info": "computed"}
+
+
+def test_bad_scheduler_is_rejected_before_running(tmp_path):
+    make_systems(tmp_path, 1)
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out")))
+    with pytest.raises(ValueError, match=r"The 'scheduler' parameter must be one of serial, processes, local.*"
+                                         r"Got 'threadz' instead"):
+        run_pipeline(path, scheduler="threadz")
+    assert not (tmp_path / "out").exists()
