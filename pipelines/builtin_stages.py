@@ -27,7 +27,7 @@ def _data(res: Any, **extra: Any) -> dict[str, Any]:
     return {**res.to_dict(), "units": dict(res.units), **extra}
 
 
-def _figure(name: str, res: Any) -> Any:
+def _figure(name: str, res: Any, *args: Any) -> Any:
     """A figure from trajml.plotting, drawn off-screen (workers have no display)."""
     import matplotlib
 
@@ -35,7 +35,7 @@ def _figure(name: str, res: Any) -> Any:
         matplotlib.use("Agg")
     import trajml.plotting as plotting
 
-    return getattr(plotting, f"plot_{name}")(res)
+    return getattr(plotting, f"plot_{name}")(res, *args)
 
 
 def _cutoff_from(ctx: StageContext, params: dict[str, Any], ref: str, given: str) -> tuple[float | None, str]:

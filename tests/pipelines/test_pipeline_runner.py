@@ -137,3 +137,33 @@ def test_bad_scheduler_is_rejected_before_running(tmp_path):
                                          r"Got 'threadz' instead"):
         run_pipeline(path, scheduler="threadz")
     assert not (tmp_path / "out").exists()
+
+
+def test_transport_stages_match_the_direct_api(tmp_path):
+    """The msd and residence stages store what MSD/Diffusion and ResidenceTime give when called directly."""
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.io import open_source
+    from trajml.pipelines import run_pipeline
+    from trajml.transport import MSD, Diffusion, ResidenceTime
+
+    yaml_text = (
+        "version: 1\nname: tr\ninputs:\n  - bundled: spe_sample\n"
+        "stages:\n  - {stage: msd, select: name Li, stop: 120}\n"
+        "  - {stage: residence, center: name Li, ligand: name O, cutoff: 8.0, stop: 120}\n"
+        f"outputs: {tmp_path / 'out'}\n"
+    )
+    path = tmp_path / "tr.yaml"
+    path.write_text(yaml_text)
+    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    assert summary.computed == 2 and not summary.failures
+    src = open_source(sample_topology(), sample_trajectory())
+    msd = MSD("name Li").run(src, stop=120)
+    fit = Diffusion().fit(msd).fetch_model()
+    res = ResidenceTime("name Li", "name O", cutoff=8.0).run(src, stop=120, progress=False)
+    objects = tmp_path / "out" / "store" / "objects"
+    stored = {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
+              for o in summary.outcomes}
+    assert stored["msd"]["diffusion"]["D_A2_ps"] == pytest.approx(fit.D_A2_ps, rel=1e-12)
+    assert stored["msd"]["msd_A2"] == pytest.approx(list(msd.msd_A2), rel=1e-12)
+    assert stored["residence"]["tau_ps"] == pytest.approx(res.tau_ps, rel=1e-12)
+    assert stored["residence"]["continuous"] == pytest.approx(list(res.continuous), rel=1e-12)

@@ -1,0 +1,70 @@
+"""Transport stages: msd (with the diffusion coefficient) and residence (contact lifetimes, Li⁺ hops).
+
+Like the structure stages, each runs serially inside its unit; the pipeline
+parallelises over (system × stage) units. Lengths in Å, times in ps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from trajml.pipelines.builtin_stages import _cutoff_from, _data, _exclusive, _figure, _FIRST_PASS, _SEL
+from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
+
+__all__ = ["msd", "residence"]
+
+
+@register_stage("msd", params={
+    "select": Param("str", "name Li", f"atoms whose MSD is computed ({_SEL})"),
+    "per_molecule": Param("bool", False, "MSD of molecule centres of mass instead of atoms"),
+    "remove_drift": Param("bool", False, "subtract the system's centre-of-mass drift"),
+    "fit_start": Param("float", None, "start of the fit window (null: automatic)", unit="ps", minimum=0.0,
+                       nullable=True),
+    "fit_stop": Param("float", None, "end of the fit window (null: automatic)", unit="ps", positive=True,
+                      nullable=True),
+}, check=lambda p: [("fit_stop", "must be greater than 'fit_start'")]
+   if p.get("fit_start") is not None and p.get("fit_stop") is not None and p["fit_stop"] <= p["fit_start"] else [])
+def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Mean-squared displacement (FFT, all time origins) and the self-diffusion coefficient D."""
+    from trajml.transport import MSD, Diffusion
+
+    res = MSD(params["select"], per_molecule=params["per_molecule"], remove_drift=params["remove_drift"],
+              chunk_size=params["chunk_size"]).run(ctx.source, start=params["start"], stop=params["stop"],
+                                                   step=params["step"])
+    fit = Diffusion(params["fit_start"], params["fit_stop"]).fit(res).fetch_model()
+    numbers = {"D": (fit.D_A2_ps, "Å^2/ps"), "D_err": (fit.D_err_A2_ps, "Å^2/ps"),
+               "D_cm2_s": (fit.D_cm2_s, "cm^2/s"), "fit_start": (fit.fit_start_ps, "ps"),
+               "fit_stop": (fit.fit_stop_ps, "ps"), "loglog_slope": (fit.loglog_slope, "")}
+    data = {**_data(res), "diffusion": {**fit.to_dict(), "units": dict(fit.units)}}
+    return StageOutput(data=data, numbers=numbers, tables={"msd": {"lag_ps": res.lag_ps, "msd_A2": res.msd_A2}},
+                       figures={"msd": _figure("msd", res, fit)})
+
+
+@register_stage("residence", params={
+    "center": Param("str", "name Li", f"centre atoms ({_SEL})"),
+    "ligand": Param("str", "name O", f"ligand atoms ({_SEL})"),
+    "cutoff": Param("float", None, "contact cut-off (null: first minimum of g(r))", unit="Å", positive=True,
+                    nullable=True),
+    "cutoff_from": Param("stage:rdf", None, "id of an earlier rdf stage whose first minimum is the cut-off",
+                         nullable=True),
+    "tolerance_frames": Param("int", 0, "brief excursions ignored in the continuous C(t)", minimum=0),
+    **_FIRST_PASS,
+}, check=_exclusive(("cutoff", "cutoff_from")))
+def residence(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Continuous and intermittent contact correlation functions, lifetimes and Li⁺ inter-chain hops."""
+    from trajml.transport import ResidenceTime
+
+    cutoff, how = _cutoff_from(ctx, params, "cutoff_from", "cutoff")
+    res = ResidenceTime(params["center"], params["ligand"], cutoff=cutoff,
+                        tolerance_frames=params["tolerance_frames"], r_max=params["r_max"], n_bins=params["n_bins"],
+                        cutoff_frames=params["cutoff_frames"]).run(
+        ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+        chunk_size=params["chunk_size"], progress=False)
+    numbers = {"tau": (res.tau_ps, "ps"), "beta": (res.beta, ""), "tau_int": (res.tau_int_ps, "ps"),
+               "tau_int_err": (res.tau_int_ps_block_err, "ps"), "cutoff": (res.cutoff, "Å")}
+    if res.hop_rate_per_ns is not None and math.isfinite(res.hop_rate_per_ns):
+        numbers["hop_rate"] = (res.hop_rate_per_ns, "1/ns")
+    tables = {"residence": {"lag_ps": res.lag_ps, "continuous": res.continuous, "intermittent": res.intermittent}}
+    return StageOutput(data=_data(res, cutoff_origin=how), numbers=numbers, tables=tables,
+                       figures={"residence": _figure("residence", res)})
