@@ -1,4 +1,4 @@
-"""Transport from trajectories: mean-squared displacement, diffusion coefficients, residence times.
+"""Transport from trajectories: MSD, diffusion, conductivity and transference, residence times.
 
 Time-correlation analyses need each particle's whole time series, so they are
 partitioned over particles instead of frames: the trajectory is streamed once
@@ -26,13 +26,22 @@ _LAZY = {
     "ion_pair_lifetimes": "trajml.transport.residence",
     "fit_stretched_exponential": "trajml.transport.residence",
     "tcf_from_series": "trajml.transport.residence",
+    "Conductivity": "trajml.transport.conductivity",
+    "ConductivityResults": "trajml.transport.conductivity",
+    "nernst_einstein_conductivity": "trajml.transport.conductivity",
+    "arrhenius_fit": "trajml.transport.temperature_series",
+    "vft_fit": "trajml.transport.temperature_series",
+    "ArrheniusFit": "trajml.transport.temperature_series",
+    "VFTFit": "trajml.transport.temperature_series",
 }
 
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from trajml.transport.conductivity import Conductivity, ConductivityResults, nernst_einstein_conductivity
     from trajml.transport.diffusion import Diffusion, DiffusionResults, local_loglog_slope
     from trajml.transport.msd import MSD, MSDResults
+    from trajml.transport.temperature_series import ArrheniusFit, VFTFit, arrhenius_fit, vft_fit
     from trajml.transport.residence import (
         LifetimeFit,
         ResidenceResults,
