@@ -87,6 +87,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_time(text: str) -> float:
+    """argparse type: a finite time >= 0 in ps (fit windows)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}")
+    return value
+
+
+def positive_temperature(text: str) -> float:
+    """argparse type: a finite temperature > 0 in K."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a temperature > 0 K; got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a temperature > 0 K; got {text!r}")
+    return value
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Add frame selection, chunking, scheduler, device and progress options."""
     g = parser.add_argument_group("frames and execution")

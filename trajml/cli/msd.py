@@ -10,6 +10,7 @@ from trajml.cli._common import (
     _use_agg,
     add_input_arguments,
     non_negative_int,
+    non_negative_time,
     open_from_args,
     positive_int,
     save_plot,
@@ -17,16 +18,6 @@ from trajml.cli._common import (
 )
 
 __all__ = ["register", "run"]
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -49,9 +40,9 @@ def register(subparsers: Any) -> None:
                    help="subtract the whole system's centre-of-mass displacement")
     a.add_argument("--no-unwrap", action="store_true", help="coordinates are already unwrapped: do not unwrap")
     a.add_argument("--non-gaussian", action="store_true", help="also compute the non-Gaussian parameter alpha2")
-    a.add_argument("--fit-start", type=_non_negative_float, default=None, metavar="PS",
+    a.add_argument("--fit-start", type=non_negative_time, default=None, metavar="PS",
                    help="start of the fit window in ps (with --fit-stop; default: automatic)")
-    a.add_argument("--fit-stop", type=_non_negative_float, default=None, metavar="PS",
+    a.add_argument("--fit-stop", type=non_negative_time, default=None, metavar="PS",
                    help="end of the fit window in ps")
     a.add_argument("--tolerance", type=float, default=0.15,
                    help="automatic window: largest |local log-log slope - 1| (default: 0.15)")

@@ -5,32 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, non_negative_int, open_from_args, positive_int
+from trajml.cli._common import (
+    add_input_arguments,
+    non_negative_int,
+    non_negative_time,
+    open_from_args,
+    positive_int,
+    positive_temperature,
+    write_json,
+)
 
 __all__ = ["register", "run", "parse_charges"]
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}")
-    return value
-
-
-def _positive_kelvin(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a temperature > 0 K; got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a temperature > 0 K; got {text!r}")
-    return value
 
 
 def parse_charges(items: list[str] | None) -> dict[str, float] | None:
@@ -71,7 +58,7 @@ def register(subparsers: Any) -> None:
     a.add_argument("--charges", nargs="+", default=None, metavar="NAME=Q",
                    help="charge in e per species (atom or residue name, or cation/anion), e.g. Li=1 TFSI=-1 "
                         "(default: the topology's charges)")
-    a.add_argument("--temperature", type=_positive_kelvin, default=None, metavar="K",
+    a.add_argument("--temperature", type=positive_temperature, default=None, metavar="K",
                    help="temperature in K (default: from the run's metadata JSON beside the topology)")
     a.add_argument("--volume", type=float, default=None, metavar="A3",
                    help="volume in Å^3 (default: the mean box volume)")
@@ -80,9 +67,9 @@ def register(subparsers: Any) -> None:
     a.add_argument("--keep-drift", action="store_true",
                    help="do not subtract the system's centre-of-mass displacement (lab frame)")
     a.add_argument("--no-unwrap", action="store_true", help="coordinates are already unwrapped: do not unwrap")
-    a.add_argument("--fit-start", type=_non_negative_float, default=None, metavar="PS",
+    a.add_argument("--fit-start", type=non_negative_time, default=None, metavar="PS",
                    help="start of the fit window in ps (with --fit-stop; default: automatic)")
-    a.add_argument("--fit-stop", type=_non_negative_float, default=None, metavar="PS",
+    a.add_argument("--fit-stop", type=non_negative_time, default=None, metavar="PS",
                    help="end of the fit window in ps")
     a.add_argument("--blocks", type=positive_int, default=5, help="time blocks for the errors (default: 5)")
     a.add_argument("--tolerance", type=float, default=0.15,
@@ -163,17 +150,7 @@ def run(args: argparse.Namespace) -> int:
     source = open_from_args(args)
     res = estimator.run(source, start=args.start, stop=args.stop, step=args.step, traj_id=args.traj_id,
                         scheduler=args.scheduler, n_workers=args.n_workers, progress=not args.no_progress)
-    text = json.dumps(summary(res), indent=1)
-    if args.output in (None, "-"):
-        print(text)
-        report = sys.stderr
-    else:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        except OSError as exc:
-            raise OSError(f"Cannot write the output file '{args.output}': {exc.strerror or exc}.") from None
-        report = sys.stdout
+    report = write_json(args.output, json.dumps(summary(res), indent=1))
     cat, an = res.species
     print(f"{res.n_ions[0]} {cat} + {res.n_ions[1]} {an}, {res.n_frames} frames every {res.dt_ps:g} ps, "
           f"T = {res.temperature_K:g} K ({res.temperature_source}); fit window ({res.window_method}) "
