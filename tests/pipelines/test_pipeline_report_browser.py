@@ -1,0 +1,71 @@
+"""The report renders in a real browser: headless Chromium loads the page and decodes every figure.
+
+CI installs Debian's ``chromium`` (see ``.ci/run``); elsewhere the test runs when a Chromium binary
+is on the PATH and is skipped, saying how to install one, when none is (never under CI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pipeline_helpers import batch_yaml, make_systems, write_pipeline
+
+from trajml.pipelines import run_pipeline
+
+# Appended to a copy of the page: after the load event (images included) it lists every <img>
+# with its decoded size, so the DOM dumped by Chromium says whether the figures rendered.
+_PROBE = """
+<script>
+window.addEventListener("load", () => {
+  const rows = Array.from(document.images).map(i => `${i.getAttribute("src")} ${i.complete} ${i.naturalWidth}x${i.naturalHeight}`);
+  const pre = document.createElement("pre");
+  pre.id = "render-probe";
+  pre.textContent = "IMAGES " + rows.length + "\\n" + rows.join("\\n");
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_renders_its_figures_in_headless_chromium(tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Chromium for this test (apt-get install chromium); none is on the PATH.")
+        pytest.skip("no Chromium on the PATH: install Debian's 'chromium' package to run this test")
+    make_systems(tmp_path, 2, corrupt=(1,))
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out")))
+    summary = run_pipeline(path, scheduler="serial", progress=False)
+    index = Path(summary.report)
+    probe = index.with_name("probe.html")
+    probe.write_text(index.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    proc = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--allow-file-access-from-files",
+         "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = re.search(r'<pre id="render-probe">IMAGES (\d+)\n(.*?)</pre>', proc.stdout, flags=re.S)
+    assert m, f"the page did not finish loading in Chromium:\n{proc.stdout[-2000:]}"
+    rows = [r.split() for r in m.group(2).strip().splitlines()]
+    assert int(m.group(1)) == len(rows) == 3  # rdf, coordination and solvation of the good system
+    for src, complete, size in rows:
+        width, height = (int(v) for v in size.split("x"))
+        assert complete == "true" and width > 100 and height > 100, f"figure {src} did not render ({size})"
+    # the failed system is reported with its reason
+    assert "sys1" in proc.stdout and "truncated" in proc.stdout
