@@ -220,7 +220,7 @@ def _load_builtins() -> None:
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
         import trajml.pipelines.builtin_stages  # noqa: F401  (registers info, rdf, coordination, solvation)
-        import trajml.pipelines.transport_stages  # noqa: F401  (registers msd, residence)
+        import trajml.pipelines.transport_stages  # noqa: F401  (registers msd, residence, transport)
 
 
 def stage_names() -> list[str]:

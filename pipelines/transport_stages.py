@@ -1,4 +1,4 @@
-"""Transport stages: msd (with the diffusion coefficient) and residence (contact lifetimes, Li⁺ hops).
+"""Transport stages: msd (with D), residence (contact lifetimes, Li⁺ hops) and transport (σ, t₊).
 
 Like the structure stages, each runs serially inside its unit; the pipeline
 parallelises over (system × stage) units. Lengths in Å, times in ps.
@@ -12,7 +12,7 @@ from typing import Any
 from trajml.pipelines.builtin_stages import _cutoff_from, _data, _exclusive, _figure, _FIRST_PASS, _SEL
 from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
 
-__all__ = ["msd", "residence"]
+__all__ = ["msd", "residence", "transport"]
 
 
 @register_stage("msd", params={
@@ -68,3 +68,41 @@ def residence(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     tables = {"residence": {"lag_ps": res.lag_ps, "continuous": res.continuous, "intermittent": res.intermittent}}
     return StageOutput(data=_data(res, cutoff_origin=how), numbers=numbers, tables=tables,
                        figures={"residence": _figure("residence", res)})
+
+
+def _metadata_temperature(ctx: StageContext) -> float | None:
+    value = ctx.system.metadata.get("temperature")
+    return None if value is None else float(value)
+
+
+@register_stage("transport", params={
+    "cation": Param("str", "name Li", f"cations ({_SEL})"),
+    "anion": Param("str", "name TFSI", f"anions ({_SEL})"),
+    "fit_start": Param("float", None, "start of the fit window (null: automatic)", unit="ps", minimum=0.0,
+                       nullable=True),
+    "fit_stop": Param("float", None, "end of the fit window (null: automatic)", unit="ps", positive=True,
+                      nullable=True),
+    "n_blocks": Param("int", 5, "time blocks for the uncertainties of sigma, L_ij and t+", minimum=2),
+}, metadata=("temperature", "charges"))
+def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Conductivity (Einstein–Helfand and Nernst–Einstein), Onsager L_ij and transference numbers.
+
+    The temperature (K) and charges (e per species) come from the system's metadata when given
+    there, else from the trajectory's ``trajml simulate`` JSON and the topology.
+    """
+    from trajml.transport import Conductivity
+
+    charges = ctx.system.metadata.get("charges")
+    res = Conductivity(params["cation"], params["anion"], charges=dict(charges) if charges else None,
+                       temperature=_metadata_temperature(ctx), fit_start=params["fit_start"],
+                       fit_stop=params["fit_stop"], n_blocks=params["n_blocks"],
+                       chunk_size=params["chunk_size"]).run(ctx.source, start=params["start"], stop=params["stop"],
+                                                           step=params["step"])
+    numbers = {
+        "sigma": (res.sigma_mS_cm, "mS/cm"), "sigma_err": (res.sigma_err_mS_cm, "mS/cm"),
+        "sigma_NE": (res.sigma_NE_mS_cm, "mS/cm"), "sigma_NE_err": (res.sigma_NE_err_mS_cm, "mS/cm"),
+        "transference": (res.transference, ""), "transference_err": (res.transference_err, ""),
+        "transference_NE": (res.transference_NE, ""), "ionicity": (res.ionicity, ""),
+        "fit_start": (res.fit_start_ps, "ps"), "fit_stop": (res.fit_stop_ps, "ps"),
+    }
+    return StageOutput(data=_data(res), numbers=numbers)

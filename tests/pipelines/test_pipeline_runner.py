@@ -140,22 +140,23 @@ def test_bad_scheduler_is_rejected_before_running(tmp_path):
 
 
 def test_transport_stages_match_the_direct_api(tmp_path):
-    """The msd and residence stages store what MSD/Diffusion and ResidenceTime give when called directly."""
+    """The msd, residence and transport stages store what MSD/Diffusion and ResidenceTime and Conductivity give when called directly."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
     from trajml.pipelines import run_pipeline
-    from trajml.transport import MSD, Diffusion, ResidenceTime
+    from trajml.transport import MSD, Conductivity, Diffusion, ResidenceTime
 
     yaml_text = (
         "version: 1\nname: tr\ninputs:\n  - bundled: spe_sample\n"
         "stages:\n  - {stage: msd, select: name Li, stop: 120}\n"
         "  - {stage: residence, center: name Li, ligand: name O, cutoff: 8.0, stop: 120}\n"
+        "  - {stage: transport, cation: name Li, anion: name TFSI, fit_start: 20, fit_stop: 100, stop: 120}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )
     path = tmp_path / "tr.yaml"
     path.write_text(yaml_text)
     summary = run_pipeline(str(path), scheduler="serial", progress=False)
-    assert summary.computed == 2 and not summary.failures
+    assert summary.computed == 3 and not summary.failures
     src = open_source(sample_topology(), sample_trajectory())
     msd = MSD("name Li").run(src, stop=120)
     fit = Diffusion().fit(msd).fetch_model()
@@ -167,3 +168,8 @@ def test_transport_stages_match_the_direct_api(tmp_path):
     assert stored["msd"]["msd_A2"] == pytest.approx(list(msd.msd_A2), rel=1e-12)
     assert stored["residence"]["tau_ps"] == pytest.approx(res.tau_ps, rel=1e-12)
     assert stored["residence"]["continuous"] == pytest.approx(list(res.continuous), rel=1e-12)
+    # temperature (300 K) and charges come from the bundled sample's metadata
+    cond = Conductivity("name Li", "name TFSI", charges={"Li": 1.0, "TFSI": -1.0}, temperature=300.0,
+                        fit_start=20.0, fit_stop=100.0).run(src, stop=120)
+    assert stored["transport"]["sigma_S_m"] == pytest.approx(cond.sigma_S_m, rel=1e-12)
+    assert stored["transport"]["transference"] == pytest.approx(cond.transference, rel=1e-12)
