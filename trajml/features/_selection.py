@@ -245,6 +245,26 @@ def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, tra
     )
 
 
+def check_chunk(owner: str, chunk: Any, bound: bool, **cutoffs: float) -> None:
+    """Checks every periodic analysis makes before it touches a chunk.
+
+    Raises RuntimeError for an unbound featurizer, MissingBoxError for a chunk
+    without boxes, and ValueError (via :func:`check_cutoff_fits`) when a cut-off
+    (``name=value`` in Å) exceeds half the smallest perpendicular box width.
+    """
+    from trajml.errors import MissingBoxError
+
+    if not bound:
+        raise RuntimeError(f"{owner}.update needs a bound featurizer: call bind(source) first "
+                           "(trajml.parallel.run does this for you).")
+    if chunk.boxes is None:
+        frame = int(chunk.frames[0]) if chunk.n_frames else 0
+        raise MissingBoxError(f"{owner} needs periodic boxes, but trajectory {chunk.traj_id} has no box "
+                              f"at frame {frame}.")
+    for name, value in cutoffs.items():
+        check_cutoff_fits(chunk.boxes, value, name, owner, traj_id=chunk.traj_id, frames=chunk.frames)
+
+
 def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
     """Check ``r`` against the first frame of every trajectory (fails early, on the driver)."""
     one = np.zeros(1, dtype=np.int64)

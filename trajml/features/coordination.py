@@ -10,10 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml.chunk import Chunk
-from trajml.errors import MissingBoxError
 from trajml.features._selection import (
     add_padded,
-    check_cutoff_fits,
+    check_chunk,
     check_device,
     check_float,
     check_int,
@@ -225,15 +224,9 @@ class Coordination(Featurizer[CoordinationState]):
     def update(self, state: CoordinationState, chunk: Chunk) -> CoordinationState:
         from trajml.kernels.neighbors import neighbor_counts
 
-        if not hasattr(self, "_cutoff"):
-            raise RuntimeError("Coordination.update needs a bound featurizer: call bind(source) first.")
-        if chunk.n_frames == 0:
+        if chunk.n_frames == 0 and hasattr(self, "_cutoff"):
             return state
-        if chunk.boxes is None:
-            raise MissingBoxError(f"Coordination needs periodic boxes, but trajectory {chunk.traj_id} has no "
-                                  f"box at frame {int(chunk.frames[0])}.")
-        check_cutoff_fits(chunk.boxes, self._cutoff, "cutoff", "Coordination", traj_id=chunk.traj_id,
-                          frames=chunk.frames)
+        check_chunk("Coordination", chunk, hasattr(self, "_cutoff"), cutoff=getattr(self, "_cutoff", 0.0))
         pos_c = np.ascontiguousarray(chunk.positions[:, self._pos_c])
         pos_l = np.ascontiguousarray(chunk.positions[:, self._pos_l])
         out = np.zeros((chunk.n_frames, len(self._c), 1), dtype=np.int32)

@@ -15,10 +15,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml.chunk import Chunk
-from trajml.errors import MissingBoxError
 from trajml.features._selection import (
     add_padded,
-    check_cutoff_fits,
+    check_chunk,
     check_device,
     check_float,
     check_int,
@@ -239,13 +238,7 @@ class NeighborGraphs(Featurizer[GraphState]):
         """CSR neighbours of the targets, cut to ``max_neighbors``, and which rows were cut."""
         from trajml.kernels.neighbors import knn_neighbors, knn_to_csr, radius_neighbors
 
-        if not hasattr(self, "_t"):
-            raise RuntimeError("NeighborGraphs needs a bound featurizer: call bind(source) first.")
-        if chunk.boxes is None:
-            raise MissingBoxError(f"NeighborGraphs needs periodic boxes, but trajectory {chunk.traj_id} has no "
-                                  f"box at frame {int(chunk.frames[0]) if chunk.n_frames else 0}.")
-        check_cutoff_fits(chunk.boxes, self.r_max, "r_max", "NeighborGraphs", traj_id=chunk.traj_id,
-                          frames=chunk.frames)
+        check_chunk("NeighborGraphs", chunk, hasattr(self, "_t"), r_max=self.r_max)
         # All atoms as targets (the GDyNet default) needs no gathered copy.
         pos_t = chunk.positions if self._all_targets else np.ascontiguousarray(chunk.positions[:, self._t])
         m = self.max_neighbors

@@ -29,7 +29,7 @@ from trajml.errors import MissingBoxError
 from trajml.features._selection import (
     ExactSum,
     check_choice,
-    check_cutoff_fits,
+    check_chunk,
     check_device,
     check_float,
     check_int,
@@ -246,13 +246,9 @@ class RDF(Featurizer[RDFState]):
     def update(self, state: RDFState, chunk: Chunk) -> RDFState:
         from trajml.kernels.neighbors import pair_histogram
 
-        self._require_bound()
         if chunk.n_frames == 0:
             return state
-        if chunk.boxes is None:
-            raise MissingBoxError(f"RDF needs periodic boxes, but trajectory {chunk.traj_id} has no box "
-                                  f"at frame {int(chunk.frames[0])}.")
-        check_cutoff_fits(chunk.boxes, self.r_max, "r_max", "RDF", traj_id=chunk.traj_id, frames=chunk.frames)
+        check_chunk("RDF", chunk, getattr(self, "_bound", False), r_max=self.r_max)
         pos_a = np.ascontiguousarray(chunk.positions[:, self._pos_a])
         pos_b = np.ascontiguousarray(chunk.positions[:, self._pos_b])
         pair_histogram(pos_a, pos_b, chunk.boxes, self.r_min, self.r_max, self._ids_a, self._ids_b,

@@ -28,10 +28,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml.chunk import Chunk
-from trajml.errors import MissingBoxError
 from trajml.features._selection import (
     add_padded,
-    check_cutoff_fits,
+    check_chunk,
     check_device,
     check_float,
     check_int,
@@ -305,16 +304,11 @@ class Solvation(Featurizer[SolvationState]):
     def update(self, state: SolvationState, chunk: Chunk) -> SolvationState:
         from trajml.kernels.neighbors import radius_neighbors
 
-        if not hasattr(self, "_cutoff_o"):
-            raise RuntimeError("Solvation.update needs a bound featurizer: call bind(source) first.")
-        if chunk.n_frames == 0:
+        if chunk.n_frames == 0 and hasattr(self, "_cutoff_o"):
             return state
-        if chunk.boxes is None:
-            raise MissingBoxError(f"Solvation needs periodic boxes, but trajectory {chunk.traj_id} has no box "
-                                  f"at frame {int(chunk.frames[0])}.")
-        for name in ("cutoff_o", "cutoff_anion"):
-            check_cutoff_fits(chunk.boxes, getattr(self, "_" + name), name, "Solvation", traj_id=chunk.traj_id,
-                              frames=chunk.frames)
+        bound = hasattr(self, "_cutoff_o")
+        check_chunk("Solvation", chunk, bound, **({"cutoff_o": self._cutoff_o, "cutoff_anion": self._cutoff_anion}
+                                                  if bound else {}))
         f, n_li, n_an = chunk.n_frames, len(self._li), len(self._an)
         pos = chunk.positions
         pos_li = np.ascontiguousarray(pos[:, self._pos_li])
