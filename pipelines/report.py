@@ -21,6 +21,8 @@ import re
 import shutil
 from typing import Any
 
+from trajml.pipelines.report_series import temperature_series_section
+
 __all__ = ["write_report", "cross_system_table"]
 
 _CSS = """body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}
@@ -117,6 +119,7 @@ def write_report(spec: Any, summary: Any, store: Any, folder: str) -> str:
         parts.append("<tr>" + "".join(f"<td class='l'>{_fmt(r.get(c))}</td>" if i == 0 else f"<td>{_fmt(r.get(c))}</td>"
                                       for i, c in enumerate(columns)) + "</tr>")
     parts.append("</table>")
+    parts.append(temperature_series_section(columns, rows, tmp))
     for s in spec.systems:
         parts.append(_system_section(s, by_system.get(s.name, []), store, tmp))
     parts.append("</body></html>")

@@ -1,0 +1,119 @@
+"""Temperature series in the report: Arrhenius (and VFT) fits of transport numbers across systems.
+
+When a pipeline holds three or more systems with a ``temperature`` in their metadata and a transport
+number (a diffusion coefficient from an ``msd`` stage, a conductivity from a ``transport`` stage),
+the report fits ln y = ln A − E_a/(R T) over the systems, and y = A exp(−B/(T − T0)) when there are
+four or more, with the per-system errors as weights. Temperatures in K, E_a in kJ/mol, B and T0 in K.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import sys
+from typing import Any
+
+__all__ = ["series_columns", "temperature_series_section"]
+
+# Key numbers of the stages that make a temperature series: "<stage id>.<number> [unit]".
+_SERIES = re.compile(r"^(?P<stage>[^.]+)\.(?P<name>D|sigma|sigma_NE) \[(?P<unit>[^\]]+)\]$")
+
+
+def series_columns(columns: list[str]) -> list[tuple[str, str | None]]:
+    """(value column, error column or None) of every number that can form a temperature series."""
+    out = []
+    for c in columns:
+        m = _SERIES.match(c)
+        if m:
+            err = f"{m['stage']}.{m['name']}_err [{m['unit']}]"
+            out.append((c, err if err in columns else None))
+    return out
+
+
+def _points(rows: list[dict[str, Any]], col: str, err: str | None) -> tuple[list[float], list[float], list[float]]:
+    T, y, dy = [], [], []
+    for r in rows:
+        t, v = r.get("temperature"), r.get(col)
+        e = r.get(err) if err else None
+        if t is None or v is None:
+            continue
+        t, v = float(t), float(v)
+        if not (math.isfinite(t) and t > 0 and math.isfinite(v) and v > 0):
+            continue
+        T.append(t)
+        y.append(v)
+        dy.append(float(e) if e is not None and math.isfinite(float(e)) and float(e) > 0 else math.nan)
+    return T, y, dy
+
+
+def temperature_series_section(columns: list[str], rows: list[dict[str, Any]], folder: str) -> str:
+    """HTML of the temperature-series fits (empty when no series has three points).
+
+    Parameters
+    ----------
+    columns, rows
+        The cross-system table (``rows`` carry ``temperature`` in K when the metadata gives it).
+    folder : str
+        Report folder; the figure goes to ``figures/temperature_series.png``.
+    """
+    from trajml.transport import arrhenius_fit, vft_fit
+
+    e = html.escape
+    fits = []
+    for col, err in series_columns(columns):
+        T, y, dy = _points(rows, col, err)
+        if len(set(T)) < 3:
+            continue
+        weights = None if any(math.isnan(d) for d in dy) else dy
+        arr = arrhenius_fit(T, y, weights)
+        vft = None
+        if len(set(T)) >= 4:
+            try:
+                vft = vft_fit(T, y, weights)
+            except (ValueError, RuntimeError):  # too few or degenerate points for three parameters
+                vft = None
+        fits.append((col, T, y, dy, arr, vft))
+    if not fits:
+        return ""
+    parts = ["<h2 id='temperature-series'>Temperature series</h2>",
+             "<table><tr><th class='l'>quantity</th><th>systems</th><th>E<sub>a</sub> [kJ/mol]</th>"
+             "<th>A</th><th>VFT B [K]</th><th>VFT T<sub>0</sub> [K]</th></tr>"]
+    for col, T, _, _, arr, vft in fits:
+        vb = f"{vft.B_K:.4g} ± {vft.B_err_K:.2g}" if vft else "–"
+        vt = f"{vft.T0_K:.4g} ± {vft.T0_err_K:.2g}" if vft else "–"
+        parts.append(f"<tr><td class='l'>{e(col)}</td><td>{len(T)}</td>"
+                     f"<td>{arr.Ea_kJ_mol:.4g} ± {arr.Ea_err_kJ_mol:.2g}</td><td>{arr.A:.4g}</td>"
+                     f"<td>{vb}</td><td>{vt}</td></tr>")
+    parts.append("</table>")
+    figure = _plot(fits, os.path.join(folder, "figures", "temperature_series.png"))
+    if figure:
+        parts.append(f"<p><img src='figures/{figure}' alt='temperature series'></p>")
+    return "\n".join(parts)
+
+
+def _plot(fits: list[tuple], path: str) -> str | None:
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from trajml.transport.temperature_series import R_KJ_MOL_K
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.5), layout="constrained")
+    for col, T, y, dy, arr, _ in fits:
+        T, y, dy = np.asarray(T), np.asarray(y), np.asarray(dy)
+        line = ax.errorbar(1000.0 / T, y, yerr=None if np.isnan(dy).any() else dy, fmt="o", label=col)
+        grid = np.linspace(T.min(), T.max(), 50)
+        ax.plot(1000.0 / grid, arr.A * np.exp(-arr.Ea_kJ_mol / (R_KJ_MOL_K * grid)), "-",
+                color=line[0].get_color(), lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel("value (column unit)")
+    ax.legend(fontsize="small")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return os.path.basename(path)
