@@ -173,3 +173,42 @@ def test_transport_stages_match_the_direct_api(tmp_path):
                         fit_start=20.0, fit_stop=100.0).run(src, stop=120)
     assert stored["transport"]["sigma_S_m"] == pytest.approx(cond.sigma_S_m, rel=1e-12)
     assert stored["transport"]["transference"] == pytest.approx(cond.transference, rel=1e-12)
+
+
+WORKER_DRIVER = textwrap.dedent("""
+    import sys
+    from trajml.pipelines import run_pipeline
+    if __name__ == "__main__":
+        summary = run_pipeline(sys.argv[1], scheduler="local", n_workers=2, progress=False)
+        print(summary.text())
+""")
+
+
+def test_worker_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    make_systems(tmp_path, 3)
+    killed = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "killed")), "killed.yaml")
+    clean = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "clean")), "clean.yaml")
+    driver = tmp_path / "driver.py"
+    driver.write_text(WORKER_DRIVER)
+    proc = subprocess.Popen([sys.executable, str(driver), str(killed)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _n_entries(tmp_path / "killed") < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # The LocalCluster's worker processes are the driver's Python children.
+    workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "python" in c.name().lower()]
+    assert workers, "no worker process found under the driver"
+    victim = max(workers, key=lambda c: c.cpu_percent(interval=0.05))
+    at_kill = _n_entries(tmp_path / "killed")
+    victim.send_signal(signal.SIGKILL)
+    assert proc.poll() is None and at_kill < 12, "the run finished before a worker could be killed"
+    out, err = proc.communicate(timeout=300)
+    stored = _n_entries(tmp_path / "killed")
+    # Every stored entry is complete, whatever the worker was writing when it died.
+    for entry in (tmp_path / "killed" / "store" / "objects").glob("*/*"):
+        assert (entry / "result.json").is_file() and (entry / "entry.json").is_file()
+    resumed = run_pipeline(killed, scheduler="serial", progress=False, resume=True)
+    assert resumed.reused == stored and resumed.computed == 12 - stored and not resumed.failures
+    baseline = run_pipeline(clean, scheduler="serial", progress=False)
+    assert stored_results(tmp_path / "killed") == stored_results(tmp_path / "clean")
