@@ -35,14 +35,19 @@ Conventions shared by the kernels here:
 * ``out`` arrays : ``(B, T)`` float64, written in place; lag 0 is exactly 0.
 
 The FFT kernels use :mod:`scipy.fft` (which releases the GIL); the direct
-kernel and the segment sums are numba ``njit(nogil=True)``. Each kernel has a
+kernel and the segment sums are numba ``njit(nogil=True)``, compiled (or loaded
+from numba's cache) on their first call, so that importing this module, or
+using only the FFT kernels, does not import numba. Each kernel has a
 plain NumPy twin ``<name>_reference`` (direct loops over lags) that the tests
 compare against.
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy import fft as _fft
 
@@ -62,12 +67,37 @@ __all__ = [
 # helpers
 # --------------------------------------------------------------------------- #
 
+#: ``numba.prange`` once a kernel here has been compiled; plain ``range`` before (the bodies below
+#: are read by numba only at compile time, when this global names ``numba.prange``).
+prange = range
 
-def _centred(positions: np.ndarray) -> np.ndarray:
-    """A float64 copy of ``positions`` (B, T, 3) with each particle's time average removed."""
-    x = np.array(positions, dtype=np.float64, copy=True)
-    x -= x.mean(axis=1, keepdims=True)
-    return x
+
+class _LazyNjit:
+    """``numba.njit(**options)(func)``, applied on the first call (numba is imported then, not before)."""
+
+    def __init__(self, func: Callable[..., Any], **options: Any) -> None:
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self._options = options
+        self._compiled: Any = None
+
+    @property
+    def dispatcher(self) -> Any:
+        """The compiled numba dispatcher."""
+        if self._compiled is None:
+            import numba
+
+            globals()["prange"] = numba.prange
+            self._compiled = numba.njit(**self._options)(self.py_func)
+        return self._compiled
+
+    def __call__(self, *args: Any) -> Any:
+        return self.dispatcher(*args)
+
+
+def _njit(**options: Any) -> Callable[[Callable[..., Any]], _LazyNjit]:
+    return lambda func: _LazyNjit(func, **options)
+
 
 
 def _padded_size(n_frames: int) -> int:
@@ -75,15 +105,16 @@ def _padded_size(n_frames: int) -> int:
 
 
 def _two_sided_partial_sums(values: np.ndarray) -> np.ndarray:
-    """``Σ_{t=0}^{T-1-m} (v(t+m) + v(t))`` for every lag m; ``values`` (B, T) -> (B, T)."""
+    """``Σ_{t=0}^{T-1-m} (v(t+m) + v(t))`` for every lag m; ``values`` (B, T) -> (B, T).
+
+    With one cumulative sum ``c(k) = Σ_{t≤k} v(t)`` (``c(-1) = 0``) this is
+    ``c(T-1-m) + c(T-1) - c(m-1)``.
+    """
     n = values.shape[1]
-    total = 2.0 * values.sum(axis=1, keepdims=True)
-    head = np.cumsum(values, axis=1)  # Σ_{t<=k} v(t)
-    tail = np.cumsum(values[:, ::-1], axis=1)  # Σ_{t<=k} v(T-1-t)
-    out = np.empty_like(values)
-    out[:, 0] = total[:, 0]
+    head = np.cumsum(values, axis=1)
+    out = head[:, ::-1] + head[:, -1:]  # c(T-1-m) + c(T-1)
     if n > 1:
-        out[:, 1:] = total - head[:, :-1] - tail[:, :-1]
+        out[:, 1:] -= head[:, :-1]
     return out
 
 
@@ -100,59 +131,101 @@ def _check(positions: np.ndarray, *outs: np.ndarray) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def msd_fft(positions: np.ndarray, out: np.ndarray) -> None:
+def msd_fft(positions: np.ndarray, out: np.ndarray, *, workers: int = 1) -> None:
     """Per-particle MSD over all time origins, by FFT (fast correlation algorithm).
 
     Parameters
     ----------
     positions : ndarray, shape (B, T, 3), float32 or float64
-        Unwrapped positions in Å, particle-major.
+        Unwrapped positions in Å, particle-major (any strides: a transposed
+        view of frame-major ``(T, B, 3)`` data is read as is, without a copy).
     out : ndarray, shape (B, T), float64
         Written with ``MSD(m)`` in Å² for lags ``m = 0 .. T-1``.
+    workers : int
+        Threads of each FFT call (:func:`scipy.fft.rfft`); results do not depend on it.
     """
-    displacement_moments_fft(positions, out, None)
+    displacement_moments_fft(positions, out, None, workers=workers)
 
 
-def displacement_moments_fft(positions: np.ndarray, out_msd: np.ndarray, out_m4: np.ndarray | None) -> None:
+def _centred_padded(positions: np.ndarray, size: int) -> np.ndarray:
+    """``(B, 3, size)`` float64: each coordinate's series, centred on its time average, then zeros."""
+    n_part, n_frames = positions.shape[:2]
+    x = np.empty((n_part, 3, size))
+    body = x[:, :, :n_frames]
+    body[...] = positions.transpose(0, 2, 1)
+    body -= body.mean(axis=2, keepdims=True)
+    x[:, :, n_frames:] = 0.0
+    return x
+
+
+def displacement_moments_fft(positions: np.ndarray, out_msd: np.ndarray, out_m4: np.ndarray | None, *,
+                             workers: int = 1) -> None:
     """Per-particle second and fourth displacement moments over all origins, by FFT.
 
     Parameters
     ----------
     positions : ndarray, shape (B, T, 3), float32 or float64
-        Unwrapped positions in Å, particle-major.
+        Unwrapped positions in Å, particle-major (any strides).
     out_msd : ndarray, shape (B, T), float64
         Written with ``⟨|Δr|²⟩`` in Å² per lag (average over the ``T - m`` origins).
     out_m4 : ndarray, shape (B, T), float64, or None
-        Written with ``⟨|Δr|⁴⟩`` in Å⁴ per lag; None skips the fourth moment.
+        Written with ``⟨|Δr|⁴⟩`` in Å⁴ per lag; None skips the fourth moment (and its FFTs).
+    workers : int
+        Threads of each FFT call (:func:`scipy.fft.rfft`); results do not depend on it.
+
+    Notes
+    -----
+    Every particle's three coordinate series are centred and zero-padded to a
+    fast real-FFT length ``≥ 2T`` in one ``(B, 3, L)`` float64 buffer and
+    transformed in one batched real FFT along the contiguous time axis; the
+    power spectra summed over x, y, z go through one batched inverse FFT.
     """
     _check(positions, out_msd, out_m4)
     n_part, n_frames = positions.shape[:2]
     if n_part == 0 or n_frames == 0:
         return
-    x = _centred(positions)
     size = _padded_size(n_frames)
-    counts = (n_frames - np.arange(n_frames, dtype=np.float64))[None, :]
+    x = _centred_padded(positions, size)
+    body = x[:, :, :n_frames]
+    counts = n_frames - np.arange(n_frames, dtype=np.float64)
 
-    spec_r = _fft.rfft(x, n=size, axis=1)  # (B, nf, 3)
-    power = (spec_r.real**2 + spec_r.imag**2).sum(axis=2)
-    corr_rr = _fft.irfft(power, n=size, axis=1)[:, :n_frames]
-    sq = np.einsum("btk,btk->bt", x, x)  # D(t) = |r(t)|²
-    out_msd[...] = (_two_sided_partial_sums(sq) - 2.0 * corr_rr) / counts
+    sq = np.einsum("bkt,bkt->bt", body, body)  # D(t) = |r(t)|²
+    spec_r = _fft.rfft(x, axis=-1, workers=workers)  # (B, 3, nf) complex
+    del x
+    if out_m4 is None:
+        del body
+    power = np.einsum("bkf,bkf->bf", spec_r.real, spec_r.real)  # Σ_α |R_α(f)|²
+    power += np.einsum("bkf,bkf->bf", spec_r.imag, spec_r.imag)
+    corr_rr = _fft.irfft(power, n=size, axis=-1, workers=workers)[:, :n_frames]
+    del power
+    out_msd[...] = _two_sided_partial_sums(sq)
+    corr_rr *= 2.0
+    out_msd -= corr_rr
+    out_msd /= counts
     out_msd[:, 0] = 0.0
+    del corr_rr
     if out_m4 is None:
         return
 
     # Fourier-space sum of all correlation terms of Σ|a-b|⁴ (see the module docstring).
-    spec_d = _fft.rfft(sq, n=size, axis=1)
+    buf = np.zeros((n_part, size))
+
+    def spectrum(values: np.ndarray) -> np.ndarray:
+        buf[:, :n_frames] = values
+        return _fft.rfft(buf, axis=-1, workers=workers)
+
+    spec_d = spectrum(sq)
     total = 2.0 * (spec_d.real**2 + spec_d.imag**2)
-    spec_p = _fft.rfft(x * sq[:, :, None], n=size, axis=1)  # D r_α
-    total -= 8.0 * (spec_p.real * spec_r.real + spec_p.imag * spec_r.imag).sum(axis=2)
+    del spec_d
+    for a in range(3):
+        spec_p = spectrum(body[:, a] * sq)  # D r_α
+        total -= 8.0 * (spec_p.real * spec_r.real[:, a] + spec_p.imag * spec_r.imag[:, a])
     del spec_p, spec_r
     for a in range(3):
         for b in range(a, 3):
-            spec_q = _fft.rfft(x[:, :, a] * x[:, :, b], n=size, axis=1)
+            spec_q = spectrum(body[:, a] * body[:, b])
             total += (4.0 if a == b else 8.0) * (spec_q.real**2 + spec_q.imag**2)
-    corr = _fft.irfft(total, n=size, axis=1)[:, :n_frames]
+    corr = _fft.irfft(total, n=size, axis=-1, workers=workers)[:, :n_frames]
     out_m4[...] = (_two_sided_partial_sums(sq * sq) + corr) / counts
     out_m4[:, 0] = 0.0
 
@@ -162,10 +235,10 @@ def displacement_moments_fft(positions: np.ndarray, out_msd: np.ndarray, out_m4:
 # --------------------------------------------------------------------------- #
 
 
-@numba.njit(nogil=True, parallel=True, cache=True)
+@_njit(nogil=True, parallel=True, cache=True)
 def _moments_direct(x: np.ndarray, out_msd: np.ndarray, out_m4: np.ndarray, want_m4: bool) -> None:
     n_part, n_frames = x.shape[0], x.shape[1]
-    for b in numba.prange(n_part):
+    for b in prange(n_part):
         out_msd[b, 0] = 0.0
         if want_m4:
             out_m4[b, 0] = 0.0
@@ -210,7 +283,7 @@ def displacement_moments_direct(positions: np.ndarray, out_msd: np.ndarray, out_
 # --------------------------------------------------------------------------- #
 
 
-@numba.njit(nogil=True, parallel=True, cache=True)
+@_njit(nogil=True, parallel=True, cache=True)
 def segment_weighted_sums(positions: np.ndarray, atoms: np.ndarray, weights: np.ndarray,
                           offsets: np.ndarray, out: np.ndarray) -> None:
     """Weighted sums of positions over segments of atoms, frame by frame, in float64.
@@ -231,7 +304,7 @@ def segment_weighted_sums(positions: np.ndarray, atoms: np.ndarray, weights: np.
     """
     n_frames = positions.shape[0]
     n_seg = offsets.shape[0] - 1
-    for f in numba.prange(n_frames):
+    for f in prange(n_frames):
         for g in range(n_seg):
             sx = 0.0
             sy = 0.0

@@ -189,3 +189,62 @@ def test_cli_via_main(tmp_path, capsys):
                      "-o", str(tmp_path / "m.csv")])
     assert code == 1
     assert "'fit_stop' parameter of Diffusion" in capsys.readouterr().err
+
+
+# -- series stores and unwrapping paths -----------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [{}, {"per_molecule": True}, {"remove_drift": True}])
+def test_memory_and_file_stores_agree(sample_source, kwargs):
+    sel = "resname PEO" if kwargs.get("per_molecule") else "name Li or name TFSI"
+    msd = MSD(sel, non_gaussian=True, per_particle=True, **kwargs)
+    in_memory = msd.run(sample_source)
+    on_disk = MSD(sel, non_gaussian=True, per_particle=True, memory_budget=0, **kwargs).run(sample_source)
+    assert in_memory.provenance["series_store"] == "memory" and on_disk.provenance["series_store"] == "file"
+    np.testing.assert_array_equal(in_memory.msd_A2, on_disk.msd_A2)
+    np.testing.assert_array_equal(in_memory.msd4_A4, on_disk.msd4_A4)
+    np.testing.assert_array_equal(in_memory.msd_per_particle_A2, on_disk.msd_per_particle_A2)
+    np.testing.assert_array_equal(in_memory.time_block_msd_A2, on_disk.time_block_msd_A2)
+
+
+def test_processes_use_the_file_store(sample_source):
+    res = MSD("name Li", block_size=16).run(sample_source, scheduler="processes", n_workers=2)
+    assert res.provenance["series_store"] == "file"
+    np.testing.assert_allclose(res.msd_A2, MSD("name Li").run(sample_source).msd_A2, rtol=1e-12)
+
+
+def test_memory_budget_must_be_non_negative():
+    with pytest.raises(ValueError, match=r"'memory_budget' parameter of MSD must be an int >= 0\. Got -1"):
+        MSD("all", memory_budget=-1)
+
+
+@pytest.mark.parametrize("triclinic", [False, True])
+def test_numpy_nojump_is_bit_identical_to_unwrapper(triclinic):
+    from trajml.chunk import Chunk
+    from trajml.transport.store import NumpyNoJump
+    from trajml.unwrap import Unwrapper
+
+    rng = np.random.default_rng(5)
+    n_frames, n_atoms = 60, 37
+    box = np.array([[20.0, 0, 0], [3.0, 18.0, 0], [-2.0, 4.0, 22.0]]) if triclinic else np.diag([20.0, 18.0, 22.0])
+    boxes = np.repeat(box[None], n_frames, axis=0) * rng.uniform(0.98, 1.02, size=(n_frames, 1, 1))  # NPT-like
+    frac = np.cumsum(rng.normal(scale=0.15, size=(n_frames, n_atoms, 3)), axis=0)
+    wrapped = np.einsum("fnj,fjk->fnk", frac - np.floor(frac), boxes).astype(np.float32)
+    boxes = boxes.astype(np.float32)
+    ref, ours = Unwrapper(), NumpyNoJump(block=8)
+    for lo in range(0, n_frames, 25):
+        hi = min(n_frames, lo + 25)
+        chunk = Chunk(wrapped[lo:hi], boxes[lo:hi], np.arange(lo, hi, dtype=np.float64), np.arange(lo, hi))
+        np.testing.assert_array_equal(ours(wrapped[lo:hi], boxes[lo:hi]), ref(chunk).positions)
+
+
+def test_small_selection_does_not_load_numba(sample_source):
+    import subprocess
+    import sys
+
+    from trajml.data import sample_topology, sample_trajectory
+
+    code = ("import sys\nfrom trajml.io import open_source\nfrom trajml.transport import MSD\n"
+            f"src = open_source({sample_topology()!r}, {sample_trajectory()!r})\n"
+            "MSD('name Li', time_blocks=0).run(src)\n"
+            "print(sorted(m for m in ('numba', 'pandas', 'matplotlib', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -3,16 +3,20 @@
 Algorithm
 ---------
 1. **Stream once** (:func:`~trajml.transport.store.stream_to_store`): the
-   trajectory is read in chunks of frames, no-jump unwrapped, and the selected
-   atoms' series (or the mass-weighted centres of mass of their molecules) are
-   written to a particle-major ``(P, T, 3)`` file in a temporary folder. With
-   ``remove_drift`` the same pass computes the whole system's centre-of-mass
-   displacement ``R(t) - R(0)`` over **all** atoms.
-2. **Correlate per block of particles**: each task loads every frame of a block
+   trajectory is read in chunks of frames (only the selected atoms unless
+   ``remove_drift``), no-jump unwrapped, and the selected atoms' series (or the
+   mass-weighted centres of mass of their molecules) are written, one
+   contiguous ``(F, P, 3)`` slab per chunk, to a frame-major store: in memory
+   when they fit ``memory_budget`` and the tasks run in this process
+   (``"serial"``/``"threads"``), else to a ``.npy`` file in a temporary folder.
+   With ``remove_drift`` the same pass computes the whole system's
+   centre-of-mass displacement ``R(t) - R(0)`` over **all** atoms.
+2. **Correlate per block of particles**: each task takes every frame of a block
    of particles, subtracts the drift, and evaluates the MSD (and optionally
-   ``⟨Δr⁴⟩``) of every particle over **all** time origins by FFT
-   (:mod:`trajml.kernels.msd`). Tasks run on any ``scheduler``; memory per task
-   is ``block_size × T``.
+   ``⟨Δr⁴⟩``) of every particle over **all** time origins by batched real FFTs
+   (:mod:`trajml.kernels.msd`; with ``"serial"`` each FFT uses every core of
+   the machine). Tasks run on any ``scheduler``; memory per task is
+   ``block_size × T``.
 3. **Reduce**: per-particle moments are summed over particles (and kept per
    particle when asked) and the temporary folder is removed.
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,7 +46,7 @@ import numpy as np
 from trajml.features._selection import check_choice, check_int, describe_selection, resolve_atoms
 from trajml.results import Results
 
-__all__ = ["MSD", "MSDResults", "PER_PARTICLE_LIMIT_BYTES"]
+__all__ = ["MSD", "MSDResults", "PER_PARTICLE_LIMIT_BYTES", "MEMORY_BUDGET_BYTES"]
 
 #: With ``per_particle=None`` per-particle MSDs are kept when they take at most this many bytes.
 PER_PARTICLE_LIMIT_BYTES = 128 * 2**20
@@ -49,6 +54,8 @@ PER_PARTICLE_LIMIT_BYTES = 128 * 2**20
 _TASK_BYTES = 64 * 2**20
 #: Rough bytes per particle and frame that a task needs (positions, padded FFTs, moments).
 _BYTES_PER_VALUE = 200
+#: Default ``memory_budget`` of MSD: series up to this size are kept in memory.
+MEMORY_BUDGET_BYTES = 256 * 2**20
 
 METHODS = ("fft", "direct")
 SPECIES_BY = ("names", "types", "resnames")
@@ -128,28 +135,39 @@ class _TaskOptions:
     per_particle: bool
     n_time_blocks: int
     n_groups: int
+    fft_workers: int = 1
 
 
-def _moments(pos: np.ndarray, method: str, want_m4: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _moments(pos: np.ndarray, method: str, want_m4: bool, workers: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
     from trajml.kernels import msd as kernels
 
     msd = np.empty(pos.shape[:2])
     m4 = np.empty(pos.shape[:2]) if want_m4 else None
     if method == "fft":
-        kernels.displacement_moments_fft(pos, msd, m4)
+        kernels.displacement_moments_fft(pos, msd, m4, workers=workers)
     else:
         kernels.displacement_moments_direct(pos, msd, m4)
     return msd, m4
+
+
+def _n_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts: _TaskOptions,
                 bounds: tuple[int, int]) -> dict[str, Any]:
     """Moments of particles ``bounds[0]:bounds[1]`` over all frames (runs on a worker)."""
     lo, hi = bounds
-    pos = series.load(lo, hi)
-    if drift is not None:
-        pos -= drift[None, :, :]
-    msd, m4 = _moments(pos, opts.method, opts.non_gaussian)
+    if drift is not None or opts.method != "fft":
+        pos = series.load(lo, hi)  # float64 copy
+        if drift is not None:
+            pos -= drift[None, :, :]
+    else:
+        pos = series.view(lo, hi)  # the FFT kernel copies it into its own float64 buffer
+    msd, m4 = _moments(pos, opts.method, opts.non_gaussian, opts.fft_workers)
     onehot = (labels[lo:hi, None] == np.arange(opts.n_groups)[None, :]).astype(np.float64)  # (B, G)
     out: dict[str, Any] = {"msd": onehot.T @ msd, "m4": None if m4 is None else onehot.T @ m4, "blocks": None,
                            "per_particle": msd if opts.per_particle else None}
@@ -157,7 +175,7 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
     if k:
         length = pos.shape[1] // k
         sub = pos[:, :k * length].reshape(pos.shape[0] * k, length, 3)
-        block_msd, _ = _moments(sub, opts.method, False)
+        block_msd, _ = _moments(sub, opts.method, False, opts.fft_workers)
         block_msd = block_msd.reshape(pos.shape[0], k * length)
         out["blocks"] = (onehot.T @ block_msd).reshape(opts.n_groups, k, length)
     return out
@@ -196,6 +214,13 @@ class MSD:
         Particles per task (None: as many as fit a ~64 MiB task budget).
     chunk_size : int
         Frames per read while streaming. Default 100.
+    memory_budget : int
+        Bytes the stored series may take in memory (``P × T × 3`` float32 for
+        atoms, float64 for molecules): within it, and with the ``"serial"`` or
+        ``"threads"`` scheduler, the series stay in memory; larger ones (or any
+        with other schedulers) go to a temporary file, so memory stays bounded
+        by ``chunk_size`` and ``block_size``. 0 always uses the file. Default
+        :data:`MEMORY_BUDGET_BYTES` (256 MiB).
     tmpdir : str, optional
         Parent folder of the temporary series store (must be visible to every
         worker of a multi-machine cluster). Default: the system's temporary folder.
@@ -213,7 +238,8 @@ class MSD:
     def __init__(self, select: Any = "all", *, per_molecule: bool = False, remove_drift: bool = False,
                  unwrap: bool = True, per_particle: bool | None = None, non_gaussian: bool = False,
                  method: str = "fft", time_blocks: int = 5, block_size: int | None = None,
-                 chunk_size: int = 100, tmpdir: str | None = None) -> None:
+                 chunk_size: int = 100, memory_budget: int = MEMORY_BUDGET_BYTES,
+                 tmpdir: str | None = None) -> None:
         owner = "MSD"
         self.select = select
         self.per_molecule = bool(per_molecule)
@@ -227,6 +253,7 @@ class MSD:
         self.time_blocks = check_int(time_blocks, "time_blocks", owner, minimum=0)
         self.block_size = check_int(block_size, "block_size", owner, allow_none=True)
         self.chunk_size = check_int(chunk_size, "chunk_size", owner)
+        self.memory_budget = check_int(memory_budget, "memory_budget", owner, minimum=0)
         self.tmpdir = tmpdir
 
     # -- public ----------------------------------------------------------------------------------
@@ -287,9 +314,9 @@ class MSD:
     def _particles(self, source: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
         """Selected atoms (grouped by molecule), molecule segments, particle ids, masses."""
         atoms = resolve_atoms(source, self.select, "select", "MSD")
-        table = source.atoms
         masses = None
-        if self.per_molecule or self.remove_drift:
+        if self.per_molecule or self.remove_drift:  # the atom table (molecules, masses) only when needed
+            table = source.atoms
             masses = table.masses
             what = "per_molecule=True" if self.per_molecule else "remove_drift=True"
             if masses is None or not np.all(np.isfinite(masses)):
@@ -342,12 +369,16 @@ class MSD:
         k_blocks = self.time_blocks if n_frames // max(self.time_blocks, 1) >= 2 else 0
         block = self.block_size or max(1, _TASK_BYTES // (_BYTES_PER_VALUE * n_frames))
         block = min(block, n_part)
+        sched = scheduler_name(scheduler)
+        series_bytes = n_part * n_frames * 3 * (8 if segments is not None else 4)
+        in_memory = sched in ("serial", "threads") and series_bytes <= self.memory_budget
+        fft_workers = _n_cores() if sched == "serial" else 1
         t_stream = time.perf_counter()
         with SeriesStore(self.tmpdir) as store:
             streamed = stream_to_store(
                 source, store, atoms, segments=segments, masses=masses, remove_drift=self.remove_drift,
                 unwrap=self.unwrap, traj_id=traj_id, start=start, stop=stop, step=step,
-                chunk_size=self.chunk_size, progress=progress)
+                chunk_size=self.chunk_size, progress=progress, in_memory=in_memory)
             times = streamed.times
             steps = np.diff(times)
             if not np.allclose(steps, steps[0], rtol=1e-5, atol=1e-6) or steps[0] <= 0:
@@ -357,7 +388,7 @@ class MSD:
                     f"{steps.max():g} ps.")
             dt = float(np.mean(steps))
             t_corr = time.perf_counter()
-            opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(names))
+            opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(names), fft_workers)
             bounds = [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
             task = functools.partial(_block_task, streamed.series, streamed.drift, labels, opts)
             parts = map_specs(task, bounds, scheduler=scheduler, n_workers=n_workers, progress=progress,
@@ -374,7 +405,8 @@ class MSD:
             "parameters": {k: v for k, v in vars(self).items() if k != "select"},
             "files": [[m.topology, *m.parts] for m in source.members],
             "traj_id": traj_id, "frames": {"start": start, "stop": stop, "step": step},
-            "block_size": block, "n_tasks": len(bounds), "scheduler": scheduler_name(scheduler),
+            "block_size": block, "n_tasks": len(bounds), "scheduler": sched,
+            "series_store": "memory" if in_memory else "file",
             "select_s": t_stream - t0, "stream_s": t_corr - t_stream, "correlate_s": t_end - t_corr,
             "wall_s": t_end - t0,
         }
