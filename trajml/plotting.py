@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_rdf", "plot_coordination", "plot_solvation", "plot_msd", "plot_residence"]
+__all__ = ["plot_rdf", "plot_coordination", "plot_solvation", "plot_msd", "plot_residence",
+           "plot_implied_timescales", "plot_ck_test", "plot_populations"]
 
 
 def _pyplot() -> Any:
@@ -248,4 +249,112 @@ def plot_residence(result: Any, ax: Any = None, *, show_fit: bool = True, show_e
     if cutoff is not None:
         ax.set_title(f"contacts d < {cutoff:.2f} Å", fontsize="medium")
     ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------- kinetics
+
+def plot_implied_timescales(result: Any, ax: Any = None, *, n_its: int | None = None, log: bool = True) -> Any:
+    """Implied timescales (ps) against the lag (ps), with bootstrap bands and the t = τ line.
+
+    Parameters
+    ----------
+    result : ImpliedTimescalesResults
+        From :func:`trajml.models.implied_timescales`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    n_its : int, optional
+        Number of processes to draw (default: all).
+    log : bool
+        Logarithmic time axis.
+    """
+    _check(result, "plot_implied_timescales", ("lags_ps", "timescales_ps", "lower", "upper"))
+    fig, ax = _axes(ax)
+    ts = np.asarray(result.timescales_ps)
+    k = ts.shape[1] if n_its is None else min(int(n_its), ts.shape[1])
+    lags = np.asarray(result.lags_ps)
+    for i in range(k):
+        (line,) = ax.plot(lags, ts[:, i], marker="o", ms=3, label=f"process {i + 1}")
+        if result.lower is not None:
+            ax.fill_between(lags, result.lower[:, i], result.upper[:, i], color=line.get_color(), alpha=0.25, lw=0)
+    ax.fill_between(lags, np.full_like(lags, np.nanmin(lags) * 1e-3), lags, color="0.85", lw=0, label="t < τ")
+    ax.plot(lags, lags, color="k", lw=0.8)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("lag time τ (ps)")
+    ax.set_ylabel("implied timescale (ps)")
+    ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
+def plot_ck_test(result: Any, axes: Any = None) -> Any:
+    """Chapman–Kolmogorov test: an n_sets × n_sets grid of predicted (line) vs estimated (points) probabilities.
+
+    Parameters
+    ----------
+    result : CKTestResults
+        From :func:`trajml.models.ck_test`.
+    axes : ndarray of matplotlib.axes.Axes, shape (n_sets, n_sets), optional
+        Axes to draw on (default: a new figure).
+    """
+    _check(result, "plot_ck_test", ("lags_ps", "predicted", "estimated"))
+    n = result.predicted.shape[1]
+    if axes is None:
+        plt = _pyplot()
+        fig, grid = plt.subplots(n, n, figsize=(2.2 * n + 1, 2.0 * n + 0.5), sharex=True, sharey=True,
+                                 layout="constrained", squeeze=False)
+    else:
+        grid = np.asarray(axes, dtype=object).reshape(n, n)
+        fig = grid[0, 0].figure
+    x = np.asarray(result.lags_ps)
+    for i in range(n):
+        for j in range(n):
+            ax = grid[i, j]
+            ax.plot(x, result.predicted[:, i, j], color="C0", label="predicted")
+            if result.predicted_lower is not None:
+                ax.fill_between(x, result.predicted_lower[:, i, j], result.predicted_upper[:, i, j], color="C0",
+                                alpha=0.25, lw=0)
+            if result.estimated_lower is not None:
+                err = np.stack([result.estimated[:, i, j] - result.estimated_lower[:, i, j],
+                                result.estimated_upper[:, i, j] - result.estimated[:, i, j]])
+                ax.errorbar(x, result.estimated[:, i, j], yerr=np.maximum(err, 0), fmt="o", ms=3, color="C1",
+                            label="estimated")
+            else:
+                ax.plot(x, result.estimated[:, i, j], "o", ms=3, color="C1", label="estimated")
+            ax.set_title(f"{i} → {j}", fontsize="small")
+            ax.set_ylim(-0.05, 1.05)
+            if i == n - 1:
+                ax.set_xlabel("time (ps)")
+            if j == 0:
+                ax.set_ylabel("probability")
+    grid[0, 0].legend(frameon=False, fontsize="x-small")
+    return fig
+
+
+def plot_populations(model: Any, ax: Any = None, *, metastable: bool = False) -> Any:
+    """Bar chart of stationary populations of the active states (or of the metastable sets).
+
+    Parameters
+    ----------
+    model : MSMModel or TICAMSMModel
+        A fitted model.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (default: a new figure).
+    metastable : bool
+        Plot the PCCA+ metastable-set populations instead (needs ``n_metastable``).
+    """
+    msm = getattr(model, "msm", model)
+    _check(msm, "plot_populations", ("populations", "active_set"))
+    fig, ax = _axes(ax)
+    if metastable:
+        if msm.metastable_populations is None:
+            raise ValueError("plot_populations(metastable=True) needs a model fitted with n_metastable.")
+        pops, labels = msm.metastable_populations, np.arange(len(msm.metastable_populations))
+        ax.set_xlabel("metastable set")
+    else:
+        pops, labels = msm.populations, msm.active_set
+        ax.set_xlabel("state")
+    ax.bar(np.arange(len(pops)), pops, color="C0")
+    ax.set_xticks(np.arange(len(pops)), [str(v) for v in labels], fontsize="small")
+    ax.set_ylabel("stationary population")
     return fig

@@ -1,0 +1,36 @@
+"""Kinetic models: Koopman/VAMP covariances, Markov state models, TICA → k-means → MSM.
+
+Names are imported lazily, so ``import trajml.models`` stays light; deeptime is imported only
+when an MSM or k-means is fitted. Nothing here imports torch (the deep models live in
+``trajml.models.deep``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TimeLaggedCovariance": "koopman", "CovarianceModel": "koopman", "CovarianceState": "koopman",
+    "lagged_chunks": "koopman", "inv_sqrt": "koopman", "koopman_matrix": "koopman",
+    "singular_values": "koopman", "vamp_score": "koopman", "soft_koopman_matrix": "koopman",
+    "stationary_distribution": "koopman",
+    "MarkovModel": "msm", "MSMModel": "msm", "implied_timescales": "msm", "ImpliedTimescalesResults": "msm",
+    "ck_test": "msm", "CKTestResults": "msm",
+    "KineticProjection": "tica", "ProjectionModel": "tica", "TICAMarkovModel": "tica", "TICAMSMModel": "tica",
+    "save_model": "io", "load_model": "io",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
