@@ -1,0 +1,38 @@
+"""Deep kinetic models (VAMPNets), built on PyTorch.
+
+Importing this package imports torch; ``import trajml`` and ``import trajml.models`` stay
+torch-free. Install the optional dependencies with ``pip install "trajml[deep]" -c constraints.txt``.
+Names are resolved lazily, so importing the package costs only the torch import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without torch
+    raise ImportError(
+        "trajml.models.deep needs PyTorch, which is part of the optional 'deep' extra. Install it with "
+        "pip install \"trajml[deep]\" -c constraints.txt"
+    ) from exc
+
+_EXPORTS = {
+    "VAMPNet": "vampnet", "VAMPNetModel": "vampnet", "vamp_loss": "vampnet", "vamp_score_torch": "vampnet",
+    "lagged_pairs": "vampnet", "pair_batches": "vampnet",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
