@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -54,59 +55,26 @@ def open_from_args(args: Any) -> Any:
                        on_damage=args.on_damage)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text!r}")
-    return value
+def _number(convert: Callable[[str], Any], minimum: float, strict: bool, requirement: str, doc: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, finite, and > ``minimum`` (``strict``) or >= it."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {requirement}; got {text!r}") from None
+        if not np.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {requirement}; got {text!r}")
+        return value
+
+    parse.__doc__ = f"argparse type: {doc}."
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an int >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an int >= 0; got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite float > 0 (a length in Å)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a float > 0 (Å); got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a float > 0 (Å); got {text!r}")
-    return value
-
-
-def non_negative_time(text: str) -> float:
-    """argparse type: a finite time >= 0 in ps (fit windows)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}") from None
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a float >= 0 (ps); got {text!r}")
-    return value
-
-
-def positive_temperature(text: str) -> float:
-    """argparse type: a finite temperature > 0 in K."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a temperature > 0 K; got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a temperature > 0 K; got {text!r}")
-    return value
+positive_int = _number(int, 1, False, "an int >= 1", "an int >= 1")
+non_negative_int = _number(int, 0, False, "an int >= 0", "an int >= 0")
+positive_float = _number(float, 0.0, True, "a float > 0 (Å)", "a finite float > 0 (a length in Å)")
+non_negative_time = _number(float, 0.0, False, "a float >= 0 (ps)", "a finite time >= 0 in ps (fit windows)")
+positive_temperature = _number(float, 0.0, True, "a temperature > 0 K", "a finite temperature > 0 in K")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import fft as _fft
 
 from trajml.errors import MissingBoxError
-from trajml.transport.store import SeriesStore, StoredSeries
+from trajml.transport.store import SeriesStore, StoredSeries, _files
 
 __all__ = ["IonStream", "stream_ions", "ion_block_task", "cross_msd_fft", "cross_msd_direct", "linear_weights"]
 
@@ -51,10 +51,6 @@ class IonStream:
     times: np.ndarray
     volumes: np.ndarray | None
     drift: np.ndarray | None
-
-
-def _files(source: Any, traj_id: int) -> str:
-    return ", ".join(f"'{p}'" for p in source.members[traj_id].parts)
 
 
 def stream_ions(source: Any, store: SeriesStore, atoms: np.ndarray, weights: np.ndarray, offsets: np.ndarray, *,
