@@ -1,4 +1,4 @@
-"""Deep kinetic models (VAMPNets), built on PyTorch.
+"""Deep kinetic models (VAMPNets and graph VAMPNets), built on PyTorch and torch-geometric.
 
 Importing this package imports torch; ``import trajml`` and ``import trajml.models`` stay
 torch-free. Install the optional dependencies with ``pip install "trajml[deep]" -c constraints.txt``.
@@ -20,7 +20,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 
 _EXPORTS = {
     "VAMPNet": "vampnet", "VAMPNetModel": "vampnet", "vamp_loss": "vampnet", "vamp_score_torch": "vampnet",
-    "lagged_pairs": "vampnet", "pair_batches": "vampnet",
+    "lagged_pairs": "vampnet", "pair_batches": "vampnet", "split_segments": "vampnet",
+    "GraphVAMPNet": "graph_vampnet", "GraphVAMPNetModel": "graph_vampnet",
+    "GraphDataset": "graph_data", "frames_to_batch": "graph_data", "chunk_to_batch": "graph_data",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -39,7 +39,8 @@ from trajml.models.koopman import (
 )
 from trajml.results import Results, _plain
 
-__all__ = ["vamp_loss", "vamp_score_torch", "lagged_pairs", "pair_batches", "VAMPNet", "VAMPNetModel"]
+__all__ = ["vamp_loss", "vamp_score_torch", "lagged_pairs", "pair_batches", "split_segments", "VAMPNet", "VAMPNetModel",
+           "SoftStateModel"]
 
 _METHODS: dict[str, int | str] = {"VAMP1": 1, "VAMP2": 2, "VAMPE": "E"}
 
@@ -236,23 +237,35 @@ def pair_batches(trajs: Sequence[torch.Tensor], pairs: np.ndarray, lag: int, bat
         yield torch.cat(x0), torch.cat(xt)
 
 
+def split_segments(lengths: Sequence[int], validation: str, fraction: float, lag: int,
+                   seed: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """Training and validation segments ``(trajectory, first frame, stop frame)``.
+
+    Whole trajectories are held out, or (with ``validation='blocks'`` or a single trajectory) one
+    random contiguous time block of each; segments too short for one pair at ``lag`` are dropped.
+    """
+    segs = [(k, 0, int(n)) for k, n in enumerate(lengths)]
+    if fraction == 0.0:
+        return segs, []
+    rng = np.random.default_rng(seed)
+    if validation == "trajectories" and len(segs) >= 2:
+        n_val = min(max(1, int(round(fraction * len(segs)))), len(segs) - 1)
+        held = set(rng.permutation(len(segs))[:n_val].tolist())
+        return [s for s in segs if s[0] not in held], [s for s in segs if s[0] in held]
+    train, val = [], []
+    for k, _, n in segs:
+        nv = max(int(round(fraction * n)), 1)
+        start = int(rng.integers(0, n - nv + 1))
+        val.append((k, start, start + nv))
+        train.extend([(k, 0, start), (k, start + nv, n)])
+    return [s for s in train if s[2] - s[1] > lag], [s for s in val if s[2] - s[1] > lag]
+
+
 def _split(trajs: list[np.ndarray], validation: str, fraction: float, lag: int,
            seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Training and validation trajectories: whole trajectories, or one random time block of each."""
-    if fraction == 0.0:
-        return trajs, []
-    rng = np.random.default_rng(seed)
-    if validation == "trajectories" and len(trajs) >= 2:
-        n_val = min(max(1, int(round(fraction * len(trajs)))), len(trajs) - 1)
-        held = set(rng.permutation(len(trajs))[:n_val].tolist())
-        return [a for i, a in enumerate(trajs) if i not in held], [a for i, a in enumerate(trajs) if i in held]
-    train, val = [], []
-    for a in trajs:
-        nv = max(int(round(fraction * len(a))), 1)
-        start = int(rng.integers(0, len(a) - nv + 1))
-        val.append(a[start:start + nv])
-        train.extend([a[:start], a[start + nv:]])
-    return [a for a in train if len(a) > lag], [a for a in val if len(a) > lag]
+    """Training and validation trajectories cut by :func:`split_segments`."""
+    train, val = split_segments([len(a) for a in trajs], validation, fraction, lag, seed)
+    return [trajs[k][lo:hi] for k, lo, hi in train], [trajs[k][lo:hi] for k, lo, hi in val]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,8 +318,140 @@ def _score_arrays(probs: Sequence[np.ndarray], lag: int, method: str, epsilon: f
 # the frozen model
 # ----------------------------------------------------------------------------------------------
 
+class SoftStateModel:
+    """Scores, Koopman matrices and timescales shared by the trained VAMPNet models.
+
+    Subclasses provide ``_probs(data, owner)``: per-target trajectories of state probabilities.
+    """
+
+    score_method: str
+    epsilon: float
+
+    def _probs(self, data: Any, owner: str) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score(self, data: Any, lag: int, *, method: str | None = None, include_constant: bool = True) -> float:
+        """VAMP score of the state probabilities on (held-out) data.
+
+        Parameters
+        ----------
+        data
+            Trajectories in the form :meth:`transform` takes; pairs are formed inside each
+            (per-target) trajectory only.
+        lag : int
+            Lag time in frames.
+        method : {'VAMP1', 'VAMP2', 'VAMPE'}, optional
+            Defaults to the training ``score_method``.
+        include_constant : bool
+            Count the constant singular function (deeptime; maximum m for VAMP-2) or not (GDyNet; m - 1).
+
+        Returns
+        -------
+        float
+            Dimensionless score.
+        """
+        owner = f"{type(self).__name__}.score"
+        lag = check_lag(owner, lag)
+        key = _check_method(owner, self.score_method if method is None else method)
+        probs = self._probs(data, owner)
+        check_long_enough(owner, probs, lag)
+        return _score_arrays(probs, lag, key, self.epsilon, bool(include_constant), owner)
+
+    def koopman_matrix(self, data: Any, lag: int, *, stochastic: bool = False) -> np.ndarray:
+        """Koopman (transition) matrix between the m soft states, from the NumPy covariances.
+
+        Parameters
+        ----------
+        data
+            Trajectories in the form :meth:`transform` takes.
+        lag : int
+            Lag time in frames.
+        stochastic : bool
+            Constrain the matrix to be row-stochastic (see :func:`trajml.models.koopman.soft_koopman_matrix`).
+
+        Returns
+        -------
+        ndarray, shape (m, m), float64
+            Dimensionless transition matrix at ``lag``.
+        """
+        owner = f"{type(self).__name__}.koopman_matrix"
+        lag = check_lag(owner, lag)
+        probs = self._probs(data, owner)
+        check_long_enough(owner, probs, lag)
+        cov = TimeLaggedCovariance(lag, remove_mean=False).fit(probs).fetch_model()
+        return soft_koopman_matrix(cov, stochastic=stochastic)
+
+    def timescales(self, data: Any, lag: int, dt_ps: float = 1.0, *, stochastic: bool = False) -> np.ndarray:
+        """Implied timescales ``-lag dt / ln|λ_i|`` of :meth:`koopman_matrix`, i >= 2.
+
+        Parameters
+        ----------
+        data
+            Trajectories, as for :meth:`koopman_matrix`.
+        lag : int
+            Lag time in frames.
+        dt_ps : float
+            Time between frames in ps.
+        stochastic : bool
+            Use the row-stochastic Koopman matrix.
+
+        Returns
+        -------
+        ndarray, shape (m - 1,), float64
+            Timescales in ps, longest first.
+        """
+        owner = f"{type(self).__name__}.timescales"
+        dt = check_positive(owner, dt_ps, "dt_ps", " ps")
+        w = np.linalg.eigvals(self.koopman_matrix(data, lag, stochastic=stochastic))
+        mags = np.sort(np.abs(w))[::-1][1:]
+        with np.errstate(divide="ignore"):
+            return -check_lag(owner, lag) * dt / np.log(np.clip(mags, 1e-300, 1.0 - 1e-15))
+
+
+def write_model_file(path: str | os.PathLike[str], model: Any, params: dict[str, Any]) -> None:
+    """Write a trained network (``params``, its curves and ``parameters``) as a trajml model file."""
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_type": type(model).__name__,
+              "params": params, "arrays": ["train_scores", "validation_scores"], "none": [], "nested": {},
+              "state_dict": list(model.parameters), "units": dict(model.units),
+              "provenance": json.loads(json.dumps(_plain(model.provenance), default=str))}
+    arrays = {"a:train_scores": model.train_scores, "a:validation_scores": model.validation_scores,
+              **{f"p:{k}": v for k, v in model.parameters.items()}}
+    with open(os.fspath(path), "wb") as fh:
+        np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
+
+
+def read_model_file(path: str | os.PathLike[str], cls: type) -> dict[str, Any]:
+    """Read a file of :func:`write_model_file`: the header params plus the curves, weights, units, provenance.
+
+    Raises
+    ------
+    ValueError
+        Not a trajml model file, another model type, or another format version.
+    """
+    name = os.fspath(path)
+    try:
+        with np.load(name, allow_pickle=False) as data:
+            if "__header__" not in data.files:
+                raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
+            header = json.loads(str(data["__header__"]))
+            if header.get("format") != FORMAT:
+                raise ValueError(f"File '{name}' is not a trajml model file (format {header.get('format')!r}).")
+            if header.get("format_version") != FORMAT_VERSION:
+                raise ValueError(f"File '{name}' was written with {FORMAT} format version "
+                                 f"{header.get('format_version')}; this trajml reads version {FORMAT_VERSION}.")
+            if header.get("model_type") != cls.__name__:
+                raise ValueError(f"File '{name}' holds a {header.get('model_type')}, not a {cls.__name__}: it was "
+                                 f"written for another model type.")
+            return {**header["params"], "train_scores": _ro(data["a:train_scores"]),
+                    "validation_scores": _ro(data["a:validation_scores"]),
+                    "parameters": {k: _ro_f32(data[f"p:{k}"]) for k in header["state_dict"]},
+                    "units": header["units"], "provenance": header["provenance"]}
+    except (OSError, EOFError, KeyError) as exc:
+        raise ValueError(f"File '{name}' cannot be read as a {cls.__name__} file: {exc!r}") from exc
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
-class VAMPNetModel(Results):
+class VAMPNetModel(SoftStateModel, Results):
     """A trained VAMPNet: soft assignments of features to ``n_states`` metastable states.
 
     Attributes
@@ -386,79 +531,6 @@ class VAMPNetModel(Results):
                              f"Got {trajs[0].shape[1]}.")
         return _transform_arrays(self._lobe(), trajs, torch.device("cpu"))
 
-    def score(self, data: Any, lag: int, *, method: str | None = None, include_constant: bool = True) -> float:
-        """VAMP score of the state probabilities on (held-out) data.
-
-        Parameters
-        ----------
-        data : ndarray, shape (T, d) or (T, n_targets, d), or list of such arrays
-            Trajectories; pairs are formed inside each (per-target) trajectory only.
-        lag : int
-            Lag time in frames.
-        method : {'VAMP1', 'VAMP2', 'VAMPE'}, optional
-            Defaults to the training ``score_method``.
-        include_constant : bool
-            Count the constant singular function (deeptime; maximum m for VAMP-2) or not (GDyNet; m - 1).
-
-        Returns
-        -------
-        float
-            Dimensionless score.
-        """
-        owner = "VAMPNetModel.score"
-        lag = check_lag(owner, lag)
-        key = _check_method(owner, self.score_method if method is None else method)
-        probs = self._probs(data, owner)
-        check_long_enough(owner, probs, lag)
-        return _score_arrays(probs, lag, key, self.epsilon, bool(include_constant), owner)
-
-    def koopman_matrix(self, data: Any, lag: int, *, stochastic: bool = False) -> np.ndarray:
-        """Koopman (transition) matrix between the m soft states, from the NumPy covariances.
-
-        Parameters
-        ----------
-        data : ndarray, shape (T, d) or (T, n_targets, d), or list of such arrays
-            Trajectories.
-        lag : int
-            Lag time in frames.
-        stochastic : bool
-            Constrain the matrix to be row-stochastic (see :func:`trajml.models.koopman.soft_koopman_matrix`).
-
-        Returns
-        -------
-        ndarray, shape (m, m), float64
-            Dimensionless transition matrix at ``lag``.
-        """
-        owner = "VAMPNetModel.koopman_matrix"
-        lag = check_lag(owner, lag)
-        probs = self._probs(data, owner)
-        check_long_enough(owner, probs, lag)
-        cov = TimeLaggedCovariance(lag, remove_mean=False).fit(probs).fetch_model()
-        return soft_koopman_matrix(cov, stochastic=stochastic)
-
-    def timescales(self, data: Any, lag: int, dt_ps: float = 1.0, *, stochastic: bool = False) -> np.ndarray:
-        """Implied timescales ``-lag dt / ln|λ_i|`` of :meth:`koopman_matrix`, i >= 2.
-
-        Parameters
-        ----------
-        data : ndarray or list of ndarray
-            Trajectories, as for :meth:`koopman_matrix`.
-        lag : int
-            Lag time in frames.
-        dt_ps : float
-            Time between frames in ps.
-
-        Returns
-        -------
-        ndarray, shape (m - 1,), float64
-            Timescales in ps, longest first.
-        """
-        dt = check_positive("VAMPNetModel.timescales", dt_ps, "dt_ps", " ps")
-        w = np.linalg.eigvals(self.koopman_matrix(data, lag, stochastic=stochastic))
-        mags = np.sort(np.abs(w))[::-1][1:]
-        with np.errstate(divide="ignore"):
-            return -check_lag("VAMPNetModel.timescales", lag) * dt / np.log(np.clip(mags, 1e-300, 1.0 - 1e-15))
-
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to ``path``: an ``.npz`` file with a JSON header (trajml model file format).
 
@@ -467,17 +539,9 @@ class VAMPNetModel(Results):
         path : str or path-like
             Destination file, written as given.
         """
-        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_type": type(self).__name__,
-                  "params": {"lag": self.lag, "n_states": self.n_states, "n_features": self.n_features,
-                             "hidden": list(self.hidden), "score_method": self.score_method,
-                             "epsilon": self.epsilon, "best_epoch": self.best_epoch},
-                  "arrays": ["train_scores", "validation_scores"], "none": [], "nested": {},
-                  "state_dict": list(self.parameters), "units": dict(self.units),
-                  "provenance": json.loads(json.dumps(_plain(self.provenance), default=str))}
-        arrays = {"a:train_scores": self.train_scores, "a:validation_scores": self.validation_scores,
-                  **{f"p:{k}": v for k, v in self.parameters.items()}}
-        with open(os.fspath(path), "wb") as fh:
-            np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
+        write_model_file(path, self, {"lag": self.lag, "n_states": self.n_states, "n_features": self.n_features,
+                                      "hidden": list(self.hidden), "score_method": self.score_method,
+                                      "epsilon": self.epsilon, "best_epoch": self.best_epoch})
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "VAMPNetModel":
@@ -497,35 +561,129 @@ class VAMPNetModel(Results):
         ValueError
             Not a trajml model file, another model type, or another format version.
         """
-        name = os.fspath(path)
-        try:
-            with np.load(name, allow_pickle=False) as data:
-                if "__header__" not in data.files:
-                    raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
-                header = json.loads(str(data["__header__"]))
-                if header.get("format") != FORMAT:
-                    raise ValueError(f"File '{name}' is not a trajml model file (format {header.get('format')!r}).")
-                if header.get("format_version") != FORMAT_VERSION:
-                    raise ValueError(f"File '{name}' was written with {FORMAT} format version "
-                                     f"{header.get('format_version')}; this trajml reads version {FORMAT_VERSION}.")
-                if header.get("model_type") != cls.__name__:
-                    raise ValueError(f"File '{name}' holds a {header.get('model_type')}, not a {cls.__name__}: it was "
-                                     f"written for another model type.")
-                p = header["params"]
-                return cls(lag=int(p["lag"]), n_states=int(p["n_states"]), n_features=int(p["n_features"]),
-                           hidden=tuple(int(h) for h in p["hidden"]), score_method=str(p["score_method"]),
-                           epsilon=float(p["epsilon"]), best_epoch=int(p["best_epoch"]),
-                           train_scores=_ro(data["a:train_scores"]), validation_scores=_ro(data["a:validation_scores"]),
-                           parameters={k: _ro_f32(data[f"p:{k}"]) for k in header["state_dict"]},
-                           units=header["units"], provenance=header["provenance"])
-        except (OSError, EOFError, KeyError) as exc:
-            raise ValueError(f"File '{name}' cannot be read as a VAMPNetModel file: {exc!r}") from exc
+        p = read_model_file(path, cls)
+        return cls(lag=int(p["lag"]), n_states=int(p["n_states"]), n_features=int(p["n_features"]),
+                   hidden=tuple(int(h) for h in p["hidden"]), score_method=str(p["score_method"]),
+                   epsilon=float(p["epsilon"]), best_epoch=int(p["best_epoch"]), train_scores=p["train_scores"],
+                   validation_scores=p["validation_scores"], parameters=p["parameters"], units=p["units"],
+                   provenance=p["provenance"])
 
 
 def _ro_f32(a: Any) -> np.ndarray:
     out = np.array(a, dtype=np.float32)
     out.flags.writeable = False
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# estimator plumbing shared by the VAMPNets
+# ----------------------------------------------------------------------------------------------
+
+def check_training_parameters(est: Any) -> dict[str, Any]:
+    """Validate the parameters every VAMPNet estimator shares; returns them normalised."""
+    owner = type(est).__name__
+    v: dict[str, Any] = {"n_states": _check_int(owner, "n_states", est.n_states, 2),
+                         "lag": check_lag(owner, est.lag),
+                         "lr": check_positive(owner, est.lr, "lr"),
+                         "batch_size": _check_int(owner, "batch_size", est.batch_size, est._min_batch),
+                         "epochs": _check_int(owner, "epochs", est.epochs, 1),
+                         "seed": _check_int(owner, "seed", est.seed, 0),
+                         "score_method": _check_method(owner, est.score_method, "score_method"),
+                         "epsilon": check_positive(owner, est.epsilon, "epsilon")}
+    v["patience"] = None if est.patience is None else _check_int(owner, "patience", est.patience, 1)
+    if est.validation not in ("trajectories", "blocks"):
+        raise ValueError(f"The 'validation' parameter of {owner} must be 'trajectories' or 'blocks'. "
+                         f"Got {est.validation!r} instead.")
+    v["validation"] = est.validation
+    f = est.validation_fraction
+    if isinstance(f, bool) or not isinstance(f, (int, float, np.number)) or not 0.0 <= float(f) < 1.0:
+        raise ValueError(f"The 'validation_fraction' parameter of {owner} must be a float in [0, 1). "
+                         f"Got {f!r} instead.")
+    v["validation_fraction"] = float(f)
+    try:
+        dev = torch.device(est.device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"The 'device' parameter of {owner} must be a torch device such as 'cpu' or 'cuda'. "
+                         f"Got {est.device!r} instead.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"The 'device' parameter of {owner} is {est.device!r} but no CUDA device is available.")
+    v["device"] = dev
+    return v
+
+
+def train_epochs(module: torch.nn.Module, p: dict[str, Any], batches: Any, validate: Any, owner: str,
+                 progress: bool = False) -> tuple[list[float], list[float], int, dict[str, torch.Tensor]]:
+    """Adam on the negative VAMP score with early stopping on the validation score.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The lobe (already on its device).
+    p : dict
+        Output of :func:`check_training_parameters`.
+    batches : callable
+        ``batches()`` yields ``(chi_0, chi_tau)`` output pairs for one epoch (computed lazily, so the
+        forward pass happens inside the loop).
+    validate : callable or None
+        ``validate()`` returns the validation score (constant included); None trains without validation.
+    owner : str
+        Estimator name, for messages.
+    progress : bool
+        Show a progress bar over epochs with the latest scores.
+
+    Returns
+    -------
+    train_scores, validation_scores : list of float
+        Per epoch (NaN validation scores without validation).
+    best_epoch : int
+        Epoch whose weights are returned.
+    best_state : dict
+        ``state_dict`` of that epoch.
+    """
+    opt = torch.optim.Adam(module.parameters(), lr=p["lr"])
+    train_scores: list[float] = []
+    val_scores: list[float] = []
+    best, best_epoch, wait = -math.inf, 0, 0
+    best_state = copy.deepcopy(module.state_dict())
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=p["epochs"], unit="epoch", desc=owner)
+    for epoch in range(p["epochs"]):
+        module.train()
+        batch_scores = []
+        for chi0, chit in batches():
+            opt.zero_grad()
+            loss = vamp_loss(chi0.double(), chit.double(), p["score_method"], p["epsilon"])
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"{owner} hit a non-finite loss in epoch {epoch}; lower 'lr' or raise "
+                                   f"'epsilon' (now {p['epsilon']}).")
+            loss.backward()
+            opt.step()
+            batch_scores.append(-loss.detach())
+        train_scores.append(float(torch.stack(batch_scores).mean()) if batch_scores else float("nan"))
+        stop = False
+        if validate is not None:
+            score = float(validate())
+            val_scores.append(score)
+            if score > best:
+                best, best_epoch, wait = score, epoch, 0
+                best_state = copy.deepcopy(module.state_dict())
+            else:
+                wait += 1
+                stop = p["patience"] is not None and wait >= p["patience"]
+        else:
+            val_scores.append(float("nan"))
+            best_epoch, best_state = epoch, copy.deepcopy(module.state_dict())
+        if bar is not None:
+            bar.set_postfix(train=f"{train_scores[-1]:.3f}", validation=f"{val_scores[-1]:.3f}")
+            bar.update(1)
+        if stop:
+            break
+    if bar is not None:
+        bar.close()
+    return train_scores, val_scores, best_epoch, best_state
 
 
 # ----------------------------------------------------------------------------------------------
@@ -566,6 +724,8 @@ class VAMPNet:
         Score maximised in training and reported in the curves.
     epsilon : float
         Truncation of the inverse square roots.
+    progress : bool
+        Show a progress bar over epochs.
 
     Examples
     --------
@@ -579,10 +739,13 @@ class VAMPNet:
     (3, 2)
     """
 
+    _min_batch = 2
+
     def __init__(self, n_states: int, hidden: tuple[int, ...] = (64, 64), lag: int = 1, lr: float = 1e-3,
                  batch_size: int = 256, epochs: int = 50, patience: int | None = 5,
                  validation: str = "trajectories", validation_fraction: float = 0.2, seed: int = 0,
-                 device: str = "cpu", score_method: str = "VAMP2", epsilon: float = 1e-6) -> None:
+                 device: str = "cpu", score_method: str = "VAMP2", epsilon: float = 1e-6,
+                 progress: bool = False) -> None:
         self.n_states = n_states
         self.hidden = hidden
         self.lag = lag
@@ -596,42 +759,18 @@ class VAMPNet:
         self.device = device
         self.score_method = score_method
         self.epsilon = epsilon
+        self.progress = progress
         self._model: VAMPNetModel | None = None
 
     def _validated(self) -> dict[str, Any]:
         owner = type(self).__name__
-        v: dict[str, Any] = {"n_states": _check_int(owner, "n_states", self.n_states, 2),
-                             "lag": check_lag(owner, self.lag),
-                             "lr": check_positive(owner, self.lr, "lr"),
-                             "batch_size": _check_int(owner, "batch_size", self.batch_size, 2),
-                             "epochs": _check_int(owner, "epochs", self.epochs, 1),
-                             "seed": _check_int(owner, "seed", self.seed, 0),
-                             "score_method": _check_method(owner, self.score_method, "score_method"),
-                             "epsilon": check_positive(owner, self.epsilon, "epsilon")}
+        v = check_training_parameters(self)
         hidden = self.hidden
         if not isinstance(hidden, (list, tuple)) or not all(
                 isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
             raise ValueError(f"The 'hidden' parameter of {owner} must be a tuple of ints >= 1 (layer widths). "
                              f"Got {hidden!r} instead.")
         v["hidden"] = tuple(int(h) for h in hidden)
-        v["patience"] = None if self.patience is None else _check_int(owner, "patience", self.patience, 1)
-        if self.validation not in ("trajectories", "blocks"):
-            raise ValueError(f"The 'validation' parameter of {owner} must be 'trajectories' or 'blocks'. "
-                             f"Got {self.validation!r} instead.")
-        v["validation"] = self.validation
-        f = self.validation_fraction
-        if isinstance(f, bool) or not isinstance(f, (int, float, np.number)) or not 0.0 <= float(f) < 1.0:
-            raise ValueError(f"The 'validation_fraction' parameter of {owner} must be a float in [0, 1). "
-                             f"Got {f!r} instead.")
-        v["validation_fraction"] = float(f)
-        try:
-            dev = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"The 'device' parameter of {owner} must be a torch device such as 'cpu' or 'cuda'. "
-                             f"Got {self.device!r} instead.") from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"The 'device' parameter of {owner} is {self.device!r} but no CUDA device is available.")
-        v["device"] = dev
         return v
 
     def fit(self, data: Any, validation_data: Any = None) -> "VAMPNet":
@@ -684,41 +823,17 @@ class VAMPNet:
         lobe.scale.copy_(torch.as_tensor(std, dtype=torch.float32))
         lobe.to(dev)
         gen = torch.Generator().manual_seed(p["seed"])
-        opt = torch.optim.Adam(lobe.parameters(), lr=p["lr"])
         train_t = [torch.as_tensor(a, dtype=torch.float32, device=dev) for a in train]
 
-        train_scores: list[float] = []
-        val_scores: list[float] = []
-        best, best_epoch, wait = -math.inf, 0, 0
-        best_state = copy.deepcopy(lobe.state_dict())
-        for epoch in range(p["epochs"]):
-            lobe.train()
-            batch_scores = []
+        def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
             for x0, xt in pair_batches(train_t, pairs, lag, bs, gen):
-                opt.zero_grad()
-                loss = vamp_loss(lobe(x0).double(), lobe(xt).double(), p["score_method"], p["epsilon"])
-                if not torch.isfinite(loss):
-                    raise RuntimeError(f"{owner} hit a non-finite loss in epoch {epoch}; lower 'lr' or raise "
-                                       f"'epsilon' (now {p['epsilon']}).")
-                loss.backward()
-                opt.step()
-                batch_scores.append(-float(loss.detach()))
-            train_scores.append(float(np.mean(batch_scores)))
-            if val:
-                score = _score_arrays(_transform_arrays(lobe, val, dev), lag, p["score_method"], p["epsilon"],
-                                      True, owner)
-                val_scores.append(score)
-                if score > best:
-                    best, best_epoch, wait = score, epoch, 0
-                    best_state = copy.deepcopy(lobe.state_dict())
-                else:
-                    wait += 1
-                    if p["patience"] is not None and wait >= p["patience"]:
-                        break
-            else:
-                val_scores.append(float("nan"))
-                best_epoch, best_state = epoch, lobe.state_dict()
+                yield lobe(x0), lobe(xt)
 
+        def validate() -> float:
+            return _score_arrays(_transform_arrays(lobe, val, dev), lag, p["score_method"], p["epsilon"], True, owner)
+
+        train_scores, val_scores, best_epoch, best_state = train_epochs(
+            lobe, p, batches, validate if val else None, owner, bool(self.progress))
         params = {k: _ro_f32(v.detach().cpu().numpy()) for k, v in best_state.items()}
         self._model = VAMPNetModel(
             lag=lag, n_states=p["n_states"], n_features=d, hidden=p["hidden"], score_method=p["score_method"],

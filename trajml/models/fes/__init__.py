@@ -1,0 +1,1 @@
+"""Free-energy surfaces on collective variables."""
