@@ -19,6 +19,7 @@ _EXPORTS = {
     "ck_test": "msm", "CKTestResults": "msm",
     "KineticProjection": "tica", "ProjectionModel": "tica", "TICAMarkovModel": "tica", "TICAMSMModel": "tica",
     "save_model": "io", "load_model": "io",
+    "StateInterpretation": "interpret", "StateInterpretationResults": "interpret",
 }
 
 __all__ = sorted(_EXPORTS)
