@@ -4,6 +4,7 @@ from trajml.features.base import Featurizer
 from trajml.features.coordination import Coordination, CoordinationResults
 from trajml.features.graphs import GraphChunk, GraphResults, NeighborGraphs
 from trajml.features.rdf import RDF, RDFResults, find_first_shell
+from trajml.features.shell_counts import ShellCounts
 from trajml.features.solvation import SPECIATION_LABELS, Solvation, SolvationResults
 from trajml.features.summary import TrajectorySummary
 
@@ -21,4 +22,5 @@ __all__ = [
     "NeighborGraphs",
     "GraphChunk",
     "GraphResults",
+    "ShellCounts",
 ]

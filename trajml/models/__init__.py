@@ -19,6 +19,9 @@ _EXPORTS = {
     "ck_test": "msm", "CKTestResults": "msm",
     "KineticProjection": "tica", "ProjectionModel": "tica", "TICAMarkovModel": "tica", "TICAMSMModel": "tica",
     "save_model": "io", "load_model": "io",
+    "soft_implied_timescales": "soft_validation", "soft_ck_test": "soft_validation",
+    "soft_populations": "soft_validation",
+    "kinetic_analysis": "workflow", "KineticAnalysis": "workflow",
     "StateInterpretation": "interpret", "StateInterpretationResults": "interpret",
 }
 
