@@ -20,6 +20,7 @@ Examples
 """
 
 from trajml.sim.builder import SPETopology, build_topology, initial_positions
+from trajml.sim.hopping import HoppingSystem, hopping_system
 from trajml.sim.parameters import UNIT_MAPPING, SimulationParameters
 from trajml.sim.psf import write_psf
 from trajml.sim.run import SimulationResult, simulate
@@ -33,4 +34,6 @@ __all__ = [
     "build_topology",
     "initial_positions",
     "write_psf",
+    "HoppingSystem",
+    "hopping_system",
 ]
