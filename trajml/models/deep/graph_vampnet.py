@@ -66,7 +66,7 @@ class _AttentionConv(torch.nn.Module):
     """Gated, attention-weighted convolution with a residual: x_i += softplus(LN(Σ_j α_ij σ(f_ij) ⊙ g(s_ij))).
 
     ``z_ij = W_c x_i + W_n x_j + W_e e_ij`` is split into a filter f, a core s and an attention
-    logit; α_ij is the softmax of the logits over the neighbours j of i. Node terms are projected
+    logit; α_ij is n_i times the softmax of the logits over the n_i neighbours j of i. Node terms are projected
     per atom before gathering. Neighbour lists have a fixed width K (padding masked out), so the
     sums over neighbours are dense reductions rather than scatters (several times faster on CPU).
     """
@@ -86,6 +86,9 @@ class _AttentionConv(torch.nn.Module):
         f, s, logit = z[..., :self.dim], z[..., self.dim:2 * self.dim], z[..., -1]
         alpha = torch.softmax(logit.masked_fill(~mask, -torch.inf), dim=1)
         alpha = torch.nan_to_num(alpha, nan=0.0)  # atoms without neighbours receive nothing
+        # Weights sum to the number of neighbours, not to 1: a normalised average could not tell
+        # a 4-fold from a 6-fold cage of identical atoms at equal distances.
+        alpha = alpha * mask.sum(1, keepdim=True)
         out = (alpha[..., None] * torch.sigmoid(f) * torch.nn.functional.softplus(s)).sum(1)
         # Only the atoms later layers read are updated; the others keep their features.
         return x.index_add(0, active, torch.nn.functional.softplus(self.norm(out)))
