@@ -218,3 +218,15 @@ def test_bad_input_messages(source, dataset, tmp_path):
         GraphDataset.from_source(source, tmp_path / "e", "name Xx", stop=4)
     with pytest.raises(RuntimeError, match="has not been fitted"):
         GraphVAMPNet(n_states=2).fetch_model()
+
+
+def test_load_model_dispatches_to_network_files(tmp_path, dataset, fitted):
+    from trajml.models import TICAMSMModel, load_model, save_model
+
+    model = fitted.fetch_model()
+    save_model(model, tmp_path / "m.npz")
+    back = load_model(tmp_path / "m.npz")
+    assert isinstance(back, GraphVAMPNetModel)
+    np.testing.assert_array_equal(back.transform(dataset.batch(0, [3])), model.transform(dataset.batch(0, [3])))
+    with pytest.raises(ValueError, match="holds a GraphVAMPNetModel, not a TICAMSMModel"):
+        load_model(tmp_path / "m.npz", expected=TICAMSMModel)

@@ -29,6 +29,11 @@ def _registry() -> dict[str, type]:
     return {c.__name__: c for c in (CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel)}
 
 
+# Trained networks, read by their own classes (which need torch).
+_DEEP = {"VAMPNetModel": ("trajml.models.deep.vampnet", "VAMPNetModel"),
+         "GraphVAMPNetModel": ("trajml.models.deep.graph_vampnet", "GraphVAMPNetModel")}
+
+
 def _flatten(model: Results, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     header: dict[str, Any] = {"model_type": type(model).__name__, "params": {}, "arrays": [], "none": [],
                               "nested": {}, "units": dict(model.units),
@@ -54,11 +59,14 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    model : CovarianceModel, MSMModel, ProjectionModel or TICAMSMModel
+    model : CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel or GraphVAMPNetModel
         A frozen model from ``fetch_model()``.
     path : str or path-like
         Destination file.
     """
+    if type(model).__name__ in _DEEP:
+        model.save(path)
+        return
     kinds = _registry()
     if not (is_dataclass(model) and type(model).__name__ in kinds):
         raise TypeError(f"The 'model' parameter of save_model must be one of {sorted(kinds)}. "
@@ -95,7 +103,7 @@ def load_model(path: str | os.PathLike[str], expected: type | None = None) -> An
 
     Returns
     -------
-    CovarianceModel, MSMModel, ProjectionModel or TICAMSMModel
+    CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel or GraphVAMPNetModel
 
     Raises
     ------
@@ -117,6 +125,14 @@ def load_model(path: str | os.PathLike[str], expected: type | None = None) -> An
                 raise ValueError(f"File '{name}' was written with {FORMAT} format version {version}; this trajml "
                                  f"reads version {FORMAT_VERSION}. Refit the model or use a matching trajml.")
             kind = header.get("model_type")
+            if kind in _DEEP:  # network files: their own reader, torch imported only for them
+                if expected is not None and kind != expected.__name__:
+                    raise ValueError(f"File '{name}' holds a {kind}, not a {expected.__name__}: it was written for "
+                                     f"another model type.")
+                import importlib
+
+                module, cls = _DEEP[kind]
+                return getattr(importlib.import_module(module), cls).load(name)
             if kind not in kinds:
                 raise ValueError(f"File '{name}' holds an unknown model type {kind!r}; known: {sorted(kinds)}.")
             if expected is not None and kind != expected.__name__:

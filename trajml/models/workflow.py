@@ -42,11 +42,12 @@ class KineticAnalysis:
     probabilities : list of ndarray, each shape (T_i, n_targets, m), float64
         State probabilities of every target in every frame (PCCA+ memberships for 'tica').
     timescales : ImpliedTimescalesResults
-        Implied timescales (ps) against the lag.
+        Implied timescales (ps) against the lag: of the Koopman matrix between the soft states
+        ('graph', 'mlp'), or of MSMs on the k-means states ('tica').
     ck : CKTestResults
-        Chapman–Kolmogorov test at ``lag``.
+        Chapman–Kolmogorov test at ``lag`` (on the PCCA+ sets for 'tica').
     populations : ndarray, shape (m,), float64
-        Stationary populations of the states (dimensionless).
+        Stationary populations of the states (of the PCCA+ sets for 'tica'); dimensionless.
     interpretation : StateInterpretationResults
         Per-state shell composition, net charge, RDFs and representative frames.
     feature_names : list of str
@@ -161,12 +162,9 @@ def _write_json(d: str, name: str, obj: Any) -> str:
 
 
 def _save_model(model: Any, path: str) -> None:
-    if hasattr(model, "save"):
-        model.save(path)
-    else:  # pragma: no cover - every model kind here has save()
-        from trajml.models.io import save_model
+    from trajml.models.io import save_model
 
-        save_model(model, path)
+    save_model(model, path)
 
 
 def _default_lags(n_frames: int, lag: int) -> list[int]:
@@ -304,9 +302,19 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
             memb[fitted.msm.active_set] = fitted.msm.pcca_memberships
             probs = [_tica_probs(fitted, f, memb) for f in feats]
     lags = list(its_lags) if its_lags is not None else _default_lags(n_longest, lag)
-    its = soft_implied_timescales(probs, lags, dt, n_bootstrap=n_bootstrap, seed=seed)
-    ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
-    pops = soft_populations(probs, lag)
+    if model == "tica":
+        # The classic route is judged as users know it: MSMs on the k-means states (deeptime), CK on
+        # the PCCA+ sets, populations of the sets.
+        from trajml.models.msm import ck_test, implied_timescales
+
+        dtrajs = [d for f in feats for d in fitted.assign(f, per_target=True)]
+        its = implied_timescales(dtrajs, lags, dt, n_its=n_states - 1, n_bootstrap=n_bootstrap, seed=seed)
+        ck = ck_test(dtrajs, lag, dt, mlags=mlags, n_metastable=n_states, n_bootstrap=n_bootstrap, seed=seed)
+        pops = fitted.msm.metastable_populations
+    else:
+        its = soft_implied_timescales(probs, lags, dt, n_bootstrap=n_bootstrap, seed=seed)
+        ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
+        pops = soft_populations(probs, lag)
     interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, _half_box(source)),
                                  n_bins=80, charge=source.atoms.charges is not None, n_states=n_states).compute(
         source, targets, probs if source.n_trajectories > 1 else probs[0], start=start, stop=stop, step=step,
