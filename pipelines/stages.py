@@ -221,6 +221,7 @@ def _load_builtins() -> None:
         _BUILTINS_LOADED = True
         import trajml.pipelines.builtin_stages  # noqa: F401  (registers info, rdf, coordination, solvation)
         import trajml.pipelines.transport_stages  # noqa: F401  (registers msd, residence, transport)
+        import trajml.pipelines.kinetics_stages  # noqa: F401  (registers msm)
 
 
 def stage_names() -> list[str]:

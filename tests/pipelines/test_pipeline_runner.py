@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pipeline_helpers import STAGES, batch_yaml, make_systems, stored_results, write_pipeline
 
@@ -212,3 +213,32 @@ def test_worker_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert resumed.reused == stored and resumed.computed == 12 - stored and not resumed.failures
     baseline = run_pipeline(clean, scheduler="serial", progress=False)
     assert stored_results(tmp_path / "killed") == stored_results(tmp_path / "clean")
+
+
+def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
+    """The msm stage stores what kinetic_analysis gives when called directly, and its report shows ITS and CK."""
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.io import open_source
+    from trajml.models import kinetic_analysis
+    from trajml.pipelines import run_pipeline
+
+    yaml_text = (
+        "version: 1\nname: kin\ninputs:\n  - bundled: spe_sample\n"
+        "stages:\n  - {stage: msm, model: tica, states: 3, lag: 4, clusters: 12, r_shell: 8.0, bootstrap: 4,"
+        " stop: 100}\n"
+        f"outputs: {tmp_path / 'out'}\n"
+    )
+    path = tmp_path / "kin.yaml"
+    path.write_text(yaml_text)
+    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    assert summary.computed == 1 and not summary.failures
+    ref = kinetic_analysis(open_source(sample_topology(), sample_trajectory()), "name Li", 3, 4, model="tica",
+                           r_shell=8.0, n_bootstrap=4, stop=100, n_clusters=12, seed=0)
+    (o,) = summary.outcomes
+    entry = tmp_path / "out" / "store" / "objects" / o.key[:2] / o.key
+    stored = json.loads((entry / "result.json").read_text())
+    np.testing.assert_allclose(stored["timescales"]["timescales_ps"], ref.timescales.timescales_ps, rtol=1e-9)
+    assert stored["populations"] == pytest.approx(ref.populations.tolist(), rel=1e-9)
+    report = (tmp_path / "out" / "report" / "index.html").read_text()
+    for figure in ("timescales", "ck_test", "state_shell", "state_rdf"):
+        assert figure in report

@@ -110,24 +110,32 @@ class KineticAnalysis:
             written += self._plots(d)
         return written
 
-    def _plots(self, d: str) -> list[str]:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
+    def figures(self) -> dict[str, Any]:
+        """The plots as matplotlib figures: timescales, ck_test, populations, state_rdf, state_shell."""
         from trajml import plotting
 
-        figures = {"timescales.png": plotting.plot_implied_timescales(self.timescales),
-                   "ck_test.png": plotting.plot_ck_test(self.ck),
-                   "populations.png": plotting.plot_state_populations(self.interpretation),
-                   "state_rdf.png": plotting.plot_state_rdf(self.interpretation),
-                   "state_shell.png": plotting.plot_state_shell(self.interpretation)}
-        out = []
-        for name, obj in figures.items():
-            fig = getattr(obj, "figure", None) or (obj.flat[0].figure if hasattr(obj, "flat") else obj)
-            path = os.path.join(d, name)
-            _atomic(path, lambda tmp, f=fig: f.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
-            import matplotlib.pyplot as plt
+        def figure(obj: Any) -> Any:
+            return obj.figure if hasattr(obj, "figure") else obj.flat[0].figure  # an Axes or an array of them
 
+        return {"timescales": figure(plotting.plot_implied_timescales(self.timescales)),
+                "ck_test": figure(plotting.plot_ck_test(self.ck)),
+                "populations": figure(plotting.plot_state_populations(self.interpretation)),
+                "state_rdf": figure(plotting.plot_state_rdf(self.interpretation)),
+                "state_shell": figure(plotting.plot_state_shell(self.interpretation))}
+
+    def _plots(self, d: str) -> list[str]:
+        import sys
+
+        import matplotlib
+
+        if "matplotlib.pyplot" not in sys.modules:
+            matplotlib.use("Agg")  # files only; never open a window
+        import matplotlib.pyplot as plt
+
+        out = []
+        for name, fig in self.figures().items():
+            path = os.path.join(d, f"{name}.png")
+            _atomic(path, lambda tmp, f=fig: f.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
             plt.close(fig)
             out.append(path)
         return out

@@ -1,0 +1,74 @@
+"""Kinetics stage: msm (Li⁺ solvation-state kinetics by GraphVAMPNet, MLP VAMPNet or TICA → MSM).
+
+Runs :func:`trajml.models.kinetic_analysis` on one system: implied timescales against the lag,
+a Chapman–Kolmogorov test, populations and per-state shell composition, with their figures in
+the report. Lags in frames (of the analysed frames), times in ps, lengths in Å.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trajml.pipelines.builtin_stages import _SEL, _data
+from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
+
+__all__ = ["msm"]
+
+
+def _check(p: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    if p.get("model") == "tica" and p.get("clusters", 0) < p.get("states", 0):
+        problems.append(("clusters", "must be at least 'states' (PCCA+ groups clusters into states)"))
+    return problems
+
+
+@register_stage("msm", params={
+    "targets": Param("str", "name Li", f"atoms whose states are modelled ({_SEL})"),
+    "states": Param("int", 3, "number of kinetic states", minimum=2),
+    "lag": Param("int", 5, "model lag in analysed frames", minimum=1),
+    "model": Param("str", "graph", "graph (GraphVAMPNet), mlp (VAMPNet on shell counts) or tica (TICA → MSM)",
+                   choices=("graph", "mlp", "tica")),
+    "epochs": Param("int", 20, "VAMPNet training epochs", minimum=1),
+    "clusters": Param("int", 20, "k-means clusters of the tica model", minimum=2),
+    "r_shell": Param("float", None, "first-shell cut-off (null: first minimum of each g(r))", unit="Å",
+                     positive=True, nullable=True),
+    "r_max": Param("float", 7.0, "graph cut-off", unit="Å", positive=True),
+    "max_neighbors": Param("int", 12, "graph neighbours per atom", minimum=1),
+    "bootstrap": Param("int", 50, "bootstrap samples over target atoms", minimum=0),
+    "seed": Param("int", 0, "seed of training, clustering and bootstrap", minimum=0),
+}, check=_check)
+def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Kinetic states of the targets, their implied timescales, CK test, populations and shells."""
+    import numpy as np
+
+    from trajml.models.workflow import kinetic_analysis
+
+    res = kinetic_analysis(
+        ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
+        r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
+        step=params["step"], chunk_size=params["chunk_size"], epochs=params["epochs"], n_clusters=params["clusters"],
+        r_max=params["r_max"], max_neighbors=params["max_neighbors"], seed=params["seed"])
+    its = res.timescales
+    i = int(np.argmin(np.abs(its.lags - res.lag)))
+    numbers: dict[str, tuple[float, str]] = {"lag": (res.lag * res.dt_ps, "ps")}
+    for k, t in enumerate(its.timescales_ps[i]):
+        numbers[f"t{k + 2}"] = (float(t), "ps")
+    for s, p in enumerate(res.populations):
+        numbers[f"population_{s}"] = (float(p), "")
+    interp = res.interpretation
+    tables = {"timescales": {"lag_ps": its.lags_ps, **{f"t{k + 2}_ps": its.timescales_ps[:, k]
+                                                        for k in range(its.timescales_ps.shape[1])}},
+              "states": {"state": np.arange(len(res.populations)), "stationary_population": res.populations,
+                         "occupation": interp.population,
+                         **{f"shell_{name}": interp.shell_count_mean[:, j] for j, name in enumerate(interp.species)},
+                         "net_charge_e": interp.net_charge_mean}}
+    data = {"model": res.model_kind, "lag_frames": res.lag, "dt_ps": res.dt_ps, "summary": res.summary(),
+            "timescales": _data(its), "ck_test": _data(res.ck), "populations": res.populations.tolist(),
+            "states": _data(interp)}
+    import sys
+
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # workers have no display
+    return StageOutput(data=data, numbers=numbers, tables=tables, figures=res.figures())
