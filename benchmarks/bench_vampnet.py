@@ -1,8 +1,8 @@
-"""VAMPNet training: trajml's VAMPNet against deeptime's VAMPNet (``--part mlp``).
+"""VAMPNet training: trajml's VAMPNet against deeptime's (``--part mlp``); GraphVAMPNet scaling (``--part graph``).
 
 Run by hand (not in CI)::
 
-    python benchmarks/bench_vampnet.py                      # all parts (today: mlp)
+    python benchmarks/bench_vampnet.py                      # all parts (mlp, graph)
     python benchmarks/bench_vampnet.py --part mlp --quick   # smoke test in seconds
     python benchmarks/bench_vampnet.py --part mlp --out bench_vampnet_mlp.json
 
@@ -49,8 +49,12 @@ Parts
     and the repeats scattered. Use ``--threads 2`` on an idle machine.
 
 ``graph``
-    GraphVAMPNet epoch time and peak memory on a generated ~20 000-bead trajectory: not
-    written yet (GraphVAMPNet does not exist); add ``bench_graph`` and list it in ``PARTS``.
+    GraphVAMPNet epoch time and peak memory on a generated ~20 000-bead trajectory
+    (:func:`trajml.sim.hopping_system`, 300 Li in cages of O hosts), at two trajectory lengths,
+    each in a fresh interpreter: the graph dataset is built (K = 12, r_max = 6 Å) and one epoch
+    trained (batches of 8 frame pairs, no validation). Peak RSS must stay flat as the trajectory
+    grows: frames are read from the on-disk dataset batch by batch. deeptime has no graph
+    VAMPNet, so there is no peer to compare with.
 """
 
 from __future__ import annotations
@@ -319,8 +323,70 @@ def bench_mlp(args: argparse.Namespace) -> dict[str, Any]:
             "methods": summary, "ratios": ratios, "ratios_per_repeat": paired}
 
 
+# ----------------------------------------------------------------------------------------------
+# graph part: GraphVAMPNet epoch time and peak memory against trajectory length
+# ----------------------------------------------------------------------------------------------
+
+_GRAPH_CHILD = """
+import os, time
+import numpy as np, torch
+torch.set_num_threads(PAYLOAD["threads"])
+from trajml.io import open_source
+from trajml.models.deep import GraphDataset, GraphVAMPNet
+src = open_source(PAYLOAD["top"], PAYLOAD["traj"])
+base = rss_peak()
+t0 = time.perf_counter()
+ds = GraphDataset.from_source(src, PAYLOAD["graphs"], "name Li", r_max=PAYLOAD["r_max"],
+                              max_neighbors=PAYLOAD["k"], stop=PAYLOAD["frames"], chunk_size=50)
+t_build = time.perf_counter() - t0
+build_peak = rss_peak()
+net = GraphVAMPNet(3, PAYLOAD["lag"], epochs=1, batch_size=PAYLOAD["batch"], validation_fraction=0.0,
+                   patience=None, seed=0)
+t0 = time.perf_counter()
+net.fit(ds)
+t_epoch = time.perf_counter() - t0
+n_pairs = (PAYLOAD["frames"] - PAYLOAD["lag"]) // PAYLOAD["batch"] * PAYLOAD["batch"]
+print(json.dumps({"frames": PAYLOAD["frames"], "build_s": t_build, "epoch_s": t_epoch,
+                  "frame_pairs_per_s": n_pairs / t_epoch, "peak_rss": rss_peak(), "rss_after_import": base,
+                  "build_peak_rss": build_peak,
+                  "dataset_bytes": sum(os.path.getsize(os.path.join(PAYLOAD["graphs"], f))
+                                       for f in os.listdir(PAYLOAD["graphs"]))}))
+"""
+
+
+def bench_graph(args: argparse.Namespace) -> dict[str, Any]:
+    """GraphVAMPNet: one training epoch on a ~20 000-bead hopping trajectory, at two trajectory lengths.
+
+    Each length runs in a fresh interpreter (peak RSS from the kernel); memory must not grow with the
+    number of frames, because frames are read from the on-disk graph dataset batch by batch.
+    """
+    import tempfile
+
+    from trajml.sim import hopping_system
+
+    cells = (4, 4, 4) if args.quick else (10, 10, 11)
+    lengths = (40, 80) if args.quick else (100, 400)
+    work = tempfile.mkdtemp(prefix="bench-graph-")
+    system = hopping_system(max(lengths), n_ions=32 if args.quick else 300, cells=cells, dt_ps=1.0, seed=1)
+    top, traj = system.write(work)
+    print(f"\ngraph: {system.n_atoms} atoms ({system.n_ions} Li), frames {lengths}, torch threads {args.threads}")
+    rows = []
+    for n in lengths:
+        payload = {"top": top, "traj": traj, "graphs": os.path.join(work, f"graphs{n}"), "frames": n, "k": 12,
+                   "r_max": 6.0, "lag": 5, "batch": 8, "threads": args.threads}
+        rows.append(_common.run_python_child(_GRAPH_CHILD, payload))
+        r = rows[-1]
+        print(f"  {n:5d} frames: epoch {r['epoch_s']:.1f} s ({r['frame_pairs_per_s']:.1f} frame pairs/s), "
+              f"peak RSS {_common.fmt_bytes(r['peak_rss'])}, graphs on disk {_common.fmt_bytes(r['dataset_bytes'])}")
+    growth = rows[-1]["peak_rss"] / rows[0]["peak_rss"]
+    print(f"  peak RSS ratio {lengths[-1]} / {lengths[0]} frames: {growth:.3f} (flat = 1)")
+    return {"n_atoms": system.n_atoms, "n_targets": system.n_ions, "runs": rows, "peak_rss_ratio": growth,
+            "config": {"k": 12, "r_max_A": 6.0, "lag": 5, "batch_frame_pairs": 8, "dim": 16, "n_conv": 3,
+                       "torch_threads": args.threads}}
+
+
 #: One function per part; ``--part all`` runs them in this order.
-PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"mlp": bench_mlp}
+PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"mlp": bench_mlp, "graph": bench_graph}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
