@@ -1,0 +1,168 @@
+"""``trajml fes``: free-energy surface of 1-3 collective variables from a .npy or .csv file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from trajml.cli._common import _use_agg, positive_float, positive_int, positive_temperature, save_plot
+
+__all__ = ["register", "run", "read_array"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``fes`` sub-command."""
+    p = subparsers.add_parser(
+        "fes",
+        help="free-energy surface of collective variables (histogram, KDE, Gaussian process, neural network)",
+        description="Estimate the free energy F = -kT ln p of 1 to 3 collective variables (one column each, one "
+        "row per sample) from a .npy array or a CSV file (an optional header line names the columns). Writes an "
+        ".npz with the grid (axis_K: bin centres, edges_K: bin edges, in the CVs' units), F and its standard "
+        "deviation in kJ/mol and in kT, the minima, and a JSON 'units' entry. The file is written atomically.",
+    )
+    p.add_argument("cvs", metavar="CVS", help="samples: .npy array (n,) or (n, d), or .csv/.txt with one CV per column")
+    a = p.add_argument_group("estimate")
+    a.add_argument("--method", choices=("hist", "kde", "gp", "nn"), default="gp",
+                   help="histogram, kernel density, Gaussian process (default) or neural-network ensemble")
+    a.add_argument("--temperature", type=positive_temperature, required=True, metavar="K", help="temperature in K")
+    a.add_argument("--columns", type=int, nargs="+", default=None, metavar="I",
+                   help="0-based columns to use as CVs (default: all, at most 3)")
+    a.add_argument("--weights", default=None, metavar="FILE",
+                   help="per-sample weights of a biased simulation (.npy or one-column text), one per row of CVS")
+    a.add_argument("--bins", type=positive_int, nargs="+", default=None,
+                   help="grid bins, one number or one per CV (default 100, 60, 24 for 1, 2, 3 CVs)")
+    a.add_argument("--range", dest="ranges", nargs=2, type=float, action="append", default=None,
+                   metavar=("LO", "HI"), help="grid extent of one CV, repeated once per CV in order "
+                   "(default: the data range); must cover every sample")
+    a.add_argument("--cv-units", default="CV units", help="units of the CVs, recorded in the output")
+    a.add_argument("--statistical-inefficiency", type=float, default=1.0, metavar="G",
+                   help="correlated samples: variances are multiplied by G >= 1 (default 1: independent samples)")
+    a.add_argument("--bandwidth", type=positive_float, nargs="+", default=None,
+                   help="KDE bandwidth per CV in CV units (default: Scott's rule)")
+    a.add_argument("--seed", type=int, default=0, help="seed of the GP subset and the NN ensemble")
+    o = p.add_argument_group("output")
+    o.add_argument("-o", "--output", required=True, metavar="NPZ", help="output .npz file")
+    o.add_argument("--plot", default=None, metavar="PNG", help="also save a contour plot (1-D or 2-D)")
+    p.set_defaults(func=run)
+
+
+def read_array(path: str, what: str) -> tuple[np.ndarray, list[str] | None]:
+    """Read a .npy array or a delimited text file (optional header); returns (array, column names)."""
+    if not os.path.exists(path):
+        raise OSError(f"The {what} file '{path}' does not exist.")
+    if path.lower().endswith(".npy"):
+        try:
+            return np.asarray(np.load(path, allow_pickle=False), dtype=np.float64), None
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"The {what} file '{path}' cannot be read as a numeric .npy array: {exc}") from None
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline()
+    delimiter = "," if "," in first else None
+    tokens = [t.strip() for t in (first.split(",") if delimiter else first.split())]
+    names = None
+    try:
+        [float(t) for t in tokens if t]
+        skip = 0
+    except ValueError:
+        names, skip = tokens, 1
+    try:
+        data = np.loadtxt(path, delimiter=delimiter, skiprows=skip, ndmin=2, comments="#")
+    except ValueError as exc:
+        raise ValueError(f"The {what} file '{path}' must hold numbers, one sample per line: {exc}") from None
+    return data, names
+
+
+def _write_npz_atomic(path: str, arrays: dict[str, Any]) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".fes-", suffix=".npz.tmp", dir=folder)
+    except OSError as exc:
+        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``trajml fes``."""
+    from trajml.models.fes import estimator, find_minima
+
+    data, names = read_array(args.cvs, "CVS")
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2:
+        raise ValueError(f"The CVS file '{args.cvs}' must hold a 1-D or 2-D array (samples x CVs). "
+                         f"Got shape {data.shape}.")
+    if args.columns is not None:
+        bad = [c for c in args.columns if not -data.shape[1] <= c < data.shape[1]]
+        if bad:
+            raise ValueError(f"--columns {bad} out of range: the CVS file has {data.shape[1]} column(s).")
+        data = data[:, args.columns]
+        names = [names[c] for c in args.columns] if names else None
+    weights = None
+    if args.weights is not None:
+        weights, _ = read_array(args.weights, "weights")
+        weights = np.squeeze(weights)
+        if weights.ndim != 1:
+            raise ValueError(f"The weights file '{args.weights}' must hold one column. Got shape {weights.shape}.")
+    params: dict[str, Any] = {"temperature": args.temperature, "cv_units": args.cv_units,
+                              "statistical_inefficiency": args.statistical_inefficiency}
+    if args.bins is not None:
+        params["bins"] = args.bins[0] if len(args.bins) == 1 else tuple(args.bins)
+    if args.ranges is not None:
+        params["ranges"] = [tuple(r) for r in args.ranges]
+    if args.method in ("gp", "nn"):
+        params["seed"] = args.seed
+    if args.bandwidth is not None:
+        if args.method != "kde":
+            raise ValueError("--bandwidth applies to --method kde only.")
+        params["bandwidth"] = args.bandwidth[0] if len(args.bandwidth) == 1 else list(args.bandwidth)
+    model = estimator(args.method, **params).fit(data, weights=weights).fetch_model()
+    mins = find_minima(model)
+    arrays: dict[str, Any] = {
+        "method": np.array(model.method), "temperature_K": np.array(model.temperature_K),
+        "kT_kJmol": np.array(model.kT_kJmol), "cv_units": np.array(model.cv_units),
+        "cv_names": np.array(names if names else [f"cv{k}" for k in range(model.ndim)]),
+        "free_energy_kJmol": model.free_energy_kJmol, "uncertainty_kJmol": model.uncertainty_kJmol,
+        "free_energy_kT": model.free_energy_kT, "uncertainty_kT": model.uncertainty_kT,
+        "minima": mins.points, "minima_free_energy_kJmol": mins.free_energy_kJmol,
+        "minima_uncertainty_kJmol": mins.uncertainty_kJmol, "n_samples": np.array(model.n_samples),
+    }
+    for k in range(model.ndim):
+        arrays[f"axis_{k}"] = model.axes[k]
+        arrays[f"edges_{k}"] = model.edges[k]
+    units = {"temperature_K": "K", "kT_kJmol": "kJ/mol", "free_energy_kJmol": "kJ/mol",
+             "uncertainty_kJmol": "kJ/mol", "free_energy_kT": "kT", "uncertainty_kT": "kT", "minima": model.cv_units,
+             "minima_free_energy_kJmol": "kJ/mol", "minima_uncertainty_kJmol": "kJ/mol",
+             **{f"axis_{k}": model.cv_units for k in range(model.ndim)},
+             **{f"edges_{k}": model.cv_units for k in range(model.ndim)}}
+    arrays["units"] = np.array(json.dumps(units))
+    _write_npz_atomic(args.output, arrays)
+    if args.plot:
+        _use_agg()
+        from trajml.models.fes import plot_fes
+
+        if model.ndim <= 2:
+            save_plot(plot_fes(model, minima=mins, cv_labels=[f"{n} ({model.cv_units})" for n in names]
+                               if names else None), args.plot)
+        else:
+            print("--plot: a 3-CV surface is not plotted (project it first).", file=sys.stderr)
+    kT = model.kT_kJmol
+    print(f"{model.method}: {model.n_samples} samples, {model.ndim} CV(s), grid {model.free_energy_kJmol.shape}, "
+          f"T = {model.temperature_K:g} K (kT = {kT:.4g} kJ/mol) -> {args.output}")
+    for k in range(min(len(mins.points), 5)):
+        pt = ", ".join(f"{v:.4g}" for v in mins.points[k])
+        print(f"  minimum {k}: ({pt}) F = {mins.free_energy_kJmol[k]:.3f} ± {mins.uncertainty_kJmol[k]:.3f} kJ/mol "
+              f"({mins.free_energy_kJmol[k] / kT:.2f} ± {mins.uncertainty_kJmol[k] / kT:.2f} kT)")
+    return 0
