@@ -32,8 +32,9 @@ def _check(p: dict[str, Any]) -> list[tuple[str, str]]:
     "clusters": Param("int", 20, "k-means clusters of the tica model", minimum=2),
     "r_shell": Param("float", None, "first-shell cut-off (null: first minimum of each g(r))", unit="Å",
                      positive=True, nullable=True),
-    "r_max": Param("float", 7.0, "graph cut-off", unit="Å", positive=True),
-    "max_neighbors": Param("int", 12, "graph neighbours per atom", minimum=1),
+    "r_max": Param("float", None, "graph cut-off (null: the largest first-shell cut-off)", unit="Å", positive=True,
+                   nullable=True),
+    "max_neighbors": Param("int", 24, "graph neighbours per atom", minimum=1),
     "bootstrap": Param("int", 50, "bootstrap samples over target atoms", minimum=0),
     "seed": Param("int", 0, "seed of training, clustering and bootstrap", minimum=0),
 }, check=_check)

@@ -278,10 +278,14 @@ def plot_implied_timescales(result: Any, ax: Any = None, *, n_its: int | None = 
         (line,) = ax.plot(lags, ts[:, i], marker="o", ms=3, label=f"process {i + 1}")
         if result.lower is not None:
             ax.fill_between(lags, result.lower[:, i], result.upper[:, i], color=line.get_color(), alpha=0.25, lw=0)
-    ax.fill_between(lags, np.full_like(lags, np.nanmin(lags) * 1e-3), lags, color="0.85", lw=0, label="t < τ")
+    # Shade t < τ only down to just below the data, so the band does not set the axis range.
+    shown = ts[:, :k][np.isfinite(ts[:, :k]) & (ts[:, :k] > 0)]
+    floor = min(float(np.nanmin(lags)), float(shown.min()) if shown.size else np.inf) / 2.0
+    ax.fill_between(lags, np.full_like(lags, floor, dtype=float), lags, color="0.85", lw=0, label="t < τ")
     ax.plot(lags, lags, color="k", lw=0.8)
     if log:
         ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)
     ax.set_xlabel("lag time τ (ps)")
     ax.set_ylabel("implied timescale (ps)")
     ax.legend(frameon=False, fontsize="small")

@@ -18,7 +18,8 @@ def parse(text: str, tmp_path=None):
 
 def test_bundled_demo_is_valid():
     spec = load_pipeline(bundled_pipeline("spe_demo"))
-    assert [s.stage for s in spec.stages] == ["info", "rdf", "rdf", "coordination", "solvation", "msd", "residence", "transport"]
+    assert [s.stage for s in spec.stages] == ["info", "rdf", "rdf", "coordination", "solvation", "msd", "residence", "transport",
+                                                 "msm"]
     assert spec.systems[0].metadata["temperature"] == 300.0
     assert spec.stages[3].params["cutoff_from"] == "rdf_li_o"
 
@@ -131,21 +132,21 @@ def test_cutoff_and_cutoff_from_are_exclusive():
 
 
 @pytest.fixture()
-def msm_stage():
-    """A stand-in for a future stage that requires an earlier 'graphs' stage."""
+def dependent_stage():
+    """A stand-in stage ('needs_graphs') that requires an earlier 'graphs' stage."""
     register_stage("graphs", params={}, frames=False)(lambda ctx, p: StageOutput(data={}))
-    register_stage("msm", params={"lag": Param("float", 10.0, unit="ps", positive=True)},
+    register_stage("needs_graphs", params={"lag": Param("float", 10.0, unit="ps", positive=True)},
                    requires=("graphs",), frames=False)(lambda ctx, p: StageOutput(data={}))
     yield
-    unregister_stage("msm")
+    unregister_stage("needs_graphs")
     unregister_stage("graphs")
 
 
-def test_stage_requires_an_earlier_stage(msm_stage):
-    with pytest.raises(PipelineSpecError, match=r"line 5: 'stages\[1\]\.stage' 'msm' requires a 'graphs' stage "
-                                                r"before it"):
-        parse(INPUT + "stages:\n  - info\n  - msm\n  - graphs\n")
-    spec = parse(INPUT + "stages:\n  - graphs\n  - {stage: msm, lag: 5}\n")
+def test_stage_requires_an_earlier_stage(dependent_stage):
+    with pytest.raises(PipelineSpecError, match=r"line 5: 'stages\[1\]\.stage' 'needs_graphs' requires a 'graphs' "
+                                                r"stage before it"):
+        parse(INPUT + "stages:\n  - info\n  - needs_graphs\n  - graphs\n")
+    spec = parse(INPUT + "stages:\n  - graphs\n  - {stage: needs_graphs, lag: 5}\n")
     assert spec.stages[1].params == {"lag": 5.0}
 
 

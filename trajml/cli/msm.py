@@ -49,8 +49,9 @@ def register(subparsers: Any) -> None:
     a.add_argument("--batch-size", type=positive_int, default=None,
                    help="frame pairs (graph, default 16) or pairs (mlp, default 256) per batch")
     a.add_argument("--clusters", type=positive_int, default=20, help="k-means clusters of --model tica (default: 20)")
-    a.add_argument("--r-max", type=positive_float, default=7.0, help="graph cut-off in Å (default: 7)")
-    a.add_argument("--max-neighbors", type=positive_int, default=12, help="graph neighbours per atom (default: 12)")
+    a.add_argument("--r-max", type=positive_float, default=None,
+                   help="graph cut-off in Å (default: the largest first-shell cut-off)")
+    a.add_argument("--max-neighbors", type=positive_int, default=24, help="graph neighbours per atom (default: 24)")
     a.add_argument("--seed", type=non_negative_int, default=0, help="seed of training, clustering, bootstrap")
     s = p.add_argument_group("validation and interpretation")
     s.add_argument("--its-lags", type=positive_int, nargs="+", default=None, metavar="FRAMES",

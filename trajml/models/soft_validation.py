@@ -70,7 +70,8 @@ def _check_common(owner: str, probs: Any, n_bootstrap: Any, block_frames: Any, c
         raise ValueError(f"The 'block_frames' parameter of {owner} must be an int larger than the longest lag "
                          f"({longest_lag} frames). Got {block_frames!r} instead.")
     if not 0 < float(confidence) < 1:
-        raise ValueError(f"The 'confidence' parameter of {owner} must be a float in (0, 1). Got {confidence!r} instead.")
+        raise ValueError(f"The 'confidence' parameter of {owner} must be a float in (0, 1). "
+                         f"Got {confidence!r} instead.")
     longest = max(len(t) for t in trajs)
     if longest <= longest_lag:
         raise ValueError(f"The lags of {owner} (up to {longest_lag} frames) must be shorter than the longest "

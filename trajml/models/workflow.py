@@ -89,9 +89,8 @@ class KineticAnalysis:
                 "model": self.model_kind, "model_lag_frames": self.lag, "dt_ps": self.dt_ps,
                 "units": {"lag_ps": "ps", "timescales_ps": "ps"}, "confidence": its.confidence,
                 "n_bootstrap": its.n_bootstrap,
-                "timescales_ps": {f"{lp:g}": _row(t) for lp, t in zip(its.lags_ps, its.timescales_ps)},
-                "lower_ps": None if its.lower is None else {f"{lp:g}": _row(t) for lp, t in zip(its.lags_ps, its.lower)},
-                "upper_ps": None if its.upper is None else {f"{lp:g}": _row(t) for lp, t in zip(its.lags_ps, its.upper)},
+                "timescales_ps": _by_lag(its.lags_ps, its.timescales_ps),
+                "lower_ps": _by_lag(its.lags_ps, its.lower), "upper_ps": _by_lag(its.lags_ps, its.upper),
             }),
             _write_json(d, "populations.json", {
                 "model": self.model_kind, "states": list(range(len(self.populations))),
@@ -141,6 +140,11 @@ class KineticAnalysis:
         return out
 
 
+def _by_lag(lags_ps: np.ndarray, rows: np.ndarray | None) -> dict[str, list[float | None]] | None:
+    """``{"<lag in ps>": [timescales in ps]}`` (None without rows)."""
+    return None if rows is None else {f"{lp:g}": _row(t) for lp, t in zip(lags_ps, rows)}
+
+
 def _row(a: Any) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
 
@@ -187,8 +191,9 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
                      r_shell: float | Mapping[str, float] | None = None, radii: Sequence[float] | None = None,
                      its_lags: Sequence[int] | None = None, mlags: int = 4, n_bootstrap: int = 50,
                      start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
-                     epochs: int = 30, batch_size: int | None = None, n_clusters: int = 20, r_max: float = 7.0,
-                     max_neighbors: int = 12, graph_dir: str | os.PathLike[str] | None = None, seed: int = 0,
+                     epochs: int = 30, batch_size: int | None = None, n_clusters: int = 20,
+                     r_max: float | None = None, max_neighbors: int = 24,
+                     graph_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                      device: str = "cpu", progress: bool = False, model_options: Mapping[str, Any] | None = None,
                      ) -> KineticAnalysis:
     """Fit and validate a kinetic model of the target atoms.
@@ -227,7 +232,8 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     n_clusters : int
         k-means clusters of the 'tica' route.
     r_max, max_neighbors : float, int
-        Graph cut-off (Å) and neighbours per atom of the 'graph' route.
+        Graph cut-off (Å; default: the largest first-shell cut-off, so the graph sees whole shells)
+        and neighbours kept per atom of the 'graph' route.
     graph_dir : str or path-like, optional
         Where the graph dataset is stored (default: a temporary directory removed afterwards).
     seed : int
@@ -277,7 +283,8 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
             tmp_graphs = tempfile.mkdtemp(prefix="trajml-graphs-")
             graph_dir = tmp_graphs
         try:
-            ds = GraphDataset.from_source(source, graph_dir, targets, r_max=r_max, max_neighbors=max_neighbors,
+            r_graph = max(shells.values()) if r_max is None else r_max
+            ds = GraphDataset.from_source(source, graph_dir, targets, r_max=r_graph, max_neighbors=max_neighbors,
                                           chunk_size=chunk_size, start=start, stop=stop, step=step, device=device,
                                           progress=progress)
             fitted = GraphVAMPNet(n_states, lag, epochs=epochs, batch_size=batch_size or 16, seed=seed,

@@ -400,7 +400,8 @@ class GraphVAMPNet:
         lag, bs, dev = p["lag"], p["batch_size"], p["device"]
         if max(data.lengths) <= lag:
             raise ValueError(f"The 'lag' parameter of {owner} ({lag} frames) must be shorter than the longest "
-                             f"trajectory of '{data.directory}' ({max(data.lengths)} frames): no time-lagged pair fits.")
+                             f"trajectory of '{data.directory}' ({max(data.lengths)} frames): no time-lagged pair "
+                             f"fits.")
         train, val = split_segments(data.lengths, p["validation"], p["validation_fraction"], lag, p["seed"])
         pairs = lagged_pairs([hi - lo for _, lo, hi in train], lag)
         if len(pairs) < bs:
