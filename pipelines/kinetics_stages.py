@@ -1,4 +1,5 @@
-"""Kinetics stage: msm (Li⁺ solvation-state kinetics by GraphVAMPNet, MLP VAMPNet or TICA → MSM).
+"""Kinetics and free-energy stages: msm (Li⁺ solvation-state kinetics by GraphVAMPNet, MLP VAMPNet or
+TICA → MSM) and fes (free energy of Li⁺ over its shell counts, with minima).
 
 Runs :func:`trajml.models.kinetic_analysis` on one system: implied timescales against the lag,
 a Chapman–Kolmogorov test, populations and per-state shell composition, with their figures in
@@ -10,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from trajml.pipelines.builtin_stages import _SEL, _data
-from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
+from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
 
-__all__ = ["msm"]
+__all__ = ["msm", "fes"]
 
 
 def _check(p: dict[str, Any]) -> list[tuple[str, str]]:
@@ -73,3 +74,59 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")  # workers have no display
     return StageOutput(data=data, numbers=numbers, tables=tables, figures=res.figures())
+
+
+@register_stage("fes", params={
+    "targets": Param("str", "name Li", f"atoms whose free-energy landscape is mapped ({_SEL})"),
+    "x": Param("str", "name O", f"atoms counted around each target for the first CV ({_SEL})"),
+    "y": Param("str", "name TFSI", f"atoms counted for the second CV ({_SEL}); the two must not overlap"),
+    "x_cutoff": Param("float", REQUIRED, "shell radius of the first CV", unit="Å", positive=True),
+    "y_cutoff": Param("float", REQUIRED, "shell radius of the second CV", unit="Å", positive=True),
+    "method": Param("str", "gp", "hist, kde, gp or nn", choices=("hist", "kde", "gp", "nn")),
+    "temperature": Param("float", None, "temperature (null: the system's metadata)", unit="K", positive=True,
+                         nullable=True),
+}, metadata=("temperature",))
+def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Free energy of the targets over (count of x within x_cutoff, count of y within y_cutoff), its minima."""
+    import numpy as np
+
+    from trajml.features import ShellCounts
+    from trajml.models.fes import estimator, stack_cvs
+
+    temperature = params["temperature"] if params["temperature"] is not None else ctx.system.metadata.get(
+        "temperature")
+    if temperature is None:
+        raise ValueError(f"The fes stage needs a temperature for system {ctx.system.name!r}: give 'temperature' (K) "
+                         "or the system's metadata 'temperature'.")
+    out = []
+    for label, sel, r in (("x", params["x"], params["x_cutoff"]), ("y", params["y"], params["y_cutoff"])):
+        feats = ShellCounts(params["targets"], {label: sel}, radii=(r,)).compute(
+            ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+            chunk_size=params["chunk_size"])
+        out.append(np.concatenate([f[..., 0] for f in feats]))
+    cvs = stack_cvs(*out)
+    model = estimator(params["method"], temperature=float(temperature), cv_units="count").fit(cvs).fetch_model()
+    minima = model.minima()
+    numbers: dict[str, tuple[float, str]] = {"temperature": (float(temperature), "K"),
+                                             "n_minima": (float(len(minima.points)), "")}
+    for k, (p, f) in enumerate(zip(minima.points, minima.free_energy_kJmol)):
+        numbers[f"min{k}_x"], numbers[f"min{k}_y"] = (float(p[0]), ""), (float(p[1]), "")
+        numbers[f"min{k}_F"] = (float(f), "kJ/mol")
+    import sys
+
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # workers have no display
+    from trajml.models.fes import plot_fes
+
+    ax = plot_fes(model, minima=minima, cv_labels=[f"{params['x']} within {params['x_cutoff']:g} Å",
+                                                   f"{params['y']} within {params['y_cutoff']:g} Å"])
+    fig = ax.figure if hasattr(ax, "figure") else ax
+    data = {"method": params["method"], "temperature_K": float(temperature), "n_samples": int(len(cvs)),
+            "minima": {"points": minima.points.tolist(), "free_energy_kJmol": minima.free_energy_kJmol.tolist()},
+            "grid": {"axes": [a.tolist() for a in model.axes], "free_energy_kJmol": model.free_energy_kJmol.tolist(),
+                     "uncertainty_kJmol": model.uncertainty_kJmol.tolist()},
+            "units": {"free_energy_kJmol": "kJ/mol", "uncertainty_kJmol": "kJ/mol", "temperature_K": "K",
+                      "axes": "count"}}
+    return StageOutput(data=data, numbers=numbers, figures={"fes": fig})

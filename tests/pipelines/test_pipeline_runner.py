@@ -242,3 +242,32 @@ def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
     report = (tmp_path / "out" / "report" / "index.html").read_text()
     for figure in ("timescales", "ck_test", "state_shell", "state_rdf"):
         assert figure in report
+
+
+def test_fes_stage_matches_the_direct_api(tmp_path):
+    """The fes stage stores the surface the FES estimator gives on the same shell counts, with its figure."""
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.features import ShellCounts
+    from trajml.io import open_source
+    from trajml.models.fes import HistogramFES, stack_cvs
+    from trajml.pipelines import run_pipeline
+
+    yaml_text = (
+        "version: 1\nname: f\ninputs:\n  - bundled: spe_sample\n"
+        "stages:\n  - {stage: fes, method: hist, x_cutoff: 8.0, y_cutoff: 9.3, stop: 60}\n"
+        f"outputs: {tmp_path / 'out'}\n"
+    )
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml_text)
+    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    assert summary.computed == 1 and not summary.failures
+    src = open_source(sample_topology(), sample_trajectory())
+    (n_o,) = ShellCounts("name Li", {"O": "name O"}, radii=(8.0,)).compute(src, stop=60)
+    (n_a,) = ShellCounts("name Li", {"A": "name TFSI"}, radii=(9.3,)).compute(src, stop=60)
+    ref = HistogramFES(temperature=300.0, cv_units="count").fit(stack_cvs(n_o[..., 0], n_a[..., 0])).fetch_model()
+    (o,) = summary.outcomes
+    stored = json.loads((tmp_path / "out" / "store" / "objects" / o.key[:2] / o.key / "result.json").read_text())
+    assert stored["temperature_K"] == 300.0  # from the bundled sample's metadata
+    np.testing.assert_allclose(np.array(stored["grid"]["free_energy_kJmol"], dtype=float), ref.free_energy_kJmol,
+                               rtol=1e-12, equal_nan=True)
+    assert "fes--fes.png" in (tmp_path / "out" / "report" / "index.html").read_text()

@@ -29,9 +29,11 @@ def _registry() -> dict[str, type]:
     return {c.__name__: c for c in (CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel)}
 
 
-# Trained networks, read by their own classes (which need torch).
-_DEEP = {"VAMPNetModel": ("trajml.models.deep.vampnet", "VAMPNetModel"),
-         "GraphVAMPNetModel": ("trajml.models.deep.graph_vampnet", "GraphVAMPNetModel")}
+# Models that write and read their own files (same header; networks need torch, so they are
+# imported only when such a file is read).
+_SELF_SAVING = {"VAMPNetModel": ("trajml.models.deep.vampnet", "VAMPNetModel"),
+                "GraphVAMPNetModel": ("trajml.models.deep.graph_vampnet", "GraphVAMPNetModel"),
+                "FESModel": ("trajml.models.fes.model", "FESModel")}
 
 
 def _flatten(model: Results, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -59,12 +61,12 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    model : CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel or GraphVAMPNetModel
+    model : CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel, GraphVAMPNetModel or FESModel
         A frozen model from ``fetch_model()``.
     path : str or path-like
         Destination file.
     """
-    if type(model).__name__ in _DEEP:
+    if type(model).__name__ in _SELF_SAVING:
         model.save(path)
         return
     kinds = _registry()
@@ -103,7 +105,7 @@ def load_model(path: str | os.PathLike[str], expected: type | None = None) -> An
 
     Returns
     -------
-    CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel or GraphVAMPNetModel
+    CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel, GraphVAMPNetModel or FESModel
 
     Raises
     ------
@@ -125,13 +127,13 @@ def load_model(path: str | os.PathLike[str], expected: type | None = None) -> An
                 raise ValueError(f"File '{name}' was written with {FORMAT} format version {version}; this trajml "
                                  f"reads version {FORMAT_VERSION}. Refit the model or use a matching trajml.")
             kind = header.get("model_type")
-            if kind in _DEEP:  # network files: their own reader, torch imported only for them
+            if kind in _SELF_SAVING:
                 if expected is not None and kind != expected.__name__:
                     raise ValueError(f"File '{name}' holds a {kind}, not a {expected.__name__}: it was written for "
                                      f"another model type.")
                 import importlib
 
-                module, cls = _DEEP[kind]
+                module, cls = _SELF_SAVING[kind]
                 return getattr(importlib.import_module(module), cls).load(name)
             if kind not in kinds:
                 raise ValueError(f"File '{name}' holds an unknown model type {kind!r}; known: {sorted(kinds)}.")

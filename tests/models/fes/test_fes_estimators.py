@@ -244,3 +244,15 @@ def test_statistical_inefficiency_scales_the_error_bars(method):
     else:
         np.testing.assert_allclose(S4 / S1, 2.0, rtol=1e-6)
         assert m4.n_effective == pytest.approx(m1.n_effective / 4)
+
+
+def test_generic_load_model_reads_fes_files(tmp_path):
+    from trajml.models import MSMModel, load_model, save_model
+
+    m = HistogramFES(bins=(6, 5)).fit(np.random.default_rng(1).normal(size=(800, 2))).fetch_model()
+    save_model(m, tmp_path / "f.npz")
+    back = load_model(tmp_path / "f.npz")
+    assert isinstance(back, FESModel)
+    np.testing.assert_array_equal(back.free_energy_kJmol, m.free_energy_kJmol)
+    with pytest.raises(ValueError, match="holds a FESModel, not a MSMModel"):
+        load_model(tmp_path / "f.npz", expected=MSMModel)
