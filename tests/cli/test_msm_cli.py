@@ -122,3 +122,17 @@ class _no_raise:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_mlp_route_with_pcca_lumping(tmp_path):
+    out = tmp_path / "mlp"
+    code = main(["msm", "--model", "mlp", "--states", "4", "--metastable", "2", "--lag", "4", "--stop", "120",
+                 "--epochs", "3", "--bootstrap", "0", "--r-shell", "8.0", "--no-plots", "-o", str(out),
+                 "--no-progress"])
+    assert code == 0
+    pops = json.loads((out / "populations.json").read_text())
+    memb = np.array(pops["pcca_memberships"])
+    assert memb.shape == (4, 2)
+    np.testing.assert_allclose(memb.sum(1), 1.0, atol=1e-9)
+    assert len(pops["stationary_populations"]) == 2
+    assert len(json.loads((out / "timescales.json").read_text())["timescales_ps"]["20"]) == 1

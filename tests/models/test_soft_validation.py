@@ -74,3 +74,24 @@ def test_bad_input(chain):
         soft_implied_timescales(bad, [1])
     with pytest.raises(ValueError, match="'lags' parameter"):
         soft_implied_timescales(p, [0])
+
+
+def test_pcca_groups_fast_exchanging_soft_states():
+    """Four one-hot states, 0<->1 and 2<->3 exchanging fast, the pairs slowly: PCCA+ must find the pairs,
+    and the coarse probabilities give the slow timescale of the lumped two-state chain."""
+    from trajml.models import soft_pcca
+
+    fast, slow = 0.3, 0.01
+    T = np.array([[1 - fast - slow, fast, slow, 0], [fast, 1 - fast - slow, 0, slow],
+                  [slow, 0, 1 - fast - slow, fast], [0, slow, fast, 1 - fast - slow]])
+    d = simulate_chain(T, 6000, 8, seed=2)
+    memb, (coarse,) = soft_pcca(np.eye(4)[d], 1, 2)
+    assert memb.shape == (4, 2)
+    np.testing.assert_allclose(memb.sum(1), 1.0, atol=1e-9)
+    assert memb[0].argmax() == memb[1].argmax() != memb[2].argmax() == memb[3].argmax()
+    np.testing.assert_allclose(coarse.sum(-1), 1.0, atol=1e-9)
+    exact = -1.0 / np.log(1 - 2 * slow)  # the lumped chain leaves each pair with probability `slow` per frame
+    its = soft_implied_timescales(coarse, [1], 1.0).timescales_ps[0, 0]
+    assert abs(its - exact) / exact < 0.1
+    with pytest.raises(ValueError, match="'n_metastable' parameter of soft_pcca must be an int in"):
+        soft_pcca(np.eye(4)[d], 1, 5)

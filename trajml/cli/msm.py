@@ -45,6 +45,8 @@ def register(subparsers: Any) -> None:
     a.add_argument("--lag", type=positive_int, default=5, metavar="FRAMES",
                    help="model lag in analysed frames (default: 5)")
     a.add_argument("--model", choices=("graph", "mlp", "tica"), default="graph", help="model (default: graph)")
+    a.add_argument("--metastable", type=positive_int, default=None, metavar="N",
+                   help="graph/mlp: lump the M soft states into N metastable sets by PCCA+")
     a.add_argument("--epochs", type=positive_int, default=30, help="VAMPNet training epochs (default: 30)")
     a.add_argument("--batch-size", type=positive_int, default=None,
                    help="frame pairs (graph, default 16) or pairs (mlp, default 256) per batch")
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         mlags=args.ck_multiples, n_bootstrap=args.bootstrap, start=args.start, stop=args.stop, step=args.step,
         chunk_size=args.chunk_size, epochs=args.epochs, batch_size=args.batch_size, n_clusters=args.clusters,
         r_max=args.r_max, max_neighbors=args.max_neighbors, graph_dir=args.graph_dir, seed=args.seed,
-        device=args.device, progress=not args.no_progress)
+        device=args.device, progress=not args.no_progress, n_metastable=args.metastable)
     files = result.write(args.output, plots=not args.no_plots)
     print(result.summary())
     print(f"wrote {len(files)} files to {args.output}", file=sys.stderr)

@@ -20,7 +20,7 @@ _EXPORTS = {
     "KineticProjection": "tica", "ProjectionModel": "tica", "TICAMarkovModel": "tica", "TICAMSMModel": "tica",
     "save_model": "io", "load_model": "io",
     "soft_implied_timescales": "soft_validation", "soft_ck_test": "soft_validation",
-    "soft_populations": "soft_validation",
+    "soft_populations": "soft_validation", "soft_pcca": "soft_validation",
     "kinetic_analysis": "workflow", "KineticAnalysis": "workflow",
     "StateInterpretation": "interpret", "StateInterpretationResults": "interpret",
 }

@@ -25,7 +25,7 @@ from trajml.models.koopman import (
 )
 from trajml.models.msm import CKTestResults, ImpliedTimescalesResults, _check_lags
 
-__all__ = ["soft_implied_timescales", "soft_ck_test", "soft_populations"]
+__all__ = ["soft_implied_timescales", "soft_ck_test", "soft_populations", "soft_pcca"]
 
 
 def _pieces(probs: Sequence[np.ndarray], block_frames: int | None) -> list[np.ndarray]:
@@ -222,3 +222,46 @@ def soft_populations(probs: Any, lag: int) -> np.ndarray:
     trajs, _, _ = _check_common("soft_populations", probs, 0, None, 0.5, int(_check_lags("soft_populations", [lag])[0]))
     c = _piece_covariances(trajs, int(lag)).sum(0)
     return _ro(np.clip(stationary_distribution(_koopman(c, int(lag), True)), 0.0, None))
+
+
+def soft_pcca(probs: Any, lag: int, n_metastable: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """PCCA+ of the soft states into fewer metastable sets, for networks with more outputs than sets.
+
+    The reversible part of the row-stochastic Koopman matrix K(lag) between the m soft states is
+    clustered by deeptime's PCCA+; each frame's probabilities over the sets are its state
+    probabilities times the memberships.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (T, m) or (T, n_targets, m), or list of such arrays
+        State probabilities.
+    lag : int
+        Lag in frames of the Koopman matrix.
+    n_metastable : int
+        Number of metastable sets (2 <= n_metastable <= m).
+
+    Returns
+    -------
+    memberships : ndarray, shape (m, n_metastable), float64
+        Membership of each soft state in each set (rows sum to 1).
+    coarse : list of ndarray
+        The input arrays with their last axis mapped onto the sets (rows sum to 1).
+    """
+    from deeptime.markov import pcca
+
+    owner = "soft_pcca"
+    items = list(probs) if isinstance(probs, (list, tuple)) else [probs]
+    trajs, _, _ = _check_common(owner, items, 0, None, 0.5, int(_check_lags(owner, [lag])[0]))
+    m = trajs[0].shape[1]
+    if isinstance(n_metastable, bool) or not isinstance(n_metastable, (int, np.integer)) or not 2 <= n_metastable <= m:
+        raise ValueError(f"The 'n_metastable' parameter of {owner} must be an int in [2, {m}] (the number of soft "
+                         f"states). Got {n_metastable!r} instead.")
+    k = _koopman(_piece_covariances(trajs, int(lag)).sum(0), int(lag), True)
+    pi = np.clip(stationary_distribution(k), 1e-12, None)
+    pi /= pi.sum()
+    # PCCA+ needs detailed balance; the estimate has it only up to noise. Its reversible part
+    # (π_i K_ij + π_j K_ji) / 2π_i keeps π, the row sums and non-negativity.
+    k_rev = (pi[:, None] * k + (pi[:, None] * k).T) / (2.0 * pi[:, None])
+    memberships = np.asarray(pcca(k_rev, int(n_metastable), stationary_distribution=pi).memberships,
+                             dtype=np.float64)
+    return _ro(memberships), [np.asarray(a, dtype=np.float64) @ memberships for a in items]

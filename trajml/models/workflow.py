@@ -52,6 +52,8 @@ class KineticAnalysis:
         Per-state shell composition, net charge, RDFs and representative frames.
     feature_names : list of str
         Columns of the engineered features ('mlp', 'tica'); empty for 'graph'.
+    memberships : ndarray, shape (n_states, n_metastable), float64, or None
+        PCCA+ memberships of the network's soft states in the metastable sets (``n_metastable``).
     """
 
     model_kind: str
@@ -64,6 +66,7 @@ class KineticAnalysis:
     populations: np.ndarray
     interpretation: Any
     feature_names: list[str]
+    memberships: np.ndarray | None = None
 
     def summary(self) -> str:
         """One paragraph: slowest timescales at the model lag and the state populations."""
@@ -96,6 +99,7 @@ class KineticAnalysis:
                 "model": self.model_kind, "states": list(range(len(self.populations))),
                 "stationary_populations": _row(self.populations),
                 "occupation": _row(self.interpretation.population),
+                "pcca_memberships": None if self.memberships is None else [_row(r) for r in self.memberships],
                 "notes": "stationary_populations: left eigenvector of the row-stochastic transition matrix at the "
                          "model lag; occupation: mean state probability over the frames analysed.",
             }),
@@ -195,7 +199,7 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
                      r_max: float | None = None, max_neighbors: int = 24,
                      graph_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                      device: str = "cpu", progress: bool = False, model_options: Mapping[str, Any] | None = None,
-                     ) -> KineticAnalysis:
+                     n_metastable: int | None = None) -> KineticAnalysis:
     """Fit and validate a kinetic model of the target atoms.
 
     Parameters
@@ -244,6 +248,9 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         Progress bars.
     model_options : mapping, optional
         Extra keyword arguments of the estimator (e.g. ``dim`` or ``hidden``).
+    n_metastable : int, optional
+        'graph'/'mlp': lump the ``n_states`` soft states into this many metastable sets by PCCA+
+        (:func:`~trajml.models.soft_validation.soft_pcca`) before validation and interpretation.
 
     Returns
     -------
@@ -317,6 +324,12 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
             memb[fitted.msm.active_set] = fitted.msm.pcca_memberships
             probs = [_tica_probs(fitted, f, memb) for f in feats]
     lags = list(its_lags) if its_lags is not None else _default_lags(n_longest, lag)
+    memberships = None
+    if n_metastable is not None and model != "tica":
+        from trajml.models.soft_validation import soft_pcca
+
+        memberships, probs = soft_pcca(probs, lag, n_metastable)
+    n_sets = n_states if memberships is None else int(n_metastable)
     if model == "tica":
         # The classic route is judged as users know it: MSMs on the k-means states (deeptime), CK on
         # the PCCA+ sets, populations of the sets.
@@ -331,11 +344,12 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
         pops = soft_populations(probs, lag)
     interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, _half_box(source)),
-                                 n_bins=80, charge=source.atoms.charges is not None, n_states=n_states).compute(
+                                 n_bins=80, charge=source.atoms.charges is not None, n_states=n_sets).compute(
         source, targets, probs if source.n_trajectories > 1 else probs[0], start=start, stop=stop, step=step,
         chunk_size=chunk_size)
     return KineticAnalysis(model_kind=model, model=fitted, lag=lag, dt_ps=dt, probabilities=probs, timescales=its,
-                           ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names)
+                           ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names,
+                           memberships=memberships)
 
 
 def _tica_probs(fitted: Any, features: np.ndarray, memberships: np.ndarray) -> np.ndarray:
