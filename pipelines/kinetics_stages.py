@@ -1,5 +1,6 @@
-"""Kinetics and free-energy stages: msm (Li⁺ solvation-state kinetics by GraphVAMPNet, MLP VAMPNet or
-TICA → MSM) and fes (free energy of Li⁺ over its shell counts, with minima).
+"""Kinetics and free-energy stages: graphs (neighbour-graph statistics), msm (Li⁺ solvation-state
+kinetics by GraphVAMPNet, MLP VAMPNet or TICA → MSM) and fes (free energy of Li⁺ over its shell
+counts, with minima).
 
 Runs :func:`trajml.models.kinetic_analysis` on one system: implied timescales against the lag,
 a Chapman–Kolmogorov test, populations and per-state shell composition, with their figures in
@@ -13,13 +14,47 @@ from typing import Any
 from trajml.pipelines.builtin_stages import _SEL, _data
 from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
 
-__all__ = ["msm", "fes"]
+__all__ = ["graphs", "msm", "fes"]
 
 
 def _check(p: dict[str, Any]) -> list[tuple[str, str]]:
     problems = []
     if p.get("model") == "tica" and p.get("clusters", 0) < p.get("states", 0):
         problems.append(("clusters", "must be at least 'states' (PCCA+ groups clusters into states)"))
+    return problems
+
+
+@register_stage("graphs", params={
+    "r_max": Param("float", 9.0, "neighbour cut-off", unit="Å", positive=True),
+    "max_neighbors": Param("int", 24, "neighbours kept per atom (nearest first)", minimum=1),
+})
+def graphs(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Periodic neighbour graphs of all atoms: degree distribution and the share of rows cut at max_neighbors.
+
+    Defines the graphs a later ``msm`` stage trains on (its ``graphs_from``), so a cut-off that
+    truncates too many rows shows up here first.
+    """
+    from trajml.features import NeighborGraphs
+    from trajml.pipelines.builtin_stages import _run
+
+    res = _run(NeighborGraphs(None, r_max=params["r_max"], max_neighbors=params["max_neighbors"]), ctx, params)
+    numbers = {"mean_degree": (float(res.mean_degree), ""), "fraction_truncated": (float(res.fraction_truncated), ""),
+               "r_max": (float(res.r_max), "Å")}
+    return StageOutput(data=_data(res), numbers=numbers,
+                       tables={"degree": {"degree": res.degree, "probability": res.probability}})
+
+
+def _graph_parameters(ctx: StageContext, params: dict[str, Any]) -> tuple[float | None, int]:
+    if params["graphs_from"] is None:
+        return params["r_max"], params["max_neighbors"]
+    g = ctx.dependencies["graphs_from"]
+    return float(g["r_max"]), int(g["max_neighbors"])
+
+
+def _check_msm(p: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = _check(p)
+    if p.get("graphs_from") is not None and p.get("model") != "graph":
+        problems.append(("graphs_from", "is used only by model: graph"))
     return problems
 
 
@@ -36,20 +71,23 @@ def _check(p: dict[str, Any]) -> list[tuple[str, str]]:
     "r_max": Param("float", None, "graph cut-off (null: the largest first-shell cut-off)", unit="Å", positive=True,
                    nullable=True),
     "max_neighbors": Param("int", 24, "graph neighbours per atom", minimum=1),
+    "graphs_from": Param("stage:graphs", None, "id of an earlier graphs stage whose r_max and max_neighbors the "
+                         "graph model uses", nullable=True),
     "bootstrap": Param("int", 50, "bootstrap samples over target atoms", minimum=0),
     "seed": Param("int", 0, "seed of training, clustering and bootstrap", minimum=0),
-}, check=_check)
+}, check=_check_msm)
 def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Kinetic states of the targets, their implied timescales, CK test, populations and shells."""
     import numpy as np
 
     from trajml.models.workflow import kinetic_analysis
 
+    r_max, max_neighbors = _graph_parameters(ctx, params)
     res = kinetic_analysis(
         ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
         r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
         step=params["step"], chunk_size=params["chunk_size"], epochs=params["epochs"], n_clusters=params["clusters"],
-        r_max=params["r_max"], max_neighbors=params["max_neighbors"], seed=params["seed"])
+        r_max=r_max, max_neighbors=max_neighbors, seed=params["seed"])
     its = res.timescales
     i = int(np.argmin(np.abs(its.lags - res.lag)))
     numbers: dict[str, tuple[float, str]] = {"lag": (res.lag * res.dt_ps, "ps")}
@@ -67,6 +105,8 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     data = {"model": res.model_kind, "lag_frames": res.lag, "dt_ps": res.dt_ps, "summary": res.summary(),
             "timescales": _data(its), "ck_test": _data(res.ck), "populations": res.populations.tolist(),
             "states": _data(interp)}
+    if res.model_kind == "graph":
+        data["graph"] = {"r_max": float(res.model.r_max), "max_neighbors": int(res.model.max_neighbors)}
     import sys
 
     import matplotlib

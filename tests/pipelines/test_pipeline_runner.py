@@ -271,3 +271,33 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     np.testing.assert_allclose(np.array(stored["grid"]["free_energy_kJmol"], dtype=float), ref.free_energy_kJmol,
                                rtol=1e-12, equal_nan=True)
     assert "fes--fes.png" in (tmp_path / "out" / "report" / "index.html").read_text()
+
+
+def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
+    """The graphs stage's cut-off and width define the msm stage's graph model (graphs_from)."""
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.features import NeighborGraphs
+    from trajml.io import open_source
+    from trajml.parallel import run
+    from trajml.pipelines import run_pipeline
+
+    yaml_text = (
+        "version: 1\nname: g\ninputs:\n  - bundled: spe_sample\n"
+        "stages:\n  - {stage: graphs, id: g, r_max: 8.5, max_neighbors: 8, stop: 30}\n"
+        "  - {stage: msm, model: graph, graphs_from: g, states: 2, lag: 2, epochs: 1, r_shell: 8.0, bootstrap: 0,"
+        " stop: 30}\n"
+        f"outputs: {tmp_path / 'out'}\n"
+    )
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml_text)
+    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    assert summary.computed == 2 and not summary.failures
+    objects = tmp_path / "out" / "store" / "objects"
+    stored = {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
+              for o in summary.outcomes}
+    ref = run(NeighborGraphs(None, r_max=8.5, max_neighbors=8), open_source(sample_topology(), sample_trajectory()),
+              stop=30, progress=False)
+    assert stored["g"]["mean_degree"] == pytest.approx(ref.mean_degree, rel=1e-12)
+    assert stored["g"]["fraction_truncated"] == pytest.approx(ref.fraction_truncated, rel=1e-12)
+    assert stored["msm"]["model"] == "graph"
+    assert stored["msm"]["graph"] == {"r_max": 8.5, "max_neighbors": 8}

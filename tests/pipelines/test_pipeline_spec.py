@@ -133,13 +133,11 @@ def test_cutoff_and_cutoff_from_are_exclusive():
 
 @pytest.fixture()
 def dependent_stage():
-    """A stand-in stage ('needs_graphs') that requires an earlier 'graphs' stage."""
-    register_stage("graphs", params={}, frames=False)(lambda ctx, p: StageOutput(data={}))
+    """A stand-in stage ('needs_graphs') that requires an earlier (built-in) 'graphs' stage."""
     register_stage("needs_graphs", params={"lag": Param("float", 10.0, unit="ps", positive=True)},
                    requires=("graphs",), frames=False)(lambda ctx, p: StageOutput(data={}))
     yield
     unregister_stage("needs_graphs")
-    unregister_stage("graphs")
 
 
 def test_stage_requires_an_earlier_stage(dependent_stage):
@@ -175,3 +173,14 @@ def test_load_pipeline_file_errors_name_the_file(tmp_path):
         load_pipeline(path)
     with pytest.raises(FileNotFoundError, match=r"Pipeline file '.*missing\.yaml' does not exist"):
         load_pipeline(tmp_path / "missing.yaml")
+
+
+def test_msm_before_the_graphs_it_uses_is_an_order_error():
+    text = INPUT + ("stages:\n  - {stage: msm, model: graph, graphs_from: g}\n"
+                    "  - {stage: graphs, id: g, r_max: 8.0}\n")
+    with pytest.raises(PipelineSpecError, match=r"line 4: 'stages\[0\]\.graphs_from' refers to stage 'g', "
+                                                r"but it comes later \(line 5\); move it before this stage"):
+        parse(text)
+    text = INPUT + "stages:\n  - {stage: graphs, id: g}\n  - {stage: msm, model: tica, graphs_from: g}\n"
+    with pytest.raises(PipelineSpecError, match=r"'stages\[1\]\.graphs_from' of stage 'msm' is used only by model: graph"):
+        parse(text)
