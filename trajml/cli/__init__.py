@@ -10,7 +10,8 @@ from collections.abc import Sequence
 __all__ = ["main", "build_parser"]
 
 # Sub-command modules; each defines register(subparsers) and a run(args) -> int set as `func`.
-COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "msd", "residence", "transport", "msm", "run", "fes")
+COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "msd", "residence", "transport", "msm", "fes",
+            "extrapolate", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

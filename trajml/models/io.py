@@ -33,7 +33,8 @@ def _registry() -> dict[str, type]:
 # imported only when such a file is read).
 _SELF_SAVING = {"VAMPNetModel": ("trajml.models.deep.vampnet", "VAMPNetModel"),
                 "GraphVAMPNetModel": ("trajml.models.deep.graph_vampnet", "GraphVAMPNetModel"),
-                "FESModel": ("trajml.models.fes.model", "FESModel")}
+                "FESModel": ("trajml.models.fes.model", "FESModel"),
+                "MultitaskModel": ("trajml.models.deep.multitask", "MultitaskModel")}
 
 
 def _flatten(model: Results, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -61,8 +62,9 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    model : CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel, GraphVAMPNetModel or FESModel
-        A frozen model from ``fetch_model()``.
+    model : Results
+        A frozen model from ``fetch_model()``: CovarianceModel, MSMModel, ProjectionModel,
+        TICAMSMModel, VAMPNetModel, GraphVAMPNetModel, FESModel or MultitaskModel.
     path : str or path-like
         Destination file.
     """
@@ -105,7 +107,8 @@ def load_model(path: str | os.PathLike[str], expected: type | None = None) -> An
 
     Returns
     -------
-    CovarianceModel, MSMModel, ProjectionModel, TICAMSMModel, VAMPNetModel, GraphVAMPNetModel or FESModel
+    Results
+        The model: one of the types :func:`save_model` writes.
 
     Raises
     ------

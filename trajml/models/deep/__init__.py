@@ -23,6 +23,9 @@ _EXPORTS = {
     "lagged_pairs": "vampnet", "pair_batches": "vampnet", "split_segments": "vampnet",
     "GraphVAMPNet": "graph_vampnet", "GraphVAMPNetModel": "graph_vampnet",
     "GraphDataset": "graph_data", "frames_to_batch": "graph_data", "chunk_to_batch": "graph_data",
+    "MultitaskExtrapolator": "multitask", "MultitaskModel": "multitask", "masked_loss": "multitask",
+    "smiles_graph": "polymer_graph", "cg_graph": "polymer_graph", "cg_graph_from_topology": "polymer_graph",
+    "table_graphs": "polymer_graph",
 }
 
 __all__ = sorted(_EXPORTS)
