@@ -15,7 +15,7 @@ import numpy as np
 
 from trajml.results import Results, _plain
 
-__all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "read_header", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "trajml.models"
 FORMAT_VERSION = 1
@@ -95,6 +95,39 @@ def _build(header: dict[str, Any], prefix: str, data: Any, kinds: dict[str, type
     return cls(units=header["units"], provenance=header["provenance"], **kwargs)
 
 
+def read_header(data: Any, name: str, expected: str | None = None) -> dict[str, Any]:
+    """The checked JSON header of an opened trajml model file (an ``np.load`` archive).
+
+    Parameters
+    ----------
+    data : numpy.lib.npyio.NpzFile
+        The opened file.
+    name : str
+        Its path, for messages.
+    expected : str, optional
+        Model type the caller reads; a file of another type is refused.
+
+    Raises
+    ------
+    ValueError
+        Not a trajml model file (no header, another format), another format
+        version, or another model type than ``expected``.
+    """
+    if "__header__" not in data.files:
+        raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
+    header = json.loads(str(data["__header__"]))
+    if header.get("format") != FORMAT:
+        raise ValueError(f"File '{name}' is not a trajml model file (format {header.get('format')!r}).")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"File '{name}' was written with {FORMAT} format version {version}; this trajml "
+                         f"reads version {FORMAT_VERSION}. Refit the model or use a matching trajml.")
+    if expected is not None and header.get("model_type") != expected:
+        raise ValueError(f"File '{name}' holds a {header.get('model_type')}, not a {expected}: it was written for "
+                         f"another model type.")
+    return header
+
+
 def load_model(path: str | os.PathLike[str], expected: type | None = None) -> Any:
     """Read a model written by :func:`save_model`.
 
@@ -120,15 +153,7 @@ def load_model(path: str | os.PathLike[str], expected: type | None = None) -> An
     kinds = _registry()
     try:
         with np.load(name, allow_pickle=False) as data:
-            if "__header__" not in data.files:
-                raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
-            header = json.loads(str(data["__header__"]))
-            if header.get("format") != FORMAT:
-                raise ValueError(f"File '{name}' is not a trajml model file (format {header.get('format')!r}).")
-            version = header.get("format_version")
-            if version != FORMAT_VERSION:
-                raise ValueError(f"File '{name}' was written with {FORMAT} format version {version}; this trajml "
-                                 f"reads version {FORMAT_VERSION}. Refit the model or use a matching trajml.")
+            header = read_header(data, name)
             kind = header.get("model_type")
             if kind in _SELF_SAVING:
                 if expected is not None and kind != expected.__name__:

@@ -41,7 +41,7 @@ from trajml.models.extrapolation_data import (
     ExtrapolationTable,
     check_labels,
 )
-from trajml.models.io import FORMAT, FORMAT_VERSION
+from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
 from trajml.models.deep.polymer_graph import table_graphs
 from trajml.results import Results, _plain
 
@@ -313,16 +313,10 @@ class MultitaskModel(Results):
         name = os.fspath(path)
         try:
             loaded = np.load(name, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
+            if not hasattr(loaded, "files"):  # a plain .npy array is no context manager
                 raise ValueError(f"File '{name}' is not a trajml model file (not an .npz archive).")
             with loaded as data:
-                if "__header__" not in data.files:
-                    raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
-                header = json.loads(str(data["__header__"]))
-                if header.get("format") != FORMAT or header.get("format_version") != FORMAT_VERSION:
-                    raise ValueError(f"File '{name}' is not a trajml model file of format version {FORMAT_VERSION}.")
-                if header.get("model_type") != cls.__name__:
-                    raise ValueError(f"File '{name}' holds a {header.get('model_type')}, not a {cls.__name__}.")
+                header = read_header(data, name, cls.__name__)
                 p = header["params"]
                 return cls(tasks=tuple(p["tasks"]), graph_kind=p["graph_kind"], vocabulary=tuple(p["vocabulary"]),
                            feature_names=tuple(p["feature_names"]), node_dim=int(p["node_dim"]),

@@ -26,7 +26,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from trajml.models.io import FORMAT, FORMAT_VERSION
+from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
 from trajml.models.koopman import (
     TimeLaggedCovariance,
     _ro,
@@ -431,17 +431,7 @@ def read_model_file(path: str | os.PathLike[str], cls: type) -> dict[str, Any]:
     name = os.fspath(path)
     try:
         with np.load(name, allow_pickle=False) as data:
-            if "__header__" not in data.files:
-                raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
-            header = json.loads(str(data["__header__"]))
-            if header.get("format") != FORMAT:
-                raise ValueError(f"File '{name}' is not a trajml model file (format {header.get('format')!r}).")
-            if header.get("format_version") != FORMAT_VERSION:
-                raise ValueError(f"File '{name}' was written with {FORMAT} format version "
-                                 f"{header.get('format_version')}; this trajml reads version {FORMAT_VERSION}.")
-            if header.get("model_type") != cls.__name__:
-                raise ValueError(f"File '{name}' holds a {header.get('model_type')}, not a {cls.__name__}: it was "
-                                 f"written for another model type.")
+            header = read_header(data, name, cls.__name__)
             return {**header["params"], "train_scores": _ro(data["a:train_scores"]),
                     "validation_scores": _ro(data["a:validation_scores"]),
                     "parameters": {k: _ro_f32(data[f"p:{k}"]) for k in header["state_dict"]},

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.io import FORMAT, FORMAT_VERSION
+from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
 from trajml.results import _plain
 
 __all__ = ["save_fes", "load_fes"]
@@ -110,16 +110,7 @@ def load_fes(path: str | os.PathLike[str]) -> Any:
     name = os.fspath(path)
     try:
         with np.load(name, allow_pickle=False) as data:
-            if "__header__" not in data.files:
-                raise ValueError(f"File '{name}' is not a trajml model file (it has no '__header__' entry).")
-            h = json.loads(str(data["__header__"]))
-            if h.get("format") != FORMAT:
-                raise ValueError(f"File '{name}' is not a trajml model file (format {h.get('format')!r}).")
-            if h.get("format_version") != FORMAT_VERSION:
-                raise ValueError(f"File '{name}' was written with {FORMAT} format version {h.get('format_version')}; "
-                                 f"this trajml reads version {FORMAT_VERSION}.")
-            if h.get("model_type") != _MODEL_TYPE:
-                raise ValueError(f"File '{name}' holds a {h.get('model_type')}, not a {_MODEL_TYPE}.")
+            h = read_header(data, name, _MODEL_TYPE)
             p = h["params"]
             nd = int(p.pop("ndim"))
             surface = _surface_from(h["surface"]["kind"], h["surface"]["scalars"], data)
