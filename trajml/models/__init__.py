@@ -7,8 +7,7 @@ when an MSM or k-means is fitted. Nothing here imports torch (the deep models li
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trajml._lazy import lazy_exports
 
 _EXPORTS = {
     "TimeLaggedCovariance": "koopman", "CovarianceModel": "koopman", "CovarianceState": "koopman",
@@ -27,14 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

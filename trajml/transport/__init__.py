@@ -10,8 +10,9 @@ Names load on first use, so ``import trajml.transport`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from trajml._lazy import lazy_exports
 
 _LAZY = {
     "MSD": "trajml.transport.msd",
@@ -52,14 +53,4 @@ if TYPE_CHECKING:  # pragma: no cover
         tcf_from_series,
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'trajml.transport' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -7,8 +7,7 @@ Names are resolved lazily, so importing the package costs only the torch import.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trajml._lazy import lazy_exports
 
 try:
     import torch  # noqa: F401
@@ -30,14 +29,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

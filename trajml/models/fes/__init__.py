@@ -21,8 +21,7 @@ Names are imported lazily: ``import trajml.models.fes`` does not import torch or
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trajml._lazy import lazy_exports
 
 _EXPORTS = {
     "HistogramFES": "histogram", "KernelDensityFES": "kde", "GaussianProcessFES": "gp",
@@ -34,14 +33,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
