@@ -9,6 +9,8 @@ the report. Lags in frames (of the analysed frames), times in ps, lengths in Å.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from trajml.pipelines.builtin_stages import _SEL, _data
@@ -80,14 +82,9 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Kinetic states of the targets, their implied timescales, CK test, populations and shells."""
     import numpy as np
 
-    from trajml.models.workflow import kinetic_analysis
-
     r_max, max_neighbors = _graph_parameters(ctx, params)
-    res = kinetic_analysis(
-        ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
-        r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
-        step=params["step"], chunk_size=params["chunk_size"], epochs=params["epochs"], n_clusters=params["clusters"],
-        r_max=r_max, max_neighbors=max_neighbors, seed=params["seed"])
+    with _one_torch_thread(params["model"]):
+        res = _analyse(ctx, params, r_max, max_neighbors)
     its = res.timescales
     i = int(np.argmin(np.abs(its.lags - res.lag)))
     numbers: dict[str, tuple[float, str]] = {"lag": (res.lag * res.dt_ps, "ps")}
@@ -114,6 +111,33 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")  # workers have no display
     return StageOutput(data=data, numbers=numbers, tables=tables, figures=res.figures())
+
+
+def _analyse(ctx: StageContext, params: dict[str, Any], r_max: float | None, max_neighbors: int) -> Any:
+    from trajml.models.workflow import kinetic_analysis
+
+    return kinetic_analysis(
+        ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
+        r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
+        step=params["step"], chunk_size=params["chunk_size"], epochs=params["epochs"], n_clusters=params["clusters"],
+        r_max=r_max, max_neighbors=max_neighbors, seed=params["seed"])
+
+
+@contextmanager
+def _one_torch_thread(model: str) -> Iterator[None]:
+    """Train on one thread: units already run in parallel, and torch's threads spinning against the
+    other units' work cost more than they gain (a 2-core run spent half its time in the kernel)."""
+    if model not in ("graph", "mlp"):
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @register_stage("fes", params={
