@@ -36,6 +36,7 @@ from trajml.models.deep.vampnet import (
     check_training_parameters,
     lagged_pairs,
     read_model_file,
+    reuse_freed_memory,
     split_segments,
     train_epochs,
     write_model_file,
@@ -257,6 +258,7 @@ class GraphVAMPNetModel(SoftStateModel, Results):
                         f"got {type(graphs).__name__}.")
 
     def _transform_dataset(self, ds: GraphDataset, k: int, per_pass: int) -> np.ndarray:
+        reuse_freed_memory()
         lobe = self._lobe()
         n = ds.lengths[k]
         out = np.empty((n, ds.n_targets, self.n_states))
