@@ -136,3 +136,21 @@ def test_mlp_route_with_pcca_lumping(tmp_path):
     np.testing.assert_allclose(memb.sum(1), 1.0, atol=1e-9)
     assert len(pops["stationary_populations"]) == 2
     assert len(json.loads((out / "timescales.json").read_text())["timescales_ps"]["20"]) == 1
+
+
+def test_hard_states_interpretation_counts_each_row_once(tmp_path):
+    out = tmp_path / "hard"
+    assert main(["msm", "--model", "mlp", "--states", "2", "--lag", "4", "--stop", "60", "--epochs", "2",
+                 "--bootstrap", "0", "--r-shell", "8.0", "--hard-states", "--no-plots", "-o", str(out),
+                 "--no-progress"]) == 0
+    from trajml.features import ShellCounts
+    from trajml.models import load_model
+
+    model = load_model(out / "model.npz")
+    source = open_source(sample_topology(), sample_trajectory())
+    (feats,) = ShellCounts("name Li", {"polymer O": "name O", "anion": "name TFSI"}, [6.4, 8.0, 10.0]).compute(
+        source, stop=60)
+    labels = model.transform(feats).argmax(-1)
+    states = json.loads((out / "states.json").read_text())
+    occupation = np.bincount(labels.ravel(), minlength=2) / labels.size
+    np.testing.assert_allclose(states["population"], occupation, atol=1e-12)

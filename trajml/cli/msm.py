@@ -63,6 +63,8 @@ def register(subparsers: Any) -> None:
     s.add_argument("--bootstrap", type=non_negative_int, default=50, help="bootstrap samples (default: 50)")
     s.add_argument("--shell", type=_shell_item, action="append", default=None, metavar="LABEL=SEL",
                    help="shell species, repeatable (default: 'polymer O=name O' and 'anion=name TFSI')")
+    s.add_argument("--hard-states", action="store_true",
+                   help="per-state statistics from each target's most probable state, not probability-weighted")
     s.add_argument("--r-shell", type=positive_float, default=None,
                    help="first-shell cut-off in Å (default: first minimum of each g(r))")
     g = p.add_argument_group("frames and execution")
@@ -91,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         mlags=args.ck_multiples, n_bootstrap=args.bootstrap, start=args.start, stop=args.stop, step=args.step,
         chunk_size=args.chunk_size, epochs=args.epochs, batch_size=args.batch_size, n_clusters=args.clusters,
         r_max=args.r_max, max_neighbors=args.max_neighbors, graph_dir=args.graph_dir, seed=args.seed,
-        device=args.device, progress=not args.no_progress, n_metastable=args.metastable)
+        device=args.device, progress=not args.no_progress, n_metastable=args.metastable,
+        interpret="hard" if args.hard_states else "soft")
     files = result.write(args.output, plots=not args.no_plots)
     print(result.summary())
     print(f"wrote {len(files)} files to {args.output}", file=sys.stderr)

@@ -199,7 +199,7 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
                      r_max: float | None = None, max_neighbors: int = 24,
                      graph_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                      device: str = "cpu", progress: bool = False, model_options: Mapping[str, Any] | None = None,
-                     n_metastable: int | None = None) -> KineticAnalysis:
+                     n_metastable: int | None = None, interpret: str = "soft") -> KineticAnalysis:
     """Fit and validate a kinetic model of the target atoms.
 
     Parameters
@@ -251,6 +251,10 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     n_metastable : int, optional
         'graph'/'mlp': lump the ``n_states`` soft states into this many metastable sets by PCCA+
         (:func:`~trajml.models.soft_validation.soft_pcca`) before validation and interpretation.
+    interpret : {'soft', 'hard'}
+        Weight each (frame, target) by its state probabilities in the per-state statistics
+        ('soft', GDyNet's averages), or give it wholly to its most probable state ('hard': sharper
+        contrasts when the states are fuzzy).
 
     Returns
     -------
@@ -264,6 +268,8 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     from trajml.models.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
 
     owner = "kinetic_analysis"
+    if interpret not in ("soft", "hard"):
+        raise ValueError(f"The 'interpret' parameter of {owner} must be 'soft' or 'hard'. Got {interpret!r} instead.")
     if model not in MODELS:
         raise ValueError(f"The 'model' parameter of {owner} must be one of {MODELS}. Got {model!r} instead.")
     lag = check_lag(owner, lag)
@@ -343,9 +349,10 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         its = soft_implied_timescales(probs, lags, dt, n_bootstrap=n_bootstrap, seed=seed)
         ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
         pops = soft_populations(probs, lag)
+    states = probs if interpret == "soft" else [p.argmax(-1) for p in probs]
     interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, _half_box(source)),
                                  n_bins=80, charge=source.atoms.charges is not None, n_states=n_sets).compute(
-        source, targets, probs if source.n_trajectories > 1 else probs[0], start=start, stop=stop, step=step,
+        source, targets, states if source.n_trajectories > 1 else states[0], start=start, stop=stop, step=step,
         chunk_size=chunk_size)
     return KineticAnalysis(model_kind=model, model=fitted, lag=lag, dt_ps=dt, probabilities=probs, timescales=its,
                            ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names,
