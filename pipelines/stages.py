@@ -221,7 +221,8 @@ def _load_builtins() -> None:
         _BUILTINS_LOADED = True
         import trajml.pipelines.builtin_stages  # noqa: F401  (registers info, rdf, coordination, solvation)
         import trajml.pipelines.transport_stages  # noqa: F401  (registers msd, residence, transport)
-        import trajml.pipelines.kinetics_stages  # noqa: F401  (registers msm)
+        import trajml.pipelines.kinetics_stages  # noqa: F401  (registers graphs, msm, fes)
+        import trajml.pipelines.extrapolate_stage  # noqa: F401  (registers extrapolate)
 
 
 def stage_names() -> list[str]:

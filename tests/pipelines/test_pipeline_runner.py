@@ -301,3 +301,68 @@ def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
     assert stored["g"]["fraction_truncated"] == pytest.approx(ref.fraction_truncated, rel=1e-12)
     assert stored["msm"]["model"] == "graph"
     assert stored["msm"]["graph"] == {"r_max": 8.5, "max_neighbors": 8}
+
+
+def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(tmp_path):
+    """The extrapolate stage feeds log10 D from the msd stage and the metadata temperature to the model,
+    exactly as a table built by hand from the direct API does."""
+    pytest.importorskip("rdkit")
+    import torch
+
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.io import open_source
+    from trajml.models.deep import MultitaskExtrapolator, MultitaskModel
+    from trajml.models.extrapolation_data import ExtrapolationTable
+    from trajml.pipelines import run_pipeline
+    from trajml.transport import MSD, Diffusion
+
+    rng = np.random.default_rng(0)
+    units = ["*CCO*", "*CCCO*", "*CCN*", "*CCOC*", "*CCS*", "*COC*"]
+    n = 24
+    graphs = tuple(units[i % len(units)] for i in range(n))
+    temps = rng.uniform(300, 400, n)
+    low = rng.normal(-2.0, 0.3, (n, 1))
+    table = ExtrapolationTable(ids=tuple(f"s{i}" for i in range(n)), graphs=graphs, graph_kind="smiles",
+                               feature_names=("temperature",), features=temps[:, None], tasks=("log10_D_Li",),
+                               low=low, high=low - 0.4)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = MultitaskExtrapolator(hidden=16, n_layers=1, epochs=5, n_models=1, validation_fraction=0.0,
+                                      patience=None, seed=0).fit(table).fetch_model()
+    finally:
+        torch.set_num_threads(before)
+    model.save(tmp_path / "ex.npz")
+    yaml_text = (
+        "version: 1\nname: ex\ninputs:\n  - bundled: spe_sample\n"
+        "stages:\n  - {stage: msd, select: name Li, stop: 60}\n"
+        f"  - {{stage: extrapolate, model: '{tmp_path / 'ex.npz'}', graph: '*CCO*', msd_from: msd}}\n"
+        f"outputs: {tmp_path / 'out'}\n"
+    )
+    path = tmp_path / "ex.yaml"
+    path.write_text(yaml_text)
+    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    assert summary.computed == 2 and not summary.failures
+    objects = tmp_path / "out" / "store" / "objects"
+    stored = {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
+              for o in summary.outcomes}
+    d = Diffusion().fit(MSD("name Li").run(open_source(sample_topology(), sample_trajectory()), stop=60)).fetch_model()
+    by_hand = ExtrapolationTable(ids=("x",), graphs=("*CCO*",), graph_kind="smiles", feature_names=("temperature",),
+                                 features=np.array([[300.0]]), tasks=("log10_D_Li",),
+                                 low=np.array([[np.log10(d.D_A2_ps)]]), high=np.array([[np.nan]]))
+    ref = MultitaskModel.load(tmp_path / "ex.npz").predict(by_hand)
+    assert stored["extrapolate"]["short"]["log10_D_Li"] == pytest.approx(np.log10(d.D_A2_ps), rel=1e-12)
+    assert stored["extrapolate"]["long"]["log10_D_Li"] == pytest.approx(float(ref.high[0, 0]), rel=1e-6)
+
+
+def test_extrapolate_stage_without_its_model_file_fails_with_the_path(tmp_path):
+    from trajml.pipelines import run_pipeline
+
+    yaml_text = ("version: 1\nname: ex\ninputs:\n  - bundled: spe_sample\n"
+                 f"stages:\n  - {{stage: extrapolate, model: '{tmp_path / 'none.npz'}', graph: '*CCO*'}}\n"
+                 f"outputs: {tmp_path / 'out'}\n")
+    path = tmp_path / "ex.yaml"
+    path.write_text(yaml_text)
+    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    assert summary.computed == 0 and len(summary.failures) == 1
+    assert "none.npz" in summary.failures[0].reason and "does not exist" in summary.failures[0].reason
