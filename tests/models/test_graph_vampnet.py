@@ -230,3 +230,16 @@ def test_load_model_dispatches_to_network_files(tmp_path, dataset, fitted):
     np.testing.assert_array_equal(back.transform(dataset.batch(0, [3])), model.transform(dataset.batch(0, [3])))
     with pytest.raises(ValueError, match="holds a GraphVAMPNetModel, not a TICAMSMModel"):
         load_model(tmp_path / "m.npz", expected=TICAMSMModel)
+
+
+def test_graph_chunk_of_a_smaller_system_needs_its_own_readout(source, fitted):
+    model = fitted.fetch_model()
+    chunk = next(NeighborGraphs(None, r_max=R_MAX, max_neighbors=K).iter_graphs(source, chunk_size=2))
+    small = type(chunk)(**{**chunk.__dict__, "species": chunk.species[:100], "targets": np.arange(100),
+                           "offsets": np.zeros(2 * 100 + 1, dtype=np.int64), "neighbors": np.zeros(0, np.int64),
+                           "distances": np.zeros(0, np.float32)})
+    with pytest.raises(ValueError, match="do not exist in graphs of 100 atoms; pass 'readout'"):
+        model.transform(small)
+    out = model.transform(small, readout=[0, 5])
+    assert out.shape == (2, 2, 2)
+    np.testing.assert_allclose(out.sum(-1), 1.0, atol=1e-6)

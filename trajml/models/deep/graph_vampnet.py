@@ -243,6 +243,10 @@ class GraphVAMPNetModel(SoftStateModel, Results):
         if isinstance(graphs, GraphChunk):
             self._check_species(graphs.species_names, "The GraphChunk")
             ro = self.readout if readout is None else np.asarray(readout, dtype=np.int64)
+            if ro.size and (ro.min() < 0 or ro.max() >= len(graphs.species)):
+                raise ValueError(f"The readout atoms of GraphVAMPNetModel.transform (topology ids up to {ro.max()}) "
+                                 f"do not exist in graphs of {len(graphs.species)} atoms; pass 'readout' for this "
+                                 f"system (e.g. its Li⁺ ids).")
             width = int(np.diff(graphs.offsets).max(initial=1))
             with torch.no_grad():
                 out = lobe(chunk_to_batch(graphs, ro, max(width, 1)))
