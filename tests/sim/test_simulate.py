@@ -409,3 +409,23 @@ def test_bundled_sample():
     assert u.dimensions[0] == pytest.approx(derived["box_length_angstrom"], rel=1e-4)
     assert u.trajectory.dt == pytest.approx(derived["frame_interval_ps"], rel=1e-4)
     SimulationParameters.from_dict(meta["parameters"])  # still valid parameters
+
+
+def test_minimiser_blow_up_is_a_named_error_and_leaves_nothing(tmp_path, monkeypatch):
+    """OpenMM raises its own exception on NaN coordinates inside the minimiser; simulate() reports it as
+    NonFiniteCoordinatesError naming the seed, and writes no output files."""
+    mm = pytest.importorskip("openmm")
+    from trajml.errors import NonFiniteCoordinatesError
+    from trajml.sim import simulate
+
+    original = mm.LocalEnergyMinimizer.minimize
+
+    def blow_up(context, tolerance, max_iterations):
+        if max_iterations == 2000:  # the full-potential minimisation (the push-off ones use fewer)
+            raise mm.OpenMMException("Particle coordinate is NaN.")
+        return original(context, tolerance, max_iterations)
+
+    monkeypatch.setattr(mm.LocalEnergyMinimizer, "minimize", staticmethod(blow_up))
+    with pytest.raises(NonFiniteCoordinatesError, match=r"blew up \(seed 7\).*Particle coordinate is NaN"):
+        simulate(SimulationParameters(**{**TINY, "seed": 7}), output_dir=tmp_path / "run", name="x", progress=False)
+    assert not (tmp_path / "run").exists() or not list((tmp_path / "run").glob("x*"))

@@ -537,8 +537,12 @@ def table_from_pipeline(short: Any, long: Any = None, *, targets: Mapping[str, s
                 high[k, j] = _convert(t, c, lr[c], f"long run {r[pair_by]!r}")
     x = np.array([[_number(r[c], f"Feature {c!r} of short run {r[pair_by]!r}") for c in feats] for r in rows])
     graphs = tuple(r[gcol] if beads_column is None else tuple(r[gcol].split()) for r in rows)
-    return ExtrapolationTable(tuple(r[pair_by] for r in rows), graphs, "cg" if beads_column else "smiles",
-                              tuple(feats), x.reshape(len(rows), len(feats)), tasks, low, high)
+    # A CG repeat unit is the same bead sequence for every chemistry of a family (only the force
+    # field differs), so grouping by graph would lump them all: each paired system is its own chemistry.
+    ids = tuple(r[pair_by] for r in rows)
+    return ExtrapolationTable(ids, graphs, "cg" if beads_column else "smiles", tuple(feats),
+                              x.reshape(len(rows), len(feats)), tasks, low, high,
+                              groups=ids if beads_column else ())
 
 
 def _resolve(column: str, columns: Sequence[str]) -> str:

@@ -377,7 +377,13 @@ def simulate(
         integrator.setRandomNumberSeed(seeds[2])
         context = mm.Context(system, integrator, platform, props)
         context.setPositions(pos_nm)
-        mm.LocalEnergyMinimizer.minimize(context, 10.0, 2000)
+        try:
+            mm.LocalEnergyMinimizer.minimize(context, 10.0, 2000)
+        except mm.OpenMMException as exc:  # OpenMM raises on NaN coordinates inside the minimiser
+            raise NonFiniteCoordinatesError(
+                f"Energy minimisation with the full potential blew up (seed {params.seed}): {exc}. Try another "
+                "'seed', a lower 'density', smaller anions or less salt."
+            ) from exc
         state = context.getState(getPositions=True, getEnergy=True)
         if not _state_ok(state, unit):
             raise NonFiniteCoordinatesError(

@@ -192,3 +192,17 @@ def test_random_forest_on_coarse_grained_units():
     with pytest.raises(ValueError, match=r"features \[\]; got cg graphs and features \['T'\]"):
         model.predict(ExtrapolationTable(("a",), (("C", "O"),), "cg", ("T",), [[1.0]], ("log10_D_polymer",),
                                          [[0.0]], [[0.0]]))
+
+
+def test_cg_tables_from_pipelines_group_by_system():
+    """Every chemistry of a CG family has the same bead sequence: cross-validation groups are the systems."""
+    from trajml.pipelines.report import cross_system_table
+
+    def run(eps, d):
+        return {"msd": {"D": (d, "Å^2/ps")}}
+
+    short = _fake_run([("a", {"beads": "C O", "eps_li_o": 2.0}, run(2.0, 0.01)),
+                       ("b", {"beads": "C O", "eps_li_o": 6.0}, run(6.0, 0.002))])
+    t = table_from_pipeline(cross_system_table(*short), smiles_column=None, beads_column="beads")
+    assert t.graph_kind == "cg" and t.graphs == (("C", "O"), ("C", "O"))
+    assert t.groups == ("a", "b")

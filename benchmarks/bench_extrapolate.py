@@ -1,0 +1,602 @@
+"""Long-run transport from short runs: the multitask model against the raw short run and a linear correction.
+
+Run by hand (not in CI; the full run takes many CPU hours, see the estimate printed by ``--quick``)::
+
+    python benchmarks/bench_extrapolate.py --quick --workdir bx              # smoke test, minutes
+    python benchmarks/bench_extrapolate.py --workdir bx --workers 16 \\
+        --out bench_extrapolate.json --out-table extrapolate_table.csv       # the benchmark (resumable)
+
+Steps, each resumable (rerun the same command after a crash; finished parts are reused):
+
+1. Design a family of coarse-grained SPE chemistries: a seeded Latin hypercube over the Li–O well
+   depth ``eps_li_o`` (kJ/mol, log scale), the chain stiffness ``k_angle`` (kJ/mol), the anion
+   diameter ``anion_sigma`` (Å), the salt ratio ``eo_li_ratio`` (ether O per Li⁺, log scale) and the
+   Debye screening length ``debye_length`` (Å). Every chemistry gets a short run; a seeded random
+   quarter (``--long-fraction``) also gets a long run ``--long-factor`` times longer (independent seed).
+2. Simulate with :func:`trajml.sim.simulate` into ``WORKDIR/sims/<id>_{short,long}/`` (each run is
+   written into a temporary folder and renamed when complete), ``--workers`` runs in parallel.
+3. Run a trajml pipeline (stages ``msd`` of Li⁺ and of the anion, and ``transport``) over the
+   short runs and over the long runs (``WORKDIR/pipeline_{short,long}.yaml``; the pipeline store
+   reuses finished units).
+4. Build the table with :func:`trajml.models.extrapolation_data.table_from_pipeline` (CG repeat
+   unit from the topology, CG parameters as global features via
+   :func:`trajml.models.polymer_rings.cg_descriptors`, one chemistry per parameter set) and write it
+   to ``--out-table`` (CSV) with ``<out-table>.provenance.json`` next to it.
+5. Cross-validate by chemistry (:func:`trajml.models.extrapolation_baseline.cross_validate`): the
+   multitask graph network, the raw short-run value, the linear correction and a random forest;
+   MAE against the long-run value (log10 for D and σ), mean ± std over folds.
+
+Only rows with a long run are scored; rows with only a short run still train the model's
+low-fidelity head (and are held out with their chemistry). Paths written to the outputs are
+relative to the work folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _common  # noqa: E402
+from _common import format_table  # noqa: E402
+
+#: Latin-hypercube knobs: (name, low, high, log scale).
+KNOBS = (
+    ("eps_li_o", 2.5, 10.0, True),      # kJ/mol, 1-4 ε
+    ("k_angle", 0.0, 5.0, False),       # kJ/mol, 0-2 ε
+    ("anion_sigma", 5.0, 8.0, False),   # Å; larger anions with much salt often blow up in the minimisation
+    ("eo_li_ratio", 10.0, 30.0, True),  # ether O per Li+
+    ("debye_length", 4.0, 11.0, False),  # Å; 3 λ_D stays within half the default box (no clamped cut-off)
+)
+#: Pipeline column of each task (stage id ``msd`` is Li+, ``msd_anion`` the anion).
+TARGETS = {"log10_D_Li": "msd.D", "log10_D_anion": "msd_anion.D", "log10_sigma": "transport.sigma",
+           "transference": "transport.transference"}
+DEFAULT_TASKS = ("log10_D_Li", "log10_D_anion", "log10_sigma")
+#: Short-run descriptors offered to the models when finite in every row.
+DESCRIPTORS = ("msd.loglog_slope", "msd_anion.loglog_slope")
+STEM = "spe"
+
+
+# ----------------------------------------------------------------------------------------------
+# design
+# ----------------------------------------------------------------------------------------------
+
+def latin_hypercube(n: int, seed: int) -> list[dict[str, float]]:
+    """``n`` points of a seeded Latin hypercube over :data:`KNOBS` (one stratum per point and knob)."""
+    rng = np.random.default_rng(seed)
+    out: list[dict[str, float]] = [{} for _ in range(n)]
+    for name, lo, hi, log in KNOBS:
+        u = (rng.permutation(n) + rng.uniform(size=n)) / n
+        v = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))) if log else lo + u * (hi - lo)
+        for k in range(n):
+            out[k][name] = round(float(v[k]), 4)
+    return out
+
+
+def design(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Chemistries: id, knob values, and whether a long run is made."""
+    points = latin_hypercube(args.n_chem, args.seed)
+    n_long = max(2, int(math.floor(args.long_fraction * args.n_chem)))
+    long_ids = set(np.random.default_rng(args.seed + 1).choice(args.n_chem, size=n_long, replace=False).tolist())
+    return [{"id": f"c{k:03d}", "knobs": p, "long": k in long_ids, "seed": args.seed * 1000 + k}
+            for k, p in enumerate(points)]
+
+
+def run_parameters(chem: dict[str, Any], kind: str, args: argparse.Namespace) -> Any:
+    """The :class:`SimulationParameters` of one run (``kind`` is 'short' or 'long')."""
+    from trajml.sim import SimulationParameters
+
+    n_steps = args.short_steps * (args.long_factor if kind == "long" else 1)
+    return SimulationParameters(
+        n_chains=args.n_chains, chain_length=args.chain_length, n_steps=n_steps,
+        n_equilibration=args.equilibration, save_interval=args.save_interval,
+        seed=chem["seed"] + (100_000 if kind == "long" else 0), threads=args.threads_per_sim, **chem["knobs"])
+
+
+# ----------------------------------------------------------------------------------------------
+# simulations
+# ----------------------------------------------------------------------------------------------
+
+def _done(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, f"{STEM}.json"))
+
+
+#: Seeds tried per run (seed, seed + 1, ...): dense systems with large anions and much salt sometimes
+#: blow up in the energy minimisation of a given start; another start usually works.
+SEED_TRIES = 3
+
+
+def _simulate_one(params_dict: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Worker: simulate into ``folder.tmp<pid>`` and rename it to ``folder``; return timings or the error.
+
+    A run that fails is retried from other seeds (:data:`SEED_TRIES`); the seed used is in the run's JSON.
+    """
+    warnings.simplefilter("ignore")
+    from trajml.sim import SimulationParameters, simulate
+
+    tmp = f"{folder}.tmp{os.getpid()}"
+    t0 = time.perf_counter()
+    errors = []
+    for k in range(SEED_TRIES):
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            params = SimulationParameters.from_dict({**params_dict, "seed": params_dict["seed"] + k})
+            simulate(params, tmp, STEM, progress=False)
+            os.replace(tmp, folder)
+            return {"ok": True, "seconds": time.perf_counter() - t0, "tries": k + 1}
+        except Exception as exc:  # a failed run is reported, not fatal; rerunning the script retries it
+            errors.append(f"seed {params_dict['seed'] + k}: {type(exc).__name__}: {str(exc)[:200]}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"ok": False, "error": "; ".join(errors), "seconds": time.perf_counter() - t0}
+
+
+def simulate_all(chems: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Make every missing run; return per-run status and timings (read from each run's JSON)."""
+    sims = os.path.join(args.workdir, "sims")
+    os.makedirs(sims, exist_ok=True)
+    for name in os.listdir(sims):  # leftovers of an interrupted run
+        if ".tmp" in name:
+            shutil.rmtree(os.path.join(sims, name), ignore_errors=True)
+    jobs = {}
+    for c in chems:
+        for kind in ("short", "long") if c["long"] else ("short",):
+            jobs[f"{c['id']}_{kind}"] = run_parameters(c, kind, args).to_dict()
+    todo = {k: v for k, v in jobs.items() if not _done(os.path.join(sims, k))}
+    print(f"simulations: {len(jobs)} runs, {len(jobs) - len(todo)} already done, {len(todo)} to do "
+          f"({args.workers} worker(s))")
+    errors: dict[str, str] = {}
+    t0 = time.perf_counter()
+    if todo:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            futs = {pool.submit(_simulate_one, p, os.path.join(sims, k)): k for k, p in todo.items()}
+            for n, fut in enumerate(as_completed(futs), 1):
+                k, res = futs[fut], fut.result()
+                if not res["ok"]:
+                    errors[k] = res["error"]
+                tries = f" ({res['tries']} seeds tried)" if res.get("tries", 1) > 1 else ""
+                print(f"  [{n}/{len(todo)}] {k:<12s} {'ok' if res['ok'] else 'FAILED'} {res['seconds']:7.1f} s{tries}"
+                      + ("" if res["ok"] else f"  {res['error'][:160]}"))
+    wall = time.perf_counter() - t0
+    runs = {}
+    for k, p in jobs.items():
+        meta_path = os.path.join(sims, k, f"{STEM}.json")
+        if not os.path.isfile(meta_path):
+            runs[k] = {"ok": False, "error": errors.get(k, "missing")}
+            continue
+        with open(meta_path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+        runs[k] = {"ok": True, "seed": meta["parameters"]["seed"], "n_beads": meta["derived"]["n_beads"],
+                   "n_frames": meta["derived"]["n_frames"],
+                   "n_steps": p["n_steps"], "n_equilibration": p["n_equilibration"],
+                   "production_time_ps": meta["derived"]["production_time_ps"], "timings_s": meta["timings_s"],
+                   "path": os.path.join("sims", k)}
+    return {"runs": runs, "parameters": jobs, "wall_s_this_call": wall}
+
+
+# ----------------------------------------------------------------------------------------------
+# pipelines
+# ----------------------------------------------------------------------------------------------
+
+def write_pipeline(chems: list[dict[str, Any]], kind: str, runs: dict[str, Any], args: argparse.Namespace) -> str:
+    """Write ``WORKDIR/pipeline_<kind>.yaml`` over the finished runs of ``kind``; return its path."""
+    import yaml
+
+    from trajml.models.polymer_rings import cg_descriptors
+
+    inputs = []
+    for c in chems:
+        key = f"{c['id']}_{kind}"
+        if key not in runs or not runs[key]["ok"]:
+            continue
+        params = run_parameters(c, kind, args)
+        meta = {**cg_descriptors(params), "beads": "C O"}  # every chain alternates C and O (checked below)
+        inputs.append({"name": c["id"], "topology": f"sims/{key}/{STEM}.psf",
+                       "trajectory": f"sims/{key}/{STEM}.{params.trajectory_format}", "metadata": meta})
+    # Fixed fit window, the same fractions of every run: the automatic window needs a diffusive
+    # regime, which short runs of this model do not reach; their apparent D and σ are the short-run labels.
+    t_run = run_parameters(chems[0], kind, args)
+    t_run = t_run.n_steps * t_run.timestep  # production time in ps
+    window = {"fit_start": round(args.fit_window[0] * t_run, 6), "fit_stop": round(args.fit_window[1] * t_run, 6)}
+    doc = {"version": 1, "name": f"extrapolate_{kind}", "inputs": inputs,
+           "stages": [{"stage": "msd", "id": "msd", "select": "name Li", **window},
+                      {"stage": "msd", "id": "msd_anion", "select": "name TFSI", **window},
+                      {"stage": "transport", "cation": "name Li", "anion": "name TFSI", **window}],
+           "outputs": f"pipeline_{kind}"}
+    path = os.path.join(args.workdir, f"pipeline_{kind}.yaml")
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def repeat_unit_of(chem: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """CG repeat unit of a chemistry's chains, from its topology (as the graph builder sees it)."""
+    from trajml.models.polymer_rings import cg_repeat_unit
+    from trajml.sim.builder import build_topology
+
+    top = build_topology(run_parameters(chem, "short", args))
+    return cg_repeat_unit(list(np.asarray(top.names)[np.asarray(top.resids) == 1]))
+
+
+def run_pipelines(chems: list[dict[str, Any]], sims: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Run the short- and long-run pipelines; return summary paths (relative) and run counts."""
+    from trajml.pipelines import run_pipeline
+
+    out: dict[str, Any] = {}
+    scheduler = "processes" if args.workers > 1 else "serial"
+    for kind in ("short", "long"):
+        yml = write_pipeline(chems, kind, sims["runs"], args)
+        t0 = time.perf_counter()
+        res = run_pipeline(yml, scheduler=scheduler, n_workers=args.workers, progress=False,
+                           outputs=os.path.join(args.workdir, f"pipeline_{kind}"))
+        wall = time.perf_counter() - t0
+        print(f"pipeline {kind}: {res.text().splitlines()[0]}")
+        for line in res.text().splitlines()[1:6]:
+            print("   ", line)
+        out[kind] = {"yaml": os.path.relpath(yml, args.workdir), "wall_s": wall,
+                     "counts": {s: res.count(s) for s in ("computed", "reused", "failed", "skipped")},
+                     "failures": [{"unit": o.unit, "status": o.status, "reason": o.reason} for o in res.failures],
+                     "summary": os.path.join(f"pipeline_{kind}", "report", "summary.csv")}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# table and cross-validation
+# ----------------------------------------------------------------------------------------------
+
+def build_table(pipes: dict[str, Any], args: argparse.Namespace) -> Any:
+    """Table of the short- and long-run labels; one chemistry (CV group) per parameter set."""
+    import csv
+
+    from trajml.models.extrapolation_data import ExtrapolationTable, table_from_pipeline
+    from trajml.models.polymer_rings import cg_descriptors
+
+    short = os.path.join(args.workdir, pipes["short"]["summary"])
+    long = os.path.join(args.workdir, pipes["long"]["summary"])
+    with open(short, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = list(rows[0]) if rows else []
+    descriptors = [c for c in cols if any(c.startswith(d + " [") or c == d for d in DESCRIPTORS)
+                   and all(_finite(r.get(c, "")) for r in rows)]
+    features = [k for k in cg_descriptors({k: 0 for k in _CG_KEYS})]
+    table = table_from_pipeline(short, long, targets={t: TARGETS[t] for t in args.tasks}, features=features,
+                                descriptors=descriptors, beads_column="beads", pair_by="system")
+    # Every CG chemistry has the same repeat unit (C O), so the default groups (the graphs) would
+    # merge all rows into one chemistry: group by parameter set instead.
+    return ExtrapolationTable(table.ids, table.graphs, table.graph_kind, table.feature_names, table.features,
+                              table.tasks, table.low, table.high, groups=table.ids)
+
+
+_CG_KEYS = ("eo_li_ratio", "eps_li_o", "k_angle", "anion_sigma", "debye_length", "relative_permittivity",
+            "temperature", "chain_length")
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def folds_ok(table: Any, n_splits: int, seed: int) -> bool:
+    """Every training fold has >= 2 rows with both labels (distinct short values) per task, every
+    test fold >= 1 scored row per task: the linear correction and the scores are then defined."""
+    from trajml.models.extrapolation_data import kfold_indices
+
+    both = np.isfinite(table.low) & np.isfinite(table.high)
+    for train, test in kfold_indices(len(table), n_splits, seed, table.groups):
+        for j in range(len(table.tasks)):
+            tr = train[both[train, j]]
+            hi = table.high[train, j][np.isfinite(table.high[train, j])]
+            if len(tr) < 2 or np.ptp(table.low[tr, j]) == 0 or len(hi) < 2 or np.ptp(hi) == 0:
+                return False
+            if not both[test, j].any():
+                return False
+    return True
+
+
+def cross_validate_all(table: Any, args: argparse.Namespace) -> tuple[Any, int]:
+    """Cross-validate model, short run, linear correction and forest; return the result and the fold seed."""
+    from trajml.models.deep.multitask import MultitaskExtrapolator
+    from trajml.models.extrapolation_baseline import RandomForestBaseline, cross_validate
+
+    seed = next((s for s in range(args.cv_seed, args.cv_seed + 1000) if folds_ok(table, args.folds, s)), None)
+    if seed is None:
+        raise RuntimeError(f"No fold seed in [{args.cv_seed}, {args.cv_seed + 1000}) gives {args.folds} folds with "
+                           "2+ long runs in every training fold and 1+ in every test fold; add long runs or "
+                           "lower --folds.")
+
+    def model() -> Any:
+        return MultitaskExtrapolator(hidden=args.hidden, epochs=args.epochs, n_models=args.n_models,
+                                     patience=args.patience, seed=args.seed)
+
+    def forest() -> Any:
+        return RandomForestBaseline(n_estimators=args.trees, seed=args.seed)
+
+    return cross_validate(model, table, n_splits=args.folds, seed=seed, by_group=True,
+                          baselines={"forest": forest}), seed
+
+
+# ----------------------------------------------------------------------------------------------
+# cost estimate
+# ----------------------------------------------------------------------------------------------
+
+def _yukawa_load(params: Any) -> float:
+    """Cube of the Yukawa cut-off in Å³: the neighbour pairs per bead, up to a constant, which set how
+    the cost per bead-step varies across the design (timings vary much less with the salt ratio)."""
+    from trajml.sim.parameters import SIGMA
+
+    return max(3.0 * params.debye_length, 2.5 * SIGMA) ** 3
+
+
+def calibrate(full: argparse.Namespace, args: argparse.Namespace) -> dict[str, Any]:
+    """Time two full-size runs, ``--calibrate-steps`` each: the cheapest corner of the design (shortest
+    Debye length, least salt) and the dearest (longest Debye length, most salt).
+
+    Tiny smoke-test boxes clamp the Yukawa cut-off and misstate the cost per bead-step, so the
+    estimate is calibrated at the full run's system size. Cached in ``WORKDIR/calibration``.
+    """
+    from trajml.sim import SimulationParameters
+
+    rng = {name: (lo, hi) for name, lo, hi, _ in KNOBS}
+    corners = {"cheap": (rng["debye_length"][0], rng["eo_li_ratio"][1]),
+               "dear": (rng["debye_length"][1], rng["eo_li_ratio"][0])}
+    folder = os.path.join(args.workdir, "calibration")
+    os.makedirs(folder, exist_ok=True)
+    jobs = {}
+    for k, (debye, ratio) in corners.items():
+        p = SimulationParameters(n_chains=full.n_chains, chain_length=full.chain_length,
+                                 n_steps=args.calibrate_steps, n_equilibration=0, save_interval=args.calibrate_steps,
+                                 seed=args.seed, threads=args.threads_per_sim, debye_length=float(debye),
+                                 eo_li_ratio=float(ratio))
+        jobs[f"{k}_{args.calibrate_steps}"] = p.to_dict()
+    todo = {k: v for k, v in jobs.items() if not _done(os.path.join(folder, k))}
+    if todo:
+        print(f"calibration: {len(todo)} full-size run(s) of {args.calibrate_steps} steps ...")
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            for fut in [pool.submit(_simulate_one, p, os.path.join(folder, k)) for k, p in todo.items()]:
+                res = fut.result()
+                if not res["ok"]:
+                    print(f"  calibration run failed: {res['error'][:200]}")
+    points = []
+    for k, p in jobs.items():
+        meta_path = os.path.join(folder, k, f"{STEM}.json")
+        if os.path.isfile(meta_path):
+            with open(meta_path, encoding="utf-8") as fh:
+                meta = json.load(fh)
+            t = meta["timings_s"]
+            points.append({"debye_length": p["debye_length"], "eo_li_ratio": p["eo_li_ratio"],
+                           "load": _yukawa_load(SimulationParameters.from_dict(p)),
+                           "n_beads": meta["derived"]["n_beads"],
+                           "steps": p["n_steps"], "production_s": t["production_s"],
+                           "setup_s": t["total_s"] - t["production_s"] - t["equilibration_s"],
+                           "cpu_s_per_bead_step": t["production_s"] * args.threads_per_sim
+                           / (meta["derived"]["n_beads"] * p["n_steps"])})
+    return {"steps": args.calibrate_steps, "points": points}
+
+
+def cost_estimate(sims: dict[str, Any], calib: dict[str, Any], args: argparse.Namespace,
+                  full: argparse.Namespace) -> dict[str, Any]:
+    """CPU hours of the full run's simulations.
+
+    With calibration points, the cost per bead-step of each run is interpolated linearly in its
+    :func:`_yukawa_load` between the two calibration corners; otherwise it is this run's mean (which
+    errs low: small boxes clamp the Yukawa cut-off). Threads per run count as CPUs.
+    """
+    ok = [r for r in sims["runs"].values() if r["ok"]]
+    steps = np.array([r["n_beads"] * (r["n_steps"] + r["n_equilibration"]) for r in ok], dtype=float)
+    secs = np.array([r["timings_s"]["total_s"] for r in ok])
+    here = float(secs.sum() / steps.sum()) * args.threads_per_sim if ok else math.nan
+    pts = calib.get("points", [])
+    if len(pts) == 2:
+        x = [q["load"] for q in pts]
+        y = [q["cpu_s_per_bead_step"] for q in pts]
+        slope = (y[1] - y[0]) / (x[1] - x[0])
+        rate = lambda prm: y[0] + slope * (_yukawa_load(prm) - x[0])  # noqa: E731
+        setup = float(np.mean([q["setup_s"] for q in pts])) * args.threads_per_sim
+        basis = "full-size calibration"
+    else:
+        rate, setup, basis = (lambda prm: here), 0.0, "this run's systems"  # noqa: E731
+    chems = design(full)
+    cpu_s, bead_steps, n_runs = 0.0, 0.0, 0
+    for c in chems:
+        for kind in ("short", "long") if c["long"] else ("short",):
+            p = run_parameters(c, kind, full)
+            n = p.n_beads * (p.n_steps + p.n_equilibration)
+            bead_steps += n
+            cpu_s += n * rate(p) + setup
+            n_runs += 1
+    return {"basis": basis, "cpu_s_per_bead_step_this_run": here, "calibration": calib,
+            "full_bead_steps": bead_steps, "full_simulation_cpu_hours": cpu_s / 3600.0, "n_runs": n_runs,
+            "mean_cpu_s_per_bead_step": cpu_s / bead_steps}
+
+
+# ----------------------------------------------------------------------------------------------
+# main
+# ----------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n-chem", type=int, default=None, help="chemistries (default 40; --quick 8)")
+    p.add_argument("--long-fraction", type=float, default=None,
+                   help="share of chemistries with a long run (default 0.25; --quick 0.5, the 2-fold CV needs 4)")
+    p.add_argument("--short-steps", type=int, default=None, help="production steps of a short run "
+                   "(default 100000 = 1 ns; --quick 3000)")
+    p.add_argument("--long-factor", type=int, default=10, help="long run = this many short runs (>= 10)")
+    p.add_argument("--equilibration", type=int, default=None, help="equilibration steps (default 20000; --quick 1000)")
+    p.add_argument("--save-interval", type=int, default=None, help="steps between frames (default 500; --quick 100)")
+    p.add_argument("--n-chains", type=int, default=None, help="chains per box (default 40; --quick 8)")
+    p.add_argument("--chain-length", type=int, default=None, help="beads per chain (default 48; --quick 20)")
+    p.add_argument("--fit-window", type=float, nargs=2, default=(0.1, 0.4), metavar=("START", "STOP"),
+                   help="MSD and conductivity fit window as fractions of each run's production time (default 0.1 0.4)")
+    p.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS), choices=list(TARGETS))
+    p.add_argument("--folds", type=int, default=None, help="cross-validation folds (default 5; --quick 2)")
+    p.add_argument("--cv-seed", type=int, default=0, help="first fold seed tried")
+    p.add_argument("--epochs", type=int, default=None, help="model epochs (default 300; --quick 20)")
+    p.add_argument("--n-models", type=int, default=None, help="ensemble members (default 5; --quick 1)")
+    p.add_argument("--hidden", type=int, default=None, help="model width (default 64; --quick 16)")
+    p.add_argument("--patience", type=int, default=50, help="early-stopping patience (epochs)")
+    p.add_argument("--trees", type=int, default=None, help="random-forest trees (default 200; --quick 50)")
+    p.add_argument("--workers", type=int, default=2, help="parallel simulations and pipeline workers (default 2)")
+    p.add_argument("--threads-per-sim", type=int, default=1, help="OpenMM CPU threads of each simulation")
+    p.add_argument("--calibrate-steps", type=int, default=None,
+                   help="steps of two full-size timing runs behind the cost estimate (default 0 = none; --quick 1000)")
+    p.add_argument("--seed", type=int, default=2024, help="seed of the design, the simulations and the models")
+    p.add_argument("--workdir", default=os.path.join(os.getcwd(), "bench-out", "extrapolate"),
+                   help="folder of the simulations, pipelines and outputs (reused on rerun)")
+    p.add_argument("--quick", action="store_true", help="tiny systems and runs, for a smoke test")
+    p.add_argument("--out", default=None,
+                   help="write the results as JSON here (default WORKDIR/bench_extrapolate.json)")
+    p.add_argument("--out-table", default=None, help="training table CSV (default WORKDIR/extrapolate_table.csv)")
+    args = p.parse_args(argv)
+    q = args.quick
+    for name, full, quick in (("n_chem", 40, 8), ("long_fraction", 0.25, 0.5), ("short_steps", 100_000, 3000),
+                              ("equilibration", 20_000, 1000), ("save_interval", 500, 100), ("n_chains", 40, 8),
+                              ("chain_length", 48, 20), ("folds", 5, 2), ("epochs", 300, 20), ("n_models", 5, 1),
+                              ("hidden", 64, 16), ("trees", 200, 50), ("calibrate_steps", 0, 1000)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if q else full)
+    if args.long_factor < 10:
+        p.error("--long-factor must be >= 10 (short runs are at most 1/10 of the long length)")
+    if not 0.0 <= args.fit_window[0] < args.fit_window[1] <= 0.5:
+        p.error("--fit-window needs 0 <= START < STOP <= 0.5 (the conductivity's block errors need two blocks)")
+    if args.short_steps % args.save_interval:
+        p.error("--short-steps must be a multiple of --save-interval")
+    args.workdir = os.path.abspath(args.workdir)
+    args.out = args.out or os.path.join(args.workdir, "bench_extrapolate.json")
+    args.out_table = args.out_table or os.path.join(args.workdir, "extrapolate_table.csv")
+    return args
+
+
+def _rel(path: str, workdir: str, mark: str = "") -> str:
+    """``path`` relative to the work folder (prefixed with ``mark``) when inside it, else its file name.
+
+    Keeps machine paths out of the outputs; ``mark="W"`` writes the work folder itself as ``W``.
+    """
+    rel = os.path.relpath(os.path.abspath(path), workdir)
+    if rel.startswith(".."):
+        return os.path.basename(path)
+    if not mark:
+        return rel
+    return mark if rel == "." else os.path.join(mark, rel)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    warnings.filterwarnings("ignore")
+    args = parse_args(argv)
+    command = "python benchmarks/bench_extrapolate.py " + " ".join(
+        a if not os.path.isabs(a) else _rel(a, args.workdir, "W") for a in (sys.argv[1:] if argv is None else argv))
+    env = _common.environment(("numpy", "scipy", "openmm", "torch", "torch_geometric", "sklearn", "MDAnalysis",
+                               "trajml"))
+    os.makedirs(args.workdir, exist_ok=True)
+    t_all = time.perf_counter()
+    chems = design(args)
+    n_long = sum(c["long"] for c in chems)
+    print(f"bench_extrapolate: {len(chems)} chemistries ({n_long} with a long run), short {args.short_steps} steps, "
+          f"long {args.short_steps * args.long_factor} steps, {args.n_chains} chains x {args.chain_length} beads, "
+          f"{env['cpu_count']} CPUs, " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
+    units = {tuple(repeat_unit_of(c, args)) for c in chems}
+    if units != {("C", "O")}:
+        raise RuntimeError(f"Unexpected CG repeat units {sorted(units)}; the pipeline metadata assumes 'C O'.")
+
+    t0 = time.perf_counter()
+    sims = simulate_all(chems, args)
+    t_sim = time.perf_counter() - t0
+    failed = {k: r["error"] for k, r in sims["runs"].items() if not r["ok"]}
+    if failed:
+        print(f"{len(failed)} run(s) failed and are left out (rerun to retry): {sorted(failed)}")
+
+    t0 = time.perf_counter()
+    pipes = run_pipelines(chems, sims, args)
+    t_pipe = time.perf_counter() - t0
+
+    table = build_table(pipes, args)
+    from trajml.models.extrapolation_data import write_table_csv
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out_table)), exist_ok=True)
+    write_table_csv(table, args.out_table)
+    n_both = {t: int((np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])).sum())
+              for j, t in enumerate(table.tasks)}
+    print(f"table: {len(table)} rows, tasks {list(table.tasks)}, features {list(table.feature_names)}; "
+          f"rows with short and long labels: {n_both} -> {_rel(args.out_table, args.workdir)}")
+    provenance = {
+        "description": "Short- and long-run transport labels of coarse-grained PEO/LiTFSI chemistries made with "
+                       "'trajml simulate'; labels from trajml pipelines (stages msd, msd_anion, transport).",
+        "command": command, "command_note": "W stands for the work folder", "environment": env,
+        "design": {"knobs": [{"name": n, "low": lo, "high": hi, "log_scale": lg} for n, lo, hi, lg in KNOBS],
+                   "sampling": "Latin hypercube", "seed": args.seed, "n_chemistries": len(chems),
+                   "n_long": n_long, "long_factor": args.long_factor},
+        "run_lengths": {"short_steps": args.short_steps, "long_steps": args.short_steps * args.long_factor,
+                        "equilibration_steps": args.equilibration, "save_interval": args.save_interval},
+        "chemistries": [{**c, "short_parameters": sims["parameters"].get(f"{c['id']}_short"),
+                         "long_parameters": sims["parameters"].get(f"{c['id']}_long")} for c in chems],
+        "runs": {k: {kk: vv for kk, vv in r.items() if kk != "timings_s"} for k, r in sims["runs"].items()},
+        "pipelines": pipes, "targets": {t: TARGETS[t] for t in table.tasks},
+        "table": {"rows": len(table), "tasks": list(table.tasks), "features": list(table.feature_names),
+                  "groups": "one per parameter set (id)", "rows_with_both_labels": n_both},
+    }
+    with open(args.out_table + ".provenance.json", "w", encoding="utf-8") as fh:
+        json.dump(provenance, fh, indent=1, allow_nan=True)
+
+    t0 = time.perf_counter()
+    cv, cv_seed = cross_validate_all(table, args)
+    t_cv = time.perf_counter() - t0
+    mean = cv.mean()
+    rows = [[m, *(f"{mean[m][t][0]:.3f} ± {mean[m][t][1]:.3f}" for t in cv.tasks)] for m in cv.methods]
+    print(f"\ncross-validation by chemistry: {args.folds} folds (fold seed {cv_seed}); MAE against the long run, "
+          "mean ± std over folds (log10 units for D and σ)")
+    print(format_table(["method", *cv.tasks], rows))
+    wins = {t: bool(mean["model"][t][0] < min(mean["short_run"][t][0], mean["linear"][t][0])) for t in cv.tasks}
+    print("model beats short run and linear correction: " + ", ".join(f"{t} {'yes' if w else 'no'}"
+                                                                       for t, w in wins.items()))
+
+    full = parse_args(["--workdir", args.workdir])
+    calib = calibrate(full, args) if args.calibrate_steps else {}
+    est = cost_estimate(sims, calib, args, full)
+    timings = {"simulations_s": t_sim, "pipelines_s": t_pipe, "cross_validation_s": t_cv,
+               "total_s": time.perf_counter() - t_all}
+    print(f"\ntimings: simulations {t_sim:.1f} s, pipelines {t_pipe:.1f} s, cross-validation {t_cv:.1f} s, "
+          f"total {timings['total_s']:.1f} s")
+    for q in calib.get("points", []):
+        print(f"calibration: {q['n_beads']} beads, debye_length {q['debye_length']:g} Å, "
+              f"eo_li_ratio {q['eo_li_ratio']:g}: "
+              f"{q['cpu_s_per_bead_step'] * 1e6:.2f} CPU µs per bead-step, setup {q['setup_s']:.1f} s")
+    if est:
+        print(f"full-run estimate (defaults: {full.n_chem} chemistries, {est['n_runs']} runs, "
+              f"{full.n_chains}x{full.chain_length}-bead chains, short {full.short_steps} / long "
+              f"{full.short_steps * full.long_factor} steps), from {est['basis']}: "
+              f"{est['mean_cpu_s_per_bead_step'] * 1e6:.2f} CPU µs per bead-step on average "
+              f"(tiny systems of this run: {est['cpu_s_per_bead_step_this_run'] * 1e6:.2f}) -> "
+              f"~{est['full_simulation_cpu_hours']:.0f} CPU hours of simulation "
+              f"(~{est['full_simulation_cpu_hours'] / max(1, args.workers):.0f} h wall on {args.workers} workers), "
+              "plus the pipelines and the cross-validation")
+    results = {"command": command, "environment": env,
+               "config": {k: v for k, v in vars(args).items() if k not in ("workdir", "out", "out_table")},
+               "table": _rel(args.out_table, args.workdir),
+               "provenance": _rel(args.out_table + ".provenance.json", args.workdir),
+               "cv": {"tasks": list(cv.tasks), "methods": list(cv.methods), "fold_seed": cv_seed,
+                      "n_splits": args.folds, "mae_per_fold": cv.mae.tolist(),
+                      "mae_mean_std": {m: {t: list(v) for t, v in per.items()} for m, per in mean.items()},
+                      "folds": cv.folds.tolist(), "ids": list(table.ids),
+                      "model_beats_both_baselines": wins},
+               "failed_runs": failed, "pipelines": pipes, "timings_s": timings, "full_run_estimate": est}
+    with open(args.out, "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=1, allow_nan=True)
+    print(f"\ncommand: {command}")
+    print(f"results written to {args.out}; table and provenance: {args.out_table}(.provenance.json)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
