@@ -261,7 +261,8 @@ def cross_validate(make_estimator: Callable[[], Any], table: ExtrapolationTable,
     n_splits : int
         Number of folds.
     seed : int
-        Fold shuffling seed (see :func:`kfold_indices`).
+        Fold shuffling seed (see :func:`kfold_indices`); rows with a long-run label are spread
+        over the folds first (``stratify``).
     by_group : bool
         Hold out whole chemistries (``table.groups``) rather than single rows.
     baselines : dict of str to callable, optional
@@ -274,7 +275,9 @@ def cross_validate(make_estimator: Callable[[], Any], table: ExtrapolationTable,
     check_labels("cross_validate", table, "high")
     factories: dict[str, Callable[[], Any]] = {"model": make_estimator, "short_run": ShortRunBaseline,
                                                "linear": LinearCorrection, **(baselines or {})}
-    splits = kfold_indices(len(table), n_splits, seed, table.groups if by_group else None)
+    # Long-run labels are the scarce rows: spread them so every fold trains and tests on some.
+    splits = kfold_indices(len(table), n_splits, seed, table.groups if by_group else None,
+                           stratify=np.isfinite(table.high).any(axis=1))
     n, t = table.high.shape
     preds = np.full((len(factories), n, t), np.nan)
     mae = np.full((len(factories), n_splits, t), np.nan)

@@ -565,7 +565,8 @@ def _is_number(text: str) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 def kfold_indices(n: int, n_splits: int = 5, seed: int | None = 0,
-                  groups: Sequence[Any] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                  groups: Sequence[Any] | None = None,
+                  stratify: Sequence[bool] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Train/test indices of k-fold cross-validation.
 
     Parameters
@@ -580,6 +581,10 @@ def kfold_indices(n: int, n_splits: int = 5, seed: int | None = 0,
     groups : sequence, optional
         Group label per row (e.g. the chemistry): whole groups are held out together, so a chemistry
         seen in training never appears in its test fold.
+    stratify : sequence of bool, optional
+        Rows that are scarce and must be spread over the folds (e.g. those with a long-run label):
+        groups holding any are dealt to the folds in turn before the others fill them up, so every
+        fold tests some and trains on the rest. Without it the splits are plain (shuffled) k-fold.
 
     Returns
     -------
@@ -601,12 +606,26 @@ def kfold_indices(n: int, n_splits: int = 5, seed: int | None = 0,
         raise ValueError(f"{owner} cannot make {n_splits} folds of {len(units)} "
                          f"{'groups' if groups is not None else 'rows'}.")
     order = units if seed is None else np.random.RandomState(seed).permutation(len(units))
-    sizes = np.full(n_splits, len(units) // n_splits)
-    sizes[: len(units) % n_splits] += 1
+    if stratify is None:
+        sizes = np.full(n_splits, len(units) // n_splits)
+        sizes[: len(units) % n_splits] += 1
+        stop = np.cumsum(sizes)
+        folds = [order[stop[k] - sizes[k]: stop[k]] for k in range(n_splits)]
+    else:
+        if len(stratify) != n:
+            raise ValueError(f"The 'stratify' parameter of {owner} has {len(stratify)} flags for {n} rows.")
+        scarce = np.zeros(len(units), dtype=bool)
+        scarce[labels[np.asarray(stratify, dtype=bool)]] = True
+        # Deal the scarce groups round-robin, then the others into the currently smallest folds.
+        dealt = np.concatenate([order[scarce[order]], order[~scarce[order]]])
+        n_scarce = int(scarce.sum())
+        members: list[list[int]] = [[] for _ in range(n_splits)]
+        for pos, u in enumerate(dealt):
+            k = pos % n_splits if pos < n_scarce else int(np.argmin([len(m) for m in members]))
+            members[k].append(int(u))
+        folds = [np.asarray(m, dtype=np.int64) for m in members]
     out = []
-    stop = np.cumsum(sizes)
-    for k in range(n_splits):
-        held = order[stop[k] - sizes[k]: stop[k]]
+    for held in folds:
         test = np.flatnonzero(np.isin(labels, held))
         out.append((np.setdiff1d(np.arange(n), test).astype(np.int64), test.astype(np.int64)))
     return out

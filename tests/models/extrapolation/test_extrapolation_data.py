@@ -206,3 +206,18 @@ def test_cg_tables_from_pipelines_group_by_system():
     t = table_from_pipeline(cross_system_table(*short), smiles_column=None, beads_column="beads")
     assert t.graph_kind == "cg" and t.graphs == (("C", "O"), ("C", "O"))
     assert t.groups == ("a", "b")
+
+
+def test_stratified_folds_spread_the_scarce_groups():
+    """4 of 20 groups hold the scarce rows: with 4 folds each fold tests exactly one of them; plain k-fold
+    (sklearn's KFold order) does not promise that."""
+    groups = np.repeat(np.arange(20), 2)
+    scarce = np.isin(groups, [0, 1, 2, 3])
+    for seed in range(5):
+        splits = kfold_indices(len(groups), 4, seed, groups, stratify=scarce)
+        tested = np.concatenate([t for _, t in splits])
+        assert sorted(tested.tolist()) == list(range(40))  # every row tested once
+        for train, test in splits:
+            assert len(set(groups[test]) & set(groups[train])) == 0  # whole groups held out
+            assert len(set(groups[test][scarce[test]])) == 1
+            assert 8 <= len(test) <= 12
