@@ -8,7 +8,6 @@ numbers with units, CSV tables and PNG figures. Lengths are in Å, times in ps.
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
@@ -29,11 +28,9 @@ def _data(res: Any, **extra: Any) -> dict[str, Any]:
 
 def _figure(name: str, res: Any, *args: Any) -> Any:
     """A figure from trajml.plotting, drawn off-screen (workers have no display)."""
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
     import trajml.plotting as plotting
+
+    plotting.use_offscreen_backend()
 
     return getattr(plotting, f"plot_{name}")(res, *args)
 

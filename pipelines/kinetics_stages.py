@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from trajml.pipelines.builtin_stages import _SEL, _data
+from trajml.plotting import use_offscreen_backend
 from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
 
 __all__ = ["graphs", "msm", "fes"]
@@ -104,12 +105,7 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
             "states": _data(interp)}
     if res.model_kind == "graph":
         data["graph"] = {"r_max": float(res.model.r_max), "max_neighbors": int(res.model.max_neighbors)}
-    import sys
-
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")  # workers have no display
+    use_offscreen_backend()  # workers have no display
     return StageOutput(data=data, numbers=numbers, tables=tables, figures=res.figures())
 
 
@@ -176,13 +172,9 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     for k, (p, f) in enumerate(zip(minima.points, minima.free_energy_kJmol)):
         numbers[f"min{k}_x"], numbers[f"min{k}_y"] = (float(p[0]), ""), (float(p[1]), "")
         numbers[f"min{k}_F"] = (float(f), "kJ/mol")
-    import sys
-
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")  # workers have no display
     from trajml.models.fes import plot_fes
+
+    use_offscreen_backend()  # workers have no display
 
     ax = plot_fes(model, minima=minima, cv_labels=[f"{params['x']} within {params['x_cutoff']:g} Å",
                                                    f"{params['y']} within {params['y_cutoff']:g} Å"])

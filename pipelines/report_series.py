@@ -12,7 +12,6 @@ import html
 import math
 import os
 import re
-import sys
 from typing import Any
 
 __all__ = ["series_columns", "temperature_series_section"]
@@ -94,10 +93,9 @@ def temperature_series_section(columns: list[str], rows: list[dict[str, Any]], f
 
 
 def _plot(fits: list[tuple], path: str) -> str | None:
-    import matplotlib
+    from trajml.plotting import use_offscreen_backend
 
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
+    use_offscreen_backend()
     import matplotlib.pyplot as plt
     import numpy as np
 

@@ -15,7 +15,20 @@ import numpy as np
 
 __all__ = ["plot_rdf", "plot_coordination", "plot_solvation", "plot_msd", "plot_residence",
            "plot_implied_timescales", "plot_ck_test", "plot_populations", "plot_state_rdf", "plot_state_shell",
-           "plot_state_populations"]
+           "plot_state_populations", "use_offscreen_backend"]
+
+
+def use_offscreen_backend() -> None:
+    """Draw into files only (Agg), unless pyplot is already imported with the user's backend.
+
+    For code that writes figures in workers or from the command line, where no display exists.
+    """
+    import sys
+
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
 
 
 def _pyplot() -> Any:

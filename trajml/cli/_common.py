@@ -142,7 +142,6 @@ def save_plot(fig: Any, path: str) -> None:
 
 def _use_agg() -> None:
     """Render off-screen: the CLI only writes files."""
-    import matplotlib
+    from trajml.plotting import use_offscreen_backend
 
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
+    use_offscreen_backend()

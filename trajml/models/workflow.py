@@ -127,12 +127,9 @@ class KineticAnalysis:
                 "state_shell": figure(plotting.plot_state_shell(self.interpretation))}
 
     def _plots(self, d: str) -> list[str]:
-        import sys
+        from trajml.plotting import use_offscreen_backend
 
-        import matplotlib
-
-        if "matplotlib.pyplot" not in sys.modules:
-            matplotlib.use("Agg")  # files only; never open a window
+        use_offscreen_backend()  # files only; never open a window
         import matplotlib.pyplot as plt
 
         out = []
