@@ -9,10 +9,9 @@ the report. Lags in frames (of the analysed frames), times in ps, lengths in Å.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from trajml.models._torch_threads import torch_threads
 from trajml.pipelines.builtin_stages import _SEL, _data
 from trajml.plotting import use_offscreen_backend
 from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
@@ -84,7 +83,8 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     import numpy as np
 
     r_max, max_neighbors = _graph_parameters(ctx, params)
-    with _one_torch_thread(params["model"]):
+    # One thread: units already run in parallel, and torch's workers would spin against theirs.
+    with torch_threads(1 if params["model"] in ("graph", "mlp") else None):
         res = _analyse(ctx, params, r_max, max_neighbors)
     its = res.timescales
     i = int(np.argmin(np.abs(its.lags - res.lag)))
@@ -117,23 +117,6 @@ def _analyse(ctx: StageContext, params: dict[str, Any], r_max: float | None, max
         r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
         step=params["step"], chunk_size=params["chunk_size"], epochs=params["epochs"], n_clusters=params["clusters"],
         r_max=r_max, max_neighbors=max_neighbors, seed=params["seed"])
-
-
-@contextmanager
-def _one_torch_thread(model: str) -> Iterator[None]:
-    """Train on one thread: units already run in parallel, and torch's threads spinning against the
-    other units' work cost more than they gain (a 2-core run spent half its time in the kernel)."""
-    if model not in ("graph", "mlp"):
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @register_stage("fes", params={

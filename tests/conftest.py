@@ -10,6 +10,18 @@ import pytest
 warnings.filterwarnings("ignore", module="MDAnalysis")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Train the small test networks on one thread: on a busy 2-core runner torch's OpenMP workers
+    spin against other processes and a 40 ms step can take over a second."""
+    import importlib.util
+
+    from trajml.models._torch_threads import torch_threads
+
+    with torch_threads(1 if importlib.util.find_spec("torch") else None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def psf_dcd() -> tuple[str, str]:
     """Adenylate kinase PSF + 98-frame DCD from MDAnalysisTests (no box)."""

@@ -14,16 +14,6 @@ pytest.importorskip("torch_geometric")
 from trajml.cli import main  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks train on one thread: on a busy 2-core runner torch's workers spin against other processes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 UNITS = ["*CCO*", "*CCCO*", "*CCN*", "*CCCS*", "*COCO*", "*CCCCO*", "*CNCS*", "*CCCCN*", "*COCCO*", "*CSCCN*",
          "*CCCCC*", "*CNCCO*"]
 

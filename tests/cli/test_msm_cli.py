@@ -24,16 +24,6 @@ OUTPUTS = ("timescales.json", "populations.json", "ck_test.json", "states.json",
            "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # busy shared runners: see tests/models/conftest.py
-    yield
-    torch.set_num_threads(before)
-
-
 def _check_outputs(out, n_states):
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name

@@ -26,17 +26,3 @@ def ar_trajs() -> list[np.ndarray]:
         out.append(x + shift)
     return out
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Train the small test networks on one thread: on a busy 2-core runner, torch's OpenMP workers
-    spin against other processes and a 40 ms step can take over a second."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - the kinetics tests without the deep extra
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -307,7 +307,6 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
     """The extrapolate stage feeds log10 D from the msd stage and the metadata temperature to the model,
     exactly as a table built by hand from the direct API does."""
     pytest.importorskip("rdkit")
-    import torch
 
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
@@ -325,13 +324,8 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
     table = ExtrapolationTable(ids=tuple(f"s{i}" for i in range(n)), graphs=graphs, graph_kind="smiles",
                                feature_names=("temperature",), features=temps[:, None], tasks=("log10_D_Li",),
                                low=low, high=low - 0.4)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        model = MultitaskExtrapolator(hidden=16, n_layers=1, epochs=5, n_models=1, validation_fraction=0.0,
-                                      patience=None, seed=0).fit(table).fetch_model()
-    finally:
-        torch.set_num_threads(before)
+    model = MultitaskExtrapolator(hidden=16, n_layers=1, epochs=5, n_models=1, validation_fraction=0.0,
+                                  patience=None, seed=0).fit(table).fetch_model()
     model.save(tmp_path / "ex.npz")
     yaml_text = (
         "version: 1\nname: ex\ninputs:\n  - bundled: spe_sample\n"

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from trajml.models._torch_threads import torch_threads
 from trajml.models.fes._base import FESEstimator
 from trajml.models.fes._grid import Grid
 from trajml.models.fes._surfaces import MLPSurface
@@ -149,7 +150,7 @@ class NeuralNetworkFES(FESEstimator):
                 loss.backward()
                 return loss
 
-            with _threads(torch, self.n_threads):
+            with torch_threads(self.n_threads):
                 opt.step(closure)
             if not all(bool(torch.isfinite(p).all()) for p in [*net.parameters(), c]):
                 raise FloatingPointError(f"{type(self).__name__}: training of ensemble member {m} diverged (non-finite "
@@ -310,22 +311,6 @@ def _align_members(surface: MLPSurface, x: np.ndarray) -> MLPSurface:
         W, b = params[-1]
         members.append((*params[:-1], (W, b - m)))
     return MLPSurface(layers=tuple(members), shift=surface.shift, scale=surface.scale)
-
-
-class _threads:
-    """Temporarily set torch's intra-op thread count."""
-
-    def __init__(self, torch: Any, n: int | None) -> None:
-        self.torch, self.n, self.old = torch, n, None
-
-    def __enter__(self) -> None:
-        if self.n is not None:
-            self.old = self.torch.get_num_threads()
-            self.torch.set_num_threads(int(self.n))
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.old is not None:
-            self.torch.set_num_threads(self.old)
 
 
 def _per_point(owner: str, value: Any, n: int, name: str, default: float, unit: str) -> np.ndarray:
