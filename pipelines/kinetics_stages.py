@@ -141,13 +141,12 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     if temperature is None:
         raise ValueError(f"The fes stage needs a temperature for system {ctx.system.name!r}: give 'temperature' (K) "
                          "or the system's metadata 'temperature'.")
-    out = []
-    for label, sel, r in (("x", params["x"], params["x_cutoff"]), ("y", params["y"], params["y_cutoff"])):
-        feats = ShellCounts(params["targets"], {label: sel}, radii=(r,)).compute(
-            ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
-            chunk_size=params["chunk_size"])
-        out.append(np.concatenate([f[..., 0] for f in feats]))
-    cvs = stack_cvs(*out)
+    # One pass counts both species at both radii; each CV is its species' column at its own radius.
+    radii = sorted({params["x_cutoff"], params["y_cutoff"]})
+    feats = np.concatenate(ShellCounts(params["targets"], {"x": params["x"], "y": params["y"]}, radii=radii).compute(
+        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"]))
+    cvs = stack_cvs(feats[..., radii.index(params["x_cutoff"])],
+                    feats[..., len(radii) + radii.index(params["y_cutoff"])])
     model = estimator(params["method"], temperature=float(temperature), cv_units="count").fit(cvs).fetch_model()
     minima = model.minima()
     numbers: dict[str, tuple[float, str]] = {"temperature": (float(temperature), "K"),

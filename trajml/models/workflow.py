@@ -272,8 +272,9 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     lag = check_lag(owner, lag)
     resolve_atoms(source, targets, "targets", owner)  # a selection matching nothing fails here, named
     shell = dict(shell) if shell is not None else {"polymer O": "name O", "anion": "name TFSI"}
+    half_box = _half_box(source)
     if r_shell is None:
-        r_shell = {label: cutoff_from_rdf(owner, "r_shell", targets, sel, source, r_max=min(12.0, _half_box(source)),
+        r_shell = {label: cutoff_from_rdf(owner, "r_shell", targets, sel, source, r_max=min(12.0, half_box),
                                           n_bins=240, smoothing=0.5, max_frames=100, device=device)[0]
                    for label, sel in shell.items()}
     shells = r_shell if isinstance(r_shell, Mapping) else {label: float(r_shell) for label in shell}
@@ -307,7 +308,7 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
                 shutil.rmtree(tmp_graphs, ignore_errors=True)
     else:
         if radii is None:
-            half = _half_box(source) * 0.999
+            half = half_box * 0.999
             radii = sorted({round(min(f * r, half), 3) for r in shells.values() for f in (0.8, 1.0, 1.25)})
         counts = ShellCounts(targets, shell, radii, device=device)
         feats = counts.compute(source, start=start, stop=stop, step=step, chunk_size=chunk_size)
@@ -347,7 +348,7 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
         pops = soft_populations(probs, lag)
     states = probs if interpret == "soft" else [p.argmax(-1) for p in probs]
-    interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, _half_box(source)),
+    interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, half_box),
                                  n_bins=80, charge=source.atoms.charges is not None, n_states=n_sets).compute(
         source, targets, states if source.n_trajectories > 1 else states[0], start=start, stop=stop, step=step,
         chunk_size=chunk_size)
