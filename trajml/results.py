@@ -8,7 +8,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["Results"]
+__all__ = ["Results", "read_only"]
+
+
+
+def read_only(a: Any, dtype: Any = np.float64) -> np.ndarray:
+    """A read-only copy of ``a`` as ``dtype``: frozen results must not change under their users."""
+    out = np.array(a, dtype=dtype)
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from trajml.results import Results
+from trajml.results import read_only as _ro
 
 __all__ = [
     "CovarianceState",
@@ -287,12 +288,6 @@ class TimeLaggedCovariance:
         if self._state is None:
             raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(data) first.")
         return self.finalize(self._state)
-
-
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=np.float64)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -44,6 +44,7 @@ from trajml.models.extrapolation_data import (
 from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
 from trajml.models.deep.polymer_graph import table_graphs
 from trajml.results import Results, _plain
+from trajml.results import read_only as _ro
 
 __all__ = ["masked_loss", "MultitaskExtrapolator", "MultitaskModel"]
 
@@ -129,12 +130,6 @@ class _Net(torch.nn.Module):
 # ----------------------------------------------------------------------------------------------
 # the frozen model
 # ----------------------------------------------------------------------------------------------
-
-def _ro(a: Any, dtype: Any = np.float64) -> np.ndarray:
-    out = np.array(a, dtype=dtype)
-    out.flags.writeable = False
-    return out
-
 
 def _check_inputs(owner: str, table: Any, graph_kind: str, feature_names: tuple[str, ...]) -> None:
     if not isinstance(table, ExtrapolationTable):

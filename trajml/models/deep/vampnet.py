@@ -37,7 +37,7 @@ from trajml.models.koopman import (
     soft_koopman_matrix,
     vamp_score,
 )
-from trajml.results import Results, _plain
+from trajml.results import Results, _plain, read_only
 
 __all__ = ["vamp_loss", "vamp_score_torch", "lagged_pairs", "pair_batches", "split_segments", "VAMPNet", "VAMPNetModel",
            "SoftStateModel"]
@@ -560,9 +560,7 @@ class VAMPNetModel(SoftStateModel, Results):
 
 
 def _ro_f32(a: Any) -> np.ndarray:
-    out = np.array(a, dtype=np.float32)
-    out.flags.writeable = False
-    return out
+    return read_only(a, np.float32)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,16 +9,11 @@ import numpy as np
 
 from trajml.models.fes._grid import Grid
 from trajml.results import Results, _plain
+from trajml.results import read_only as _ro
 
 __all__ = ["FESModel", "make_model"]
 
 _UNITS_OK = ("kJ/mol", "kT")
-
-
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=np.float64)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

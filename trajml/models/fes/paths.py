@@ -19,14 +19,9 @@ from scipy.optimize import minimize
 
 from trajml.models.fes._validate import check_int
 from trajml.results import Results
+from trajml.results import read_only as _ro
 
 __all__ = ["Minima", "MinimumPath", "Basins", "find_minima", "minimum_path", "basin_free_energies"]
-
-
-def _ro(a: Any) -> np.ndarray:
-    a = np.array(a, dtype=np.float64)
-    a.flags.writeable = False
-    return a
 
 
 # ----------------------------------------------------------------------------------------------
