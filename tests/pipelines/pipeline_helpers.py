@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import textwrap
@@ -49,6 +50,13 @@ def batch_yaml(outputs: str, stages: str = STAGES) -> str:
     return ("version: 1\nname: batch\ninputs:\n  - glob: sims/sys*\n"
             "    metadata: {temperature: 300.0, charges: {Li: 1.0, TFSI: -1.0}}\n"
             f"{stages}outputs: {outputs}\n")
+
+
+def results_by_stage(outputs: Path, summary) -> dict[str, dict]:
+    """Stage id -> stored result.json of every unit of a one-system run."""
+    objects = outputs / "store" / "objects"
+    return {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
+            for o in summary.outcomes}
 
 
 def stored_results(outputs: Path) -> dict[str, bytes]:

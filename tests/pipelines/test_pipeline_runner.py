@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipeline_helpers import STAGES, batch_yaml, make_systems, stored_results, write_pipeline
+from pipeline_helpers import STAGES, batch_yaml, make_systems, results_by_stage, stored_results, write_pipeline
 
 from trajml.pipelines import ResultStore, load_pipeline, run_pipeline
 
@@ -162,9 +162,7 @@ def test_transport_stages_match_the_direct_api(tmp_path):
     msd = MSD("name Li").run(src, stop=120)
     fit = Diffusion().fit(msd).fetch_model()
     res = ResidenceTime("name Li", "name O", cutoff=8.0).run(src, stop=120, progress=False)
-    objects = tmp_path / "out" / "store" / "objects"
-    stored = {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
-              for o in summary.outcomes}
+    stored = results_by_stage(tmp_path / "out", summary)
     assert stored["msd"]["diffusion"]["D_A2_ps"] == pytest.approx(fit.D_A2_ps, rel=1e-12)
     assert stored["msd"]["msd_A2"] == pytest.approx(list(msd.msd_A2), rel=1e-12)
     assert stored["residence"]["tau_ps"] == pytest.approx(res.tau_ps, rel=1e-12)
@@ -234,9 +232,7 @@ def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
     assert summary.computed == 1 and not summary.failures
     ref = kinetic_analysis(open_source(sample_topology(), sample_trajectory()), "name Li", 3, 4, model="tica",
                            r_shell=8.0, n_bootstrap=4, stop=100, n_clusters=12, seed=0)
-    (o,) = summary.outcomes
-    entry = tmp_path / "out" / "store" / "objects" / o.key[:2] / o.key
-    stored = json.loads((entry / "result.json").read_text())
+    stored = results_by_stage(tmp_path / "out", summary)["msm"]
     np.testing.assert_allclose(stored["timescales"]["timescales_ps"], ref.timescales.timescales_ps, rtol=1e-9)
     assert stored["populations"] == pytest.approx(ref.populations.tolist(), rel=1e-9)
     report = (tmp_path / "out" / "report" / "index.html").read_text()
@@ -265,8 +261,7 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     (n_o,) = ShellCounts("name Li", {"O": "name O"}, radii=(8.0,)).compute(src, stop=60)
     (n_a,) = ShellCounts("name Li", {"A": "name TFSI"}, radii=(9.3,)).compute(src, stop=60)
     ref = HistogramFES(temperature=300.0, cv_units="count").fit(stack_cvs(n_o[..., 0], n_a[..., 0])).fetch_model()
-    (o,) = summary.outcomes
-    stored = json.loads((tmp_path / "out" / "store" / "objects" / o.key[:2] / o.key / "result.json").read_text())
+    stored = results_by_stage(tmp_path / "out", summary)["fes"]
     assert stored["temperature_K"] == 300.0  # from the bundled sample's metadata
     np.testing.assert_allclose(np.array(stored["grid"]["free_energy_kJmol"], dtype=float), ref.free_energy_kJmol,
                                rtol=1e-12, equal_nan=True)
@@ -292,9 +287,7 @@ def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
     path.write_text(yaml_text)
     summary = run_pipeline(str(path), scheduler="serial", progress=False)
     assert summary.computed == 2 and not summary.failures
-    objects = tmp_path / "out" / "store" / "objects"
-    stored = {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
-              for o in summary.outcomes}
+    stored = results_by_stage(tmp_path / "out", summary)
     ref = run(NeighborGraphs(None, r_max=8.5, max_neighbors=8), open_source(sample_topology(), sample_trajectory()),
               stop=30, progress=False)
     assert stored["g"]["mean_degree"] == pytest.approx(ref.mean_degree, rel=1e-12)
@@ -337,9 +330,7 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
     path.write_text(yaml_text)
     summary = run_pipeline(str(path), scheduler="serial", progress=False)
     assert summary.computed == 2 and not summary.failures
-    objects = tmp_path / "out" / "store" / "objects"
-    stored = {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
-              for o in summary.outcomes}
+    stored = results_by_stage(tmp_path / "out", summary)
     d = Diffusion().fit(MSD("name Li").run(open_source(sample_topology(), sample_trajectory()), stop=60)).fetch_model()
     by_hand = ExtrapolationTable(ids=("x",), graphs=("*CCO*",), graph_kind="smiles", feature_names=("temperature",),
                                  features=np.array([[300.0]]), tasks=("log10_D_Li",),
