@@ -19,13 +19,6 @@ from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, 
 __all__ = ["graphs", "msm", "fes"]
 
 
-def _check(p: dict[str, Any]) -> list[tuple[str, str]]:
-    problems = []
-    if p.get("model") == "tica" and p.get("clusters", 0) < p.get("states", 0):
-        problems.append(("clusters", "must be at least 'states' (PCCA+ groups clusters into states)"))
-    return problems
-
-
 @register_stage("graphs", params={
     "r_max": Param("float", 9.0, "neighbour cut-off", unit="Å", positive=True),
     "max_neighbors": Param("int", 24, "neighbours kept per atom (nearest first)", minimum=1),
@@ -54,7 +47,9 @@ def _graph_parameters(ctx: StageContext, params: dict[str, Any]) -> tuple[float 
 
 
 def _check_msm(p: dict[str, Any]) -> list[tuple[str, str]]:
-    problems = _check(p)
+    problems = []
+    if p.get("model") == "tica" and p.get("clusters", 0) < p.get("states", 0):
+        problems.append(("clusters", "must be at least 'states' (PCCA+ groups clusters into states)"))
     if p.get("graphs_from") is not None and p.get("model") != "graph":
         problems.append(("graphs_from", "is used only by model: graph"))
     return problems

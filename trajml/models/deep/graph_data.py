@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 
 __all__ = ["GraphDataset", "frames_to_batch", "chunk_to_batch", "padded_from_chunk"]
 
@@ -113,13 +113,6 @@ def chunk_to_batch(chunk: Any, readout: np.ndarray, width: int, device: torch.de
     """:func:`frames_to_batch` of a :class:`~trajml.features.GraphChunk` of all atoms."""
     nbr, dist = padded_from_chunk(chunk, width)
     return frames_to_batch(chunk.species, readout, nbr, dist, device)
-
-
-def frame_data(species: np.ndarray, readout: np.ndarray, neighbors: np.ndarray, distances: np.ndarray) -> Data:
-    """The graph of one frame as a ``torch_geometric.data.Data`` (neighbours (N, K), distances in Å)."""
-    b = frames_to_batch(species, readout, neighbors[None], distances[None])
-    return Data(x=b.x, edge_index=b.edge_index, edge_dist=b.edge_dist, nbr=b.nbr, nbr_dist=b.nbr_dist,
-                readout=b.readout)
 
 
 @dataclass(frozen=True)
