@@ -89,6 +89,9 @@ def register(subparsers: Any) -> None:
     m.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
     m.add_argument("--ensemble", type=positive_int, default=5, help="ensemble members (default: 5)")
     m.add_argument("--heteroscedastic", action="store_true", help="heads also predict a variance")
+    m.add_argument("--absolute", action="store_true",
+                   help="the high-fidelity head predicts the long-run value itself, not a correction to the "
+                        "short-run value (the default)")
     m.add_argument("--low-input", choices=("observed", "predicted"), default="observed",
                    help="feed the high-fidelity head the measured short-run value (default) or the prediction")
     m.add_argument("--validation-fraction", type=_fraction, default=0.1, help="held out for early stopping")
@@ -173,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         def make() -> MultitaskExtrapolator:
             return MultitaskExtrapolator(hidden=args.hidden, n_layers=args.layers, epochs=args.epochs,
                                          batch_size=args.batch_size, lr=args.lr, n_models=args.ensemble,
-                                         heteroscedastic=args.heteroscedastic, low_input=args.low_input,
+                                         heteroscedastic=args.heteroscedastic, residual=not args.absolute,
+                                         low_input=args.low_input,
                                          validation_fraction=args.validation_fraction, patience=args.patience,
                                          seed=args.seed, device=args.device)
 

@@ -180,3 +180,33 @@ def test_generic_load_model_reads_multitask_files(fitted, data, tmp_path):
                                rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="holds a MultitaskModel, not a MSMModel"):
         load_model(tmp_path / "m.npz", expected=MSMModel)
+
+
+@pytest.mark.parametrize("residual, blend", [(True, 50.0), (True, -50.0), (False, None)])
+def test_residual_head_adds_its_correction_to_the_fed_short_run_value(data, tmp_path, residual, blend):
+    """With the high head's last layer zeroed, a residual model returns the blend of the short-run value
+    it is fed (measured, or the low head's prediction when there is none) and the low head's prediction:
+    the fed value with the blend weight at 1, the prediction at 0. An absolute model returns 0 in
+    standardised units, i.e. the training label mean."""
+    table, _ = data
+    model = MultitaskExtrapolator(**{**FAST, "epochs": 2}, n_models=1, residual=residual, seed=0).fit(
+        table).fetch_model()
+    model.save(tmp_path / "m.npz")
+    back = MultitaskModel.load(tmp_path / "m.npz")
+    assert back.residual is residual
+    net = back._nets()[0]
+    with torch.no_grad():
+        net.high_head[-1].weight.zero_()
+        net.high_head[-1].bias.zero_()
+        if residual:
+            net.blend_logit.fill_(blend)
+    sub = table.subset(range(10))
+    predicted_low = back.predict(sub.without_labels("low")).low
+    fed = np.where(np.isfinite(sub.low), sub.low, predicted_low)
+    if not residual:
+        expected = np.broadcast_to(back.target_mean, fed.shape)
+    else:
+        expected = fed if blend > 0 else back.predict(sub).low
+    np.testing.assert_allclose(back.predict(sub).high, expected, rtol=1e-5, atol=1e-5)
+    if residual and blend > 0:  # rows with a measured short run really use it, not the prediction
+        assert np.abs(expected - predicted_low)[np.isfinite(sub.low)].max() > 1e-3

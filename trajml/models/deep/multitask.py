@@ -9,6 +9,11 @@ short-run value], predicts the long-run labels, trained on few long runs.
 The short-run value fed to the high-fidelity head is the measured one where the row has it
 (``low_input="observed"``, the default: a system with a short run gets its long-run value
 extrapolated from it) and the low-fidelity head's prediction otherwise (screening without any MD).
+By default (``residual=True``) the high-fidelity head predicts a correction added to a learned blend
+``w · fed + (1 − w) · predicted`` of that value and the low-fidelity prediction (one weight per task,
+starting at w ≈ 0.95): with few long runs, "long run ≈ short run + correction" is a much better
+prior than learning the long-run value from scratch, and the blend lets the many short runs behind
+the low-fidelity head damp the noise of a single measured short run.
 During training the measured value is replaced by the prediction with probability
 ``low_dropout``, so the high-fidelity head learns to use both. ``low_input="predicted"`` always
 uses the prediction.
@@ -85,7 +90,7 @@ class _Net(torch.nn.Module):
     """Graph trunk (GINE convolutions, mean ‖ sum pooling) + features → embedding; low and high heads."""
 
     def __init__(self, node_dim: int, edge_dim: int, n_features: int, n_tasks: int, hidden: int, n_layers: int,
-                 heteroscedastic: bool) -> None:
+                 heteroscedastic: bool, residual: bool = False) -> None:
         super().__init__()
         self.register_buffer("feature_shift", torch.zeros(n_features))
         self.register_buffer("feature_scale", torch.ones(n_features))
@@ -103,6 +108,10 @@ class _Net(torch.nn.Module):
                                              torch.nn.Linear(hidden, out))
         self.n_tasks = n_tasks
         self.heteroscedastic = heteroscedastic
+        self.residual = residual
+        # residual models: weight of the measured short-run value against the low head's prediction
+        # (logit; starts at ~0.95, i.e. mostly the measurement)
+        self.blend_logit = torch.nn.Parameter(torch.full((n_tasks,), 3.0)) if residual else None
 
     def embedding(self, batch: Batch, features: torch.Tensor) -> torch.Tensor:
         h = self.node_in(batch.x)
@@ -124,6 +133,9 @@ class _Net(torch.nn.Module):
         low, low_lv = self._split(self.low_head(z))
         fed = torch.where(use_low, torch.nan_to_num(low_in), low)
         high, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
+        if self.residual:  # the head learns the correction to the short-run value, not the value itself
+            w = torch.sigmoid(self.blend_logit)
+            high = high + w * fed + (1.0 - w) * low
         return low, low_lv, high, high_lv
 
 
@@ -166,6 +178,9 @@ class MultitaskModel(Results):
         Network shape.
     heteroscedastic : bool
         Whether the heads predict a log variance.
+    residual : bool
+        Whether the high-fidelity head predicts the long-run value as a correction to the short-run
+        value it is fed (blended with the low-fidelity prediction).
     low_input : str
         'observed' or 'predicted' (see the module docstring).
     target_mean, target_std : ndarray, shape (n_tasks,), float64
@@ -186,6 +201,7 @@ class MultitaskModel(Results):
     hidden: int
     n_layers: int
     heteroscedastic: bool
+    residual: bool
     low_input: str
     target_mean: np.ndarray
     target_std: np.ndarray
@@ -205,7 +221,7 @@ class MultitaskModel(Results):
             nets = []
             for k in range(self.n_models):
                 net = _Net(self.node_dim, self.edge_dim, len(self.feature_names), len(self.tasks), self.hidden,
-                           self.n_layers, self.heteroscedastic)
+                           self.n_layers, self.heteroscedastic, self.residual)
                 prefix = f"m{k}."
                 net.load_state_dict({n[len(prefix):]: torch.as_tensor(np.array(v))
                                      for n, v in self.parameters.items() if n.startswith(prefix)})
@@ -278,7 +294,7 @@ class MultitaskModel(Results):
         params = {"tasks": list(self.tasks), "graph_kind": self.graph_kind, "vocabulary": list(self.vocabulary),
                   "feature_names": list(self.feature_names), "node_dim": self.node_dim, "edge_dim": self.edge_dim,
                   "hidden": self.hidden, "n_layers": self.n_layers, "heteroscedastic": self.heteroscedastic,
-                  "low_input": self.low_input}
+                  "residual": self.residual, "low_input": self.low_input}
         header = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_type": type(self).__name__,
                   "params": params, "state_dict": list(self.parameters), "units": dict(self.units),
                   "provenance": json.loads(json.dumps(_plain(self.provenance), default=str))}
@@ -316,7 +332,8 @@ class MultitaskModel(Results):
                 return cls(tasks=tuple(p["tasks"]), graph_kind=p["graph_kind"], vocabulary=tuple(p["vocabulary"]),
                            feature_names=tuple(p["feature_names"]), node_dim=int(p["node_dim"]),
                            edge_dim=int(p["edge_dim"]), hidden=int(p["hidden"]), n_layers=int(p["n_layers"]),
-                           heteroscedastic=bool(p["heteroscedastic"]), low_input=str(p["low_input"]),
+                           heteroscedastic=bool(p["heteroscedastic"]), residual=bool(p.get("residual", False)),
+                           low_input=str(p["low_input"]),
                            target_mean=_ro(data["a:target_mean"]), target_std=_ro(data["a:target_std"]),
                            train_losses=_ro(data["a:train_losses"]),
                            validation_losses=_ro(data["a:validation_losses"]),
@@ -374,6 +391,10 @@ class MultitaskExtrapolator:
         Ensemble members (different seeds and validation splits); their spread is the uncertainty.
     heteroscedastic : bool
         Heads predict a log variance too, trained with the Gaussian NLL.
+    residual : bool
+        The high-fidelity head predicts a correction added to a learned blend of the short-run value it
+        is fed (measured or predicted) and the low-fidelity prediction, so an untrained head starts near
+        "long run = short run" (see the module docstring). False: it predicts the long-run value itself.
     low_input : {'observed', 'predicted'}
         What the high-fidelity head is fed: the measured short-run value where present, or always the
         low-fidelity head's prediction.
@@ -397,7 +418,8 @@ class MultitaskExtrapolator:
 
     def __init__(self, hidden: int = 64, n_layers: int = 3, epochs: int = 300, lr: float = 3e-3,
                  weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
-                 heteroscedastic: bool = False, low_input: str = "observed", low_dropout: float = 0.3,
+                 heteroscedastic: bool = False, residual: bool = True, low_input: str = "observed",
+                 low_dropout: float = 0.3,
                  validation_fraction: float = 0.1, patience: int | None = 50, seed: int = 0, device: str = "cpu",
                  progress: bool = False) -> None:
         self.hidden = hidden
@@ -409,6 +431,7 @@ class MultitaskExtrapolator:
         self.low_weight = low_weight
         self.n_models = n_models
         self.heteroscedastic = heteroscedastic
+        self.residual = residual
         self.low_input = low_input
         self.low_dropout = low_dropout
         self.validation_fraction = validation_fraction
@@ -437,6 +460,9 @@ class MultitaskExtrapolator:
             raise ValueError(f"The 'heteroscedastic' parameter of {o} must be a bool. Got {self.heteroscedastic!r} "
                              f"instead.")
         p["heteroscedastic"] = bool(self.heteroscedastic)
+        if not isinstance(self.residual, (bool, np.bool_)):
+            raise ValueError(f"The 'residual' parameter of {o} must be a bool. Got {self.residual!r} instead.")
+        p["residual"] = bool(self.residual)
         if self.low_input not in _LOW_INPUTS:
             raise ValueError(f"The 'low_input' parameter of {o} must be one of {list(_LOW_INPUTS)}. "
                              f"Got {self.low_input!r} instead.")
@@ -497,7 +523,7 @@ class MultitaskExtrapolator:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 net = _Net(node_dim, edge_dim, len(table.feature_names), len(table.tasks), p["hidden"],
-                           p["n_layers"], p["heteroscedastic"])
+                           p["n_layers"], p["heteroscedastic"], p["residual"])
             net.feature_shift.copy_(torch.as_tensor(f_mean, dtype=torch.float32))
             net.feature_scale.copy_(torch.as_tensor(f_std, dtype=torch.float32))
             tr, va = self._split(table, p["validation_fraction"], seed)
@@ -511,7 +537,8 @@ class MultitaskExtrapolator:
         self._model = MultitaskModel(
             tasks=table.tasks, graph_kind=table.graph_kind, vocabulary=vocab, feature_names=table.feature_names,
             node_dim=node_dim, edge_dim=edge_dim, hidden=p["hidden"], n_layers=p["n_layers"],
-            heteroscedastic=p["heteroscedastic"], low_input=p["low_input"], target_mean=_ro(mean),
+            heteroscedastic=p["heteroscedastic"], residual=p["residual"], low_input=p["low_input"],
+            target_mean=_ro(mean),
             target_std=_ro(std), train_losses=_ro(pad(train_curves)), validation_losses=_ro(pad(val_curves)),
             best_epochs=_ro(best_epochs, np.int64), parameters=params,
             units={"target_mean": "task units", "target_std": "task units", "train_losses": "",
