@@ -378,6 +378,43 @@ def paired_differences(repeats: list[tuple[int, Any]], against: tuple[str, ...] 
     return out
 
 
+def plot_parity(table: Any, repeats: list[tuple[int, Any]], path: str) -> None:
+    """Out-of-fold predictions against the long-run value, one panel per task, for the model, the raw
+    short run and the linear correction (mean over the repeats), on the rows with both labels."""
+    from trajml.plotting import use_offscreen_backend
+
+    use_offscreen_backend()
+    import matplotlib.pyplot as plt
+
+    cv0 = repeats[0][1]
+    pred = np.mean([cv.predictions for _, cv in repeats], axis=0)  # (methods, rows, tasks)
+    styles = {"short_run": ("raw short run", "#999999", "s"), "linear": ("linear correction", "#1f77b4", "^"),
+              "model": ("multitask model", "#d62728", "o")}
+    fig, axes = plt.subplots(1, len(cv0.tasks), figsize=(4.2 * len(cv0.tasks), 4.2), squeeze=False)
+    for j, (task, ax) in enumerate(zip(cv0.tasks, axes[0])):
+        ok = np.isfinite(table.high[:, j]) & np.isfinite(table.low[:, j])
+        truth = table.high[ok, j]
+        for m, (label, colour, marker) in styles.items():
+            y = pred[cv0.methods.index(m), ok, j]
+            mae = float(np.mean(np.abs(y - truth)))
+            ax.scatter(truth, y, c=colour, marker=marker, s=28, alpha=0.85, label=f"{label} (MAE {mae:.3f})")
+        lo = min(truth.min(), np.nanmin(pred[:, ok, j])) - 0.05
+        hi = max(truth.max(), np.nanmax(pred[:, ok, j])) + 0.05
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_xlabel(f"long run {task}")
+        ax.set_ylabel(f"predicted {task} (held-out chemistry)")
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"Long-run values from short runs: {len(repeats)} x {cv0.mae.shape[1]}-fold CV by chemistry "
+                 "(log10 D in Å²/ps, log10 σ in S/m)", fontsize=9)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
 # ----------------------------------------------------------------------------------------------
 # cost estimate
 # ----------------------------------------------------------------------------------------------
@@ -512,6 +549,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny systems and runs, for a smoke test")
     p.add_argument("--out", default=None,
                    help="write the results as JSON here (default WORKDIR/bench_extrapolate.json)")
+    p.add_argument("--out-figure", default=None,
+                   help="parity plot PNG (default WORKDIR/bench_extrapolate_parity.png)")
     p.add_argument("--out-table", default=None, help="training table CSV (default WORKDIR/extrapolate_table.csv)")
     args = p.parse_args(argv)
     q = args.quick
@@ -530,6 +569,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workdir = os.path.abspath(args.workdir)
     args.out = args.out or os.path.join(args.workdir, "bench_extrapolate.json")
     args.out_table = args.out_table or os.path.join(args.workdir, "extrapolate_table.csv")
+    args.out_figure = args.out_figure or os.path.join(args.workdir, "bench_extrapolate_parity.png")
     return args
 
 
@@ -619,6 +659,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("model beats short run and linear correction: " + ", ".join(f"{t} {'yes' if w else 'no'}"
                                                                        for t, w in wins.items()))
     paired = paired_differences(repeats)
+    plot_parity(table, repeats, args.out_figure)
     for base, per in paired.items():
         print(f"model - {base} MAE on the same folds: " + "; ".join(
             f"{t} {v['mean']:+.3f} ± {v['standard_error']:.3f} (model better in {100 * v['model_better_share']:.0f} %)"
@@ -645,7 +686,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"(~{est['full_simulation_cpu_hours'] / max(1, args.workers):.0f} h wall on {args.workers} workers), "
               "plus the pipelines and the cross-validation")
     results = {"command": command, "environment": env,
-               "config": {k: v for k, v in vars(args).items() if k not in ("workdir", "out", "out_table")},
+               "config": {k: v for k, v in vars(args).items() if k not in ("workdir", "out", "out_table", "out_figure")},
+               "figure": _rel(args.out_figure, args.workdir),
                "table": _rel(args.out_table, args.workdir),
                "provenance": _rel(args.out_table + ".provenance.json", args.workdir),
                "cv": {"tasks": list(cv0.tasks), "methods": list(cv0.methods), "n_splits": args.folds,
