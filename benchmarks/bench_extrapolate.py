@@ -15,10 +15,9 @@ are close to the diffusive regime (log-log MSD slope of Li⁺ near 1 over their 
 Steps, each resumable (rerun the same command after a crash; finished parts are reused):
 
 1. Design a family of coarse-grained SPE chemistries: seeded Latin hypercubes (blocks of
-   :data:`BLOCK`) over the Li–O well
-   depth ``eps_li_o`` (kJ/mol, log scale), the chain stiffness ``k_angle`` (kJ/mol), the anion
-   diameter ``anion_sigma`` (Å), the salt ratio ``eo_li_ratio`` (ether O per Li⁺, log scale) and the
-   Debye screening length ``debye_length`` (Å). Every chemistry gets a short run; a seeded random
+   :data:`BLOCK`) over the Li–O well depth ``eps_li_o`` (kJ/mol, log scale), the chain stiffness
+   ``k_angle`` (kJ/mol), the anion diameter ``anion_sigma`` (Å), the salt ratio ``eo_li_ratio``
+   (ether O per Li⁺, log scale) and the Debye screening length ``debye_length`` (Å). Every chemistry gets a short run; a seeded random
    quarter (``--long-fraction``) also gets a long run ``--long-factor`` times longer (independent seed).
 2. Simulate with :func:`trajml.sim.simulate` into ``WORKDIR/sims/<id>_{short,long}/`` (each run is
    written into a temporary folder and renamed when complete), ``--workers`` runs in parallel.
