@@ -52,6 +52,15 @@ def batch_yaml(outputs: str, stages: str = STAGES) -> str:
             f"{stages}outputs: {outputs}\n")
 
 
+def run_serial(folder: Path, name: str, yaml_text: str):
+    """Write ``yaml_text`` to ``folder/name`` and run that pipeline with the serial scheduler; return its summary."""
+    from trajml.pipelines import run_pipeline
+
+    path = folder / name
+    path.write_text(yaml_text)
+    return run_pipeline(str(path), scheduler="serial", progress=False)
+
+
 def results_by_stage(outputs: Path, summary) -> dict[str, dict]:
     """Stage id -> stored result.json of every unit of a one-system run."""
     objects = outputs / "store" / "objects"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipeline_helpers import STAGES, batch_yaml, make_systems, results_by_stage, stored_results, write_pipeline
+from pipeline_helpers import (STAGES, batch_yaml, make_systems, results_by_stage, run_serial, stored_results,
+                              write_pipeline)
 
 from trajml.pipelines import ResultStore, load_pipeline, run_pipeline
 
@@ -154,9 +155,7 @@ def test_transport_stages_match_the_direct_api(tmp_path):
         "  - {stage: transport, cation: name Li, anion: name TFSI, fit_start: 20, fit_stop: 100, stop: 120}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )
-    path = tmp_path / "tr.yaml"
-    path.write_text(yaml_text)
-    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    summary = run_serial(tmp_path, "tr.yaml", yaml_text)
     assert summary.computed == 3 and not summary.failures
     src = open_source(sample_topology(), sample_trajectory())
     msd = MSD("name Li").run(src, stop=120)
@@ -218,7 +217,6 @@ def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
     from trajml.models import kinetic_analysis
-    from trajml.pipelines import run_pipeline
 
     yaml_text = (
         "version: 1\nname: kin\ninputs:\n  - bundled: spe_sample\n"
@@ -226,9 +224,7 @@ def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
         " stop: 100}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )
-    path = tmp_path / "kin.yaml"
-    path.write_text(yaml_text)
-    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    summary = run_serial(tmp_path, "kin.yaml", yaml_text)
     assert summary.computed == 1 and not summary.failures
     ref = kinetic_analysis(open_source(sample_topology(), sample_trajectory()), "name Li", 3, 4, model="tica",
                            r_shell=8.0, n_bootstrap=4, stop=100, n_clusters=12, seed=0)
@@ -246,16 +242,13 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     from trajml.features import ShellCounts
     from trajml.io import open_source
     from trajml.models.fes import HistogramFES, stack_cvs
-    from trajml.pipelines import run_pipeline
 
     yaml_text = (
         "version: 1\nname: f\ninputs:\n  - bundled: spe_sample\n"
         "stages:\n  - {stage: fes, method: hist, x_cutoff: 8.0, y_cutoff: 9.3, stop: 60}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )
-    path = tmp_path / "f.yaml"
-    path.write_text(yaml_text)
-    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    summary = run_serial(tmp_path, "f.yaml", yaml_text)
     assert summary.computed == 1 and not summary.failures
     src = open_source(sample_topology(), sample_trajectory())
     (n_o,) = ShellCounts("name Li", {"O": "name O"}, radii=(8.0,)).compute(src, stop=60)
@@ -274,7 +267,6 @@ def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
     from trajml.features import NeighborGraphs
     from trajml.io import open_source
     from trajml.parallel import run
-    from trajml.pipelines import run_pipeline
 
     yaml_text = (
         "version: 1\nname: g\ninputs:\n  - bundled: spe_sample\n"
@@ -283,9 +275,7 @@ def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
         " stop: 30}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )
-    path = tmp_path / "g.yaml"
-    path.write_text(yaml_text)
-    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    summary = run_serial(tmp_path, "g.yaml", yaml_text)
     assert summary.computed == 2 and not summary.failures
     stored = results_by_stage(tmp_path / "out", summary)
     ref = run(NeighborGraphs(None, r_max=8.5, max_neighbors=8), open_source(sample_topology(), sample_trajectory()),
@@ -305,7 +295,6 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
     from trajml.io import open_source
     from trajml.models.deep import MultitaskExtrapolator, MultitaskModel
     from trajml.models.extrapolation_data import ExtrapolationTable
-    from trajml.pipelines import run_pipeline
     from trajml.transport import MSD, Diffusion
 
     rng = np.random.default_rng(0)
@@ -326,9 +315,7 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
         f"  - {{stage: extrapolate, model: '{tmp_path / 'ex.npz'}', graph: '*CCO*', msd_from: msd}}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )
-    path = tmp_path / "ex.yaml"
-    path.write_text(yaml_text)
-    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    summary = run_serial(tmp_path, "ex.yaml", yaml_text)
     assert summary.computed == 2 and not summary.failures
     stored = results_by_stage(tmp_path / "out", summary)
     d = Diffusion().fit(MSD("name Li").run(open_source(sample_topology(), sample_trajectory()), stop=60)).fetch_model()
@@ -341,13 +328,10 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
 
 
 def test_extrapolate_stage_without_its_model_file_fails_with_the_path(tmp_path):
-    from trajml.pipelines import run_pipeline
 
     yaml_text = ("version: 1\nname: ex\ninputs:\n  - bundled: spe_sample\n"
                  f"stages:\n  - {{stage: extrapolate, model: '{tmp_path / 'none.npz'}', graph: '*CCO*'}}\n"
                  f"outputs: {tmp_path / 'out'}\n")
-    path = tmp_path / "ex.yaml"
-    path.write_text(yaml_text)
-    summary = run_pipeline(str(path), scheduler="serial", progress=False)
+    summary = run_serial(tmp_path, "ex.yaml", yaml_text)
     assert summary.computed == 0 and len(summary.failures) == 1
     assert "none.npz" in summary.failures[0].reason and "does not exist" in summary.failures[0].reason
