@@ -108,7 +108,6 @@ class _Net(torch.nn.Module):
                                              torch.nn.Linear(hidden, out))
         self.n_tasks = n_tasks
         self.heteroscedastic = heteroscedastic
-        self.residual = residual
         # residual models: weight of the measured short-run value against the low head's prediction
         # (logit; starts at ~0.95, i.e. mostly the measurement)
         self.blend_logit = torch.nn.Parameter(torch.full((n_tasks,), 3.0)) if residual else None
@@ -133,7 +132,7 @@ class _Net(torch.nn.Module):
         low, low_lv = self._split(self.low_head(z))
         fed = torch.where(use_low, torch.nan_to_num(low_in), low)
         high, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
-        if self.residual:  # the head learns the correction to the short-run value, not the value itself
+        if self.blend_logit is not None:  # residual: the head learns a correction, not the value itself
             w = torch.sigmoid(self.blend_logit)
             high = high + w * fed + (1.0 - w) * low
         return low, low_lv, high, high_lv
@@ -456,13 +455,11 @@ class MultitaskExtrapolator:
                                                            0.0, 1.0),
                              "seed": _int(o, "seed", self.seed, 0)}
         p["patience"] = None if self.patience is None else _int(o, "patience", self.patience, 1)
-        if not isinstance(self.heteroscedastic, (bool, np.bool_)):
-            raise ValueError(f"The 'heteroscedastic' parameter of {o} must be a bool. Got {self.heteroscedastic!r} "
-                             f"instead.")
-        p["heteroscedastic"] = bool(self.heteroscedastic)
-        if not isinstance(self.residual, (bool, np.bool_)):
-            raise ValueError(f"The 'residual' parameter of {o} must be a bool. Got {self.residual!r} instead.")
-        p["residual"] = bool(self.residual)
+        for name in ("heteroscedastic", "residual"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"The '{name}' parameter of {o} must be a bool. Got {value!r} instead.")
+            p[name] = bool(value)
         if self.low_input not in _LOW_INPUTS:
             raise ValueError(f"The 'low_input' parameter of {o} must be one of {list(_LOW_INPUTS)}. "
                              f"Got {self.low_input!r} instead.")
