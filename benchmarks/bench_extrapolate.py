@@ -17,8 +17,9 @@ Steps, each resumable (rerun the same command after a crash; finished parts are 
 1. Design a family of coarse-grained SPE chemistries: seeded Latin hypercubes (blocks of
    :data:`BLOCK`) over the Li–O well depth ``eps_li_o`` (kJ/mol, log scale), the chain stiffness
    ``k_angle`` (kJ/mol), the anion diameter ``anion_sigma`` (Å), the salt ratio ``eo_li_ratio``
-   (ether O per Li⁺, log scale) and the Debye screening length ``debye_length`` (Å). Every chemistry gets a short run; a seeded random
-   quarter (``--long-fraction``) also gets a long run ``--long-factor`` times longer (independent seed).
+   (ether O per Li⁺, log scale) and the Debye screening length ``debye_length`` (Å). Every
+   chemistry gets a short run; a seeded random quarter (``--long-fraction``) also gets a long run
+   ``--long-factor`` times longer (independent seed).
 2. Simulate with :func:`trajml.sim.simulate` into ``WORKDIR/sims/<id>_{short,long}/`` (each run is
    written into a temporary folder and renamed when complete), ``--workers`` runs in parallel.
 3. Run a trajml pipeline (stages ``msd`` of Li⁺ and of the anion, and ``transport``) over the
@@ -42,6 +43,7 @@ relative to the work folder.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -336,7 +338,8 @@ def cross_validate_all(table: Any, args: argparse.Namespace) -> list[tuple[int, 
     from trajml.models.deep.multitask import MultitaskExtrapolator
     from trajml.models.extrapolation_baseline import RandomForestBaseline, cross_validate
 
-    seeds = [s for s in range(args.cv_seed, args.cv_seed + 1000) if folds_ok(table, args.folds, s)][:args.cv_repeats]
+    candidates = (s for s in range(args.cv_seed, args.cv_seed + 1000) if folds_ok(table, args.folds, s))
+    seeds = list(itertools.islice(candidates, args.cv_repeats))  # stop at the first cv_repeats that pass
     if len(seeds) < args.cv_repeats:
         raise RuntimeError(f"Only {len(seeds)} fold seed(s) in [{args.cv_seed}, {args.cv_seed + 1000}) give "
                            f"{args.folds} folds with 2+ long runs in every training fold and 1+ in every test "
@@ -698,7 +701,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"(~{est['full_simulation_cpu_hours'] / max(1, args.workers):.0f} h wall on {args.workers} workers), "
               "plus the pipelines and the cross-validation")
     results = {"command": command, "environment": env,
-               "config": {k: v for k, v in vars(args).items() if k not in ("workdir", "out", "out_table", "out_figure")},
+               "config": {k: v for k, v in vars(args).items()
+                          if k not in ("workdir", "out", "out_table", "out_figure")},
                "figure": _rel(args.out_figure, args.workdir),
                "table": _rel(args.out_table, args.workdir),
                "provenance": _rel(args.out_table + ".provenance.json", args.workdir),
