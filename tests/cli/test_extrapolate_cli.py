@@ -53,6 +53,7 @@ def test_train_cross_validate_and_predict(dataset, capsys):
     rc = main(["extrapolate", "train", "--high", f"log10_D_Li={d / 'high.csv'}", "--low", f"log10_D_Li={d / 'low.csv'}",
                "--features", str(d / "features.csv"), "--epochs", "40", "--hidden", "16", "--layers", "2",
                "--ensemble", "2", "--batch-size", "16", "--validation-fraction", "0", "--cv", "3",
+               "--correction-prior", "10",
                "--cv-output", str(d / "cv.json"), "-o", str(d / "model.npz")])
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -104,6 +105,11 @@ def test_train_refuses_constant_targets_and_missing_input(tmp_path, capsys):
     assert "give either --table or one or more --high" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["extrapolate", "train", "--high", "log10_speed=x.csv", "-o", "m.npz"])
+    for bad in ("-1", "sometimes", "inf"):
+        with pytest.raises(SystemExit):
+            main(["extrapolate", "train", "--high", f"log10_sigma={tmp_path / 'h.csv'}", "--correction-prior", bad,
+                  "-o", "m.npz"])
+    assert "must be 'auto' or a float >= 0" in capsys.readouterr().err
 
 
 def test_table_from_pipeline_summaries(tmp_path, capsys):

@@ -40,6 +40,18 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _prior(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not v >= 0.0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a float >= 0; got {text!r}")
+    return v
+
+
 def register(subparsers: Any) -> None:
     """Add the ``extrapolate`` sub-command and its ``table``, ``train`` and ``predict`` actions."""
     p = subparsers.add_parser(
@@ -92,6 +104,10 @@ def register(subparsers: Any) -> None:
     m.add_argument("--absolute", action="store_true",
                    help="the high-fidelity head predicts the long-run value itself, not a correction to the "
                         "short-run value (the default)")
+    m.add_argument("--correction-prior", type=_prior, default="auto", metavar="ROWS|auto",
+                   help="strength, in pseudo-rows, of the prior that shrinks the high-fidelity head's correction "
+                        "to the linear map of the short-run value; 'auto' (default) picks it by inner "
+                        "cross-validation, 0 leaves the correction free")
     m.add_argument("--low-input", choices=("observed", "predicted"), default="observed",
                    help="feed the high-fidelity head the measured short-run value (default) or the prediction")
     m.add_argument("--validation-fraction", type=_fraction, default=0.1, help="held out for early stopping")
@@ -177,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
             return MultitaskExtrapolator(hidden=args.hidden, n_layers=args.layers, epochs=args.epochs,
                                          batch_size=args.batch_size, lr=args.lr, n_models=args.ensemble,
                                          heteroscedastic=args.heteroscedastic, residual=not args.absolute,
+                                         correction_prior=args.correction_prior,
                                          low_input=args.low_input,
                                          validation_fraction=args.validation_fraction, patience=args.patience,
                                          seed=args.seed, device=args.device)

@@ -18,7 +18,8 @@ from trajml.models.deep.multitask import MultitaskExtrapolator, MultitaskModel, 
 from trajml.models.extrapolation_baseline import RandomForestBaseline, cross_validate  # noqa: E402
 from trajml.models.extrapolation_data import ExtrapolationTable, kfold_indices  # noqa: E402
 
-FAST = dict(hidden=32, n_layers=2, epochs=150, batch_size=32, lr=3e-3, validation_fraction=0.0, patience=None)
+FAST = dict(hidden=32, n_layers=2, epochs=150, batch_size=32, lr=3e-3, validation_fraction=0.0, patience=None,
+            correction_prior=10.0)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,8 @@ def test_beats_short_run_and_linear_correction_on_held_out_chemistries(data):
     ring size; the graph trunk can.
     """
     table, _ = synthetic_table(n_chem=30, seed=3, high_fraction=0.6)
-    cv = cross_validate(lambda: MultitaskExtrapolator(**FAST, n_models=1, seed=0), table, n_splits=4, seed=0)
+    cv = cross_validate(lambda: MultitaskExtrapolator(**{**FAST, "correction_prior": "auto"}, n_models=1, seed=0),
+                        table, n_splits=4, seed=0)
     mean = cv.mean()
     print("\n" + cv.summary())
     for task in table.tasks:
@@ -184,7 +186,8 @@ def test_generic_load_model_reads_multitask_files(fitted, data, tmp_path):
 
 @pytest.mark.parametrize("residual, blend", [(True, 50.0), (True, -50.0), (False, None)])
 def test_residual_head_adds_its_correction_to_the_fed_short_run_value(data, tmp_path, residual, blend):
-    """With the high head's last layer zeroed, a residual model returns the blend of the short-run value
+    """With the high head's last layer zeroed and the linear map at slope 1, intercept 0, a residual model
+    returns the blend of the short-run value
     it is fed (measured, or the low head's prediction when there is none) and the low head's prediction:
     the fed value with the blend weight at 1, the prediction at 0. An absolute model returns 0 in
     standardised units, i.e. the training label mean."""
@@ -200,6 +203,8 @@ def test_residual_head_adds_its_correction_to_the_fed_short_run_value(data, tmp_
         net.high_head[-1].bias.zero_()
         if residual:
             net.blend_logit.fill_(blend)
+            net.slope.fill_(1.0)
+            net.intercept.fill_(0.0)
     sub = table.subset(range(10))
     predicted_low = back.predict(sub.without_labels("low")).low
     fed = np.where(np.isfinite(sub.low), sub.low, predicted_low)
@@ -210,3 +215,62 @@ def test_residual_head_adds_its_correction_to_the_fed_short_run_value(data, tmp_
     np.testing.assert_allclose(back.predict(sub).high, expected, rtol=1e-5, atol=1e-5)
     if residual and blend > 0:  # rows with a measured short run really use it, not the prediction
         assert np.abs(expected - predicted_low)[np.isfinite(sub.low)].max() > 1e-3
+
+
+def test_untrained_residual_model_is_the_least_squares_line_of_its_training_rows(data):
+    """Before training moves it (learning rate ~0), a residual model that trusts the measured short run
+    (blend weight 1) predicts the least-squares line of long- against short-run labels of the rows it was
+    trained on: scipy's linregress is the oracle, per task."""
+    from scipy.stats import linregress
+
+    table, _ = data
+    model = MultitaskExtrapolator(**{**FAST, "epochs": 1, "lr": 1e-12}, n_models=1, seed=0).fit(table).fetch_model()
+    with torch.no_grad():
+        model._nets()[0].blend_logit.fill_(50.0)
+    pred = model.predict(table).high
+    for j, task in enumerate(table.tasks):
+        ok = np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])
+        line = linregress(table.low[ok, j], table.high[ok, j])
+        rows = np.isfinite(table.low[:, j])
+        np.testing.assert_allclose(pred[rows, j], line.slope * table.low[rows, j] + line.intercept,
+                                   rtol=1e-4, atol=1e-4, err_msg=task)
+
+
+def test_correction_penalty_keeps_the_residual_correction_small(data):
+    """A strong prior on the high head's correction leaves the long-run prediction close to the linear
+    map of the blended short-run value; without it the head is free to fit the training labels."""
+    table, _ = data
+
+    def correction(penalty):
+        model = MultitaskExtrapolator(**{**FAST, "epochs": 80, "correction_prior": penalty}, n_models=1,
+                                      seed=0).fit(table).fetch_model()
+        from torch_geometric.data import Batch
+
+        from trajml.models.deep.polymer_graph import table_graphs
+
+        net = model._nets()[0]
+        low = torch.as_tensor((table.low - model.target_mean) / model.target_std, dtype=torch.float32)
+        with torch.no_grad():
+            head = net(Batch.from_data_list(table_graphs(table, model.vocabulary)),
+                       torch.as_tensor(table.features, dtype=torch.float32), low, torch.isfinite(low))[4]
+        return float(head.abs().mean())
+
+    assert correction(1e5) < 0.2 * correction(0.0)
+
+
+def test_auto_prior_frees_a_real_correction_and_shrinks_pure_noise():
+    """'auto' picks the correction prior by inner cross-validation: small where the long-run values
+    differ from the short-run ones by a chemistry-dependent shift (the synthetic truth), large where
+    they differ only by noise that no correction can predict."""
+    table, _ = synthetic_table(n_chem=30, seed=3)
+    fast = {**FAST, "epochs": 80, "correction_prior": "auto"}
+    real = MultitaskExtrapolator(**fast, n_models=1, seed=0).fit(table).fetch_model()
+    noisy_high = table.low + np.random.default_rng(0).normal(0.0, 1.0, table.low.shape) * table.low.std(axis=0)
+    noise = ExtrapolationTable(table.ids, table.graphs, table.graph_kind, table.feature_names, table.features,
+                               table.tasks, table.low, noisy_high, groups=table.groups)
+    shrunk = MultitaskExtrapolator(**fast, n_models=1, seed=0).fit(noise).fetch_model()
+    for task in table.tasks:
+        chosen = [m.provenance["correction_prior_choice"]["chosen"][task] for m in (real, shrunk)]
+        assert chosen[0] <= 10.0 and chosen[1] >= 100.0, (task, chosen)
+    assert real.provenance["params"]["correction_prior"] == [
+        real.provenance["correction_prior_choice"]["chosen"][t] for t in table.tasks]

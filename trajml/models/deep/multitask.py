@@ -9,11 +9,15 @@ short-run value], predicts the long-run labels, trained on few long runs.
 The short-run value fed to the high-fidelity head is the measured one where the row has it
 (``low_input="observed"``, the default: a system with a short run gets its long-run value
 extrapolated from it) and the low-fidelity head's prediction otherwise (screening without any MD).
-By default (``residual=True``) the high-fidelity head predicts a correction added to a learned blend
-``w · fed + (1 − w) · predicted`` of that value and the low-fidelity prediction (one weight per task,
-starting at w ≈ 0.95): with few long runs, "long run ≈ short run + correction" is a much better
-prior than learning the long-run value from scratch, and the blend lets the many short runs behind
-the low-fidelity head damp the noise of a single measured short run.
+By default (``residual=True``) the long-run value is ``a · (w · fed + (1 − w) · predicted) + b +
+correction``: a per-task linear map (slope ``a``, intercept ``b``, started at the least-squares fit
+of the training rows) of a learned blend of that value and the low-fidelity prediction (weight ``w``
+per task, starting at one half), plus the high-fidelity head's output. An untrained residual model
+is therefore the linear correction of the blended short-run value. The blend is where the many
+short runs pay off: the low-fidelity head, trained on every short run, averages out the noise of a
+single measured short run. The correction carries what the chemistry adds; a zero-mean prior on it
+(``correction_prior``, in pseudo-rows, chosen per task by inner cross-validation by default) keeps
+tens of noisy long runs from being fitted label by label.
 During training the measured value is replaced by the prediction with probability
 ``low_dropout``, so the high-fidelity head learns to use both. ``low_input="predicted"`` always
 uses the prediction.
@@ -51,9 +55,12 @@ from trajml.models.deep.polymer_graph import table_graphs
 from trajml.results import Results, _plain
 from trajml.results import read_only as _ro
 
-__all__ = ["masked_loss", "MultitaskExtrapolator", "MultitaskModel"]
+__all__ = ["masked_loss", "MultitaskExtrapolator", "MultitaskModel", "PRIOR_GRID"]
 
 _LOW_INPUTS = ("observed", "predicted")
+
+#: Candidate strengths (pseudo-rows) of the correction prior tried by ``correction_prior='auto'``.
+PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0)
 
 
 def masked_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
@@ -108,9 +115,17 @@ class _Net(torch.nn.Module):
                                              torch.nn.Linear(hidden, out))
         self.n_tasks = n_tasks
         self.heteroscedastic = heteroscedastic
-        # residual models: weight of the measured short-run value against the low head's prediction
-        # (logit; starts at ~0.95, i.e. mostly the measurement)
-        self.blend_logit = torch.nn.Parameter(torch.full((n_tasks,), 3.0)) if residual else None
+        # Residual models: the long-run value is an affine map (slope, intercept per task; the
+        # estimator starts them at the least-squares fit of the training rows) of a blend of the
+        # measured short-run value and the low head's prediction (weight logit 0: half and half), plus
+        # the head's correction, whose last layer starts at zero: an untrained residual model is the
+        # linear correction of the blended short-run value.
+        self.blend_logit = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
+        self.slope = torch.nn.Parameter(torch.ones(n_tasks)) if residual else None
+        self.intercept = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
+        if residual:
+            torch.nn.init.zeros_(self.high_head[-1].weight)
+            torch.nn.init.zeros_(self.high_head[-1].bias)
 
     def embedding(self, batch: Batch, features: torch.Tensor) -> torch.Tensor:
         h = self.node_in(batch.x)
@@ -125,17 +140,21 @@ class _Net(torch.nn.Module):
         return out[:, :self.n_tasks], out[:, self.n_tasks:].clamp(-10.0, 10.0)
 
     def forward(self, batch: Batch, features: torch.Tensor, low_in: torch.Tensor,
-                use_low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
-        """Standardised (low mean, low log var, high mean, high log var); ``use_low`` picks the measured
-        short-run value over the predicted one as the high head's input."""
+                use_low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None,
+                                                torch.Tensor]:
+        """Standardised (low mean, low log var, high mean, high log var, high head output); ``use_low``
+        picks the measured short-run value over the predicted one as the high head's input. The head
+        output is the correction of a residual model (penalised in training) and the prediction itself
+        otherwise."""
         z = self.embedding(batch, features)
         low, low_lv = self._split(self.low_head(z))
         fed = torch.where(use_low, torch.nan_to_num(low_in), low)
-        high, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
+        head, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
+        high = head
         if self.blend_logit is not None:  # residual: the head learns a correction, not the value itself
             w = torch.sigmoid(self.blend_logit)
-            high = high + w * fed + (1.0 - w) * low
-        return low, low_lv, high, high_lv
+            high = head + self.slope * (w * fed + (1.0 - w) * low) + self.intercept
+        return low, low_lv, high, high_lv, head
 
 
 # ----------------------------------------------------------------------------------------------
@@ -222,8 +241,11 @@ class MultitaskModel(Results):
                 net = _Net(self.node_dim, self.edge_dim, len(self.feature_names), len(self.tasks), self.hidden,
                            self.n_layers, self.heteroscedastic, self.residual)
                 prefix = f"m{k}."
-                net.load_state_dict({n[len(prefix):]: torch.as_tensor(np.array(v))
-                                     for n, v in self.parameters.items() if n.startswith(prefix)})
+                state = {n[len(prefix):]: torch.as_tensor(np.array(v))
+                         for n, v in self.parameters.items() if n.startswith(prefix)}
+                if self.residual and "slope" not in state:  # written before the affine map: slope 1, intercept 0
+                    state.update(slope=torch.ones(len(self.tasks)), intercept=torch.zeros(len(self.tasks)))
+                net.load_state_dict(state)
                 net.eval()
                 nets.append(net)
             object.__setattr__(self, "_cached_nets", nets)
@@ -272,7 +294,7 @@ class MultitaskModel(Results):
                 h_parts, l_parts, v_parts = [], [], []
                 for s in range(0, len(table), batch_size):
                     b = Batch.from_data_list(graphs[s:s + batch_size])
-                    lo, _, hi, hv = net(b, feats[s:s + batch_size],
+                    lo, _, hi, hv, _ = net(b, feats[s:s + batch_size],
                                         torch.as_tensor(low_obs[s:s + batch_size], dtype=torch.float32),
                                         torch.as_tensor(use[s:s + batch_size]))
                     h_parts.append(hi.double().numpy())
@@ -367,6 +389,18 @@ def _float(owner: str, name: str, value: Any, low: float, high: float, *, low_op
     return v
 
 
+def _linear_start(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per task, least-squares slope and intercept of ``high ≈ slope · low + intercept`` over the rows
+    with both labels (standardised units); slope 1, intercept 0 where fewer than two distinct short-run
+    values have a long-run label."""
+    slope, intercept = np.ones(low.shape[1]), np.zeros(low.shape[1])
+    for j in range(low.shape[1]):
+        ok = np.isfinite(low[:, j]) & np.isfinite(high[:, j])
+        if ok.sum() >= 2 and np.ptp(low[ok, j]) > 0:
+            slope[j], intercept[j] = np.polyfit(low[ok, j], high[ok, j], 1)
+    return slope, intercept
+
+
 class MultitaskExtrapolator:
     """Estimator of a :class:`MultitaskModel` (shared graph trunk, low- and high-fidelity heads).
 
@@ -391,9 +425,19 @@ class MultitaskExtrapolator:
     heteroscedastic : bool
         Heads predict a log variance too, trained with the Gaussian NLL.
     residual : bool
-        The high-fidelity head predicts a correction added to a learned blend of the short-run value it
-        is fed (measured or predicted) and the low-fidelity prediction, so an untrained head starts near
-        "long run = short run" (see the module docstring). False: it predicts the long-run value itself.
+        The long-run value is a learned per-task linear map of a learned blend of the short-run value fed
+        to the high-fidelity head (measured or predicted) and the low-fidelity prediction, plus the
+        head's correction (see the module docstring); the map starts at the least-squares fit of the
+        training rows and the correction at zero. False: the head predicts the long-run value itself.
+    correction_prior : float or 'auto'
+        Residual models: strength, in pseudo-rows, of a zero-mean prior on the high-fidelity head's
+        correction (a penalty on its square, standardised units): with ``n`` long-run labels, a
+        correction the labels call for is shrunk by about ``n / (n + correction_prior)``. With tens of
+        noisy long runs a free correction mostly fits their noise; with clean or many labels it
+        carries the chemistry. 0 leaves it free. ``'auto'`` (default) picks it per task from
+        :data:`PRIOR_GRID` by 3-fold cross-validation (by group) of single networks on the training
+        rows' long-run labels, which costs ``4 × 3`` extra single-network fits; the choice and the
+        scores are in the model's provenance (``correction_prior_choice``).
     low_input : {'observed', 'predicted'}
         What the high-fidelity head is fed: the measured short-run value where present, or always the
         low-fidelity head's prediction.
@@ -417,8 +461,8 @@ class MultitaskExtrapolator:
 
     def __init__(self, hidden: int = 64, n_layers: int = 3, epochs: int = 300, lr: float = 3e-3,
                  weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
-                 heteroscedastic: bool = False, residual: bool = True, low_input: str = "observed",
-                 low_dropout: float = 0.3,
+                 heteroscedastic: bool = False, residual: bool = True, correction_prior: float | str = "auto",
+                 low_input: str = "observed", low_dropout: float = 0.3,
                  validation_fraction: float = 0.1, patience: int | None = 50, seed: int = 0, device: str = "cpu",
                  progress: bool = False) -> None:
         self.hidden = hidden
@@ -431,6 +475,7 @@ class MultitaskExtrapolator:
         self.n_models = n_models
         self.heteroscedastic = heteroscedastic
         self.residual = residual
+        self.correction_prior = correction_prior
         self.low_input = low_input
         self.low_dropout = low_dropout
         self.validation_fraction = validation_fraction
@@ -455,6 +500,14 @@ class MultitaskExtrapolator:
                                                            0.0, 1.0),
                              "seed": _int(o, "seed", self.seed, 0)}
         p["patience"] = None if self.patience is None else _int(o, "patience", self.patience, 1)
+        prior = self.correction_prior
+        if not (isinstance(prior, str) and prior == "auto"):
+            try:
+                prior = _float(o, "correction_prior", prior, 0.0, math.inf)
+            except ValueError:
+                raise ValueError(f"The 'correction_prior' parameter of {o} must be a float >= 0 or 'auto'. "
+                                 f"Got {prior!r} instead.") from None
+        p["correction_prior"] = prior
         for name in ("heteroscedastic", "residual"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
@@ -503,6 +556,14 @@ class MultitaskExtrapolator:
                                  f"{v.size} rows); there is nothing to learn.")
         vocab = tuple(sorted({b for g in table.graphs for b in g})) if table.graph_kind == "cg" else ()
         graphs = table_graphs(table, vocab)
+        prior_choice: dict[str, Any] = {}
+        if p["correction_prior"] != "auto":
+            p["correction_prior"] = [p["correction_prior"]] * len(table.tasks)
+        elif p["residual"]:
+            prior_choice = self._choose_prior(table, p)
+            p["correction_prior"] = [prior_choice["chosen"][t] for t in table.tasks]
+        else:
+            p["correction_prior"] = [0.0] * len(table.tasks)
         both = np.concatenate([table.low, table.high])
         mean = np.nanmean(both, axis=0)
         std = np.nanstd(both, axis=0)
@@ -512,6 +573,7 @@ class MultitaskExtrapolator:
         f_std = np.where(f_std > 0, f_std, 1.0)
         low_s, high_s = (table.low - mean) / std, (table.high - mean) / std
         node_dim, edge_dim = int(graphs[0].x.shape[1]), int(graphs[0].edge_attr.shape[1])
+        slope, intercept = _linear_start(low_s, high_s)
 
         params: dict[str, np.ndarray] = {}
         train_curves, val_curves, best_epochs = [], [], []
@@ -523,6 +585,10 @@ class MultitaskExtrapolator:
                            p["n_layers"], p["heteroscedastic"], p["residual"])
             net.feature_shift.copy_(torch.as_tensor(f_mean, dtype=torch.float32))
             net.feature_scale.copy_(torch.as_tensor(f_std, dtype=torch.float32))
+            if net.slope is not None:
+                with torch.no_grad():
+                    net.slope.copy_(torch.as_tensor(slope, dtype=torch.float32))
+                    net.intercept.copy_(torch.as_tensor(intercept, dtype=torch.float32))
             tr, va = self._split(table, p["validation_fraction"], seed)
             curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed, f"{owner} member {k}")
             train_curves.append(curves[0])
@@ -541,11 +607,45 @@ class MultitaskExtrapolator:
             units={"target_mean": "task units", "target_std": "task units", "train_losses": "",
                    "validation_losses": ""},
             provenance={"estimator": owner, "params": {k: (str(v) if k == "device" else v) for k, v in p.items()},
+                        **({"correction_prior_choice": prior_choice} if prior_choice else {}),
                         "n_rows": len(table), "n_low_labels": {t: int(np.isfinite(table.low[:, j]).sum())
                                                                for j, t in enumerate(table.tasks)},
                         "n_high_labels": {t: int(np.isfinite(table.high[:, j]).sum())
                                           for j, t in enumerate(table.tasks)}})
         return self
+
+    def _choose_prior(self, table: ExtrapolationTable, p: dict[str, Any]) -> dict[str, Any]:
+        """Per task, the correction prior of :data:`PRIOR_GRID` with the lowest 3-fold (by group)
+        cross-validated MAE of single networks on the long-run labels."""
+        from trajml.models.extrapolation_data import kfold_indices
+
+        has_long = np.isfinite(table.high).any(axis=1)
+        groups = np.asarray(table.groups, dtype=object)
+        n_splits = min(3, len(set(groups[has_long])))
+        scores: dict[float, list[np.ndarray]] = {c: [] for c in PRIOR_GRID}
+        if n_splits >= 2:
+            for train, test in kfold_indices(len(table), n_splits, p["seed"], table.groups, stratify=has_long):
+                tr, te = table.subset(train), table.subset(test)
+                scored = np.isfinite(te.high)
+                try:
+                    check_labels("", tr, "high")
+                except ValueError:  # a task with < 2 distinct long labels in this fold: skip the fold
+                    continue
+                for prior in PRIOR_GRID:
+                    est = copy.copy(self)
+                    est.n_models, est.correction_prior, est.progress = 1, prior, False
+                    pred = est.fit(tr).fetch_model().predict(te).high
+                    err = np.where(scored, np.abs(pred - te.high), np.nan)
+                    with np.errstate(invalid="ignore"):
+                        scores[prior].append(np.nanmean(err, axis=0))
+        chosen, table_scores = {}, {}
+        for j, task in enumerate(table.tasks):
+            with np.errstate(invalid="ignore"):
+                mean = {c: float(np.nanmean([f[j] for f in v])) if v else math.nan for c, v in scores.items()}
+            finite = {c: v for c, v in mean.items() if math.isfinite(v)}
+            chosen[task] = min(finite, key=finite.get) if finite else PRIOR_GRID[len(PRIOR_GRID) // 2]
+            table_scores[task] = {f"{c:g}": v for c, v in mean.items()}
+        return {"chosen": chosen, "mae": table_scores}
 
     @staticmethod
     def _split(table: ExtrapolationTable, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -569,6 +669,8 @@ class MultitaskExtrapolator:
         high_t = torch.as_tensor(high, dtype=torch.float32, device=dev)
         low_m, high_m = torch.isfinite(low_t), torch.isfinite(high_t)
         observed = low_m & (p["low_input"] == "observed")
+        n_long = max(int(high_m[torch.as_tensor(train, device=dev)].sum()), 1)
+        priors = torch.as_tensor(p["correction_prior"], dtype=torch.float32, device=dev)
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
 
@@ -579,9 +681,14 @@ class MultitaskExtrapolator:
             if drop and p["low_dropout"] > 0:
                 keep = torch.rand(use.shape, generator=gen) >= p["low_dropout"]
                 use = use & keep.to(dev)
-            lo, lo_lv, hi, hi_lv = net(b, x_all[idx], low_t[idx], use)
-            return (p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
+            lo, lo_lv, hi, hi_lv, head = net(b, x_all[idx], low_t[idx], use)
+            loss = (p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
                     + masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
+            if net.blend_logit is not None:
+                # per task, prior / (long labels) × mean square of the correction: against the data term
+                # (a mean over the long labels) it counts as correction_prior rows of zero correction
+                loss = loss + (priors * (head[:, :net.n_tasks] ** 2).mean(dim=0)).sum() / n_long
+            return loss
 
         train_losses: list[float] = []
         val_losses: list[float] = []
@@ -611,7 +718,7 @@ class MultitaskExtrapolator:
                 with torch.no_grad():
                     idx = torch.as_tensor(val, device=dev)
                     b = Batch.from_data_list([graphs[i] for i in val]).to(dev)
-                    _, _, hi, hi_lv = net(b, x_all[idx], low_t[idx], observed[idx])
+                    _, _, hi, hi_lv, _ = net(b, x_all[idx], low_t[idx], observed[idx])
                     v = float(masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
                 val_losses.append(v)
                 if v < best:
