@@ -73,7 +73,9 @@ KNOBS = (
 TARGETS = {"log10_D_Li": "msd.D", "log10_D_anion": "msd_anion.D", "log10_sigma": "transport.sigma",
            "transference": "transport.transference"}
 DEFAULT_TASKS = ("log10_D_Li", "log10_D_anion", "log10_sigma")
-#: Short-run descriptors offered to the models when finite in every row.
+#: Short-run descriptor columns that --descriptors may name (offered to the models when finite in every
+#: row). None by default: measured on the same short run, they carry its noise, and the low-fidelity
+#: head then reproduces a short run's noise instead of averaging it out over the chemistries.
 DESCRIPTORS = ("msd.loglog_slope", "msd_anion.loglog_slope")
 STEM = "spe"
 
@@ -290,7 +292,7 @@ def build_table(pipes: dict[str, Any], args: argparse.Namespace) -> Any:
     with open(short, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     cols = list(rows[0]) if rows else []
-    descriptors = [c for c in cols if any(c.startswith(d + " [") or c == d for d in DESCRIPTORS)
+    descriptors = [c for c in cols if any(c.startswith(d + " [") or c == d for d in args.descriptors)
                    and all(_finite(r.get(c, "")) for r in rows)]
     features = [k for k in cg_descriptors({k: 0 for k in _CG_KEYS})]
     table = table_from_pipeline(short, long, targets={t: TARGETS[t] for t in args.tasks}, features=features,
@@ -346,8 +348,9 @@ def cross_validate_all(table: Any, args: argparse.Namespace) -> list[tuple[int, 
                            f"fold; {args.cv_repeats} wanted. Add long runs or lower --folds / --cv-repeats.")
 
     def model() -> Any:
+        prior = args.correction_prior if args.correction_prior == "auto" else float(args.correction_prior)
         return MultitaskExtrapolator(hidden=args.hidden, epochs=args.epochs, n_models=args.n_models,
-                                     patience=args.patience, seed=args.seed)
+                                     patience=args.patience, correction_prior=prior, seed=args.seed)
 
     def forest() -> Any:
         return RandomForestBaseline(n_estimators=args.trees, seed=args.seed)
@@ -553,6 +556,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-models", type=int, default=None, help="ensemble members (default 5; --quick 1)")
     p.add_argument("--hidden", type=int, default=None, help="model width (default 64; --quick 16)")
     p.add_argument("--patience", type=int, default=50, help="early-stopping patience (epochs)")
+    p.add_argument("--descriptors", nargs="*", default=[], choices=list(DESCRIPTORS),
+                   help="short-run descriptor columns fed to the models beside the CG parameters (default none)")
+    p.add_argument("--correction-prior", default="auto",
+                   help="the model's correction prior in pseudo-rows, or 'auto' (default: inner cross-validation)")
     p.add_argument("--trees", type=int, default=None, help="random-forest trees (default 200; --quick 50)")
     p.add_argument("--workers", type=int, default=2, help="parallel simulations and pipeline workers (default 2)")
     p.add_argument("--threads-per-sim", type=int, default=1, help="OpenMM CPU threads of each simulation")

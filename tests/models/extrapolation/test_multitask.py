@@ -274,3 +274,19 @@ def test_auto_prior_frees_a_real_correction_and_shrinks_pure_noise():
         assert chosen[0] <= 10.0 and chosen[1] >= 100.0, (task, chosen)
     assert real.provenance["params"]["correction_prior"] == [
         real.provenance["correction_prior_choice"]["chosen"][t] for t in table.tasks]
+
+
+def test_validation_rows_are_drawn_among_all_rows_and_keep_two_long_runs_in_training():
+    table, _ = synthetic_table(n_chem=30, seed=3, high_fraction=0.3)
+    train, val = MultitaskExtrapolator._split(table, 0.3, seed=0)
+    assert len(val) == round(0.3 * len(table)) and np.intersect1d(train, val).size == 0
+    assert sorted(np.r_[train, val]) == list(range(len(table)))
+    assert not np.isfinite(table.high[val]).any(axis=1).all()  # short-run-only rows are validated too
+    # a table with two long runs: holding either out would leave one to train on, so nothing is held out
+    high = np.full_like(table.high, np.nan)
+    high[:2] = table.high[:2]
+    few = ExtrapolationTable(table.ids, table.graphs, table.graph_kind, table.feature_names, table.features,
+                             table.tasks, table.low, high, groups=table.groups)
+    for seed in range(20):
+        train, val = MultitaskExtrapolator._split(few, 0.5, seed=seed)
+        assert {0, 1} <= set(train.tolist())

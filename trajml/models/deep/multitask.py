@@ -444,7 +444,9 @@ class MultitaskExtrapolator:
     low_dropout : float
         Probability, per training row and task, of feeding the prediction instead of the measured value.
     validation_fraction : float
-        Share of the rows with a long-run label held out for early stopping, in [0, 1); 0 keeps the last epoch.
+        Share of the rows held out for early stopping, in [0, 1), drawn among all rows (short-run labels
+        count: with few long runs, their handful of labels alone is a noisy stopping signal); the
+        validation loss is that of both heads. 0 keeps the last epoch.
     patience : int or None
         Epochs without a better validation loss before stopping; None never stops early.
     seed : int
@@ -649,14 +651,17 @@ class MultitaskExtrapolator:
 
     @staticmethod
     def _split(table: ExtrapolationTable, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Training rows and validation rows (drawn among rows with a long-run label)."""
+        """Training rows and validation rows (drawn among all rows; at least two rows with a long-run
+        label stay in training)."""
         rows = np.arange(len(table))
-        labelled = rows[np.isfinite(table.high).any(axis=1)]
-        n_val = int(round(fraction * len(labelled)))
-        if fraction == 0.0 or n_val < 1 or len(labelled) - n_val < 2:
+        n_val = int(round(fraction * len(rows)))
+        if fraction == 0.0 or n_val < 1:
             return rows, rows[:0]
-        held = np.random.default_rng(seed).permutation(labelled)[:n_val]
-        return np.setdiff1d(rows, held), np.sort(held)
+        held = np.sort(np.random.default_rng(seed).permutation(rows)[:n_val])
+        train = np.setdiff1d(rows, held)
+        if np.isfinite(table.high[train]).any(axis=1).sum() < 2:
+            return rows, rows[:0]
+        return train, held
 
     @staticmethod
     def _train(net: _Net, p: dict[str, Any], graphs: list[Data], features: np.ndarray, low: np.ndarray,
@@ -718,8 +723,10 @@ class MultitaskExtrapolator:
                 with torch.no_grad():
                     idx = torch.as_tensor(val, device=dev)
                     b = Batch.from_data_list([graphs[i] for i in val]).to(dev)
-                    _, _, hi, hi_lv, _ = net(b, x_all[idx], low_t[idx], observed[idx])
-                    v = float(masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
+                    # both heads: with few long runs, a handful of long labels alone is too noisy to stop on
+                    lo, lo_lv, hi, hi_lv, _ = net(b, x_all[idx], low_t[idx], observed[idx])
+                    v = float(p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
+                              + masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
                 val_losses.append(v)
                 if v < best:
                     best, best_epoch, wait = v, epoch, 0
