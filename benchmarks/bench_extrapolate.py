@@ -5,7 +5,7 @@ Run by hand (not in CI)::
     python benchmarks/bench_extrapolate.py --quick --workdir bx              # smoke test, ~3 min
     python benchmarks/bench_extrapolate.py --workdir bx --workers 2          # the benchmark (resumable)
 
-The defaults are the recorded run (``results/bench_extrapolate.json``): 96 chemistries (two
+The defaults are the recorded run (``results/bench_extrapolate.json``): 144 chemistries (three
 Latin-hypercube blocks of 48) of 30 chains × 40 beads plus salt (~1 300 beads), short runs of 20 ps
 for all, 200 ps runs for a quarter of them (12 per block). The
 time scales are chosen so the short runs sit in the sub-diffusive regime of Li⁺ in a strongly
@@ -533,7 +533,7 @@ def cost_estimate(sims: dict[str, Any], calib: dict[str, Any], args: argparse.Na
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n-chem", type=int, default=None, help="chemistries (default 96: two blocks of 48; --quick 8)")
+    p.add_argument("--n-chem", type=int, default=None, help="chemistries (default 144: three blocks of 48; --quick 8)")
     p.add_argument("--long-fraction", type=float, default=None,
                    help="share of chemistries with a long run (default 0.25; --quick 0.5, the 2-fold CV needs 4)")
     p.add_argument("--short-steps", type=int, default=None, help="production steps of a short run "
@@ -576,7 +576,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out-table", default=None, help="training table CSV (default WORKDIR/extrapolate_table.csv)")
     args = p.parse_args(argv)
     q = args.quick
-    for name, full, quick in (("n_chem", 96, 8), ("long_fraction", 0.25, 0.5), ("short_steps", 2000, 1000),
+    for name, full, quick in (("n_chem", 144, 8), ("long_fraction", 0.25, 0.5), ("short_steps", 2000, 1000),
                               ("equilibration", 10_000, 1000), ("save_interval", 10, 10), ("n_chains", 30, 8),
                               ("chain_length", 40, 20), ("folds", 5, 2), ("cv_repeats", 5, 1), ("epochs", 300, 20),
                               ("n_models", 5, 1), ("hidden", 64, 16), ("trees", 200, 50), ("calibrate_steps", 0, 1000)):

@@ -105,7 +105,7 @@ def test_train_refuses_constant_targets_and_missing_input(tmp_path, capsys):
     assert "give either --table or one or more --high" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["extrapolate", "train", "--high", "log10_speed=x.csv", "-o", "m.npz"])
-    for bad in ("-1", "sometimes", "inf"):
+    for bad in ("-1", "sometimes", "nan"):
         with pytest.raises(SystemExit):
             main(["extrapolate", "train", "--high", f"log10_sigma={tmp_path / 'h.csv'}", "--correction-prior", bad,
                   "-o", "m.npz"])

@@ -47,8 +47,9 @@ def _prior(text: str) -> float | str:
         v = float(text)
     except ValueError:
         v = float("nan")
-    if not v >= 0.0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a float >= 0; got {text!r}")
+    if not v >= 0.0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a float >= 0 ('inf': the linear correction); "
+                                         f"got {text!r}")
     return v
 
 
@@ -107,7 +108,7 @@ def register(subparsers: Any) -> None:
     m.add_argument("--correction-prior", type=_prior, default="auto", metavar="ROWS|auto",
                    help="strength, in pseudo-rows, of the prior that shrinks the high-fidelity head's correction "
                         "to the linear map of the short-run value; 'auto' (default) picks it by inner "
-                        "cross-validation, 0 leaves the correction free")
+                        "cross-validation, 0 leaves the correction free, inf drops it")
     m.add_argument("--low-input", choices=("observed", "predicted"), default="observed",
                    help="feed the high-fidelity head the measured short-run value (default) or the prediction")
     m.add_argument("--validation-fraction", type=_fraction, default=0.1, help="held out for early stopping")

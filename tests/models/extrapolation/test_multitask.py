@@ -290,3 +290,26 @@ def test_validation_rows_are_drawn_among_all_rows_and_keep_two_long_runs_in_trai
     for seed in range(20):
         train, val = MultitaskExtrapolator._split(few, 0.5, seed=seed)
         assert {0, 1} <= set(train.tolist())
+
+
+def test_infinite_prior_trains_to_the_linear_correction(data):
+    """correction_prior=inf drops the blend and the correction: after training (with the short-run
+    dropout on), the long-run prediction of rows with a short run is still the least-squares line of the
+    training rows (scipy's linregress), and rows without one fall back to the low head's prediction."""
+    from scipy.stats import linregress
+
+    table, _ = data
+    model = MultitaskExtrapolator(**{**FAST, "epochs": 40, "correction_prior": math.inf}, n_models=1,
+                                  seed=0).fit(table).fetch_model()
+    assert model.provenance["params"]["correction_prior"] == [math.inf] * len(table.tasks)
+    pred = model.predict(table)
+    for j, task in enumerate(table.tasks):
+        ok = np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])
+        line = linregress(table.low[ok, j], table.high[ok, j])
+        np.testing.assert_allclose(pred.high[ok, j], line.slope * table.low[ok, j] + line.intercept,
+                                   rtol=2e-3, atol=2e-3, err_msg=task)
+    bare = model.predict(table.without_labels("low"))
+    net = model._nets()[0]
+    expected = (net.slope.detach().numpy() * (bare.low - model.target_mean) / model.target_std
+                + net.intercept.detach().numpy()) * model.target_std + model.target_mean
+    np.testing.assert_allclose(bare.high, expected, rtol=1e-4, atol=1e-4)

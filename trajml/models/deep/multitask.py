@@ -59,8 +59,9 @@ __all__ = ["masked_loss", "MultitaskExtrapolator", "MultitaskModel", "PRIOR_GRID
 
 _LOW_INPUTS = ("observed", "predicted")
 
-#: Candidate strengths (pseudo-rows) of the correction prior tried by ``correction_prior='auto'``.
-PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0)
+#: Candidate strengths (pseudo-rows) of the correction prior tried by ``correction_prior='auto'``; an
+#: infinite prior makes the task the plain linear correction of the measured short-run value.
+PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0, math.inf)
 
 
 def masked_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
@@ -123,6 +124,8 @@ class _Net(torch.nn.Module):
         self.blend_logit = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
         self.slope = torch.nn.Parameter(torch.ones(n_tasks)) if residual else None
         self.intercept = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
+        # tasks whose prior is infinite: no correction and no blend, just slope · fed + intercept
+        self.register_buffer("linear_only", torch.zeros(n_tasks, dtype=torch.bool))
         if residual:
             torch.nn.init.zeros_(self.high_head[-1].weight)
             torch.nn.init.zeros_(self.high_head[-1].bias)
@@ -148,12 +151,16 @@ class _Net(torch.nn.Module):
         otherwise."""
         z = self.embedding(batch, features)
         low, low_lv = self._split(self.low_head(z))
-        fed = torch.where(use_low, torch.nan_to_num(low_in), low)
+        measured = torch.isfinite(low_in)  # NaN where no short run may be fed
+        fed = torch.where(use_low & measured, torch.nan_to_num(low_in), low)
         head, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
         high = head
         if self.blend_logit is not None:  # residual: the head learns a correction, not the value itself
             w = torch.sigmoid(self.blend_logit)
             high = head + self.slope * (w * fed + (1.0 - w) * low) + self.intercept
+            # linear-only tasks: the measured value even where training drops it out of the head's input
+            fed_lin = torch.where(measured, torch.nan_to_num(low_in), low)
+            high = torch.where(self.linear_only, self.slope * fed_lin + self.intercept, high)
         return low, low_lv, high, high_lv, head
 
 
@@ -245,6 +252,7 @@ class MultitaskModel(Results):
                          for n, v in self.parameters.items() if n.startswith(prefix)}
                 if self.residual and "slope" not in state:  # written before the affine map: slope 1, intercept 0
                     state.update(slope=torch.ones(len(self.tasks)), intercept=torch.zeros(len(self.tasks)))
+                state.setdefault("linear_only", torch.zeros(len(self.tasks), dtype=torch.bool))
                 net.load_state_dict(state)
                 net.eval()
                 nets.append(net)
@@ -295,7 +303,8 @@ class MultitaskModel(Results):
                 for s in range(0, len(table), batch_size):
                     b = Batch.from_data_list(graphs[s:s + batch_size])
                     lo, _, hi, hv, _ = net(b, feats[s:s + batch_size],
-                                        torch.as_tensor(low_obs[s:s + batch_size], dtype=torch.float32),
+                                           torch.as_tensor(np.where(use, low_obs, np.nan)[s:s + batch_size],
+                                                           dtype=torch.float32),
                                         torch.as_tensor(use[s:s + batch_size]))
                     h_parts.append(hi.double().numpy())
                     l_parts.append(lo.double().numpy())
@@ -434,10 +443,12 @@ class MultitaskExtrapolator:
         correction (a penalty on its square, standardised units): with ``n`` long-run labels, a
         correction the labels call for is shrunk by about ``n / (n + correction_prior)``. With tens of
         noisy long runs a free correction mostly fits their noise; with clean or many labels it
-        carries the chemistry. 0 leaves it free. ``'auto'`` (default) picks it per task from
-        :data:`PRIOR_GRID` by 3-fold cross-validation (by group) of single networks on the training
-        rows' long-run labels, which costs ``4 × 3`` extra single-network fits; the choice and the
-        scores are in the model's provenance (``correction_prior_choice``).
+        carries the chemistry. 0 leaves it free; ``math.inf`` drops the correction and the blend, so
+        the task is the linear correction of the fed short-run value (for labels too noisy for more).
+        ``'auto'`` (default) picks it per task from :data:`PRIOR_GRID` by 3-fold cross-validation (by
+        group) of single networks on the training rows' long-run labels, which costs ``5 × 3`` extra
+        single-network fits; the choice and the scores are in the model's provenance
+        (``correction_prior_choice``).
     low_input : {'observed', 'predicted'}
         What the high-fidelity head is fed: the measured short-run value where present, or always the
         low-fidelity head's prediction.
@@ -505,7 +516,7 @@ class MultitaskExtrapolator:
         prior = self.correction_prior
         if not (isinstance(prior, str) and prior == "auto"):
             try:
-                prior = _float(o, "correction_prior", prior, 0.0, math.inf)
+                prior = math.inf if prior == math.inf else _float(o, "correction_prior", prior, 0.0, math.inf)
             except ValueError:
                 raise ValueError(f"The 'correction_prior' parameter of {o} must be a float >= 0 or 'auto'. "
                                  f"Got {prior!r} instead.") from None
@@ -591,6 +602,7 @@ class MultitaskExtrapolator:
                 with torch.no_grad():
                     net.slope.copy_(torch.as_tensor(slope, dtype=torch.float32))
                     net.intercept.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+                    net.linear_only.copy_(torch.as_tensor(np.isinf(p["correction_prior"])))
             tr, va = self._split(table, p["validation_fraction"], seed)
             curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed, f"{owner} member {k}")
             train_curves.append(curves[0])
@@ -674,8 +686,11 @@ class MultitaskExtrapolator:
         high_t = torch.as_tensor(high, dtype=torch.float32, device=dev)
         low_m, high_m = torch.isfinite(low_t), torch.isfinite(high_t)
         observed = low_m & (p["low_input"] == "observed")
+        low_feed = torch.where(observed, low_t, torch.full_like(low_t, math.nan))  # what may be fed
         n_long = max(int(high_m[torch.as_tensor(train, device=dev)].sum()), 1)
-        priors = torch.as_tensor(p["correction_prior"], dtype=torch.float32, device=dev)
+        # an infinite prior has no correction to penalise (linear_only)
+        priors = torch.as_tensor(np.where(np.isinf(p["correction_prior"]), 0.0, p["correction_prior"]),
+                                 dtype=torch.float32, device=dev)
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
 
@@ -686,7 +701,7 @@ class MultitaskExtrapolator:
             if drop and p["low_dropout"] > 0:
                 keep = torch.rand(use.shape, generator=gen) >= p["low_dropout"]
                 use = use & keep.to(dev)
-            lo, lo_lv, hi, hi_lv, head = net(b, x_all[idx], low_t[idx], use)
+            lo, lo_lv, hi, hi_lv, head = net(b, x_all[idx], low_feed[idx], use)
             loss = (p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
                     + masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
             if net.blend_logit is not None:
@@ -724,7 +739,7 @@ class MultitaskExtrapolator:
                     idx = torch.as_tensor(val, device=dev)
                     b = Batch.from_data_list([graphs[i] for i in val]).to(dev)
                     # both heads: with few long runs, a handful of long labels alone is too noisy to stop on
-                    lo, lo_lv, hi, hi_lv, _ = net(b, x_all[idx], low_t[idx], observed[idx])
+                    lo, lo_lv, hi, hi_lv, _ = net(b, x_all[idx], low_feed[idx], observed[idx])
                     v = float(p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
                               + masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
                 val_losses.append(v)
