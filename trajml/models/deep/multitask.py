@@ -305,7 +305,7 @@ class MultitaskModel(Results):
                     lo, _, hi, hv, _ = net(b, feats[s:s + batch_size],
                                            torch.as_tensor(np.where(use, low_obs, np.nan)[s:s + batch_size],
                                                            dtype=torch.float32),
-                                        torch.as_tensor(use[s:s + batch_size]))
+                                           torch.as_tensor(use[s:s + batch_size]))
                     h_parts.append(hi.double().numpy())
                     l_parts.append(lo.double().numpy())
                     v_parts.append(np.zeros_like(h_parts[-1]) if hv is None else np.exp(hv.double().numpy()))
