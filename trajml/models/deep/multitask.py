@@ -295,6 +295,7 @@ class MultitaskModel(Results):
         mean, std = self.target_mean, self.target_std
         low_obs = (self._low_observed(table) - mean) / std
         use = np.isfinite(low_obs) & (self.low_input == "observed")
+        low_fed = np.where(use, low_obs, np.nan)  # NaN where no measured short run may be fed
         feats = torch.as_tensor(table.features, dtype=torch.float32)
         highs, lows, variances = [], [], []
         with torch.no_grad():
@@ -303,8 +304,7 @@ class MultitaskModel(Results):
                 for s in range(0, len(table), batch_size):
                     b = Batch.from_data_list(graphs[s:s + batch_size])
                     lo, _, hi, hv, _ = net(b, feats[s:s + batch_size],
-                                           torch.as_tensor(np.where(use, low_obs, np.nan)[s:s + batch_size],
-                                                           dtype=torch.float32),
+                                           torch.as_tensor(low_fed[s:s + batch_size], dtype=torch.float32),
                                            torch.as_tensor(use[s:s + batch_size]))
                     h_parts.append(hi.double().numpy())
                     l_parts.append(lo.double().numpy())
