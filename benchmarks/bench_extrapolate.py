@@ -348,9 +348,8 @@ def cross_validate_all(table: Any, args: argparse.Namespace) -> list[tuple[int, 
                            f"fold; {args.cv_repeats} wanted. Add long runs or lower --folds / --cv-repeats.")
 
     def model() -> Any:
-        prior = args.correction_prior if args.correction_prior == "auto" else float(args.correction_prior)
         return MultitaskExtrapolator(hidden=args.hidden, epochs=args.epochs, n_models=args.n_models,
-                                     patience=args.patience, correction_prior=prior, seed=args.seed)
+                                     patience=args.patience, correction_prior=args.correction_prior, seed=args.seed)
 
     def forest() -> Any:
         return RandomForestBaseline(n_estimators=args.trees, seed=args.seed)
@@ -532,6 +531,8 @@ def cost_estimate(sims: dict[str, Any], calib: dict[str, Any], args: argparse.Na
 # ----------------------------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from trajml.cli.extrapolate import correction_prior_arg
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n-chem", type=int, default=None, help="chemistries (default 144: three blocks of 48; --quick 8)")
     p.add_argument("--long-fraction", type=float, default=None,
@@ -558,7 +559,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=50, help="early-stopping patience (epochs)")
     p.add_argument("--descriptors", nargs="*", default=[], choices=list(DESCRIPTORS),
                    help="short-run descriptor columns fed to the models beside the CG parameters (default none)")
-    p.add_argument("--correction-prior", default="auto",
+    p.add_argument("--correction-prior", type=correction_prior_arg, default="auto",
                    help="the model's correction prior in pseudo-rows, or 'auto' (default: inner cross-validation)")
     p.add_argument("--trees", type=int, default=None, help="random-forest trees (default 200; --quick 50)")
     p.add_argument("--workers", type=int, default=2, help="parallel simulations and pipeline workers (default 2)")

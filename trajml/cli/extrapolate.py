@@ -40,7 +40,8 @@ def _fraction(text: str) -> float:
     return v
 
 
-def _prior(text: str) -> float | str:
+def correction_prior_arg(text: str) -> float | str:
+    """argparse type of a correction prior: 'auto' or a float >= 0 (inf allowed)."""
     if text == "auto":
         return text
     try:
@@ -105,7 +106,7 @@ def register(subparsers: Any) -> None:
     m.add_argument("--absolute", action="store_true",
                    help="the high-fidelity head predicts the long-run value itself, not a correction to the "
                         "short-run value (the default)")
-    m.add_argument("--correction-prior", type=_prior, default="auto", metavar="ROWS|auto",
+    m.add_argument("--correction-prior", type=correction_prior_arg, default="auto", metavar="ROWS|auto",
                    help="strength, in pseudo-rows, of the prior that shrinks the high-fidelity head's correction "
                         "to the linear map of the short-run value; 'auto' (default) picks it by inner "
                         "cross-validation, 0 leaves the correction free, inf drops it")

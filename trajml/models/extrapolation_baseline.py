@@ -29,7 +29,7 @@ from trajml.models.extrapolation_data import (
 from trajml.results import Results
 
 __all__ = ["ShortRunBaseline", "LinearCorrection", "RandomForestBaseline", "cross_validate", "CrossValidation",
-           "graph_fingerprints"]
+           "graph_fingerprints", "least_squares_lines"]
 
 
 def _prediction(table: ExtrapolationTable, high: np.ndarray, low: np.ndarray | None = None) -> ExtrapolationPrediction:
@@ -74,18 +74,38 @@ class LinearCorrectionModel(Results):
         return _prediction(table, table.low * self.slope + self.intercept, table.low.copy())
 
 
+def least_squares_lines(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per task (column), the least-squares line ``high ≈ slope · low + intercept`` over the rows with
+    both values.
+
+    Returns
+    -------
+    slope, intercept : ndarray, shape (n_tasks,), float64
+        1 and 0 for a task without a line.
+    n_rows : ndarray, shape (n_tasks,), int64
+        Rows with both values; a line needs at least 2 with distinct ``low`` (``n_rows`` is 0 otherwise).
+    """
+    n_tasks = low.shape[1]
+    slope, intercept, n_rows = np.ones(n_tasks), np.zeros(n_tasks), np.zeros(n_tasks, dtype=np.int64)
+    for j in range(n_tasks):
+        ok = np.isfinite(low[:, j]) & np.isfinite(high[:, j])
+        if ok.sum() >= 2 and np.ptp(low[ok, j]) > 0:
+            slope[j], intercept[j] = np.polyfit(low[ok, j], high[ok, j], 1)
+            n_rows[j] = ok.sum()
+    return slope, intercept, n_rows
+
+
 class LinearCorrection:
     """Least-squares linear map from short-run to long-run values, one per task."""
 
     def fit(self, table: ExtrapolationTable) -> "LinearCorrection":
         """Fit on the rows that have both labels of a task (at least 2, with distinct short-run values)."""
-        slope, intercept = np.ones(len(table.tasks)), np.zeros(len(table.tasks))
+        slope, intercept, n_rows = least_squares_lines(table.low, table.high)
         for j, t in enumerate(table.tasks):
-            ok = np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])
-            if ok.sum() < 2 or np.ptp(table.low[ok, j]) == 0:
+            if n_rows[j] == 0:
+                ok = np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])
                 raise ValueError(f"LinearCorrection needs at least 2 rows with distinct short-run values and a "
                                  f"long-run value for task '{t}'; it has {int(ok.sum())}.")
-            slope[j], intercept[j] = np.polyfit(table.low[ok, j], table.high[ok, j], 1)
         self._model = LinearCorrectionModel(tasks=table.tasks, slope=slope, intercept=intercept)
         return self
 

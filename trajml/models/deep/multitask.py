@@ -44,11 +44,13 @@ import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINEConv, global_add_pool, global_mean_pool
 
+from trajml.models.extrapolation_baseline import least_squares_lines
 from trajml.models.extrapolation_data import (
     TASKS,
     ExtrapolationPrediction,
     ExtrapolationTable,
     check_labels,
+    kfold_indices,
 )
 from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
 from trajml.models.deep.polymer_graph import table_graphs
@@ -398,18 +400,6 @@ def _float(owner: str, name: str, value: Any, low: float, high: float, *, low_op
     return v
 
 
-def _linear_start(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per task, least-squares slope and intercept of ``high ≈ slope · low + intercept`` over the rows
-    with both labels (standardised units); slope 1, intercept 0 where fewer than two distinct short-run
-    values have a long-run label."""
-    slope, intercept = np.ones(low.shape[1]), np.zeros(low.shape[1])
-    for j in range(low.shape[1]):
-        ok = np.isfinite(low[:, j]) & np.isfinite(high[:, j])
-        if ok.sum() >= 2 and np.ptp(low[ok, j]) > 0:
-            slope[j], intercept[j] = np.polyfit(low[ok, j], high[ok, j], 1)
-    return slope, intercept
-
-
 class MultitaskExtrapolator:
     """Estimator of a :class:`MultitaskModel` (shared graph trunk, low- and high-fidelity heads).
 
@@ -586,7 +576,7 @@ class MultitaskExtrapolator:
         f_std = np.where(f_std > 0, f_std, 1.0)
         low_s, high_s = (table.low - mean) / std, (table.high - mean) / std
         node_dim, edge_dim = int(graphs[0].x.shape[1]), int(graphs[0].edge_attr.shape[1])
-        slope, intercept = _linear_start(low_s, high_s)
+        slope, intercept, _ = least_squares_lines(low_s, high_s)  # slope 1, intercept 0 where no line
 
         params: dict[str, np.ndarray] = {}
         train_curves, val_curves, best_epochs = [], [], []
@@ -631,8 +621,6 @@ class MultitaskExtrapolator:
     def _choose_prior(self, table: ExtrapolationTable, p: dict[str, Any]) -> dict[str, Any]:
         """Per task, the correction prior of :data:`PRIOR_GRID` with the lowest 3-fold (by group)
         cross-validated MAE of single networks on the long-run labels."""
-        from trajml.models.extrapolation_data import kfold_indices
-
         has_long = np.isfinite(table.high).any(axis=1)
         groups = np.asarray(table.groups, dtype=object)
         n_splits = min(3, len(set(groups[has_long])))
