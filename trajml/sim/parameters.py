@@ -28,6 +28,8 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
+from trajml.units import KB_KJ_MOL_K as BOLTZMANN
+
 __all__ = [
     "SimulationParameters",
     "UNIT_MAPPING",
@@ -39,8 +41,6 @@ __all__ = [
     "BOLTZMANN",
 ]
 
-#: Boltzmann constant in kJ/(mol K).
-BOLTZMANN: float = 0.00831446261815324
 #: Bead diameter σ in Å (C, O and Li beads).
 SIGMA: float = 5.0
 #: Energy unit ε = k_B · 300 K in kJ/mol.

@@ -66,20 +66,15 @@ import numpy as np
 
 from trajml.features._selection import check_float, check_int, describe_selection, resolve_atoms
 from trajml.results import Results
+from trajml.units import A2_PS_TO_CM2_S as _A2_PS_TO_CM2_S
+from trajml.units import A2_PS_TO_M2_S as _A2_PS_TO_M2_S
+from trajml.units import A3_TO_M3 as _A3_TO_M3
+from trajml.units import E_CHARGE_C, N_A_MOL, S_M_TO_MS_CM
+from trajml.units import KB_J_K as K_B_J_K
 
 __all__ = ["Conductivity", "ConductivityResults", "nernst_einstein_conductivity",
            "E_CHARGE_C", "K_B_J_K", "N_A_MOL", "S_M_TO_MS_CM"]
 
-#: Elementary charge in C.
-E_CHARGE_C = 1.602176634e-19
-#: Boltzmann constant in J/K.
-K_B_J_K = 1.380649e-23
-#: Avogadro constant in 1/mol.
-N_A_MOL = 6.02214076e23
-#: 1 S/m in mS/cm.
-S_M_TO_MS_CM = 10.0
-_A2_PS_TO_M2_S = 1e-8
-_A3_TO_M3 = 1e-30
 _ROLES = ("cation", "anion")
 
 
@@ -704,7 +699,8 @@ class Conductivity:
         sigma_on = float((E_CHARGE_C * N_A_MOL) ** 2 * np.sum(qq * big_l))
         return {
             "collective_msd_A2": z, "charge_msd_e2A2": charge_msd,
-            "D_A2_ps": d, "D_err_A2_ps": d_err, "D_cm2_s": d * 1e-4, "D_err_cm2_s": d_err * 1e-4,
+            "D_A2_ps": d, "D_err_A2_ps": d_err,
+            "D_cm2_s": d * _A2_PS_TO_CM2_S, "D_err_cm2_s": d_err * _A2_PS_TO_CM2_S,
             "sigma_S_m": sigma, "sigma_err_S_m": sigma_err, "sigma_mS_cm": sigma * S_M_TO_MS_CM,
             "sigma_err_mS_cm": sigma_err * S_M_TO_MS_CM, "sigma_NE_S_m": sigma_ne, "sigma_NE_err_S_m": sigma_ne_err,
             "sigma_NE_mS_cm": sigma_ne * S_M_TO_MS_CM, "sigma_NE_err_mS_cm": sigma_ne_err * S_M_TO_MS_CM,

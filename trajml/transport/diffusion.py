@@ -35,11 +35,10 @@ import numpy as np
 
 from trajml.features._selection import check_choice, check_float, check_int
 from trajml.results import Results
+from trajml.units import A2_PS_TO_CM2_S
 
 __all__ = ["Diffusion", "DiffusionResults", "local_loglog_slope", "A2_PS_TO_CM2_S"]
 
-#: 1 Å²/ps in cm²/s.
-A2_PS_TO_CM2_S = 1e-4
 ERRORS = ("auto", "particles", "blocks")
 
 

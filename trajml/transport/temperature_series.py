@@ -23,11 +23,9 @@ from typing import Any
 import numpy as np
 
 from trajml.results import Results
+from trajml.units import R_KJ_MOL_K
 
 __all__ = ["ArrheniusFit", "VFTFit", "arrhenius_fit", "vft_fit", "R_KJ_MOL_K"]
-
-#: Gas constant in kJ/(mol K).
-R_KJ_MOL_K = 8.314462618e-3
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -10,12 +10,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from trajml.models.koopman import check_positive
+from trajml.units import KB_KJ_MOL_K
 
 __all__ = ["KB_KJ_MOL_K", "check_cvs", "check_weights", "check_temperature", "check_bins", "check_ranges",
            "check_int", "check_choice", "cv_matrix"]
-
-#: Boltzmann constant in kJ/mol/K.
-KB_KJ_MOL_K = 0.00831446261815324
 
 
 def cv_matrix(data: Any) -> np.ndarray:
