@@ -28,11 +28,12 @@ New stages plug in with :func:`register_stage`::
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from trajml._text import closest
 
 __all__ = [
     "Param", "StageDef", "StageOutput", "StageContext", "REQUIRED", "FRAME_PARAMS",
@@ -229,12 +230,6 @@ def stage_names() -> list[str]:
     """Names of every registered stage, sorted."""
     _load_builtins()
     return sorted(_REGISTRY)
-
-
-def closest(word: str, candidates: Any) -> str:
-    """" Did you mean 'x'?" for the closest candidate (difflib), or ""."""
-    match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.5)
-    return f" Did you mean {match[0]!r}?" if match else ""
 
 
 def get_stage(name: str) -> StageDef:

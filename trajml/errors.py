@@ -17,6 +17,9 @@ __all__ = [
     "SelectionError",
     "NonFiniteCoordinatesError",
     "MissingExtraError",
+    "InvalidParameterError",
+    "NotFittedError",
+    "WrongCallError",
 ]
 
 
@@ -54,6 +57,53 @@ class NonFiniteCoordinatesError(TrajmlError, ValueError):
 
 class MissingExtraError(TrajmlError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class InvalidParameterError(TrajmlError, ValueError, TypeError):
+    """A parameter outside its declared constraint.
+
+    Subclasses both ``ValueError`` and ``TypeError`` (as scikit-learn's does), so callers that
+    caught either before keep working. The structured attributes let the command line and the
+    pipeline YAML restate the same problem in their own syntax (a flag, a key and line).
+
+    Attributes
+    ----------
+    parameter : str or None
+        The parameter's Python name (``"r_max"``).
+    owner : str or None
+        The class or function it belongs to (``"RDF"``).
+    constraint : str or None
+        What the value must be (``"a float in (0, inf) Å"``); None for a free-form problem.
+    value : object
+        The offending value.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, owner: str | None = None,
+                 constraint: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.owner = owner
+        self.constraint = constraint
+        self.value = value
+
+    @property
+    def problem(self) -> str:
+        """str: the message without its ``The 'x' parameter of Owner`` preamble (``must be ... Got ...``)."""
+        text = str(self)
+        head = f"The '{self.parameter}' parameter of {self.owner} "
+        return text[len(head):] if self.parameter and text.startswith(head) else text
+
+
+class NotFittedError(TrajmlError, RuntimeError, ValueError, AttributeError):
+    """An estimator used before ``fit``; the message says which call comes first.
+
+    Subclasses ``RuntimeError`` (what trajml raised before) and ``ValueError``/``AttributeError``
+    (what scikit-learn's ``NotFittedError`` subclasses).
+    """
+
+
+class WrongCallError(TrajmlError, TypeError, AttributeError):
+    """An analysis called in a way it does not support; the message names the right call."""
 
 
 def require_extra(module: str, extra: str, purpose: str) -> object:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -35,22 +37,68 @@ class Results:
 
     units: dict[str, str] = field(default_factory=dict, repr=False)
     provenance: dict[str, Any] = field(default_factory=dict, repr=False)
+    replicas: tuple["Results", ...] = field(default=(), repr=False)
+
+    # Headline fields of the short repr (default: the first few numbers).
+    _HEADLINE: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Keep the short repr: @dataclass adds a field-by-field __repr__ only where the class has none.
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = Results.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        """What the result is and its headline numbers with units; arrays only as shapes."""
+        values = self._computed()
+        names = list(self._HEADLINE) or [k for k, v in values.items() if _is_number(v)][:6]
+        parts = [_show(k, values[k], self.units.get(k, "")) for k in names if k in values]
+        arrays = [f"{k}{tuple(v.shape)}" for k, v in values.items() if isinstance(v, np.ndarray)][:4]
+        if arrays:
+            parts.append("arrays: " + ", ".join(arrays))
+        if self.replicas:
+            parts.append(f"{len(self.replicas)} replicas")
+        return f"{type(self).__name__}({'; '.join(p for p in parts if p)})"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython: the same short text
+        p.text(repr(self))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python view of the computed fields (arrays become lists), without provenance."""
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name in ("units", "provenance"):
+            if f.name in ("units", "provenance", "replicas"):
                 continue
             out[f.name] = _plain(getattr(self, f.name))
         return out
+
+    # -- replicas ------------------------------------------------------------------------------------
+    def with_replicas(self, replicas: tuple["Results", ...]) -> "Results":
+        """A copy that carries the per-replica results it was pooled or combined from."""
+        return dataclasses.replace(self, replicas=tuple(replicas))
+
+    def replica_values(self, name: str) -> np.ndarray:
+        """A number of every replica, e.g. ``res.replica_values("first_min_r")`` (empty without replicas)."""
+        return np.array([float(getattr(r, name)) for r in self.replicas], dtype=np.float64)
+
+    def replica_spread(self, name: str) -> tuple[float, float, float]:
+        """Mean, standard deviation (ddof=1) and standard error of a number over the replicas.
+
+        Returns NaN for the spread with fewer than two replicas.
+        """
+        v = self.replica_values(name)
+        if v.size == 0:
+            return math.nan, math.nan, math.nan
+        std = float(np.std(v, ddof=1)) if v.size > 1 else math.nan
+        return float(v.mean()), std, std / math.sqrt(v.size) if v.size > 1 else math.nan
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON text of :meth:`to_dict` plus ``units``."""
         return json.dumps({**self.to_dict(), "units": self.units}, **kwargs)
 
     def _computed(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("units", "provenance")}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("units", "provenance", "replicas")}
 
     def to_pandas(self) -> Any:
         """The tabular part of the result as a :class:`pandas.DataFrame`.
@@ -115,6 +163,21 @@ class Results:
             else:
                 attrs[name] = json.dumps(_plain(value))
         return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _show(name: str, value: Any, unit: str) -> str:
+    if _is_number(value):
+        text = f"{float(value):.4g}" if isinstance(value, (float, np.floating)) else str(int(value))
+        return f"{name}={text}{' ' + unit if unit else ''}"
+    if isinstance(value, np.ndarray):
+        return f"{name}{tuple(value.shape)}"
+    if isinstance(value, str) and len(value) <= 40:
+        return f"{name}={value!r}"
+    return ""
 
 
 def _plain(value: Any) -> Any:

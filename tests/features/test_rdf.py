@@ -225,7 +225,7 @@ def test_bad_selections_and_boxes_are_named(spe_nvt):
     src = open_source(*spe_nvt)
     with pytest.raises(EmptySelectionError, match=r"'name Zz' matched no atom"):
         run(RDF("name Li", "name Zz"), src, progress=False)
-    with pytest.raises(ValueError, match=r"'sel_b' parameter of RDF holds index 99999"):
+    with pytest.raises(ValueError, match=r"'select_b' parameter of RDF holds index 99999"):
         run(RDF("name Li", [0, 99999]), src, progress=False)
     with pytest.raises(ValueError, match=r"'r_max' parameter of RDF must be at most half the smallest "
                                          r"perpendicular box width, 15 Å in trajectory 0 frame 0.*Got 16 Å"):

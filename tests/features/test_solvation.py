@@ -128,13 +128,13 @@ def test_errors_name_parameters(hand_built):
     with pytest.raises(ValueError, match=r"The 'cutoff_anion' parameter of Solvation must be a float in \(0, inf\)"):
         Solvation(cutoff_anion=0.0)
     with pytest.raises(ValueError, match=r"'name Na' matched no atom"):
-        run(Solvation(li="name Na", cutoff_o=3.0, cutoff_anion=3.0), open_source(*hand_built), progress=False)
+        run(Solvation(cation="name Na", cutoff_o=3.0, cutoff_anion=3.0), open_source(*hand_built), progress=False)
     with pytest.raises(ValueError, match=r"'cutoff_o' parameter of Solvation must be at most half"):
         run(Solvation(cutoff_o=25.0, cutoff_anion=3.0), open_source(*hand_built), progress=False)
 
 
 def test_overlapping_selections_are_rejected(hand_built):
     src = open_source(*hand_built)
-    with pytest.raises(ValueError, match=r"The 'li' \('name Li'\) and 'anion' \('name Li or name TFSI'\) selections "
+    with pytest.raises(ValueError, match=r"The 'cation' \('name Li'\) and 'anion' \('name Li or name TFSI'\) selections "
                                          r"of Solvation must not overlap; they share \d+ atoms"):
         run(Solvation(anion="name Li or name TFSI", cutoff_o=3.0, cutoff_anion=3.0), src, progress=False)

@@ -137,7 +137,7 @@ def test_missing_box_names_file_and_frame(psf_dcd):
 
 
 def test_bad_scheduler_message(source):
-    with pytest.raises(ValueError, match=r"'scheduler' parameter must be one of .*Got 'gpu' instead"):
+    with pytest.raises(ValueError, match=r"'scheduler' parameter of run must be one of .*Got 'gpu' instead"):
         run(PositionMean(), source, scheduler="gpu", progress=False)
     with pytest.raises(TypeError, match="dask.distributed.Client"):
         map_specs(abs, [1], scheduler=3.5)

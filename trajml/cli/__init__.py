@@ -16,7 +16,7 @@ COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "msd", "resi
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    from trajml import __version__
+    from trajml._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="trajml",

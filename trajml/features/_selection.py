@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from trajml._validation import DEVICES, check_choice, check_device, check_float, check_int
 from trajml.chunk import ChunkSpec
 
 __all__ = [
@@ -29,9 +30,8 @@ __all__ = [
     "describe_selection",
     "add_padded",
     "distribution",
+    "DEVICES",
 ]
-
-DEVICES = ("cpu", "cuda")
 
 
 # -- exact, associative float sums ---------------------------------------------------------------
@@ -85,48 +85,6 @@ class ExactSum:
     def value(self) -> float:
         """float: the correctly rounded total."""
         return math.fsum(self.partials)
-
-
-# -- parameter checks ----------------------------------------------------------------------------
-def check_float(value: Any, name: str, owner: str, *, low: float = 0.0, high: float = math.inf,
-                low_closed: bool = False, unit: str = "Å", allow_none: bool = False) -> float | None:
-    """Validate a real number in ``(low, high)`` (``[low, high)`` with ``low_closed``); return it as float."""
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    v = float(value) if ok else math.nan
-    inside = ok and math.isfinite(v) and (v >= low if low_closed else v > low) and v < high
-    if not inside:
-        left = "[" if low_closed else "("
-        none = " or None" if allow_none else ""
-        unit_s = f" {unit}" if unit else ""
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a float in {left}{low:g}, {high:g}){unit_s}{none}. "
-            f"Got {value!r} instead."
-        )
-    return v
-
-
-def check_int(value: Any, name: str, owner: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
-    """Validate an integer ``>= minimum``; return it as int."""
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < minimum:
-        none = " or None" if allow_none else ""
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= {minimum}{none}. Got {value!r} instead.")
-    return int(value)
-
-
-def check_choice(value: Any, name: str, owner: str, choices: tuple[Any, ...]) -> Any:
-    """Validate that ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"The '{name}' parameter of {owner} must be one of {choices}. Got {value!r} instead.")
-    return value
-
-
-def check_device(device: Any, owner: str) -> str:
-    """Validate the reserved ``device`` parameter ("cpu" or "cuda")."""
-    return check_choice(device, "device", owner, DEVICES)
 
 
 def describe_selection(selection: Any) -> Any:

@@ -9,11 +9,12 @@ grouping. :meth:`Featurizer.finalize` normalises once, at the end.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Any, Generic, TypeVar
+from abc import abstractmethod
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from trajml.base import Analysis
 from trajml.chunk import Chunk
 
 __all__ = ["Featurizer", "State"]
@@ -21,10 +22,11 @@ __all__ = ["Featurizer", "State"]
 State = TypeVar("State")
 
 
-class Featurizer(ABC, Generic[State]):
-    """Base class of every streamed analysis.
+class Featurizer(Analysis, Generic[State]):
+    """Base class of every frame-partitioned analysis.
 
-    Subclasses set the class attributes and implement the four methods. The
+    Subclasses declare their parameters (:class:`trajml.base.Parameterized`), set the class
+    attributes and implement the four methods. The
     engine (:func:`trajml.parallel.run`) calls :meth:`bind` once on the driver,
     ships the bound featurizer to workers, and there calls :meth:`init_state` and
     :meth:`update` per chunk; states travel back and are merged in a fixed order.
@@ -38,6 +40,7 @@ class Featurizer(ABC, Generic[State]):
         Topology indices the analysis reads (set by :meth:`bind`); None reads all atoms.
     """
 
+    partition: ClassVar[str] = "frames"
     needs_box: bool = False
     atoms: np.ndarray | None = None
 

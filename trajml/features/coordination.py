@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml._validation import DEVICES, Param
 from trajml.chunk import Chunk
 from trajml.features._selection import (
     add_padded,
     check_chunk,
-    check_device,
-    check_float,
-    check_int,
-    check_source_boxes,
-    describe_selection,
     distribution,
     resolve_atoms,
     union_positions,
 )
 from trajml.features.base import Featurizer
-from trajml.features.rdf import RDF, run_on_sampled_frames
+from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.results import Results
 
 __all__ = ["Coordination", "CoordinationState", "CoordinationResults", "cutoff_from_rdf"]
@@ -118,29 +113,18 @@ UNITS = {"cutoff": "Å", "count": "", "probability": "", "occurrences": "", "mea
 
 def cutoff_from_rdf(owner: str, name: str, center: Any, ligand: Any, source: Any, *, r_max: float,
                     n_bins: int, smoothing: float, max_frames: int, device: str) -> tuple[float, Any]:
-    """The first minimum of the centre–ligand g(r) over sampled frames, as a cut-off in Å.
+    """The first minimum of the centre–ligand g(r) as a cut-off in Å (see :func:`~trajml.features.first_shell`).
 
     Returns
     -------
     cutoff : float
-        ``first_min_r`` of the RDF, in Å.
-    rdf : RDFResults
-        The first-pass RDF.
-
-    Raises
-    ------
-    ValueError
-        When g(r) has no first minimum below ``r_max``; the message asks for an explicit cut-off.
+        In Å.
+    shell : FirstShell
+        The cut-off with the first pass behind it.
     """
-    rdf = run_on_sampled_frames(RDF(center, ligand, r_max=r_max, n_bins=n_bins, smoothing=smoothing,
-                                    device=device), source, max_frames)
-    if not math.isfinite(rdf.first_min_r):
-        raise ValueError(
-            f"{owner} could not find a first minimum of g(r) between {describe_selection(center)!r} and "
-            f"{describe_selection(ligand)!r} below r_max = {r_max:g} Å ({rdf.n_frames} frames sampled); "
-            f"give the '{name}' parameter explicitly (Å) or raise 'r_max'."
-        )
-    return rdf.first_min_r, rdf
+    shell = first_shell(source, center, ligand, owner=owner, name=name, r_max=r_max, n_bins=n_bins,
+                        cutoff_frames=max_frames, smoothing=smoothing, device=device)
+    return shell.cutoff, shell
 
 
 class Coordination(Featurizer[CoordinationState]):
@@ -148,19 +132,21 @@ class Coordination(Featurizer[CoordinationState]):
 
     Parameters
     ----------
-    center : str or array_like of int
-        Centre atoms (e.g. ``"name Li"``): selection string or topology indices.
-    ligand : str or array_like of int
+    select_a : str or array_like of int
+        Centre atoms (e.g. ``"name Li"``): selection string or topology indices. Formerly ``center``.
+    select_b : str or array_like of int
         Ligand atoms (e.g. ``"name O"``). An atom in both selections is not its own ligand.
+        Formerly ``ligand``.
     cutoff : float, optional
         Cut-off in Å; ligands at ``d < cutoff`` count. By default it is the first
-        minimum of the centre–ligand g(r) (see :func:`~trajml.features.rdf.find_first_shell`),
-        computed by a first pass in :meth:`bind` over at most ``cutoff_frames``
-        frames spread evenly over the whole source.
+        minimum of the centre–ligand g(r) (:func:`~trajml.features.first_shell.first_shell`),
+        from a first pass in :meth:`bind` over at most ``cutoff_frames`` frames spread
+        evenly over the whole source; the same pair and source give the same cut-off to
+        every analysis.
     r_max : float
-        Range in Å of the first-pass RDF (default 12); unused with ``cutoff``.
+        Range in Å of the first-pass RDF (default 15); unused with ``cutoff``.
     n_bins : int
-        Bins of the first-pass RDF (default 240).
+        Bins of the first-pass RDF (default 150: 0.1 Å bins, as an :class:`RDF`).
     cutoff_frames : int
         Frame budget of the first pass (default 200).
     keep_per_frame : bool
@@ -185,37 +171,33 @@ class Coordination(Featurizer[CoordinationState]):
 
     needs_box = True
 
-    def __init__(self, center: Any, ligand: Any, *, cutoff: float | None = None, r_max: float = 12.0,
-                 n_bins: int = 240, cutoff_frames: int = 200, keep_per_frame: bool = False,
+    _parameters = {
+        "select_a": Param("selection", help="centre atoms (MDAnalysis syntax, e.g. 'name Li')",
+                          aliases=("center", "--center"), metavar="SEL"),
+        "select_b": Param("selection", help="ligand atoms counted around each centre (e.g. 'name O')",
+                          aliases=("ligand", "--ligand"), metavar="SEL"),
+        "cutoff": Param("float", help="cut-off: ligands at d < cutoff count", unit="Å", positive=True,
+                        nullable=True, none_help="first minimum of g(r)"),
+        **FIRST_SHELL_PARAMS,
+        "keep_per_frame": Param("bool", help="also keep every centre's count in every frame"),
+        "device": Param("str", help="where the neighbour-count kernel runs", choices=DEVICES),
+    }
+
+    def __init__(self, select_a: Any, select_b: Any, *, cutoff: float | None = None, r_max: float = 15.0,
+                 n_bins: int = 150, cutoff_frames: int = 200, keep_per_frame: bool = False,
                  smoothing: float = 0.5, device: str = "cpu") -> None:
-        owner = "Coordination"
-        self.center = center
-        self.ligand = ligand
-        self.cutoff = check_float(cutoff, "cutoff", owner, allow_none=True)
-        self.r_max = check_float(r_max, "r_max", owner)
-        self.n_bins = check_int(n_bins, "n_bins", owner)
-        self.cutoff_frames = check_int(cutoff_frames, "cutoff_frames", owner)
-        if not isinstance(keep_per_frame, (bool, np.bool_)):
-            raise ValueError(f"The 'keep_per_frame' parameter of Coordination must be a bool. Got {keep_per_frame!r} instead.")
-        self.keep_per_frame = bool(keep_per_frame)
-        self.smoothing = check_float(smoothing, "smoothing", owner, low_closed=True)
-        self.device = check_device(device, owner)
+        self._set_params(locals())
 
     def bind(self, source: Any) -> "Coordination":
         """Resolve selections (and the cut-off, by a first pass, when not given); return a bound copy."""
         b = copy.copy(self)
-        b._c = resolve_atoms(source, self.center, "center", "Coordination")
-        b._l = resolve_atoms(source, self.ligand, "ligand", "Coordination")
+        b._c = resolve_atoms(source, self.select_a, "select_a", "Coordination")
+        b._l = resolve_atoms(source, self.select_b, "select_b", "Coordination")
         b.atoms, (b._pos_c, b._pos_l) = union_positions(b._c, b._l)
-        b._rdf = None
-        if self.cutoff is None:
-            b._cutoff, rdf = cutoff_from_rdf("Coordination", "cutoff", self.center, self.ligand, source,
-                                             r_max=self.r_max, n_bins=self.n_bins, smoothing=self.smoothing,
-                                             max_frames=self.cutoff_frames, device=self.device)
-            b._rdf = (rdf.r, rdf.g)
-        else:
-            b._cutoff = self.cutoff
-            check_source_boxes(source, self.cutoff, "cutoff", "Coordination")
+        b._shell = first_shell(source, self.select_a, self.select_b, cutoff=self.cutoff, owner="Coordination",
+                               name="cutoff", r_max=self.r_max, n_bins=self.n_bins, cutoff_frames=self.cutoff_frames,
+                               smoothing=self.smoothing, device=self.device)
+        b._cutoff = b._shell.cutoff
         return b
 
     def init_state(self) -> CoordinationState:
@@ -256,11 +238,11 @@ class Coordination(Featurizer[CoordinationState]):
                          else np.zeros((0, len(self._c)), np.int32))
         return CoordinationResults(
             cutoff=float(self._cutoff),
-            cutoff_source="given" if self.cutoff is not None else "first minimum of g(r)",
+            cutoff_source=self._shell.origin,
             count=np.arange(len(state.histogram), dtype=np.int64), probability=p,
             occurrences=state.histogram.copy(), mean=mean, std=std, n_frames=state.n_frames,
             n_centers=len(self._c), n_ligands=len(self._l), centers=self._c.copy(),
-            rdf_r=None if self._rdf is None else self._rdf[0], rdf_g=None if self._rdf is None else self._rdf[1],
+            rdf_r=self._shell.rdf_r, rdf_g=self._shell.rdf_g,
             per_frame=per_frame, frames=frames, traj_ids=traj_ids, times=times,
             units=dict(UNITS), provenance=provenance,
         )

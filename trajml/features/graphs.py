@@ -14,13 +14,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml._validation import DEVICES, Param
 from trajml.chunk import Chunk
 from trajml.features._selection import (
     add_padded,
     check_chunk,
-    check_device,
-    check_float,
-    check_int,
     check_source_boxes,
     distribution,
     resolve_atoms,
@@ -184,8 +182,8 @@ class NeighborGraphs(Featurizer[GraphState]):
 
     Parameters
     ----------
-    targets : str or array_like of int, optional
-        Atoms whose neighbourhoods are listed (default: every atom).
+    select : str or array_like of int, optional
+        Atoms whose neighbourhoods are listed (default: every atom). Formerly ``targets``.
     r_max : float
         Neighbour cut-off in Å (``d < r_max``); at most half the smallest box width. Default 7.
     max_neighbors : int or None
@@ -209,23 +207,26 @@ class NeighborGraphs(Featurizer[GraphState]):
 
     needs_box = True
 
-    def __init__(self, targets: Any = None, *, r_max: float = 7.0, max_neighbors: int | None = 12,
+    _parameters = {
+        "select": Param("selection", help="atoms whose neighbourhoods are listed (MDAnalysis syntax)",
+                        nullable=True, none_help="every atom", aliases=("targets", "--targets"), metavar="SEL"),
+        "r_max": Param("float", help="neighbour cut-off (d < r_max), at most half the shortest box width",
+                       unit="Å", positive=True),
+        "max_neighbors": Param("int", help="keep the nearest M per row; rows cut short are counted", minimum=1,
+                               nullable=True, none_help="all within r_max"),
+        "species_by": Param("str", help="atom attribute that defines species codes", choices=("names", "types")),
+        "device": Param("str", help="where the neighbour-search kernel runs", choices=DEVICES),
+    }
+
+    def __init__(self, select: Any = None, *, r_max: float = 7.0, max_neighbors: int | None = 12,
                  species_by: str = "names", device: str = "cpu") -> None:
-        owner = "NeighborGraphs"
-        self.targets = targets
-        self.r_max = check_float(r_max, "r_max", owner)
-        self.max_neighbors = check_int(max_neighbors, "max_neighbors", owner, allow_none=True)
-        if species_by not in ("names", "types"):
-            raise ValueError(f"The 'species_by' parameter of NeighborGraphs must be 'names' or 'types'. "
-                             f"Got {species_by!r} instead.")
-        self.species_by = species_by
-        self.device = check_device(device, owner)
+        self._set_params(locals())
 
     def bind(self, source: Any) -> "NeighborGraphs":
         """Resolve the targets and species codes against ``source``; return a bound copy."""
         b = copy.copy(self)
-        b._t = (np.arange(source.n_atoms, dtype=np.int64) if self.targets is None
-                else resolve_atoms(source, self.targets, "targets", "NeighborGraphs"))
+        b._t = (np.arange(source.n_atoms, dtype=np.int64) if self.select is None
+                else resolve_atoms(source, self.select, "select", "NeighborGraphs"))
         b._all = np.arange(source.n_atoms, dtype=np.int64)
         b._all_targets = bool(np.array_equal(b._t, b._all))
         b._species, b._species_names = species_codes(source, self.species_by)

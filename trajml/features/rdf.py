@@ -24,15 +24,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml._validation import DEVICES, Param, invalid
 from trajml.chunk import Chunk
 from trajml.errors import MissingBoxError
 from trajml.features._selection import (
     ExactSum,
-    check_choice,
     check_chunk,
-    check_device,
-    check_float,
-    check_int,
     check_source_boxes,
     describe_selection,
     molecule_ids,
@@ -147,11 +144,11 @@ class RDF(Featurizer[RDFState]):
 
     Parameters
     ----------
-    sel_a : str or array_like of int
-        Selection A: an MDAnalysis selection string (resolved once, in :meth:`bind`)
-        or topology indices.
-    sel_b : str or array_like of int, optional
-        Selection B (default: the same as A).
+    select_a : str or array_like of int
+        Selection A, the centres: an MDAnalysis selection string (resolved once, in
+        :meth:`bind`) or topology indices. Formerly ``sel_a``.
+    select_b : str or array_like of int, optional
+        Selection B, the neighbours (default: the same as A). Formerly ``sel_b``.
     r_max : float
         Outer edge of the last bin in Å; at most half the smallest perpendicular
         box width (minimum image). Default 15.
@@ -189,26 +186,39 @@ class RDF(Featurizer[RDFState]):
 
     needs_box = True
 
-    def __init__(self, sel_a: Any, sel_b: Any = None, *, r_max: float = 15.0, n_bins: int = 150,
+    _parameters = {
+        "select_a": Param("selection", help="selection A, the centres (MDAnalysis syntax, e.g. 'name Li')",
+                          aliases=("sel_a", "--sel-a"), metavar="SEL"),
+        "select_b": Param("selection", help="selection B, the neighbours", nullable=True, none_help="same as A",
+                          aliases=("sel_b", "--sel-b"), metavar="SEL"),
+        "r_max": Param("float", help="outer edge of the last bin, at most half the shortest box width", unit="Å",
+                       positive=True),
+        "n_bins": Param("int", help="number of uniform bins in [r_min, r_max)", minimum=1, aliases=("--bins",)),
+        "r_min": Param("float", help="inner edge of the first bin", unit="Å", minimum=0.0),
+        "exclude": Param("str", help="pairs left out: an atom with itself, the same molecule, or none",
+                         choices=EXCLUDE),
+        "smoothing": Param("float", help="moving-average width that locates the first peak and minimum", unit="Å",
+                           minimum=0.0),
+        "device": Param("str", help="where the pair-search kernel runs", choices=DEVICES),
+    }
+
+    def __init__(self, select_a: Any, select_b: Any = None, *, r_max: float = 15.0, n_bins: int = 150,
                  r_min: float = 0.0, exclude: str | None = "self", smoothing: float = 0.5,
                  device: str = "cpu") -> None:
-        owner = "RDF"
-        self.sel_a = sel_a
-        self.sel_b = sel_b
-        self.r_max = check_float(r_max, "r_max", owner)
-        self.n_bins = check_int(n_bins, "n_bins", owner)
-        self.r_min = check_float(r_min, "r_min", owner, low_closed=True, high=self.r_max)
-        self.exclude = check_choice(exclude, "exclude", owner, EXCLUDE)
-        self.smoothing = check_float(smoothing, "smoothing", owner, low_closed=True)
-        self.device = check_device(device, owner)
+        self._set_params(locals())
         self._bound = False
+
+    @classmethod
+    def _check_relations(cls, values: dict[str, Any]) -> None:
+        if "r_min" in values and "r_max" in values and values["r_min"] >= values["r_max"]:
+            raise invalid("r_min", "RDF", f"a float in [0, {values['r_max']:g}) Å", values["r_min"])
 
     # -- binding -----------------------------------------------------------------------------------
     def bind(self, source: Any) -> "RDF":
         """Resolve the selections and molecule ids against ``source``; return a bound copy."""
         b = copy.copy(self)
-        b._a = resolve_atoms(source, self.sel_a, "sel_a", "RDF")
-        b._b = b._a if self.sel_b is None else resolve_atoms(source, self.sel_b, "sel_b", "RDF")
+        b._a = resolve_atoms(source, self.select_a, "select_a", "RDF")
+        b._b = b._a if self.select_b is None else resolve_atoms(source, self.select_b, "select_b", "RDF")
         b.atoms, (b._pos_a, b._pos_b) = union_positions(b._a, b._b)
         b._mol_a = b._mol_b = None
         n_a, n_b = len(b._a), len(b._b)
@@ -227,7 +237,8 @@ class RDF(Featurizer[RDFState]):
         b._ids_b = b._b if self.exclude is not None else -1 - b._b
         if b._n_pairs == 0:
             raise ValueError(
-                f"RDF of sel_a={describe_selection(self.sel_a)!r} and sel_b={describe_selection(self.sel_b)!r} "
+                f"RDF of select_a={describe_selection(self.select_a)!r} and "
+                f"select_b={describe_selection(self.select_b)!r} "
                 f"has no pair left after exclude={self.exclude!r}."
             )
         check_source_boxes(source, self.r_max, "r_max", "RDF")

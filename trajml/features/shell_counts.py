@@ -4,27 +4,83 @@ The classic kinetic route (TICA/VAMP → k-means → MSM) and the MLP VAMPNet ne
 descriptor of every target atom in every frame. For Li⁺ in a polymer electrolyte the natural one
 is how many polymer O and anions sit within a few radii: a coarse, rotation-invariant picture of
 the solvation shell. One neighbour search per chunk at the largest radius gives every count.
+
+The per-frame counts are the output (a time series per trajectory), so the state holds them
+chunk by chunk; merging concatenates in frame order.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from trajml.features._selection import check_chunk, check_device, check_source_boxes, resolve_atoms
+from trajml._validation import DEVICES, Param
+from trajml.chunk import Chunk
+from trajml.features._selection import check_chunk, check_source_boxes, resolve_atoms
+from trajml.features.base import Featurizer
+from trajml.results import Results
 
-__all__ = ["ShellCounts"]
+__all__ = ["ShellCounts", "ShellCountsResults"]
 
 
-class ShellCounts:
+def _species(value: Any) -> dict[str, Any]:
+    if not value:
+        raise ValueError("a mapping of at least one label to a neighbour selection, e.g. {'O': 'name O'}")
+    return {str(k): v for k, v in value.items()}
+
+
+@dataclass
+class ShellCountsState:
+    """Per-frame counts read so far: ``(traj_id, first frame, counts)`` per chunk, in frame order."""
+
+    parts: list[tuple[int, int, np.ndarray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ShellCountsResults(Results):
+    """What :class:`ShellCounts` computes.
+
+    Attributes
+    ----------
+    features : list of ndarray, each shape (T_i, n_targets, n_species * n_radii), float32
+        One array per trajectory; columns follow ``feature_names`` (counts, dimensionless).
+    feature_names : list of str
+        ``"<species> < <r> Å"`` per column, species-major.
+    radii : ndarray, shape (n_radii,), float64
+        Shell radii in Å.
+    species : tuple of str
+        Species labels.
+    targets : ndarray, shape (n_targets,), int64
+        Topology indices of the target atoms.
+    n_frames : int
+        Frames counted over every trajectory.
+    """
+
+    features: list[np.ndarray]
+    feature_names: list[str]
+    radii: np.ndarray
+    species: tuple[str, ...]
+    targets: np.ndarray
+    n_frames: int = 0
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(f.shape) for f in self.features)
+        return (f"ShellCountsResults({len(self.targets)} targets × {len(self.feature_names)} features "
+                f"({', '.join(self.species)} within {', '.join(f'{r:g}' for r in self.radii)} Å); "
+                f"{self.n_frames} frames: {shapes})")
+
+
+class ShellCounts(Featurizer[ShellCountsState]):
     """Number of atoms of each species within each radius of every target atom, per frame.
 
     Parameters
     ----------
-    targets : str or array_like of int
-        Centre atoms (e.g. ``"name Li"``).
+    select : str or array_like of int
+        Centre (target) atoms (e.g. ``"name Li"``). Formerly ``targets``.
     species : mapping of str to selection
         Labelled neighbour selections, e.g. ``{"O": "name O", "TFSI": "name TFSI"}``; they must
         not overlap. A target never counts itself.
@@ -38,52 +94,39 @@ class ShellCounts:
     >>> from trajml.data import sample_topology, sample_trajectory
     >>> from trajml.io import open_source
     >>> src = open_source(sample_topology(), sample_trajectory())
-    >>> x = ShellCounts("name Li", {"O": "name O"}, radii=(6.0, 9.0)).compute(src, stop=5)
-    >>> x[0].shape
+    >>> res = ShellCounts("name Li", {"O": "name O"}, radii=(6.0, 9.0)).run(src, stop=5)
+    >>> res.features[0].shape
     (5, 60, 2)
     """
 
-    def __init__(self, targets: Any = "name Li", species: Mapping[str, Any] | None = None,
+    needs_box = True
+    _parameters = {
+        "select": Param("selection", help="centre atoms whose shells are counted (MDAnalysis syntax)",
+                        aliases=("targets", "--targets"), metavar="SEL"),
+        "species": Param("mapping", help="labelled neighbour selections, LABEL=SEL", nullable=True,
+                         none_help="O=name O TFSI=name TFSI", check=_species,
+                         describe="a mapping of labels to neighbour selections, e.g. {'O': 'name O'}"),
+        "radii": Param("floats", help="shell radii, increasing; the largest at most half the box", unit="Å",
+                       positive=True, increasing=True, describe="increasing positive radii in Å"),
+        "device": Param("str", help="where the neighbour search runs", choices=DEVICES),
+    }
+
+    def __init__(self, select: Any = "name Li", species: Mapping[str, Any] | None = None,
                  radii: Sequence[float] = (6.0, 8.0, 10.0), device: str = "cpu") -> None:
-        owner = "ShellCounts"
-        self.targets = targets
-        self.species = dict(species) if species is not None else {"O": "name O", "TFSI": "name TFSI"}
-        if not self.species:
-            raise ValueError(f"The 'species' parameter of {owner} must name at least one neighbour selection.")
-        r = np.asarray(radii, dtype=np.float64).ravel()
-        if r.size == 0 or not np.all(np.isfinite(r)) or r.min() <= 0 or np.any(np.diff(r) <= 0):
-            raise ValueError(f"The 'radii' parameter of {owner} must be increasing positive radii in Å. "
-                             f"Got {radii!r} instead.")
-        self.radii = r
-        self.device = check_device(device, owner)
+        self._set_params(locals())
+        if self.species is None:
+            self.species = {"O": "name O", "TFSI": "name TFSI"}
 
     @property
     def feature_names(self) -> list[str]:
         """list of str: ``"<species> < <r> Å"`` for each feature column, species-major."""
         return [f"{s} < {r:g} Å" for s in self.species for r in self.radii]
 
-    def compute(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1,
-                chunk_size: int = 100) -> list[np.ndarray]:
-        """Count, streaming the frames chunk by chunk.
-
-        Parameters
-        ----------
-        source : trajml.io.Source
-            Trajectories with periodic boxes.
-        start, stop, step : int
-            Frame slice of every trajectory.
-        chunk_size : int
-            Frames per chunk read.
-
-        Returns
-        -------
-        list of ndarray, each shape (T_i, n_targets, n_species * n_radii), float32
-            One array per trajectory; columns follow :attr:`feature_names` (counts, dimensionless).
-        """
-        from trajml.kernels.neighbors import radius_neighbors
-
+    def bind(self, source: Any) -> "ShellCounts":
+        """Resolve the targets and species against ``source``; return a bound copy."""
         owner = "ShellCounts"
-        tgt = resolve_atoms(source, self.targets, "targets", owner)
+        b = copy.copy(self)
+        b._t = resolve_atoms(source, self.select, "select", owner)
         code = np.full(source.n_atoms, -1, dtype=np.int64)
         for s, (label, sel) in enumerate(self.species.items()):
             ids = resolve_atoms(source, sel, f"species['{label}']", owner)
@@ -91,20 +134,58 @@ class ShellCounts:
                 raise ValueError(f"The 'species' selections of {owner} overlap: '{label}' shares atoms with an "
                                  f"earlier label.")
             code[ids] = s
-        nbr_ids = np.flatnonzero(code >= 0).astype(np.int64)
+        b._nbr = np.flatnonzero(code >= 0).astype(np.int64)
+        b._code = code[b._nbr]
+        b.atoms = None  # targets and neighbours are gathered from the whole frame
+        check_source_boxes(source, float(self.radii[-1]), "radii", owner)
+        return b
+
+    def init_state(self) -> ShellCountsState:
+        return ShellCountsState()
+
+    def update(self, state: ShellCountsState, chunk: Chunk) -> ShellCountsState:
+        from trajml.kernels.neighbors import radius_neighbors
+
+        if chunk.n_frames == 0:
+            return state
         r_max = float(self.radii[-1])
-        check_source_boxes(source, r_max, "radii", owner)
-        n_s, n_r, n_t = len(self.species), len(self.radii), len(tgt)
-        out: list[list[np.ndarray]] = [[] for _ in range(source.n_trajectories)]
-        for chunk in source.iter_chunks(chunk_size, start, stop, step, None):
-            check_chunk(owner, chunk, True, radii=r_max)
-            off, nb, dist = radius_neighbors(np.ascontiguousarray(chunk.positions[:, tgt]),
-                                             np.ascontiguousarray(chunk.positions[:, nbr_ids]), chunk.boxes, r_max,
-                                             tgt, nbr_ids, device=self.device)
-            rows = np.repeat(np.arange(len(off) - 1), np.diff(off))
-            shell = np.searchsorted(self.radii, dist, side="right")  # first radius that counts this pair
-            cell = (rows * n_s + code[nbr_ids[nb]]) * (n_r + 1) + shell  # nb indexes the neighbour selection
-            hist = np.bincount(cell, minlength=(len(off) - 1) * n_s * (n_r + 1)).reshape(-1, n_s, n_r + 1)
-            counts = np.cumsum(hist[..., :n_r], axis=-1)
-            out[chunk.traj_id].append(counts.reshape(chunk.n_frames, n_t, n_s * n_r).astype(np.float32))
-        return [np.concatenate(parts) if parts else np.zeros((0, n_t, n_s * n_r), np.float32) for parts in out]
+        check_chunk("ShellCounts", chunk, hasattr(self, "_t"), radii=r_max)
+        n_s, n_r, n_t = len(self.species), len(self.radii), len(self._t)
+        off, nb, dist = radius_neighbors(np.ascontiguousarray(chunk.positions[:, self._t]),
+                                         np.ascontiguousarray(chunk.positions[:, self._nbr]), chunk.boxes, r_max,
+                                         self._t, self._nbr, device=self.device)
+        rows = np.repeat(np.arange(len(off) - 1), np.diff(off))
+        shell = np.searchsorted(self.radii, dist, side="right")  # first radius that counts this pair
+        cell = (rows * n_s + self._code[nb]) * (n_r + 1) + shell  # nb indexes the neighbour selection
+        hist = np.bincount(cell, minlength=(len(off) - 1) * n_s * (n_r + 1)).reshape(-1, n_s, n_r + 1)
+        counts = np.cumsum(hist[..., :n_r], axis=-1).reshape(chunk.n_frames, n_t, n_s * n_r).astype(np.float32)
+        state.parts.append((chunk.traj_id, int(chunk.frames[0]), counts))
+        return state
+
+    def merge(self, a: ShellCountsState, b: ShellCountsState) -> ShellCountsState:
+        return ShellCountsState(parts=a.parts + b.parts)
+
+    def finalize(self, state: ShellCountsState, provenance: dict[str, Any]) -> ShellCountsResults:
+        n_traj = max((len(provenance.get("files", [])), 1 + max((p[0] for p in state.parts), default=-1)))
+        width = len(self.species) * len(self.radii)
+        per: list[list[np.ndarray]] = [[] for _ in range(n_traj)]
+        for traj, _, counts in sorted(state.parts, key=lambda p: (p[0], p[1])):
+            per[traj].append(counts)
+        features = [np.concatenate(p) if p else np.zeros((0, len(self._t), width), np.float32) for p in per]
+        return ShellCountsResults(features=features, feature_names=self.feature_names, radii=self.radii.copy(),
+                                  species=tuple(self.species), targets=self._t.copy(),
+                                  n_frames=int(sum(len(f) for f in features)),
+                                  units={"features": "", "radii": "Å"}, provenance=provenance)
+
+    def compute(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1,
+                chunk_size: int = 100) -> list[np.ndarray]:
+        """The per-trajectory count arrays (``run(source, ...).features``), streamed chunk by chunk.
+
+        Returns
+        -------
+        list of ndarray, each shape (T_i, n_targets, n_species * n_radii), float32
+            One array per trajectory; columns follow :attr:`feature_names` (counts, dimensionless).
+        """
+        from trajml.parallel import run
+
+        return run(self, source, start=start, stop=stop, step=step, chunk_size=chunk_size, progress=False).features

@@ -27,21 +27,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml._validation import DEVICES, Param
 from trajml.chunk import Chunk
 from trajml.features._selection import (
     add_padded,
     check_chunk,
-    check_device,
-    check_float,
-    check_int,
-    check_source_boxes,
     distribution,
     molecule_ids,
     resolve_atoms,
     union_positions,
 )
 from trajml.features.base import Featurizer
-from trajml.features.coordination import cutoff_from_rdf
+from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.results import Results
 
 __all__ = ["Solvation", "SolvationState", "SolvationResults", "SPECIATION_LABELS", "classify_speciation"]
@@ -207,8 +204,8 @@ class Solvation(Featurizer[SolvationState]):
 
     Parameters
     ----------
-    li : str or array_like of int
-        Li⁺ atoms (default ``"name Li"``).
+    cation : str or array_like of int
+        Li⁺ atoms (default ``"name Li"``). Formerly ``li``.
     polymer_o : str or array_like of int
         Polymer (ether) oxygen atoms (default ``"name O"``).
     anion : str or array_like of int
@@ -219,9 +216,9 @@ class Solvation(Featurizer[SolvationState]):
         (:func:`~trajml.features.rdf.find_first_shell`), from a first pass in
         :meth:`bind` over at most ``cutoff_frames`` frames spread over the source.
     r_max : float
-        Range in Å of the first-pass RDFs (default 12).
+        Range in Å of the first-pass RDFs (default 15).
     n_bins : int
-        Bins of the first-pass RDFs (default 240).
+        Bins of the first-pass RDFs (default 150: 0.1 Å bins, as an :class:`RDF`).
     cutoff_frames : int
         Frame budget of the first pass (default 200).
     keep_per_frame : bool
@@ -244,34 +241,35 @@ class Solvation(Featurizer[SolvationState]):
 
     needs_box = True
 
-    def __init__(self, li: Any = "name Li", polymer_o: Any = "name O", anion: Any = "name TFSI", *,
-                 cutoff_o: float | None = None, cutoff_anion: float | None = None, r_max: float = 12.0,
-                 n_bins: int = 240, cutoff_frames: int = 200, keep_per_frame: bool = False, smoothing: float = 0.5,
+    _parameters = {
+        "cation": Param("selection", help="Li⁺ (cation) atoms whose shells are analysed (MDAnalysis syntax)",
+                        aliases=("li", "--li"), metavar="SEL"),
+        "polymer_o": Param("selection", help="polymer (ether) oxygen atoms", metavar="SEL"),
+        "anion": Param("selection", help="one site per anion (for all-atom TFSI e.g. its N atom)", metavar="SEL"),
+        "cutoff_o": Param("float", help="Li–O shell cut-off", unit="Å", positive=True, nullable=True,
+                          none_help="first minimum of g(r)"),
+        "cutoff_anion": Param("float", help="Li–anion shell cut-off", unit="Å", positive=True, nullable=True,
+                              none_help="first minimum of g(r)"),
+        **FIRST_SHELL_PARAMS,
+        "keep_per_frame": Param("bool", help="also keep the speciation fractions of every frame"),
+        "device": Param("str", help="where the neighbour-search kernel runs", choices=DEVICES),
+    }
+
+    def __init__(self, cation: Any = "name Li", polymer_o: Any = "name O", anion: Any = "name TFSI", *,
+                 cutoff_o: float | None = None, cutoff_anion: float | None = None, r_max: float = 15.0,
+                 n_bins: int = 150, cutoff_frames: int = 200, keep_per_frame: bool = False, smoothing: float = 0.5,
                  device: str = "cpu") -> None:
-        owner = "Solvation"
-        self.li = li
-        self.polymer_o = polymer_o
-        self.anion = anion
-        self.cutoff_o = check_float(cutoff_o, "cutoff_o", owner, allow_none=True)
-        self.cutoff_anion = check_float(cutoff_anion, "cutoff_anion", owner, allow_none=True)
-        self.r_max = check_float(r_max, "r_max", owner)
-        self.n_bins = check_int(n_bins, "n_bins", owner)
-        self.cutoff_frames = check_int(cutoff_frames, "cutoff_frames", owner)
-        if not isinstance(keep_per_frame, (bool, np.bool_)):
-            raise ValueError(f"The 'keep_per_frame' parameter of Solvation must be a bool. Got {keep_per_frame!r} instead.")
-        self.keep_per_frame = bool(keep_per_frame)
-        self.smoothing = check_float(smoothing, "smoothing", owner, low_closed=True)
-        self.device = check_device(device, owner)
+        self._set_params(locals())
 
     def bind(self, source: Any) -> "Solvation":
         """Resolve selections, molecule ids and cut-offs (first pass if needed); return a bound copy."""
         owner = "Solvation"
         b = copy.copy(self)
-        b._li = resolve_atoms(source, self.li, "li", owner)
+        b._li = resolve_atoms(source, self.cation, "cation", owner)
         b._o = resolve_atoms(source, self.polymer_o, "polymer_o", owner)
         b._an = resolve_atoms(source, self.anion, "anion", owner)
         # A bead is a cation, a polymer oxygen or an anion, never two of them: shells would double count.
-        for (na, a), (nb, bb) in ((("li", b._li), ("polymer_o", b._o)), (("li", b._li), ("anion", b._an)),
+        for (na, a), (nb, bb) in ((("cation", b._li), ("polymer_o", b._o)), (("cation", b._li), ("anion", b._an)),
                                   (("polymer_o", b._o), ("anion", b._an))):
             shared = np.intersect1d(a, bb)
             if shared.size:
@@ -283,19 +281,15 @@ class Solvation(Featurizer[SolvationState]):
         mol = molecule_ids(source)[b._o]
         _, b._chain_o = np.unique(mol, return_inverse=True)  # compact 0..n_chains-1
         b._n_chains = int(b._chain_o.max()) + 1
-        b._sources = {}
+        b._shells = {}
         for name, sel, given in (("cutoff_o", self.polymer_o, self.cutoff_o),
                                  ("cutoff_anion", self.anion, self.cutoff_anion)):
-            if given is None:
-                value, _ = cutoff_from_rdf(owner, name, self.li, sel, source, r_max=self.r_max, n_bins=self.n_bins,
-                                           smoothing=self.smoothing, max_frames=self.cutoff_frames,
-                                           device=self.device)
-                b._sources[name] = "first minimum of g(r)"
-            else:
-                value = given
-                check_source_boxes(source, value, name, owner)
-                b._sources[name] = "given"
-            setattr(b, "_" + name, float(value))
+            shell = first_shell(source, self.cation, sel, cutoff=given, owner=owner, name=name, r_max=self.r_max,
+                                n_bins=self.n_bins, cutoff_frames=self.cutoff_frames, smoothing=self.smoothing,
+                                device=self.device)
+            b._shells[name] = shell
+            setattr(b, "_" + name, shell.cutoff)
+        b._sources = {name: shell.origin for name, shell in b._shells.items()}
         return b
 
     def init_state(self) -> SolvationState:

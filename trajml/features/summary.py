@@ -74,6 +74,7 @@ class TrajectorySummary(Featurizer[SummaryState]):
     """
 
     needs_box = False
+    _parameters: dict = {}
 
     def __init__(self) -> None:
         # Only the first atom is needed to count frames and read boxes.

@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["map_specs", "imap_ordered", "scheduler_name", "SCHEDULERS"]
 
-SCHEDULERS = ("serial", "threads", "processes", "local")
+from trajml.parallel.options import SCHEDULERS
 
 
 def scheduler_name(scheduler: Any) -> str:
@@ -36,18 +36,9 @@ def scheduler_name(scheduler: Any) -> str:
 
 
 def _validate(scheduler: Any) -> None:
-    if isinstance(scheduler, str):
-        if scheduler in SCHEDULERS or "://" in scheduler:
-            return
-        raise ValueError(
-            f"The 'scheduler' parameter must be one of {SCHEDULERS}, a dask.distributed.Client or a scheduler "
-            f"address such as 'tcp://host:8786'. Got {scheduler!r} instead."
-        )
-    if not hasattr(scheduler, "submit") or not hasattr(scheduler, "gather"):
-        raise TypeError(
-            "The 'scheduler' parameter must be a string or a dask.distributed.Client; "
-            f"got {type(scheduler).__name__}."
-        )
+    from trajml.parallel.options import check_scheduler
+
+    check_scheduler(scheduler)
 
 
 def _progress(total: int, desc: str | None, enabled: bool) -> Any:
