@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
+from trajml.features.first_shell import FIRST_SHELL_PARAMS
+from trajml.pipelines.stages import Param, StageContext, StageOutput, analysis_params, register_stage
 
 __all__ = ["info", "rdf", "coordination", "solvation"]
 
@@ -58,6 +59,10 @@ def _exclusive(*pairs: tuple[str, str]) -> Any:
 
 _SEL = "MDAnalysis selection"
 
+# The first pass of stages that do not declare an analysis class yet (same defaults as the classes').
+_FIRST_PASS = {k: FIRST_SHELL_PARAMS[k].replace(name=k, default=d)
+               for k, d in (("r_max", 15.0), ("n_bins", 150), ("cutoff_frames", 200))}
+
 
 @register_stage("info", params={}, metadata=("charges",))
 def info(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
@@ -80,50 +85,34 @@ def info(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                        tables={"species": {"species": list(species), "count": list(species.values())}})
 
 
-@register_stage("rdf", params={
-    "sel_a": Param("str", doc=f"selection A ({_SEL})"),
-    "sel_b": Param("str", None, f"selection B ({_SEL}; null: same as A)", nullable=True),
-    "r_max": Param("float", 12.0, "outer edge of the last bin", unit="Å", positive=True),
-    "r_min": Param("float", 0.0, "inner edge of the first bin", unit="Å", minimum=0.0),
-    "n_bins": Param("int", 150, "number of bins", minimum=1),
-    "exclude": Param("str", "self", "pairs left out", choices=("self", "molecule", "none")),
-    "smoothing": Param("float", 0.5, "moving-average width to find the first shell", unit="Å", minimum=0.0),
-})
+def _analysis_class(name: str) -> Any:
+    import trajml.features as features
+
+    return getattr(features, name)
+
+
+@register_stage("rdf", analysis=_analysis_class("RDF"))
 def rdf(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Radial distribution function g(r), running coordination number n(r) and the first shell."""
     from trajml.features import RDF
 
-    exclude = None if params["exclude"] == "none" else params["exclude"]
-    res = _run(RDF(params["sel_a"], params["sel_b"], r_max=params["r_max"], r_min=params["r_min"],
-                   n_bins=params["n_bins"], exclude=exclude, smoothing=params["smoothing"]), ctx, params)
+    res = _run(RDF(**analysis_params(params, "rdf")), ctx, params)
     numbers = {"first_peak_r": (res.first_peak_r, "Å"), "first_peak_g": (res.first_peak_g, ""),
                "first_min_r": (res.first_min_r, "Å"), "coordination_number": (res.coordination_number, "")}
     return StageOutput(data=_data(res), numbers=numbers, tables={"rdf": {"r": res.r, "g": res.g, "n": res.n}},
                        figures={"rdf": _figure("rdf", res)})
 
 
-_FIRST_PASS = {
-    "r_max": Param("float", 12.0, "range of the first-pass RDF (no cut-off given)", unit="Å", positive=True),
-    "n_bins": Param("int", 240, "bins of the first-pass RDF", minimum=1),
-    "cutoff_frames": Param("int", 200, "frame budget of the first pass", minimum=1),
-}
-
-
-@register_stage("coordination", params={
-    "center": Param("str", "name Li", f"centre atoms ({_SEL})"),
-    "ligand": Param("str", "name O", f"ligand atoms ({_SEL})"),
-    "cutoff": Param("float", None, "cut-off (null: first minimum of g(r))", unit="Å", positive=True, nullable=True),
+@register_stage("coordination", analysis=_analysis_class("Coordination"), skip=("keep_per_frame",), params={
     "cutoff_from": Param("stage:rdf", None, "id of an earlier rdf stage whose first minimum is the cut-off",
                          nullable=True),
-    **_FIRST_PASS,
 }, check=_exclusive(("cutoff", "cutoff_from")))
 def coordination(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Distribution of the number of ligand atoms within a cut-off of each centre atom."""
     from trajml.features import Coordination
 
     cutoff, how = _cutoff_from(ctx, params, "cutoff_from", "cutoff")
-    res = _run(Coordination(params["center"], params["ligand"], cutoff=cutoff, r_max=params["r_max"],
-                            n_bins=params["n_bins"], cutoff_frames=params["cutoff_frames"]), ctx, params)
+    res = _run(Coordination(**{**analysis_params(params, "coordination"), "cutoff": cutoff}), ctx, params)
     numbers = {"mean": (res.mean, ""), "std": (res.std, ""), "cutoff": (res.cutoff, "Å")}
     return StageOutput(data=_data(res, cutoff_origin=how), numbers=numbers,
                        tables={"coordination": {"count": res.count, "probability": res.probability,
@@ -131,15 +120,9 @@ def coordination(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                        figures={"coordination": _figure("coordination", res)})
 
 
-@register_stage("solvation", params={
-    "li": Param("str", "name Li", f"Li⁺ atoms ({_SEL})"),
-    "polymer_o": Param("str", "name O", f"polymer ether O atoms ({_SEL})"),
-    "anion": Param("str", "name TFSI", f"one site per anion ({_SEL})"),
-    "cutoff_o": Param("float", None, "Li–O shell cut-off", unit="Å", positive=True, nullable=True),
-    "cutoff_anion": Param("float", None, "Li–anion shell cut-off", unit="Å", positive=True, nullable=True),
+@register_stage("solvation", analysis=_analysis_class("Solvation"), skip=("keep_per_frame",), params={
     "cutoff_o_from": Param("stage:rdf", None, "id of an earlier Li–O rdf stage", nullable=True),
     "cutoff_anion_from": Param("stage:rdf", None, "id of an earlier Li–anion rdf stage", nullable=True),
-    **_FIRST_PASS,
 }, check=_exclusive(("cutoff_o", "cutoff_o_from"), ("cutoff_anion", "cutoff_anion_from")))
 def solvation(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Li⁺ first-shell composition and ion-pair speciation (free / CIP / AGG)."""
@@ -147,8 +130,7 @@ def solvation(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
 
     cut_o, how_o = _cutoff_from(ctx, params, "cutoff_o_from", "cutoff_o")
     cut_a, how_a = _cutoff_from(ctx, params, "cutoff_anion_from", "cutoff_anion")
-    res = _run(Solvation(params["li"], params["polymer_o"], params["anion"], cutoff_o=cut_o, cutoff_anion=cut_a,
-                         r_max=params["r_max"], n_bins=params["n_bins"], cutoff_frames=params["cutoff_frames"]),
+    res = _run(Solvation(**{**analysis_params(params, "solvation"), "cutoff_o": cut_o, "cutoff_anion": cut_a}),
                ctx, params)
     numbers = {k: (getattr(res, k), "") for k in ("fraction_free", "fraction_cip", "fraction_agg", "mean_n_o",
                                                   "mean_n_anion", "mean_n_chains")}

@@ -110,7 +110,7 @@ def _analyse(ctx: StageContext, params: dict[str, Any], r_max: float | None, max
     return kinetic_analysis(
         ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
         r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
-        step=params["step"], chunk_size=params["chunk_size"], epochs=params["epochs"], n_clusters=params["clusters"],
+        step=params["step"], chunk_size=params["chunk_size"] or 100, epochs=params["epochs"], n_clusters=params["clusters"],
         r_max=r_max, max_neighbors=max_neighbors, seed=params["seed"])
 
 
@@ -139,7 +139,7 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     # One pass counts both species at both radii; each CV is its species' column at its own radius.
     radii = sorted({params["x_cutoff"], params["y_cutoff"]})
     feats = np.concatenate(ShellCounts(params["targets"], {"x": params["x"], "y": params["y"]}, radii=radii).compute(
-        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"]))
+        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"] or 100))
     cvs = stack_cvs(feats[..., radii.index(params["x_cutoff"])],
                     feats[..., len(radii) + radii.index(params["y_cutoff"])])
     model = estimator(params["method"], temperature=float(temperature), cv_units="count").fit(cvs).fetch_model()

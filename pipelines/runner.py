@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from trajml.errors import TrajmlError
+from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.stages import StageContext, get_stage
@@ -186,7 +187,9 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     try:
         deps = {p: store.get(k).data for p, k in task.dependencies.items()}
         sdef = get_stage(task.stage)
-        output = sdef.func(StageContext(task.system, deps, opener=_open), dict(task.params))
+        # Units of one system on different workers share one first-shell cut-off per pair.
+        with shared_cache(os.path.join(task.store_root, "cache", "first_shell")):
+            output = sdef.func(StageContext(task.system, deps, opener=_open), dict(task.params))
         seconds = time.perf_counter() - t0
         meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
                 "system": task.system.name, "params": task.params, "dependencies": task.dependencies,

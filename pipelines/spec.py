@@ -39,6 +39,7 @@ import glob as globlib
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,13 +138,17 @@ class StageSpec:
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    """A validated pipeline: systems, stages in order, output folder (absolute)."""
+    """A validated pipeline: systems, stages in order, output folder (absolute).
+
+    ``notes`` lists what the file should change but still works (former parameter names).
+    """
 
     name: str
     path: str
     systems: tuple[SystemSpec, ...]
     stages: tuple[StageSpec, ...]
     outputs: str
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
@@ -180,6 +185,7 @@ class _Validator:
         self.filename = filename
         self.base = base_dir
         self.problems: list[tuple[int, str, str]] = []
+        self.notes: list[str] = []
         self.all_ids: dict[Any, int] = {}
 
     def bad(self, line: int, key: str, msg: str) -> None:
@@ -208,7 +214,10 @@ class _Validator:
         outputs = self.outputs(doc.get("outputs", f"{name}_results"), line_of(doc, "outputs"))
         if self.problems:
             raise PipelineSpecError(self.filename, self.problems)
-        return PipelineSpec(str(name), os.path.abspath(self.filename), tuple(systems), tuple(stages), outputs)
+        for note in self.notes:
+            warnings.warn(note, DeprecationWarning, stacklevel=3)
+        return PipelineSpec(str(name), os.path.abspath(self.filename), tuple(systems), tuple(stages), outputs,
+                            tuple(self.notes))
 
     def outputs(self, node: Any, line: int) -> str:
         if isinstance(node, Mapping):
@@ -401,24 +410,35 @@ class _Validator:
             self.bad(line_of(item, "id") or line, f"{where}.id", f"{sid!r} is used twice (first on line {first.line}); "
                      "give each stage a distinct 'id'.")
         params: dict[str, Any] = {}
+        renamed = {a: k for k, p in sdef.params.items() for a in p.aliases if not a.startswith("-")}
+        bad_keys = set()
         for key, value in item.items():
             if key in ("stage", "id"):
                 continue
             kl = line_of(item, key) or line
+            if key in renamed and renamed[key] not in item:
+                self.notes.append(f"{self.filename}, line {kl}: '{where}.{key}' of stage {name!r} is now called "
+                                  f"'{renamed[key]}'; the old name will be removed in the next release.")
+                key = renamed[key]
             if key not in sdef.params:
                 self.bad(kl, f"{where}.{key}", f"is not a parameter of stage {name!r}.{closest(key, sdef.params)} "
                          f"Parameters: {', '.join(sdef.params)}.")
                 continue
-            params[key], problem = check_param(sdef.params[key], value)
+            params[key], problem = check_param(sdef.params[key], value, f"stage {name!r}")
             if problem:
-                self.bad(kl, f"{where}.{key}", f"of stage {name!r} {problem}.")
+                bad_keys.add(key)
+                self.bad(kl, f"{where}.{key}", f"of stage {name!r} {problem}")
         for key, p in sdef.params.items():
             if key not in params:
                 if p.default is REQUIRED:
                     self.bad(line, f"{where}.{key}", f"is required by stage {name!r} ({p.doc}).")
                 params[key] = p.default
-        for key, msg in (sdef.check(params) if sdef.check else []):
-            self.bad(line_of(item, key) or line, f"{where}.{key}", f"of stage {name!r} {msg}.")
+        if not bad_keys and not any(p.default is REQUIRED and params[k] is REQUIRED for k, p in sdef.params.items()):
+            for key, msg in sdef.check_relations(params):
+                kl = next((line_of(item, k) for k in [key, *(a for a, t in renamed.items() if t == key)]
+                           if k in item), line)
+                msg = msg if msg.endswith((".", "?")) else msg + "."
+                self.bad(kl or line, f"{where}.{key}", f"of stage {name!r} {msg}")
         self.order(sdef, params, item, where, line, earlier)
         return StageSpec(str(sid), sdef.name, params, line)
 

@@ -28,81 +28,23 @@ New stages plug in with :func:`register_stage`::
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from trajml._text import closest
+from trajml._validation import REQUIRED, Param
+from trajml.errors import InvalidParameterError
+from trajml.parallel.options import FRAME_OPTIONS
 
 __all__ = [
     "Param", "StageDef", "StageOutput", "StageContext", "REQUIRED", "FRAME_PARAMS",
     "register_stage", "unregister_stage", "get_stage", "stage_names", "check_param", "closest",
+    "analysis_params",
 ]
 
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-#: Default of a parameter that must be given.
-REQUIRED: Any = _Required()
-
-_KINDS = ("float", "int", "str", "bool", "mapping")
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter of a stage.
-
-    Attributes
-    ----------
-    kind : str
-        "float", "int", "str", "bool", "mapping", or "stage:NAME" (the id of an
-        earlier stage of type NAME).
-    default : Any
-        Value used when the YAML omits it; :data:`REQUIRED` when it must be given.
-    doc : str
-        One line for error messages and documentation.
-    unit : str
-        Unit of a number ("Å", "ps", ...; "" when dimensionless).
-    minimum : float, optional
-        Smallest allowed value (inclusive) of a number.
-    positive : bool
-        A number must be > 0.
-    choices : tuple, optional
-        Allowed values.
-    nullable : bool
-        ``null`` is allowed (and means "not given").
-    """
-
-    kind: str
-    default: Any = REQUIRED
-    doc: str = ""
-    unit: str = ""
-    minimum: float | None = None
-    positive: bool = False
-    choices: tuple[Any, ...] = ()
-    nullable: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in _KINDS and not self.kind.startswith("stage:"):
-            raise ValueError(f"Param kind must be one of {_KINDS} or 'stage:NAME'. Got {self.kind!r} instead.")
-
-    @property
-    def references(self) -> str | None:
-        """str or None: the stage type a "stage:NAME" parameter refers to."""
-        return self.kind.split(":", 1)[1] if self.kind.startswith("stage:") else None
-
-
-#: Frame selection and chunking shared by every trajectory stage.
-FRAME_PARAMS: dict[str, Param] = {
-    "start": Param("int", 0, "first frame of every trajectory", minimum=0),
-    "stop": Param("int", None, "stop before this frame (null: the end)", minimum=1, nullable=True),
-    "step": Param("int", 1, "read every step-th frame", minimum=1),
-    "chunk_size": Param("int", 100, "frames per chunk inside a unit", minimum=1),
-}
+#: Frame selection and chunking shared by every trajectory stage (the run options' declaration).
+FRAME_PARAMS: dict[str, Param] = dict(FRAME_OPTIONS)
 
 
 @dataclass
@@ -157,7 +99,11 @@ class StageContext:
 
 @dataclass(frozen=True)
 class StageDef:
-    """A registered stage: name, function, parameter schema and ordering constraints."""
+    """A registered stage: name, function, parameter schema and ordering constraints.
+
+    ``analysis`` holds the classes whose declared parameters the schema includes (their
+    names, defaults and checks are the classes' own); ``analysis_names`` lists them.
+    """
 
     name: str
     func: Callable[[StageContext, dict[str, Any]], StageOutput]
@@ -167,15 +113,35 @@ class StageDef:
     version: int = 1
     doc: str = ""
     check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    analysis: tuple[Any, ...] = ()
+    analysis_names: tuple[str, ...] = ()
+
+    def check_relations(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems ``(key, text)`` between parameters: the analysis' own relations, then the stage's."""
+        problems = []
+        for cls in self.analysis:
+            try:
+                cls.validate_params({k: params[k] for k in cls.parameters() if k in self.analysis_names})
+            except InvalidParameterError as exc:
+                problems.append((exc.parameter or "", exc.problem))
+        return problems + (self.check(params) if self.check else [])
+
+
+def analysis_params(params: Mapping[str, Any], stage: StageDef | str, cls: Any = None) -> dict[str, Any]:
+    """The keyword arguments of a stage's analysis class (``cls``, or its only one) among its parameters."""
+    sdef = get_stage(stage) if isinstance(stage, str) else stage
+    names = sdef.analysis_names if cls is None else [k for k in cls.parameters() if k in sdef.analysis_names]
+    return {k: params[k] for k in names if k in params}
 
 
 _REGISTRY: dict[str, StageDef] = {}
 _BUILTINS_LOADED = False
 
 
-def register_stage(name: str, *, params: Mapping[str, Param], requires: tuple[str, ...] = (),
-                   metadata: tuple[str, ...] = (), version: int = 1, frames: bool = True,
-                   check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None,
+def register_stage(name: str, *, params: Mapping[str, Param] | None = None, analysis: Any = None,
+                   skip: Iterable[str] = (), defaults: Mapping[str, Any] | None = None,
+                   requires: tuple[str, ...] = (), metadata: tuple[str, ...] = (), version: int = 1,
+                   frames: bool = True, check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None,
                    replace: bool = False) -> Callable[[Callable], Callable]:
     """Decorator registering ``func(ctx, params) -> StageOutput`` as stage ``name``.
 
@@ -183,8 +149,16 @@ def register_stage(name: str, *, params: Mapping[str, Param], requires: tuple[st
     ----------
     name : str
         Name used in the YAML ``stage:`` key.
-    params : mapping of str to Param
-        The parameter schema.
+    params : mapping of str to Param, optional
+        Parameters of the stage itself (references to earlier stages, options of its output).
+    analysis : class or tuple of classes, optional
+        Analyses (or estimators) whose declared parameters join the schema with their own
+        names, defaults and checks (:meth:`~trajml.base.Parameterized.parameters`); those
+        declared Python-only (``cli=False``) are left out.
+    skip : iterable of str
+        Parameters of ``analysis`` the stage sets itself.
+    defaults : mapping, optional
+        Stage defaults that differ from the analysis' (the drift test lists every such case).
     requires : tuple of str
         Stage names that must appear earlier in a pipeline.
     metadata : tuple of str
@@ -203,9 +177,16 @@ def register_stage(name: str, *, params: Mapping[str, Param], requires: tuple[st
         _load_builtins()
         if name in _REGISTRY and not replace:
             raise ValueError(f"A stage named {name!r} is already registered; pass replace=True to replace it.")
-        schema = {**params, **(FRAME_PARAMS if frames else {})}
+        classes = () if analysis is None else tuple(analysis) if isinstance(analysis, (tuple, list)) else (analysis,)
+        declared: dict[str, Param] = {}
+        for cls in classes:
+            declared.update({k: p for k, p in cls.parameters().items() if k not in set(skip) and p.cli})
+        for k, v in (defaults or {}).items():
+            declared[k] = declared[k].replace(default=v)
+        named = {k: p if p.name else p.replace(name=k) for k, p in (params or {}).items()}
+        schema = {**declared, **named, **(FRAME_PARAMS if frames else {})}
         _REGISTRY[name] = StageDef(name, func, schema, tuple(requires), tuple(metadata), version,
-                                   (func.__doc__ or "").strip().split("\n")[0], check)
+                                   (func.__doc__ or "").strip().split("\n")[0], check, classes, tuple(declared))
         return func
 
     return decorate
@@ -247,41 +228,21 @@ def get_stage(name: str) -> StageDef:
     return _REGISTRY[name]
 
 
-def check_param(param: Param, value: Any) -> tuple[Any, str | None]:
-    """Validate and normalise one parameter value.
+def check_param(param: Param, value: Any, owner: str = "stage") -> tuple[Any, str | None]:
+    """Validate and normalise one YAML value with its declaration.
+
+    YAML's ``none`` (a string) means None where None is allowed, like ``null``.
 
     Returns
     -------
     value : Any
         The value, normalised (ints given for floats become floats).
     problem : str or None
-        What is wrong (``"must be a float > 0 Å; got -1"``), or None.
+        What is wrong, in the declaration's words (``"must be a float in (0, inf) Å. Got -1.0 instead."``).
     """
-    unit = f" {param.unit}" if param.unit else ""
-    if value is None:
-        return (None, None) if param.nullable else (None, f"must not be null ({param.doc or param.kind})")
-    kind = param.kind
-    if kind in ("float", "int"):
-        is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-            return value, f"must be an int; got {value!r}"
-        if not is_num or not math.isfinite(value):
-            return value, f"must be a finite number{unit}; got {value!r}"
-        value = float(value) if kind == "float" else int(value)
-        if param.positive and value <= 0:
-            return value, f"must be > 0{unit}; got {value!r}"
-        if param.minimum is not None and value < param.minimum:
-            return value, f"must be >= {param.minimum:g}{unit}; got {value!r}"
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            return value, f"must be true or false; got {value!r}"
-    elif kind == "mapping":
-        if not isinstance(value, Mapping):
-            return value, f"must be a mapping; got {type(value).__name__}"
-        value = dict(value)
-    else:  # "str" and "stage:NAME"
-        if not isinstance(value, str) or not value.strip():
-            return value, f"must be a non-empty string; got {value!r}"
-    if param.choices and value not in param.choices:
-        return value, f"must be one of {', '.join(map(repr, param.choices))}; got {value!r}.{closest(value, param.choices)}"
-    return value, None
+    if isinstance(value, str) and value.strip().lower() == "none" and param.nullable:
+        value = None
+    try:
+        return param.validate(value, owner), None
+    except InvalidParameterError as exc:
+        return value, exc.problem

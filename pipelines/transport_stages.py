@@ -10,29 +10,26 @@ import math
 from typing import Any
 
 from trajml.pipelines.builtin_stages import _cutoff_from, _data, _exclusive, _figure, _FIRST_PASS, _SEL
-from trajml.pipelines.stages import Param, StageContext, StageOutput, register_stage
+from trajml.pipelines.stages import Param, StageContext, StageOutput, analysis_params, register_stage
 
 __all__ = ["msd", "residence", "transport"]
 
 
-@register_stage("msd", params={
-    "select": Param("str", "name Li", f"atoms whose MSD is computed ({_SEL})"),
-    "per_molecule": Param("bool", False, "MSD of molecule centres of mass instead of atoms"),
-    "remove_drift": Param("bool", False, "subtract the system's centre-of-mass drift"),
-    "fit_start": Param("float", None, "start of the fit window (null: automatic)", unit="ps", minimum=0.0,
-                       nullable=True),
-    "fit_stop": Param("float", None, "end of the fit window (null: automatic)", unit="ps", positive=True,
-                      nullable=True),
-}, check=lambda p: [("fit_stop", "must be greater than 'fit_start'")]
-   if p.get("fit_start") is not None and p.get("fit_stop") is not None and p["fit_stop"] <= p["fit_start"] else [])
+def _classes(*names: str) -> tuple[Any, ...]:
+    import trajml.transport as transport
+
+    return tuple(getattr(transport, n) for n in names)
+
+
+@register_stage("msd", analysis=_classes("MSD", "Diffusion"), skip=("chunk_size",))
 def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Mean-squared displacement (FFT, all time origins) and the self-diffusion coefficient D."""
     from trajml.transport import MSD, Diffusion
 
-    res = MSD(params["select"], per_molecule=params["per_molecule"], remove_drift=params["remove_drift"],
-              chunk_size=params["chunk_size"]).run(ctx.source, start=params["start"], stop=params["stop"],
-                                                   step=params["step"])
-    fit = Diffusion(params["fit_start"], params["fit_stop"]).fit(res).fetch_model()
+    res = MSD(**analysis_params(params, "msd", MSD)).run(
+        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"],
+        scheduler="serial", progress=False)
+    fit = Diffusion(**analysis_params(params, "msd", Diffusion)).fit(res).fetch_model()
     numbers = {"D": (fit.D_A2_ps, "Å^2/ps"), "D_err": (fit.D_err_A2_ps, "Å^2/ps"),
                "D_cm2_s": (fit.D_cm2_s, "cm^2/s"), "fit_start": (fit.fit_start_ps, "ps"),
                "fit_stop": (fit.fit_stop_ps, "ps"), "loglog_slope": (fit.loglog_slope, "")}
@@ -60,7 +57,7 @@ def residence(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                         tolerance_frames=params["tolerance_frames"], r_max=params["r_max"], n_bins=params["n_bins"],
                         cutoff_frames=params["cutoff_frames"]).run(
         ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
-        chunk_size=params["chunk_size"], progress=False)
+        chunk_size=params["chunk_size"] or 100, progress=False)
     numbers = {"tau": (res.tau_ps, "ps"), "beta": (res.beta, ""), "tau_int": (res.tau_int_ps, "ps"),
                "tau_int_err": (res.tau_int_ps_block_err, "ps"), "cutoff": (res.cutoff, "Å")}
     if res.hop_rate_per_ns is not None and math.isfinite(res.hop_rate_per_ns):
@@ -96,7 +93,7 @@ def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     res = Conductivity(params["cation"], params["anion"], charges=dict(charges) if charges else None,
                        temperature=_metadata_temperature(ctx), fit_start=params["fit_start"],
                        fit_stop=params["fit_stop"], n_blocks=params["n_blocks"],
-                       chunk_size=params["chunk_size"]).run(ctx.source, start=params["start"], stop=params["stop"],
+                       chunk_size=params["chunk_size"] or 100).run(ctx.source, start=params["start"], stop=params["stop"],
                                                            step=params["step"])
     numbers = {
         "sigma": (res.sigma_mS_cm, "mS/cm"), "sigma_err": (res.sigma_err_mS_cm, "mS/cm"),

@@ -35,7 +35,7 @@ __all__ = ["Param", "REQUIRED", "KINDS", "DEVICES", "check_float", "check_int", 
            "check_device", "invalid", "cli_value_text"]
 
 #: Kinds of declared parameters.
-KINDS = ("float", "int", "bool", "str", "selection", "mapping", "floats", "path", "any")
+KINDS = ("float", "int", "bool", "str", "selection", "mapping", "floats", "ints", "path", "any")
 
 #: Values of the reserved ``device`` parameter.
 DEVICES = ("cpu", "cuda")
@@ -95,11 +95,13 @@ class Param:
         Constraint text for kinds whose constraint the fields cannot express (mappings).
     check : callable, optional
         ``check(value) -> value`` run after the kind's own checks; raises ``ValueError`` with a
-        constraint text (``"must map species to charges in e"``) to reject a value.
+        constraint text (``"a mapping of species to charges in e"``) to reject a value.
+    items : str
+        Kind of a mapping's values on the command line (``"float"``: ``Li=1`` gives 1.0).
     aliases : tuple of str
         Former names, accepted with a ``DeprecationWarning`` (Python keywords, CLI flags, YAML keys).
     cli : bool
-        Whether the command line offers it.
+        Whether the command line and the pipeline YAML offer it (False: Python only).
     flag : str, optional
         The command-line flag when it is not ``--`` + the name with hyphens.
     metavar : str, optional
@@ -109,14 +111,14 @@ class Param:
     """
 
     __slots__ = ("kind", "default", "help", "unit", "low", "high", "low_closed", "high_closed", "choices",
-                 "nullable", "none_help", "increasing", "_describe", "check", "aliases", "cli", "flag", "metavar",
-                 "name")
+                 "nullable", "none_help", "increasing", "_describe", "check", "items", "aliases", "cli", "flag",
+                 "metavar", "name")
 
     def __init__(self, kind: str, default: Any = REQUIRED, help: str = "", *, unit: str = "",
                  low: float | None = None, high: float | None = None, low_closed: bool = True,
                  high_closed: bool = False, positive: bool = False, minimum: float | None = None,
                  choices: Sequence[Any] = (), nullable: bool = False, none_help: str = "", increasing: bool = False,
-                 describe: str | None = None, check: Callable[[Any], Any] | None = None,
+                 describe: str | None = None, check: Callable[[Any], Any] | None = None, items: str = "",
                  aliases: Sequence[str] = (), cli: bool = True, flag: str | None = None, metavar: str | None = None,
                  name: str = "") -> None:
         if kind not in KINDS and not kind.startswith("stage:"):
@@ -140,6 +142,7 @@ class Param:
         self.increasing = increasing
         self._describe = describe
         self.check = check
+        self.items = items
         self.aliases = tuple(aliases)
         self.cli = cli
         self.flag = flag
@@ -210,6 +213,8 @@ class Param:
         elif self.kind == "floats":
             order = "increasing " if self.increasing else ""
             text = f"a non-empty sequence of {order}floats, each {self._interval('float')[2:]}"
+        elif self.kind == "ints":
+            text = f"a non-empty sequence of distinct ints, each {self._interval('int')[3:]}"
         elif self.kind == "bool":
             text = "a bool"
         elif self.kind == "selection":
@@ -255,7 +260,10 @@ class Param:
             except (TypeError, ValueError):  # unhashable or array-valued
                 ok = False
             if not ok:
-                raise self.error(value, owner, name)
+                from trajml._text import closest
+
+                hint = closest(value, [c for c in self.choices if isinstance(c, str)]) if isinstance(value, str) else ""
+                raise self.error(value, owner, name, suffix=hint)
             return value
         if kind == "float":
             out = _as_float(value)
@@ -268,6 +276,8 @@ class Param:
             value = int(value)
         elif kind == "floats":
             value = self._floats(value, owner, name)
+        elif kind == "ints":
+            value = self._ints(value, owner, name)
         elif kind == "bool":
             if not isinstance(value, (bool, np.bool_)):
                 raise self.error(value, owner, name)
@@ -316,6 +326,15 @@ class Param:
             raise self.error(value, owner, name)
         return arr
 
+    def _ints(self, value: Any, owner: str, name: str | None) -> list[int]:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, np.ndarray)):
+            raise self.error(value, owner, name)
+        out = list(value)
+        if (not out or not all(_is_int(v) and self._inside(float(v)) for v in out)
+                or len(set(int(v) for v in out)) != len(out)):
+            raise self.error(value, owner, name)
+        return [int(v) for v in out]
+
     # -- text (command line) ---------------------------------------------------------------------------
     def parse_text(self, text: str, owner: str) -> Any:
         """Turn command-line text into a value and validate it.
@@ -330,9 +349,9 @@ class Param:
             value = _parse_number(text, self.kind)
             if value is None:
                 raise self.error(text, owner)
-        elif self.kind == "floats":
+        elif self.kind in ("floats", "ints"):
             words = text if isinstance(text, (list, tuple)) else str(text).replace(",", " ").split()
-            numbers = [_parse_number(w, "float") for w in words]
+            numbers = [_parse_number(w, self.kind[:-1]) for w in words]
             if any(v is None for v in numbers):
                 raise self.error(text, owner)
             value = numbers
@@ -389,8 +408,15 @@ def _is_int(value: Any) -> bool:
 
 
 def _parse_number(text: Any, kind: str) -> Any:
+    # An integral text stays an int, so a rejected value reads as the user wrote it ("Got -2").
     try:
-        return int(text) if kind == "int" else float(text)
+        return int(text)
+    except (TypeError, ValueError):
+        pass
+    if kind == "int":
+        return None
+    try:
+        return float(text)
     except (TypeError, ValueError):
         return None
 

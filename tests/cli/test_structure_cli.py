@@ -96,13 +96,13 @@ def test_commands_default_to_the_bundled_sample(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["rdf", "--sel-a", "name Zz"], r"Selection 'name Zz' matched no atom"),
     (["rdf", "--sel-a", "name Li", "--r-max", "40"],
-     r"'r_max' parameter of RDF must be at most half the smallest perpendicular box width, 15 Å"),
+     r"argument --r-max: must be at most half the smallest perpendicular box width, 15 Å"),
     (["coordination", "--center", "name Li", "--ligand", "resname NOPE"], r"Selection 'resname NOPE' matched no atom"),
     (["coordination", "--center", "name Li", "--ligand", "name O", "--cutoff", "30"],
-     r"'cutoff' parameter of Coordination must be at most half"),
+     r"argument --cutoff: must be at most half"),
     (["solvation", "--anion", "name PF6", "--cutoff-o", "3", "--cutoff-anion", "3"],
      r"Selection 'name PF6' matched no atom"),
-    (["rdf", "--sel-a", "name Li", "--r-min", "20"], r"The 'r_min' parameter of RDF must be a float in \[0, 15\) Å"),
+    (["rdf", "--sel-a", "name Li", "--r-min", "20"], r"argument --r-min: must be a float in \[0, 15\) Å"),
 ])
 def test_bad_input_exits_nonzero_naming_the_problem(spe_files, capsys, argv, message):
     code = main([argv[0], *spe_files, *argv[1:], "--no-progress"])

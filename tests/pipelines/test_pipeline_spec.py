@@ -56,13 +56,13 @@ def test_bad_value_and_missing_required_parameter_reported_together():
         parse(text)
     msg = str(info.value)
     assert "2 problems" in msg
-    assert "line 5: 'stages[0].r_max' of stage 'rdf' must be > 0 Å; got -2.0" in msg
-    assert "line 4: 'stages[0].sel_a' is required by stage 'rdf'" in msg
+    assert "line 5: 'stages[0].r_max' of stage 'rdf' must be a float in (0, inf) Å. Got -2 instead." in msg
+    assert "line 4: 'stages[0].select_a' is required by stage 'rdf'" in msg
 
 
 def test_bad_choice_suggests():
     with pytest.raises(PipelineSpecError, match=r"line 4: 'stages\[0\]\.exclude'.*must be one of.*"
-                                                r"got 'molecul'\. Did you mean 'molecule'\?"):
+                                                r"Got 'molecul' instead\. Did you mean 'molecule'\?"):
         parse(INPUT + "stages:\n  - {stage: rdf, sel_a: name Li, exclude: molecul}\n")
 
 

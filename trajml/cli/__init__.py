@@ -39,9 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (OSError, ValueError, ImportError) as exc:
-        # Errors trajml raises on bad input already name the file, frame or parameter.
-        print(f"trajml {args.command}: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, TypeError, ImportError) as exc:
+        # Errors trajml raises on bad input already name the file, frame or parameter; a parameter is
+        # named by its flag here (--r-min), not by its Python name.
+        from trajml.cli._options import render_error
+        from trajml.errors import TrajmlError
+
+        if isinstance(exc, TypeError) and not isinstance(exc, TrajmlError):
+            raise
+        print(f"trajml {args.command}: error: {render_error(exc, getattr(args, 'analysis', None))}", file=sys.stderr)
         return 1
 
 

@@ -77,24 +77,20 @@ non_negative_time = _number(float, 0.0, False, "a float >= 0 (ps)", "a finite ti
 positive_temperature = _number(float, 0.0, True, "a temperature > 0 K", "a finite temperature > 0 in K")
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add frame selection, chunking, scheduler, device and progress options."""
+def add_run_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    """Add the run options (frames, chunking, scheduler, workers, progress), generated from their declaration."""
+    from trajml.cli._options import add_parameters
+    from trajml.parallel.options import RUN_OPTIONS
+
     g = parser.add_argument_group("frames and execution")
-    g.add_argument("--start", type=non_negative_int, default=0, help="first frame of every trajectory (default: 0)")
-    g.add_argument("--stop", type=non_negative_int, default=None, help="stop before this frame (default: the end)")
-    g.add_argument("--step", type=positive_int, default=1, help="read every STEP-th frame (default: 1)")
-    g.add_argument("--chunk-size", type=positive_int, default=100, help="frames per task (default: 100)")
-    g.add_argument("--scheduler", default="serial",
-                   help="serial, threads, processes, local or a dask scheduler address (default: serial)")
-    g.add_argument("--n-workers", type=positive_int, default=None, help="workers of the local schedulers")
-    g.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where kernels run (default: cpu)")
-    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_parameters(g, RUN_OPTIONS, skip=skip, owner="run")
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of :func:`trajml.parallel.run` from parsed options."""
-    return {"start": args.start, "stop": args.stop, "step": args.step, "chunk_size": args.chunk_size,
-            "scheduler": args.scheduler, "n_workers": args.n_workers, "progress": not args.no_progress}
+    from trajml.parallel.options import RUN_OPTIONS
+
+    return {k: getattr(args, k) for k in RUN_OPTIONS if hasattr(args, k)}
 
 
 def write_csv(path: str | None, columns: dict[str, np.ndarray]) -> None:

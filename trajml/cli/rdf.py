@@ -11,17 +11,19 @@ from trajml.cli._common import (
     add_input_arguments,
     add_run_arguments,
     open_from_args,
-    positive_float,
-    positive_int,
     run_options,
     save_plot,
     write_csv,
 )
+from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run"]
 
+
 def register(subparsers: Any) -> None:
     """Add the ``rdf`` sub-command."""
+    from trajml.features import RDF
+
     p = subparsers.add_parser(
         "rdf",
         help="radial distribution function g(r) and running coordination number n(r)",
@@ -31,32 +33,20 @@ def register(subparsers: Any) -> None:
         "A atom). Without TOP/TRAJ it analyses the bundled sample SPE.",
     )
     add_input_arguments(p, optional=True)
-    a = p.add_argument_group("analysis")
-    a.add_argument("--sel-a", required=True, metavar="SEL", help="selection A, MDAnalysis syntax (e.g. 'name Li')")
-    a.add_argument("--sel-b", default=None, metavar="SEL", help="selection B (default: the same as A)")
-    a.add_argument("--r-max", type=positive_float, default=15.0,
-                   help="outer edge of the last bin in Å, at most half the box width (default: 15)")
-    a.add_argument("--r-min", type=float, default=0.0, help="inner edge of the first bin in Å (default: 0)")
-    a.add_argument("--bins", type=positive_int, default=150, help="number of bins (default: 150)")
-    a.add_argument("--exclude", choices=("self", "molecule", "none"), default="self",
-                   help="pairs left out: an atom with itself (default), the same molecule, or none")
+    add_parameters(p.add_argument_group("analysis"), RDF)
     add_run_arguments(p)
     o = p.add_argument_group("output")
     o.add_argument("-o", "--output", default=None, metavar="CSV", help="CSV file to write (default: stdout)")
     o.add_argument("--plot", default=None, metavar="PNG", help="also save a plot of g(r) and n(r)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, analysis=RDF)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml rdf``."""
     from trajml.features import RDF
-    from trajml.parallel import run as run_featurizer
 
-    exclude = None if args.exclude == "none" else args.exclude
-    featurizer = RDF(args.sel_a, args.sel_b, r_max=args.r_max, n_bins=args.bins, r_min=args.r_min,
-                     exclude=exclude, device=args.device)
-    source = open_from_args(args)
-    res = run_featurizer(featurizer, source, **run_options(args))
+    featurizer = RDF(**parameters_from_args(args, RDF))
+    res = featurizer.run(open_from_args(args), **run_options(args))
     write_csv(args.output, {"r": res.r, "g": res.g, "n": res.n})
     if args.plot:
         _use_agg()

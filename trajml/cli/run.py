@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from trajml.pipelines import load_pipeline, run_pipeline
 
     spec = load_pipeline(_resolve(args.pipeline))
+    for note in spec.notes:
+        print(f"trajml run: note: {note}", file=sys.stderr)
     if args.check:
         print(f"{spec.path}: valid; {len(spec.systems)} systems × {len(spec.stages)} stages = "
               f"{len(spec.systems) * len(spec.stages)} units")

@@ -197,10 +197,10 @@ def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, tra
         return
     limits = [max_cutoff(boxes[i:i + 1]) for i in range(len(boxes))]
     i = int(np.argmin(limits))
-    raise ValueError(
-        f"The '{name}' parameter of {owner} must be at most half the smallest perpendicular box width, "
-        f"{limits[i]:.4g} Å in trajectory {traj_id} frame {int(frames[i])} (minimum image). Got {r:g} Å instead."
-    )
+    from trajml._validation import invalid
+
+    raise invalid(name, owner, f"at most half the smallest perpendicular box width, {limits[i]:.4g} Å in trajectory "
+                  f"{traj_id} frame {int(frames[i])} (minimum image)", float(r))
 
 
 def check_chunk(owner: str, chunk: Any, bound: bool, **cutoffs: float) -> None:

@@ -133,9 +133,9 @@ class Coordination(Featurizer[CoordinationState]):
     Parameters
     ----------
     select_a : str or array_like of int
-        Centre atoms (e.g. ``"name Li"``): selection string or topology indices. Formerly ``center``.
+        Centre atoms (default ``"name Li"``): selection string or topology indices. Formerly ``center``.
     select_b : str or array_like of int
-        Ligand atoms (e.g. ``"name O"``). An atom in both selections is not its own ligand.
+        Ligand atoms (default ``"name O"``). An atom in both selections is not its own ligand.
         Formerly ``ligand``.
     cutoff : float, optional
         Cut-off in Å; ligands at ``d < cutoff`` count. By default it is the first
@@ -183,7 +183,7 @@ class Coordination(Featurizer[CoordinationState]):
         "device": Param("str", help="where the neighbour-count kernel runs", choices=DEVICES),
     }
 
-    def __init__(self, select_a: Any, select_b: Any, *, cutoff: float | None = None, r_max: float = 15.0,
+    def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None, r_max: float = 15.0,
                  n_bins: int = 150, cutoff_frames: int = 200, keep_per_frame: bool = False,
                  smoothing: float = 0.5, device: str = "cpu") -> None:
         self._set_params(locals())
@@ -244,5 +244,5 @@ class Coordination(Featurizer[CoordinationState]):
             n_centers=len(self._c), n_ligands=len(self._l), centers=self._c.copy(),
             rdf_r=self._shell.rdf_r, rdf_g=self._shell.rdf_g,
             per_frame=per_frame, frames=frames, traj_ids=traj_ids, times=times,
-            units=dict(UNITS), provenance=provenance,
+            units=dict(UNITS), provenance={**provenance, "first_shell": {"cutoff": self._shell.describe()}},
         )

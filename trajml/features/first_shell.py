@@ -104,7 +104,7 @@ class FirstShell(Results):
         pair = f"{describe_selection(self.select_a)!r}–{describe_selection(self.select_b)!r}"
         if self.origin == "given":
             return f"{self.cutoff:.4g} Å (given) for {pair}"
-        return (f"{self.cutoff:.4g} Å: first minimum of the {pair} g(r) ({self.n_bins} bins to {self.r_max:g} Å, "
+        return (f"{self.cutoff:.4g} Å, first minimum of g(r) of {pair} ({self.n_bins} bins to {self.r_max:g} Å, "
                 f"{self.n_frames} frames, {self.smoothing:g} Å smoothing)")
 
     def __repr__(self) -> str:

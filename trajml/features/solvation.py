@@ -364,5 +364,6 @@ class Solvation(Featurizer[SolvationState]):
             fraction_free=float(frac[0]), fraction_cip=float(frac[1]), fraction_agg=float(frac[2]),
             n_frames=state.n_frames, n_li=len(self._li), n_polymer_o=len(self._o), n_anions=len(self._an),
             per_frame_speciation=per_frame, frames=frames, traj_ids=traj_ids, times=times,
-            units=dict(UNITS), provenance=provenance,
+            units=dict(UNITS),
+            provenance={**provenance, "first_shell": {k: v.describe() for k, v in self._shells.items()}},
         )

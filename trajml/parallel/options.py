@@ -27,8 +27,8 @@ FRAME_OPTIONS: dict[str, Param] = {
 #: Everything :func:`trajml.parallel.run` takes besides the analysis and the source.
 RUN_OPTIONS: dict[str, Param] = {
     **FRAME_OPTIONS,
-    "traj_ids": Param("any", None, "trajectories to include", nullable=True, none_help="all", cli=False,
-                      name="traj_ids"),
+    "traj_ids": Param("ints", None, "trajectories to include (each is a replica)", minimum=0, nullable=True,
+                      none_help="all", aliases=("--traj-id",), name="traj_ids"),
     "scheduler": Param("any", "serial", "serial, threads, processes, local, or a dask scheduler address or Client",
                        name="scheduler"),
     "n_workers": Param("int", None, "workers of the local schedulers", minimum=1, nullable=True,
@@ -58,21 +58,9 @@ def check_run_options(owner: str = "run", **values: Any) -> dict[str, Any]:
     for name, value in values.items():
         if name == "scheduler":
             out[name] = check_scheduler(value, owner)
-        elif name == "traj_ids":
-            out[name] = None if value is None else _traj_ids(value, owner)
         else:
             out[name] = RUN_OPTIONS[name].validate(value, owner)
     return out
-
-
-def _traj_ids(value: Any, owner: str) -> list[int]:
-    try:
-        ids = [int(v) for v in value]
-    except (TypeError, ValueError):
-        raise invalid("traj_ids", owner, "None or a list of trajectory indices", value) from None
-    if any(i < 0 for i in ids) or len(set(ids)) != len(ids):
-        raise invalid("traj_ids", owner, "None or a list of distinct trajectory indices >= 0", value)
-    return ids
 
 
 def show_progress(progress: bool | None) -> bool:

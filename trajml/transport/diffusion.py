@@ -21,7 +21,12 @@ Uncertainty (the result says which in ``error_method``):
 * ``"blocks"``: standard error of D fitted in each of K consecutive time
   blocks (MSDs computed within each block); the window must fit in a block.
 
-``"auto"`` takes ``"particles"`` when per-particle MSDs are there, else ``"blocks"``.
+* ``"replicas"``: standard error of D fitted, over the same window, to each replica's own
+  MSD (an MSD of a Source with several trajectories carries them). Replicas are the most
+  independent samples there are, so ``"auto"`` prefers them when there are at least two.
+
+``"auto"`` takes ``"replicas"`` with two or more replicas, else ``"particles"`` when
+per-particle MSDs are there, else ``"blocks"``. Every replica's D is reported as well.
 Units: D in Å²/ps and cm²/s (1 Å²/ps = 1e-4 cm²/s).
 """
 
@@ -29,17 +34,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml.features._selection import check_choice, check_float, check_int
+from trajml._validation import Param, invalid
+from trajml.base import Estimator
+from trajml.errors import InvalidParameterError
 from trajml.results import Results
 from trajml.units import A2_PS_TO_CM2_S
 
 __all__ = ["Diffusion", "DiffusionResults", "local_loglog_slope", "A2_PS_TO_CM2_S"]
 
-ERRORS = ("auto", "particles", "blocks")
+ERRORS = ("auto", "particles", "blocks", "replicas")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -66,9 +73,14 @@ class DiffusionResults(Results):
         ``"given"`` or ``"auto"``.
     error_method : str
         ``"particles"`` (standard error over independent particles),
-        ``"blocks"`` (standard error over time blocks) or ``"none"``.
+        ``"blocks"`` (standard error over time blocks), ``"replicas"`` (standard error
+        over replicas) or ``"none"``.
     n_error_samples : int
-        Particles or time blocks behind the error.
+        Particles, time blocks or replicas behind the error.
+    D_replicas_A2_ps : ndarray, shape (R,), float64, or None
+        D of each replica over the same window, in Å²/ps (None with one trajectory).
+    D_replicas_std_A2_ps : float
+        Standard deviation (ddof=1) of the replicas' D in Å²/ps (NaN with fewer than two).
     tolerance : float
         Tolerance on the local log–log slope used by the automatic window.
     selection : str
@@ -90,9 +102,15 @@ class DiffusionResults(Results):
     n_error_samples: int = 0
     tolerance: float = float("nan")
     selection: str = ""
+    D_replicas_A2_ps: np.ndarray | None = None
+    D_replicas_std_A2_ps: float = float("nan")
+
+    _HEADLINE: ClassVar[tuple[str, ...]] = ("D_A2_ps", "D_err_A2_ps", "D_cm2_s", "fit_start_ps", "fit_stop_ps",
+                                            "loglog_slope")
 
 
-UNITS = {"D_A2_ps": "Å^2/ps", "D_cm2_s": "cm^2/s", "D_err_A2_ps": "Å^2/ps", "D_err_cm2_s": "cm^2/s",
+UNITS = {"D_replicas_A2_ps": "Å^2/ps", "D_replicas_std_A2_ps": "Å^2/ps",
+         "D_A2_ps": "Å^2/ps", "D_cm2_s": "cm^2/s", "D_err_A2_ps": "Å^2/ps", "D_err_cm2_s": "cm^2/s",
          "fit_start_ps": "ps", "fit_stop_ps": "ps", "n_fit_points": "", "loglog_slope": "",
          "msd_slope_A2_ps": "Å^2/ps", "intercept_A2": "Å^2", "n_error_samples": "", "tolerance": ""}
 
@@ -139,7 +157,19 @@ def _linear_weights(t: np.ndarray) -> np.ndarray:
     return dt / np.dot(dt, dt)
 
 
-class Diffusion:
+def check_window(owner: str, fit_start: float | None, fit_stop: float | None) -> None:
+    """A fit window is given whole (both ends, start < stop) or not at all."""
+    if (fit_start is None) != (fit_stop is None):
+        name = "fit_stop" if fit_stop is None else "fit_start"
+        raise InvalidParameterError(
+            f"The 'fit_start' and 'fit_stop' parameters of {owner} go together: give both (ps) or neither "
+            f"(automatic window). Got fit_start={fit_start!r}, fit_stop={fit_stop!r}.", parameter=name, owner=owner,
+            constraint="given with the other end of the window", value=fit_start if name == "fit_start" else fit_stop)
+    if fit_start is not None and fit_stop <= fit_start:
+        raise invalid("fit_stop", owner, f"greater than fit_start ({fit_start:g} ps)", fit_stop)
+
+
+class Diffusion(Estimator):
     """Self-diffusion coefficient from an MSD (Einstein relation, 3-D).
 
     Parameters
@@ -170,24 +200,29 @@ class Diffusion:
     ('particles', True)
     """
 
+    _parameters = {
+        "fit_start": Param("float", help="start of the fit window (give both ends or neither)", unit="ps", minimum=0.0,
+                           nullable=True, none_help="automatic"),
+        "fit_stop": Param("float", help="end of the fit window", unit="ps", positive=True, nullable=True,
+                          none_help="automatic"),
+        "tolerance": Param("float", help="automatic window: largest |local log-log slope - 1|", positive=True),
+        "max_fraction": Param("float", help="automatic window: longest lag, as a fraction of the trajectory",
+                              positive=True, high=1.0, high_closed=True),
+        "min_points": Param("int", help="fewest MSD points a window may hold", minimum=2),
+        "points_per_decade": Param("int", help="automatic window: log-grid density", minimum=2),
+        "error": Param("str", help="uncertainty of D: over replicas, particles, time blocks, or auto",
+                       choices=ERRORS),
+    }
+
     def __init__(self, fit_start: float | None = None, fit_stop: float | None = None, *, tolerance: float = 0.15,
                  max_fraction: float = 0.5, min_points: int = 5, points_per_decade: int = 10,
                  error: str = "auto") -> None:
-        owner = "Diffusion"
-        self.fit_start = check_float(fit_start, "fit_start", owner, low_closed=True, unit="ps", allow_none=True)
-        self.fit_stop = check_float(fit_stop, "fit_stop", owner, unit="ps", allow_none=True)
-        if (self.fit_start is None) != (self.fit_stop is None):
-            raise ValueError("The 'fit_start' and 'fit_stop' parameters of Diffusion go together: give both (ps) "
-                             f"or neither (automatic window). Got fit_start={fit_start!r}, fit_stop={fit_stop!r}.")
-        if self.fit_start is not None and self.fit_stop <= self.fit_start:
-            raise ValueError(f"The 'fit_stop' parameter of Diffusion must be greater than fit_start "
-                             f"({self.fit_start:g} ps). Got {self.fit_stop:g} ps instead.")
-        self.tolerance = check_float(tolerance, "tolerance", owner, unit="")
-        self.max_fraction = check_float(max_fraction, "max_fraction", owner, high=1.0 + 1e-12, unit="")
-        self.min_points = check_int(min_points, "min_points", owner, minimum=2)
-        self.points_per_decade = check_int(points_per_decade, "points_per_decade", owner, minimum=2)
-        self.error = check_choice(error, "error", owner, ERRORS)
-        self._result: DiffusionResults | None = None
+        self._set_params(locals())
+        self._model: DiffusionResults | None = None
+
+    @classmethod
+    def _check_relations(cls, values: dict[str, Any]) -> None:
+        check_window("Diffusion", values.get("fit_start"), values.get("fit_stop"))
 
     # -- estimator protocol ----------------------------------------------------------------------
     def fit(self, msd: Any) -> "Diffusion":
@@ -215,21 +250,41 @@ class Diffusion:
             lt, ly = np.log(t[t > 0]), np.log(y[t > 0])
             ll = float(np.polyfit(lt, ly, 1)[0]) if lt.size >= 2 and np.all(np.isfinite(ly)) else math.nan
         err, method, n_err = self._error(msd, idx)
+        d_rep = self._replica_d(msd, idx)
+        if d_rep is not None and (self.error == "replicas" or (self.error == "auto" and d_rep.size >= 2)):
+            if d_rep.size < 2:
+                raise ValueError("Diffusion(error='replicas') needs an MSD of at least 2 replicas (a Source with "
+                                 "several trajectories).")
+            err, method, n_err = float(d_rep.std(ddof=1) / math.sqrt(d_rep.size)), "replicas", int(d_rep.size)
         d = slope / 6.0
-        self._result = DiffusionResults(
+        self._model = DiffusionResults(
             D_A2_ps=d, D_cm2_s=d * A2_PS_TO_CM2_S, D_err_A2_ps=err, D_err_cm2_s=err * A2_PS_TO_CM2_S,
             fit_start_ps=float(t[0]), fit_stop_ps=float(t[-1]), n_fit_points=int(idx.size), loglog_slope=ll,
             msd_slope_A2_ps=slope, intercept_A2=intercept, window_method=window_method, error_method=method,
             n_error_samples=n_err, tolerance=self.tolerance, selection=str(getattr(msd, "selection", "")),
-            units=dict(UNITS), provenance={"parameters": {k: v for k, v in vars(self).items() if not k.startswith("_")}},
+            D_replicas_A2_ps=d_rep,
+            D_replicas_std_A2_ps=float(d_rep.std(ddof=1)) if d_rep is not None and d_rep.size > 1 else math.nan,
+            units=dict(UNITS), provenance={"parameters": self.get_params()},
         )
         return self
 
     def fetch_model(self) -> DiffusionResults:
         """The result of the last :meth:`fit`."""
-        if self._result is None:
-            raise RuntimeError("Diffusion.fetch_model() needs a fitted estimator: call fit(msd) first.")
-        return self._result
+        if self._model is None:
+            from trajml.errors import NotFittedError
+
+            raise NotFittedError("Diffusion.fetch_model() needs a fitted estimator: call fit(msd) first.")
+        return self._model
+
+    @staticmethod
+    def _replica_d(msd: Any, idx: np.ndarray) -> np.ndarray | None:
+        """D of each replica's own MSD over the window ``idx`` (None without replicas)."""
+        replicas = getattr(msd, "replicas", ())
+        if not replicas:
+            return None
+        lag = np.asarray(msd.lag_ps)
+        w = _linear_weights(lag[idx])
+        return np.array([float(np.asarray(r.msd_A2)[idx] @ w) / 6.0 for r in replicas])
 
     # -- windows ---------------------------------------------------------------------------------
     def _given_window(self, lag: np.ndarray) -> np.ndarray:
@@ -282,7 +337,7 @@ class Diffusion:
         per = getattr(msd, "msd_per_particle_A2", None)
         blocks = getattr(msd, "time_block_msd_A2", None)
         method = self.error
-        if method == "auto":
+        if method in ("auto", "replicas"):
             method = "particles" if per is not None and per.shape[0] >= 2 else "blocks"
         lag = np.asarray(msd.lag_ps)
         w = _linear_weights(lag[idx])
@@ -293,12 +348,12 @@ class Diffusion:
             d_i = per[:, idx] @ w / 6.0
             return float(d_i.std(ddof=1) / math.sqrt(d_i.size)), "particles", int(d_i.size)
         if blocks is None or blocks.shape[0] < 2:
-            if self.error == "auto":
+            if self.error in ("auto", "replicas"):
                 return math.nan, "none", 0
             raise ValueError("Diffusion(error='blocks') needs time-block MSDs; run MSD with time_blocks >= 2.")
         length = blocks.shape[1]
         if idx[-1] >= length:
-            if self.error == "auto":
+            if self.error in ("auto", "replicas"):
                 return math.nan, "none", 0
             raise ValueError(
                 f"Diffusion(error='blocks'): the fit window ends at {lag[idx[-1]]:g} ps, beyond the "

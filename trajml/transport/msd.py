@@ -34,16 +34,19 @@ whole in the first frame.
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import dataclasses
 import math
 import os
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml.features._selection import check_choice, check_int, describe_selection, resolve_atoms
+from trajml._validation import Param
+from trajml.base import ParticleAnalysis
+from trajml.features._selection import check_choice, describe_selection, resolve_atoms
 from trajml.results import Results
 
 __all__ = ["MSD", "MSDResults", "PER_PARTICLE_LIMIT_BYTES", "MEMORY_BUDGET_BYTES"]
@@ -181,7 +184,23 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
     return out
 
 
-class MSD:
+@dataclass(frozen=True, eq=False)
+class _Streamed:
+    """One trajectory's stored series, as the block tasks read it (picklable)."""
+
+    series: Any
+    drift: np.ndarray | None
+    times: np.ndarray
+    dt: float
+    n_frames: int
+    labels: np.ndarray
+    opts: _TaskOptions
+    in_memory: bool
+    traj_id: int
+    files: tuple[str, ...]
+
+
+class MSD(ParticleAnalysis):
     """Mean-squared displacement (and non-Gaussian parameter) over all time origins.
 
     Parameters
@@ -195,6 +214,10 @@ class MSD:
     remove_drift : bool
         Subtract the displacement of the whole system's mass-weighted centre of
         mass (over **all** atoms, computed in the same pass) from every series.
+        Default False: the lab frame, as MDAnalysis ``EinsteinMSD``, ``gmx msd`` and
+        LAMMPS ``compute msd``. :class:`~trajml.transport.Conductivity` works in the
+        barycentric frame (``remove_drift=True``) because the Einstein–Helfand
+        conductivity needs it; pass True here to compare its D with the MSD's.
     unwrap : bool
         No-jump unwrap the coordinates (needs periodic boxes). Pass False only
         for trajectories already unwrapped.
@@ -212,8 +235,8 @@ class MSD:
         block-averaged errors of D (0: none). Default 5.
     block_size : int or None
         Particles per task (None: as many as fit a ~64 MiB task budget).
-    chunk_size : int
-        Frames per read while streaming. Default 100.
+    chunk_size : int or None
+        Frames per read while streaming (None: the run's ``chunk_size``, 100 by default).
     memory_budget : int
         Bytes the stored series may take in memory (``P × T × 3`` float32 for
         atoms, float64 for molecules): within it, and with the ``"serial"`` or
@@ -225,6 +248,12 @@ class MSD:
         Parent folder of the temporary series store (must be visible to every
         worker of a multi-machine cluster). Default: the system's temporary folder.
 
+    Notes
+    -----
+    Several trajectories in the source are replicas: each is analysed alone and the result
+    pools them (the particle-weighted mean MSD over the lags all replicas share, time blocks
+    and per-particle MSDs of every replica), with each replica's own result in ``replicas``.
+
     Examples
     --------
     >>> from trajml.data import sample_topology, sample_trajectory
@@ -235,55 +264,38 @@ class MSD:
     (60, (300,), 0.0)
     """
 
+    _parameters = {
+        "select": Param("selection", help="atoms whose MSD is computed (MDAnalysis syntax, e.g. 'name Li')",
+                        aliases=("--sel",), metavar="SEL"),
+        "per_molecule": Param("bool", help="use each molecule's mass-weighted centre of mass (selected atoms)"),
+        "remove_drift": Param("bool", help="subtract the whole system's centre-of-mass displacement"),
+        "unwrap": Param("bool", help="no-jump unwrap the coordinates (off: they are already unwrapped)"),
+        "per_particle": Param("bool", help="keep every particle's MSD", nullable=True,
+                              none_help="when they take at most 128 MiB", cli=False),
+        "non_gaussian": Param("bool", help="also compute the non-Gaussian parameter alpha2"),
+        "method": Param("str", help="per-particle moments by FFT over all origins, or direct sums",
+                        choices=METHODS),
+        "time_blocks": Param("int", help="consecutive time blocks for block errors of D (0: none)", minimum=0),
+        "block_size": Param("int", help="particles per correlation task", minimum=1, nullable=True,
+                            none_help="from a ~64 MiB budget"),
+        "chunk_size": Param("int", help="frames per read while streaming", minimum=1, nullable=True,
+                            none_help="the run's chunk_size", cli=False),
+        "memory_budget": Param("int", help="bytes the stored series may take in memory (0: always a file)",
+                               minimum=0, cli=False),
+        "tmpdir": Param("path", help="folder of the temporary series store", nullable=True,
+                        none_help="the system's temporary folder"),
+    }
+
     def __init__(self, select: Any = "all", *, per_molecule: bool = False, remove_drift: bool = False,
                  unwrap: bool = True, per_particle: bool | None = None, non_gaussian: bool = False,
                  method: str = "fft", time_blocks: int = 5, block_size: int | None = None,
-                 chunk_size: int = 100, memory_budget: int = MEMORY_BUDGET_BYTES,
+                 chunk_size: int | None = None, memory_budget: int = MEMORY_BUDGET_BYTES,
                  tmpdir: str | None = None) -> None:
-        owner = "MSD"
-        self.select = select
-        self.per_molecule = bool(per_molecule)
-        self.remove_drift = bool(remove_drift)
-        self.unwrap = bool(unwrap)
-        if per_particle is not None and not isinstance(per_particle, (bool, np.bool_)):
-            raise ValueError(f"The 'per_particle' parameter of MSD must be True, False or None. Got {per_particle!r} instead.")
-        self.per_particle = per_particle
-        self.non_gaussian = bool(non_gaussian)
-        self.method = check_choice(method, "method", owner, METHODS)
-        self.time_blocks = check_int(time_blocks, "time_blocks", owner, minimum=0)
-        self.block_size = check_int(block_size, "block_size", owner, allow_none=True)
-        self.chunk_size = check_int(chunk_size, "chunk_size", owner)
-        self.memory_budget = check_int(memory_budget, "memory_budget", owner, minimum=0)
-        self.tmpdir = tmpdir
+        self._set_params(locals())
+        self._by: str | None = None
 
     # -- public ----------------------------------------------------------------------------------
-    def run(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1, traj_id: int = 0,
-            scheduler: Any = "serial", n_workers: int | None = None, progress: bool = False) -> MSDResults:
-        """Compute the MSD of the selection over frames ``start:stop:step`` of one trajectory.
-
-        Parameters
-        ----------
-        source : trajml.io.Source
-            The trajectories.
-        start, stop, step : int
-            Frames used (every frame of ``start:stop`` is read for unwrapping).
-        traj_id : int
-            Which trajectory of the source.
-        scheduler : str or distributed.Client
-            Where the per-block tasks run: ``"serial"``, ``"threads"``,
-            ``"processes"``, ``"local"``, a Client or an address.
-        n_workers : int, optional
-            Workers of the local schedulers.
-        progress : bool
-            Show progress bars.
-
-        Returns
-        -------
-        MSDResults
-        """
-        return self._compute(source, None, start, stop, step, traj_id, scheduler, n_workers, progress)[""]
-
-    def run_by_species(self, source: Any, by: str = "names", **kwargs: Any) -> dict[str, MSDResults]:
+    def run_by_species(self, source: Any, by: str = "names", **options: Any) -> dict[str, MSDResults]:
         """One MSD per species of the selection, from a single pass over the trajectory.
 
         Parameters
@@ -292,23 +304,136 @@ class MSD:
             The trajectories.
         by : {"names", "types", "resnames"}
             Topology attribute naming the species (a molecule takes its first atom's).
-        **kwargs
-            As for :meth:`run`.
+        **options
+            As for :func:`trajml.parallel.run` (``traj_id=k`` picks one trajectory, as before).
 
         Returns
         -------
         dict of str to MSDResults
             In order of first appearance in the topology.
         """
+        from trajml.parallel import run
+
         check_choice(by, "by", "MSD.run_by_species", SPECIES_BY)
-        opts = {"start": 0, "stop": None, "step": 1, "traj_id": 0, "scheduler": "serial", "n_workers": None,
-                "progress": False}
-        unknown = set(kwargs) - set(opts)
-        if unknown:
-            raise TypeError(f"MSD.run_by_species got unexpected keyword arguments {sorted(unknown)}.")
-        opts.update(kwargs)
-        return self._compute(source, by, opts["start"], opts["stop"], opts["step"], opts["traj_id"],
-                             opts["scheduler"], opts["n_workers"], opts["progress"])
+        if "traj_id" in options:
+            options["traj_ids"] = [options.pop("traj_id")]
+        copy_ = _copy(self)  # the class stays pure: the grouping lives on a copy
+        copy_._by = by
+        return run(copy_, source, **options)
+
+    # -- engine protocol ------------------------------------------------------------------------
+    def bind(self, source: Any) -> "MSD":
+        """Resolve the particles (atoms or molecules, masses, species groups); return a bound copy."""
+        b = _copy(self)
+        atoms, segments, ids, masses = self._particles(source)
+        b._atoms, b._segments, b._ids, b._masses = atoms, segments, ids, masses
+        n_part = ids.size
+        if self._by is None:
+            b._labels, b._names = np.zeros(n_part, dtype=np.int64), [""]
+        else:
+            first_atoms = atoms if segments is None else atoms[segments[:-1]]
+            raw = np.asarray(getattr(source.atoms, self._by))[first_atoms].astype(str)
+            names_arr, first_idx, labels = np.unique(raw, return_index=True, return_inverse=True)
+            order = np.argsort(first_idx)
+            remap = np.empty_like(order)
+            remap[order] = np.arange(order.size)
+            b._labels = remap[labels].astype(np.int64)
+            b._names = [str(names_arr[i]) for i in order]
+        return b
+
+    @contextlib.contextmanager
+    def stream(self, source: Any, traj_id: int, frames: range, chunk_size: int, scheduler: Any,
+               progress: bool) -> Iterator[_Streamed]:
+        """Unwrap trajectory ``traj_id`` once into a series store (memory or a temporary file)."""
+        from trajml.parallel import scheduler_name
+        from trajml.transport.store import SeriesStore, stream_to_store
+
+        files = tuple(source.members[traj_id].parts)
+        n_frames = len(frames)
+        if n_frames < 2:
+            raise ValueError(f"MSD needs at least 2 frames; frames {frames.start}:{frames.stop}:{frames.step} of "
+                             f"trajectory {traj_id} ({', '.join(files)}) give {n_frames}.")
+        n_part = self._ids.size
+        sched = scheduler_name(scheduler)
+        series_bytes = n_part * n_frames * 3 * (8 if self._segments is not None else 4)
+        in_memory = sched in ("serial", "threads") and series_bytes <= self.memory_budget
+        keep_pp = self.per_particle
+        if keep_pp is None:
+            keep_pp = n_part * n_frames * 8 <= PER_PARTICLE_LIMIT_BYTES
+        k_blocks = self.time_blocks if n_frames // max(self.time_blocks, 1) >= 2 else 0
+        fft_workers = _n_cores() if sched == "serial" else 1
+        opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(self._names), fft_workers)
+        with SeriesStore(self.tmpdir) as store:
+            streamed = stream_to_store(
+                source, store, self._atoms, segments=self._segments, masses=self._masses,
+                remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id, start=frames.start,
+                stop=frames.stop, step=frames.step, chunk_size=self.chunk_size or chunk_size, progress=progress,
+                in_memory=in_memory)
+            steps = np.diff(streamed.times)
+            if not np.allclose(steps, steps[0], rtol=1e-5, atol=1e-6) or steps[0] <= 0:
+                raise ValueError(
+                    f"MSD needs equally spaced frames, but the times of trajectory {traj_id} "
+                    f"({', '.join(files)}) go in steps from {steps.min():g} to {steps.max():g} ps.")
+            yield _Streamed(streamed.series, streamed.drift, streamed.times, float(np.mean(steps)), n_frames,
+                            self._labels, opts, in_memory, traj_id, files)
+
+    def blocks(self, streamed: _Streamed, scheduler: Any, n_workers: int | None) -> list[tuple[int, int]]:
+        """Particle ranges of about ``block_size`` (or a ~64 MiB task budget)."""
+        n_part = self._ids.size
+        block = self.block_size or max(1, _TASK_BYTES // (_BYTES_PER_VALUE * streamed.n_frames))
+        block = min(block, n_part)
+        return [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
+
+    def task(self, streamed: _Streamed, block: tuple[int, int]) -> dict[str, Any]:
+        """Moments of one block of particles over all frames (runs on a worker)."""
+        return _block_task(streamed.series, streamed.drift, streamed.labels, streamed.opts, block)
+
+    def merge(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        """Sum the moments; keep per-particle MSDs in particle order."""
+        def add(x: Any, y: Any) -> Any:
+            return None if x is None else x + y
+
+        pp = None if a["per_particle"] is None else np.concatenate([a["per_particle"], b["per_particle"]])
+        return {"msd": a["msd"] + b["msd"], "m4": add(a["m4"], b["m4"]), "blocks": add(a["blocks"], b["blocks"]),
+                "per_particle": pp}
+
+    def finalize(self, streamed: _Streamed, state: dict[str, Any], provenance: dict[str, Any]) -> Any:
+        """The MSD of one trajectory (a dict by species from :meth:`run_by_species`)."""
+        labels, names = streamed.labels, self._names
+        counts = np.bincount(labels, minlength=len(names)).astype(np.float64)
+        lag = np.arange(streamed.n_frames) * streamed.dt
+        sel = describe_selection(self.select)
+        record = {**provenance, "selection": sel, "series_store": "memory" if streamed.in_memory else "file",
+                  "block_size": self.blocks(streamed, None, None)[0][1] if self._ids.size else 0}
+        out: dict[str, MSDResults] = {}
+        for g, name in enumerate(names):
+            n_g = counts[g]
+            msd = state["msd"][g] / n_g
+            m4 = alpha = None
+            if state["m4"] is not None:
+                m4 = state["m4"][g] / n_g
+                alpha = _alpha2(m4, msd)
+            mask = labels == g
+            sel_text = sel if isinstance(sel, str) else f"{len(sel)} indices"
+            if name:
+                sel_text = f"({sel_text}) and {self._by[:-1]} {name}"
+            out[name] = MSDResults(
+                lag_ps=lag, msd_A2=msd, msd4_A4=m4, alpha2=alpha,
+                msd_per_particle_A2=state["per_particle"][mask] if state["per_particle"] is not None else None,
+                particle_ids=self._ids[mask],
+                time_block_msd_A2=None if state["blocks"] is None else state["blocks"][g] / n_g,
+                n_particles=int(n_g), n_frames=streamed.n_frames, dt_ps=streamed.dt, selection=sel_text,
+                particles="molecules" if self.per_molecule else "atoms", drift_removed=self.remove_drift,
+                unwrapped=self.unwrap, method=self.method, units=dict(UNITS),
+                provenance={**record, "species": name or None},
+            )
+        return out if self._by is not None else out[""]
+
+    def combine(self, results: list[Any], provenance: dict[str, Any]) -> Any:
+        """Pool replicas: the particle-weighted mean MSD over the lags every replica has."""
+        if self._by is not None:
+            return {name: pool_replicas([r[name] for r in results], provenance) for name in results[0]}
+        return pool_replicas(results, provenance)
 
     # -- internals -------------------------------------------------------------------------------
     def _particles(self, source: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
@@ -339,99 +464,58 @@ class MSD:
                              f"selection {describe_selection(self.select)!r}.")
         return atoms, segments, ids.astype(np.int64), masses
 
-    def _compute(self, source: Any, by: str | None, start: int, stop: int | None, step: int, traj_id: int,
-                 scheduler: Any, n_workers: int | None, progress: bool) -> dict[str, MSDResults]:
-        from trajml.parallel import map_specs, scheduler_name
-        from trajml.transport.store import SeriesStore, stream_to_store
 
-        t0 = time.perf_counter()
-        atoms, segments, ids, masses = self._particles(source)
-        n_part = ids.size
-        if by is None:
-            labels, names = np.zeros(n_part, dtype=np.int64), [""]
-        else:
-            first_atoms = atoms if segments is None else atoms[segments[:-1]]
-            raw = np.asarray(getattr(source.atoms, by))[first_atoms].astype(str)
-            names_arr, first_idx, labels = np.unique(raw, return_index=True, return_inverse=True)
-            order = np.argsort(first_idx)
-            remap = np.empty_like(order)
-            remap[order] = np.arange(order.size)
-            labels = remap[labels].astype(np.int64)
-            names = [str(names_arr[i]) for i in order]
-        partition = source.partition(1, start=start, stop=stop, step=step, traj_ids=[traj_id])  # validates
-        n_frames = len(partition)
-        if n_frames < 2:
-            raise ValueError(f"MSD needs at least 2 frames; frames {start}:{stop}:{step} of trajectory {traj_id} "
-                             f"({', '.join(source.members[traj_id].parts)}) give {n_frames}.")
-        keep_pp = self.per_particle
-        if keep_pp is None:
-            keep_pp = n_part * n_frames * 8 <= PER_PARTICLE_LIMIT_BYTES
-        k_blocks = self.time_blocks if n_frames // max(self.time_blocks, 1) >= 2 else 0
-        block = self.block_size or max(1, _TASK_BYTES // (_BYTES_PER_VALUE * n_frames))
-        block = min(block, n_part)
-        sched = scheduler_name(scheduler)
-        series_bytes = n_part * n_frames * 3 * (8 if segments is not None else 4)
-        in_memory = sched in ("serial", "threads") and series_bytes <= self.memory_budget
-        fft_workers = _n_cores() if sched == "serial" else 1
-        t_stream = time.perf_counter()
-        with SeriesStore(self.tmpdir) as store:
-            streamed = stream_to_store(
-                source, store, atoms, segments=segments, masses=masses, remove_drift=self.remove_drift,
-                unwrap=self.unwrap, traj_id=traj_id, start=start, stop=stop, step=step,
-                chunk_size=self.chunk_size, progress=progress, in_memory=in_memory)
-            times = streamed.times
-            steps = np.diff(times)
-            if not np.allclose(steps, steps[0], rtol=1e-5, atol=1e-6) or steps[0] <= 0:
-                raise ValueError(
-                    f"MSD needs equally spaced frames, but the times of trajectory {traj_id} "
-                    f"({', '.join(source.members[traj_id].parts)}) go in steps from {steps.min():g} to "
-                    f"{steps.max():g} ps.")
-            dt = float(np.mean(steps))
-            t_corr = time.perf_counter()
-            opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(names), fft_workers)
-            bounds = [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
-            task = functools.partial(_block_task, streamed.series, streamed.drift, labels, opts)
-            parts = map_specs(task, bounds, scheduler=scheduler, n_workers=n_workers, progress=progress,
-                              desc="MSD: particle blocks")
-        t_end = time.perf_counter()
-        msd_sum = sum(p["msd"] for p in parts)
-        m4_sum = sum(p["m4"] for p in parts) if self.non_gaussian else None
-        blk_sum = sum(p["blocks"] for p in parts) if k_blocks else None
-        per_particle = np.concatenate([p["per_particle"] for p in parts]) if keep_pp else None
-        counts = np.bincount(labels, minlength=len(names)).astype(np.float64)
-        lag = np.arange(n_frames) * dt
-        provenance = {
-            "selection": describe_selection(self.select),
-            "parameters": {k: v for k, v in vars(self).items() if k != "select"},
-            "files": [[m.topology, *m.parts] for m in source.members],
-            "traj_id": traj_id, "frames": {"start": start, "stop": stop, "step": step},
-            "block_size": block, "n_tasks": len(bounds), "scheduler": sched,
-            "series_store": "memory" if in_memory else "file",
-            "select_s": t_stream - t0, "stream_s": t_corr - t_stream, "correlate_s": t_end - t_corr,
-            "wall_s": t_end - t0,
-        }
-        out: dict[str, MSDResults] = {}
-        for g, name in enumerate(names):
-            n_g = counts[g]
-            msd = msd_sum[g] / n_g
-            m4 = alpha = None
-            if m4_sum is not None:
-                m4 = m4_sum[g] / n_g
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    alpha = 3.0 * m4 / (5.0 * msd**2) - 1.0
-                alpha[0] = math.nan
-            mask = labels == g
-            sel = describe_selection(self.select)
-            sel_text = sel if isinstance(sel, str) else f"{len(sel)} indices"
-            if name:
-                sel_text = f"({sel_text}) and {by[:-1]} {name}"
-            out[name] = MSDResults(
-                lag_ps=lag, msd_A2=msd, msd4_A4=m4, alpha2=alpha,
-                msd_per_particle_A2=per_particle[mask] if per_particle is not None else None,
-                particle_ids=ids[mask], time_block_msd_A2=None if blk_sum is None else blk_sum[g] / n_g,
-                n_particles=int(n_g), n_frames=n_frames, dt_ps=dt, selection=sel_text,
-                particles="molecules" if self.per_molecule else "atoms", drift_removed=self.remove_drift,
-                unwrapped=self.unwrap, method=self.method, units=dict(UNITS),
-                provenance={**provenance, "species": name or None},
-            )
-        return out
+def _copy(msd: MSD) -> MSD:
+    import copy
+
+    return copy.copy(msd)
+
+
+def _alpha2(m4: np.ndarray, msd: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = 3.0 * m4 / (5.0 * msd**2) - 1.0
+    alpha[0] = math.nan
+    return alpha
+
+
+def pool_replicas(results: list[MSDResults], provenance: dict[str, Any]) -> MSDResults:
+    """The MSD of several replicas of one system, each analysed alone.
+
+    The pooled curve is the particle-weighted mean of the replicas' MSDs over the lags they all
+    have (the shortest replica's); so are ``⟨Δr⁴⟩`` and α₂. Per-particle MSDs and time blocks
+    of every replica are kept side by side (truncated to common lengths), so the errors of D
+    come from every particle and block. Each replica's own result is in ``replicas``.
+
+    Raises
+    ------
+    ValueError
+        Replicas saved at different time steps; the message names each trajectory's step.
+    """
+    dts = np.array([r.dt_ps for r in results])
+    if not np.allclose(dts, dts[0], rtol=1e-5):
+        steps = ", ".join(f"trajectory {r.provenance.get('traj_id', k)}: {r.dt_ps:g} ps"
+                          for k, r in enumerate(results))
+        raise ValueError(f"MSD replicas must share a time step to be pooled; got {steps}. Analyse them apart with "
+                         "traj_ids=[k].")
+    n = min(r.n_frames for r in results)
+    w = np.array([r.n_particles for r in results], dtype=np.float64)
+    msd = sum(wk * r.msd_A2[:n] for wk, r in zip(w, results)) / w.sum()
+    m4 = alpha = None
+    if all(r.msd4_A4 is not None for r in results):
+        m4 = sum(wk * r.msd4_A4[:n] for wk, r in zip(w, results)) / w.sum()
+        alpha = _alpha2(m4, msd)
+    pp = None
+    if all(r.msd_per_particle_A2 is not None for r in results):
+        pp = np.concatenate([r.msd_per_particle_A2[:, :n] for r in results])
+    blocks = None
+    if all(r.time_block_msd_A2 is not None for r in results):
+        length = min(r.time_block_msd_A2.shape[1] for r in results)
+        blocks = np.concatenate([r.time_block_msd_A2[:, :length] for r in results])
+    first = results[0]
+    return dataclasses.replace(
+        first, lag_ps=first.lag_ps[:n], msd_A2=msd, msd4_A4=m4, alpha2=alpha, msd_per_particle_A2=pp,
+        particle_ids=np.concatenate([r.particle_ids for r in results]), time_block_msd_A2=blocks,
+        n_particles=int(w.sum()), n_frames=n,
+        provenance={**provenance, "selection": first.provenance.get("selection"), "n_replicas": len(results),
+                    "replica_frames": [r.n_frames for r in results]},
+        replicas=tuple(results))
