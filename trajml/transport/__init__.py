@@ -21,12 +21,12 @@ _LAZY = {
     "DiffusionResults": "trajml.transport.diffusion",
     "local_loglog_slope": "trajml.transport.diffusion",
     "ResidenceTime": "trajml.transport.residence",
-    "ResidenceResults": "trajml.transport.residence",
-    "LifetimeFit": "trajml.transport.residence",
+    "ResidenceResults": "trajml.transport.residence_results",
+    "LifetimeFit": "trajml.transport.lifetimes",
     "residence_times": "trajml.transport.residence",
     "ion_pair_lifetimes": "trajml.transport.residence",
-    "fit_stretched_exponential": "trajml.transport.residence",
-    "tcf_from_series": "trajml.transport.residence",
+    "fit_stretched_exponential": "trajml.transport.lifetimes",
+    "tcf_from_series": "trajml.transport.contact_tcf",
     "Conductivity": "trajml.transport.conductivity",
     "ConductivityResults": "trajml.transport.conductivity",
     "nernst_einstein_conductivity": "trajml.transport.conductivity",
@@ -43,14 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from trajml.transport.diffusion import Diffusion, DiffusionResults, local_loglog_slope
     from trajml.transport.msd import MSD, MSDResults
     from trajml.transport.temperature_series import ArrheniusFit, VFTFit, arrhenius_fit, vft_fit
-    from trajml.transport.residence import (
-        LifetimeFit,
-        ResidenceResults,
-        ResidenceTime,
-        fit_stretched_exponential,
-        ion_pair_lifetimes,
-        residence_times,
-        tcf_from_series,
-    )
+    from trajml.transport.contact_tcf import tcf_from_series
+    from trajml.transport.lifetimes import LifetimeFit, fit_stretched_exponential
+    from trajml.transport.residence import ResidenceTime, ion_pair_lifetimes, residence_times
+    from trajml.transport.residence_results import ResidenceResults
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
