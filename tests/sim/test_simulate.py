@@ -301,6 +301,7 @@ def test_large_debye_length_is_clamped_with_warning(tmp_path):
 
 def test_instability_raises_and_leaves_no_files(tmp_path, monkeypatch):
     pytest.importorskip("openmm")
+    import trajml.sim.openmm_stages as stages_mod
     import trajml.sim.run as run_mod
     from trajml.errors import NonFiniteCoordinatesError
 
@@ -311,7 +312,8 @@ def test_instability_raises_and_leaves_no_files(tmp_path, monkeypatch):
         calls["n"] += 1
         return real(state, unit) if calls["n"] < 6 else False
 
-    monkeypatch.setattr(run_mod, "_state_ok", fail_in_production)
+    monkeypatch.setattr(stages_mod, "_state_ok", fail_in_production)  # push-off and equilibration
+    monkeypatch.setattr(run_mod, "_state_ok", fail_in_production)  # minimisation and production
     with pytest.raises(NonFiniteCoordinatesError, match=r"non-finite"):
         run_mod.simulate(output_dir=tmp_path, name="bad", progress=False, **dict(TINY, n_equilibration=0))
     assert os.listdir(tmp_path) == []

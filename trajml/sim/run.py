@@ -31,45 +31,25 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import platform as _pyplatform
 import time
-import uuid
-import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from trajml.errors import NonFiniteCoordinatesError, require_extra
-from trajml.sim.builder import TYPE_NAMES, SPETopology, build_topology, initial_positions
-from trajml.sim.openmm_system import (
-    FENE_K,
-    FENE_R0,
-    GROUP_ANGLES,
-    GROUP_BONDS,
-    GROUP_COULOMB,
-    GROUP_LIO,
-    GROUP_WCA,
-    COULOMB_CONSTANT,
-    build_pushoff_system,
-    build_system,
-    compute_cutoffs,
-    make_platform,
-)
-from trajml.sim.parameters import BOLTZMANN, EPSILON, SIGMA, TAU, UNIT_MAPPING, SimulationParameters
+from trajml.sim.builder import build_topology, initial_positions
+from trajml.sim.metadata import SCHEMA_VERSION, _metadata
+from trajml.sim.openmm_stages import _advance, _is_nan_failure, _max_bond_length, _push_off, _state_ok
+from trajml.sim.openmm_system import FENE_R0, build_system, compute_cutoffs, make_platform
+from trajml.sim.outputs import _open_writer, _temporary, _write_pdb
+from trajml.sim.parameters import BOLTZMANN, SimulationParameters
 from trajml.sim.psf import write_psf
 
 __all__ = ["simulate", "SimulationResult", "SCHEMA_VERSION"]
 
 logger = logging.getLogger("trajml.sim")
-
-#: Version of the layout of ``<name>.json``.
-SCHEMA_VERSION: int = 1
-
-_PUSHOFF_AMPLITUDES = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # in ε
-_MAX_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -115,154 +95,6 @@ def _check_name(name: object) -> str:
             f"or whitespace. Got {name!r} instead."
         )
     return name
-
-
-def _version(module: str) -> str | None:
-    try:
-        mod = __import__(module)
-    except Exception:  # pragma: no cover - optional
-        return None
-    return str(getattr(mod, "__version__", None))
-
-
-def _trajml_version() -> str | None:
-    try:
-        import trajml
-
-        return str(trajml.__version__)  # type: ignore[attr-defined]
-    except Exception:
-        return None
-
-
-def _openmm_version(mm: Any) -> str:
-    version = getattr(mm, "__version__", None)
-    if version is None:  # pragma: no cover - older OpenMM
-        version = mm.Platform.getOpenMMVersion()
-    return str(version)
-
-
-def _is_nan_failure(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "nan" in text or "infinit" in text or "non-finite" in text
-
-
-def _state_ok(state: Any, unit: Any) -> bool:
-    pe = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-    ke = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
-    if not (math.isfinite(pe) and math.isfinite(ke)):
-        return False
-    pos = state.getPositions(asNumpy=True).value_in_unit(unit.nanometer)
-    return bool(np.all(np.isfinite(pos)))
-
-
-def _push_off(topology: SPETopology, params: SimulationParameters, positions_nm: np.ndarray, seed: int,
-              platform: Any, props: dict[str, str]) -> np.ndarray:
-    mm = require_extra("openmm", "sim", "trajml simulate")
-    unit = require_extra("openmm.unit", "sim", "trajml simulate")
-    system = build_pushoff_system(topology)
-    integrator = mm.LangevinMiddleIntegrator(params.temperature, 5.0, 0.002)
-    integrator.setRandomNumberSeed(seed)
-    context = mm.Context(system, integrator, platform, props)
-    try:
-        context.setPositions(positions_nm)
-        context.setVelocitiesToTemperature(params.temperature, seed)
-        for amplitude in _PUSHOFF_AMPLITUDES:
-            context.setParameter("A", amplitude * EPSILON)
-            mm.LocalEnergyMinimizer.minimize(context, 10.0, 200)
-            integrator.step(100)
-        mm.LocalEnergyMinimizer.minimize(context, 10.0, 500)
-        state = context.getState(getPositions=True, getEnergy=True)
-        if not _state_ok(state, unit):
-            raise NonFiniteCoordinatesError(
-                "The soft push-off stage of simulate produced non-finite energies or positions "
-                f"(seed {params.seed}). This should not happen; please report it with the parameters."
-            )
-        return np.array(state.getPositions(asNumpy=True).value_in_unit(unit.nanometer))
-    finally:
-        del context, integrator
-
-
-def _max_bond_length(topology: SPETopology, positions_angstrom: np.ndarray) -> float:
-    if not len(topology.bonds):
-        return 0.0
-    d = positions_angstrom[topology.bonds[:, 0]] - positions_angstrom[topology.bonds[:, 1]]
-    box = topology.box_length
-    d -= box * np.round(d / box)
-    return float(np.max(np.linalg.norm(d, axis=1)))
-
-
-def _advance(context: Any, integrator: Any, n_steps: int, step_size: float, chunk: int, unit: Any,
-             on_steps: Callable[[int], None], label: str, retries: list[int]) -> None:
-    """Run ``n_steps`` at ``step_size`` in chunks, redoing a failed chunk with half the step."""
-    done = 0
-    while done < n_steps:
-        todo = min(chunk, n_steps - done)
-        good = context.getState(getPositions=True, getVelocities=True, getParameters=True)
-        dt = step_size
-        for attempt in range(_MAX_RETRIES + 1):
-            integrator.setStepSize(dt)
-            failed = False
-            try:
-                integrator.step(todo if attempt == 0 else todo * 2**attempt)
-                state = context.getState(getPositions=True, getEnergy=True)
-                failed = not _state_ok(state, unit)
-            except Exception as exc:  # OpenMMException on NaN coordinates
-                if not _is_nan_failure(exc):
-                    raise
-                failed = True
-            if not failed:
-                break
-            if attempt == _MAX_RETRIES:
-                raise NonFiniteCoordinatesError(
-                    f"The {label} stage of simulate produced non-finite energies or positions even with "
-                    f"the time step cut to {dt:.3g} ps. Lower 'timestep' (got {step_size:.3g} ps) or soften "
-                    "the interactions ('eps_li_o', 'relative_permittivity')."
-                )
-            retries.append(done)
-            context.setState(good)
-            dt = dt / 2.0
-            logger.warning("%s: non-finite state; redoing %d steps with time step %.3g ps", label, todo, dt)
-        integrator.setStepSize(step_size)
-        done += todo
-        on_steps(todo)
-
-
-def _temporary(directory: str, name: str, suffix: str) -> str:
-    return os.path.join(directory, f".{name}.{suffix}.{uuid.uuid4().hex[:12]}.tmp")
-
-
-def _open_writer(path: str, fmt: str, n_atoms: int, params: SimulationParameters) -> Any:
-    mda = require_extra("MDAnalysis", "sim", "trajml simulate")
-    if fmt == "xtc":
-        return mda.Writer(path, n_atoms=n_atoms, format="XTC")
-    return mda.Writer(
-        path,
-        n_atoms=n_atoms,
-        format="DCD",
-        dt=params.frame_interval,
-        nsavc=params.save_interval,
-        istart=params.save_interval,
-        remarks="trajml simulate: CG PEO/LiTFSI",
-    )
-
-
-def _species_table(topology: SPETopology) -> dict[str, dict[str, Any]]:
-    table: dict[str, dict[str, Any]] = {}
-    for code, name in enumerate(TYPE_NAMES):
-        mask = topology.type_codes == code
-        if not np.any(mask):
-            table[name] = {"count": 0}
-            continue
-        first = int(np.flatnonzero(mask)[0])
-        table[name] = {
-            "count": int(mask.sum()),
-            "charge_e": float(topology.charges[first]),
-            "mass_amu": float(topology.masses[first]),
-            "sigma_angstrom": float(topology.sigmas[first]),
-            "resname": str(topology.resnames[first]),
-            "segid": str(topology.segids[first]),
-        }
-    return table
 
 
 def simulate(
@@ -511,98 +343,3 @@ def simulate(
         frame_interval=params.frame_interval,
         wall_seconds=wall,
     )
-
-
-def _write_pdb(psf_path: str, pdb_path: str, positions: np.ndarray, box: float) -> None:
-    mda = require_extra("MDAnalysis", "sim", "trajml simulate")
-    from MDAnalysis.coordinates.memory import MemoryReader
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        u = mda.Universe(psf_path, topology_format="PSF")
-        u.load_new(positions[None].astype(np.float32), format=MemoryReader,
-                   dimensions=np.array([box, box, box, 90.0, 90.0, 90.0]))
-        with mda.Writer(pdb_path, n_atoms=u.atoms.n_atoms, format="PDB") as w:
-            w.write(u.atoms)
-
-
-def _metadata(params: SimulationParameters, topology: SPETopology, cutoffs: Any, name: str,
-              final: dict[str, str], mm: Any, props: dict[str, str], *, platform_name: str,
-              minimized_energy: float, max_bonds: dict[str, float], retries: list[int],
-              timings: dict[str, float], thermo: dict[str, list[float]]) -> dict[str, Any]:
-    counts = topology.counts()
-    box = topology.box_length
-    kT = BOLTZMANN * params.temperature
-    bjerrum = COULOMB_CONSTANT / (params.relative_permittivity * kT)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "generator": "trajml simulate",
-        "name": name,
-        "parameters": params.to_dict(),
-        "derived": {
-            "n_beads": topology.n_beads,
-            "n_chains": params.n_chains,
-            "n_polymer_beads": params.n_chains * params.chain_length,
-            "n_backbone_c": counts["C"],
-            "n_ether_oxygen": counts["O"],
-            "n_li": counts["Li"],
-            "n_anions": counts["TFSI"],
-            "n_molecules": params.n_molecules,
-            "total_charge_e": float(np.sum(topology.charges)),
-            "eo_li_ratio_actual": counts["O"] / counts["Li"],
-            "box_length_angstrom": box,
-            "volume_angstrom3": box**3,
-            "density_per_angstrom3": topology.n_beads / box**3,
-            "reduced_density": topology.n_beads / box**3 * SIGMA**3,
-            "frame_interval_ps": params.frame_interval,
-            "n_frames": params.n_frames,
-            "production_time_ps": params.n_steps * params.timestep,
-            "equilibration_time_ps": (params.n_equilibration // 4) * params.timestep / 4.0
-            + (params.n_equilibration - params.n_equilibration // 4) * params.timestep,
-            "timestep_over_tau": params.timestep / TAU,
-            "kT_over_epsilon": kT / EPSILON,
-            "eps_li_o_over_epsilon": params.eps_li_o / EPSILON,
-            "k_angle_over_epsilon": params.k_angle / EPSILON,
-            "bjerrum_length_angstrom": bjerrum,
-            "cutoffs_angstrom": cutoffs.to_dict(),
-            "minimized_potential_energy_kj_per_mol": minimized_energy,
-            "max_bond_length_angstrom": max_bonds,
-            "equilibration_retries": len(retries),
-        },
-        "species": _species_table(topology),
-        "model": {
-            "description": "Kremer-Grest style coarse-grained PEO/LiTFSI after Wang et al., Chem. Mater. 2020",
-            "chain_sequence": "C O C O ... C (ether O on odd positions, 0-based)",
-            "bonds": "FENE: -0.5 k R0^2 ln(1 - (r/R0)^2)",
-            "fene_k_kj_per_mol_per_angstrom2": FENE_K,
-            "fene_r0_angstrom": FENE_R0,
-            "pair": "WCA (LJ cut at 2^(1/6) sigma_ij, shifted by +epsilon) for all pairs except Li-O; "
-                    "Lorentz-Berthelot mixing, epsilon_ij = epsilon",
-            "li_o": "full LJ with depth eps_li_o, sigma_LiO = sigma, cut and shifted at 2.5 sigma_LiO",
-            "electrostatics": "Yukawa q_i q_j/(4 pi eps0 eps_r) (exp(-r/lambda_D)/r - exp(-r_c/lambda_D)/r_c), charged beads only",
-            "angles": "k_angle (1 + cos theta)" if params.k_angle > 0 else "none (k_angle = 0)",
-            "thermostat": "Langevin (OpenMM LangevinMiddleIntegrator)",
-            "exclusions": "none",
-            "force_groups": {"bonds": GROUP_BONDS, "angles": GROUP_ANGLES, "wca": GROUP_WCA,
-                             "li_o": GROUP_LIO, "coulomb": GROUP_COULOMB},
-        },
-        "unit_mapping": dict(UNIT_MAPPING),
-        "units": {"length": "angstrom", "time": "ps", "energy": "kJ/mol", "charge": "e",
-                  "temperature": "K", "mass": "amu"},
-        "files": {key: os.path.basename(path) for key, path in final.items()},
-        "frames": {
-            "first_time_ps": params.frame_interval,
-            "interval_ps": params.frame_interval,
-            "wrapped": "each bead wrapped into [0, L) (molecules may be split across the boundary)",
-        },
-        "software": {
-            "trajml": _trajml_version(),
-            "openmm": _openmm_version(mm),
-            "numpy": np.__version__,
-            "mdanalysis": _version("MDAnalysis"),
-            "python": _pyplatform.python_version(),
-        },
-        "platform": {"name": platform_name, "properties": dict(props)},
-        "timings_s": timings,
-        "thermo": thermo,
-    }

@@ -21,15 +21,15 @@ _LAZY = {
     "DiffusionResults": "trajml.transport.diffusion",
     "local_loglog_slope": "trajml.transport.diffusion",
     "ResidenceTime": "trajml.transport.residence",
-    "ResidenceResults": "trajml.transport.residence",
-    "LifetimeFit": "trajml.transport.residence",
+    "ResidenceResults": "trajml.transport.residence_results",
+    "LifetimeFit": "trajml.transport.lifetimes",
     "residence_times": "trajml.transport.residence",
     "ion_pair_lifetimes": "trajml.transport.residence",
-    "fit_stretched_exponential": "trajml.transport.residence",
-    "tcf_from_series": "trajml.transport.residence",
+    "fit_stretched_exponential": "trajml.transport.lifetimes",
+    "tcf_from_series": "trajml.transport.contact_tcf",
     "Conductivity": "trajml.transport.conductivity",
-    "ConductivityResults": "trajml.transport.conductivity",
-    "nernst_einstein_conductivity": "trajml.transport.conductivity",
+    "ConductivityResults": "trajml.transport.conductivity_results",
+    "nernst_einstein_conductivity": "trajml.transport.nernst_einstein",
     "arrhenius_fit": "trajml.transport.temperature_series",
     "vft_fit": "trajml.transport.temperature_series",
     "ArrheniusFit": "trajml.transport.temperature_series",
@@ -39,18 +39,15 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from trajml.transport.conductivity import Conductivity, ConductivityResults, nernst_einstein_conductivity
+    from trajml.transport.conductivity import Conductivity
+    from trajml.transport.conductivity_results import ConductivityResults
+    from trajml.transport.contact_tcf import tcf_from_series
     from trajml.transport.diffusion import Diffusion, DiffusionResults, local_loglog_slope
+    from trajml.transport.lifetimes import LifetimeFit, fit_stretched_exponential
     from trajml.transport.msd import MSD, MSDResults
+    from trajml.transport.nernst_einstein import nernst_einstein_conductivity
+    from trajml.transport.residence import ResidenceTime, ion_pair_lifetimes, residence_times
+    from trajml.transport.residence_results import ResidenceResults
     from trajml.transport.temperature_series import ArrheniusFit, VFTFit, arrhenius_fit, vft_fit
-    from trajml.transport.residence import (
-        LifetimeFit,
-        ResidenceResults,
-        ResidenceTime,
-        fit_stretched_exponential,
-        ion_pair_lifetimes,
-        residence_times,
-        tcf_from_series,
-    )
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -55,17 +55,16 @@ Units: D in Å²/ps and cm²/s, σ in S/m and mS/cm (1 S/m = 10 mS/cm), L in mol
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
 import time
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from trajml.features._selection import check_float, check_int, describe_selection, resolve_atoms
-from trajml.results import Results
+from trajml.transport.conductivity_inputs import _ROLES, metadata_temperature, species_charges, species_particles
+from trajml.transport.conductivity_results import UNITS, ConductivityResults
+from trajml.transport.nernst_einstein import nernst_einstein_conductivity
 from trajml.units import A2_PS_TO_CM2_S as _A2_PS_TO_CM2_S
 from trajml.units import A2_PS_TO_M2_S as _A2_PS_TO_M2_S
 from trajml.units import A3_TO_M3 as _A3_TO_M3
@@ -74,235 +73,6 @@ from trajml.units import KB_J_K as K_B_J_K
 
 __all__ = ["Conductivity", "ConductivityResults", "nernst_einstein_conductivity",
            "E_CHARGE_C", "K_B_J_K", "N_A_MOL", "S_M_TO_MS_CM"]
-
-_ROLES = ("cation", "anion")
-
-
-@dataclass(frozen=True, eq=False, kw_only=True)
-class ConductivityResults(Results):
-    """Conductivities, Onsager coefficients and transference numbers of a cation/anion pair.
-
-    Species arrays are ordered (cation, anion).
-
-    Attributes
-    ----------
-    species : tuple of str
-        Species labels (atom names, or residue names with ``per_molecule``).
-    selections : tuple of str
-        The cation and anion selections, as given.
-    charges_e : ndarray, shape (2,), float64
-        Charge of one particle of each species in e.
-    charge_source : str
-        ``"given"`` (the ``charges`` parameter) or ``"topology"``.
-    n_ions : ndarray, shape (2,), int64
-        Particles of each species.
-    temperature_K : float
-        Temperature in K.
-    temperature_source : str
-        ``"given"`` or ``"metadata"`` (the run's metadata file).
-    volume_A3 : float
-        Mean box volume in Å³ (or the given volume).
-    lag_ps : ndarray, shape (T,), float64
-        Lag times in ps.
-    self_msd_A2 : ndarray, shape (2, T), float64
-        Self MSD of each species in Å² (averaged over particles and all origins).
-    collective_msd_A2 : ndarray, shape (2, 2, T), float64
-        ``⟨ΔM_i · ΔM_j⟩`` of the species' summed displacements in Å² (all origins).
-    charge_msd_e2A2 : ndarray, shape (T,), float64
-        ``⟨|Σ_i q_i Δr_i|²⟩`` in e²·Å², computed directly from the charge-weighted sum.
-    D_A2_ps, D_err_A2_ps : ndarray, shape (2,), float64
-        Self-diffusion coefficients and standard errors (over particles) in Å²/ps.
-    D_cm2_s, D_err_cm2_s : ndarray, shape (2,), float64
-        The same in cm²/s.
-    sigma_S_m, sigma_err_S_m : float
-        Einstein–Helfand conductivity and its block standard error in S/m.
-    sigma_mS_cm, sigma_err_mS_cm : float
-        The same in mS/cm.
-    sigma_NE_S_m, sigma_NE_err_S_m : float
-        Nernst–Einstein conductivity and its error in S/m.
-    sigma_NE_mS_cm, sigma_NE_err_mS_cm : float
-        The same in mS/cm.
-    sigma_onsager_S_m : float
-        ``F² Σ_ij z_i z_j L_ij`` in S/m (equals ``sigma_S_m`` to round-off).
-    sigma_ij_S_m, sigma_ij_err_S_m : ndarray, shape (2, 2), float64
-        Contributions ``F² z_i z_j L_ij`` to σ (summing to it) and their block errors in S/m.
-    L_mol2_J_m_s, L_err_mol2_J_m_s : ndarray, shape (2, 2), float64
-        Onsager coefficients ``L_ij`` (``σ = F² Σ z_i z_j L_ij``) and block standard errors in
-        mol²/(J·m·s).
-    L_self_mol2_J_m_s, L_self_err_mol2_J_m_s : ndarray, shape (2,), float64
-        Self parts ``N_i D_i/(V k_B T N_A²)`` and errors in mol²/(J·m·s).
-    L_distinct_mol2_J_m_s, L_distinct_err_mol2_J_m_s : ndarray, shape (2, 2), float64
-        Distinct parts ``L_ij − δ_ij L_ii^self`` and errors in mol²/(J·m·s).
-    transference, transference_err : float
-        Cation transference number from the Onsager coefficients, and its error.
-    transference_NE, transference_NE_err : float
-        Nernst–Einstein cation transference number, and its error.
-    ionicity, ionicity_err : float
-        ``σ/σ_NE`` (inverse Haven ratio), and its error.
-    fit_start_ps, fit_stop_ps : float
-        Fit window in ps (both ends included).
-    n_fit_points : int
-        Lags in the window.
-    window_method : str
-        ``"given"`` or ``"auto"``.
-    n_blocks : int
-        Time blocks behind the errors of σ, L and t₊.
-    block_ps : float
-        Span of one time block in ps.
-    error_method : str
-        ``"blocks"`` (σ, L, t₊), with D errors over ``"particles"``.
-    drift_removed : bool
-        Whether the system's centre-of-mass displacement was subtracted.
-    unwrapped : bool
-        Whether coordinates were no-jump unwrapped.
-    per_molecule : bool
-        Whether particles are molecules' centres of mass.
-    n_frames : int
-        Frames used.
-    dt_ps : float
-        Time between stored frames in ps.
-    """
-
-    _TABLE: ClassVar[tuple[str, ...]] = ("lag_ps", "charge_msd_e2A2")
-    _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "lag_ps": ("lag_ps",), "charge_msd_e2A2": ("lag_ps",), "self_msd_A2": ("species", "lag_ps"),
-        "collective_msd_A2": ("species", "species_j", "lag_ps"), "charges_e": ("species",),
-        "n_ions": ("species",), "D_A2_ps": ("species",), "D_err_A2_ps": ("species",), "D_cm2_s": ("species",),
-        "D_err_cm2_s": ("species",), "L_mol2_J_m_s": ("species", "species_j"),
-        "L_err_mol2_J_m_s": ("species", "species_j"), "L_self_mol2_J_m_s": ("species",),
-        "L_self_err_mol2_J_m_s": ("species",), "L_distinct_mol2_J_m_s": ("species", "species_j"),
-        "L_distinct_err_mol2_J_m_s": ("species", "species_j"), "sigma_ij_S_m": ("species", "species_j"),
-        "sigma_ij_err_S_m": ("species", "species_j"),
-    }
-
-    species: tuple[str, ...]
-    selections: tuple[str, ...]
-    charges_e: np.ndarray
-    charge_source: str
-    n_ions: np.ndarray
-    temperature_K: float
-    temperature_source: str
-    volume_A3: float
-    lag_ps: np.ndarray
-    self_msd_A2: np.ndarray
-    collective_msd_A2: np.ndarray
-    charge_msd_e2A2: np.ndarray
-    D_A2_ps: np.ndarray
-    D_err_A2_ps: np.ndarray
-    D_cm2_s: np.ndarray
-    D_err_cm2_s: np.ndarray
-    sigma_S_m: float
-    sigma_err_S_m: float
-    sigma_mS_cm: float
-    sigma_err_mS_cm: float
-    sigma_NE_S_m: float
-    sigma_NE_err_S_m: float
-    sigma_NE_mS_cm: float
-    sigma_NE_err_mS_cm: float
-    sigma_onsager_S_m: float
-    sigma_ij_S_m: np.ndarray
-    sigma_ij_err_S_m: np.ndarray
-    L_mol2_J_m_s: np.ndarray
-    L_err_mol2_J_m_s: np.ndarray
-    L_self_mol2_J_m_s: np.ndarray
-    L_self_err_mol2_J_m_s: np.ndarray
-    L_distinct_mol2_J_m_s: np.ndarray
-    L_distinct_err_mol2_J_m_s: np.ndarray
-    transference: float
-    transference_err: float
-    transference_NE: float
-    transference_NE_err: float
-    ionicity: float
-    ionicity_err: float
-    fit_start_ps: float
-    fit_stop_ps: float
-    n_fit_points: int
-    window_method: str
-    n_blocks: int
-    block_ps: float
-    error_method: str = "blocks"
-    drift_removed: bool = True
-    unwrapped: bool = True
-    per_molecule: bool = False
-    n_frames: int = 0
-    dt_ps: float = float("nan")
-
-
-UNITS = {
-    "charges_e": "e", "n_ions": "", "temperature_K": "K", "volume_A3": "Å^3", "lag_ps": "ps",
-    "self_msd_A2": "Å^2", "collective_msd_A2": "Å^2", "charge_msd_e2A2": "e^2 Å^2",
-    "D_A2_ps": "Å^2/ps", "D_err_A2_ps": "Å^2/ps", "D_cm2_s": "cm^2/s", "D_err_cm2_s": "cm^2/s",
-    "sigma_S_m": "S/m", "sigma_err_S_m": "S/m", "sigma_mS_cm": "mS/cm", "sigma_err_mS_cm": "mS/cm",
-    "sigma_NE_S_m": "S/m", "sigma_NE_err_S_m": "S/m", "sigma_NE_mS_cm": "mS/cm", "sigma_NE_err_mS_cm": "mS/cm",
-    "sigma_onsager_S_m": "S/m", "sigma_ij_S_m": "S/m", "sigma_ij_err_S_m": "S/m",
-    "L_mol2_J_m_s": "mol^2/(J m s)", "L_err_mol2_J_m_s": "mol^2/(J m s)",
-    "L_self_mol2_J_m_s": "mol^2/(J m s)", "L_self_err_mol2_J_m_s": "mol^2/(J m s)",
-    "L_distinct_mol2_J_m_s": "mol^2/(J m s)", "L_distinct_err_mol2_J_m_s": "mol^2/(J m s)",
-    "transference": "", "transference_err": "", "transference_NE": "", "transference_NE_err": "",
-    "ionicity": "", "ionicity_err": "", "fit_start_ps": "ps", "fit_stop_ps": "ps", "n_fit_points": "",
-    "n_blocks": "", "block_ps": "ps", "n_frames": "", "dt_ps": "ps",
-}
-
-
-def nernst_einstein_conductivity(n_ions: Any, charges_e: Any, D_A2_ps: Any, volume_A3: float,
-                                 temperature_K: float, D_err_A2_ps: Any = None) -> tuple[float, float]:
-    """Nernst–Einstein conductivity ``e²/(V k_B T) Σ_s N_s q_s² D_s`` with its propagated error.
-
-    Parameters
-    ----------
-    n_ions : array_like, shape (S,), int
-        Particles of each species.
-    charges_e : array_like, shape (S,), float
-        Charge of one particle of each species in e.
-    D_A2_ps : array_like, shape (S,), float
-        Self-diffusion coefficients in Å²/ps.
-    volume_A3 : float
-        Volume in Å³.
-    temperature_K : float
-        Temperature in K.
-    D_err_A2_ps : array_like, shape (S,), float, optional
-        Standard errors of the D's in Å²/ps (independent species).
-
-    Returns
-    -------
-    sigma : float
-        Conductivity in S/m.
-    sigma_err : float
-        Its standard error in S/m (NaN without D errors).
-
-    Examples
-    --------
-    >>> s, e = nernst_einstein_conductivity([60, 60], [1, -1], [1e-3, 1e-3], 3e5, 300.0, [1e-4, 1e-4])
-    >>> round(s, 5), round(e, 6)
-    (0.02479, 0.001753)
-    """
-    n = np.asarray(n_ions, dtype=np.float64)
-    q = np.asarray(charges_e, dtype=np.float64)
-    d = np.asarray(D_A2_ps, dtype=np.float64)
-    pref = E_CHARGE_C**2 * _A2_PS_TO_M2_S / (volume_A3 * _A3_TO_M3 * K_B_J_K * temperature_K)
-    sigma = float(pref * np.sum(n * q**2 * d))
-    if D_err_A2_ps is None:
-        return sigma, math.nan
-    err = np.asarray(D_err_A2_ps, dtype=np.float64)
-    return sigma, float(pref * math.sqrt(np.sum((n * q**2 * err) ** 2)))
-
-
-def _metadata_temperature(source: Any, traj_id: int) -> float | None:
-    """Temperature in K from a ``trajml simulate`` metadata file (``<stem>.json`` beside the files)."""
-    member = source.members[traj_id]
-    for path in (member.topology, *member.parts):
-        candidate = os.path.splitext(path)[0] + ".json"
-        if not os.path.isfile(candidate):
-            continue
-        try:
-            with open(candidate, encoding="utf-8") as fh:
-                meta = json.load(fh)
-            value = float(meta["parameters"]["temperature"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if math.isfinite(value) and value > 0:
-            return value
-    return None
 
 
 class Conductivity:
@@ -444,9 +214,11 @@ class Conductivity:
             what = "remove_drift=True" if self.remove_drift else "per_molecule=True"
             raise ValueError(f"Conductivity with {what} needs atom masses, but '{source.members[0].topology}' has "
                              "none (pass remove_drift=False to keep the lab frame).")
-        particles = [self._particles(source, g, masses) for g in groups]  # (atoms, weights, offsets, label, mol)
+        # (atoms, weights, offsets, label, mol) per species
+        particles = [species_particles(source, g, masses, self.per_molecule) for g in groups]
         labels_txt = tuple(p[3] for p in particles)
-        charges, q_source = self._charges(source, particles, labels_txt)
+        charges, q_source = species_charges(source, particles, labels_txt, self.charges, self.cation,
+                                             self.anion)
         n_ions = np.array([p[2].size - 1 for p in particles], dtype=np.int64)
         atoms = np.concatenate([particles[0][0], particles[1][0]])
         weights = np.concatenate([particles[0][1], particles[1][1]])
@@ -506,81 +278,13 @@ class Conductivity:
     def _temperature(self, source: Any, traj_id: int) -> tuple[float, str]:
         if self.temperature is not None:
             return self.temperature, "given"
-        found = _metadata_temperature(source, traj_id)
+        found = metadata_temperature(source, traj_id)
         if found is None:
             member = source.members[traj_id]
             raise ValueError(
                 "Conductivity needs the temperature in K: pass temperature=... (CLI: --temperature K). No metadata "
                 f"file with parameters.temperature was found beside '{member.topology}' or its trajectory.")
         return found, "metadata"
-
-    def _particles(self, source: Any, atoms: np.ndarray,
-                   masses: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
-        """Atoms grouped by particle, their weights, particle offsets, the species label, molecule of each atom."""
-        table = source.atoms
-        if not self.per_molecule:
-            names = np.unique(table.names[atoms].astype(str))
-            label = str(names[0]) if names.size == 1 else "+".join(names.tolist())
-            return (atoms, np.ones(atoms.size), np.arange(atoms.size + 1, dtype=np.int64), label,
-                    np.arange(atoms.size))
-        mol = table.molecules[atoms]
-        order = np.lexsort((atoms, mol))
-        atoms, mol = atoms[order], mol[order]
-        _, first, seg_of = np.unique(mol, return_index=True, return_inverse=True)
-        offsets = np.append(first, atoms.size).astype(np.int64)
-        totals = np.add.reduceat(masses[atoms], first)
-        if np.any(totals <= 0):
-            raise ValueError("Conductivity with per_molecule=True: a selected molecule has a total mass of 0 amu.")
-        weights = masses[atoms] / totals[seg_of]
-        resnames = np.unique(table.resnames[atoms].astype(str))
-        label = str(resnames[0]) if resnames.size == 1 and resnames[0] else "+".join(
-            np.unique(table.names[atoms].astype(str)).tolist())
-        return atoms, weights, offsets, label, seg_of
-
-    def _charges(self, source: Any, particles: list, labels: tuple[str, ...]) -> tuple[np.ndarray, str]:
-        table = source.atoms
-        example = f"charges={{'{labels[0]}': 1.0, '{labels[1]}': -1.0}} (CLI: --charges {labels[0]}=1 {labels[1]}=-1)"
-        out = np.empty(2)
-        used: set[str] = set()
-        for s, (role, (atoms, _w, offsets, label, seg)) in enumerate(zip(_ROLES, particles)):
-            sel = describe_selection(self.cation if s == 0 else self.anion)
-            if self.charges is not None:
-                names = table.names[atoms].astype(str)
-                if role in self.charges or label in self.charges:
-                    key = role if role in self.charges else label
-                    per_particle = np.array([self.charges[key]])
-                    used.add(key)
-                elif all(n in self.charges for n in np.unique(names)):
-                    per_atom = np.array([self.charges[n] for n in names])
-                    per_particle = np.add.reduceat(per_atom, offsets[:-1])
-                    used.update(np.unique(names).tolist())
-                else:
-                    raise ValueError(f"The 'charges' parameter of Conductivity gives no charge for the {role} species "
-                                     f"{label!r} (selection {sel!r}); its keys are {sorted(self.charges)}. Give "
-                                     f"every species, e.g. {example}.")
-            else:
-                if table.charges is None:
-                    raise ValueError(f"Conductivity needs the charge of the {role} species {label!r} (selection "
-                                     f"{sel!r}), but the topology '{source.members[0].topology}' carries no charges. "
-                                     f"Give them per species as {example}.")
-                per_particle = np.add.reduceat(table.charges[atoms], offsets[:-1])
-            if np.ptp(per_particle) > 1e-6:
-                raise ValueError(f"The {role} particles of selection {sel!r} carry different charges (from "
-                                 f"{per_particle.min():g} to {per_particle.max():g} e); Conductivity needs one charge "
-                                 f"per species: refine the selection or give {example}.")
-            q = float(per_particle.mean())
-            if (q <= 0) if s == 0 else (q >= 0):
-                origin = "given" if self.charges is not None else f"read from '{source.members[0].topology}'"
-                want = "positive" if s == 0 else "negative"
-                raise ValueError(f"The {role} species {label!r} (selection {sel!r}) has charge {q:g} e ({origin}); "
-                                 f"Conductivity needs a {want} charge. Give the charges per species as {example}.")
-            out[s] = q
-        if self.charges is not None:
-            unused = set(self.charges) - used
-            if unused:
-                raise ValueError(f"The 'charges' parameter of Conductivity names {sorted(unused)}, which match no "
-                                 f"species; use 'cation', 'anion', {labels[0]!r} or {labels[1]!r}.")
-        return out, "given" if self.charges is not None else "topology"
 
     def _dt(self, times: np.ndarray, source: Any, traj_id: int) -> float:
         steps = np.diff(times)

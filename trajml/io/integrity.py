@@ -1,0 +1,246 @@
+"""Integrity scans of XTC, TRR and DCD files from their public layouts, without reader internals.
+
+MDAnalysis counts XTC/TRR frames by scanning frame headers and DCD frames from
+the file size, and a damaged file silently loses frames or fails only when the
+damaged frame is read. :func:`~trajml.io.backends.probe_part` therefore walks the frame structure
+of XTC, TRR and DCD files itself (XDR frame headers and byte counts; DCD
+Fortran record markers) from the public file layouts, without MDAnalysis
+internals, and reports the first damaged frame. Garbage that lands inside the
+compressed coordinates of an XTC frame, or inside the coordinate block of a
+DCD/TRR frame, leaves the structure intact and cannot be detected this way.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Any
+
+import numpy as np
+
+__all__ = ["scan_frames"]
+
+_XTC_MAGIC = 1995
+_XTC_MAGIC_2023 = 2023
+_TRR_MAGIC = 1993
+
+
+def _scan_xtc(path: str, n_atoms: int) -> tuple[int, str | None]:
+    """Walk XTC frame headers; return the number of structurally whole frames and the damage.
+
+    Layout per frame (XDR, big-endian): magic, natoms, step, time, box (9 floats),
+    natoms again; then for natoms <= 9 raw floats, else precision, minint[3],
+    maxint[3], smallidx, byte count and the compressed bytes padded to 4.
+    """
+    size = os.path.getsize(path)
+    pos = 0
+    i = 0
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(92)
+            if len(head) < 56:
+                return i, f"frame {i} is truncated ({size - pos} bytes of a frame header at byte {pos})"
+            magic, natoms = struct.unpack(">ii", head[:8])
+            if magic == _XTC_MAGIC_2023 and i == 0:
+                return -1, None  # the 64-bit XTC variant of GROMACS 2023: not scanned
+            if magic != _XTC_MAGIC:
+                return i, (f"frame {i} at byte {pos} is not an XTC frame header "
+                           f"(magic number {magic}, expected {_XTC_MAGIC})")
+            (lsize,) = struct.unpack(">i", head[52:56])
+            if natoms != n_atoms or lsize != natoms:
+                return i, f"frame {i} at byte {pos} has a damaged header (it says {natoms} atoms, expected {n_atoms})"
+            if natoms <= 9:
+                frame_size = 56 + 12 * natoms
+            else:
+                if len(head) < 92:
+                    return i, f"frame {i} is truncated ({size - pos} bytes of a frame header at byte {pos})"
+                (byte_cnt,) = struct.unpack(">i", head[88:92])
+                if byte_cnt < 0:
+                    return i, f"frame {i} at byte {pos} has a damaged header (byte count {byte_cnt})"
+                frame_size = 92 + 4 * ((byte_cnt + 3) // 4)
+            if pos + frame_size > size:
+                return i, f"frame {i} is truncated ({size - pos} of {frame_size} bytes present)"
+            pos += frame_size
+            i += 1
+    return i, None
+
+
+def _scan_trr(path: str, n_atoms: int) -> tuple[int, str | None]:
+    """Walk TRR frame headers; return the number of structurally whole frames and the damage.
+
+    Layout per frame (XDR, big-endian): magic 1993, string length 13, the XDR string
+    ``"GMX_trn_file"`` (length 12 + 12 bytes), ten block sizes, natoms, step, nre,
+    time and lambda (float or double), then the box, virial, pressure, x, v and f blocks.
+    """
+    size = os.path.getsize(path)
+    pos = 0
+    i = 0
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            head = f.read(76)
+            if len(head) < 76:
+                return i, f"frame {i} is truncated ({size - pos} bytes of a frame header at byte {pos})"
+            magic, slen, strlen = struct.unpack(">iii", head[:12])
+            if magic != _TRR_MAGIC or slen != 13 or strlen != 12:
+                return i, f"frame {i} at byte {pos} is not a TRR frame header (magic number {magic}, expected {_TRR_MAGIC})"
+            (ir, e, box, vir, pres, top, sym, x, v, frc, natoms, _step, _nre) = struct.unpack(">13i", head[24:76])
+            sizes = (ir, e, box, vir, pres, top, sym, x, v, frc)
+            if natoms != n_atoms or min(sizes) < 0:
+                return i, f"frame {i} at byte {pos} has a damaged header (it says {natoms} atoms, expected {n_atoms})"
+            if box:
+                real = box // 9
+            elif x:
+                real = x // (3 * natoms)
+            elif v:
+                real = v // (3 * natoms)
+            elif frc:
+                real = frc // (3 * natoms)
+            else:
+                real = 4
+            if real not in (4, 8):
+                return i, f"frame {i} at byte {pos} has a damaged header (block sizes {sizes})"
+            frame_size = 76 + 2 * real + box + vir + pres + x + v + frc
+            if pos + frame_size > size:
+                return i, f"frame {i} is truncated ({size - pos} of {frame_size} bytes present)"
+            pos += frame_size
+            i += 1
+    return i, None
+
+
+def _scan_dcd(path: str) -> tuple[int, str | None]:
+    """Check the Fortran record markers of a DCD file; return whole frames and the damage.
+
+    Every DCD record is ``int n, n bytes, int n``. The header is three records
+    (four with fixed atoms); each frame is an optional unit-cell record and
+    three (or four) coordinate records. Frames after the first all have the
+    same size, so their markers are checked at once through a memory map.
+    """
+    size = os.path.getsize(path)
+    if size < 4:
+        return 0, "the file is too short to hold a DCD header"
+    with open(path, "rb") as f:
+        first = f.read(4)
+    if struct.unpack("<i", first)[0] == 84:
+        end = "<"
+    elif struct.unpack(">i", first)[0] == 84:
+        end = ">"
+    else:
+        return -1, None  # 64-bit record markers or not a DCD: leave it to the reader
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    i4 = np.dtype(end + "i4")
+
+    def marker(at: int) -> int | None:
+        return int(data[at:at + 4].view(i4)[0]) if at + 4 <= size else None
+
+    def record(at: int) -> int | None:
+        """Position after the record starting at ``at``; None when damaged or truncated."""
+        n = marker(at)
+        if n is None or n < 0 or at + 8 + n > size or marker(at + 4 + n) != n:
+            return None
+        return at + 8 + n
+
+    # Header as libdcd reads it: control record, title record (sized by NTITLE, whose
+    # markers libdcd does not check), atom-count record, free-atom indices with fixed atoms.
+    damaged = (0, "the DCD header is damaged")
+    pos = record(0)
+    if pos is None or pos != 92:
+        return damaged
+    icntrl = data[8:88].view(i4)
+    n_title = marker(pos + 4)
+    if n_title is None or n_title < 0:
+        return damaged
+    pos += 12 + 80 * n_title
+    if marker(pos) != 4:
+        return damaged
+    pos = record(pos)
+    if pos is None:
+        return damaged
+    if int(icntrl[8]) != 0:
+        pos = record(pos)
+        if pos is None:
+            return damaged
+    charmm = int(icntrl[19]) != 0
+    per_frame = 3 + int(charmm and int(icntrl[10]) != 0) + int(charmm and int(icntrl[11]) == 1)
+
+    def frame(at: int) -> tuple[int | None, list[int]]:
+        starts = []
+        for _ in range(per_frame):
+            starts.append(at)
+            at = record(at)
+            if at is None:
+                return None, starts
+        return at, starts
+
+    if pos == size:
+        return 0, None
+    end0, _ = frame(pos)
+    if end0 is None:
+        return 0, f"frame 0 is damaged or truncated (its records at byte {pos} do not match their lengths)"
+    if end0 == size:
+        return 1, None
+    end1, starts = frame(end0)
+    if end1 is None:
+        return 1, f"frame 1 is damaged or truncated (its records at byte {end0} do not match their lengths)"
+    framesize = end1 - end0
+    n_rest, tail = divmod(size - end0, framesize)
+    rel = np.array([s - end0 for s in starts], dtype=np.int64)
+    lengths = np.array([marker(s) for s in starts], dtype=np.int64)
+    base = end0 + framesize * np.arange(n_rest, dtype=np.int64)
+    for r, n in zip(rel, lengths):
+        for at in (base + r, base + r + 4 + n):
+            idx = at[:, None] + np.arange(4)
+            values = np.ascontiguousarray(data[idx]).view(i4)[:, 0]
+            bad = np.flatnonzero(values != n)
+            if bad.size:
+                k = int(bad[0])
+                n_rest = min(n_rest, k)
+    n_good = 1 + int(n_rest)
+    if n_good < 1 + (size - end0) // framesize:
+        return n_good, (f"frame {n_good} is damaged (its Fortran record markers at byte "
+                        f"{end0 + framesize * n_rest} do not match)")
+    if tail:
+        return n_good, f"frame {n_good} is truncated ({tail} of {framesize} bytes present)"
+    return n_good, None
+
+
+def scan_frames(reader: Any, path: str) -> tuple[int, str | None]:
+    """Count the structurally whole frames of an XTC, TRR or DCD file.
+
+    Parameters
+    ----------
+    reader : MDAnalysis reader
+        The file's reader (its class selects the layout; its ``n_atoms`` is the expectation).
+    path : str
+        The file.
+
+    Returns
+    -------
+    n_frames : int
+        Frames before the first damaged one; -1 when the format is not scanned.
+    damage : str or None
+        What is wrong with frame ``n_frames``, or None when the file is whole.
+    """
+    from MDAnalysis.coordinates.DCD import DCDReader
+    from MDAnalysis.coordinates.TRR import TRRReader
+    from MDAnalysis.coordinates.XTC import XTCReader
+
+    if isinstance(reader, XTCReader):
+        return _scan_xtc(path, int(reader.n_atoms))
+    if isinstance(reader, TRRReader):
+        return _scan_trr(path, int(reader.n_atoms))
+    if isinstance(reader, DCDReader):
+        return _scan_dcd(path)
+    return -1, None
+
+
+def _integrity(reader: Any, path: str) -> tuple[int, str | None]:
+    """Readable frames of a file and the damage that ends them early (None when whole)."""
+    n = int(reader.n_frames)
+    n_scan, damage = scan_frames(reader, path)
+    if n_scan < 0:
+        return n, None
+    if damage is None and n_scan != n:
+        damage = f"MDAnalysis counts {n} frames but the file holds {n_scan} whole frames"
+    return min(n, n_scan), damage

@@ -1,0 +1,178 @@
+"""Results of :class:`~trajml.transport.conductivity.Conductivity`: :class:`ConductivityResults` and its units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from trajml.results import Results
+
+__all__ = ["ConductivityResults", "UNITS"]
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ConductivityResults(Results):
+    """Conductivities, Onsager coefficients and transference numbers of a cation/anion pair.
+
+    Species arrays are ordered (cation, anion).
+
+    Attributes
+    ----------
+    species : tuple of str
+        Species labels (atom names, or residue names with ``per_molecule``).
+    selections : tuple of str
+        The cation and anion selections, as given.
+    charges_e : ndarray, shape (2,), float64
+        Charge of one particle of each species in e.
+    charge_source : str
+        ``"given"`` (the ``charges`` parameter) or ``"topology"``.
+    n_ions : ndarray, shape (2,), int64
+        Particles of each species.
+    temperature_K : float
+        Temperature in K.
+    temperature_source : str
+        ``"given"`` or ``"metadata"`` (the run's metadata file).
+    volume_A3 : float
+        Mean box volume in Å³ (or the given volume).
+    lag_ps : ndarray, shape (T,), float64
+        Lag times in ps.
+    self_msd_A2 : ndarray, shape (2, T), float64
+        Self MSD of each species in Å² (averaged over particles and all origins).
+    collective_msd_A2 : ndarray, shape (2, 2, T), float64
+        ``⟨ΔM_i · ΔM_j⟩`` of the species' summed displacements in Å² (all origins).
+    charge_msd_e2A2 : ndarray, shape (T,), float64
+        ``⟨|Σ_i q_i Δr_i|²⟩`` in e²·Å², computed directly from the charge-weighted sum.
+    D_A2_ps, D_err_A2_ps : ndarray, shape (2,), float64
+        Self-diffusion coefficients and standard errors (over particles) in Å²/ps.
+    D_cm2_s, D_err_cm2_s : ndarray, shape (2,), float64
+        The same in cm²/s.
+    sigma_S_m, sigma_err_S_m : float
+        Einstein–Helfand conductivity and its block standard error in S/m.
+    sigma_mS_cm, sigma_err_mS_cm : float
+        The same in mS/cm.
+    sigma_NE_S_m, sigma_NE_err_S_m : float
+        Nernst–Einstein conductivity and its error in S/m.
+    sigma_NE_mS_cm, sigma_NE_err_mS_cm : float
+        The same in mS/cm.
+    sigma_onsager_S_m : float
+        ``F² Σ_ij z_i z_j L_ij`` in S/m (equals ``sigma_S_m`` to round-off).
+    sigma_ij_S_m, sigma_ij_err_S_m : ndarray, shape (2, 2), float64
+        Contributions ``F² z_i z_j L_ij`` to σ (summing to it) and their block errors in S/m.
+    L_mol2_J_m_s, L_err_mol2_J_m_s : ndarray, shape (2, 2), float64
+        Onsager coefficients ``L_ij`` (``σ = F² Σ z_i z_j L_ij``) and block standard errors in
+        mol²/(J·m·s).
+    L_self_mol2_J_m_s, L_self_err_mol2_J_m_s : ndarray, shape (2,), float64
+        Self parts ``N_i D_i/(V k_B T N_A²)`` and errors in mol²/(J·m·s).
+    L_distinct_mol2_J_m_s, L_distinct_err_mol2_J_m_s : ndarray, shape (2, 2), float64
+        Distinct parts ``L_ij − δ_ij L_ii^self`` and errors in mol²/(J·m·s).
+    transference, transference_err : float
+        Cation transference number from the Onsager coefficients, and its error.
+    transference_NE, transference_NE_err : float
+        Nernst–Einstein cation transference number, and its error.
+    ionicity, ionicity_err : float
+        ``σ/σ_NE`` (inverse Haven ratio), and its error.
+    fit_start_ps, fit_stop_ps : float
+        Fit window in ps (both ends included).
+    n_fit_points : int
+        Lags in the window.
+    window_method : str
+        ``"given"`` or ``"auto"``.
+    n_blocks : int
+        Time blocks behind the errors of σ, L and t₊.
+    block_ps : float
+        Span of one time block in ps.
+    error_method : str
+        ``"blocks"`` (σ, L, t₊), with D errors over ``"particles"``.
+    drift_removed : bool
+        Whether the system's centre-of-mass displacement was subtracted.
+    unwrapped : bool
+        Whether coordinates were no-jump unwrapped.
+    per_molecule : bool
+        Whether particles are molecules' centres of mass.
+    n_frames : int
+        Frames used.
+    dt_ps : float
+        Time between stored frames in ps.
+    """
+
+    _TABLE: ClassVar[tuple[str, ...]] = ("lag_ps", "charge_msd_e2A2")
+    _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "lag_ps": ("lag_ps",), "charge_msd_e2A2": ("lag_ps",), "self_msd_A2": ("species", "lag_ps"),
+        "collective_msd_A2": ("species", "species_j", "lag_ps"), "charges_e": ("species",),
+        "n_ions": ("species",), "D_A2_ps": ("species",), "D_err_A2_ps": ("species",), "D_cm2_s": ("species",),
+        "D_err_cm2_s": ("species",), "L_mol2_J_m_s": ("species", "species_j"),
+        "L_err_mol2_J_m_s": ("species", "species_j"), "L_self_mol2_J_m_s": ("species",),
+        "L_self_err_mol2_J_m_s": ("species",), "L_distinct_mol2_J_m_s": ("species", "species_j"),
+        "L_distinct_err_mol2_J_m_s": ("species", "species_j"), "sigma_ij_S_m": ("species", "species_j"),
+        "sigma_ij_err_S_m": ("species", "species_j"),
+    }
+
+    species: tuple[str, ...]
+    selections: tuple[str, ...]
+    charges_e: np.ndarray
+    charge_source: str
+    n_ions: np.ndarray
+    temperature_K: float
+    temperature_source: str
+    volume_A3: float
+    lag_ps: np.ndarray
+    self_msd_A2: np.ndarray
+    collective_msd_A2: np.ndarray
+    charge_msd_e2A2: np.ndarray
+    D_A2_ps: np.ndarray
+    D_err_A2_ps: np.ndarray
+    D_cm2_s: np.ndarray
+    D_err_cm2_s: np.ndarray
+    sigma_S_m: float
+    sigma_err_S_m: float
+    sigma_mS_cm: float
+    sigma_err_mS_cm: float
+    sigma_NE_S_m: float
+    sigma_NE_err_S_m: float
+    sigma_NE_mS_cm: float
+    sigma_NE_err_mS_cm: float
+    sigma_onsager_S_m: float
+    sigma_ij_S_m: np.ndarray
+    sigma_ij_err_S_m: np.ndarray
+    L_mol2_J_m_s: np.ndarray
+    L_err_mol2_J_m_s: np.ndarray
+    L_self_mol2_J_m_s: np.ndarray
+    L_self_err_mol2_J_m_s: np.ndarray
+    L_distinct_mol2_J_m_s: np.ndarray
+    L_distinct_err_mol2_J_m_s: np.ndarray
+    transference: float
+    transference_err: float
+    transference_NE: float
+    transference_NE_err: float
+    ionicity: float
+    ionicity_err: float
+    fit_start_ps: float
+    fit_stop_ps: float
+    n_fit_points: int
+    window_method: str
+    n_blocks: int
+    block_ps: float
+    error_method: str = "blocks"
+    drift_removed: bool = True
+    unwrapped: bool = True
+    per_molecule: bool = False
+    n_frames: int = 0
+    dt_ps: float = float("nan")
+
+
+UNITS = {
+    "charges_e": "e", "n_ions": "", "temperature_K": "K", "volume_A3": "Å^3", "lag_ps": "ps",
+    "self_msd_A2": "Å^2", "collective_msd_A2": "Å^2", "charge_msd_e2A2": "e^2 Å^2",
+    "D_A2_ps": "Å^2/ps", "D_err_A2_ps": "Å^2/ps", "D_cm2_s": "cm^2/s", "D_err_cm2_s": "cm^2/s",
+    "sigma_S_m": "S/m", "sigma_err_S_m": "S/m", "sigma_mS_cm": "mS/cm", "sigma_err_mS_cm": "mS/cm",
+    "sigma_NE_S_m": "S/m", "sigma_NE_err_S_m": "S/m", "sigma_NE_mS_cm": "mS/cm", "sigma_NE_err_mS_cm": "mS/cm",
+    "sigma_onsager_S_m": "S/m", "sigma_ij_S_m": "S/m", "sigma_ij_err_S_m": "S/m",
+    "L_mol2_J_m_s": "mol^2/(J m s)", "L_err_mol2_J_m_s": "mol^2/(J m s)",
+    "L_self_mol2_J_m_s": "mol^2/(J m s)", "L_self_err_mol2_J_m_s": "mol^2/(J m s)",
+    "L_distinct_mol2_J_m_s": "mol^2/(J m s)", "L_distinct_err_mol2_J_m_s": "mol^2/(J m s)",
+    "transference": "", "transference_err": "", "transference_NE": "", "transference_NE_err": "",
+    "ionicity": "", "ionicity_err": "", "fit_start_ps": "ps", "fit_stop_ps": "ps", "n_fit_points": "",
+    "n_blocks": "", "block_ps": "ps", "n_frames": "", "dt_ps": "ps",
+}
