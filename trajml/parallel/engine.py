@@ -86,6 +86,7 @@ def run(
     stop: int | None = None,
     step: int = 1,
     traj_ids: list[int] | None = None,
+    traj_id: int | None = None,
     scheduler: Any = "serial",
     n_workers: int | None = None,
     progress: bool | None = None,
@@ -106,6 +107,8 @@ def run(
         Frame slice of every trajectory.
     traj_ids : list of int, optional
         Trajectories to include (default: all). Several trajectories are replicas.
+    traj_id : int, optional
+        One trajectory: the same as ``traj_ids=[traj_id]``.
     scheduler : str or dask.distributed.Client
         "serial", "threads", "processes", "local" (a LocalCluster), a Client or an
         address (see :mod:`trajml.parallel.schedulers`). Results are identical on all.
@@ -128,6 +131,10 @@ def run(
         names the right call.
     """
     _check_analysis(analysis, source)
+    if traj_id is not None:
+        if traj_ids is not None:
+            raise WrongCallError("trajml.parallel.run takes traj_ids or traj_id, not both.")
+        traj_ids = [traj_id] if not isinstance(traj_id, (list, tuple)) else list(traj_id)
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)
     opts["progress"] = show_progress(progress)

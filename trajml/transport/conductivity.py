@@ -54,16 +54,27 @@ Units: D in Å²/ps and cm²/s, σ in S/m and mS/cm (1 S/m = 10 mS/cm), L in mol
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import copy
 import math
-import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from trajml.features._selection import check_float, check_int, describe_selection, resolve_atoms
-from trajml.transport.conductivity_inputs import _ROLES, metadata_temperature, species_charges, species_particles
+from trajml._validation import Param
+from trajml.base import ParticleAnalysis
+from trajml.features._selection import describe_selection, resolve_atoms
+from trajml.transport.conductivity_inputs import (
+    _ROLES,
+    metadata_temperature,
+    species_charges,
+    species_particles,
+)
+from trajml.transport.conductivity_replicas import combine_replicas
 from trajml.transport.conductivity_results import UNITS, ConductivityResults
+from trajml.transport.diffusion import check_window
 from trajml.transport.nernst_einstein import nernst_einstein_conductivity
 from trajml.units import A2_PS_TO_CM2_S as _A2_PS_TO_CM2_S
 from trajml.units import A2_PS_TO_M2_S as _A2_PS_TO_M2_S
@@ -75,7 +86,34 @@ __all__ = ["Conductivity", "ConductivityResults", "nernst_einstein_conductivity"
            "E_CHARGE_C", "K_B_J_K", "N_A_MOL", "S_M_TO_MS_CM"]
 
 
-class Conductivity:
+def _check_charges(value: dict[str, Any]) -> dict[str, float]:
+    if not value:
+        raise ValueError("a non-empty mapping of species names to charges in e, e.g. {'Li': 1.0, 'TFSI': -1.0}")
+    out = {}
+    for key, q in value.items():
+        if isinstance(q, bool) or not isinstance(q, (int, float, np.integer, np.floating)) or not math.isfinite(q):
+            raise ValueError(f"a mapping of species names to finite charges in e; {key!r} has {q!r}")
+        out[str(key)] = float(q)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Streamed:
+    """One trajectory's ion series and what its fit needs (picklable)."""
+
+    series: Any
+    drift: np.ndarray | None
+    lag: np.ndarray
+    idx: np.ndarray | None
+    max_lag: int
+    volume: float
+    temperature: float
+    temperature_source: str
+    dt: float
+    n_frames: int
+
+
+class Conductivity(ParticleAnalysis):
     """Einstein–Helfand and Nernst–Einstein conductivity, Onsager coefficients, transference numbers.
 
     Parameters
@@ -123,86 +161,58 @@ class Conductivity:
     (('Li', 'TFSI'), 'metadata', True)
     """
 
-    def __init__(self, cation: Any, anion: Any, *, charges: dict[str, float] | None = None,
+    _parameters = {
+        "cation": Param("selection", help="cation selection (MDAnalysis syntax)", metavar="SEL"),
+        "anion": Param("selection", help="anion selection", metavar="SEL"),
+        "charges": Param("mapping", help="charge in e per species (atom or residue name, or cation/anion), "
+                         "NAME=Q", nullable=True, none_help="the topology's charges", items="float",
+                         check=_check_charges, metavar="NAME=Q",
+                         describe="a non-empty mapping of species names to charges in e, e.g. "
+                         "{'Li': 1.0, 'TFSI': -1.0}"),
+        "temperature": Param("float", help="temperature", unit="K", positive=True, nullable=True,
+                             none_help="the run's metadata JSON beside the topology", metavar="K"),
+        "volume": Param("float", help="volume", unit="Å^3", positive=True, nullable=True,
+                        none_help="the mean box volume"),
+        "per_molecule": Param("bool", help="ions are molecules' centres of mass (polyatomic ions)"),
+        "remove_drift": Param("bool", help="subtract the whole system's centre-of-mass displacement (barycentric "
+                              "frame, which the Einstein-Helfand conductivity needs)", aliases=("--keep-drift",)),
+        "unwrap": Param("bool", help="no-jump unwrap the coordinates (off: they are already unwrapped)"),
+        "fit_start": Param("float", help="start of the fit window (give both ends or neither)", unit="ps",
+                           minimum=0.0, nullable=True, none_help="automatic"),
+        "fit_stop": Param("float", help="end of the fit window", unit="ps", positive=True, nullable=True,
+                          none_help="automatic"),
+        "n_blocks": Param("int", help="time blocks for the errors of sigma, L_ij and t+", minimum=2,
+                          aliases=("--blocks",)),
+        "tolerance": Param("float", help="automatic window: largest |local log-log slope - 1|", positive=True),
+        "max_fraction": Param("float", help="automatic window: longest lag, as a fraction of the trajectory",
+                              positive=True, high=1.0, high_closed=True),
+        "min_points": Param("int", help="fewest lags a fit window may hold", minimum=2),
+        "points_per_decade": Param("int", help="automatic window: log-grid density", minimum=2),
+        "block_size": Param("int", help="particles per correlation task", minimum=1, nullable=True,
+                            none_help="from a ~64 MiB budget"),
+        "chunk_size": Param("int", help="frames per read while streaming", minimum=1, nullable=True,
+                            none_help="the run's chunk_size", cli=False),
+        "tmpdir": Param("path", help="folder of the temporary series store", nullable=True,
+                        none_help="the system's temporary folder"),
+    }
+
+    def __init__(self, cation: Any = "name Li", anion: Any = "name TFSI", *, charges: dict[str, float] | None = None,
                  temperature: float | None = None, volume: float | None = None, per_molecule: bool = False,
                  remove_drift: bool = True, unwrap: bool = True, fit_start: float | None = None,
                  fit_stop: float | None = None, n_blocks: int = 5, tolerance: float = 0.15,
                  max_fraction: float = 0.5, min_points: int = 5, points_per_decade: int = 10,
-                 block_size: int | None = None, chunk_size: int = 100, tmpdir: str | None = None) -> None:
+                 block_size: int | None = None, chunk_size: int | None = None, tmpdir: str | None = None) -> None:
+        self._set_params(locals())
+
+    @classmethod
+    def _check_relations(cls, values: dict[str, Any]) -> None:
+        check_window("Conductivity", values.get("fit_start"), values.get("fit_stop"))
+
+    # -- engine protocol --------------------------------------------------------------------------
+    def bind(self, source: Any) -> "Conductivity":
+        """Resolve the ions (atoms or molecules), their masses and charges; return a bound copy."""
         owner = "Conductivity"
-        self.cation = cation
-        self.anion = anion
-        if charges is not None:
-            if not isinstance(charges, dict) or not charges:
-                raise ValueError(f"The 'charges' parameter of Conductivity must be a non-empty dict of species "
-                                 f"name to charge in e, e.g. {{'Li': 1.0, 'TFSI': -1.0}}. Got {charges!r} instead.")
-            clean = {}
-            for key, value in charges.items():
-                clean[str(key)] = check_float(value, f"charges[{key!r}]", owner, low=-math.inf, unit="e")
-            charges = clean
-        self.charges = charges
-        self.temperature = check_float(temperature, "temperature", owner, unit="K", allow_none=True)
-        self.volume = check_float(volume, "volume", owner, unit="Å^3", allow_none=True)
-        self.per_molecule = bool(per_molecule)
-        self.remove_drift = bool(remove_drift)
-        self.unwrap = bool(unwrap)
-        self.fit_start = check_float(fit_start, "fit_start", owner, low_closed=True, unit="ps", allow_none=True)
-        self.fit_stop = check_float(fit_stop, "fit_stop", owner, unit="ps", allow_none=True)
-        if (self.fit_start is None) != (self.fit_stop is None):
-            raise ValueError("The 'fit_start' and 'fit_stop' parameters of Conductivity go together: give both (ps) "
-                             f"or neither (automatic window). Got fit_start={fit_start!r}, fit_stop={fit_stop!r}.")
-        if self.fit_start is not None and self.fit_stop <= self.fit_start:
-            raise ValueError(f"The 'fit_stop' parameter of Conductivity must be greater than fit_start "
-                             f"({self.fit_start:g} ps). Got {self.fit_stop:g} ps instead.")
-        self.n_blocks = check_int(n_blocks, "n_blocks", owner, minimum=2)
-        self.tolerance = check_float(tolerance, "tolerance", owner, unit="")
-        self.max_fraction = check_float(max_fraction, "max_fraction", owner, high=1.0 + 1e-12, unit="")
-        self.min_points = check_int(min_points, "min_points", owner, minimum=2)
-        self.points_per_decade = check_int(points_per_decade, "points_per_decade", owner, minimum=2)
-        self.block_size = check_int(block_size, "block_size", owner, allow_none=True)
-        self.chunk_size = check_int(chunk_size, "chunk_size", owner)
-        self.tmpdir = tmpdir
-
-    # -- public ----------------------------------------------------------------------------------
-    def run(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1, traj_id: int = 0,
-            scheduler: Any = "serial", n_workers: int | None = None, progress: bool = False) -> ConductivityResults:
-        """Analyse frames ``start:stop:step`` of one trajectory.
-
-        Parameters
-        ----------
-        source : trajml.io.Source
-            The trajectories.
-        start, stop, step : int
-            Frames used (every frame of ``start:stop`` is read for unwrapping).
-        traj_id : int
-            Which trajectory of the source.
-        scheduler : str or distributed.Client
-            Where the per-block tasks run (``"serial"``, ``"threads"``, ``"processes"``, ``"local"``, a
-            Client or an address).
-        n_workers : int, optional
-            Workers of the local schedulers.
-        progress : bool
-            Show progress bars.
-
-        Returns
-        -------
-        ConductivityResults
-
-        Raises
-        ------
-        ValueError
-            Missing or wrongly signed charges, a missing temperature, masses missing with
-            ``remove_drift``, a fit window outside the data or with too few points.
-        MissingBoxError
-            Wrapped coordinates without a box to unwrap them with.
-        """
-        from trajml.parallel import map_specs, scheduler_name
-        from trajml.transport._onsager import ion_block_task, stream_ions
-        from trajml.transport.store import SeriesStore
-
-        t0 = time.perf_counter()
-        owner = "Conductivity"
-        temperature, t_source = self._temperature(source, traj_id)
+        b = copy.copy(self)
         groups = [resolve_atoms(source, sel, role, owner) for sel, role in zip((self.cation, self.anion), _ROLES)]
         if np.intersect1d(groups[0], groups[1]).size:
             raise ValueError(f"The 'cation' ({describe_selection(self.cation)!r}) and 'anion' "
@@ -216,24 +226,36 @@ class Conductivity:
                              "none (pass remove_drift=False to keep the lab frame).")
         # (atoms, weights, offsets, label, mol) per species
         particles = [species_particles(source, g, masses, self.per_molecule) for g in groups]
-        labels_txt = tuple(p[3] for p in particles)
-        charges, q_source = species_charges(source, particles, labels_txt, self.charges, self.cation,
-                                             self.anion)
-        n_ions = np.array([p[2].size - 1 for p in particles], dtype=np.int64)
-        atoms = np.concatenate([particles[0][0], particles[1][0]])
-        weights = np.concatenate([particles[0][1], particles[1][1]])
-        offsets = np.concatenate([particles[0][2], particles[1][2][1:] + particles[0][2][-1]]).astype(np.int64)
-        labels = np.repeat(np.arange(2, dtype=np.int64), n_ions)
+        b._labels_txt = tuple(p[3] for p in particles)
+        b._charges, b._q_source = species_charges(source, particles, b._labels_txt, self.charges, self.cation,
+                                                  self.anion)
+        b._n_ions = np.array([p[2].size - 1 for p in particles], dtype=np.int64)
+        b._atoms = np.concatenate([particles[0][0], particles[1][0]])
+        b._weights = np.concatenate([particles[0][1], particles[1][1]])
+        b._offsets = np.concatenate([particles[0][2], particles[1][2][1:] + particles[0][2][-1]]).astype(np.int64)
+        b._labels = np.repeat(np.arange(2, dtype=np.int64), b._n_ions)
+        b._masses = masses
+        return b
 
-        partition = source.partition(1, start=start, stop=stop, step=step, traj_ids=[traj_id])  # validates
-        n_frames = len(partition)
+    @contextlib.contextmanager
+    def stream(self, source: Any, traj_id: int, frames: range, chunk_size: int, scheduler: Any,
+               progress: bool) -> Iterator[_Streamed]:
+        """Unwrap the ions of trajectory ``traj_id`` once into a series store; fix the fit lags."""
+        from trajml.transport._onsager import stream_ions
+        from trajml.transport.store import SeriesStore
+
+        owner = "Conductivity"
+        temperature, t_source = self._temperature(source, traj_id)
+        n_frames = len(frames)
         if n_frames < 2 * (self.min_points + 1):
             raise ValueError(f"Conductivity needs at least {2 * (self.min_points + 1)} frames (two time blocks of "
-                             f"min_points + 1); frames {start}:{stop}:{step} of trajectory {traj_id} give {n_frames}.")
+                             f"min_points + 1); frames {frames.start}:{frames.stop}:{frames.step} of trajectory "
+                             f"{traj_id} give {n_frames}.")
         with SeriesStore(self.tmpdir) as store:
-            stream = stream_ions(source, store, atoms, weights, offsets, masses=masses,
-                                 remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id, start=start,
-                                 stop=stop, step=step, chunk_size=self.chunk_size, progress=progress, owner=owner)
+            stream = stream_ions(source, store, self._atoms, self._weights, self._offsets, masses=self._masses,
+                                 remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id,
+                                 start=frames.start, stop=frames.stop, step=frames.step,
+                                 chunk_size=self.chunk_size or chunk_size, progress=progress, owner=owner)
             dt = self._dt(stream.times, source, traj_id)
             lag = np.arange(n_frames) * dt
             if self.fit_start is not None:
@@ -243,36 +265,51 @@ class Conductivity:
                 idx = None
                 max_lag = self._auto_max_lag(n_frames)
             volume = self._volume(stream.volumes, source, traj_id)
-            n_part = int(n_ions.sum())
-            block = self.block_size or max(1, (64 * 2**20) // (200 * n_frames))
-            block = min(block, n_part)
-            bounds = [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
-            task = functools.partial(ion_block_task, stream.series, stream.drift, labels, 2, max_lag)
-            parts = map_specs(task, bounds, scheduler=scheduler, n_workers=n_workers, progress=progress,
-                              desc="Conductivity: particle blocks")
-        per_particle = np.concatenate([p["msd"] for p in parts])
-        self_msd = sum(p["msd_sum"] for p in parts) / n_ions[:, None]
-        sums = sum(p["sums"] for p in parts)  # (2, T, 3)
+            yield _Streamed(stream.series, stream.drift, lag, idx, max_lag, volume, temperature, t_source, dt,
+                            n_frames)
+
+    def blocks(self, streamed: _Streamed, scheduler: Any, n_workers: int | None) -> list[tuple[int, int]]:
+        """Ion ranges of about ``block_size`` (or a ~64 MiB task budget)."""
+        n_part = int(self._n_ions.sum())
+        block = min(self.block_size or max(1, (64 * 2**20) // (200 * streamed.n_frames)), n_part)
+        return [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
+
+    def task(self, streamed: _Streamed, block: tuple[int, int]) -> dict[str, np.ndarray]:
+        """Per-ion MSDs and per-species position sums of one block (runs on a worker)."""
+        from trajml.transport._onsager import ion_block_task
+
+        return ion_block_task(streamed.series, streamed.drift, self._labels, 2, streamed.max_lag, block)
+
+    def merge(self, a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-ion MSDs side by side (ion order); species sums added."""
+        return {"msd": np.concatenate([a["msd"], b["msd"]]), "msd_sum": a["msd_sum"] + b["msd_sum"],
+                "sums": a["sums"] + b["sums"]}
+
+    def finalize(self, streamed: _Streamed, state: dict[str, np.ndarray], provenance: dict[str, Any]
+                 ) -> ConductivityResults:
+        """σ, σ_NE, L_ij, t₊ and their errors of one trajectory."""
+        lag, idx = streamed.lag, streamed.idx
+        per_particle = state["msd"]
+        self_msd = state["msd_sum"] / self._n_ions[:, None]
         window_method = "given"
         if idx is None:
             idx = self._auto_window(lag, per_particle.mean(axis=0))
             window_method = "auto"
-        res = self._finish(lag, idx, window_method, per_particle, labels, self_msd, sums, n_ions, charges,
-                           volume, temperature)
-        provenance = {
-            "selections": [describe_selection(self.cation), describe_selection(self.anion)],
-            "parameters": {k: v for k, v in vars(self).items() if k not in ("cation", "anion")},
-            "files": [[m.topology, *m.parts] for m in source.members], "traj_id": traj_id,
-            "frames": {"start": start, "stop": stop, "step": step}, "scheduler": scheduler_name(scheduler),
-            "n_tasks": len(bounds), "wall_s": time.perf_counter() - t0,
-        }
+        res = self._finish(lag, idx, window_method, per_particle, self._labels, self_msd, state["sums"],
+                           self._n_ions, self._charges, streamed.volume, streamed.temperature)
         sel_txt = tuple(str(describe_selection(s)) for s in (self.cation, self.anion))
+        record = {**provenance, "selections": [describe_selection(self.cation), describe_selection(self.anion)]}
         return ConductivityResults(
-            species=labels_txt, selections=sel_txt, charges_e=charges, charge_source=q_source, n_ions=n_ions,
-            temperature_K=temperature, temperature_source=t_source, volume_A3=volume, lag_ps=lag,
-            self_msd_A2=self_msd, **res, window_method=window_method, drift_removed=self.remove_drift,
-            unwrapped=self.unwrap, per_molecule=self.per_molecule, n_frames=n_frames, dt_ps=dt,
-            units=dict(UNITS), provenance=provenance)
+            species=self._labels_txt, selections=sel_txt, charges_e=self._charges, charge_source=self._q_source,
+            n_ions=self._n_ions, temperature_K=streamed.temperature, temperature_source=streamed.temperature_source,
+            volume_A3=streamed.volume, lag_ps=lag, self_msd_A2=self_msd, **res, window_method=window_method,
+            drift_removed=self.remove_drift, unwrapped=self.unwrap, per_molecule=self.per_molecule,
+            n_frames=streamed.n_frames, dt_ps=streamed.dt, units=dict(UNITS), provenance=record)
+
+    def combine(self, results: list[ConductivityResults], provenance: dict[str, Any],
+                states: list[Any] | None = None) -> ConductivityResults:
+        """Replicas: the mean of every replica's numbers, with their standard error as the error."""
+        return combine_replicas(results, provenance)
 
     # -- inputs ----------------------------------------------------------------------------------
     def _temperature(self, source: Any, traj_id: int) -> tuple[float, str]:
@@ -349,7 +386,11 @@ class Conductivity:
                 labels: np.ndarray, self_msd: np.ndarray, sums: np.ndarray, n_ions: np.ndarray,
                 charges: np.ndarray, volume: float, temperature: float) -> dict[str, Any]:
         from trajml.kernels.msd import msd_fft
-        from trajml.transport._onsager import cross_msd_fft, delta_method, linear_weights
+        from trajml.transport._onsager import (
+            cross_msd_fft,
+            delta_method,
+            linear_weights,
+        )
 
         n_frames = lag.size
         w = linear_weights(lag[idx])

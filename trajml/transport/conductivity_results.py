@@ -84,7 +84,9 @@ class ConductivityResults(Results):
     block_ps : float
         Span of one time block in ps.
     error_method : str
-        ``"blocks"`` (σ, L, t₊), with D errors over ``"particles"``.
+        ``"blocks"`` (σ, L, t₊), with D errors over ``"particles"``; ``"replicas"`` when the
+        numbers are means over replicas (several trajectories) and every error is the standard
+        error of that mean (each replica's own result is in ``replicas``).
     drift_removed : bool
         Whether the system's centre-of-mass displacement was subtracted.
     unwrapped : bool
@@ -98,6 +100,8 @@ class ConductivityResults(Results):
     """
 
     _TABLE: ClassVar[tuple[str, ...]] = ("lag_ps", "charge_msd_e2A2")
+    _HEADLINE: ClassVar[tuple[str, ...]] = ("sigma_mS_cm", "sigma_err_mS_cm", "sigma_NE_mS_cm", "transference",
+                                            "ionicity", "fit_start_ps", "fit_stop_ps")
     _DIMS: ClassVar[dict[str, tuple[str, ...]]] = {
         "lag_ps": ("lag_ps",), "charge_msd_e2A2": ("lag_ps",), "self_msd_A2": ("species", "lag_ps"),
         "collective_msd_A2": ("species", "species_j", "lag_ps"), "charges_e": ("species",),
