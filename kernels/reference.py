@@ -6,7 +6,11 @@ same arguments and no validation (unless noted):
 * pair search (:mod:`~trajml.kernels.histograms`, :mod:`~trajml.kernels.counts`,
   :mod:`~trajml.kernels.knn`): brute force over all pairs, enumerating the 27
   periodic images of every pair explicitly (exact for any triclinic box below
-  half the shortest perpendicular width).
+  half the shortest perpendicular width);
+* displacement moments (:mod:`~trajml.kernels.correlation`): loops over lags,
+  vectorised over time origins;
+* no-jump unwrapping (:mod:`~trajml.kernels.unwrap`): image counts from
+  ``np.rint`` of the fractional steps and a cumulative sum.
 
 Pure NumPy; nothing here is compiled, and no other kernel module is imported
 but the geometry and validation helpers, so every module may re-export these.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import _check_moments
 from .geometry import _minimum_image_sq
 
 __all__ = [
@@ -25,6 +30,16 @@ __all__ = [
     "fill_neighbors_reference",
     "radius_neighbors_reference",
     "knn_neighbors_reference",
+    "msd_fft_reference",
+    "displacement_moments_fft_reference",
+    "displacement_moments_direct_reference",
+    "segment_weighted_sums_reference",
+    "box_inverses_reference",
+    "fractional_coordinates_reference",
+    "image_shift_reference",
+    "image_jumps_reference",
+    "apply_images_reference",
+    "nojump_unwrap_reference",
 ]
 
 
@@ -141,3 +156,102 @@ def knn_neighbors_reference(
             keep = np.lexsort((j, d))[:k]
             out_neighbors[t, i, : keep.size] = j[keep]
             out_distances[t, i, : keep.size] = d[keep]
+
+
+# --------------------------------------------------------------------------- #
+# displacement moments
+# --------------------------------------------------------------------------- #
+
+
+def displacement_moments_direct_reference(positions: np.ndarray, out_msd: np.ndarray,
+                                          out_m4: np.ndarray | None) -> None:
+    """NumPy twin of the displacement-moment kernels: a loop over lags, vectorised over origins."""
+    _check_moments(positions, out_msd, out_m4)
+    x = np.asarray(positions, dtype=np.float64)
+    n_frames = x.shape[1]
+    out_msd[:, 0] = 0.0
+    if out_m4 is not None:
+        out_m4[:, 0] = 0.0
+    for m in range(1, n_frames):
+        d2 = ((x[:, m:] - x[:, :-m]) ** 2).sum(axis=2)
+        out_msd[:, m] = d2.mean(axis=1)
+        if out_m4 is not None:
+            out_m4[:, m] = (d2 * d2).mean(axis=1)
+
+
+def msd_fft_reference(positions: np.ndarray, out: np.ndarray) -> None:
+    """NumPy twin of :func:`~trajml.kernels.correlation.msd_fft` (direct sums over every origin)."""
+    displacement_moments_direct_reference(positions, out, None)
+
+
+displacement_moments_fft_reference = displacement_moments_direct_reference
+
+
+def segment_weighted_sums_reference(positions: np.ndarray, atoms: np.ndarray, weights: np.ndarray,
+                                    offsets: np.ndarray, out: np.ndarray) -> None:
+    """NumPy twin of :func:`~trajml.kernels.correlation.segment_weighted_sums`."""
+    x = np.asarray(positions, dtype=np.float64)[:, atoms] * np.asarray(weights, dtype=np.float64)[None, :, None]
+    for g in range(len(offsets) - 1):
+        out[:, g] = x[:, offsets[g]:offsets[g + 1]].sum(axis=1)
+
+
+# --------------------------------------------------------------------------- #
+# no-jump unwrapping
+# --------------------------------------------------------------------------- #
+
+
+def box_inverses_reference(boxes: np.ndarray, out: np.ndarray) -> None:
+    """NumPy twin of :func:`~trajml.kernels.unwrap.box_inverses`."""
+    out[...] = np.linalg.inv(np.asarray(boxes, dtype=np.float64))
+
+
+def fractional_coordinates_reference(positions: np.ndarray, boxes: np.ndarray, out: np.ndarray) -> None:
+    """NumPy twin of :func:`~trajml.kernels.unwrap.fractional_coordinates`."""
+    inv = np.linalg.inv(np.asarray(boxes, dtype=np.float64))
+    out[...] = np.einsum("fnj,fjk->fnk", positions.astype(np.float64), inv)
+
+
+def image_jumps_reference(
+    positions: np.ndarray, boxes: np.ndarray, prev_frac: np.ndarray, out_images: np.ndarray
+) -> None:
+    """NumPy twin of :func:`~trajml.kernels.unwrap.image_jumps`."""
+    frac = np.empty(positions.shape, dtype=np.float64)
+    fractional_coordinates_reference(positions, boxes, frac)
+    if prev_frac.shape[0] != 0:
+        steps = np.diff(frac, axis=0, prepend=prev_frac[None])
+    else:
+        steps = np.diff(frac, axis=0, prepend=frac[:1])
+    out_images[...] = -np.cumsum(np.rint(steps).astype(np.int64), axis=0)
+
+
+def image_shift_reference(
+    positions: np.ndarray, boxes: np.ndarray, prev_frac: np.ndarray, out_shift: np.ndarray
+) -> None:
+    """NumPy twin of :func:`~trajml.kernels.unwrap.image_shift`."""
+    images = np.empty(positions.shape, dtype=np.int64)
+    image_jumps_reference(positions, boxes, prev_frac, images)
+    out_shift[...] = images[-1] if positions.shape[0] else 0
+
+
+def apply_images_reference(
+    positions: np.ndarray, boxes: np.ndarray, images: np.ndarray, start_images: np.ndarray, out: np.ndarray
+) -> None:
+    """NumPy twin of :func:`~trajml.kernels.unwrap.apply_images`."""
+    counts = (images + start_images[None]).astype(np.float64)
+    shift = np.einsum("fnj,fjk->fnk", counts, np.asarray(boxes, dtype=np.float64))
+    out[...] = (positions.astype(np.float64) + shift).astype(np.float32)
+
+
+def nojump_unwrap_reference(
+    positions: np.ndarray,
+    boxes: np.ndarray,
+    prev_frac: np.ndarray,
+    start_images: np.ndarray,
+    out: np.ndarray,
+    out_images: np.ndarray,
+) -> None:
+    """NumPy twin of :func:`~trajml.kernels.unwrap.nojump_unwrap`."""
+    images = np.empty(positions.shape, dtype=np.int64)
+    image_jumps_reference(positions, boxes, prev_frac, images)
+    apply_images_reference(positions, boxes, images, start_images, out)
+    out_images[...] = start_images + (images[-1] if positions.shape[0] else 0)
