@@ -80,7 +80,7 @@ class ShellCounts:
         list of ndarray, each shape (T_i, n_targets, n_species * n_radii), float32
             One array per trajectory; columns follow :attr:`feature_names` (counts, dimensionless).
         """
-        from trajml.kernels.neighbors import radius_neighbors
+        from trajml.kernels.counts import radius_neighbors
 
         owner = "ShellCounts"
         tgt = resolve_atoms(source, self.targets, "targets", owner)

@@ -644,7 +644,7 @@ class Conductivity:
     def _finish(self, lag: np.ndarray, idx: np.ndarray, window_method: str, per_particle: np.ndarray,
                 labels: np.ndarray, self_msd: np.ndarray, sums: np.ndarray, n_ions: np.ndarray,
                 charges: np.ndarray, volume: float, temperature: float) -> dict[str, Any]:
-        from trajml.kernels.msd import msd_fft
+        from trajml.kernels.correlation import msd_fft
         from trajml.transport._onsager import cross_msd_fft, delta_method, linear_weights
 
         n_frames = lag.size
