@@ -1,16 +1,20 @@
-"""Input validation for the pair-search kernels of :mod:`trajml.kernels.neighbors`.
+"""Input validation shared by the kernels of :mod:`trajml.kernels` and their CUDA twins.
 
-Pure-Python checks and error messages shared by the public wrappers in
-:mod:`trajml.kernels.neighbors` and their CUDA twins in
-:mod:`trajml.kernels.neighbors_cuda`: the device, lengths, positions, boxes,
-topology and molecule ids, species codes and caller-given ``out`` arrays of
-every kernel, and the errors raised after a kernel run (non-finite coordinates,
-offsets that disagree with the neighbour counts). :func:`_prepare` also derives
-what every cell-list search needs from the checked boxes: their inverses,
-perpendicular widths (:func:`_widths`) and the cell grid (:func:`_cell_grid`).
+Pure-Python checks and error messages for the pair searches
+(:mod:`~trajml.kernels.histograms`, :mod:`~trajml.kernels.counts`,
+:mod:`~trajml.kernels.knn`) and their twins in :mod:`trajml.kernels.cuda`: the
+device, lengths, positions, boxes, topology and molecule ids, species codes and
+caller-given ``out`` arrays of every kernel, and the errors raised after a
+kernel run (non-finite coordinates, offsets that disagree with the neighbour
+counts). :func:`_prepare` also derives what every cell-list search needs from
+the checked boxes: their inverses, perpendicular widths (:func:`_widths`) and
+the cell grid (:func:`_cell_grid`). :func:`_check_moments` checks the arrays of
+the displacement-moment kernels of :mod:`trajml.kernels.correlation`.
 
 Messages name the function, the parameter, the constraint and the value, as
-the project's conventions ask; nothing here is compiled.
+the project's conventions ask; nothing here is compiled, and nothing here
+imports another module of :mod:`trajml.kernels`, so every kernel module (CUDA
+twins included) may import it.
 """
 
 from __future__ import annotations
@@ -376,3 +380,22 @@ def _check_count_all(func: str, count_all: object) -> bool:
         )
     return bool(count_all)
 
+
+def _check_max_neighbors(func: str, max_neighbors: object) -> None:
+    if max_neighbors is not None and (
+        isinstance(max_neighbors, (bool, np.bool_))
+        or not isinstance(max_neighbors, (int, np.integer))
+        or max_neighbors < 1
+    ):
+        raise ValueError(
+            f"The 'max_neighbors' parameter of {func} must be None or an int >= 1. Got {max_neighbors!r} instead."
+        )
+
+
+def _check_moments(positions: np.ndarray, *outs: np.ndarray | None) -> None:
+    """Shapes and dtypes of the displacement-moment kernels: positions (B, T, 3), outs float64 (B, T) or None."""
+    if positions.ndim != 3 or positions.shape[2] != 3:
+        raise ValueError(f"positions must have shape (B, T, 3); got {positions.shape}.")
+    for out in outs:
+        if out is not None and (out.shape != positions.shape[:2] or out.dtype != np.float64):
+            raise ValueError(f"out arrays must be float64 of shape {positions.shape[:2]}; got {out.dtype} {out.shape}.")

@@ -30,13 +30,23 @@ Conventions shared by all kernels here:
 
 Every kernel writes into caller-given ``out`` arrays, is compiled with numba
 ``nogil=True`` (and ``parallel=True`` over blocks of atoms), and has a plain
-NumPy twin ``<name>_reference`` used by the tests.
+NumPy twin ``<name>_reference`` in :mod:`trajml.kernels.reference` used by the tests.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+# The NumPy twins live in trajml.kernels.reference; importable from here for one release.
+from .reference import (
+    apply_images_reference,
+    box_inverses_reference,
+    fractional_coordinates_reference,
+    image_jumps_reference,
+    image_shift_reference,
+    nojump_unwrap_reference,
+)
 
 __all__ = [
     "box_inverses",
@@ -45,12 +55,6 @@ __all__ = [
     "image_jumps",
     "apply_images",
     "nojump_unwrap",
-    "box_inverses_reference",
-    "fractional_coordinates_reference",
-    "image_shift_reference",
-    "image_jumps_reference",
-    "apply_images_reference",
-    "nojump_unwrap_reference",
 ]
 
 #: Atoms per parallel work item: each thread walks all frames of one block, so
@@ -363,64 +367,3 @@ def nojump_unwrap(
             out_images[i, 1] = n[i - i0, 1]
             out_images[i, 2] = n[i - i0, 2]
 
-
-# --------------------------------------------------------------------------- #
-# NumPy references (slow, obvious; the tests compare the kernels against them)
-# --------------------------------------------------------------------------- #
-
-
-def box_inverses_reference(boxes: np.ndarray, out: np.ndarray) -> None:
-    """NumPy twin of :func:`box_inverses`."""
-    out[...] = np.linalg.inv(np.asarray(boxes, dtype=np.float64))
-
-
-def fractional_coordinates_reference(positions: np.ndarray, boxes: np.ndarray, out: np.ndarray) -> None:
-    """NumPy twin of :func:`fractional_coordinates`."""
-    inv = np.linalg.inv(np.asarray(boxes, dtype=np.float64))
-    out[...] = np.einsum("fnj,fjk->fnk", positions.astype(np.float64), inv)
-
-
-def image_jumps_reference(
-    positions: np.ndarray, boxes: np.ndarray, prev_frac: np.ndarray, out_images: np.ndarray
-) -> None:
-    """NumPy twin of :func:`image_jumps`."""
-    frac = np.empty(positions.shape, dtype=np.float64)
-    fractional_coordinates_reference(positions, boxes, frac)
-    if prev_frac.shape[0] != 0:
-        steps = np.diff(frac, axis=0, prepend=prev_frac[None])
-    else:
-        steps = np.diff(frac, axis=0, prepend=frac[:1])
-    out_images[...] = -np.cumsum(np.rint(steps).astype(np.int64), axis=0)
-
-
-def image_shift_reference(
-    positions: np.ndarray, boxes: np.ndarray, prev_frac: np.ndarray, out_shift: np.ndarray
-) -> None:
-    """NumPy twin of :func:`image_shift`."""
-    images = np.empty(positions.shape, dtype=np.int64)
-    image_jumps_reference(positions, boxes, prev_frac, images)
-    out_shift[...] = images[-1] if positions.shape[0] else 0
-
-
-def apply_images_reference(
-    positions: np.ndarray, boxes: np.ndarray, images: np.ndarray, start_images: np.ndarray, out: np.ndarray
-) -> None:
-    """NumPy twin of :func:`apply_images`."""
-    counts = (images + start_images[None]).astype(np.float64)
-    shift = np.einsum("fnj,fjk->fnk", counts, np.asarray(boxes, dtype=np.float64))
-    out[...] = (positions.astype(np.float64) + shift).astype(np.float32)
-
-
-def nojump_unwrap_reference(
-    positions: np.ndarray,
-    boxes: np.ndarray,
-    prev_frac: np.ndarray,
-    start_images: np.ndarray,
-    out: np.ndarray,
-    out_images: np.ndarray,
-) -> None:
-    """NumPy twin of :func:`nojump_unwrap`."""
-    images = np.empty(positions.shape, dtype=np.int64)
-    image_jumps_reference(positions, boxes, prev_frac, images)
-    apply_images_reference(positions, boxes, images, start_images, out)
-    out_images[...] = start_images + (images[-1] if positions.shape[0] else 0)

@@ -1,4 +1,4 @@
-"""The CUDA twins of the pair-search kernels against the CPU kernels, on numba's CUDA simulator.
+"""The CUDA twins of the pair-search kernels (trajml.kernels.cuda) against the CPU kernels, on numba's CUDA simulator.
 
 ``NUMBA_ENABLE_CUDASIM`` must be set before ``numba.cuda`` is first imported, so
 the simulator checks run in a subprocess. On a machine with a GPU the same
@@ -18,7 +18,7 @@ import pytest
 SCRIPT = textwrap.dedent(
     """
     import numpy as np
-    from trajml.kernels import neighbors as nb, neighbors_cuda as nbc
+    from trajml.kernels import cuda as nbc, neighbors as nb
 
     rng = np.random.default_rng(0)
     F, N = 2, 50
@@ -78,6 +78,12 @@ SCRIPT = textwrap.dedent(
         assert "disagrees with the neighbour counts at frame 0" in str(exc), exc
     else:
         raise AssertionError("mismatched offsets were not reported")
+    try:  # the twins run on the GPU only
+        nbc.radius_neighbors(pos, pos, boxes, r, ids, ids, device="cpu")
+    except ValueError as exc:
+        assert "must be 'cuda'" in str(exc), exc
+    else:
+        raise AssertionError("a CUDA twin accepted device='cpu'")
     print("CUDA-OK")
     """
 )
@@ -105,7 +111,7 @@ def test_cuda_without_device_raises_runtime_error():
 
 def test_import_needs_no_cuda():
     code = (
-        "import sys; import trajml.kernels.neighbors, trajml.kernels.neighbors_cuda; "
+        "import sys; import trajml.kernels.neighbors, trajml.kernels.cuda, trajml.kernels.neighbors_cuda; "
         "print('numba.cuda' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

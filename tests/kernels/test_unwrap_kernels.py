@@ -1,10 +1,11 @@
-"""The no-jump unwrapping kernels against their NumPy references."""
+"""The no-jump unwrapping kernels against their NumPy references (trajml.kernels.reference)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from trajml.kernels import reference
 from trajml.kernels import unwrap as k
 
 N_ATOMS = 1100  # more than two atom blocks of the kernels, the last one partial
@@ -40,7 +41,7 @@ def test_box_inverses(kind):
     _, boxes, _, _ = _data(kind)
     out, ref = np.empty(boxes.shape), np.empty(boxes.shape)
     k.box_inverses(boxes, out)
-    k.box_inverses_reference(boxes, ref)
+    reference.box_inverses_reference(boxes, ref)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
 
 
@@ -49,7 +50,7 @@ def test_fractional_coordinates(kind):
     positions, boxes, _, _ = _data(kind)
     out, ref = np.empty(positions.shape), np.empty(positions.shape)
     k.fractional_coordinates(positions, boxes, out)
-    k.fractional_coordinates_reference(positions, boxes, ref)
+    reference.fractional_coordinates_reference(positions, boxes, ref)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
 
 
@@ -62,7 +63,7 @@ def test_image_jumps_and_shift(kind, with_prev):
     out = np.full(positions.shape, 99, dtype=np.int64)
     ref = np.empty(positions.shape, dtype=np.int64)
     k.image_jumps(positions, boxes, prev_frac, out)
-    k.image_jumps_reference(positions, boxes, prev_frac, ref)
+    reference.image_jumps_reference(positions, boxes, prev_frac, ref)
     np.testing.assert_array_equal(out, ref)
     assert np.abs(ref).max() > 1  # the data really jumps
     if not with_prev:
@@ -71,7 +72,7 @@ def test_image_jumps_and_shift(kind, with_prev):
     shift = np.full((N_ATOMS, 3), 99, dtype=np.int64)
     shift_ref = np.empty((N_ATOMS, 3), dtype=np.int64)
     k.image_shift(positions, boxes, prev_frac, shift)
-    k.image_shift_reference(positions, boxes, prev_frac, shift_ref)
+    reference.image_shift_reference(positions, boxes, prev_frac, shift_ref)
     np.testing.assert_array_equal(shift, shift_ref)
     np.testing.assert_array_equal(shift, out[-1])
 
@@ -83,7 +84,7 @@ def test_apply_images(kind):
     images = rng.integers(-3, 4, positions.shape).astype(np.int64)
     out, ref = np.empty_like(positions), np.empty_like(positions)
     k.apply_images(positions, boxes, images, start, out)
-    k.apply_images_reference(positions, boxes, images, start, ref)
+    reference.apply_images_reference(positions, boxes, images, start, ref)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-5)
     assert out.dtype == np.float32
 
@@ -98,7 +99,7 @@ def test_nojump_unwrap(kind, with_prev):
     last = np.empty((N_ATOMS, 3), np.int64)
     last_ref = np.empty((N_ATOMS, 3), np.int64)
     k.nojump_unwrap(positions, boxes, prev_frac, start, out, last)
-    k.nojump_unwrap_reference(positions, boxes, prev_frac, start, out=ref, out_images=last_ref)
+    reference.nojump_unwrap_reference(positions, boxes, prev_frac, start, out=ref, out_images=last_ref)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-4)
     np.testing.assert_array_equal(last, last_ref)
 

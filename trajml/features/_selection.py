@@ -191,7 +191,7 @@ def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, tra
 
     The message names the parameter, the limit and the trajectory and frame where it fails.
     """
-    from trajml.kernels.neighbors import max_cutoff
+    from trajml.kernels.geometry import max_cutoff
 
     if len(boxes) == 0 or r <= max_cutoff(boxes):
         return

@@ -204,7 +204,7 @@ class Coordination(Featurizer[CoordinationState]):
         return CoordinationState()
 
     def update(self, state: CoordinationState, chunk: Chunk) -> CoordinationState:
-        from trajml.kernels.neighbors import neighbor_counts
+        from trajml.kernels.counts import neighbor_counts
 
         if chunk.n_frames == 0 and hasattr(self, "_cutoff"):
             return state

@@ -237,7 +237,8 @@ class NeighborGraphs(Featurizer[GraphState]):
     # -- graphs ----------------------------------------------------------------------------------------
     def _search(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """CSR neighbours of the targets, cut to ``max_neighbors``, and which rows were cut."""
-        from trajml.kernels.neighbors import knn_neighbors, knn_to_csr, radius_neighbors
+        from trajml.kernels.counts import radius_neighbors
+        from trajml.kernels.knn import knn_neighbors, knn_to_csr
 
         check_chunk("NeighborGraphs", chunk, hasattr(self, "_t"), r_max=self.r_max)
         # All atoms as targets (the GDyNet default) needs no gathered copy.

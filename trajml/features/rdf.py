@@ -255,7 +255,7 @@ class RDF(Featurizer[RDFState]):
         return RDFState(counts=np.zeros(self.n_bins, dtype=np.int64))
 
     def update(self, state: RDFState, chunk: Chunk) -> RDFState:
-        from trajml.kernels.neighbors import pair_histogram
+        from trajml.kernels.histograms import pair_histogram
 
         if chunk.n_frames == 0:
             return state

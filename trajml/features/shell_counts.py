@@ -144,7 +144,7 @@ class ShellCounts(Featurizer[ShellCountsState]):
         return ShellCountsState()
 
     def update(self, state: ShellCountsState, chunk: Chunk) -> ShellCountsState:
-        from trajml.kernels.neighbors import radius_neighbors
+        from trajml.kernels.counts import radius_neighbors
 
         if chunk.n_frames == 0:
             return state

@@ -296,7 +296,7 @@ class Solvation(Featurizer[SolvationState]):
         return SolvationState()
 
     def update(self, state: SolvationState, chunk: Chunk) -> SolvationState:
-        from trajml.kernels.neighbors import radius_neighbors
+        from trajml.kernels.counts import radius_neighbors
 
         if chunk.n_frames == 0 and hasattr(self, "_cutoff_o"):
             return state

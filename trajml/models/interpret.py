@@ -315,7 +315,7 @@ class StateInterpretation:
     Notes
     -----
     One pass over the frames: every chunk gets one CSR neighbour list target → all shell
-    atoms within ``r_max`` (:func:`trajml.kernels.neighbors.radius_neighbors`); distances are
+    atoms within ``r_max`` (:func:`trajml.kernels.counts.radius_neighbors`); distances are
     then recomputed in float64 (minimum image) so that bins and cut-offs match
     :class:`trajml.features.RDF`, which bins float64 distances. Per-row shell counts and
     charges come from ``np.bincount``; state sums are ``P.T @ per_row`` products and
@@ -605,7 +605,7 @@ class StateInterpretation:
 
     def _update(self, acc: _Accumulator, setup: dict[str, Any], chunk: Any, states: np.ndarray,
                 rows: np.ndarray, hard: bool, m: int) -> None:
-        from trajml.kernels.neighbors import radius_neighbors
+        from trajml.kernels.counts import radius_neighbors
 
         check_chunk(OWNER, chunk, True, r_max=self.r_max)
         n_t, n_k = setup["n_targets"], len(self.shell)
@@ -738,7 +738,7 @@ def _pair_distances(pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, fra
     """Float64 minimum-image distances in Å of the pairs ``(pos_a[frame, i], pos_b[frame, j])``.
 
     The neighbour kernel returns float32 distances; bins and cut-offs use float64, as
-    :func:`trajml.kernels.neighbors.pair_histogram` does. Rounding the fractional coordinates
+    :func:`trajml.kernels.histograms.pair_histogram` does. Rounding the fractional coordinates
     gives the minimum image of every pair the kernel found, in any triclinic box: the
     fractional coordinate along box vector k is ``s_k = d · n_k / w_k`` (``n_k`` the unit
     normal of the other two vectors, ``w_k`` the perpendicular width), so ``|d| < r_max <= w_k / 2``

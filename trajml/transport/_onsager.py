@@ -91,7 +91,7 @@ def stream_ions(source: Any, store: SeriesStore, atoms: np.ndarray, weights: np.
     """
     from tqdm.auto import tqdm
 
-    from trajml.kernels.msd import segment_weighted_sums
+    from trajml.kernels.correlation import segment_weighted_sums
     from trajml.unwrap import Unwrapper
 
     n_total = source.n_frames_of(traj_id)
@@ -166,7 +166,7 @@ def ion_block_task(series: StoredSeries, drift: np.ndarray | None, labels: np.nd
         ``"msd_sum"``: (G, T) float64 per-species sum of the particles' MSDs in Å²;
         ``"sums"``: (G, T, 3) float64 per-species sums of drift-corrected positions in Å.
     """
-    from trajml.kernels.msd import msd_fft
+    from trajml.kernels.correlation import msd_fft
 
     lo, hi = bounds
     pos = series.load(lo, hi)

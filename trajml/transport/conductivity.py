@@ -385,12 +385,8 @@ class Conductivity(ParticleAnalysis):
     def _finish(self, lag: np.ndarray, idx: np.ndarray, window_method: str, per_particle: np.ndarray,
                 labels: np.ndarray, self_msd: np.ndarray, sums: np.ndarray, n_ions: np.ndarray,
                 charges: np.ndarray, volume: float, temperature: float) -> dict[str, Any]:
-        from trajml.kernels.msd import msd_fft
-        from trajml.transport._onsager import (
-            cross_msd_fft,
-            delta_method,
-            linear_weights,
-        )
+        from trajml.kernels.correlation import msd_fft
+        from trajml.transport._onsager import cross_msd_fft, delta_method, linear_weights
 
         n_frames = lag.size
         w = linear_weights(lag[idx])

@@ -14,7 +14,7 @@ Algorithm
 2. **Correlate per block of particles**: each task takes every frame of a block
    of particles, subtracts the drift, and evaluates the MSD (and optionally
    ``⟨Δr⁴⟩``) of every particle over **all** time origins by batched real FFTs
-   (:mod:`trajml.kernels.msd`; with ``"serial"`` each FFT uses every core of
+   (:mod:`trajml.kernels.correlation`; with ``"serial"`` each FFT uses every core of
    the machine). Tasks run on any ``scheduler``; memory per task is
    ``block_size × T``.
 3. **Reduce**: per-particle moments are summed over particles (and kept per
@@ -142,7 +142,7 @@ class _TaskOptions:
 
 
 def _moments(pos: np.ndarray, method: str, want_m4: bool, workers: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
-    from trajml.kernels import msd as kernels
+    from trajml.kernels import correlation as kernels
 
     msd = np.empty(pos.shape[:2])
     m4 = np.empty(pos.shape[:2]) if want_m4 else None

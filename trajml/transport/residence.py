@@ -328,7 +328,7 @@ class ResidenceTime:
     # -- worker side ----------------------------------------------------------------------------
     def _compute_block(self, source: Any, specs: tuple[tuple[ChunkSpec, ...], ...],
                        block: tuple[int, int]) -> ResidenceState:
-        from trajml.kernels.neighbors import radius_neighbors
+        from trajml.kernels.counts import radius_neighbors
 
         owner = "ResidenceTime"
         lo, hi = block

@@ -496,7 +496,7 @@ def stream_to_store(
     """
     from tqdm.auto import tqdm
 
-    from trajml.kernels.msd import segment_weighted_sums
+    from trajml.kernels.correlation import segment_weighted_sums
 
     n_total = source.n_frames_of(traj_id)
     end = n_total if stop is None else min(stop, n_total)

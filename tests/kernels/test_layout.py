@@ -1,0 +1,162 @@
+"""Layout rules of :mod:`trajml.kernels`: no import cycle, modules of a readable size, former homes kept.
+
+The import graph is read from the source files (every ``import`` and ``from ...
+import``, also inside functions, as lazy imports close cycles just the same),
+so a new module is checked without being listed anywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import trajml.kernels
+
+KERNELS_DIR = Path(trajml.kernels.__file__).parent
+PACKAGE = "trajml.kernels"
+MAX_LINES = 600
+
+
+def module_files(root: Path, package: str) -> dict[str, Path]:
+    """Dotted module name of every ``.py`` file under ``root``, the package ``package``."""
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join([package, *parts])] = path
+    return modules
+
+
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Edges ``importer -> imported`` between the modules of ``package``, from the AST of its files.
+
+    ``from X import name`` counts as importing ``X`` and, when ``X.name`` is a
+    module, ``X.name``; a dotted name that is not a module counts as its
+    longest prefix that is one.
+    """
+    modules = module_files(root, package)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        # The package a relative import is resolved against.
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = here.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1])
+                    base = f"{base}.{node.module}" if node.module else base
+                else:
+                    base = node.module or ""
+                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_check_finds_a_cycle_closed_inside_a_function(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .sub.b import f\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "b.py").write_text("def f():\n    from ..a import g\n")
+    (pkg / "c.py").write_text("from . import a\n")
+    graph = import_graph(pkg, "pkg")
+    assert graph["pkg.sub.b"] == {"pkg.a"} and graph["pkg.c"] == {"pkg", "pkg.a"}
+    assert import_cycles(graph) == [["pkg.a", "pkg.sub.b"]]
+
+
+def test_no_import_cycle_within_kernels():
+    graph = import_graph(KERNELS_DIR, PACKAGE)
+    assert "trajml.kernels.cuda.histograms" in graph  # the subpackages are read too
+    assert import_cycles(graph) == []
+
+
+def test_cuda_twins_import_no_dispatching_module():
+    """The CUDA twins reach only pure helpers, never a module that dispatches to them."""
+    graph = import_graph(KERNELS_DIR, PACKAGE)
+    cuda = {m for m in graph if m.startswith(f"{PACKAGE}.cuda")}
+    dispatchers = {m for m in graph if m not in cuda and graph[m] & cuda}
+    for module in cuda:
+        assert not graph[module] & dispatchers, (module, graph[module] & dispatchers)
+
+
+@pytest.mark.parametrize("name", sorted(module_files(KERNELS_DIR, PACKAGE)))
+def test_module_size(name):
+    n_lines = len(module_files(KERNELS_DIR, PACKAGE)[name].read_text().splitlines())
+    assert n_lines <= MAX_LINES, f"{name} has {n_lines} lines; split it by algorithm (at most {MAX_LINES})"
+
+
+def test_every_kernel_has_a_numpy_reference():
+    from trajml.kernels import reference
+
+    no_reference = {"knn_to_csr"}  # compacts rows; checked against plain indexing in test_knn
+    for name in ("histograms", "counts", "knn", "correlation", "unwrap"):
+        module = importlib.import_module(f"{PACKAGE}.{name}")
+        for kernel in set(module.__all__) - no_reference:
+            assert callable(getattr(reference, f"{kernel}_reference", None)), f"{name}.{kernel} has no reference"
+
+
+def test_the_former_homes_re_export_the_same_objects():
+    from trajml.kernels import correlation, cuda, msd, neighbors, neighbors_cuda, neighbors_reference, reference, unwrap
+
+    for name in neighbors.__all__:
+        home = "reference" if name.endswith("_reference") else getattr(neighbors, name).__module__.rpartition(".")[2]
+        assert getattr(neighbors, name) is getattr(importlib.import_module(f"{PACKAGE}.{home}"), name)
+    # Private names the tests of the former module used.
+    assert {"_per_frame", "_pruned_reach", "_KNN_REACH", "_PRUNED_REACH"} <= set(dir(neighbors))
+    for name in neighbors_reference.__all__:
+        assert getattr(neighbors_reference, name) is getattr(reference, name)
+    for name in neighbors_cuda.__all__:
+        assert getattr(neighbors_cuda, name) is getattr(cuda, name)
+    for name in msd.__all__:
+        assert getattr(msd, name) is getattr(reference if name.endswith("_reference") else correlation, name)
+    for name in ("box_inverses", "fractional_coordinates", "image_shift", "image_jumps", "apply_images",
+                 "nojump_unwrap"):
+        assert getattr(unwrap, f"{name}_reference") is getattr(reference, f"{name}_reference")
