@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from trajml.features.first_shell import FIRST_SHELL_PARAMS
 from trajml.pipelines.stages import Param, StageContext, StageOutput, analysis_params, register_stage
 
 __all__ = ["info", "rdf", "coordination", "solvation"]
@@ -58,10 +57,6 @@ def _exclusive(*pairs: tuple[str, str]) -> Any:
 
 
 _SEL = "MDAnalysis selection"
-
-# The first pass of stages that do not declare an analysis class yet (same defaults as the classes').
-_FIRST_PASS = {k: FIRST_SHELL_PARAMS[k].replace(name=k, default=d)
-               for k, d in (("r_max", 15.0), ("n_bins", 150), ("cutoff_frames", 200))}
 
 
 @register_stage("info", params={}, metadata=("charges",))

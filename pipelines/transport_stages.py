@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from trajml.pipelines.builtin_stages import _cutoff_from, _data, _exclusive, _figure, _FIRST_PASS, _SEL
+from trajml.pipelines.builtin_stages import _cutoff_from, _data, _exclusive, _figure
 from trajml.pipelines.stages import Param, StageContext, StageOutput, analysis_params, register_stage
 
 __all__ = ["msd", "residence", "transport"]
@@ -38,26 +38,18 @@ def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                        figures={"msd": _figure("msd", res, fit)})
 
 
-@register_stage("residence", params={
-    "center": Param("str", "name Li", f"centre atoms ({_SEL})"),
-    "ligand": Param("str", "name O", f"ligand atoms ({_SEL})"),
-    "cutoff": Param("float", None, "contact cut-off (null: first minimum of g(r))", unit="Å", positive=True,
-                    nullable=True),
+@register_stage("residence", analysis=_classes("ResidenceTime"), skip=("centers_per_task",), params={
     "cutoff_from": Param("stage:rdf", None, "id of an earlier rdf stage whose first minimum is the cut-off",
                          nullable=True),
-    "tolerance_frames": Param("int", 0, "brief excursions ignored in the continuous C(t)", minimum=0),
-    **_FIRST_PASS,
 }, check=_exclusive(("cutoff", "cutoff_from")))
 def residence(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Continuous and intermittent contact correlation functions, lifetimes and Li⁺ inter-chain hops."""
     from trajml.transport import ResidenceTime
 
     cutoff, how = _cutoff_from(ctx, params, "cutoff_from", "cutoff")
-    res = ResidenceTime(params["center"], params["ligand"], cutoff=cutoff,
-                        tolerance_frames=params["tolerance_frames"], r_max=params["r_max"], n_bins=params["n_bins"],
-                        cutoff_frames=params["cutoff_frames"]).run(
-        ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
-        chunk_size=params["chunk_size"] or 100, progress=False)
+    res = ResidenceTime(**{**analysis_params(params, "residence"), "cutoff": cutoff}).run(
+        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"],
+        scheduler="serial", progress=False)
     numbers = {"tau": (res.tau_ps, "ps"), "beta": (res.beta, ""), "tau_int": (res.tau_int_ps, "ps"),
                "tau_int_err": (res.tau_int_ps_block_err, "ps"), "cutoff": (res.cutoff, "Å")}
     if res.hop_rate_per_ns is not None and math.isfinite(res.hop_rate_per_ns):
@@ -67,34 +59,28 @@ def residence(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                        figures={"residence": _figure("residence", res)})
 
 
-def _metadata_temperature(ctx: StageContext) -> float | None:
-    value = ctx.system.metadata.get("temperature")
-    return None if value is None else float(value)
+def _metadata(ctx: StageContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Temperature (K) and charges (e) not given to the stage come from the system's metadata."""
+    out = {}
+    if params.get("temperature") is None and ctx.system.metadata.get("temperature") is not None:
+        out["temperature"] = float(ctx.system.metadata["temperature"])
+    if params.get("charges") is None and ctx.system.metadata.get("charges"):
+        out["charges"] = dict(ctx.system.metadata["charges"])
+    return out
 
 
-@register_stage("transport", params={
-    "cation": Param("str", "name Li", f"cations ({_SEL})"),
-    "anion": Param("str", "name TFSI", f"anions ({_SEL})"),
-    "fit_start": Param("float", None, "start of the fit window (null: automatic)", unit="ps", minimum=0.0,
-                       nullable=True),
-    "fit_stop": Param("float", None, "end of the fit window (null: automatic)", unit="ps", positive=True,
-                      nullable=True),
-    "n_blocks": Param("int", 5, "time blocks for the uncertainties of sigma, L_ij and t+", minimum=2),
-}, metadata=("temperature", "charges"))
+@register_stage("transport", analysis=_classes("Conductivity"), metadata=("temperature", "charges"))
 def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Conductivity (Einstein–Helfand and Nernst–Einstein), Onsager L_ij and transference numbers.
 
-    The temperature (K) and charges (e per species) come from the system's metadata when given
-    there, else from the trajectory's ``trajml simulate`` JSON and the topology.
+    The temperature (K) and charges (e per species) not given to the stage come from the system's
+    metadata when given there, else from the trajectory's ``trajml simulate`` JSON and the topology.
     """
     from trajml.transport import Conductivity
 
-    charges = ctx.system.metadata.get("charges")
-    res = Conductivity(params["cation"], params["anion"], charges=dict(charges) if charges else None,
-                       temperature=_metadata_temperature(ctx), fit_start=params["fit_start"],
-                       fit_stop=params["fit_stop"], n_blocks=params["n_blocks"],
-                       chunk_size=params["chunk_size"] or 100).run(ctx.source, start=params["start"], stop=params["stop"],
-                                                           step=params["step"])
+    res = Conductivity(**{**analysis_params(params, "transport"), **_metadata(ctx, params)}).run(
+        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"],
+        scheduler="serial", progress=False)
     numbers = {
         "sigma": (res.sigma_mS_cm, "mS/cm"), "sigma_err": (res.sigma_err_mS_cm, "mS/cm"),
         "sigma_NE": (res.sigma_NE_mS_cm, "mS/cm"), "sigma_NE_err": (res.sigma_NE_err_mS_cm, "mS/cm"),

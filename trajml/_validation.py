@@ -233,12 +233,16 @@ class Param:
 
     # -- checking ------------------------------------------------------------------------------------
     def error(self, value: Any, owner: str, name: str | None = None, constraint: str | None = None,
-              suffix: str = "") -> InvalidParameterError:
-        """The error for ``value``: ``The 'name' parameter of owner must be ... Got value instead.``"""
+              suffix: str = "", shown: str | None = None) -> InvalidParameterError:
+        """The error for ``value``: ``The 'name' parameter of owner must be ... Got value instead.``
+
+        ``shown`` replaces ``repr(value)`` in the text (e.g. a length with its unit, ``"40 Å"``).
+        """
         name = name or self.name
         constraint = constraint or self.constraint()
+        got = repr(value) if shown is None else shown
         return InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be {constraint}. Got {value!r} instead.{suffix}",
+            f"The '{name}' parameter of {owner} must be {constraint}. Got {got} instead.{suffix}",
             parameter=name, owner=owner, constraint=constraint, value=value)
 
     def validate(self, value: Any, owner: str, name: str | None = None) -> Any:
@@ -449,9 +453,10 @@ def _selection(value: Any, param: Param, owner: str, name: str | None) -> Any:
 
 
 # -- ad-hoc checks (arguments that are not declared parameters) ---------------------------------------
-def invalid(name: str, owner: str, constraint: str, value: Any, suffix: str = "") -> InvalidParameterError:
+def invalid(name: str, owner: str, constraint: str, value: Any, suffix: str = "",
+            shown: str | None = None) -> InvalidParameterError:
     """An :class:`InvalidParameterError` in the declared wording, for checks no :class:`Param` expresses."""
-    return Param("any", name=name).error(value, owner, constraint=constraint, suffix=suffix)
+    return Param("any", name=name).error(value, owner, constraint=constraint, suffix=suffix, shown=shown)
 
 
 def check_float(value: Any, name: str, owner: str, *, low: float = 0.0, high: float = math.inf,

@@ -216,11 +216,16 @@ class ParticleAnalysis(Analysis):
     def finalize(self, streamed: Any, state: Any, provenance: dict[str, Any]) -> Any:
         """The result of one trajectory."""
 
-    def combine(self, results: list[Any], provenance: dict[str, Any]) -> Any:
-        """The result of several replicas; the default refuses, naming the trajectories."""
-        files = [", ".join(r.provenance.get("files_of_trajectory", [])) for r in results]
+    def combine(self, results: list[Any], provenance: dict[str, Any], states: list[Any]) -> Any:
+        """The result of several replicas, from their results (and states); the default refuses, naming them."""
+        names = []
+        for r in results:
+            t = r.provenance.get("traj_id", "?")
+            files = r.provenance.get("files", [])
+            parts = files[t][1:] if isinstance(t, int) and t < len(files) else []
+            names.append(f"trajectory {t}: {', '.join(parts)}")
         raise ValueError(f"{type(self).__name__} analyses one trajectory at a time, but the source holds "
-                         f"{len(results)} ({'; '.join(files)}); pass traj_ids=[k] to pick one.")
+                         f"{len(results)} ({'; '.join(names)}); pass traj_ids=[k] to pick one.")
 
 
 class Estimator(Parameterized):

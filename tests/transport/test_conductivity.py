@@ -207,12 +207,13 @@ def test_cli_writes_json(tmp_path, sample_source):
                               "TFSI=-1", "--fit-start", "50", "--fit-stop", "250", "--no-progress", "-o", str(out)])
     assert args.func(args) == 0
     data = json.loads(out.read_text())
-    for key in ("D_cation_cm2_s", "D_anion_cm2_s", "sigma_NE_S_cm", "sigma_S_cm", "transference_NE",
-                "transference"):
-        assert np.isfinite(data[key]) and np.isfinite(data[f"{key}_err"])
-    assert data["sigma_S_cm"] == pytest.approx(data["sigma_S_m"] / 100)
+    # The keys are the Python attribute names (value, then its error with _err_ before the unit).
+    for key, err in (("D_cm2_s", "D_err_cm2_s"), ("sigma_NE_S_m", "sigma_NE_err_S_m"), ("sigma_S_m", "sigma_err_S_m"),
+                     ("transference_NE", "transference_NE_err"), ("transference", "transference_err")):
+        assert np.all(np.isfinite(data[key])) and np.all(np.isfinite(data[err]))
+    assert data["sigma_mS_cm"] == pytest.approx(data["sigma_S_m"] * 10)
     assert data["temperature_K"] == 300.0 and data["fit_start_ps"] == 50.0 and data["fit_stop_ps"] == 250.0
-    assert "L_cation_anion_mol2_J_m_s" in data and "ionicity" in data and "units" in data
+    assert "L_mol2_J_m_s" in data and "ionicity" in data and "units" in data
     with pytest.raises(ValueError, match=r"NAME=CHARGE.*'Li'"):
         transport.parse_charges(["Li"])
 

@@ -95,14 +95,16 @@ def _pairs(items: Iterable[str], p: Param, owner: str, flag: str) -> dict[str, A
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = str(item).partition("=")
+        form = p.metavar or ("KEY=NUMBER" if p.items == "float" else "KEY=VALUE")
+        example = f"{flag} Li=1 TFSI=-1" if p.items == "float" else f"{flag} O='name O'"
         if not sep or not key.strip() or not text.strip():
-            raise p.error(item, owner, constraint=f"KEY=VALUE items (e.g. {flag} Li=1 TFSI=-1)")
+            raise p.error(item, owner, constraint=f"{form} items (e.g. {example})")
         value: Any = text.strip()
         if p.items == "float":
             try:
                 value = float(value)
             except ValueError:
-                raise p.error(item, owner, constraint=f"KEY=NUMBER items (e.g. {flag} Li=1 TFSI=-1)") from None
+                raise p.error(item, owner, constraint=f"{form} items (e.g. {example})") from None
         out[key.strip()] = value
     return out
 

@@ -200,7 +200,7 @@ def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, tra
     from trajml._validation import invalid
 
     raise invalid(name, owner, f"at most half the smallest perpendicular box width, {limits[i]:.4g} Å in trajectory "
-                  f"{traj_id} frame {int(frames[i])} (minimum image)", float(r))
+                  f"{traj_id} frame {int(frames[i])} (minimum image)", float(r), shown=f"{r:g} Å")
 
 
 def check_chunk(owner: str, chunk: Any, bound: bool, **cutoffs: float) -> None:

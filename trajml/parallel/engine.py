@@ -178,7 +178,7 @@ def _run_particles(analysis: ParticleAnalysis, source: Any, opts: dict[str, Any]
     t_bound = time.perf_counter()
     traj_ids = opts["traj_ids"] if opts["traj_ids"] is not None else list(range(source.n_trajectories))
     chunk_size = opts["chunk_size"] or getattr(analysis, "chunk_size", None) or 100
-    results = []
+    results, states = [], []
     for t in traj_ids:
         frames = range(opts["start"], source.n_frames_of(t) if opts["stop"] is None
                        else min(opts["stop"], source.n_frames_of(t)), opts["step"])
@@ -199,12 +199,13 @@ def _run_particles(analysis: ParticleAnalysis, source: Any, opts: dict[str, Any]
                 wall_s=t3 - t1 + (t_bound - t0), bind_s=t_bound - t0, timings=timings,
                 extra={"traj_id": t, "stream_s": t2 - t1, "correlate_s": t3 - t2})
             results.append(bound.finalize(streamed, state, record))
+            states.append(state)
     if len(results) == 1:
         return results[0]
     record = provenance_record(analysis, source, opts, chunk_size=chunk_size,
                                n_tasks=sum(r.provenance.get("n_tasks", 0) for r in results),
                                wall_s=time.perf_counter() - t0, bind_s=t_bound - t0, timings=[])
-    return bound.combine(results, record)
+    return bound.combine(results, record, states)
 
 
 def _particle_task(analysis: ParticleAnalysis, streamed: Any, block: Any) -> tuple[Any, dict[str, Any]]:

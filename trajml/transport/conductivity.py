@@ -166,7 +166,7 @@ class Conductivity(ParticleAnalysis):
         "anion": Param("selection", help="anion selection", metavar="SEL"),
         "charges": Param("mapping", help="charge in e per species (atom or residue name, or cation/anion), "
                          "NAME=Q", nullable=True, none_help="the topology's charges", items="float",
-                         check=_check_charges, metavar="NAME=Q",
+                         check=_check_charges, metavar="NAME=CHARGE",
                          describe="a non-empty mapping of species names to charges in e, e.g. "
                          "{'Li': 1.0, 'TFSI': -1.0}"),
         "temperature": Param("float", help="temperature", unit="K", positive=True, nullable=True,

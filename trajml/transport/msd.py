@@ -429,7 +429,7 @@ class MSD(ParticleAnalysis):
             )
         return out if self._by is not None else out[""]
 
-    def combine(self, results: list[Any], provenance: dict[str, Any]) -> Any:
+    def combine(self, results: list[Any], provenance: dict[str, Any], states: list[Any] | None = None) -> Any:
         """Pool replicas: the particle-weighted mean MSD over the lags every replica has."""
         if self._by is not None:
             return {name: pool_replicas([r[name] for r in results], provenance) for name in results[0]}

@@ -48,29 +48,28 @@ sums merged exactly, so any partition and any scheduler give identical numbers.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import functools
 import math
-import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from trajml._validation import DEVICES, Param
+from trajml.base import ParticleAnalysis
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError
 from trajml.features._selection import (
     add_padded,
     check_cutoff_fits,
-    check_device,
-    check_float,
-    check_int,
-    check_source_boxes,
     molecule_ids,
     resolve_atoms,
     union_positions,
 )
+from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.transport.chain_hops import _hop_statistics
 from trajml.transport.contact_tcf import _continuous_sums, _intermittent_sums, _runs, tcf_from_series
 from trajml.transport.lifetimes import LifetimeFit, fit_stretched_exponential
@@ -143,19 +142,33 @@ def _merge(a: ResidenceState, b: ResidenceState) -> ResidenceState:
     )
 
 
-def _block_task(bound: "ResidenceTime", source: Any, specs: tuple[tuple[ChunkSpec, ...], ...],
-                block: tuple[int, int]) -> ResidenceState:
-    """All frames of every trajectory for centres ``block[0]:block[1]`` (runs on a worker)."""
-    return bound._compute_block(source, specs, block)
+def _merge_replicas(a: ResidenceState, b: ResidenceState) -> ResidenceState:
+    """Combine the states of two trajectories (replicas) of the same centres (exact integer sums)."""
+    return ResidenceState(
+        cont_num=add_padded(a.cont_num, b.cont_num), cont_den=add_padded(a.cont_den, b.cont_den),
+        int_num=add_padded(a.int_num, b.int_num), int_den=add_padded(a.int_den, b.int_den),
+        contacts_per_frame=a.contacts_per_frame + b.contacts_per_frame, times=a.times + b.times,
+        hops=a.hops + b.hops, rearrangements=a.rearrangements + b.rearrangements, unbound=a.unbound + b.unbound,
+        complete=a.complete + b.complete, censored=a.censored + b.censored,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Trajectory:
+    """What the tasks of one trajectory read: the source and its chunks (picklable)."""
+
+    source: Any
+    specs: tuple[ChunkSpec, ...]
 
 
 # ----------------------------------------------------------------------------------------------
 # The analysis
 # ----------------------------------------------------------------------------------------------
-_RUN_KEYS = ("start", "stop", "step", "chunk_size", "centers_per_task", "scheduler", "n_workers", "progress")
+_RUN_KEYS = ("start", "stop", "step", "chunk_size", "centers_per_task", "scheduler", "n_workers", "progress",
+             "traj_ids", "traj_id")
 
 
-class ResidenceTime:
+class ResidenceTime(ParticleAnalysis):
     """Contact time-correlation functions, lifetimes and (for polymer ligands) Li⁺ hopping.
 
     Partitioned over centres (see the module documentation for definitions,
@@ -163,10 +176,10 @@ class ResidenceTime:
 
     Parameters
     ----------
-    center : str or array_like of int
-        Centre atoms, e.g. ``"name Li"`` (selection string or topology indices).
-    ligand : str or array_like of int
-        Ligand atoms, e.g. ``"name O"`` (polymer O) or ``"name TFSI"`` (anions).
+    select_a : str or array_like of int
+        Centre atoms, e.g. ``"name Li"`` (selection string or topology indices). Formerly ``center``.
+    select_b : str or array_like of int
+        Ligand atoms, e.g. ``"name O"`` (polymer O) or ``"name TFSI"`` (anions). Formerly ``ligand``.
     cutoff : float, optional
         Contact cut-off in Å (``d < cutoff``). Default: the first minimum of the
         centre–ligand g(r) from a first pass over at most ``cutoff_frames`` frames.
@@ -181,13 +194,16 @@ class ResidenceTime:
     hopping : bool, optional
         Compute hop statistics. Default: when some molecule owns two or more ligand atoms.
     r_max : float
-        Range of the first-pass g(r) in Å (default 12).
+        Range of the first-pass g(r) in Å (default 15).
     n_bins : int
-        Bins of the first-pass g(r) (default 240).
+        Bins of the first-pass g(r) (default 150: 0.1 Å bins, as an RDF).
     cutoff_frames : int
         Frame budget of the first pass (default 200).
     smoothing : float
         Moving-average width in Å used to find the first minimum (default 0.5 Å).
+    centers_per_task : int, optional
+        Centres per task (default: all centres in one task with ``scheduler="serial"``,
+        else about two tasks per worker). Bounds a task's memory (module documentation).
     device : {"cpu", "cuda"}
         Where the neighbour search runs.
 
@@ -203,36 +219,42 @@ class ResidenceTime:
 
     needs_box = True
 
-    def __init__(self, center: Any = "name Li", ligand: Any = "name O", *, cutoff: float | None = None,
+    _parameters = {
+        "select_a": Param("selection", help="centre atoms (MDAnalysis syntax, e.g. 'name Li')",
+                          aliases=("center", "--center"), metavar="SEL"),
+        "select_b": Param("selection", help="ligand atoms: polymer O, or one site per anion for ion pairs",
+                          aliases=("ligand", "--ligand"), metavar="SEL"),
+        "cutoff": Param("float", help="contact cut-off (d < cutoff)", unit="Å", positive=True, nullable=True,
+                        none_help="first minimum of g(r)"),
+        "tolerance_frames": Param("int", help="gaps of at most this many frames ignored by the continuous C(t)",
+                                  minimum=0),
+        "threshold": Param("float", help="fits and integrals stop where C(t) first drops below it", positive=True,
+                           high=1.0),
+        "fit_max_lag_ps": Param("float", help="largest lag the fits use", unit="ps", positive=True, nullable=True,
+                                none_help="half the longest trajectory", aliases=("--fit-max-lag",)),
+        "error_blocks": Param("int", help="disjoint blocks of centres for block errors", minimum=1),
+        "hopping": Param("bool", help="compute Li+ hops between chains", nullable=True,
+                         none_help="when a molecule owns two or more ligands"),
+        **FIRST_SHELL_PARAMS,
+        "centers_per_task": Param("int", help="centres per task (bounds a task's memory)", minimum=1,
+                                  nullable=True, none_help="all with serial, else about two tasks per worker"),
+        "device": Param("str", help="where the neighbour search runs", choices=DEVICES),
+    }
+
+    def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None,
                  tolerance_frames: int = 0, threshold: float = 0.01, fit_max_lag_ps: float | None = None,
-                 error_blocks: int = 5, hopping: bool | None = None, r_max: float = 12.0, n_bins: int = 240,
-                 cutoff_frames: int = 200, smoothing: float = 0.5, device: str = "cpu") -> None:
-        owner = "ResidenceTime"
-        self.center = center
-        self.ligand = ligand
-        self.cutoff = check_float(cutoff, "cutoff", owner, allow_none=True)
-        self.tolerance_frames = check_int(tolerance_frames, "tolerance_frames", owner, minimum=0)
-        self.threshold = check_float(threshold, "threshold", owner, high=1.0, unit="")
-        self.fit_max_lag_ps = check_float(fit_max_lag_ps, "fit_max_lag_ps", owner, unit="ps", allow_none=True)
-        self.error_blocks = check_int(error_blocks, "error_blocks", owner)
-        if hopping is not None and not isinstance(hopping, (bool, np.bool_)):
-            raise ValueError(f"The 'hopping' parameter of {owner} must be None or a bool. Got {hopping!r} instead.")
-        self.hopping = None if hopping is None else bool(hopping)
-        self.r_max = check_float(r_max, "r_max", owner)
-        self.n_bins = check_int(n_bins, "n_bins", owner)
-        self.cutoff_frames = check_int(cutoff_frames, "cutoff_frames", owner)
-        self.smoothing = check_float(smoothing, "smoothing", owner, low_closed=True)
-        self.device = check_device(device, owner)
+                 error_blocks: int = 5, hopping: bool | None = None, r_max: float = 15.0, n_bins: int = 150,
+                 cutoff_frames: int = 200, smoothing: float = 0.5, centers_per_task: int | None = None,
+                 device: str = "cpu") -> None:
+        self._set_params(locals())
 
     # -- driver side ----------------------------------------------------------------------------
     def bind(self, source: Any) -> "ResidenceTime":
         """Resolve selections, chains and the cut-off (first pass if needed); return a bound copy."""
-        from trajml.features.coordination import cutoff_from_rdf
-
         owner = "ResidenceTime"
         b = copy.copy(self)
-        b._c = resolve_atoms(source, self.center, "center", owner)
-        b._l = resolve_atoms(source, self.ligand, "ligand", owner)
+        b._c = resolve_atoms(source, self.select_a, "select_a", owner)
+        b._l = resolve_atoms(source, self.select_b, "select_b", owner)
         mol = molecule_ids(source)[b._l]
         chains, b._chain_of_ligand = np.unique(mol, return_inverse=True)
         b._chain_of_ligand = b._chain_of_ligand.astype(np.int64)
@@ -241,89 +263,73 @@ class ResidenceTime:
         b._hopping = bool(per_chain.max() >= 2) if self.hopping is None else self.hopping
         b._groups = min(self.error_blocks, len(b._c))
         b._group_of_center = (np.arange(len(b._c), dtype=np.int64) * b._groups) // len(b._c)
-        if self.cutoff is None:
-            b._cutoff, _ = cutoff_from_rdf(owner, "cutoff", self.center, self.ligand, source, r_max=self.r_max,
-                                           n_bins=self.n_bins, smoothing=self.smoothing,
-                                           max_frames=self.cutoff_frames, device=self.device)
-            b._cutoff = float(b._cutoff)
-        else:
-            b._cutoff = self.cutoff
-            check_source_boxes(source, self.cutoff, "cutoff", owner)
+        b._shell = first_shell(source, self.select_a, self.select_b, cutoff=self.cutoff, owner=owner, name="cutoff",
+                               r_max=self.r_max, n_bins=self.n_bins, cutoff_frames=self.cutoff_frames,
+                               smoothing=self.smoothing, device=self.device)
+        b._cutoff = b._shell.cutoff
         return b
 
-    def run(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
-            centers_per_task: int | None = None, scheduler: Any = "serial", n_workers: int | None = None,
-            progress: bool = True) -> ResidenceResults:
-        """Compute the TCFs, lifetimes and hop statistics over ``source``.
+    def run(self, source: Any, **options: Any) -> ResidenceResults:
+        """Run over ``source`` (``trajml.parallel.run(self, source, **options)``).
 
-        Parameters
-        ----------
-        source : trajml.io.Source
-            Trajectories (each is a separate time series; none is joined to another).
-        start, stop, step : int
-            Frame slice of every trajectory; lags are multiples of ``step`` frames.
-        chunk_size : int
-            Frames read at once by a task (default 100).
-        centers_per_task : int, optional
-            Centres per task (default: all centres in one task with ``scheduler="serial"``,
-            else about two tasks per worker). Bounds a task's memory (module documentation).
-        scheduler : str or dask.distributed.Client
-            As :func:`trajml.parallel.run`; results are identical on every scheduler.
-        n_workers : int, optional
-            Workers of the local schedulers.
-        progress : bool
-            Show a progress bar over tasks.
-
-        Returns
-        -------
-        ResidenceResults
-
-        Raises
-        ------
-        ValueError
-            A trajectory with fewer than :data:`MIN_FRAMES` frames in ``start:stop:step``; a
-            cut-off beyond half the box; frames not evenly spaced in time.
+        ``centers_per_task`` is also accepted here, as before; every other option is
+        :func:`trajml.parallel.run`'s. Several trajectories are separate time series of one
+        system (replicas): their contact statistics are pooled, and each replica's own result is
+        in ``replicas``.
         """
+        from trajml.parallel import run
+
+        analysis = self
+        if "centers_per_task" in options:
+            analysis = copy.copy(self)
+            analysis.centers_per_task = type(self)._parameters["centers_per_task"].validate(
+                options.pop("centers_per_task"), "ResidenceTime")
+        return run(analysis, source, **options)
+
+    @contextlib.contextmanager
+    def stream(self, source: Any, traj_id: int, frames: range, chunk_size: int, scheduler: Any,
+               progress: bool) -> Iterator[_Trajectory]:
+        """The chunks of trajectory ``traj_id`` (tasks read them: each only its centres' atoms)."""
+        owner = "ResidenceTime"
+        if len(frames) < MIN_FRAMES:
+            raise ValueError(
+                f"{owner} needs at least {MIN_FRAMES} frames per trajectory to fit C(t); trajectory {traj_id} has "
+                f"{len(frames)} frames in start:stop:step = {frames.start}:{frames.stop}:{frames.step} "
+                f"({source.n_frames_of(traj_id)} in the file).")
+        specs = tuple(source.partition(chunk_size, frames.start, frames.stop, frames.step, [traj_id]))
+        yield _Trajectory(source, specs)
+
+    def blocks(self, streamed: _Trajectory, scheduler: Any, n_workers: int | None) -> list[tuple[int, int]]:
+        """Ranges of ``centers_per_task`` centres (all in one task with ``"serial"``)."""
         import os
 
-        from trajml.parallel import imap_ordered, scheduler_name
-
-        owner = "ResidenceTime"
-        specs = source.partition(check_int(chunk_size, "chunk_size", owner), start, stop, step)
-        per_traj: list[list[ChunkSpec]] = [[] for _ in range(source.n_trajectories)]
-        for s in specs:
-            per_traj[s.traj_id].append(s)
-        for t, ss in enumerate(per_traj):
-            n = sum(len(s) for s in ss)
-            if n < MIN_FRAMES:
-                raise ValueError(
-                    f"{owner} needs at least {MIN_FRAMES} frames per trajectory to fit C(t); trajectory {t} has "
-                    f"{n} frames in start:stop:step = {start}:{stop}:{step} ({source.n_frames_of(t)} in the file)."
-                )
-        bound = self.bind(source)
-        n_c = len(bound._c)
-        if centers_per_task is None:
+        n_c = len(self._c)
+        per_task = self.centers_per_task
+        if per_task is None:
             workers = 1 if scheduler == "serial" else (n_workers or os.cpu_count() or 1)
-            centers_per_task = -(-n_c // (1 if workers == 1 else 2 * workers))
-        per_task = check_int(centers_per_task, "centers_per_task", owner)
-        blocks = [(lo, min(lo + per_task, n_c)) for lo in range(0, n_c, per_task)]
-        task = functools.partial(_block_task, bound, source, tuple(tuple(ss) for ss in per_traj))
-        t0 = time.perf_counter()
-        state = ResidenceState()
-        for part in imap_ordered(task, blocks, scheduler=scheduler, n_workers=n_workers, progress=progress,
-                                 desc=owner):
-            state = _merge(state, part)
-        from trajml import __version__
+            per_task = -(-n_c // (1 if workers == 1 else 2 * workers))
+        return [(lo, min(lo + per_task, n_c)) for lo in range(0, n_c, per_task)]
 
-        provenance = {
-            "trajml_version": __version__, "analysis": owner,
-            "parameters": {k: v for k, v in vars(self).items() if not k.startswith("_")},
-            "files": [[m.topology, *m.parts] for m in source.members], "backend": source.backend,
-            "chunk_size": chunk_size, "frames": {"start": start, "stop": stop, "step": step},
-            "centers_per_task": per_task, "n_tasks": len(blocks), "scheduler": scheduler_name(scheduler),
-            "wall_s": time.perf_counter() - t0,
-        }
-        return bound._finalize(state, provenance)
+    def task(self, streamed: _Trajectory, block: tuple[int, int]) -> ResidenceState:
+        """Every frame of the trajectory for one block of centres (runs on a worker)."""
+        return self._compute_block(streamed.source, (streamed.specs,), block)
+
+    def merge(self, a: ResidenceState, b: ResidenceState) -> ResidenceState:
+        """Consecutive blocks of centres (exact integer sums)."""
+        return _merge(a, b)
+
+    def finalize(self, streamed: _Trajectory, state: ResidenceState, provenance: dict[str, Any]
+                 ) -> ResidenceResults:
+        """TCFs, lifetimes and hop statistics of one trajectory."""
+        return self._finalize(state, provenance)
+
+    def combine(self, results: list[ResidenceResults], provenance: dict[str, Any],
+                states: list[ResidenceState]) -> ResidenceResults:
+        """Replicas pooled: contact statistics of every trajectory together, each replica's result kept."""
+        pooled = states[0]
+        for other in states[1:]:
+            pooled = _merge_replicas(pooled, other)
+        return self._finalize(pooled, {**provenance, "n_replicas": len(states)}).with_replicas(tuple(results))
 
     # -- worker side ----------------------------------------------------------------------------
     def _compute_block(self, source: Any, specs: tuple[tuple[ChunkSpec, ...], ...],
@@ -459,11 +465,12 @@ class ResidenceTime:
             intermittent_integral_ps=fi.integral_ps, intermittent_integral_cut_ps=fi.integral_cut_ps,
             intermittent_integral_converged=fi.integral_converged,
             threshold=self.threshold, fit_max_lag_ps=float(fit_max), cutoff=float(self._cutoff),
-            cutoff_source="given" if self.cutoff is not None else "first minimum of g(r)",
+            cutoff_source=self._shell.origin,
             tolerance_frames=self.tolerance_frames, dt_ps=dt, n_frames=int(cpf.size),
             n_trajectories=len(state.times), n_centers=n_c, n_ligands=len(self._l), error_blocks=self._groups,
             mean_contacts=float(cpf.sum() / (n_c * cpf.size)), contacts_per_frame=cpf, centers=self._c.copy(),
-            hopping=self._hopping, **hop, units=dict(UNITS), provenance=provenance,
+            hopping=self._hopping, **hop, units=dict(UNITS),
+            provenance={**provenance, "first_shell": {"cutoff": self._shell.describe()}},
         )
 
 
