@@ -3,6 +3,8 @@
 ``scheduler`` is
 
 - ``"serial"``: a loop in this process, in plan order (Dask is not imported);
+- ``"threads"``: Dask's threaded scheduler in this process (units share its memory;
+  the kernels release the GIL);
 - ``"processes"``: Dask's multiprocessing scheduler on a pool of spawned processes;
 - ``"local"`` (the default of ``trajml run``): a ``dask.distributed.LocalCluster``
   with one single-threaded worker process per core (``n_workers`` to change);
@@ -40,21 +42,16 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from trajml.parallel.options import SCHEDULERS, check_scheduler
+
 __all__ = ["execute", "validate_scheduler", "SCHEDULERS"]
 
-SCHEDULERS = ("serial", "processes", "local")
-
-
 def validate_scheduler(scheduler: Any) -> None:
-    """Raise ValueError/TypeError for a scheduler argument the runner cannot use."""
-    if isinstance(scheduler, str):
-        if scheduler in SCHEDULERS or "://" in scheduler:
-            return
-        raise ValueError(f"The 'scheduler' parameter must be one of {', '.join(SCHEDULERS)}, a scheduler address "
-                         f"such as 'tcp://host:8786', or a dask.distributed.Client. Got {scheduler!r} instead.")
-    if not hasattr(scheduler, "submit"):
-        raise TypeError(f"The 'scheduler' parameter must be a string or a dask.distributed.Client; "
-                        f"got {type(scheduler).__name__}.")
+    """Raise :class:`~trajml.errors.InvalidParameterError` for a scheduler the runner cannot use.
+
+    The vocabulary is every trajml entry point's (:func:`trajml.parallel.options.check_scheduler`).
+    """
+    check_scheduler(scheduler, "run_pipeline")
 
 
 def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
@@ -70,7 +67,7 @@ def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_wo
     scheduler : str or dask.distributed.Client
         See the module documentation.
     n_workers : int, optional
-        Workers of "processes" and "local" (default: all cores).
+        Workers of "threads", "processes" and "local" (default: all cores).
     on_done : callable
         Called in this process with each outcome as it arrives.
     failed : callable
@@ -84,13 +81,14 @@ def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_wo
         for t in tasks:
             done[t.unit] = func(t, *[done[u] for u in t.after])
             on_done(done[t.unit])
-    elif scheduler == "processes":
-        _processes(func, tasks, n_workers or os.cpu_count() or 1, on_done)
+    elif scheduler in ("threads", "processes"):
+        _local_pool(func, tasks, scheduler, n_workers or os.cpu_count() or 1, on_done)
     else:
         _distributed(func, tasks, scheduler, n_workers, on_done, failed, tag)
 
 
-def _processes(func: Callable, tasks: Sequence[Any], workers: int, on_done: Callable[[Any], None]) -> None:
+def _local_pool(func: Callable, tasks: Sequence[Any], kind: str, workers: int,
+                on_done: Callable[[Any], None]) -> None:
     import concurrent.futures
     import multiprocessing
 
@@ -108,9 +106,12 @@ def _processes(func: Callable, tasks: Sequence[Any], workers: int, on_done: Call
     for t in tasks:
         graph[t.unit] = dask.delayed(func, pure=False)(t, *[graph[u] for u in t.after], dask_key_name=names[t.unit])
     keys = set(names.values())
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    if kind == "threads":
+        pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(workers)
+    else:
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     with pool, _Done():
-        dask.compute(*graph.values(), scheduler="processes", pool=pool)
+        dask.compute(*graph.values(), scheduler=kind, pool=pool)
 
 
 def _distributed(func: Callable, tasks: Sequence[Any], scheduler: Any, n_workers: int | None,

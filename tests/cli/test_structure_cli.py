@@ -22,7 +22,7 @@ def read_csv(path):
 
 def test_rdf_csv_equals_api(spe_files, tmp_path, capsys):
     out, png = tmp_path / "rdf.csv", tmp_path / "rdf.png"
-    code = main(["rdf", *spe_files, "--sel-a", "name Li", "--sel-b", "name O", "--r-max", "12", "--bins", "48",
+    code = main(["rdf", *spe_files, "--select-a", "name Li", "--select-b", "name O", "--r-max", "12", "--n-bins", "48",
                  "--chunk-size", "5", "--plot", str(png), "-o", str(out), "--no-progress"])
     assert code == 0
     header, data = read_csv(out)
@@ -36,7 +36,7 @@ def test_rdf_csv_equals_api(spe_files, tmp_path, capsys):
 
 
 def test_rdf_frames_and_exclusion_options(spe_files, capsys):
-    assert main(["rdf", *spe_files, "--sel-a", "name O", "--exclude", "molecule", "--r-max", "10", "--bins", "20",
+    assert main(["rdf", *spe_files, "--select-a", "name O", "--exclude", "molecule", "--r-max", "10", "--n-bins", "20",
                  "--start", "2", "--stop", "10", "--step", "2", "--no-progress"]) == 0
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
@@ -50,7 +50,7 @@ def test_rdf_frames_and_exclusion_options(spe_files, capsys):
 
 def test_coordination_csv_equals_api(spe_files, tmp_path, capsys):
     out = tmp_path / "cn.csv"
-    assert main(["coordination", *spe_files, "--center", "name Li", "--ligand", "name O", "--cutoff", "5",
+    assert main(["coordination", *spe_files, "--select-a", "name Li", "--select-b", "name O", "--cutoff", "5",
                  "-o", str(out), "--no-progress"]) == 0
     header, data = read_csv(out)
     assert header == ["count", "probability"]
@@ -83,10 +83,10 @@ def test_commands_default_to_the_bundled_sample(tmp_path, capsys):
     except FileNotFoundError as exc:  # pragma: no cover - the sample ships with trajml
         pytest.skip(str(exc))
     out = tmp_path / "rdf.csv"
-    assert main(["rdf", "--sel-a", "name Li", "--sel-b", "name O", "--stop", "5", "-o", str(out), "--no-progress"]) == 0
+    assert main(["rdf", "--select-a", "name Li", "--select-b", "name O", "--stop", "5", "-o", str(out), "--no-progress"]) == 0
     header, data = read_csv(out)
     assert header == ["r", "g", "n"] and data.shape == (150, 3)
-    assert main(["coordination", "--center", "name Li", "--ligand", "name O", "--stop", "5", "--cutoff-frames", "20",
+    assert main(["coordination", "--select-a", "name Li", "--select-b", "name O", "--stop", "5", "--cutoff-frames", "20",
                  "--no-progress"]) == 0
     assert main(["solvation", "--stop", "5", "--cutoff-frames", "20", "-o", str(tmp_path / "s.json"),
                  "--no-progress"]) == 0
@@ -94,15 +94,15 @@ def test_commands_default_to_the_bundled_sample(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["rdf", "--sel-a", "name Zz"], r"Selection 'name Zz' matched no atom"),
-    (["rdf", "--sel-a", "name Li", "--r-max", "40"],
+    (["rdf", "--select-a", "name Zz"], r"Selection 'name Zz' matched no atom"),
+    (["rdf", "--select-a", "name Li", "--r-max", "40"],
      r"argument --r-max: must be at most half the smallest perpendicular box width, 15 Å"),
-    (["coordination", "--center", "name Li", "--ligand", "resname NOPE"], r"Selection 'resname NOPE' matched no atom"),
-    (["coordination", "--center", "name Li", "--ligand", "name O", "--cutoff", "30"],
+    (["coordination", "--select-a", "name Li", "--select-b", "resname NOPE"], r"Selection 'resname NOPE' matched no atom"),
+    (["coordination", "--select-a", "name Li", "--select-b", "name O", "--cutoff", "30"],
      r"argument --cutoff: must be at most half"),
     (["solvation", "--anion", "name PF6", "--cutoff-o", "3", "--cutoff-anion", "3"],
      r"Selection 'name PF6' matched no atom"),
-    (["rdf", "--sel-a", "name Li", "--r-min", "20"], r"argument --r-min: must be a float in \[0, 15\) Å"),
+    (["rdf", "--select-a", "name Li", "--r-min", "20"], r"argument --r-min: must be a float in \[0, 15\) Å"),
 ])
 def test_bad_input_exits_nonzero_naming_the_problem(spe_files, capsys, argv, message):
     code = main([argv[0], *spe_files, *argv[1:], "--no-progress"])
@@ -113,11 +113,11 @@ def test_bad_input_exits_nonzero_naming_the_problem(spe_files, capsys, argv, mes
 
 
 @pytest.mark.parametrize("argv, option", [
-    (["rdf", "--sel-a", "name Li", "--bins", "0"], "--bins"),
-    (["rdf", "--sel-a", "name Li", "--r-max", "-3"], "--r-max"),
-    (["coordination", "--center", "name Li", "--ligand", "name O", "--cutoff", "abc"], "--cutoff"),
+    (["rdf", "--select-a", "name Li", "--n-bins", "0"], "--n-bins"),
+    (["rdf", "--select-a", "name Li", "--r-max", "-3"], "--r-max"),
+    (["coordination", "--select-a", "name Li", "--select-b", "name O", "--cutoff", "abc"], "--cutoff"),
     (["solvation", "--chunk-size", "0"], "--chunk-size"),
-    (["rdf", "--sel-b", "name O"], "--sel-a"),
+    (["rdf", "--select-b", "name O"], "--select-a"),
 ])
 def test_invalid_options_are_rejected_by_name(spe_files, capsys, argv, option):
     with pytest.raises(SystemExit) as exc:
@@ -128,7 +128,7 @@ def test_invalid_options_are_rejected_by_name(spe_files, capsys, argv, option):
 
 def test_missing_file_is_named(tmp_path, capsys):
     missing = str(tmp_path / "nope.xtc")
-    code = main(["rdf", str(tmp_path / "top.pdb"), missing, "--sel-a", "name Li", "--no-progress"])
+    code = main(["rdf", str(tmp_path / "top.pdb"), missing, "--select-a", "name Li", "--no-progress"])
     assert code == 1
     assert "top.pdb" in capsys.readouterr().err
 

@@ -12,7 +12,7 @@ from pathlib import Path
 STAGES = """\
 stages:
   - {stage: info, stop: 8}
-  - {stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O, r_max: 12.0, n_bins: 60, stop: 8}
+  - {stage: rdf, id: rdf_li_o, select_a: name Li, select_b: name O, r_max: 12.0, n_bins: 60, stop: 8}
   - {stage: coordination, cutoff_from: rdf_li_o, stop: 8}
   - {stage: solvation, cutoff_o_from: rdf_li_o, cutoff_anion: 7.0, stop: 8}
 """

@@ -39,4 +39,4 @@ def test_run_prints_counts_and_report_then_reuses(tmp_path, capsys):
 
 def test_workers_must_be_positive():
     with pytest.raises(SystemExit):
-        _parser().parse_args(["run", "x.yaml", "--workers", "0"])
+        _parser().parse_args(["run", "x.yaml", "--n-workers", "0"])

@@ -135,8 +135,8 @@ def test_touching_an_input_file_recomputes_its_system(tmp_path):
 def test_bad_scheduler_is_rejected_before_running(tmp_path):
     make_systems(tmp_path, 1)
     path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out")))
-    with pytest.raises(ValueError, match=r"The 'scheduler' parameter must be one of serial, processes, local.*"
-                                         r"Got 'threadz' instead"):
+    with pytest.raises(ValueError, match=r"The 'scheduler' parameter of run_pipeline must be one of \('serial', "
+                                         r"'threads', 'processes', 'local'\).*Got 'threadz' instead"):
         run_pipeline(path, scheduler="threadz")
     assert not (tmp_path / "out").exists()
 
@@ -151,7 +151,7 @@ def test_transport_stages_match_the_direct_api(tmp_path):
     yaml_text = (
         "version: 1\nname: tr\ninputs:\n  - bundled: spe_sample\n"
         "stages:\n  - {stage: msd, select: name Li, stop: 120}\n"
-        "  - {stage: residence, center: name Li, ligand: name O, cutoff: 8.0, stop: 120}\n"
+        "  - {stage: residence, select_a: name Li, select_b: name O, cutoff: 8.0, stop: 120}\n"
         "  - {stage: transport, cation: name Li, anion: name TFSI, fit_start: 20, fit_stop: 100, stop: 120}\n"
         f"outputs: {tmp_path / 'out'}\n"
     )

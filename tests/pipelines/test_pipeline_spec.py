@@ -25,7 +25,7 @@ def test_bundled_demo_is_valid():
 
 
 def test_defaults_filled_and_ints_become_floats():
-    spec = parse(INPUT + "stages:\n  - {stage: rdf, sel_a: name Li, r_max: 10}\n")
+    spec = parse(INPUT + "stages:\n  - {stage: rdf, select_a: name Li, r_max: 10}\n")
     params = spec.stages[0].params
     assert params["r_max"] == 10.0 and isinstance(params["r_max"], float)
     assert params["n_bins"] == 150 and params["stop"] is None and spec.stages[0].id == "rdf"
@@ -44,7 +44,7 @@ def test_bare_unknown_stage_name_has_its_line():
 
 
 def test_unknown_parameter_suggests_closest():
-    text = INPUT + "stages:\n  - stage: rdf\n    sel_a: name Li\n    r_maxx: 12\n"
+    text = INPUT + "stages:\n  - stage: rdf\n    select_a: name Li\n    r_maxx: 12\n"
     with pytest.raises(PipelineSpecError, match=r"line 6: 'stages\[0\]\.r_maxx' is not a parameter of stage 'rdf'\. "
                                                 r"Did you mean 'r_max'\?"):
         parse(text)
@@ -63,7 +63,7 @@ def test_bad_value_and_missing_required_parameter_reported_together():
 def test_bad_choice_suggests():
     with pytest.raises(PipelineSpecError, match=r"line 4: 'stages\[0\]\.exclude'.*must be one of.*"
                                                 r"Got 'molecul' instead\. Did you mean 'molecule'\?"):
-        parse(INPUT + "stages:\n  - {stage: rdf, sel_a: name Li, exclude: molecul}\n")
+        parse(INPUT + "stages:\n  - {stage: rdf, select_a: name Li, exclude: molecul}\n")
 
 
 def test_unknown_top_level_key_suggests():
@@ -104,7 +104,7 @@ def test_glob_finds_systems_with_metadata(tmp_path):
 
 def test_reference_to_a_later_stage_is_an_order_error():
     text = INPUT + ("stages:\n  - {stage: coordination, cutoff_from: rdf_li_o}\n"
-                    "  - {stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O}\n")
+                    "  - {stage: rdf, id: rdf_li_o, select_a: name Li, select_b: name O}\n")
     with pytest.raises(PipelineSpecError, match=r"line 4: 'stages\[0\]\.cutoff_from' refers to stage 'rdf_li_o', "
                                                 r"but it comes later \(line 5\); move it before this stage"):
         parse(text)
@@ -118,13 +118,13 @@ def test_reference_to_a_stage_of_the_wrong_type():
 
 
 def test_misspelt_reference_suggests_id():
-    text = INPUT + "stages:\n  - {stage: rdf, id: rdf_li_o, sel_a: name Li}\n  - {stage: coordination, cutoff_from: rdf_lio}\n"
+    text = INPUT + "stages:\n  - {stage: rdf, id: rdf_li_o, select_a: name Li}\n  - {stage: coordination, cutoff_from: rdf_lio}\n"
     with pytest.raises(PipelineSpecError, match=r"no stage has that id\. Did you mean 'rdf_li_o'\?"):
         parse(text)
 
 
 def test_cutoff_and_cutoff_from_are_exclusive():
-    text = INPUT + ("stages:\n  - {stage: rdf, sel_a: name Li}\n"
+    text = INPUT + ("stages:\n  - {stage: rdf, select_a: name Li}\n"
                     "  - stage: coordination\n    cutoff: 3.0\n    cutoff_from: rdf\n")
     with pytest.raises(PipelineSpecError, match=r"line 7: 'stages\[1\]\.cutoff_from' of stage 'coordination' "
                                                 r"cannot be combined with 'cutoff'"):

@@ -170,7 +170,7 @@ def test_cli_writes_csv_and_prints_d(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="trajml")
     cli_msd.register(parser.add_subparsers(dest="command"))
     out, png = tmp_path / "msd.csv", tmp_path / "msd.png"
-    args = parser.parse_args(["msd", "--sel", "name Li", "--no-progress", "--block-size", "16",
+    args = parser.parse_args(["msd", "--select", "name Li", "--no-progress", "--block-size", "16",
                               "--fit-start", "50", "--fit-stop", "500", "-o", str(out), "--plot", str(png)])
     assert args.func(args) == 0
     text = capsys.readouterr().out
@@ -185,7 +185,7 @@ def test_cli_via_main(tmp_path, capsys):
     import trajml.cli as cli
 
     assert "msd" in cli.COMMANDS
-    code = cli.main(["msd", "--sel", "name Li", "--no-progress", "--fit-start", "0", "--fit-stop", "5000",
+    code = cli.main(["msd", "--select", "name Li", "--no-progress", "--fit-start", "0", "--fit-stop", "5000",
                      "-o", str(tmp_path / "m.csv")])
     assert code == 1
     assert "'fit_stop' parameter of Diffusion" in capsys.readouterr().err

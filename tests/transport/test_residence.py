@@ -305,7 +305,7 @@ def _parser():
 
 def test_cli_writes_json_and_plot(sample_source, tmp_path, capsys):
     out, png = tmp_path / "residence.json", tmp_path / "residence.png"
-    args = _parser().parse_args(["residence", "--center", "name Li", "--ligand", "name O", "--cutoff", "8",
+    args = _parser().parse_args(["residence", "--select-a", "name Li", "--select-b", "name O", "--cutoff", "8",
                                  "--tolerance-frames", "1", "--stop", "40", "--no-progress", "--plot", str(png),
                                  "-o", str(out)])
     assert args.func(args) == 0

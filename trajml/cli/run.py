@@ -7,9 +7,19 @@ import os
 import sys
 from typing import Any
 
-from trajml.cli._common import positive_int
+from trajml.cli._options import add_parameters
+from trajml.parallel.options import RUN_OPTIONS, show_progress
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "PIPELINE_OPTIONS"]
+
+#: The run options of a pipeline: the engine's, with a LocalCluster by default (units in parallel).
+PIPELINE_OPTIONS = {
+    "scheduler": RUN_OPTIONS["scheduler"].replace(
+        default="local", help="local (a LocalCluster), threads, processes, serial, or a dask scheduler address "
+        "such as tcp://host:8786"),
+    "n_workers": RUN_OPTIONS["n_workers"],
+    "progress": RUN_OPTIONS["progress"],
+}
 
 
 def register(subparsers: Any) -> None:
@@ -25,15 +35,10 @@ def register(subparsers: Any) -> None:
         "every unit finished, 1 when some failed.",
     )
     p.add_argument("pipeline", metavar="PIPELINE", help="pipeline YAML file, or a bundled pipeline name (spe_demo)")
-    p.add_argument("--scheduler", default="local",
-                   help="local (a LocalCluster, default), processes, serial, or a dask scheduler address "
-                   "such as tcp://host:8786")
-    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                   help="worker processes of local/processes (default: all cores)")
+    add_parameters(p, PIPELINE_OPTIONS, owner="run_pipeline")
     p.add_argument("--resume", action="store_true",
                    help="continue the latest interrupted run under its run id (stored units are reused anyway)")
     p.add_argument("--outputs", default=None, metavar="DIR", help="output folder instead of the pipeline's 'outputs'")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     p.add_argument("--check", action="store_true", help="only validate the pipeline and list its units")
     p.set_defaults(func=run)
 
@@ -59,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
         for s in spec.systems:
             print(f"  {s.name}: {os.path.basename(s.topology)} + {len(s.trajectories)} trajectory file(s)")
         return 0
-    summary = run_pipeline(spec, scheduler=args.scheduler, n_workers=args.workers, resume=args.resume,
-                           progress=not args.no_progress, outputs=args.outputs)
+    summary = run_pipeline(spec, scheduler=args.scheduler, n_workers=args.n_workers, resume=args.resume,
+                           progress=show_progress(args.progress), outputs=args.outputs)
     print(summary.text())
     print(f"Report: {summary.report}")
     print(f"Summary: {os.path.join(summary.outputs, 'summary.json')}")
