@@ -115,6 +115,7 @@ class StageDef:
     check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
     analysis: tuple[Any, ...] = ()
     analysis_names: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
 
     def check_relations(self, params: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems ``(key, text)`` between parameters: the analysis' own relations, then the stage's."""
@@ -186,7 +187,8 @@ def register_stage(name: str, *, params: Mapping[str, Param] | None = None, anal
         named = {k: p if p.name else p.replace(name=k) for k, p in (params or {}).items()}
         schema = {**declared, **named, **(FRAME_PARAMS if frames else {})}
         _REGISTRY[name] = StageDef(name, func, schema, tuple(requires), tuple(metadata), version,
-                                   (func.__doc__ or "").strip().split("\n")[0], check, classes, tuple(declared))
+                                   (func.__doc__ or "").strip().split("\n")[0], check, classes, tuple(declared),
+                                   tuple(skip))
         return func
 
     return decorate

@@ -266,11 +266,14 @@ def _complete(cls: type) -> dict[str, Param]:
 
 
 def _accept_renamed(init: Any, renamed: dict[str, str], owner: str) -> Any:
+    positional = [n for n, a in inspect.signature(init).parameters.items()
+                  if a.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)][1:]
+
     @functools.wraps(init)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
         for old, new in renamed.items():
             if old in kwargs:
-                if new in kwargs:
+                if new in kwargs or new in positional[:len(args)]:
                     raise InvalidParameterError(f"{owner} got both '{new}' and its former name '{old}'; give "
                                                 f"'{new}' only.", parameter=new, owner=owner)
                 warnings.warn(f"The '{old}' parameter of {owner} is now called '{new}'; the old name will be "

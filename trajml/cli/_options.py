@@ -135,6 +135,9 @@ def add_parameters(parser: Any, spec: Any, *, skip: Iterable[str] = (), owner: s
     owner = owner or getattr(spec, "__name__", "trajml")
     skip = set(skip)
     added = []
+    # Recorded on the parser (argument groups share its defaults), for the drift test.
+    record = parser._defaults.setdefault("_declared", [])
+    record.append((owner, tuple(sorted(skip & set(params)))))
     for name, p in params.items():
         if name in skip or not p.cli:
             continue

@@ -1,0 +1,210 @@
+"""One vocabulary: every analysis has the same parameter names and defaults in Python, the CLI and YAML.
+
+The command line's ``--help`` text and the pipeline stage schemas are read as a user sees them and
+compared with each class's ``__init__`` signature, so a default or a name that drifts in any of
+the three fails here. Former names are accepted everywhere with a deprecation note.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+
+import pytest
+
+from trajml._validation import REQUIRED, cli_value_text
+from trajml.base import Parameterized
+from trajml.cli import build_parser
+from trajml.pipelines.stages import get_stage, stage_names
+
+# Parameters an entry point leaves out on purpose, and why (anything else missing is drift).
+CLI_SKIPS = {
+    ("coordination", "Coordination"): {"keep_per_frame": "the command writes the distribution only"},
+    ("solvation", "Solvation"): {"keep_per_frame": "the command writes the distributions only"},
+}
+STAGE_SKIPS = {
+    ("coordination", "Coordination"): {"keep_per_frame": "stored results hold the distribution only"},
+    ("solvation", "Solvation"): {"keep_per_frame": "stored results hold the distributions only"},
+    ("msd", "MSD"): {"chunk_size": "the stage's frame parameter chunk_size (same default) is used"},
+    ("residence", "ResidenceTime"): {"centers_per_task": "a unit runs serially; one task holds every centre"},
+}
+
+
+def _commands():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return sub.choices
+
+
+def _exposed(defaults):
+    return [c for c in (defaults.get("analysis"), defaults.get("estimator")) if c is not None]
+
+
+def _help_options(subparser, monkeypatch):
+    """``--flag -> help text`` read from the formatted ``--help`` text, as a user reads it."""
+    monkeypatch.setenv("COLUMNS", "2000")
+    lines = subparser.format_help().splitlines()
+    out = {}
+    for k, line in enumerate(lines):
+        if not re.match(r"^  --?\w", line):
+            continue
+        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        invocation, text = parts[0], parts[1] if len(parts) > 1 else ""
+        if not text and k + 1 < len(lines) and not re.match(r"^  -", lines[k + 1]):
+            text = lines[k + 1].strip()
+        for flag in re.findall(r"(--[\w-]+)", invocation):
+            out.setdefault(flag, text)
+    return out
+
+
+def _cli_cases():
+    cases = []
+    for name, sub in _commands().items():
+        for cls in _exposed(sub._defaults):
+            cases.append(pytest.param(name, cls, id=f"{name}-{cls.__name__}"))
+    return cases
+
+
+def _stage_cases():
+    return [pytest.param(s, cls, id=f"{s}-{cls.__name__}") for s in stage_names() for cls in get_stage(s).analysis]
+
+
+def test_every_exposed_analysis_is_declared():
+    for name, sub in _commands().items():
+        for cls in _exposed(sub._defaults):
+            assert issubclass(cls, Parameterized), f"trajml {name} exposes {cls.__name__}, which declares nothing"
+    assert _cli_cases() and _stage_cases()
+
+
+@pytest.mark.parametrize("command, cls", _cli_cases())
+def test_cli_help_shows_the_python_names_and_defaults(command, cls, monkeypatch):
+    sub = _commands()[command]
+    options = _help_options(sub, monkeypatch)
+    skips = CLI_SKIPS.get((command, cls.__name__), {})
+    signature = inspect.signature(cls.__init__).parameters
+    for name, p in cls.parameters().items():
+        default = signature[name].default
+        assert (REQUIRED if default is inspect.Parameter.empty else default) is p.default or \
+            p.default == default, f"{cls.__name__}.{name}: declaration and signature differ"
+        if not p.cli or name in skips:
+            continue
+        flag = ("--no-" + name.replace("_", "-")) if p.kind == "bool" and p.default is True else \
+            "--" + name.replace("_", "-")
+        assert flag in options, f"trajml {command} --help lacks {flag} for {cls.__name__}.{name}"
+        line = options[flag]
+        if p.kind == "bool" and p.default in (True, False):
+            continue  # a flag: its presence is the name, its default is off (or on, for --no-...)
+        if p.default is REQUIRED:
+            assert "(required)" in line, f"trajml {command} {flag}: {line!r}"
+            continue
+        shown = p.none_help if p.default is None and p.none_help else cli_value_text(p.default)
+        assert f"(default: {shown})" in line, f"trajml {command} {flag}: {line!r} should show default {shown!r}"
+    # and nothing the command skips without saying why
+    recorded = [skip for owner, skip in sub._defaults.get("_declared", []) if owner == cls.__name__]
+    assert recorded and set(recorded[0]) == set(skips), f"trajml {command} skips {recorded} of {cls.__name__}"
+
+
+@pytest.mark.parametrize("stage, cls", _stage_cases())
+def test_stage_schema_has_the_python_names_and_defaults(stage, cls):
+    sdef = get_stage(stage)
+    skips = STAGE_SKIPS.get((stage, cls.__name__), {})
+    assert set(sdef.skipped) & set(cls.parameters()) == set(skips), f"stage {stage} skips {sdef.skipped}"
+    for name, p in cls.parameters().items():
+        if not p.cli or name in skips:
+            continue
+        assert name in sdef.params, f"stage {stage!r} lacks '{name}' of {cls.__name__}"
+        q = sdef.params[name]
+        assert q.default is p.default or q.default == p.default, f"stage {stage}.{name}: {q.default!r} != {p.default!r}"
+        assert (q.kind, q.unit, q.constraint()) == (p.kind, p.unit, p.constraint()), f"stage {stage}.{name}"
+
+
+@pytest.mark.parametrize("stage, cls", _stage_cases())
+def test_stage_and_cli_agree_where_both_exist(stage, cls, monkeypatch):
+    commands = _commands()
+    if stage not in commands or cls not in _exposed(commands[stage]._defaults):
+        pytest.skip(f"no trajml {stage} command exposes {cls.__name__}")
+    sdef = get_stage(stage)
+    options = _help_options(commands[stage], monkeypatch)
+    for name in sdef.analysis_names:
+        if name not in cls.parameters():
+            continue
+        p = sdef.params[name]
+        flag = ("--no-" + name.replace("_", "-")) if p.kind == "bool" and p.default is True else \
+            "--" + name.replace("_", "-")
+        assert flag in options, f"YAML key {stage}.{name} has no CLI option {flag}"
+
+
+# -- former names ----------------------------------------------------------------------------------
+def test_former_python_names_warn_and_work():
+    from trajml.features import RDF, Coordination, Solvation
+    from trajml.transport import ResidenceTime
+
+    with pytest.warns(DeprecationWarning, match="'sel_a' parameter of RDF is now called 'select_a'"):
+        assert RDF(sel_a="name Li").select_a == "name Li"
+    with pytest.warns(DeprecationWarning, match="'center' parameter of Coordination is now called 'select_a'"):
+        assert Coordination(center="name Na").select_a == "name Na"
+    with pytest.warns(DeprecationWarning, match="'li' parameter of Solvation is now called 'cation'"):
+        assert Solvation(li="name Na").cation == "name Na"
+    with pytest.warns(DeprecationWarning):
+        assert ResidenceTime(ligand="name TFSI").select_b == "name TFSI"
+    with pytest.raises(ValueError, match="got both 'select_a' and its former name 'sel_a'"):
+        RDF("name Li", sel_a="name O")
+
+
+def test_former_cli_flags_work_with_a_note(capsys):
+    from trajml.cli import main
+
+    parser = build_parser()
+    args = parser.parse_args(["rdf", "--sel-a", "name Li", "--bins", "40"])
+    assert args.select_a == "name Li" and args.n_bins == 40
+    err = capsys.readouterr().err
+    assert "--sel-a is now --select-a" in err and "--bins is now --n-bins" in err
+    args = parser.parse_args(["transport", "--keep-drift"])
+    assert args.remove_drift is False
+    assert main is not None
+
+
+def test_former_yaml_keys_work_with_a_note():
+    from trajml.pipelines import parse_pipeline
+
+    text = ("inputs:\n  - bundled: spe_sample\nstages:\n  - {stage: rdf, sel_a: name Li, sel_b: name O}\n"
+            "  - {stage: residence, center: name Li, ligand: name O, cutoff: 8.0}\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = parse_pipeline(text)
+    assert spec.stages[0].params["select_a"] == "name Li" and spec.stages[1].params["select_b"] == "name O"
+    assert any("'stages[0].sel_a' of stage 'rdf' is now called 'select_a'" in n for n in spec.notes)
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+# -- one message for one mistake, in the words of each place ----------------------------------------
+def test_a_bad_value_reads_the_same_in_python_cli_and_yaml(capsys):
+    from trajml.cli import main
+    from trajml.features import RDF
+    from trajml.pipelines import PipelineSpecError, parse_pipeline
+
+    problem = "must be a float in (0, inf) Å. Got -2 instead."
+    with pytest.raises(ValueError) as python:
+        RDF("name Li", r_max=-2)
+    assert str(python.value) == f"The 'r_max' parameter of RDF {problem}"
+    with pytest.raises(SystemExit):
+        main(["rdf", "--select-a", "name Li", "--r-max", "-2"])
+    assert f"argument --r-max: {problem}" in capsys.readouterr().err
+    with pytest.raises(PipelineSpecError) as yaml:
+        parse_pipeline("inputs:\n  - bundled: spe_sample\nstages:\n  - {stage: rdf, select_a: name Li, r_max: -2}\n")
+    assert f"'stages[0].r_max' of stage 'rdf' {problem}" in str(yaml.value)
+
+
+def test_an_unknown_parameter_suggests_the_closest_name(capsys):
+    from trajml.features import RDF
+    from trajml.pipelines import PipelineSpecError, parse_pipeline
+
+    with pytest.raises(PipelineSpecError, match=r"'stages\[0\]\.r_maxx' is not a parameter of stage 'rdf'\. "
+                                                r"Did you mean 'r_max'\?"):
+        parse_pipeline("inputs:\n  - bundled: spe_sample\nstages:\n  - {stage: rdf, select_a: name Li, r_maxx: 9}\n")
+    with pytest.raises(ValueError, match=r"RDF has no parameter 'r_maxx'\. Did you mean 'r_max'\?"):
+        RDF.validate_params({"select_a": "name Li", "r_maxx": 9})
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["rdf", "--select-a", "name Li", "--r-maxx", "9"])
+    assert "unrecognized arguments: --r-maxx" in capsys.readouterr().err
