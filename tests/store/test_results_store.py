@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from trajml.pipelines import ResultStore, StageOutput, unit_key
-from trajml.pipelines.store import SCHEMA_VERSION, canonical_json
+from trajml.pipelines import StageOutput
+from trajml.store.results import SCHEMA_VERSION, ResultStore, canonical_json, unit_key
 
 
 def test_key_depends_on_every_input_and_not_on_order():
@@ -54,3 +54,13 @@ def test_failed_write_leaves_no_entry(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         store.put("ab" * 32, StageOutput(data={}, figures={"f": Broken()}), {})
     assert not store.has("ab" * 32) and os.listdir(tmp_path / "store" / "tmp") == []
+
+
+def test_pipelines_reexport_the_results_store():
+    import trajml.pipelines
+    import trajml.pipelines.store
+    import trajml.store
+
+    for name in trajml.pipelines.store.__all__:
+        assert getattr(trajml.pipelines.store, name) is getattr(trajml.store.results, name) is getattr(trajml.store, name)
+    assert trajml.pipelines.ResultStore is ResultStore and trajml.pipelines.unit_key is unit_key
