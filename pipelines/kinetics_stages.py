@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajml.models._torch_threads import torch_threads
+from trajml._threads import torch_threads
 from trajml.pipelines.builtin_stages import _SEL, _data
 from trajml.plotting import use_offscreen_backend
 from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
@@ -105,7 +105,7 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
 
 
 def _analyse(ctx: StageContext, params: dict[str, Any], r_max: float | None, max_neighbors: int) -> Any:
-    from trajml.models.workflow import kinetic_analysis
+    from trajml.workflows.kinetics import kinetic_analysis
 
     return kinetic_analysis(
         ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],

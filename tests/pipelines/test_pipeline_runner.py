@@ -216,7 +216,7 @@ def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
     """The msm stage stores what kinetic_analysis gives when called directly, and its report shows ITS and CK."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
-    from trajml.models import kinetic_analysis
+    from trajml.workflows import kinetic_analysis
 
     yaml_text = (
         "version: 1\nname: kin\ninputs:\n  - bundled: spe_sample\n"

@@ -15,7 +15,7 @@ from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from trajml.io import open_source  # noqa: E402
-from trajml.models import StateInterpretation  # noqa: E402
+from trajml.kinetics import StateInterpretation  # noqa: E402
 from trajml.plotting import plot_state_populations, plot_state_rdf, plot_state_shell  # noqa: E402
 
 M = 3

@@ -18,10 +18,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
     ) from exc
 
 _EXPORTS = {
-    "VAMPNet": "vampnet", "VAMPNetModel": "vampnet", "vamp_loss": "vampnet", "vamp_score_torch": "vampnet",
-    "lagged_pairs": "vampnet", "pair_batches": "vampnet", "split_segments": "vampnet",
-    "GraphVAMPNet": "graph_vampnet", "GraphVAMPNetModel": "graph_vampnet",
-    "GraphDataset": "graph_data", "frames_to_batch": "graph_data", "chunk_to_batch": "graph_data",
+    "VAMPNet": "trajml.kinetics.deep", "VAMPNetModel": "trajml.kinetics.deep", "vamp_loss": "trajml.kinetics.deep",
+    "vamp_score_torch": "trajml.kinetics.deep", "lagged_pairs": "trajml.kinetics.deep",
+    "pair_batches": "trajml.kinetics.deep", "split_segments": "trajml.kinetics.deep",
+    "GraphVAMPNet": "trajml.kinetics.deep", "GraphVAMPNetModel": "trajml.kinetics.deep",
+    "GraphDataset": "trajml.store", "frames_to_batch": "trajml.store", "chunk_to_batch": "trajml.store",
     "MultitaskExtrapolator": "multitask", "MultitaskModel": "multitask", "masked_loss": "multitask",
     "smiles_graph": "polymer_graph", "cg_graph": "polymer_graph", "cg_graph_from_topology": "polymer_graph",
     "table_graphs": "polymer_graph",

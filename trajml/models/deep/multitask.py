@@ -52,7 +52,7 @@ from trajml.models.extrapolation_data import (
     check_labels,
     kfold_indices,
 )
-from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
+from trajml.store.models import FORMAT, FORMAT_VERSION, StoredModel, read_header
 from trajml.models.deep.polymer_graph import table_graphs
 from trajml.results import Results, _plain
 from trajml.results import read_only as _ro
@@ -188,7 +188,7 @@ def _check_inputs(owner: str, table: Any, graph_kind: str, feature_names: tuple[
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class MultitaskModel(Results):
+class MultitaskModel(Results, StoredModel, own_file=True):
     """A trained multi-fidelity ensemble.
 
     Attributes

@@ -17,7 +17,7 @@ from trajml.models.fes._validate import (
     check_weights,
 )
 from trajml.models.fes.model import FESModel
-from trajml.models.koopman import check_positive
+from trajml.kinetics.koopman import check_positive
 
 __all__ = ["FESEstimator"]
 

@@ -36,7 +36,7 @@ from trajml.models.fes._grid import Grid
 from trajml.models.fes._surfaces import GPSurface, _blocks, rbf
 from trajml.models.fes._validate import check_cvs, check_int, check_temperature, single_blas_thread
 from trajml.models.fes.model import make_model
-from trajml.models.koopman import check_positive
+from trajml.kinetics.koopman import check_positive
 
 __all__ = ["GaussianProcessFES", "Hyperparameters", "fit_hyperparameters", "inducing_grid"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.io import FORMAT, FORMAT_VERSION, read_header
+from trajml.store.models import FORMAT, FORMAT_VERSION, read_header
 from trajml.results import _plain
 
 __all__ = ["save_fes", "load_fes"]

@@ -10,6 +10,7 @@ import numpy as np
 from trajml.models.fes._grid import Grid
 from trajml.results import Results, _plain
 from trajml.results import read_only as _ro
+from trajml.store.models import StoredModel
 
 __all__ = ["FESModel", "make_model"]
 
@@ -17,7 +18,7 @@ _UNITS_OK = ("kJ/mol", "kT")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class FESModel(Results):
+class FESModel(Results, StoredModel, own_file=True):
     """A free-energy surface F(x) on 1-3 collective variables, with its uncertainty.
 
     Free energies are relative: the lowest value on the grid is 0. Every method takes and

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models._torch_threads import torch_threads
+from trajml._threads import torch_threads
 from trajml.models.fes._base import FESEstimator
 from trajml.models.fes._grid import Grid
 from trajml.models.fes._surfaces import MLPSurface
 from trajml.models.fes._validate import check_bins, check_cvs, check_int, check_ranges, check_temperature
 from trajml.models.fes.model import make_model
-from trajml.models.koopman import check_positive
+from trajml.kinetics.koopman import check_positive
 
 __all__ = ["NeuralNetworkFES"]
 

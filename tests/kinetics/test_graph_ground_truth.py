@@ -19,7 +19,7 @@ LAG = 3  # frames of 1 ps
 @pytest.fixture(scope="module")
 def hopping_graphs(tmp_path_factory):
     from trajml.io import open_source
-    from trajml.models.deep import GraphDataset
+    from trajml.store.graphs import GraphDataset
     from trajml.sim import hopping_system
     from trajml.sim.hopping import DEFAULT_RATE_MATRIX
 
@@ -33,7 +33,7 @@ def hopping_graphs(tmp_path_factory):
 
 
 def test_graph_vampnet_recovers_exact_timescales(hopping_graphs):
-    from trajml.models.deep import GraphVAMPNet
+    from trajml.kinetics.deep import GraphVAMPNet
 
     system, ds = hopping_graphs
     exact = system.exact_timescales()

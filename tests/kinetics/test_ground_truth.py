@@ -68,7 +68,7 @@ def test_hopping_features_tell_the_families_apart(hopping):
 
 
 def test_hopping_tica_route_recovers_exact_timescales(hopping):
-    from trajml.models import TICAMarkovModel
+    from trajml.kinetics import TICAMarkovModel
 
     system, features = hopping
     model = TICAMarkovModel(lag=HOP_LAG, n_clusters=3, dt_ps=system.dt_ps, seed=0).fit(features).fetch_model()
@@ -79,7 +79,7 @@ def test_hopping_tica_route_recovers_exact_timescales(hopping):
 
 def test_hopping_vampnet_recovers_exact_timescales(hopping):
     pytest.importorskip("torch")
-    from trajml.models.deep import VAMPNet
+    from trajml.kinetics.deep import VAMPNet
 
     system, features = hopping
     net = VAMPNet(n_states=3, hidden=(16, 16), lag=HOP_LAG, lr=5e-3, batch_size=1024, epochs=10, patience=3,
@@ -168,7 +168,7 @@ def test_deeptime_double_well_is_the_assumed_sde():
 
 
 def test_double_well_tica_route_recovers_reference_timescale(double_well):
-    from trajml.models import TICAMarkovModel
+    from trajml.kinetics import TICAMarkovModel
 
     _, trajs = double_well
     with warnings.catch_warnings():
@@ -179,7 +179,7 @@ def test_double_well_tica_route_recovers_reference_timescale(double_well):
 
 def test_double_well_vampnet_recovers_reference_timescale(double_well):
     pytest.importorskip("torch")
-    from trajml.models.deep import VAMPNet
+    from trajml.kinetics.deep import VAMPNet
 
     _, trajs = double_well
     net = VAMPNet(n_states=2, hidden=(16, 16), lag=DW_LAG, lr=5e-3, batch_size=1024, epochs=10, patience=3,

@@ -10,7 +10,7 @@ from deeptime.markov import TransitionCountEstimator
 from deeptime.markov.msm import MaximumLikelihoodMSM
 from model_helpers import T3, simulate_chain
 
-from trajml.models import soft_ck_test, soft_implied_timescales, soft_populations
+from trajml.kinetics import soft_ck_test, soft_implied_timescales, soft_populations
 
 DT = 2.0
 
@@ -79,7 +79,7 @@ def test_bad_input(chain):
 def test_pcca_groups_fast_exchanging_soft_states():
     """Four one-hot states, 0<->1 and 2<->3 exchanging fast, the pairs slowly: PCCA+ must find the pairs,
     and the coarse probabilities give the slow timescale of the lumped two-state chain."""
-    from trajml.models import soft_pcca
+    from trajml.kinetics import soft_pcca
 
     fast, slow = 0.3, 0.01
     T = np.array([[1 - fast - slow, fast, slow, 0], [fast, 1 - fast - slow, 0, slow],

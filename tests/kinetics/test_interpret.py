@@ -15,7 +15,7 @@ import pytest
 
 from trajml.errors import EmptySelectionError
 from trajml.io import open_source
-from trajml.models import StateInterpretation, StateInterpretationResults
+from trajml.kinetics import StateInterpretation, StateInterpretationResults
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -308,9 +308,9 @@ def test_tables_units_and_exports(hard_result):
     ds = hard_result.to_xarray()
     assert isinstance(ds, xr.Dataset) and ds["g"].dims == ("state", "species", "r")
     assert list(ds["species"].values) == ["polymer O", "anion"]
-    import trajml.models
+    import trajml.kinetics
 
-    assert "StateInterpretation" in trajml.models.__all__
+    assert "StateInterpretation" in trajml.kinetics.__all__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ def test_float64_minimum_image_in_a_skewed_triclinic_box():
     """The float64 recomputation of kernel distances finds the minimum image (MDAnalysis distance_array)."""
     from MDAnalysis.lib.mdamath import triclinic_vectors
 
-    from trajml.models.interpret import _pair_distances
+    from trajml.kinetics._interpret_rows import _pair_distances
 
     rng = np.random.default_rng(5)
     dims = np.array([20.0, 22.0, 25.0, 55.0, 60.0, 70.0], dtype=np.float32)

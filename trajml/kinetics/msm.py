@@ -13,8 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from trajml.models.koopman import _ro, check_lag, check_positive
+from trajml.kinetics.koopman import _ro, check_lag, check_positive
 from trajml.results import Results
+from trajml.store.models import StoredModel, load_model, save_model
 
 __all__ = ["MarkovModel", "MSMModel", "implied_timescales", "ImpliedTimescalesResults", "ck_test", "CKTestResults",
            "as_dtrajs"]
@@ -108,7 +109,7 @@ def _timescales(eigenvalues: np.ndarray, lag_ps: float) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class MSMModel(Results):
+class MSMModel(Results, StoredModel):
     """A fitted (reversible) Markov state model.
 
     Attributes
@@ -187,16 +188,12 @@ class MSMModel(Results):
         return out
 
     def save(self, path: Any) -> None:
-        """Write the model to an ``.npz`` file (see :func:`trajml.models.io.save_model`)."""
-        from trajml.models.io import save_model
-
+        """Write the model to an ``.npz`` file (see :func:`trajml.store.save_model`)."""
         save_model(self, path)
 
     @classmethod
     def load(cls, path: Any) -> "MSMModel":
         """Read a model written by :meth:`save`; refuses files of another model type or version."""
-        from trajml.models.io import load_model
-
         return load_model(path, expected=cls)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trajml.models.koopman import (
+from trajml.kinetics.koopman import (
     TimeLaggedCovariance,
     inv_sqrt,
     koopman_matrix,

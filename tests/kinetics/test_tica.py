@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip("deeptime")
 from deeptime.decomposition import TICA, VAMP  # noqa: E402
 
-from trajml.models import KineticProjection, MarkovModel, TICAMarkovModel, TICAMSMModel, load_model  # noqa: E402
+from trajml.kinetics import KineticProjection, MarkovModel, TICAMSMModel, TICAMarkovModel  # noqa: E402
+from trajml.store import load_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_save_load_chained_model(tmp_path, ar_trajs):
     np.testing.assert_array_equal(back.msm.transition_matrix, model.msm.transition_matrix)
     np.testing.assert_array_equal(back.assign(ar_trajs)[1], model.assign(ar_trajs)[1])
     assert back.projection.method == "tica"
-    from trajml.models import MSMModel
+    from trajml.kinetics import MSMModel
 
     with pytest.raises(ValueError, match="holds a TICAMSMModel, not a MSMModel"):
         MSMModel.load(path)

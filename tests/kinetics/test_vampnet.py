@@ -9,10 +9,10 @@ torch = pytest.importorskip("torch")
 
 from model_helpers import T3, simulate_chain  # noqa: E402
 
-from trajml.models import MarkovModel  # noqa: E402
-from trajml.models.deep import VAMPNet, VAMPNetModel, lagged_pairs, pair_batches, vamp_loss  # noqa: E402
-from trajml.models.io import save_model  # noqa: E402
-from trajml.models.koopman import TimeLaggedCovariance, vamp_score  # noqa: E402
+from trajml.kinetics import MarkovModel  # noqa: E402
+from trajml.kinetics.deep import VAMPNet, VAMPNetModel, lagged_pairs, pair_batches, vamp_loss  # noqa: E402
+from trajml.store.models import save_model  # noqa: E402
+from trajml.kinetics.koopman import TimeLaggedCovariance, vamp_score  # noqa: E402
 
 LAG = 5
 CENTRES = np.array([[-3.0, 0.0], [0.0, 0.0], [3.0, 0.0]])  # collinear: the middle state is not linear in x
@@ -234,11 +234,11 @@ def test_bad_input_messages():
         model.transform(np.zeros((4, 5)))
 
 
-def test_importing_trajml_models_stays_torch_free():
+def test_importing_trajml_kinetics_stays_torch_free():
     import subprocess
     import sys
 
-    code = "import sys, trajml, trajml.models; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, trajml, trajml.kinetics; assert 'torch' not in sys.modules, 'torch imported'"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -247,6 +247,6 @@ def test_missing_torch_names_the_deep_extra():
     import sys
 
     code = ("import sys; sys.modules['torch'] = None\n"
-            "try:\n    import trajml.models.deep\nexcept ImportError as e:\n    print(e)")
+            "try:\n    import trajml.kinetics.deep\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "pip install \"trajml[deep]\" -c constraints.txt" in out

@@ -19,8 +19,9 @@ from scipy.spatial import cKDTree  # noqa: E402
 from trajml.data import sample_topology, sample_trajectory  # noqa: E402
 from trajml.features import NeighborGraphs  # noqa: E402
 from trajml.io import open_source  # noqa: E402
-from trajml.models.deep import GraphDataset, GraphVAMPNet, GraphVAMPNetModel, frames_to_batch  # noqa: E402
-from trajml.models.deep.graph_vampnet import _GraphLobe  # noqa: E402
+from trajml.kinetics.deep import GraphVAMPNet, GraphVAMPNetModel  # noqa: E402
+from trajml.store.graphs import GraphDataset, frames_to_batch  # noqa: E402
+from trajml.kinetics.deep.networks import _GraphLobe  # noqa: E402
 
 K = 8
 R_MAX = 9.0
@@ -180,7 +181,7 @@ def test_save_load_round_trip(tmp_path, dataset, fitted):
     assert back.species_names == model.species_names and back.r_max == model.r_max
     b = dataset.batch(0, [0, 1])
     np.testing.assert_array_equal(back.transform(b), model.transform(b))
-    from trajml.models.deep import VAMPNetModel
+    from trajml.kinetics.deep import VAMPNetModel
 
     with pytest.raises(ValueError, match="holds a GraphVAMPNetModel, not a VAMPNetModel"):
         VAMPNetModel.load(tmp_path / "g.npz")
@@ -221,7 +222,8 @@ def test_bad_input_messages(source, dataset, tmp_path):
 
 
 def test_load_model_dispatches_to_network_files(tmp_path, dataset, fitted):
-    from trajml.models import TICAMSMModel, load_model, save_model
+    from trajml.kinetics import TICAMSMModel
+    from trajml.store import load_model, save_model
 
     model = fitted.fetch_model()
     save_model(model, tmp_path / "m.npz")

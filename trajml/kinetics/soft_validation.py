@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.koopman import (
+from trajml.kinetics.koopman import (
     CovarianceModel,
     _ro,
     as_trajectories,
@@ -23,7 +23,7 @@ from trajml.models.koopman import (
     soft_koopman_matrix,
     stationary_distribution,
 )
-from trajml.models.msm import CKTestResults, ImpliedTimescalesResults, _check_lags
+from trajml.kinetics.msm import CKTestResults, ImpliedTimescalesResults, _check_lags
 
 __all__ = ["soft_implied_timescales", "soft_ck_test", "soft_populations", "soft_pcca"]
 

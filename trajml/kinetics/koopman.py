@@ -26,6 +26,7 @@ import numpy as np
 
 from trajml.results import Results
 from trajml.results import read_only as _ro
+from trajml.store.models import StoredModel
 
 __all__ = [
     "CovarianceState",
@@ -291,7 +292,7 @@ class TimeLaggedCovariance:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class CovarianceModel(Results):
+class CovarianceModel(Results, StoredModel):
     """Instantaneous and time-lagged covariances.
 
     Attributes

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.koopman import (
+from trajml.kinetics.koopman import (
     TimeLaggedCovariance,
     _ro,
     _spd_eig,
@@ -22,8 +22,9 @@ from trajml.models.koopman import (
     check_long_enough,
     check_positive,
 )
-from trajml.models.msm import MarkovModel, MSMModel
+from trajml.kinetics.msm import MarkovModel, MSMModel
 from trajml.results import Results
+from trajml.store.models import StoredModel, load_model, save_model
 
 __all__ = ["KineticProjection", "ProjectionModel", "TICAMarkovModel", "TICAMSMModel"]
 
@@ -32,7 +33,7 @@ _SCALINGS = ("kinetic_map", None)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class ProjectionModel(Results):
+class ProjectionModel(Results, StoredModel):
     """A linear projection onto slow collective variables (TICA or VAMP).
 
     Attributes
@@ -205,7 +206,7 @@ class KineticProjection:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class TICAMSMModel(Results):
+class TICAMSMModel(Results, StoredModel):
     """Features → projection → k-means → MSM, fitted.
 
     Attributes
@@ -246,16 +247,12 @@ class TICAMSMModel(Results):
         return [_nearest(y, self.cluster_centers) for y in self.transform(features, per_target=per_target)]
 
     def save(self, path: Any) -> None:
-        """Write the model to an ``.npz`` file (see :func:`trajml.models.io.save_model`)."""
-        from trajml.models.io import save_model
-
+        """Write the model to an ``.npz`` file (see :func:`trajml.store.save_model`)."""
         save_model(self, path)
 
     @classmethod
     def load(cls, path: Any) -> "TICAMSMModel":
         """Read a model written by :meth:`save`; refuses files of another model type or version."""
-        from trajml.models.io import load_model
-
         return load_model(path, expected=cls)
 
 
@@ -265,7 +262,7 @@ def _nearest(y: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 class TICAMarkovModel:
-    """Estimator chaining :class:`KineticProjection`, deeptime k-means and :class:`~trajml.models.msm.MarkovModel`.
+    """Estimator chaining :class:`KineticProjection`, deeptime k-means and :class:`~trajml.kinetics.msm.MarkovModel`.
 
     Parameters
     ----------

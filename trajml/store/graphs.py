@@ -1,4 +1,4 @@
-"""Neighbour graphs on disk and as torch-geometric batches: the one bridge from CSR graphs to PyG.
+"""Graph datasets: neighbour graphs stored on disk, read back as torch-geometric batches (the one bridge to PyG).
 
 :class:`GraphDataset` streams :class:`trajml.features.NeighborGraphs` output chunk by chunk into
 fixed-width files (one pair per trajectory: neighbour ids and distances, shape (T, N, K)), so a
@@ -9,6 +9,9 @@ than K neighbours within the cut-off are padded (id -1) and the padding never be
 :func:`frames_to_batch` turns frames into one ``torch_geometric.data.Batch``: node ``x`` holds the
 species code of every atom, ``edge_index`` runs neighbour → centre, ``edge_dist`` holds the
 minimum-image distances in Å and ``readout`` marks the atoms whose states are read out.
+
+Storing and reading graphs needs only NumPy; torch and torch-geometric (the ``deep`` extra) are
+imported when a batch is built.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch_geometric.data import Batch
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch_geometric.data import Batch
 
 __all__ = ["GraphDataset", "frames_to_batch", "chunk_to_batch", "padded_from_chunk"]
 
@@ -91,6 +96,7 @@ def frames_to_batch(species: np.ndarray, readout: np.ndarray, neighbors: np.ndar
         ``nbr_dist`` (F·N, K) float32 Å; ``readout`` (F·n_targets,) int64 node ids in frame-major
         order; ``batch`` and ``ptr`` as torch-geometric defines them.
     """
+    torch, Batch = _torch_batch()
     f, n, k = neighbors.shape
     nb = torch.as_tensor(np.ascontiguousarray(neighbors), device=device).long()
     valid = nb >= 0
@@ -113,6 +119,15 @@ def chunk_to_batch(chunk: Any, readout: np.ndarray, width: int, device: torch.de
     """:func:`frames_to_batch` of a :class:`~trajml.features.GraphChunk` of all atoms."""
     nbr, dist = padded_from_chunk(chunk, width)
     return frames_to_batch(chunk.species, readout, nbr, dist, device)
+
+
+def _torch_batch() -> tuple[Any, Any]:
+    """torch and torch-geometric's ``Batch``, imported on first use (the ``deep`` extra)."""
+    from trajml.errors import require_extra
+
+    torch = require_extra("torch", "deep", "Building torch-geometric batches of neighbour graphs")
+    data: Any = require_extra("torch_geometric.data", "deep", "Building torch-geometric batches of neighbour graphs")
+    return torch, data.Batch
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,7 @@ def _write_json(d: str, name: str, obj: Any) -> str:
 
 
 def _save_model(model: Any, path: str) -> None:
-    from trajml.models.io import save_model
+    from trajml.store.models import save_model
 
     save_model(model, path)
 
@@ -247,7 +247,7 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         Extra keyword arguments of the estimator (e.g. ``dim`` or ``hidden``).
     n_metastable : int, optional
         'graph'/'mlp': lump the ``n_states`` soft states into this many metastable sets by PCCA+
-        (:func:`~trajml.models.soft_validation.soft_pcca`) before validation and interpretation.
+        (:func:`~trajml.kinetics.soft_validation.soft_pcca`) before validation and interpretation.
     interpret : {'soft', 'hard'}
         Weight each (frame, target) by its state probabilities in the per-state statistics
         ('soft', GDyNet's averages), or give it wholly to its most probable state ('hard': sharper
@@ -260,9 +260,9 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     from trajml.features._selection import resolve_atoms
     from trajml.features.coordination import cutoff_from_rdf
     from trajml.features.shell_counts import ShellCounts
-    from trajml.models.interpret import StateInterpretation
-    from trajml.models.koopman import check_lag
-    from trajml.models.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
+    from trajml.kinetics.interpret import StateInterpretation
+    from trajml.kinetics.koopman import check_lag
+    from trajml.kinetics.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
 
     owner = "kinetic_analysis"
     if interpret not in ("soft", "hard"):
@@ -288,7 +288,8 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     feature_names: list[str] = []
     tmp_graphs = None
     if model == "graph":
-        from trajml.models.deep import GraphDataset, GraphVAMPNet
+        from trajml.kinetics.deep import GraphVAMPNet
+        from trajml.store.graphs import GraphDataset
 
         if graph_dir is None:
             tmp_graphs = tempfile.mkdtemp(prefix="trajml-graphs-")
@@ -314,13 +315,13 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         feats = counts.compute(source, start=start, stop=stop, step=step, chunk_size=chunk_size)
         feature_names = counts.feature_names
         if model == "mlp":
-            from trajml.models.deep import VAMPNet
+            from trajml.kinetics.deep import VAMPNet
 
             fitted = VAMPNet(n_states, lag=lag, epochs=epochs, batch_size=batch_size or 256, seed=seed,
                              device=device, progress=progress, **{"hidden": (32, 32), **opts}).fit(feats).fetch_model()
             probs = [fitted.transform(f) for f in feats]
         else:
-            from trajml.models.tica import TICAMarkovModel
+            from trajml.kinetics.tica import TICAMarkovModel
 
             fitted = TICAMarkovModel(lag, n_clusters, dt_ps=dt, n_metastable=n_states, seed=seed,
                                      **opts).fit(feats).fetch_model()
@@ -330,14 +331,14 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     lags = list(its_lags) if its_lags is not None else _default_lags(n_longest, lag)
     memberships = None
     if n_metastable is not None and model != "tica":
-        from trajml.models.soft_validation import soft_pcca
+        from trajml.kinetics.soft_validation import soft_pcca
 
         memberships, probs = soft_pcca(probs, lag, n_metastable)
     n_sets = n_states if memberships is None else int(n_metastable)
     if model == "tica":
         # The classic route is judged as users know it: MSMs on the k-means states (deeptime), CK on
         # the PCCA+ sets, populations of the sets.
-        from trajml.models.msm import ck_test, implied_timescales
+        from trajml.kinetics.msm import ck_test, implied_timescales
 
         dtrajs = [d for f in feats for d in fitted.assign(f, per_target=True)]
         its = implied_timescales(dtrajs, lags, dt, n_its=n_states - 1, n_bootstrap=n_bootstrap, seed=seed)
