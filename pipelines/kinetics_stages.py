@@ -129,7 +129,7 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     import numpy as np
 
     from trajml.features import ShellCounts
-    from trajml.models.fes import estimator, stack_cvs
+    from trajml.fes import estimator, stack_cvs
 
     temperature = params["temperature"] if params["temperature"] is not None else ctx.system.metadata.get(
         "temperature")
@@ -149,7 +149,7 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     for k, (p, f) in enumerate(zip(minima.points, minima.free_energy_kJmol)):
         numbers[f"min{k}_x"], numbers[f"min{k}_y"] = (float(p[0]), ""), (float(p[1]), "")
         numbers[f"min{k}_F"] = (float(f), "kJ/mol")
-    from trajml.models.fes import plot_fes
+    from trajml.plotting import plot_fes
 
     use_offscreen_backend()  # workers have no display
 

@@ -241,7 +241,7 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     from trajml.data import sample_topology, sample_trajectory
     from trajml.features import ShellCounts
     from trajml.io import open_source
-    from trajml.models.fes import HistogramFES, stack_cvs
+    from trajml.fes import HistogramFES, stack_cvs
 
     yaml_text = (
         "version: 1\nname: f\ninputs:\n  - bundled: spe_sample\n"

@@ -33,6 +33,12 @@ NAMES: dict[str, dict[str, str]] = {
     "trajml.models": {**{n: "trajml.kinetics" for n in _KINETICS},
                       "save_model": "trajml.store", "load_model": "trajml.store",
                       "kinetic_analysis": "trajml.workflows", "KineticAnalysis": "trajml.workflows"},
+    "trajml.models.fes": {**{n: "trajml.fes" for n in (
+        "HistogramFES", "KernelDensityFES", "GaussianProcessFES", "NeuralNetworkFES", "FESModel", "Minima",
+        "MinimumPath", "Basins", "find_minima", "minimum_path", "basin_free_energies", "estimator", "KB_KJ_MOL_K",
+        "stack_cvs")},
+        "plot_fes": "trajml.plotting", "plot_path_profile": "trajml.plotting",
+        "save_fes": "trajml.store", "load_fes": "trajml.store"},
 }
 
 #: Old module -> the new modules holding its names, searched in this order.
@@ -52,10 +58,15 @@ MODULES: dict[str, tuple[str, ...]] = {
     "trajml.models.deep.graph_vampnet": ("trajml.kinetics.deep.models", "trajml.kinetics.deep.training",
                                          "trajml.kinetics.deep.networks", "trajml.kinetics.deep.data"),
     "trajml.models.deep.graph_data": ("trajml.store.graphs",),
+    **{f"trajml.models.fes.{m}": (f"trajml.fes.{m}",) for m in (
+        "_base", "_factory", "_grid", "_validate", "cvs", "gp", "histogram", "kde", "model", "nn", "paths")},
+    "trajml.models.fes._surfaces": ("trajml.fes.surfaces",),
+    "trajml.models.fes.io": ("trajml.store.fes",),
+    "trajml.models.fes.plots": ("trajml.plotting.fes",),
 }
 
 #: Old packages answered by a proxy (their submodules are in :data:`MODULES`).
-_PACKAGES: frozenset[str] = frozenset()
+_PACKAGES: frozenset[str] = frozenset({"trajml.models.fes"})
 
 _HERE = (__file__, __file__.replace("_shim.py", "__init__.py"))
 

@@ -3,7 +3,8 @@
 - :mod:`trajml.plotting.structure`: g(r), coordination numbers, Li⁺ solvation;
 - :mod:`trajml.plotting.transport`: MSDs, residence-time correlation functions;
 - :mod:`trajml.plotting.kinetics`: implied timescales, Chapman–Kolmogorov tests, populations and
-  per-state structure of kinetic models.
+  per-state structure of kinetic models;
+- :mod:`trajml.plotting.fes`: free-energy surfaces with minima, basins and paths; path profiles.
 
 matplotlib is imported on first use; without it the functions raise
 :class:`~trajml.errors.MissingExtraError` naming the ``plot`` extra
@@ -24,12 +25,14 @@ _EXPORTS = {
     "plot_msd": "transport", "plot_residence": "transport",
     "plot_implied_timescales": "kinetics", "plot_ck_test": "kinetics", "plot_populations": "kinetics",
     "plot_state_rdf": "kinetics", "plot_state_shell": "kinetics", "plot_state_populations": "kinetics",
+    "plot_fes": "fes", "plot_path_profile": "fes",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from trajml.plotting._base import use_offscreen_backend
+    from trajml.plotting.fes import plot_fes, plot_path_profile
     from trajml.plotting.kinetics import (
         plot_ck_test,
         plot_implied_timescales,

@@ -41,15 +41,20 @@ MODEL_TYPES: dict[str, str] = {
     "TICAMSMModel": "trajml.kinetics.tica:TICAMSMModel",
     "VAMPNetModel": "trajml.kinetics.deep.models:VAMPNetModel",
     "GraphVAMPNetModel": "trajml.kinetics.deep.models:GraphVAMPNetModel",
-    "FESModel": "trajml.models.fes.model:FESModel",
+    "FESModel": "trajml.fes.model:FESModel",
     "MultitaskModel": "trajml.models.deep.multitask:MultitaskModel",
+    # the evaluators stored inside FESModel files
+    "GridSurface": "trajml.fes.surfaces:GridSurface",
+    "KDESurface": "trajml.fes.surfaces:KDESurface",
+    "GPSurface": "trajml.fes.surfaces:GPSurface",
+    "MLPSurface": "trajml.fes.surfaces:MLPSurface",
 }
 
 # Model types that write and read their own file layout (networks need torch, so their modules are
 # imported only when such a file is read): save_model calls their ``save``, load_model their ``load``.
 _OWN_FILE: set[str] = {"VAMPNetModel", "GraphVAMPNetModel", "FESModel", "MultitaskModel"}
 # Types stored only inside another model's file, never on their own.
-_PARTS: set[str] = set()
+_PARTS: set[str] = {"GridSurface", "KDESurface", "GPSurface", "MLPSurface"}
 # Classes registered in this process, by model type.
 _CLASSES: dict[str, type] = {}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.fes._grid import Grid
+from trajml.fes._grid import Grid
 from trajml.results import Results, _plain
 from trajml.results import read_only as _ro
 from trajml.store.models import StoredModel
@@ -175,34 +175,34 @@ class FESModel(Results, StoredModel, own_file=True):
 
     # ------------------------------------------------------------------ files
     def save(self, path: Any) -> None:
-        """Write the model to an ``.npz`` file (see :func:`trajml.models.fes.io.save_fes`)."""
-        from trajml.models.fes.io import save_fes
+        """Write the model to an ``.npz`` file (see :func:`trajml.store.save_fes`)."""
+        from trajml.store.fes import save_fes
 
         save_fes(self, path)
 
     @classmethod
     def load(cls, path: Any) -> "FESModel":
         """Read a model written by :meth:`save`; predictions are identical."""
-        from trajml.models.fes.io import load_fes
+        from trajml.store.fes import load_fes
 
         return load_fes(path)
 
     # ------------------------------------------------------------------ analysis shortcuts
     def minima(self, **kwargs: Any) -> Any:
-        """Local minima of the surface; see :func:`trajml.models.fes.paths.find_minima`."""
-        from trajml.models.fes.paths import find_minima
+        """Local minima of the surface; see :func:`trajml.fes.paths.find_minima`."""
+        from trajml.fes.paths import find_minima
 
         return find_minima(self, **kwargs)
 
     def minimum_path(self, start: Any, end: Any, **kwargs: Any) -> Any:
-        """Minimum free-energy path between two points; see :func:`trajml.models.fes.paths.minimum_path`."""
-        from trajml.models.fes.paths import minimum_path
+        """Minimum free-energy path between two points; see :func:`trajml.fes.paths.minimum_path`."""
+        from trajml.fes.paths import minimum_path
 
         return minimum_path(self, start, end, **kwargs)
 
     def basins(self, minima: Any = None, **kwargs: Any) -> Any:
-        """Basins and their free energies; see :func:`trajml.models.fes.paths.basin_free_energies`."""
-        from trajml.models.fes.paths import basin_free_energies
+        """Basins and their free energies; see :func:`trajml.fes.paths.basin_free_energies`."""
+        from trajml.fes.paths import basin_free_energies
 
         return basin_free_energies(self, minima, **kwargs)
 

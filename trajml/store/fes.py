@@ -1,8 +1,10 @@
-"""Save and load free-energy models: one ``.npz`` of arrays plus a JSON header.
+"""Free-energy model files: a :class:`~trajml.fes.model.FESModel` as one ``.npz`` of arrays plus a JSON header.
 
-The header follows :mod:`trajml.models.io` (``format``, ``format_version``, ``model_type``), so a
+The header follows :mod:`trajml.store.models` (``format``, ``format_version``, ``model_type``), so a
 file is recognisable as a trajml model file; the evaluator behind the model (histogram table,
-KDE samples, GP posterior, network weights) is stored as plain arrays, never pickled.
+KDE samples, GP posterior, network weights) is stored as plain arrays, never pickled. The model
+and surface classes are found through the model-file registry (:func:`~trajml.store.models.model_class`),
+so this module imports no free-energy code.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from trajml.store.models import FORMAT, FORMAT_VERSION, read_header
 from trajml.results import _plain
+from trajml.results import read_only as _ro
+from trajml.store.models import FORMAT, FORMAT_VERSION, model_class, read_header
 
 __all__ = ["save_fes", "load_fes"]
 
@@ -24,12 +27,10 @@ _MODEL_TYPE = "FESModel"
 
 
 def _surface_arrays(surface: Any) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
-    from trajml.models.fes import _surfaces as S
-
     kind = type(surface).__name__
     arrays: dict[str, np.ndarray] = {}
     scalars: dict[str, Any] = {}
-    if isinstance(surface, S.MLPSurface):
+    if isinstance(surface, model_class("MLPSurface")):
         scalars["n_members"] = len(surface.layers)
         scalars["n_layers"] = len(surface.layers[0])
         for m, member in enumerate(surface.layers):
@@ -53,16 +54,16 @@ def _surface_arrays(surface: Any) -> tuple[str, dict[str, Any], dict[str, np.nda
 
 
 def _surface_from(kind: str, scalars: dict[str, Any], data: Any) -> Any:
-    from trajml.models.fes import _surfaces as S
-
     def a(name: str) -> np.ndarray:
         return np.array(data[f"s:{name}"])
 
     if kind == "MLPSurface":
         layers = tuple(tuple((a(f"W{m}_{k}"), a(f"b{m}_{k}")) for k in range(scalars["n_layers"]))
                        for m in range(scalars["n_members"]))
-        return S.MLPSurface(layers=layers, shift=a("shift"), scale=a("scale"))
-    cls = {"GridSurface": S.GridSurface, "KDESurface": S.KDESurface, "GPSurface": S.GPSurface}[kind]
+        return model_class("MLPSurface")(layers=layers, shift=a("shift"), scale=a("scale"))
+    if kind not in ("GridSurface", "KDESurface", "GPSurface"):
+        raise KeyError(kind)
+    cls = model_class(kind)
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name == "edges":
@@ -75,10 +76,8 @@ def _surface_from(kind: str, scalars: dict[str, Any], data: Any) -> Any:
 
 
 def save_fes(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write a :class:`~trajml.models.fes.model.FESModel` to ``path`` (atomically: temp file + rename)."""
-    from trajml.models.fes.model import FESModel
-
-    if not isinstance(model, FESModel):
+    """Write a :class:`~trajml.fes.model.FESModel` to ``path`` (atomically: temp file + rename)."""
+    if not isinstance(model, model_class(_MODEL_TYPE)):
         raise TypeError(f"The 'model' parameter of save_fes must be a FESModel. Got {type(model).__name__} instead.")
     kind, scalars, sarrays = _surface_arrays(model.surface)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_type": _MODEL_TYPE,
@@ -105,8 +104,7 @@ def save_fes(model: Any, path: str | os.PathLike[str]) -> None:
 
 def load_fes(path: str | os.PathLike[str]) -> Any:
     """Read a model written by :func:`save_fes`; refuses other files with a message saying why."""
-    from trajml.models.fes.model import FESModel, _ro
-
+    FESModel = model_class(_MODEL_TYPE)
     name = os.fspath(path)
     try:
         with np.load(name, allow_pickle=False) as data:

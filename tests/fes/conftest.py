@@ -34,7 +34,7 @@ def samples(potentials):
 @pytest.fixture(scope="session")
 def fitted(potentials, samples):
     """{potential: {method: FESModel}} on a 50 x 50 grid over the box."""
-    from trajml.models.fes import GaussianProcessFES, HistogramFES, KernelDensityFES, NeuralNetworkFES
+    from trajml.fes import GaussianProcessFES, HistogramFES, KernelDensityFES, NeuralNetworkFES
 
     out = {}
     for name, pot in potentials.items():

@@ -10,16 +10,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from trajml.plotting._base import _pyplot
+
 __all__ = ["plot_fes", "plot_path_profile"]
-
-
-def _pyplot() -> Any:
-    from trajml.errors import require_extra
-
-    require_extra("matplotlib", "plot", "trajml.models.fes.plots")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _new_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -126,7 +119,7 @@ def _mark_minima(ax: Any, model: Any, minima: Any, labels: Sequence[str] | None,
 
 
 def plot_path_profile(path: Any, ax: Any = None, *, unit: str = "kT", kT_kJmol: float | None = None) -> Any:
-    """Free energy along a :class:`~trajml.models.fes.paths.MinimumPath` with its ±1σ band.
+    """Free energy along a :class:`~trajml.fes.paths.MinimumPath` with its ±1σ band.
 
     Parameters
     ----------

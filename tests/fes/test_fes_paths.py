@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fes_potentials import KT, MuellerBrown, mb_stationary_points
-from trajml.models.fes import basin_free_energies, find_minima, minimum_path
-from trajml.models.fes._grid import Grid
-from trajml.models.fes.model import make_model
+from trajml.fes import basin_free_energies, find_minima, minimum_path
+from trajml.fes._grid import Grid
+from trajml.fes.model import make_model
 
 EXACT = mb_stationary_points()
 

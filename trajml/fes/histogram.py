@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.fes._base import FESEstimator
-from trajml.models.fes._surfaces import GridSurface
-from trajml.models.fes.model import make_model
+from trajml.fes._base import FESEstimator
+from trajml.fes.surfaces import GridSurface
+from trajml.fes.model import make_model
 
 __all__ = ["HistogramFES"]
 
@@ -26,7 +26,7 @@ class HistogramFES(FESEstimator):
     Parameters
     ----------
     temperature, bins, ranges, cv_units, statistical_inefficiency
-        See :class:`~trajml.models.fes._base.FESEstimator`.
+        See :class:`~trajml.fes._base.FESEstimator`.
 
     Examples
     --------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trajml.models.fes import GaussianProcessFES, HistogramFES, KernelDensityFES, NeuralNetworkFES, estimator
+from trajml.fes import GaussianProcessFES, HistogramFES, KernelDensityFES, NeuralNetworkFES, estimator
 
 ESTIMATORS = [HistogramFES, KernelDensityFES, GaussianProcessFES, NeuralNetworkFES]
 X = np.random.default_rng(0).normal(size=(500, 2))

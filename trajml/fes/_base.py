@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.fes._grid import BinnedSamples, Grid, bin_samples
-from trajml.models.fes._validate import (
+from trajml.fes._grid import BinnedSamples, Grid, bin_samples
+from trajml.fes._validate import (
     KB_KJ_MOL_K,
     check_bins,
     check_cvs,
@@ -16,7 +16,7 @@ from trajml.models.fes._validate import (
     check_temperature,
     check_weights,
 )
-from trajml.models.fes.model import FESModel
+from trajml.fes.model import FESModel
 from trajml.kinetics.koopman import check_positive
 
 __all__ = ["FESEstimator"]
@@ -80,7 +80,7 @@ class FESEstimator:
         return KB_KJ_MOL_K * T
 
     def fetch_model(self) -> FESModel:
-        """The fitted, frozen :class:`~trajml.models.fes.model.FESModel` (the same object until refitted)."""
+        """The fitted, frozen :class:`~trajml.fes.model.FESModel` (the same object until refitted)."""
         if self._model is None:
             raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(cvs) first.")
         return self._model

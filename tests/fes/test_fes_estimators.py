@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from trajml.models.fes import (
+from trajml.fes import (
     FESModel,
     GaussianProcessFES,
     HistogramFES,
@@ -23,7 +23,7 @@ KT = KB * 300.0
 
 
 def test_import_is_torch_and_matplotlib_free():
-    code = ("import sys, trajml.models.fes as f; f.HistogramFES; f.GaussianProcessFES; f.find_minima; "
+    code = ("import sys, trajml.fes as f; f.HistogramFES; f.GaussianProcessFES; f.find_minima; "
             "print([m for m in ('torch', 'matplotlib.pyplot', 'sklearn') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
@@ -169,7 +169,8 @@ def test_plot_fes_draws_contours_paths_and_profiles(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from trajml.models.fes import find_minima, minimum_path, plot_fes, plot_path_profile
+    from trajml.fes import find_minima, minimum_path
+    from trajml.plotting import plot_fes, plot_path_profile
 
     rng = np.random.default_rng(11)
     x = np.concatenate([rng.normal(size=(4000, 2)) * 0.3 + [-1, 0], rng.normal(size=(4000, 2)) * 0.3 + [1, 0]])
@@ -188,7 +189,7 @@ def test_plot_fes_draws_contours_paths_and_profiles(tmp_path):
 
 
 def test_stack_cvs_pools_frames_and_targets():
-    from trajml.models.fes import stack_cvs
+    from trajml.fes import stack_cvs
 
     cn = np.array([[4, 5], [5, 5], [4, 6]])  # 3 frames x 2 Li
     d = np.array([[3.1, 5.0], [3.3, 4.8], [3.0, 6.2]])
@@ -247,7 +248,8 @@ def test_statistical_inefficiency_scales_the_error_bars(method):
 
 
 def test_generic_load_model_reads_fes_files(tmp_path):
-    from trajml.models import MSMModel, load_model, save_model
+    from trajml.kinetics import MSMModel
+    from trajml.store import load_model, save_model
 
     m = HistogramFES(bins=(6, 5)).fit(np.random.default_rng(1).normal(size=(800, 2))).fetch_model()
     save_model(m, tmp_path / "f.npz")

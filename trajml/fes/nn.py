@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from trajml._threads import torch_threads
-from trajml.models.fes._base import FESEstimator
-from trajml.models.fes._grid import Grid
-from trajml.models.fes._surfaces import MLPSurface
-from trajml.models.fes._validate import check_bins, check_cvs, check_int, check_ranges, check_temperature
-from trajml.models.fes.model import make_model
+from trajml.fes._base import FESEstimator
+from trajml.fes._grid import Grid
+from trajml.fes.surfaces import MLPSurface
+from trajml.fes._validate import check_bins, check_cvs, check_int, check_ranges, check_temperature
+from trajml.fes.model import make_model
 from trajml.kinetics.koopman import check_positive
 
 __all__ = ["NeuralNetworkFES"]
@@ -54,7 +54,7 @@ class NeuralNetworkFES(FESEstimator):
     Parameters
     ----------
     temperature, bins, ranges, cv_units, statistical_inefficiency
-        See :class:`~trajml.models.fes._base.FESEstimator`.
+        See :class:`~trajml.fes._base.FESEstimator`.
     hidden : sequence of int
         Widths of the hidden layers (default (64, 64)).
     n_members : int

@@ -1,6 +1,6 @@
 """Analysis on a fitted surface: minima, minimum free-energy paths, barriers and basin free energies.
 
-Everything works on any :class:`~trajml.models.fes.model.FESModel` through its ``predict``,
+Everything works on any :class:`~trajml.fes.model.FESModel` through its ``predict``,
 ``gradient`` and ``sample_surfaces``; uncertainties of barriers and basin differences come from
 surfaces drawn jointly at the points that matter, so correlated errors cancel as they should.
 
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from trajml.models.fes._validate import check_int
+from trajml.fes._validate import check_int
 from trajml.results import Results
 from trajml.results import read_only as _ro
 

@@ -31,11 +31,11 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, cholesky, solve_tri
 from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 
-from trajml.models.fes._base import FESEstimator
-from trajml.models.fes._grid import Grid
-from trajml.models.fes._surfaces import GPSurface, _blocks, rbf
-from trajml.models.fes._validate import check_cvs, check_int, check_temperature, single_blas_thread
-from trajml.models.fes.model import make_model
+from trajml.fes._base import FESEstimator
+from trajml.fes._grid import Grid
+from trajml.fes.surfaces import GPSurface, _blocks, rbf
+from trajml.fes._validate import check_cvs, check_int, check_temperature, single_blas_thread
+from trajml.fes.model import make_model
 from trajml.kinetics.koopman import check_positive
 
 __all__ = ["GaussianProcessFES", "Hyperparameters", "fit_hyperparameters", "inducing_grid"]
@@ -277,14 +277,14 @@ def _posterior_poisson(points: np.ndarray, counts: np.ndarray, exposure: np.ndar
 class GaussianProcessFES(FESEstimator):
     """Gaussian-process free-energy surface with calibrated predictive uncertainty.
 
-    See the module notes for the model. The fitted :class:`~trajml.models.fes.model.FESModel`
+    See the module notes for the model. The fitted :class:`~trajml.fes.model.FESModel`
     predicts F, its standard deviation and ∇F anywhere (analytically), and draws correlated
     surfaces for barrier and basin uncertainties.
 
     Parameters
     ----------
     temperature, bins, ranges, cv_units, statistical_inefficiency
-        See :class:`~trajml.models.fes._base.FESEstimator`. With :meth:`fit` the grid is also
+        See :class:`~trajml.fes._base.FESEstimator`. With :meth:`fit` the grid is also
         the Poisson binning (fine bins cost nothing in accuracy, only time: O(bins · M²)).
     max_inducing : int
         Upper bound M on the inducing points (default 600).
@@ -413,7 +413,7 @@ class GaussianProcessFES(FESEstimator):
                                  f"({len(y)}), in kJ/mol. Got {sigma!r} instead.")
             noise = (s / kT) ** 2
         M, sp, nh, _, ls = self._gp_params(x.shape[1])
-        from trajml.models.fes._validate import check_bins, check_ranges
+        from trajml.fes._validate import check_bins, check_ranges
 
         bins = check_bins(owner, self.bins, x.shape[1])
         grid = Grid.regular(check_ranges(owner, self.ranges, x, bins), bins)

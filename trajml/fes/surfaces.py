@@ -1,12 +1,15 @@
 """Evaluators behind a fitted free-energy model: NumPy only, so a model never needs torch.
 
 Every surface works in units of kT on the dimensionless free energy f = F / kT, defined up to
-an additive constant that :class:`~trajml.models.fes.model.FESModel` removes. Each one gives
+an additive constant that :class:`~trajml.fes.model.FESModel` removes. Each one gives
 
 - ``values(x)``: f and its predictive variance at points ``x`` (n, d), CV units;
 - ``gradient(x)``: df/dx, shape (n, d), kT per CV unit;
 - ``draws(x, n, rng)``: surfaces drawn from the estimator's uncertainty, shape (n_draws, len(x)),
   jointly over the points, so that differences (barriers) carry their correlations.
+
+Surfaces are stored inside free-energy model files as plain arrays (:mod:`trajml.store.fes`); each
+class registers itself with the model-file registry as a part (:class:`~trajml.store.models.StoredModel`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import solve_triangular
+
+from trajml.store.models import StoredModel
 
 __all__ = ["GridSurface", "KDESurface", "GPSurface", "MLPSurface", "rbf"]
 
@@ -30,7 +35,7 @@ def _blocks(n: int, size: int = _CHUNK) -> list[slice]:
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class GridSurface:
+class GridSurface(StoredModel, part=True):
     """f tabulated at bin centres, linearly interpolated; independent Gaussian errors per bin."""
 
     edges: tuple[np.ndarray, ...]
@@ -89,7 +94,7 @@ class GridSurface:
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class KDESurface:
+class KDESurface(StoredModel, part=True):
     """Weighted Gaussian KDE; f = -ln p̂, variance from the delta method on the KDE's variance."""
 
     samples: np.ndarray    # (n, d)
@@ -154,7 +159,7 @@ def rbf(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray, signal_var: floa
 
 
 @dataclass(frozen=True, eq=False)
-class GPSurface:
+class GPSurface(StoredModel, part=True):
     """Projected-process GP: f(x) = mean + a(x)·w with a(x) = k(x, Z) L⁻ᵀ, w ~ N(w_mean, S Sᵀ).
 
     The predictive variance adds the part of the prior the inducing points Z cannot represent,
@@ -204,7 +209,7 @@ class GPSurface:
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class MLPSurface:
+class MLPSurface(StoredModel, part=True):
     """Ensemble of tanh multilayer perceptrons f_k(x); mean and spread over members.
 
     ``layers[k]`` lists member k's (W, b) pairs, W of shape (out, in); inputs are standardised

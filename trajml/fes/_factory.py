@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajml.models.fes._validate import check_choice
+from trajml.fes._validate import check_choice
 
 __all__ = ["estimator", "METHODS"]
 
@@ -21,11 +21,11 @@ def estimator(method: str, **params: Any) -> Any:
     """
     check_choice("estimator", method, "method", METHODS)
     if method == "hist":
-        from trajml.models.fes.histogram import HistogramFES as cls
+        from trajml.fes.histogram import HistogramFES as cls
     elif method == "kde":
-        from trajml.models.fes.kde import KernelDensityFES as cls
+        from trajml.fes.kde import KernelDensityFES as cls
     elif method == "gp":
-        from trajml.models.fes.gp import GaussianProcessFES as cls
+        from trajml.fes.gp import GaussianProcessFES as cls
     else:
-        from trajml.models.fes.nn import NeuralNetworkFES as cls
+        from trajml.fes.nn import NeuralNetworkFES as cls
     return cls(**params)

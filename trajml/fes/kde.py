@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from trajml.models.fes._base import FESEstimator
-from trajml.models.fes._surfaces import KDESurface
-from trajml.models.fes.model import make_model
+from trajml.fes._base import FESEstimator
+from trajml.fes.surfaces import KDESurface
+from trajml.fes.model import make_model
 
 __all__ = ["KernelDensityFES"]
 
@@ -31,7 +31,7 @@ class KernelDensityFES(FESEstimator):
         Larger inputs are thinned to this many samples (evenly spaced rows) to bound the cost
         of evaluation, which is O(points × samples).
     temperature, bins, ranges, cv_units, statistical_inefficiency
-        See :class:`~trajml.models.fes._base.FESEstimator`.
+        See :class:`~trajml.fes._base.FESEstimator`.
     """
 
     _METHOD = "kde"
@@ -52,7 +52,7 @@ class KernelDensityFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights.
         """
-        from trajml.models.fes._validate import check_int
+        from trajml.fes._validate import check_int
 
         t0 = time.perf_counter()
         owner = type(self).__name__
