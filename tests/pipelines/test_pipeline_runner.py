@@ -293,8 +293,8 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
 
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
-    from trajml.models.deep import MultitaskExtrapolator, MultitaskModel
-    from trajml.models.extrapolation_data import ExtrapolationTable
+    from trajml.extrapolation.deep import MultitaskExtrapolator, MultitaskModel
+    from trajml.extrapolation.tables import ExtrapolationTable
     from trajml.transport import MSD, Diffusion
 
     rng = np.random.default_rng(0)

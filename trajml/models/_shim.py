@@ -39,6 +39,13 @@ NAMES: dict[str, dict[str, str]] = {
         "stack_cvs")},
         "plot_fes": "trajml.plotting", "plot_path_profile": "trajml.plotting",
         "save_fes": "trajml.store", "load_fes": "trajml.store"},
+    "trajml.models.deep": {**{n: "trajml.kinetics.deep" for n in (
+        "VAMPNet", "VAMPNetModel", "vamp_loss", "vamp_score_torch", "lagged_pairs", "pair_batches", "split_segments",
+        "GraphVAMPNet", "GraphVAMPNetModel")},
+        **{n: "trajml.store" for n in ("GraphDataset", "frames_to_batch", "chunk_to_batch")},
+        **{n: "trajml.extrapolation.deep" for n in (
+            "MultitaskExtrapolator", "MultitaskModel", "masked_loss", "smiles_graph", "cg_graph",
+            "cg_graph_from_topology", "table_graphs")}},
 }
 
 #: Old module -> the new modules holding its names, searched in this order.
@@ -51,6 +58,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "trajml.models.interpret": ("trajml.kinetics.interpret", "trajml.kinetics.interpret_results",
                                 "trajml.kinetics._interpret_rows"),
     "trajml.models.io": ("trajml.store.models",),
+    "trajml.models.extrapolation_data": ("trajml.extrapolation.tables", "trajml.extrapolation.readers"),
+    "trajml.models.extrapolation_baseline": ("trajml.extrapolation.baselines",),
+    "trajml.models.extrapolation_descriptors": ("trajml.extrapolation.descriptors",),
+    "trajml.models.polymer_rings": ("trajml.extrapolation.polymer_rings",),
     "trajml.models.workflow": ("trajml.workflows.kinetics",),
     "trajml.models.deep.vampnet": ("trajml.kinetics.deep.losses", "trajml.kinetics.deep.data",
                                    "trajml.kinetics.deep.networks", "trajml.kinetics.deep.models",
@@ -58,6 +69,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "trajml.models.deep.graph_vampnet": ("trajml.kinetics.deep.models", "trajml.kinetics.deep.training",
                                          "trajml.kinetics.deep.networks", "trajml.kinetics.deep.data"),
     "trajml.models.deep.graph_data": ("trajml.store.graphs",),
+    "trajml.models.deep.multitask": ("trajml.extrapolation.deep.multitask", "trajml.extrapolation.deep.model",
+                                     "trajml.extrapolation.deep.network"),
+    "trajml.models.deep.polymer_graph": ("trajml.extrapolation.deep.polymer_graph",),
     **{f"trajml.models.fes.{m}": (f"trajml.fes.{m}",) for m in (
         "_base", "_factory", "_grid", "_validate", "cvs", "gp", "histogram", "kde", "model", "nn", "paths")},
     "trajml.models.fes._surfaces": ("trajml.fes.surfaces",),
@@ -66,7 +80,11 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 
 #: Old packages answered by a proxy (their submodules are in :data:`MODULES`).
-_PACKAGES: frozenset[str] = frozenset({"trajml.models.fes"})
+_PACKAGES: frozenset[str] = frozenset({"trajml.models.fes", "trajml.models.deep"})
+
+#: Modules an old package imported when imported: ``trajml.models.deep`` needed torch (an ImportError
+#: naming the ``deep`` extra without it).
+_REQUIRES: dict[str, tuple[str, ...]] = {"trajml.models.deep": ("trajml.kinetics.deep",)}
 
 _HERE = (__file__, __file__.replace("_shim.py", "__init__.py"))
 
@@ -104,13 +122,18 @@ class _MovedModule(types.ModuleType):
             raise AttributeError(f"module {old!r} has no attribute {name!r}")
         if name in NAMES.get(old, {}):
             return moved_name(old, name)
+        found: tuple[str, Any] | None = None
         for target in MODULES.get(old, ()):
             module = importlib.import_module(target)
             if name in vars(module) or name in getattr(module, "__all__", ()):
-                _warn(f"{old}.{name} is deprecated and will be removed in the next release; "
-                      f"use {target}.{name} (from {target} import {name}).")
-                return getattr(module, name)
-        raise AttributeError(f"module {old!r} has no attribute {name!r}")
+                value = getattr(module, name)
+                if found is None or getattr(value, "__module__", None) == target:
+                    found = (target, value)  # name the module that defines it, where one does
+        if found is None:
+            raise AttributeError(f"module {old!r} has no attribute {name!r}")
+        _warn(f"{old}.{name} is deprecated and will be removed in the next release; "
+              f"use {found[0]}.{name} (from {found[0]} import {name}).")
+        return found[1]
 
     def __dir__(self) -> list[str]:
         names = set(vars(self)) | set(NAMES.get(self.__name__, {}))
@@ -134,7 +157,7 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         name = module.__name__
         targets = MODULES.get(name, ())
         # The old modules imported their dependencies when imported (torch for the deep ones): so do these.
-        for target in targets:
+        for target in targets + _REQUIRES.get(name, ()):
             importlib.import_module(target)
         exported: set[str] = set(NAMES.get(name, {}))
         for target in targets:

@@ -18,7 +18,7 @@ def plot_implied_timescales(result: Any, ax: Any = None, *, n_its: int | None = 
     Parameters
     ----------
     result : ImpliedTimescalesResults
-        From :func:`trajml.models.implied_timescales`.
+        From :func:`trajml.kinetics.implied_timescales`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (default: a new figure).
     n_its : int, optional
@@ -55,7 +55,7 @@ def plot_ck_test(result: Any, axes: Any = None) -> Any:
     Parameters
     ----------
     result : CKTestResults
-        From :func:`trajml.models.ck_test`.
+        From :func:`trajml.kinetics.ck_test`.
     axes : ndarray of matplotlib.axes.Axes, shape (n_sets, n_sets), optional
         Axes to draw on (default: a new figure).
     """
@@ -140,7 +140,7 @@ def plot_state_rdf(result: Any, axes: Any = None, *, states: Any = None, show_sh
     Parameters
     ----------
     result : StateInterpretationResults
-        From :class:`trajml.models.StateInterpretation`.
+        From :class:`trajml.kinetics.StateInterpretation`.
     axes : sequence of matplotlib.axes.Axes, optional
         One axes per shell species (default: a new figure with a row of panels).
     states : sequence of int, optional
@@ -180,7 +180,7 @@ def plot_state_shell(result: Any, ax: Any = None, *, states: Any = None, show_ch
     Parameters
     ----------
     result : StateInterpretationResults
-        From :class:`trajml.models.StateInterpretation`.
+        From :class:`trajml.kinetics.StateInterpretation`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (default: a new figure).
     states : sequence of int, optional
@@ -230,7 +230,7 @@ def plot_state_populations(result: Any, ax: Any = None) -> Any:
     Parameters
     ----------
     result : StateInterpretationResults
-        From :class:`trajml.models.StateInterpretation`.
+        From :class:`trajml.kinetics.StateInterpretation`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (default: a new figure).
 

@@ -42,7 +42,7 @@ MODEL_TYPES: dict[str, str] = {
     "VAMPNetModel": "trajml.kinetics.deep.models:VAMPNetModel",
     "GraphVAMPNetModel": "trajml.kinetics.deep.models:GraphVAMPNetModel",
     "FESModel": "trajml.fes.model:FESModel",
-    "MultitaskModel": "trajml.models.deep.multitask:MultitaskModel",
+    "MultitaskModel": "trajml.extrapolation.deep.model:MultitaskModel",
     # the evaluators stored inside FESModel files
     "GridSurface": "trajml.fes.surfaces:GridSurface",
     "KDESurface": "trajml.fes.surfaces:KDESurface",

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from trajml.models.extrapolation_descriptors import msd_descriptors, short_run_descriptors
+from trajml.extrapolation.descriptors import msd_descriptors, short_run_descriptors
 
 
 def test_msd_slopes_and_apparent_d_of_a_power_law():

@@ -8,8 +8,8 @@ import pytest
 Chem = pytest.importorskip("rdkit.Chem")
 pytest.importorskip("torch_geometric")
 
-from trajml.models.deep.polymer_graph import cg_graph, cg_graph_from_topology, smiles_graph  # noqa: E402
-from trajml.models.polymer_rings import ELEMENTS, morgan_fingerprints, ring_molecule  # noqa: E402
+from trajml.extrapolation.deep.polymer_graph import cg_graph, cg_graph_from_topology, smiles_graph  # noqa: E402
+from trajml.extrapolation.polymer_rings import ELEMENTS, morgan_fingerprints, ring_molecule  # noqa: E402
 
 
 def _canonical(smiles: str) -> str:

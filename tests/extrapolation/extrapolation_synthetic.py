@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajml.models.extrapolation_data import ExtrapolationTable
+from trajml.extrapolation.tables import ExtrapolationTable
 
 BACKBONE = ("C", "C", "C", "O", "N", "S")
 

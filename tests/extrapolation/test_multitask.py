@@ -14,9 +14,9 @@ pytest.importorskip("torch_geometric")
 
 from extrapolation_synthetic import synthetic_table  # noqa: E402
 
-from trajml.models.deep.multitask import MultitaskExtrapolator, MultitaskModel, masked_loss  # noqa: E402
-from trajml.models.extrapolation_baseline import RandomForestBaseline, cross_validate  # noqa: E402
-from trajml.models.extrapolation_data import ExtrapolationTable, kfold_indices  # noqa: E402
+from trajml.extrapolation.baselines import RandomForestBaseline, cross_validate  # noqa: E402
+from trajml.extrapolation.deep import MultitaskExtrapolator, MultitaskModel, masked_loss  # noqa: E402
+from trajml.extrapolation.tables import ExtrapolationTable, kfold_indices  # noqa: E402
 
 FAST = dict(hidden=32, n_layers=2, epochs=150, batch_size=32, lr=3e-3, validation_fraction=0.0, patience=None,
             correction_prior=10.0)
@@ -171,7 +171,8 @@ def test_refit_replaces_and_heteroscedastic_cg_model():
 
 
 def test_generic_load_model_reads_multitask_files(fitted, data, tmp_path):
-    from trajml.models import MSMModel, load_model, save_model
+    from trajml.kinetics import MSMModel
+    from trajml.store import load_model, save_model
 
     table, _ = data
     model = fitted.fetch_model()
@@ -246,7 +247,7 @@ def test_correction_penalty_keeps_the_residual_correction_small(data):
                                       seed=0).fit(table).fetch_model()
         from torch_geometric.data import Batch
 
-        from trajml.models.deep.polymer_graph import table_graphs
+        from trajml.extrapolation.deep.polymer_graph import table_graphs
 
         net = model._nets()[0]
         low = torch.as_tensor((table.low - model.target_mean) / model.target_std, dtype=torch.float32)

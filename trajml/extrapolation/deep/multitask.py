@@ -1,7 +1,7 @@
 """Multi-fidelity, multitask graph network that extrapolates long-run transport from short MD runs.
 
 After Xie et al. (Nat. Commun. 2022): a shared graph trunk embeds the polymer repeat unit (a ring
-graph, see :mod:`trajml.models.deep.polymer_graph`) together with the numeric features (salt
+graph, see :mod:`trajml.extrapolation.deep.polymer_graph`) together with the numeric features (salt
 concentration, temperature, CG parameters, short-run descriptors); a low-fidelity head predicts the
 short-run labels, trained on many short runs; a high-fidelity head, fed with [embedding ‖
 short-run value], predicts the long-run labels, trained on few long runs.
@@ -22,7 +22,7 @@ During training the measured value is replaced by the prediction with probabilit
 ``low_dropout``, so the high-fidelity head learns to use both. ``low_input="predicted"`` always
 uses the prediction.
 
-Tasks (any subset, any label missing per row; see :mod:`trajml.models.extrapolation_data`):
+Tasks (any subset, any label missing per row; see :mod:`trajml.extrapolation.tables`):
 log10 σ (σ in S/m), log10 D_Li, log10 D_anion, log10 D_polymer (D in Å²/ps), transference number.
 Missing labels are masked out of the loss (:func:`masked_loss`). Targets are standardised per
 task internally; predictions come back in task units. Uncertainty: an ensemble of ``n_models``
@@ -33,347 +33,27 @@ head (``heteroscedastic=True``).
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
-from torch_geometric.nn import GINEConv, global_add_pool, global_mean_pool
 
-from trajml.models.extrapolation_baseline import least_squares_lines
-from trajml.models.extrapolation_data import (
-    TASKS,
-    ExtrapolationPrediction,
-    ExtrapolationTable,
-    check_labels,
-    kfold_indices,
-)
-from trajml.store.models import FORMAT, FORMAT_VERSION, StoredModel, read_header
-from trajml.models.deep.polymer_graph import table_graphs
-from trajml.results import Results, _plain
+from trajml.extrapolation.baselines import least_squares_lines
+from trajml.extrapolation.deep.model import MultitaskModel
+from trajml.extrapolation.deep.network import _Net, masked_loss
+from trajml.extrapolation.deep.polymer_graph import table_graphs
+from trajml.extrapolation.tables import TASKS, ExtrapolationTable, check_labels, kfold_indices
 from trajml.results import read_only as _ro
 
-__all__ = ["masked_loss", "MultitaskExtrapolator", "MultitaskModel", "PRIOR_GRID"]
+__all__ = ["MultitaskExtrapolator", "PRIOR_GRID"]
 
 _LOW_INPUTS = ("observed", "predicted")
 
 #: Candidate strengths (pseudo-rows) of the correction prior tried by ``correction_prior='auto'``; an
 #: infinite prior makes the task the plain linear correction of the measured short-run value.
 PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0, math.inf)
-
-
-def masked_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                log_var: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean loss over the observed entries only.
-
-    Parameters
-    ----------
-    pred, target : torch.Tensor, shape (n, n_tasks)
-        Predictions and labels (labels may be NaN where ``mask`` is False).
-    mask : torch.Tensor, shape (n, n_tasks), bool
-        True where a label exists.
-    log_var : torch.Tensor, shape (n, n_tasks), optional
-        Predicted log variance (heteroscedastic head): the loss is the Gaussian negative
-        log-likelihood ``0.5 (log_var + (pred - target)² / exp(log_var))`` without its constant.
-
-    Returns
-    -------
-    torch.Tensor, shape ()
-        ``sum over observed entries / number of observed entries`` of the squared error (or the
-        NLL); 0 when nothing is observed.
-    """
-    m = mask.to(pred.dtype)
-    diff = torch.where(mask, pred - torch.nan_to_num(target), torch.zeros_like(pred))
-    per = diff ** 2 if log_var is None else 0.5 * (log_var + diff ** 2 * torch.exp(-log_var))
-    return (per * m).sum() / m.sum().clamp_min(1.0)
-
-
-# ----------------------------------------------------------------------------------------------
-# the network
-# ----------------------------------------------------------------------------------------------
-
-class _Net(torch.nn.Module):
-    """Graph trunk (GINE convolutions, mean ‖ sum pooling) + features → embedding; low and high heads."""
-
-    def __init__(self, node_dim: int, edge_dim: int, n_features: int, n_tasks: int, hidden: int, n_layers: int,
-                 heteroscedastic: bool, residual: bool = False) -> None:
-        super().__init__()
-        self.register_buffer("feature_shift", torch.zeros(n_features))
-        self.register_buffer("feature_scale", torch.ones(n_features))
-        self.node_in = torch.nn.Linear(node_dim, hidden)
-        self.convs = torch.nn.ModuleList([
-            GINEConv(torch.nn.Sequential(torch.nn.Linear(hidden, hidden), torch.nn.ELU(),
-                                         torch.nn.Linear(hidden, hidden)), edge_dim=edge_dim)
-            for _ in range(n_layers)])
-        # sum pooling keeps the ring size (a mean would not); the sum is scaled to stay O(1)
-        self.embed = torch.nn.Sequential(torch.nn.Linear(2 * hidden + n_features, hidden), torch.nn.ELU(),
-                                         torch.nn.Linear(hidden, hidden), torch.nn.ELU())
-        out = 2 * n_tasks if heteroscedastic else n_tasks
-        self.low_head = torch.nn.Linear(hidden, out)
-        self.high_head = torch.nn.Sequential(torch.nn.Linear(hidden + n_tasks, hidden), torch.nn.ELU(),
-                                             torch.nn.Linear(hidden, out))
-        self.n_tasks = n_tasks
-        self.heteroscedastic = heteroscedastic
-        # Residual models: the long-run value is an affine map (slope, intercept per task; the
-        # estimator starts them at the least-squares fit of the training rows) of a blend of the
-        # measured short-run value and the low head's prediction (weight logit 0: half and half), plus
-        # the head's correction, whose last layer starts at zero: an untrained residual model is the
-        # linear correction of the blended short-run value.
-        self.blend_logit = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
-        self.slope = torch.nn.Parameter(torch.ones(n_tasks)) if residual else None
-        self.intercept = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
-        # tasks whose prior is infinite: no correction and no blend, just slope · fed + intercept
-        self.register_buffer("linear_only", torch.zeros(n_tasks, dtype=torch.bool))
-        if residual:
-            torch.nn.init.zeros_(self.high_head[-1].weight)
-            torch.nn.init.zeros_(self.high_head[-1].bias)
-
-    def embedding(self, batch: Batch, features: torch.Tensor) -> torch.Tensor:
-        h = self.node_in(batch.x)
-        for conv in self.convs:
-            h = h + torch.nn.functional.elu(conv(h, batch.edge_index, batch.edge_attr))
-        pooled = torch.cat([global_mean_pool(h, batch.batch), global_add_pool(h, batch.batch) / 10.0], dim=1)
-        return self.embed(torch.cat([pooled, (features - self.feature_shift) / self.feature_scale], dim=1))
-
-    def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if not self.heteroscedastic:
-            return out, None
-        return out[:, :self.n_tasks], out[:, self.n_tasks:].clamp(-10.0, 10.0)
-
-    def forward(self, batch: Batch, features: torch.Tensor, low_in: torch.Tensor,
-                use_low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None,
-                                                torch.Tensor]:
-        """Standardised (low mean, low log var, high mean, high log var, high head output); ``use_low``
-        picks the measured short-run value over the predicted one as the high head's input. The head
-        output is the correction of a residual model (penalised in training) and the prediction itself
-        otherwise."""
-        z = self.embedding(batch, features)
-        low, low_lv = self._split(self.low_head(z))
-        measured = torch.isfinite(low_in)  # NaN where no short run may be fed
-        fed = torch.where(use_low & measured, torch.nan_to_num(low_in), low)
-        head, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
-        high = head
-        if self.blend_logit is not None:  # residual: the head learns a correction, not the value itself
-            w = torch.sigmoid(self.blend_logit)
-            high = head + self.slope * (w * fed + (1.0 - w) * low) + self.intercept
-            # linear-only tasks: the measured value even where training drops it out of the head's input
-            fed_lin = torch.where(measured, torch.nan_to_num(low_in), low)
-            high = torch.where(self.linear_only, self.slope * fed_lin + self.intercept, high)
-        return low, low_lv, high, high_lv, head
-
-
-# ----------------------------------------------------------------------------------------------
-# the frozen model
-# ----------------------------------------------------------------------------------------------
-
-def _check_inputs(owner: str, table: Any, graph_kind: str, feature_names: tuple[str, ...]) -> None:
-    if not isinstance(table, ExtrapolationTable):
-        raise TypeError(f"The 'table' parameter of {owner} must be an ExtrapolationTable. "
-                        f"Got {type(table).__name__} instead.")
-    if table.graph_kind != graph_kind:
-        raise ValueError(f"{owner}: the model was trained on {graph_kind} graphs; the table has "
-                         f"{table.graph_kind} graphs.")
-    if tuple(table.feature_names) != tuple(feature_names):
-        missing = [f for f in feature_names if f not in table.feature_names]
-        extra = [f for f in table.feature_names if f not in feature_names]
-        detail = "; ".join(p for p in (f"missing {missing}" if missing else "",
-                                       f"not trained with {extra}" if extra else "",
-                                       "same names in another order" if not (missing or extra) else "") if p)
-        raise ValueError(f"{owner}: the model was trained with the descriptors {list(feature_names)}; the table has "
-                         f"{list(table.feature_names)} ({detail}).")
-
-
-@dataclass(frozen=True, eq=False, kw_only=True)
-class MultitaskModel(Results, StoredModel, own_file=True):
-    """A trained multi-fidelity ensemble.
-
-    Attributes
-    ----------
-    tasks : tuple of str
-        Task names (see :data:`trajml.models.extrapolation_data.TASKS`).
-    graph_kind : str
-        ``"smiles"`` or ``"cg"``: the graphs it reads.
-    vocabulary : tuple of str
-        Bead types of the CG one-hot features (empty for SMILES).
-    feature_names : tuple of str
-        Descriptors it was trained with, in order.
-    node_dim, edge_dim, hidden, n_layers : int
-        Network shape.
-    heteroscedastic : bool
-        Whether the heads predict a log variance.
-    residual : bool
-        Whether the high-fidelity head predicts the long-run value as a correction to the short-run
-        value it is fed (blended with the low-fidelity prediction).
-    low_input : str
-        'observed' or 'predicted' (see the module docstring).
-    target_mean, target_std : ndarray, shape (n_tasks,), float64
-        Standardisation of the labels, task units.
-    train_losses, validation_losses : ndarray, shape (n_models, n_epochs), float64
-        Per member and epoch (NaN after early stopping, or without validation).
-    best_epochs : ndarray, shape (n_models,), int64
-    parameters : dict of str to ndarray
-        ``m{k}.{name}`` of each member's ``state_dict``, float32.
-    """
-
-    tasks: tuple[str, ...]
-    graph_kind: str
-    vocabulary: tuple[str, ...]
-    feature_names: tuple[str, ...]
-    node_dim: int
-    edge_dim: int
-    hidden: int
-    n_layers: int
-    heteroscedastic: bool
-    residual: bool
-    low_input: str
-    target_mean: np.ndarray
-    target_std: np.ndarray
-    train_losses: np.ndarray
-    validation_losses: np.ndarray
-    best_epochs: np.ndarray
-    parameters: dict[str, np.ndarray]
-
-    @property
-    def n_models(self) -> int:
-        """int: ensemble members."""
-        return len(self.best_epochs)
-
-    def _nets(self) -> list[_Net]:
-        nets = self.__dict__.get("_cached_nets")
-        if nets is None:
-            nets = []
-            for k in range(self.n_models):
-                net = _Net(self.node_dim, self.edge_dim, len(self.feature_names), len(self.tasks), self.hidden,
-                           self.n_layers, self.heteroscedastic, self.residual)
-                prefix = f"m{k}."
-                state = {n[len(prefix):]: torch.as_tensor(np.array(v))
-                         for n, v in self.parameters.items() if n.startswith(prefix)}
-                if self.residual and "slope" not in state:  # written before the affine map: slope 1, intercept 0
-                    state.update(slope=torch.ones(len(self.tasks)), intercept=torch.zeros(len(self.tasks)))
-                state.setdefault("linear_only", torch.zeros(len(self.tasks), dtype=torch.bool))
-                net.load_state_dict(state)
-                net.eval()
-                nets.append(net)
-            object.__setattr__(self, "_cached_nets", nets)
-        return nets
-
-    def _low_observed(self, table: ExtrapolationTable) -> np.ndarray:
-        low = np.full((len(table), len(self.tasks)), np.nan)
-        for j, t in enumerate(self.tasks):
-            if t in table.tasks:
-                low[:, j] = table.low[:, table.tasks.index(t)]
-        return low
-
-    def predict(self, table: ExtrapolationTable, batch_size: int = 1024) -> ExtrapolationPrediction:
-        """Long-run (and short-run) predictions of every row, in task units.
-
-        Parameters
-        ----------
-        table : ExtrapolationTable
-            Graphs of the same kind and the same features (names and order) as in training. Its
-            short-run labels of the model's tasks, where present, feed the high-fidelity head
-            (``low_input='observed'``); its long-run labels are ignored.
-        batch_size : int
-            Rows per forward pass.
-
-        Returns
-        -------
-        ExtrapolationPrediction
-            ``high`` and ``low`` are ensemble means; ``high_std`` combines the ensemble spread and
-            (heteroscedastic head) the mean predicted variance.
-        """
-        owner = "MultitaskModel.predict"
-        _check_inputs(owner, table, self.graph_kind, self.feature_names)
-        if len(table) == 0:
-            raise ValueError(f"{owner}: the table has no rows.")
-        graphs = table_graphs(table, self.vocabulary)
-        if graphs and graphs[0].x.shape[1] != self.node_dim:
-            raise ValueError(f"{owner}: the graphs have {graphs[0].x.shape[1]} node features; the model has "
-                             f"{self.node_dim}.")
-        mean, std = self.target_mean, self.target_std
-        low_obs = (self._low_observed(table) - mean) / std
-        use = np.isfinite(low_obs) & (self.low_input == "observed")
-        low_fed = np.where(use, low_obs, np.nan)  # NaN where no measured short run may be fed
-        feats = torch.as_tensor(table.features, dtype=torch.float32)
-        highs, lows, variances = [], [], []
-        with torch.no_grad():
-            for net in self._nets():
-                h_parts, l_parts, v_parts = [], [], []
-                for s in range(0, len(table), batch_size):
-                    b = Batch.from_data_list(graphs[s:s + batch_size])
-                    lo, _, hi, hv, _ = net(b, feats[s:s + batch_size],
-                                           torch.as_tensor(low_fed[s:s + batch_size], dtype=torch.float32),
-                                           torch.as_tensor(use[s:s + batch_size]))
-                    h_parts.append(hi.double().numpy())
-                    l_parts.append(lo.double().numpy())
-                    v_parts.append(np.zeros_like(h_parts[-1]) if hv is None else np.exp(hv.double().numpy()))
-                highs.append(np.concatenate(h_parts))
-                lows.append(np.concatenate(l_parts))
-                variances.append(np.concatenate(v_parts))
-        highs_a, lows_a, var_a = np.array(highs) * std + mean, np.array(lows) * std + mean, np.array(variances)
-        total = highs_a.var(axis=0) + var_a.mean(axis=0) * std ** 2
-        high_std = np.sqrt(total) if (self.n_models > 1 or self.heteroscedastic) else np.full_like(total, np.nan)
-        return ExtrapolationPrediction(ids=table.ids, tasks=self.tasks, high=highs_a.mean(axis=0), high_std=high_std,
-                                       low=lows_a.mean(axis=0),
-                                       units={"high": "task units", "high_std": "task units", "low": "task units"})
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to ``path``: an ``.npz`` file with a JSON header (trajml model file format)."""
-        params = {"tasks": list(self.tasks), "graph_kind": self.graph_kind, "vocabulary": list(self.vocabulary),
-                  "feature_names": list(self.feature_names), "node_dim": self.node_dim, "edge_dim": self.edge_dim,
-                  "hidden": self.hidden, "n_layers": self.n_layers, "heteroscedastic": self.heteroscedastic,
-                  "residual": self.residual, "low_input": self.low_input}
-        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_type": type(self).__name__,
-                  "params": params, "state_dict": list(self.parameters), "units": dict(self.units),
-                  "provenance": json.loads(json.dumps(_plain(self.provenance), default=str))}
-        arrays = {"a:target_mean": self.target_mean, "a:target_std": self.target_std,
-                  "a:train_losses": self.train_losses, "a:validation_losses": self.validation_losses,
-                  "a:best_epochs": self.best_epochs, **{f"p:{k}": v for k, v in self.parameters.items()}}
-        name = os.fspath(path)
-        tmp = f"{name}.tmp{os.getpid()}.npz"
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
-            os.replace(tmp, name)
-        except OSError as exc:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise OSError(f"Cannot write the model file '{name}': {exc.strerror or exc}.") from None
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "MultitaskModel":
-        """Read a model written by :meth:`save`.
-
-        Raises
-        ------
-        ValueError
-            Not a trajml model file, another model type, or another format version.
-        """
-        name = os.fspath(path)
-        try:
-            loaded = np.load(name, allow_pickle=False)
-            if not hasattr(loaded, "files"):  # a plain .npy array is no context manager
-                raise ValueError(f"File '{name}' is not a trajml model file (not an .npz archive).")
-            with loaded as data:
-                header = read_header(data, name, cls.__name__)
-                p = header["params"]
-                return cls(tasks=tuple(p["tasks"]), graph_kind=p["graph_kind"], vocabulary=tuple(p["vocabulary"]),
-                           feature_names=tuple(p["feature_names"]), node_dim=int(p["node_dim"]),
-                           edge_dim=int(p["edge_dim"]), hidden=int(p["hidden"]), n_layers=int(p["n_layers"]),
-                           heteroscedastic=bool(p["heteroscedastic"]), residual=bool(p.get("residual", False)),
-                           low_input=str(p["low_input"]),
-                           target_mean=_ro(data["a:target_mean"]), target_std=_ro(data["a:target_std"]),
-                           train_losses=_ro(data["a:train_losses"]),
-                           validation_losses=_ro(data["a:validation_losses"]),
-                           best_epochs=_ro(data["a:best_epochs"], np.int64),
-                           parameters={k: _ro(data[f"p:{k}"], np.float32) for k in header["state_dict"]},
-                           units=header["units"], provenance=header["provenance"])
-        except (OSError, EOFError, KeyError, json.JSONDecodeError) as exc:
-            raise ValueError(f"File '{name}' cannot be read as a {cls.__name__} file: {exc!r}") from exc
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Polymer repeat-unit ring graphs as torch-geometric ``Data``.
 
 The rings themselves (SMILES closed with RDKit, or coarse-grained bead sequences closed on
-themselves) come from :mod:`trajml.models.polymer_rings`; this module only wraps their arrays.
+themselves) come from :mod:`trajml.extrapolation.polymer_rings`; this module only wraps their arrays.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from trajml.models.extrapolation_data import ExtrapolationTable
-from trajml.models.polymer_rings import RingGraph, cg_repeat_unit, cg_ring_graph, smiles_ring_graph
+from trajml.extrapolation.tables import ExtrapolationTable
+from trajml.extrapolation.polymer_rings import RingGraph, cg_repeat_unit, cg_ring_graph, smiles_ring_graph
 
 __all__ = ["ring_data", "smiles_graph", "cg_graph", "cg_graph_from_topology", "table_graphs"]
 
@@ -28,7 +28,7 @@ def ring_data(ring: RingGraph) -> Data:
 def smiles_graph(smiles: str, *, row: int | None = None, id: Any = None) -> Data:
     """Ring graph of a repeat-unit SMILES with two ``*`` attachment points (heavy atoms as nodes).
 
-    See :func:`trajml.models.polymer_rings.smiles_ring_graph` for the features; ``row`` and ``id``
+    See :func:`trajml.extrapolation.polymer_rings.smiles_ring_graph` for the features; ``row`` and ``id``
     are quoted in error messages.
     """
     return ring_data(smiles_ring_graph(smiles, row=row, id=id))

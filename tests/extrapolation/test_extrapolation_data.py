@@ -8,16 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from trajml.models.extrapolation_data import (
-    ExtrapolationTable,
-    check_labels,
-    kfold_indices,
+from trajml.extrapolation.readers import (
     read_property_csv,
     read_table_csv,
     table_from_csvs,
     table_from_pipeline,
     write_table_csv,
 )
+from trajml.extrapolation.tables import ExtrapolationTable, check_labels, kfold_indices
 
 
 def _write(path, text):
@@ -178,7 +176,7 @@ def test_table_from_pipeline_with_a_fidelity_column():
 def test_random_forest_on_coarse_grained_units():
     """Bead-type fractions as the fingerprint: the long run depends on the O fraction only."""
     pytest.importorskip("sklearn")
-    from trajml.models.extrapolation_baseline import RandomForestBaseline
+    from trajml.extrapolation.baselines import RandomForestBaseline
 
     units = [("C", "O"), ("C", "C", "O"), ("C", "C", "C", "O"), ("C", "O", "O"), ("C", "C")] * 4
     frac = np.array([u.count("O") / len(u) for u in units])

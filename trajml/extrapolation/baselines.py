@@ -6,9 +6,9 @@
 - :class:`RandomForestBaseline`: per task, a scikit-learn random forest on [ring fingerprint ‖
   features ‖ short-run values] (scikit-learn is imported lazily).
 
-Every estimator here and :class:`trajml.models.deep.multitask.MultitaskExtrapolator` has
+Every estimator here and :class:`trajml.extrapolation.deep.MultitaskExtrapolator` has
 ``fit(table)`` and ``fetch_model().predict(table)`` returning an
-:class:`~trajml.models.extrapolation_data.ExtrapolationPrediction`, which is all
+:class:`~trajml.extrapolation.tables.ExtrapolationPrediction`, which is all
 :func:`cross_validate` needs.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from trajml.errors import MissingExtraError
-from trajml.models.extrapolation_data import (
+from trajml.extrapolation.tables import (
     ExtrapolationPrediction,
     ExtrapolationTable,
     check_labels,
@@ -121,7 +121,7 @@ def graph_fingerprints(table: ExtrapolationTable, n_bits: int = 512, radius: int
     """Fingerprints of the rows' repeat units: Morgan bits of the ring (SMILES, needs RDKit) or the
     bead-type fractions over ``vocabulary`` (coarse-grained)."""
     if table.graph_kind == "smiles":
-        from trajml.models.polymer_rings import morgan_fingerprints
+        from trajml.extrapolation.polymer_rings import morgan_fingerprints
 
         return morgan_fingerprints(table.graphs, n_bits=n_bits, radius=radius, ids=table.ids).astype(np.float64)
     vocab = list(vocabulary or [])
