@@ -1,9 +1,15 @@
-"""Temporarily set torch's intra-op thread count (torch imported only when a count is given)."""
+"""Temporarily set torch's intra-op thread count (torch imported only when a count is given).
+
+A core module, so every subject that trains networks (today :mod:`trajml.fes.nn`) and the pipeline stages
+import it without crossing subjects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+__all__ = ["torch_threads"]
 
 
 @contextmanager

@@ -86,7 +86,8 @@ _PACKAGES: frozenset[str] = frozenset({"trajml.models.fes", "trajml.models.deep"
 #: naming the ``deep`` extra without it).
 _REQUIRES: dict[str, tuple[str, ...]] = {"trajml.models.deep": ("trajml.kinetics.deep",)}
 
-_HERE = (__file__, __file__.replace("_shim.py", "__init__.py"))
+# Frames a warning is not attributed to: this shim, and importlib.import_module (the caller of it is the user).
+_HERE = (__file__, __file__.replace("_shim.py", "__init__.py"), importlib.__file__)
 
 
 def _warn(message: str) -> None:

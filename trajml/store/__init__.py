@@ -21,6 +21,7 @@ from trajml._lazy import lazy_exports
 _EXPORTS = {
     "save_model": "models", "load_model": "models", "read_header": "models", "FORMAT": "models",
     "FORMAT_VERSION": "models", "StoredModel": "models", "register_model": "models", "model_class": "models",
+    "MODEL_TYPES": "models",
     "save_fes": "fes", "load_fes": "fes",
     "GraphDataset": "graphs", "frames_to_batch": "graphs", "chunk_to_batch": "graphs", "padded_from_chunk": "graphs",
     "ResultStore": "results", "Entry": "results", "unit_key": "results", "canonical_json": "results",
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from trajml.store.models import (
         FORMAT,
         FORMAT_VERSION,
+        MODEL_TYPES,
         StoredModel,
         load_model,
         model_class,
