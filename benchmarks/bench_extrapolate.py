@@ -25,11 +25,11 @@ Steps, each resumable (rerun the same command after a crash; finished parts are 
 3. Run a trajml pipeline (stages ``msd`` of Li⁺ and of the anion, and ``transport``) over the
    short runs and over the long runs (``WORKDIR/pipeline_{short,long}.yaml``; the pipeline store
    reuses finished units).
-4. Build the table with :func:`trajml.models.extrapolation_data.table_from_pipeline` (CG repeat
+4. Build the table with :func:`trajml.extrapolation.readers.table_from_pipeline` (CG repeat
    unit from the topology, CG parameters as global features via
-   :func:`trajml.models.polymer_rings.cg_descriptors`, one chemistry per parameter set) and write it
+   :func:`trajml.extrapolation.polymer_rings.cg_descriptors`, one chemistry per parameter set) and write it
    to ``--out-table`` (CSV) with ``<out-table>.provenance.json`` next to it.
-5. Cross-validate by chemistry (:func:`trajml.models.extrapolation_baseline.cross_validate`): the
+5. Cross-validate by chemistry (:func:`trajml.extrapolation.baselines.cross_validate`): the
    multitask graph network, the raw short-run value, the linear correction and a random forest;
    MAE against the long-run value (log10 for D and σ), pooled over ``--cv-repeats`` repeats of
    ``--folds``-fold cross-validation with different folds: mean ± std over all folds, and the std of
@@ -215,7 +215,7 @@ def write_pipeline(chems: list[dict[str, Any]], kind: str, runs: dict[str, Any],
     """Write ``WORKDIR/pipeline_<kind>.yaml`` over the finished runs of ``kind``; return its path."""
     import yaml
 
-    from trajml.models.polymer_rings import cg_descriptors
+    from trajml.extrapolation.polymer_rings import cg_descriptors
 
     inputs = []
     for c in chems:
@@ -245,7 +245,7 @@ def write_pipeline(chems: list[dict[str, Any]], kind: str, runs: dict[str, Any],
 
 def repeat_unit_of(chem: dict[str, Any], args: argparse.Namespace) -> list[str]:
     """CG repeat unit of a chemistry's chains, from its topology (as the graph builder sees it)."""
-    from trajml.models.polymer_rings import cg_repeat_unit
+    from trajml.extrapolation.polymer_rings import cg_repeat_unit
     from trajml.sim.builder import build_topology
 
     top = build_topology(run_parameters(chem, "short", args))
@@ -284,8 +284,9 @@ def build_table(pipes: dict[str, Any], args: argparse.Namespace) -> Any:
     """Table of the short- and long-run labels; one chemistry (CV group) per parameter set."""
     import csv
 
-    from trajml.models.extrapolation_data import ExtrapolationTable, table_from_pipeline
-    from trajml.models.polymer_rings import cg_descriptors
+    from trajml.extrapolation.polymer_rings import cg_descriptors
+    from trajml.extrapolation.readers import table_from_pipeline
+    from trajml.extrapolation.tables import ExtrapolationTable
 
     short = os.path.join(args.workdir, pipes["short"]["summary"])
     long = os.path.join(args.workdir, pipes["long"]["summary"])
@@ -317,7 +318,7 @@ def _finite(text: str) -> bool:
 def folds_ok(table: Any, n_splits: int, seed: int) -> bool:
     """Every training fold has >= 2 rows with both labels (distinct short values) per task, every
     test fold >= 1 scored row per task: the linear correction and the scores are then defined."""
-    from trajml.models.extrapolation_data import kfold_indices
+    from trajml.extrapolation.tables import kfold_indices
 
     both = np.isfinite(table.low) & np.isfinite(table.high)
     for train, test in kfold_indices(len(table), n_splits, seed, table.groups):
@@ -337,8 +338,8 @@ def cross_validate_all(table: Any, args: argparse.Namespace) -> list[tuple[int, 
     Each of the ``--cv-repeats`` repeats uses the next fold seed (from ``--cv-seed``) that passes
     :func:`folds_ok`. Returns (fold seed, :class:`CrossValidation`) per repeat.
     """
-    from trajml.models.deep.multitask import MultitaskExtrapolator
-    from trajml.models.extrapolation_baseline import RandomForestBaseline, cross_validate
+    from trajml.extrapolation.baselines import RandomForestBaseline, cross_validate
+    from trajml.extrapolation.deep import MultitaskExtrapolator
 
     candidates = (s for s in range(args.cv_seed, args.cv_seed + 1000) if folds_ok(table, args.folds, s))
     seeds = list(itertools.islice(candidates, args.cv_repeats))  # stop at the first cv_repeats that pass
@@ -639,7 +640,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t_pipe = time.perf_counter() - t0
 
     table = build_table(pipes, args)
-    from trajml.models.extrapolation_data import write_table_csv
+    from trajml.extrapolation.readers import write_table_csv
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out_table)), exist_ok=True)
     write_table_csv(table, args.out_table)

@@ -65,8 +65,8 @@ g = np.stack([m.ravel() for m in np.meshgrid(np.linspace(-1.6, 1.2, 50), np.lins
 truth = V(g) - VMIN
 region = truth < 8 * KT
 if p["method"] == "trajml":
-    from trajml.models.fes import GaussianProcessFES
-    import trajml.models.fes.gp  # imports are not timed
+    from trajml.fes import GaussianProcessFES
+    import trajml.fes.gp  # imports are not timed
 else:
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel

@@ -9,7 +9,7 @@ Run by hand (not in CI)::
 Parts
 -----
 ``mlp``
-    Training throughput (time-lagged pairs per second) of ``trajml.models.deep.VAMPNet``
+    Training throughput (time-lagged pairs per second) of ``trajml.kinetics.deep.VAMPNet``
     against ``deeptime.decomposition.deep.VAMPNet`` on the same data, with the same lobe, batch
     size, optimiser, learning rate, epochs and threads. The data are generated features of a
     metastable jump process (``--states`` hidden states, ``--features`` dimensions, several
@@ -215,7 +215,7 @@ def bench_mlp(args: argparse.Namespace) -> dict[str, Any]:
     from deeptime.decomposition.deep import VAMPNet as DTVAMPNet
     from deeptime.util.data import TrajectoriesDataset
 
-    from trajml.models.deep.vampnet import VAMPNet
+    from trajml.kinetics.deep import VAMPNet
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -332,7 +332,8 @@ import os, time
 import numpy as np, torch
 torch.set_num_threads(PAYLOAD["threads"])
 from trajml.io import open_source
-from trajml.models.deep import GraphDataset, GraphVAMPNet
+from trajml.kinetics.deep import GraphVAMPNet
+from trajml.store import GraphDataset
 src = open_source(PAYLOAD["top"], PAYLOAD["traj"])
 base = rss_peak()
 t0 = time.perf_counter()

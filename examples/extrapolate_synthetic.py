@@ -12,9 +12,9 @@ Run: python examples/extrapolate_synthetic.py
 import numpy as np
 import torch
 
-from trajml.models.deep import MultitaskExtrapolator
-from trajml.models.extrapolation_baseline import cross_validate
-from trajml.models.extrapolation_data import ExtrapolationTable
+from trajml.extrapolation.baselines import cross_validate
+from trajml.extrapolation.deep import MultitaskExtrapolator
+from trajml.extrapolation.tables import ExtrapolationTable
 
 torch.set_num_threads(1)  # graphs of a few atoms: one thread is fastest
 rng = np.random.default_rng(0)

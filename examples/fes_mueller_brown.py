@@ -9,7 +9,7 @@ Run: python examples/fes_mueller_brown.py   (writes fes_mueller_brown.png in the
 
 import numpy as np
 
-from trajml.models.fes import GaussianProcessFES, HistogramFES, find_minima, minimum_path
+from trajml.fes import GaussianProcessFES, HistogramFES, find_minima, minimum_path
 
 KT = 0.00831446261815324 * 300.0  # kJ/mol
 A = np.array([-200.0, -100.0, -170.0, 15.0])
@@ -68,7 +68,7 @@ def main():
         import matplotlib
 
         matplotlib.use("Agg")
-        from trajml.models.fes import plot_fes
+        from trajml.plotting import plot_fes
     except ImportError:
         return
     plot_fes(gp, minima=mins, paths=[path], basins=gp.basins(mins)).savefig("fes_mueller_brown.png", dpi=100)

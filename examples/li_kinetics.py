@@ -6,7 +6,7 @@ li_kinetics_tica/ in the current folder: timescales.json, populations.json, plot
 
 from trajml.data import sample_topology, sample_trajectory
 from trajml.io import open_source
-from trajml.models import kinetic_analysis
+from trajml.workflows import kinetic_analysis
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import os
 from trajml.pipelines.runner import Outcome, RunSummary, run_pipeline
 from trajml.pipelines.spec import PipelineSpec, PipelineSpecError, load_pipeline, parse_pipeline
 from trajml.pipelines.stages import Param, StageContext, StageOutput, get_stage, register_stage, stage_names
-from trajml.pipelines.store import ResultStore, unit_key
+from trajml.store.results import ResultStore, unit_key
 
 __all__ = [
     "run_pipeline", "RunSummary", "Outcome", "load_pipeline", "parse_pipeline", "PipelineSpec",

@@ -49,8 +49,8 @@ def extrapolate(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Predicted long-run log10 σ, log10 D and t₊ (with standard deviations) of this system."""
     import numpy as np
 
-    from trajml.models.deep import MultitaskModel
-    from trajml.models.extrapolation_data import TASK_UNITS, ExtrapolationTable
+    from trajml.extrapolation.deep import MultitaskModel
+    from trajml.extrapolation.tables import TASK_UNITS, ExtrapolationTable
 
     path = os.path.abspath(params["model"])
     if not os.path.exists(path):

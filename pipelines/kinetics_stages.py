@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajml.models._torch_threads import torch_threads
+from trajml._threads import torch_threads
 from trajml.pipelines.builtin_stages import _SEL, _data
 from trajml.plotting import use_offscreen_backend
 from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
@@ -105,7 +105,7 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
 
 
 def _analyse(ctx: StageContext, params: dict[str, Any], r_max: float | None, max_neighbors: int) -> Any:
-    from trajml.models.workflow import kinetic_analysis
+    from trajml.workflows.kinetics import kinetic_analysis
 
     return kinetic_analysis(
         ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
@@ -129,7 +129,7 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     import numpy as np
 
     from trajml.features import ShellCounts
-    from trajml.models.fes import estimator, stack_cvs
+    from trajml.fes import estimator, stack_cvs
 
     temperature = params["temperature"] if params["temperature"] is not None else ctx.system.metadata.get(
         "temperature")
@@ -149,7 +149,7 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     for k, (p, f) in enumerate(zip(minima.points, minima.free_energy_kJmol)):
         numbers[f"min{k}_x"], numbers[f"min{k}_y"] = (float(p[0]), ""), (float(p[1]), "")
         numbers[f"min{k}_F"] = (float(f), "kJ/mol")
-    from trajml.models.fes import plot_fes
+    from trajml.plotting import plot_fes
 
     use_offscreen_backend()  # workers have no display
 

@@ -31,7 +31,7 @@ from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.stages import StageContext, get_stage
-from trajml.pipelines.store import ResultStore, unit_key
+from trajml.store.results import ResultStore, unit_key
 
 __all__ = ["UnitTask", "Outcome", "RunSummary", "plan", "execute_unit", "run_pipeline"]
 

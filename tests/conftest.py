@@ -16,7 +16,7 @@ def _one_torch_thread():
     spin against other processes and a 40 ms step can take over a second."""
     import importlib.util
 
-    from trajml.models._torch_threads import torch_threads
+    from trajml._threads import torch_threads
 
     with torch_threads(1 if importlib.util.find_spec("torch") else None):
         yield

@@ -62,7 +62,7 @@ def test_train_cross_validate_and_predict(dataset, capsys):
     assert set(cv["mae"]) == {"model", "short_run", "linear"} and cv["tasks"] == ["log10_D_Li"]
 
     # the same data as one wide table, with the random-forest baseline in the cross-validation
-    from trajml.models.extrapolation_data import table_from_csvs, write_table_csv
+    from trajml.extrapolation.readers import table_from_csvs, write_table_csv
 
     pytest.importorskip("sklearn")
     write_table_csv(table_from_csvs({"log10_D_Li": d / "high.csv"}, {"log10_D_Li": d / "low.csv"},

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from trajml.cli import main
-from trajml.models.fes import GaussianProcessFES, HistogramFES, KernelDensityFES
+from trajml.fes import GaussianProcessFES, HistogramFES, KernelDensityFES
 
 
 @pytest.fixture(scope="module")

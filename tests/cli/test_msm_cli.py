@@ -46,7 +46,7 @@ def test_tica_route_equals_deeptime_msm(tmp_path, capsys):
     from deeptime.markov.msm import MaximumLikelihoodMSM
 
     from trajml.features import ShellCounts
-    from trajml.models import load_model
+    from trajml.store import load_model
 
     out = tmp_path / "tica"
     code = main(["msm", "--model", "tica", "--states", "3", "--lag", "4", "--stop", "120", "--clusters", "12",
@@ -67,9 +67,11 @@ def test_tica_route_equals_deeptime_msm(tmp_path, capsys):
 
 
 def test_graph_route_end_to_end(tmp_path, capsys):
-    from trajml.models import load_model, soft_koopman_matrix
-    from trajml.models.deep import GraphDataset, GraphVAMPNetModel
-    from trajml.models.koopman import TimeLaggedCovariance
+    from trajml.kinetics import soft_koopman_matrix
+    from trajml.store import load_model
+    from trajml.kinetics.deep import GraphVAMPNetModel
+    from trajml.store.graphs import GraphDataset
+    from trajml.kinetics.koopman import TimeLaggedCovariance
 
     out, graphs = tmp_path / "graph", tmp_path / "graphs"
     args = ["msm", sample_topology(), sample_trajectory(), "--model", "graph", "--states", "2", "--lag", "3",
@@ -134,7 +136,7 @@ def test_hard_states_interpretation_counts_each_row_once(tmp_path):
                  "--bootstrap", "0", "--r-shell", "8.0", "--hard-states", "--no-plots", "-o", str(out),
                  "--no-progress"]) == 0
     from trajml.features import ShellCounts
-    from trajml.models import load_model
+    from trajml.store import load_model
 
     model = load_model(out / "model.npz")
     source = open_source(sample_topology(), sample_trajectory())

@@ -216,7 +216,7 @@ def test_msm_stage_matches_the_direct_api_and_reports_its_and_ck(tmp_path):
     """The msm stage stores what kinetic_analysis gives when called directly, and its report shows ITS and CK."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
-    from trajml.models import kinetic_analysis
+    from trajml.workflows import kinetic_analysis
 
     yaml_text = (
         "version: 1\nname: kin\ninputs:\n  - bundled: spe_sample\n"
@@ -241,7 +241,7 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     from trajml.data import sample_topology, sample_trajectory
     from trajml.features import ShellCounts
     from trajml.io import open_source
-    from trajml.models.fes import HistogramFES, stack_cvs
+    from trajml.fes import HistogramFES, stack_cvs
 
     yaml_text = (
         "version: 1\nname: f\ninputs:\n  - bundled: spe_sample\n"
@@ -293,8 +293,8 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
 
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
-    from trajml.models.deep import MultitaskExtrapolator, MultitaskModel
-    from trajml.models.extrapolation_data import ExtrapolationTable
+    from trajml.extrapolation.deep import MultitaskExtrapolator, MultitaskModel
+    from trajml.extrapolation.tables import ExtrapolationTable
     from trajml.transport import MSD, Diffusion
 
     rng = np.random.default_rng(0)

@@ -22,7 +22,7 @@ __all__ = ["register", "run"]
 
 
 def _task_file(text: str) -> tuple[str, str]:
-    from trajml.models.extrapolation_data import TASKS
+    from trajml.extrapolation.tables import TASKS
 
     task, sep, path = text.partition("=")
     if not sep or task not in TASKS or not path:
@@ -153,7 +153,7 @@ def _targets(items: list[str] | None) -> dict[str, str] | None:
 
 
 def _training_table(args: argparse.Namespace) -> Any:
-    from trajml.models.extrapolation_data import read_table_csv, table_from_csvs
+    from trajml.extrapolation.readers import read_table_csv, table_from_csvs
 
     if (args.table is None) == (args.high is None):
         raise ValueError("give either --table or one or more --high TASK=CSV (with optional --low and --features).")
@@ -167,7 +167,7 @@ def _training_table(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml extrapolate ACTION``."""
     if args.action == "table":
-        from trajml.models.extrapolation_data import table_from_pipeline, write_table_csv
+        from trajml.extrapolation.readers import table_from_pipeline, write_table_csv
 
         table = table_from_pipeline(args.short, args.long, targets=_targets(args.target), features=args.feature,
                                     descriptors=args.descriptor, smiles_column=args.smiles_column,
@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     require_extra("torch_geometric", "deep", "trajml extrapolate " + args.action)
     import torch
 
-    from trajml.models.deep.multitask import MultitaskExtrapolator, MultitaskModel
+    from trajml.extrapolation.deep import MultitaskExtrapolator, MultitaskModel
 
     torch.set_num_threads(args.threads)
 
@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
                                          seed=args.seed, device=args.device)
 
         if args.cv is not None:
-            from trajml.models.extrapolation_baseline import RandomForestBaseline, cross_validate
+            from trajml.extrapolation.baselines import RandomForestBaseline, cross_validate
 
             if args.cv < 2:
                 raise ValueError(f"--cv must be at least 2 folds; got {args.cv}.")
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
               f"features {list(model.feature_names)}; wrote {args.output}")
         return 0
     if args.action == "predict":
-        from trajml.models.extrapolation_data import read_table_csv
+        from trajml.extrapolation.readers import read_table_csv
 
         model = MultitaskModel.load(args.model)
         pred = model.predict(read_table_csv(args.candidates))

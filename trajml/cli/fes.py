@@ -96,7 +96,7 @@ def _write_npz_atomic(path: str, arrays: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml fes``."""
-    from trajml.models.fes import estimator, find_minima
+    from trajml.fes import estimator, find_minima
 
     data, names = read_array(args.cvs, "CVS")
     if data.ndim == 1:
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     _write_npz_atomic(args.output, arrays)
     if args.plot:
         _use_agg()
-        from trajml.models.fes import plot_fes
+        from trajml.plotting import plot_fes
 
         if model.ndim <= 2:
             save_plot(plot_fes(model, minima=mins, cv_labels=[f"{n} ({model.cv_units})" for n in names]

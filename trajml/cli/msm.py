@@ -84,7 +84,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml msm``."""
-    from trajml.models.workflow import kinetic_analysis
+    from trajml.workflows.kinetics import kinetic_analysis
 
     source = open_from_args(args)
     result = kinetic_analysis(

@@ -1,29 +1,35 @@
-"""Kinetic models: Koopman/VAMP covariances, Markov state models, TICA → k-means → MSM.
+"""Deprecated: ``trajml.models`` was split into subject packages; this shim keeps the old paths for one release.
 
-Names are imported lazily, so ``import trajml.models`` stays light; deeptime is imported only
-when an MSM or k-means is fitted. Nothing here imports torch (the deep models live in
-``trajml.models.deep``).
+Where things live now:
+
+- covariances, MSM, TICA, soft validation, state interpretation: :mod:`trajml.kinetics`;
+  VAMPNets and graph VAMPNets: :mod:`trajml.kinetics.deep`;
+- free-energy surfaces (``trajml.models.fes``): :mod:`trajml.fes`; their figures: :mod:`trajml.plotting`;
+- extrapolation tables, readers, baselines, descriptors: :mod:`trajml.extrapolation`; the multitask
+  network: :mod:`trajml.extrapolation.deep`;
+- model files (``save_model``, ``load_model``, ``save_fes``, ``load_fes``), graph datasets: :mod:`trajml.store`;
+- ``kinetic_analysis``: :mod:`trajml.workflows`.
+
+Every name the old packages exported, and every old module path (``trajml.models.msm``,
+``trajml.models.fes.gp``, ``trajml.models.deep.multitask``, ...), still resolves to the very same
+object at its new home, with a :class:`DeprecationWarning` naming it (see :mod:`trajml.models._shim`).
+``import trajml.models`` imports neither torch nor the new packages.
 """
 
 from __future__ import annotations
 
-from trajml._lazy import lazy_exports
+from typing import Any
 
-_EXPORTS = {
-    "TimeLaggedCovariance": "koopman", "CovarianceModel": "koopman", "CovarianceState": "koopman",
-    "lagged_chunks": "koopman", "inv_sqrt": "koopman", "koopman_matrix": "koopman",
-    "singular_values": "koopman", "vamp_score": "koopman", "soft_koopman_matrix": "koopman",
-    "stationary_distribution": "koopman",
-    "MarkovModel": "msm", "MSMModel": "msm", "implied_timescales": "msm", "ImpliedTimescalesResults": "msm",
-    "ck_test": "msm", "CKTestResults": "msm",
-    "KineticProjection": "tica", "ProjectionModel": "tica", "TICAMarkovModel": "tica", "TICAMSMModel": "tica",
-    "save_model": "io", "load_model": "io",
-    "soft_implied_timescales": "soft_validation", "soft_ck_test": "soft_validation",
-    "soft_populations": "soft_validation", "soft_pcca": "soft_validation",
-    "kinetic_analysis": "workflow", "KineticAnalysis": "workflow",
-    "StateInterpretation": "interpret", "StateInterpretationResults": "interpret",
-}
+from trajml.models._shim import NAMES, install, moved_name
 
-__all__ = sorted(_EXPORTS)
+install()
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+__all__ = sorted(NAMES["trajml.models"])
+
+
+def __getattr__(name: str) -> Any:
+    return moved_name(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

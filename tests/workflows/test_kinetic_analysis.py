@@ -1,0 +1,58 @@
+"""trajml.workflows: kinetic_analysis on the bundled sample (TICA route), its files and the model it saves."""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from trajml.data import sample_topology, sample_trajectory  # noqa: E402
+from trajml.io import open_source  # noqa: E402
+from trajml.kinetics import TICAMSMModel  # noqa: E402
+from trajml.store import load_model  # noqa: E402
+from trajml.workflows import KineticAnalysis, kinetic_analysis  # noqa: E402
+
+FILES = ("timescales.json", "populations.json", "ck_test.json", "states.json", "model.npz", "timescales.png",
+         "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
+
+
+@pytest.fixture(scope="module")
+def analysis() -> KineticAnalysis:
+    source = open_source(sample_topology(), sample_trajectory())
+    return kinetic_analysis(source, "name Li", 3, 4, model="tica", r_shell=8.0, n_bootstrap=2, stop=80,
+                            n_clusters=8, seed=0)
+
+
+def test_write_gives_every_file_and_a_model_the_store_reads(analysis, tmp_path):
+    written = analysis.write(tmp_path)
+    assert sorted(p.rsplit("/", 1)[-1] for p in written) == sorted(FILES)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
+    model = load_model(tmp_path / "model.npz")
+    assert isinstance(model, TICAMSMModel)
+    np.testing.assert_array_equal(model.msm.transition_matrix, analysis.model.msm.transition_matrix)
+    pops = json.loads((tmp_path / "populations.json").read_text())
+    assert pops["stationary_populations"] == pytest.approx(analysis.populations.tolist())
+    assert "tica model, 3 states" in analysis.summary()
+
+
+def test_figures_come_from_trajml_plotting(analysis):
+    from trajml.plotting import use_offscreen_backend
+
+    use_offscreen_backend()
+    import matplotlib.pyplot as plt
+
+    figures = analysis.figures()
+    assert sorted(figures) == ["ck_test", "populations", "state_rdf", "state_shell", "timescales"]
+    plt.close("all")
+
+
+def test_the_package_name_is_the_function_even_after_its_module_is_imported():
+    import trajml.workflows
+    import trajml.workflows.kinetics
+
+    assert trajml.workflows.kinetic_analysis is trajml.workflows.kinetics.kinetic_analysis
+    assert callable(kinetic_analysis)

@@ -1,0 +1,62 @@
+"""Extrapolation of long-run transport from short MD runs: tables, readers, baselines, descriptors; deep/ multitask GNN.
+
+- :mod:`~trajml.extrapolation.tables`: the training table of short-run (low-fidelity) and long-run
+  (high-fidelity) labels, predictions, cross-validation folds;
+- :mod:`~trajml.extrapolation.readers`: tables from property CSVs, a wide CSV or trajml pipeline runs;
+- :mod:`~trajml.extrapolation.baselines`: short-run, linear-correction and random-forest baselines,
+  cross-validation;
+- :mod:`~trajml.extrapolation.descriptors`: short-run descriptors (MSD slopes, ...);
+- :mod:`~trajml.extrapolation.polymer_rings`: ring graphs of repeat units (SMILES via RDKit, or CG beads);
+- :mod:`trajml.extrapolation.deep`: the multi-fidelity, multitask graph network (PyTorch, the ``deep`` extra).
+
+Names are imported lazily; nothing here imports torch (only :mod:`trajml.extrapolation.deep` does).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trajml._lazy import lazy_exports
+
+_EXPORTS = {
+    **{n: "tables" for n in ("TASKS", "TASK_UNITS", "ExtrapolationTable", "ExtrapolationPrediction", "kfold_indices",
+                             "check_task", "check_labels")},
+    **{n: "readers" for n in ("read_property_csv", "table_from_csvs", "read_table_csv", "write_table_csv",
+                              "table_from_pipeline", "PIPELINE_TARGETS")},
+    **{n: "baselines" for n in ("ShortRunBaseline", "LinearCorrection", "RandomForestBaseline", "cross_validate",
+                                "CrossValidation", "graph_fingerprints", "least_squares_lines")},
+    **{n: "descriptors" for n in ("msd_descriptors", "short_run_descriptors")},
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trajml.extrapolation.baselines import (
+        CrossValidation,
+        LinearCorrection,
+        RandomForestBaseline,
+        ShortRunBaseline,
+        cross_validate,
+        graph_fingerprints,
+        least_squares_lines,
+    )
+    from trajml.extrapolation.descriptors import msd_descriptors, short_run_descriptors
+    from trajml.extrapolation.readers import (
+        PIPELINE_TARGETS,
+        read_property_csv,
+        read_table_csv,
+        table_from_csvs,
+        table_from_pipeline,
+        write_table_csv,
+    )
+    from trajml.extrapolation.tables import (
+        TASK_UNITS,
+        TASKS,
+        ExtrapolationPrediction,
+        ExtrapolationTable,
+        check_labels,
+        check_task,
+        kfold_indices,
+    )
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -1,0 +1,434 @@
+"""Multi-fidelity, multitask graph network that extrapolates long-run transport from short MD runs.
+
+After Xie et al. (Nat. Commun. 2022): a shared graph trunk embeds the polymer repeat unit (a ring
+graph, see :mod:`trajml.extrapolation.deep.polymer_graph`) together with the numeric features (salt
+concentration, temperature, CG parameters, short-run descriptors); a low-fidelity head predicts the
+short-run labels, trained on many short runs; a high-fidelity head, fed with [embedding ‖
+short-run value], predicts the long-run labels, trained on few long runs.
+
+The short-run value fed to the high-fidelity head is the measured one where the row has it
+(``low_input="observed"``, the default: a system with a short run gets its long-run value
+extrapolated from it) and the low-fidelity head's prediction otherwise (screening without any MD).
+By default (``residual=True``) the long-run value is ``a · (w · fed + (1 − w) · predicted) + b +
+correction``: a per-task linear map (slope ``a``, intercept ``b``, started at the least-squares fit
+of the training rows) of a learned blend of that value and the low-fidelity prediction (weight ``w``
+per task, starting at one half), plus the high-fidelity head's output. An untrained residual model
+is therefore the linear correction of the blended short-run value. The blend is where the many
+short runs pay off: the low-fidelity head, trained on every short run, averages out the noise of a
+single measured short run. The correction carries what the chemistry adds; a zero-mean prior on it
+(``correction_prior``, in pseudo-rows, chosen per task by inner cross-validation by default) keeps
+tens of noisy long runs from being fitted label by label.
+During training the measured value is replaced by the prediction with probability
+``low_dropout``, so the high-fidelity head learns to use both. ``low_input="predicted"`` always
+uses the prediction.
+
+Tasks (any subset, any label missing per row; see :mod:`trajml.extrapolation.tables`):
+log10 σ (σ in S/m), log10 D_Li, log10 D_anion, log10 D_polymer (D in Å²/ps), transference number.
+Missing labels are masked out of the loss (:func:`masked_loss`). Targets are standardised per
+task internally; predictions come back in task units. Uncertainty: an ensemble of ``n_models``
+networks (different seeds and validation splits), plus the predicted noise of a heteroscedastic
+head (``heteroscedastic=True``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+
+from trajml.extrapolation.baselines import least_squares_lines
+from trajml.extrapolation.deep.model import MultitaskModel
+from trajml.extrapolation.deep.network import _Net, masked_loss
+from trajml.extrapolation.deep.polymer_graph import table_graphs
+from trajml.extrapolation.tables import TASKS, ExtrapolationTable, check_labels, kfold_indices
+from trajml.results import read_only as _ro
+
+__all__ = ["MultitaskExtrapolator", "PRIOR_GRID"]
+
+_LOW_INPUTS = ("observed", "predicted")
+
+#: Candidate strengths (pseudo-rows) of the correction prior tried by ``correction_prior='auto'``; an
+#: infinite prior makes the task the plain linear correction of the measured short-run value.
+PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0, math.inf)
+
+
+# ----------------------------------------------------------------------------------------------
+# the estimator
+# ----------------------------------------------------------------------------------------------
+
+def _int(owner: str, name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead.")
+    return int(value)
+
+
+def _float(owner: str, name: str, value: Any, low: float, high: float, *, low_open: bool = False,
+           high_open: bool = True) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    ok = (not isinstance(value, (bool, np.bool_)) and math.isfinite(v) and (v > low if low_open else v >= low)
+          and (v < high if high_open else v <= high))
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"The '{name}' parameter of {owner} must be a float in {interval}. Got {value!r} instead.")
+    return v
+
+
+class MultitaskExtrapolator:
+    """Estimator of a :class:`MultitaskModel` (shared graph trunk, low- and high-fidelity heads).
+
+    Parameters
+    ----------
+    hidden : int
+        Width of the graph layers, the embedding and the heads.
+    n_layers : int
+        Graph convolutions (GINE, with residual connections).
+    epochs : int
+        Maximum passes over the training rows.
+    lr : float
+        Adam learning rate.
+    weight_decay : float
+        Adam L2 penalty.
+    batch_size : int
+        Rows per mini-batch.
+    low_weight : float
+        Weight of the low-fidelity loss relative to the high-fidelity loss.
+    n_models : int
+        Ensemble members (different seeds and validation splits); their spread is the uncertainty.
+    heteroscedastic : bool
+        Heads predict a log variance too, trained with the Gaussian NLL.
+    residual : bool
+        The long-run value is a learned per-task linear map of a learned blend of the short-run value fed
+        to the high-fidelity head (measured or predicted) and the low-fidelity prediction, plus the
+        head's correction (see the module docstring); the map starts at the least-squares fit of the
+        training rows and the correction at zero. False: the head predicts the long-run value itself.
+    correction_prior : float or 'auto'
+        Residual models: strength, in pseudo-rows, of a zero-mean prior on the high-fidelity head's
+        correction (a penalty on its square, standardised units): with ``n`` long-run labels, a
+        correction the labels call for is shrunk by about ``n / (n + correction_prior)``. With tens of
+        noisy long runs a free correction mostly fits their noise; with clean or many labels it
+        carries the chemistry. 0 leaves it free; ``math.inf`` drops the correction and the blend, so
+        the task is the linear correction of the fed short-run value (for labels too noisy for more).
+        ``'auto'`` (default) picks it per task from :data:`PRIOR_GRID` by 3-fold cross-validation (by
+        group) of single networks on the training rows' long-run labels, which costs ``5 × 3`` extra
+        single-network fits; the choice and the scores are in the model's provenance
+        (``correction_prior_choice``).
+    low_input : {'observed', 'predicted'}
+        What the high-fidelity head is fed: the measured short-run value where present, or always the
+        low-fidelity head's prediction.
+    low_dropout : float
+        Probability, per training row and task, of feeding the prediction instead of the measured value.
+    validation_fraction : float
+        Share of the rows held out for early stopping, in [0, 1), drawn among all rows (short-run labels
+        count: with few long runs, their handful of labels alone is a noisy stopping signal); the
+        validation loss is that of both heads. 0 keeps the last epoch.
+    patience : int or None
+        Epochs without a better validation loss before stopping; None never stops early.
+    seed : int
+        Seeds weights, splits and shuffling (member k uses ``seed + k``).
+    device : str
+        Torch device for training; the model predicts on the CPU.
+    progress : bool
+        Progress bar over epochs.
+
+    Examples
+    --------
+    See ``examples/extrapolate_synthetic.py``.
+    """
+
+    def __init__(self, hidden: int = 64, n_layers: int = 3, epochs: int = 300, lr: float = 3e-3,
+                 weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
+                 heteroscedastic: bool = False, residual: bool = True, correction_prior: float | str = "auto",
+                 low_input: str = "observed", low_dropout: float = 0.3,
+                 validation_fraction: float = 0.1, patience: int | None = 50, seed: int = 0, device: str = "cpu",
+                 progress: bool = False) -> None:
+        self.hidden = hidden
+        self.n_layers = n_layers
+        self.epochs = epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.low_weight = low_weight
+        self.n_models = n_models
+        self.heteroscedastic = heteroscedastic
+        self.residual = residual
+        self.correction_prior = correction_prior
+        self.low_input = low_input
+        self.low_dropout = low_dropout
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self._model: MultitaskModel | None = None
+
+    def _validated(self) -> dict[str, Any]:
+        o = type(self).__name__
+        p: dict[str, Any] = {"hidden": _int(o, "hidden", self.hidden, 1),
+                             "n_layers": _int(o, "n_layers", self.n_layers, 0),
+                             "epochs": _int(o, "epochs", self.epochs, 1),
+                             "lr": _float(o, "lr", self.lr, 0.0, math.inf, low_open=True),
+                             "weight_decay": _float(o, "weight_decay", self.weight_decay, 0.0, math.inf),
+                             "batch_size": _int(o, "batch_size", self.batch_size, 1),
+                             "low_weight": _float(o, "low_weight", self.low_weight, 0.0, math.inf),
+                             "n_models": _int(o, "n_models", self.n_models, 1),
+                             "low_dropout": _float(o, "low_dropout", self.low_dropout, 0.0, 1.0, high_open=False),
+                             "validation_fraction": _float(o, "validation_fraction", self.validation_fraction,
+                                                           0.0, 1.0),
+                             "seed": _int(o, "seed", self.seed, 0)}
+        p["patience"] = None if self.patience is None else _int(o, "patience", self.patience, 1)
+        prior = self.correction_prior
+        if not (isinstance(prior, str) and prior == "auto"):
+            try:
+                prior = math.inf if prior == math.inf else _float(o, "correction_prior", prior, 0.0, math.inf)
+            except ValueError:
+                raise ValueError(f"The 'correction_prior' parameter of {o} must be a float >= 0 or 'auto'. "
+                                 f"Got {prior!r} instead.") from None
+        p["correction_prior"] = prior
+        for name in ("heteroscedastic", "residual"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"The '{name}' parameter of {o} must be a bool. Got {value!r} instead.")
+            p[name] = bool(value)
+        if self.low_input not in _LOW_INPUTS:
+            raise ValueError(f"The 'low_input' parameter of {o} must be one of {list(_LOW_INPUTS)}. "
+                             f"Got {self.low_input!r} instead.")
+        p["low_input"] = self.low_input
+        p["progress"] = bool(self.progress)
+        try:
+            p["device"] = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"The 'device' parameter of {o} must be a torch device such as 'cpu' or 'cuda'. "
+                             f"Got {self.device!r} instead.") from exc
+        if p["device"].type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"The 'device' parameter of {o} is {self.device!r} but no CUDA device is available.")
+        return p
+
+    def fit(self, table: ExtrapolationTable) -> "MultitaskExtrapolator":
+        """Train the ensemble on ``table``, replacing any earlier fit.
+
+        Parameters
+        ----------
+        table : ExtrapolationTable
+            Rows with graphs, features and low/high-fidelity labels (NaN = missing). Every task needs
+            at least two distinct long-run labels; short-run labels must not be constant.
+
+        Returns
+        -------
+        MultitaskExtrapolator
+            ``self``.
+        """
+        owner = type(self).__name__
+        p = self._validated()
+        if not isinstance(table, ExtrapolationTable):
+            raise TypeError(f"The 'table' parameter of {owner}.fit must be an ExtrapolationTable. "
+                            f"Got {type(table).__name__} instead.")
+        if not table.tasks:
+            raise ValueError(f"{owner}.fit: the table has no tasks (label columns); known tasks: {list(TASKS)}.")
+        check_labels(owner, table, "high")
+        for j, t in enumerate(table.tasks):
+            v = table.low[:, j][np.isfinite(table.low[:, j])]
+            if v.size >= 2 and np.ptp(v) == 0.0:
+                raise ValueError(f"{owner}: the low-fidelity labels of task '{t}' are constant ({v[0]:g} in all "
+                                 f"{v.size} rows); there is nothing to learn.")
+        vocab = tuple(sorted({b for g in table.graphs for b in g})) if table.graph_kind == "cg" else ()
+        graphs = table_graphs(table, vocab)
+        prior_choice: dict[str, Any] = {}
+        if p["correction_prior"] != "auto":
+            p["correction_prior"] = [p["correction_prior"]] * len(table.tasks)
+        elif p["residual"]:
+            prior_choice = self._choose_prior(table, p)
+            p["correction_prior"] = [prior_choice["chosen"][t] for t in table.tasks]
+        else:
+            p["correction_prior"] = [0.0] * len(table.tasks)
+        both = np.concatenate([table.low, table.high])
+        mean = np.nanmean(both, axis=0)
+        std = np.nanstd(both, axis=0)
+        std = np.where(std > 0, std, 1.0)
+        f_mean = table.features.mean(axis=0) if len(table.feature_names) else np.zeros(0)
+        f_std = table.features.std(axis=0) if len(table.feature_names) else np.zeros(0)
+        f_std = np.where(f_std > 0, f_std, 1.0)
+        low_s, high_s = (table.low - mean) / std, (table.high - mean) / std
+        node_dim, edge_dim = int(graphs[0].x.shape[1]), int(graphs[0].edge_attr.shape[1])
+        slope, intercept, _ = least_squares_lines(low_s, high_s)  # slope 1, intercept 0 where no line
+
+        params: dict[str, np.ndarray] = {}
+        train_curves, val_curves, best_epochs = [], [], []
+        for k in range(p["n_models"]):
+            seed = p["seed"] + k
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                net = _Net(node_dim, edge_dim, len(table.feature_names), len(table.tasks), p["hidden"],
+                           p["n_layers"], p["heteroscedastic"], p["residual"])
+            net.feature_shift.copy_(torch.as_tensor(f_mean, dtype=torch.float32))
+            net.feature_scale.copy_(torch.as_tensor(f_std, dtype=torch.float32))
+            if net.slope is not None:
+                with torch.no_grad():
+                    net.slope.copy_(torch.as_tensor(slope, dtype=torch.float32))
+                    net.intercept.copy_(torch.as_tensor(intercept, dtype=torch.float32))
+                    net.linear_only.copy_(torch.as_tensor(np.isinf(p["correction_prior"])))
+            tr, va = self._split(table, p["validation_fraction"], seed)
+            curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed, f"{owner} member {k}")
+            train_curves.append(curves[0])
+            val_curves.append(curves[1])
+            best_epochs.append(curves[2])
+            params.update({f"m{k}.{n}": _ro(v.detach().cpu().numpy(), np.float32) for n, v in curves[3].items()})
+        width = p["epochs"]
+        pad = lambda c: np.array([list(x) + [np.nan] * (width - len(x)) for x in c])  # noqa: E731
+        self._model = MultitaskModel(
+            tasks=table.tasks, graph_kind=table.graph_kind, vocabulary=vocab, feature_names=table.feature_names,
+            node_dim=node_dim, edge_dim=edge_dim, hidden=p["hidden"], n_layers=p["n_layers"],
+            heteroscedastic=p["heteroscedastic"], residual=p["residual"], low_input=p["low_input"],
+            target_mean=_ro(mean),
+            target_std=_ro(std), train_losses=_ro(pad(train_curves)), validation_losses=_ro(pad(val_curves)),
+            best_epochs=_ro(best_epochs, np.int64), parameters=params,
+            units={"target_mean": "task units", "target_std": "task units", "train_losses": "",
+                   "validation_losses": ""},
+            provenance={"estimator": owner, "params": {k: (str(v) if k == "device" else v) for k, v in p.items()},
+                        **({"correction_prior_choice": prior_choice} if prior_choice else {}),
+                        "n_rows": len(table), "n_low_labels": {t: int(np.isfinite(table.low[:, j]).sum())
+                                                               for j, t in enumerate(table.tasks)},
+                        "n_high_labels": {t: int(np.isfinite(table.high[:, j]).sum())
+                                          for j, t in enumerate(table.tasks)}})
+        return self
+
+    def _choose_prior(self, table: ExtrapolationTable, p: dict[str, Any]) -> dict[str, Any]:
+        """Per task, the correction prior of :data:`PRIOR_GRID` with the lowest 3-fold (by group)
+        cross-validated MAE of single networks on the long-run labels."""
+        has_long = np.isfinite(table.high).any(axis=1)
+        groups = np.asarray(table.groups, dtype=object)
+        n_splits = min(3, len(set(groups[has_long])))
+        scores: dict[float, list[np.ndarray]] = {c: [] for c in PRIOR_GRID}
+        if n_splits >= 2:
+            for train, test in kfold_indices(len(table), n_splits, p["seed"], table.groups, stratify=has_long):
+                tr, te = table.subset(train), table.subset(test)
+                scored = np.isfinite(te.high)
+                try:
+                    check_labels("", tr, "high")
+                except ValueError:  # a task with < 2 distinct long labels in this fold: skip the fold
+                    continue
+                for prior in PRIOR_GRID:
+                    est = copy.copy(self)
+                    est.n_models, est.correction_prior, est.progress = 1, prior, False
+                    pred = est.fit(tr).fetch_model().predict(te).high
+                    err = np.where(scored, np.abs(pred - te.high), np.nan)
+                    with np.errstate(invalid="ignore"):
+                        scores[prior].append(np.nanmean(err, axis=0))
+        chosen, table_scores = {}, {}
+        for j, task in enumerate(table.tasks):
+            with np.errstate(invalid="ignore"):
+                mean = {c: float(np.nanmean([f[j] for f in v])) if v else math.nan for c, v in scores.items()}
+            finite = {c: v for c, v in mean.items() if math.isfinite(v)}
+            chosen[task] = min(finite, key=finite.get) if finite else PRIOR_GRID[len(PRIOR_GRID) // 2]
+            table_scores[task] = {f"{c:g}": v for c, v in mean.items()}
+        return {"chosen": chosen, "mae": table_scores}
+
+    @staticmethod
+    def _split(table: ExtrapolationTable, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training rows and validation rows (drawn among all rows; at least two rows with a long-run
+        label stay in training)."""
+        rows = np.arange(len(table))
+        n_val = int(round(fraction * len(rows)))
+        if fraction == 0.0 or n_val < 1:
+            return rows, rows[:0]
+        held = np.sort(np.random.default_rng(seed).permutation(rows)[:n_val])
+        train = np.setdiff1d(rows, held)
+        if np.isfinite(table.high[train]).any(axis=1).sum() < 2:
+            return rows, rows[:0]
+        return train, held
+
+    @staticmethod
+    def _train(net: _Net, p: dict[str, Any], graphs: list[Data], features: np.ndarray, low: np.ndarray,
+               high: np.ndarray, train: np.ndarray, val: np.ndarray, seed: int,
+               owner: str) -> tuple[list[float], list[float], int, dict[str, torch.Tensor]]:
+        dev = p["device"]
+        net.to(dev)
+        x_all = torch.as_tensor(features, dtype=torch.float32, device=dev)
+        low_t = torch.as_tensor(low, dtype=torch.float32, device=dev)
+        high_t = torch.as_tensor(high, dtype=torch.float32, device=dev)
+        low_m, high_m = torch.isfinite(low_t), torch.isfinite(high_t)
+        observed = low_m & (p["low_input"] == "observed")
+        low_feed = torch.where(observed, low_t, torch.full_like(low_t, math.nan))  # what may be fed
+        n_long = max(int(high_m[torch.as_tensor(train, device=dev)].sum()), 1)
+        # an infinite prior has no correction to penalise (linear_only)
+        priors = torch.as_tensor(np.where(np.isinf(p["correction_prior"]), 0.0, p["correction_prior"]),
+                                 dtype=torch.float32, device=dev)
+        gen = torch.Generator().manual_seed(seed)
+        opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+
+        def loss_of(rows: np.ndarray, drop: bool) -> torch.Tensor:
+            idx = torch.as_tensor(rows, device=dev)
+            b = Batch.from_data_list([graphs[i] for i in rows]).to(dev)
+            use = observed[idx]
+            if drop and p["low_dropout"] > 0:
+                keep = torch.rand(use.shape, generator=gen) >= p["low_dropout"]
+                use = use & keep.to(dev)
+            lo, lo_lv, hi, hi_lv, head = net(b, x_all[idx], low_feed[idx], use)
+            loss = (p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
+                    + masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
+            if net.blend_logit is not None:
+                # per task, prior / (long labels) × mean square of the correction: against the data term
+                # (a mean over the long labels) it counts as correction_prior rows of zero correction
+                loss = loss + (priors * (head[:, :net.n_tasks] ** 2).mean(dim=0)).sum() / n_long
+            return loss
+
+        train_losses: list[float] = []
+        val_losses: list[float] = []
+        best, best_epoch, wait = math.inf, 0, 0
+        best_state = copy.deepcopy(net.state_dict())
+        bar = None
+        if bool(p.get("progress", False)):  # pragma: no cover - cosmetic
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=p["epochs"], unit="epoch", desc=owner)
+        for epoch in range(p["epochs"]):
+            net.train()
+            order = train[torch.randperm(len(train), generator=gen).numpy()]
+            losses = []
+            for s in range(0, len(order), p["batch_size"]):
+                rows = order[s:s + p["batch_size"]]
+                opt.zero_grad()
+                loss = loss_of(rows, True)
+                if not torch.isfinite(loss):
+                    raise RuntimeError(f"{owner} hit a non-finite loss in epoch {epoch}; lower 'lr'.")
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.detach()) * len(rows))
+            train_losses.append(sum(losses) / len(order))
+            if len(val):
+                net.eval()
+                with torch.no_grad():
+                    idx = torch.as_tensor(val, device=dev)
+                    b = Batch.from_data_list([graphs[i] for i in val]).to(dev)
+                    # both heads: with few long runs, a handful of long labels alone is too noisy to stop on
+                    lo, lo_lv, hi, hi_lv, _ = net(b, x_all[idx], low_feed[idx], observed[idx])
+                    v = float(p["low_weight"] * masked_loss(lo, low_t[idx], low_m[idx], lo_lv)
+                              + masked_loss(hi, high_t[idx], high_m[idx], hi_lv))
+                val_losses.append(v)
+                if v < best:
+                    best, best_epoch, wait = v, epoch, 0
+                    best_state = copy.deepcopy(net.state_dict())
+                else:
+                    wait += 1
+                    if p["patience"] is not None and wait >= p["patience"]:
+                        break
+            else:
+                val_losses.append(math.nan)
+                best_epoch, best_state = epoch, net.state_dict()
+            if bar is not None:  # pragma: no cover
+                bar.update(1)
+        if bar is not None:  # pragma: no cover
+            bar.close()
+        return train_losses, val_losses, best_epoch, {k: v.detach().cpu().clone() for k, v in best_state.items()}
+
+    def fetch_model(self) -> MultitaskModel:
+        """The trained model (frozen; calling this changes nothing)."""
+        if self._model is None:
+            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(table) first.")
+        return self._model

@@ -1,0 +1,325 @@
+"""Neural-network free-energy surfaces: an ensemble of small MLPs trained with PyTorch.
+
+Torch is imported only when a network is trained (``pip install "trajml[deep]"``); the fitted
+model evaluates the networks in NumPy, so predicting, plotting and path finding need no torch.
+
+Training targets, as available:
+
+- CV samples (:meth:`NeuralNetworkFES.fit`): the grid's bin counts are Poisson counts with rate
+  exposure·exp(c − f(x)), f = F/kT the network output; empty bins count. This is the same
+  likelihood as the GP's, with a network in place of the GP prior.
+- Free energies with errors and/or mean forces (:meth:`NeuralNetworkFES.fit_free_energies`):
+  weighted least squares on F/kT and on the gradient, ∇f = −(mean force)/kT.
+
+Uncertainty comes from an ensemble: every member starts from its own random weights and sees
+its own bootstrap replicate of the data (Poisson-resampled counts, or targets perturbed by
+their errors), so the spread of the members reflects the sampling noise of the data as well as
+the arbitrariness of the fit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from trajml._threads import torch_threads
+from trajml.fes._base import FESEstimator
+from trajml.fes._grid import Grid
+from trajml.fes.surfaces import MLPSurface
+from trajml.fes._validate import check_bins, check_cvs, check_int, check_ranges, check_temperature
+from trajml.fes.model import make_model
+from trajml.kinetics.koopman import check_positive
+
+__all__ = ["NeuralNetworkFES"]
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - exercised only without torch
+        from trajml.errors import MissingExtraError
+
+        raise MissingExtraError(
+            "NeuralNetworkFES needs PyTorch, which is part of the optional 'deep' extra. Install it with "
+            "pip install \"trajml[deep]\" -c constraints.txt") from exc
+    return torch
+
+
+class NeuralNetworkFES(FESEstimator):
+    """Free-energy surface from an ensemble of tanh multilayer perceptrons.
+
+    Parameters
+    ----------
+    temperature, bins, ranges, cv_units, statistical_inefficiency
+        See :class:`~trajml.fes._base.FESEstimator`.
+    hidden : sequence of int
+        Widths of the hidden layers (default (64, 64)).
+    n_members : int
+        Ensemble size (>= 2; default 5). The predictive standard deviation is the members' spread.
+    n_steps : int
+        L-BFGS iterations per member (full batch, strong-Wolfe line search; default 500).
+    learning_rate : float
+        L-BFGS step scale (default 1).
+    weight_decay : float
+        L2 penalty on the weights per member (default 1e-5).
+    seed : int
+        Seed of initial weights and bootstrap replicates.
+    n_threads : int or None
+        Torch threads while training (default 1: the networks are small, and more threads
+        mostly contend with other work); None keeps torch's setting.
+    """
+
+    _METHOD = "nn"
+
+    def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
+                 statistical_inefficiency: float = 1.0, hidden: Any = (64, 64), n_members: int = 5,
+                 n_steps: int = 500, learning_rate: float = 1.0, weight_decay: float = 1e-5, seed: int = 0,
+                 n_threads: int | None = 1) -> None:
+        super().__init__(temperature, bins, ranges, cv_units, statistical_inefficiency)
+        self.hidden = hidden
+        self.n_members = n_members
+        self.n_steps = n_steps
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ validation
+    def _nn_params(self) -> tuple[tuple[int, ...], int, int, float, float]:
+        owner = type(self).__name__
+        try:
+            hidden = tuple(self.hidden)
+        except TypeError:
+            hidden = ()
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+            raise ValueError(f"The 'hidden' parameter of {owner} must be a non-empty sequence of ints >= 1. "
+                             f"Got {self.hidden!r} instead.")
+        k = check_int(owner, self.n_members, "n_members", 2)
+        steps = check_int(owner, self.n_steps, "n_steps", 1)
+        lr = check_positive(owner, self.learning_rate, "learning_rate")
+        if self.n_threads is not None:
+            check_int(owner, self.n_threads, "n_threads", 1)
+        wd = float(self.weight_decay)
+        if not math.isfinite(wd) or wd < 0:
+            raise ValueError(f"The 'weight_decay' parameter of {owner} must be a float >= 0. "
+                             f"Got {self.weight_decay!r} instead.")
+        return tuple(int(h) for h in hidden), k, steps, lr, wd
+
+    # ------------------------------------------------------------------ training
+    def _train(self, d: int, shift: np.ndarray, scale: np.ndarray, loss_of: Any, y0: float) -> MLPSurface:
+        """Train ``n_members`` networks.
+
+        ``loss_of(rng)`` returns ``loss(f_of, c)`` for one member, where ``f_of(x)`` is the network
+        output and ``c`` a free constant; the loss must read the free energy as ``f_of(x) − c``.
+        """
+        torch = _torch()
+        hidden, k, steps, lr, wd = self._nn_params()
+        members = []
+        for m in range(k):
+            rng = np.random.default_rng([self.seed, m])
+            dims = (d, *hidden, 1)
+            layers = []
+            with torch.random.fork_rng(devices=[]):  # seeded initial weights; the caller's torch RNG is untouched
+                torch.manual_seed(self.seed * 1000 + m)
+                for a, b in zip(dims[:-1], dims[1:]):
+                    layers += [torch.nn.Linear(a, b, dtype=torch.float64), torch.nn.Tanh()]
+            net = torch.nn.Sequential(*layers[:-1])
+            with torch.no_grad():
+                net[-1].bias.fill_(y0)
+            c = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+            weights = [mod.weight for mod in net if isinstance(mod, torch.nn.Linear)]
+            loss_fn = loss_of(rng)
+            sh = torch.as_tensor(shift)
+            sc = torch.as_tensor(scale)
+
+            def f_of(x: Any, net: Any = net) -> Any:
+                return net((x - sh) / sc)[:, 0]
+
+            # full-batch quasi-Newton: the problems are small and smooth, where L-BFGS needs far
+            # fewer passes than stochastic optimisers
+            opt = torch.optim.LBFGS([*net.parameters(), c], lr=lr, max_iter=steps, max_eval=int(1.25 * steps),
+                                    tolerance_grad=1e-10, tolerance_change=1e-13, history_size=30,
+                                    line_search_fn="strong_wolfe")
+
+            def closure() -> Any:
+                opt.zero_grad()
+                loss = loss_fn(f_of, c) + wd * sum((W * W).sum() for W in weights)
+                loss.backward()
+                return loss
+
+            with torch_threads(self.n_threads):
+                opt.step(closure)
+            if not all(bool(torch.isfinite(p).all()) for p in [*net.parameters(), c]):
+                raise FloatingPointError(f"{type(self).__name__}: training of ensemble member {m} diverged (non-finite "
+                                         f"weights). Lower 'learning_rate' or raise 'weight_decay'.")
+            params = []
+            mods = [mod for mod in net if isinstance(mod, torch.nn.Linear)]
+            for mod in mods:
+                params.append((mod.weight.detach().numpy().copy(), mod.bias.detach().numpy().copy()))
+            # every loss reads the normalised free energy as net − c: fold c into the output bias
+            params[-1] = (params[-1][0], params[-1][1] - float(c.detach()))
+            members.append(tuple(params))
+        return MLPSurface(layers=tuple(members), shift=shift, scale=scale)
+
+    def fit(self, cvs: Any, weights: Any = None) -> "NeuralNetworkFES":
+        """Fit the ensemble to CV samples (Poisson likelihood of the bin counts), replacing any earlier fit.
+
+        Parameters
+        ----------
+        cvs : array_like, shape (n,) or (n, d), d <= 3, CV units
+            Collective variables, one row per sample.
+        weights : array_like, shape (n,), optional
+            Non-negative per-sample weights.
+        """
+        torch = _torch()
+        t0 = time.perf_counter()
+        self._nn_params()
+        x, w, T, b = self._bin(cvs, weights)
+        pts = b.grid.points()
+        lo = np.array([e[0] for e in b.grid.edges])
+        hi = np.array([e[-1] for e in b.grid.edges])
+        shift, scale = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        X = torch.as_tensor(pts)
+        loge = torch.as_tensor(np.log(b.exposure))
+        total = float(b.counts.sum())
+        occupied = b.counts > 0
+        y0 = float(np.average(-np.log(b.counts[occupied] / b.exposure[occupied]), weights=b.counts[occupied]))
+
+        def loss_of(rng: np.random.Generator) -> Any:
+            # Poisson bootstrap replicate of the (effective) counts
+            n = torch.as_tensor(rng.poisson(b.counts).astype(np.float64))
+
+            def loss(f_of: Any, c: Any) -> Any:
+                eta = torch.clamp(loge + c - f_of(X), max=50.0)  # no overflow in wild line-search trials
+                return (torch.exp(eta) - n * eta).sum() / total
+            return loss
+
+        surface = self._train(x.shape[1], shift, scale, loss_of, y0)
+        self._model = make_model(self._METHOD, T, self._kT(T), b.grid, surface, cv_units=self.cv_units,
+                                 n_samples=len(x), n_effective=b.n_effective,
+                                 provenance=self._provenance(t0, mode="samples"))
+        return self
+
+    def fit_free_energies(self, points: Any = None, free_energy: Any = None, sigma: Any = None, *,
+                          force_points: Any = None, mean_forces: Any = None,
+                          force_sigma: Any = None) -> "NeuralNetworkFES":
+        """Fit the ensemble to free energies and/or mean forces, replacing any earlier fit.
+
+        Parameters
+        ----------
+        points : array_like, shape (n,) or (n, d), CV units, optional
+            Where ``free_energy`` was measured.
+        free_energy : array_like, shape (n,), kJ/mol, optional
+            Free energies (any additive constant).
+        sigma : float or array_like, shape (n,), kJ/mol, optional
+            Their standard deviations (default 1 kT each: equal weights).
+        force_points : array_like, shape (m, d), CV units, optional
+            Where ``mean_forces`` were measured (e.g. umbrella-window centres, thermodynamic
+            integration points).
+        mean_forces : array_like, shape (m, d), kJ/mol per CV unit, optional
+            Mean forces −∇F at ``force_points``.
+        force_sigma : float or array_like, shape (m,), kJ/mol per CV unit, optional
+            Standard deviation of each force component (default 1 kT per CV unit).
+
+        Notes
+        -----
+        With forces only, F is defined up to a constant (fixed by the grid minimum, as always).
+        """
+        torch = _torch()
+        t0 = time.perf_counter()
+        owner = type(self).__name__
+        self._nn_params()
+        T = check_temperature(owner, self.temperature)
+        kT = self._kT(T)
+        if free_energy is None and mean_forces is None:
+            raise ValueError(f"{owner}.fit_free_energies needs 'free_energy' (with 'points') or 'mean_forces' "
+                             f"(with 'force_points'). Got neither.")
+        terms = []
+        all_x = []
+        if free_energy is not None:
+            xp = check_cvs(owner, points, "points")
+            y = np.asarray(free_energy, dtype=np.float64)
+            if y.shape != (len(xp),) or not np.all(np.isfinite(y)):
+                raise ValueError(f"The 'free_energy' parameter of {owner} must be finite with shape ({len(xp)},) "
+                                 f"(kJ/mol, one per point). Got shape {y.shape} instead.")
+            s = _per_point(owner, sigma, len(y), "sigma", kT, "kJ/mol")
+            terms.append(("F", xp, y / kT, s / kT))
+            all_x.append(xp)
+        if mean_forces is not None:
+            xf = check_cvs(owner, force_points, "force_points")
+            g = np.asarray(mean_forces, dtype=np.float64)
+            g = g[:, None] if g.ndim == 1 else g
+            if g.shape != xf.shape or not np.all(np.isfinite(g)):
+                raise ValueError(f"The 'mean_forces' parameter of {owner} must be finite with the shape of "
+                                 f"'force_points' {xf.shape} (kJ/mol per CV unit). Got shape {g.shape} instead.")
+            s = _per_point(owner, force_sigma, len(g), "force_sigma", kT, "kJ/mol per CV unit")
+            terms.append(("G", xf, -g / kT, s / kT))
+            all_x.append(xf)
+        d = all_x[0].shape[1]
+        if any(a.shape[1] != d for a in all_x):
+            raise ValueError(f"{owner}: 'points' and 'force_points' must have the same number of CVs.")
+        xx = np.concatenate(all_x)
+        bins = check_bins(owner, self.bins, d)
+        grid = Grid.regular(check_ranges(owner, self.ranges, xx, bins), bins)
+        lo = np.array([e[0] for e in grid.edges])
+        hi = np.array([e[-1] for e in grid.edges])
+        shift, scale = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        y0 = float(np.mean(terms[0][2])) if terms[0][0] == "F" else 0.0
+        n_total = sum(len(t[1]) for t in terms)
+
+        def loss_of(rng: np.random.Generator) -> Any:
+            # parametric bootstrap: each member sees the targets perturbed by their errors
+            data = []
+            for kind, xi, yi, si in terms:
+                noise = rng.standard_normal(yi.shape) * (si if yi.ndim == 1 else si[:, None])
+                xt = torch.as_tensor(xi, dtype=torch.float64)
+                if kind == "G":
+                    xt.requires_grad_(True)
+                data.append((kind, xt, torch.as_tensor(yi + noise), torch.as_tensor(si)))
+
+            def loss(f_of: Any, c: Any) -> Any:
+                total = 0.0
+                for kind, xt, yt, st in data:
+                    if kind == "F":
+                        total = total + (((f_of(xt) - c - yt) / st) ** 2).sum()
+                    else:
+                        f = f_of(xt)
+                        grad, = torch.autograd.grad(f.sum(), xt, create_graph=True)
+                        total = total + (((grad - yt) / st[:, None]) ** 2).sum()
+                return total / n_total
+            return loss
+
+        surface = self._train(d, shift, scale, loss_of, y0)
+        if free_energy is None:
+            surface = _align_members(surface, xx)
+        self._model = make_model(self._METHOD, T, kT, grid, surface, cv_units=self.cv_units, n_samples=n_total,
+                                 n_effective=float(n_total),
+                                 provenance=self._provenance(t0, mode="free_energies",
+                                                             n_free_energies=0 if free_energy is None else len(terms[0][1]),
+                                                             n_forces=0 if mean_forces is None else len(terms[-1][1])))
+        return self
+
+
+def _align_members(surface: MLPSurface, x: np.ndarray) -> MLPSurface:
+    """Forces fix F only up to a constant per member: give every member the same mean over ``x``."""
+    means = surface.member_values(x).mean(axis=1)
+    members = []
+    for params, m in zip(surface.layers, means):
+        W, b = params[-1]
+        members.append((*params[:-1], (W, b - m)))
+    return MLPSurface(layers=tuple(members), shift=surface.shift, scale=surface.scale)
+
+
+def _per_point(owner: str, value: Any, n: int, name: str, default: float, unit: str) -> np.ndarray:
+    if value is None:
+        return np.full(n, default)
+    s = np.asarray(value, dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(n, float(s))
+    if s.shape != (n,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"The '{name}' parameter of {owner} must be > 0 and finite, a float or one per point ({n}), "
+                         f"in {unit}. Got {value!r} instead.")
+    return s

@@ -1,0 +1,376 @@
+"""One call from trajectories to a validated kinetic model of target atoms (e.g. Li⁺ solvation states).
+
+:func:`kinetic_analysis` chains what a study of Li⁺ kinetics does by hand: features (neighbour
+graphs, or shell counts by species at a few radii), a model with ``m`` states (GraphVAMPNet, MLP
+VAMPNet, or TICA → k-means → MSM with PCCA+), implied timescales against the lag with bootstrap
+intervals over target atoms, a Chapman–Kolmogorov test, stationary populations and the per-state
+interpretation (shell composition, net charge, per-state RDFs, representative frames).
+:meth:`KineticAnalysis.write` saves it all: ``timescales.json`` (lag → timescales in ps),
+``populations.json``, ``ck_test.json``, ``states.json``, the plots and the model file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["kinetic_analysis", "KineticAnalysis", "MODELS"]
+
+MODELS = ("graph", "mlp", "tica")
+
+
+@dataclass(frozen=True, eq=False)
+class KineticAnalysis:
+    """Everything :func:`kinetic_analysis` computed.
+
+    Attributes
+    ----------
+    model_kind : str
+        'graph', 'mlp' or 'tica'.
+    model : object
+        GraphVAMPNetModel, VAMPNetModel or TICAMSMModel.
+    lag : int
+        Model lag in frames.
+    dt_ps : float
+        Time between analysed frames in ps.
+    probabilities : list of ndarray, each shape (T_i, n_targets, m), float64
+        State probabilities of every target in every frame (PCCA+ memberships for 'tica').
+    timescales : ImpliedTimescalesResults
+        Implied timescales (ps) against the lag: of the Koopman matrix between the soft states
+        ('graph', 'mlp'), or of MSMs on the k-means states ('tica').
+    ck : CKTestResults
+        Chapman–Kolmogorov test at ``lag`` (on the PCCA+ sets for 'tica').
+    populations : ndarray, shape (m,), float64
+        Stationary populations of the states (of the PCCA+ sets for 'tica'); dimensionless.
+    interpretation : StateInterpretationResults
+        Per-state shell composition, net charge, RDFs and representative frames.
+    feature_names : list of str
+        Columns of the engineered features ('mlp', 'tica'); empty for 'graph'.
+    memberships : ndarray, shape (n_states, n_metastable), float64, or None
+        PCCA+ memberships of the network's soft states in the metastable sets (``n_metastable``).
+    """
+
+    model_kind: str
+    model: Any
+    lag: int
+    dt_ps: float
+    probabilities: list[np.ndarray]
+    timescales: Any
+    ck: Any
+    populations: np.ndarray
+    interpretation: Any
+    feature_names: list[str]
+    memberships: np.ndarray | None = None
+
+    def summary(self) -> str:
+        """One paragraph: slowest timescales at the model lag and the state populations."""
+        i = int(np.argmin(np.abs(self.timescales.lags - self.lag)))
+        ts = ", ".join(f"{t:.4g}" for t in self.timescales.timescales_ps[i] if np.isfinite(t))
+        pops = ", ".join(f"{p:.3f}" for p in self.populations)
+        return (f"{self.model_kind} model, {len(self.populations)} states, lag {self.lag} frames "
+                f"({self.lag * self.dt_ps:g} ps): implied timescales {ts} ps; populations {pops}")
+
+    def write(self, directory: str | os.PathLike[str], *, plots: bool = True) -> list[str]:
+        """Write JSON, plots and the model into ``directory`` (each file written whole, then renamed).
+
+        Returns
+        -------
+        list of str
+            The files written.
+        """
+        d = os.fspath(directory)
+        os.makedirs(d, exist_ok=True)
+        its = self.timescales
+        written = [
+            _write_json(d, "timescales.json", {
+                "model": self.model_kind, "model_lag_frames": self.lag, "dt_ps": self.dt_ps,
+                "units": {"lag_ps": "ps", "timescales_ps": "ps"}, "confidence": its.confidence,
+                "n_bootstrap": its.n_bootstrap,
+                "timescales_ps": _by_lag(its.lags_ps, its.timescales_ps),
+                "lower_ps": _by_lag(its.lags_ps, its.lower), "upper_ps": _by_lag(its.lags_ps, its.upper),
+            }),
+            _write_json(d, "populations.json", {
+                "model": self.model_kind, "states": list(range(len(self.populations))),
+                "stationary_populations": _row(self.populations),
+                "occupation": _row(self.interpretation.population),
+                "pcca_memberships": None if self.memberships is None else [_row(r) for r in self.memberships],
+                "notes": "stationary_populations: left eigenvector of the row-stochastic transition matrix at the "
+                         "model lag; occupation: mean state probability over the frames analysed.",
+            }),
+            _write_json(d, "ck_test.json", json.loads(self.ck.to_json())),
+            _write_json(d, "states.json", json.loads(self.interpretation.to_json())),
+        ]
+        model_path = os.path.join(d, "model.npz")
+        _atomic(model_path, lambda tmp: _save_model(self.model, tmp))
+        written.append(model_path)
+        if plots:
+            written += self._plots(d)
+        return written
+
+    def figures(self) -> dict[str, Any]:
+        """The plots as matplotlib figures: timescales, ck_test, populations, state_rdf, state_shell."""
+        from trajml import plotting
+
+        def figure(obj: Any) -> Any:
+            return obj.figure if hasattr(obj, "figure") else obj.flat[0].figure  # an Axes or an array of them
+
+        return {"timescales": figure(plotting.plot_implied_timescales(self.timescales)),
+                "ck_test": figure(plotting.plot_ck_test(self.ck)),
+                "populations": figure(plotting.plot_state_populations(self.interpretation)),
+                "state_rdf": figure(plotting.plot_state_rdf(self.interpretation)),
+                "state_shell": figure(plotting.plot_state_shell(self.interpretation))}
+
+    def _plots(self, d: str) -> list[str]:
+        from trajml.plotting import use_offscreen_backend
+
+        use_offscreen_backend()  # files only; never open a window
+        import matplotlib.pyplot as plt
+
+        out = []
+        for name, fig in self.figures().items():
+            path = os.path.join(d, f"{name}.png")
+            _atomic(path, lambda tmp, f=fig: f.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
+            plt.close(fig)
+            out.append(path)
+        return out
+
+
+def _by_lag(lags_ps: np.ndarray, rows: np.ndarray | None) -> dict[str, list[float | None]] | None:
+    """``{"<lag in ps>": [timescales in ps]}`` (None without rows)."""
+    return None if rows is None else {f"{lp:g}": _row(t) for lp, t in zip(lags_ps, rows)}
+
+
+def _row(a: Any) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
+
+
+def _atomic(path: str, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="." + os.path.basename(path), suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_json(d: str, name: str, obj: Any) -> str:
+    path = os.path.join(d, name)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=2)
+            fh.write("\n")
+
+    _atomic(path, write)
+    return path
+
+
+def _save_model(model: Any, path: str) -> None:
+    from trajml.store.models import save_model
+
+    save_model(model, path)
+
+
+def _default_lags(n_frames: int, lag: int) -> list[int]:
+    """Roughly log-spaced lags up to a quarter of the longest trajectory, always including ``lag``."""
+    top = max(1, n_frames // 4)
+    lags = {int(v) for v in np.unique(np.round(np.geomspace(1, top, num=8)))} | {lag}
+    return sorted(v for v in lags if v < n_frames)
+
+
+def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, lag: int = 1, *,
+                     model: str = "graph", shell: Mapping[str, Any] | None = None,
+                     r_shell: float | Mapping[str, float] | None = None, radii: Sequence[float] | None = None,
+                     its_lags: Sequence[int] | None = None, mlags: int = 4, n_bootstrap: int = 50,
+                     start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
+                     epochs: int = 30, batch_size: int | None = None, n_clusters: int = 20,
+                     r_max: float | None = None, max_neighbors: int = 24,
+                     graph_dir: str | os.PathLike[str] | None = None, seed: int = 0,
+                     device: str = "cpu", progress: bool = False, model_options: Mapping[str, Any] | None = None,
+                     n_metastable: int | None = None, interpret: str = "soft") -> KineticAnalysis:
+    """Fit and validate a kinetic model of the target atoms.
+
+    Parameters
+    ----------
+    source : trajml.io.Source
+        Trajectories with periodic boxes.
+    targets : str or array_like of int
+        Atoms whose states are modelled (default every Li⁺).
+    n_states : int
+        Number of states m (softmax outputs, or PCCA+ sets for 'tica').
+    lag : int
+        Model lag in frames (of the analysed, strided frames).
+    model : {'graph', 'mlp', 'tica'}
+        GraphVAMPNet on neighbour graphs of all atoms; MLP VAMPNet or TICA → k-means → MSM on
+        shell counts.
+    shell : mapping of str to selection, optional
+        Shell species, e.g. ``{"polymer O": "name O", "anion": "name TFSI"}`` (the default).
+    r_shell : float or mapping of str to float, optional
+        First-shell cut-off(s) in Å; default: the first minimum of each target–species g(r).
+    radii : sequence of float, optional
+        Shell-count radii in Å for 'mlp'/'tica' (default: 0.8, 1 and 1.25 × each r_shell, within
+        half the box).
+    its_lags : sequence of int, optional
+        Lags (frames) of the implied-timescale plot (default: ~8 log-spaced up to a quarter of the run).
+    mlags : int
+        Multiples of ``lag`` in the Chapman–Kolmogorov test.
+    n_bootstrap : int
+        Bootstrap samples (over target atoms) of the intervals; 0 for none.
+    start, stop, step, chunk_size : int
+        Frames analysed and frames per streamed chunk.
+    epochs, batch_size : int
+        Training of the VAMPNets (batch_size: frame pairs for 'graph', default 16; pairs for 'mlp',
+        default 256).
+    n_clusters : int
+        k-means clusters of the 'tica' route.
+    r_max, max_neighbors : float, int
+        Graph cut-off (Å; default: the largest first-shell cut-off, so the graph sees whole shells)
+        and neighbours kept per atom of the 'graph' route.
+    graph_dir : str or path-like, optional
+        Where the graph dataset is stored (default: a temporary directory removed afterwards).
+    seed : int
+        Seeds training, clustering and the bootstrap.
+    device : str
+        'cpu' or 'cuda' for the neighbour searches and training.
+    progress : bool
+        Progress bars.
+    model_options : mapping, optional
+        Extra keyword arguments of the estimator (e.g. ``dim`` or ``hidden``).
+    n_metastable : int, optional
+        'graph'/'mlp': lump the ``n_states`` soft states into this many metastable sets by PCCA+
+        (:func:`~trajml.kinetics.soft_validation.soft_pcca`) before validation and interpretation.
+    interpret : {'soft', 'hard'}
+        Weight each (frame, target) by its state probabilities in the per-state statistics
+        ('soft', GDyNet's averages), or give it wholly to its most probable state ('hard': sharper
+        contrasts when the states are fuzzy).
+
+    Returns
+    -------
+    KineticAnalysis
+    """
+    from trajml.features._selection import resolve_atoms
+    from trajml.features.coordination import cutoff_from_rdf
+    from trajml.features.shell_counts import ShellCounts
+    from trajml.kinetics.interpret import StateInterpretation
+    from trajml.kinetics.koopman import check_lag
+    from trajml.kinetics.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
+
+    owner = "kinetic_analysis"
+    if interpret not in ("soft", "hard"):
+        raise ValueError(f"The 'interpret' parameter of {owner} must be 'soft' or 'hard'. Got {interpret!r} instead.")
+    if model not in MODELS:
+        raise ValueError(f"The 'model' parameter of {owner} must be one of {MODELS}. Got {model!r} instead.")
+    lag = check_lag(owner, lag)
+    resolve_atoms(source, targets, "targets", owner)  # a selection matching nothing fails here, named
+    shell = dict(shell) if shell is not None else {"polymer O": "name O", "anion": "name TFSI"}
+    half_box = _half_box(source)
+    if r_shell is None:
+        r_shell = {label: cutoff_from_rdf(owner, "r_shell", targets, sel, source, r_max=min(12.0, half_box),
+                                          n_bins=240, smoothing=0.5, max_frames=100, device=device)[0]
+                   for label, sel in shell.items()}
+    shells = r_shell if isinstance(r_shell, Mapping) else {label: float(r_shell) for label in shell}
+    dt = float(source.dt) * step
+    n_longest = max(len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
+                    for k in range(source.n_trajectories))
+    if lag >= n_longest:
+        raise ValueError(f"The 'lag' parameter of {owner} ({lag} frames) must be shorter than the longest "
+                         f"trajectory analysed ({n_longest} frames).")
+    opts = dict(model_options or {})
+    feature_names: list[str] = []
+    tmp_graphs = None
+    if model == "graph":
+        from trajml.kinetics.deep import GraphVAMPNet
+        from trajml.store.graphs import GraphDataset
+
+        if graph_dir is None:
+            tmp_graphs = tempfile.mkdtemp(prefix="trajml-graphs-")
+            graph_dir = tmp_graphs
+        try:
+            r_graph = max(shells.values()) if r_max is None else r_max
+            ds = GraphDataset.from_source(source, graph_dir, targets, r_max=r_graph, max_neighbors=max_neighbors,
+                                          chunk_size=chunk_size, start=start, stop=stop, step=step, device=device,
+                                          progress=progress)
+            fitted = GraphVAMPNet(n_states, lag, epochs=epochs, batch_size=batch_size or 16, seed=seed,
+                                  device=device, progress=progress, **opts).fit(ds).fetch_model()
+            probs = fitted.transform(ds)
+        finally:
+            if tmp_graphs is not None:
+                import shutil
+
+                shutil.rmtree(tmp_graphs, ignore_errors=True)
+    else:
+        if radii is None:
+            half = half_box * 0.999
+            radii = sorted({round(min(f * r, half), 3) for r in shells.values() for f in (0.8, 1.0, 1.25)})
+        counts = ShellCounts(targets, shell, radii, device=device)
+        feats = counts.compute(source, start=start, stop=stop, step=step, chunk_size=chunk_size)
+        feature_names = counts.feature_names
+        if model == "mlp":
+            from trajml.kinetics.deep import VAMPNet
+
+            fitted = VAMPNet(n_states, lag=lag, epochs=epochs, batch_size=batch_size or 256, seed=seed,
+                             device=device, progress=progress, **{"hidden": (32, 32), **opts}).fit(feats).fetch_model()
+            probs = [fitted.transform(f) for f in feats]
+        else:
+            from trajml.kinetics.tica import TICAMarkovModel
+
+            fitted = TICAMarkovModel(lag, n_clusters, dt_ps=dt, n_metastable=n_states, seed=seed,
+                                     **opts).fit(feats).fetch_model()
+            memb = np.zeros((n_clusters, n_states))
+            memb[fitted.msm.active_set] = fitted.msm.pcca_memberships
+            probs = [_tica_probs(fitted, f, memb) for f in feats]
+    lags = list(its_lags) if its_lags is not None else _default_lags(n_longest, lag)
+    memberships = None
+    if n_metastable is not None and model != "tica":
+        from trajml.kinetics.soft_validation import soft_pcca
+
+        memberships, probs = soft_pcca(probs, lag, n_metastable)
+    n_sets = n_states if memberships is None else int(n_metastable)
+    if model == "tica":
+        # The classic route is judged as users know it: MSMs on the k-means states (deeptime), CK on
+        # the PCCA+ sets, populations of the sets.
+        from trajml.kinetics.msm import ck_test, implied_timescales
+
+        dtrajs = [d for f in feats for d in fitted.assign(f, per_target=True)]
+        its = implied_timescales(dtrajs, lags, dt, n_its=n_states - 1, n_bootstrap=n_bootstrap, seed=seed)
+        ck = ck_test(dtrajs, lag, dt, mlags=mlags, n_metastable=n_states, n_bootstrap=n_bootstrap, seed=seed)
+        pops = fitted.msm.metastable_populations
+    else:
+        its = soft_implied_timescales(probs, lags, dt, n_bootstrap=n_bootstrap, seed=seed)
+        ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
+        pops = soft_populations(probs, lag)
+    states = probs if interpret == "soft" else [p.argmax(-1) for p in probs]
+    interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, half_box),
+                                 n_bins=80, charge=source.atoms.charges is not None, n_states=n_sets).compute(
+        source, targets, states if source.n_trajectories > 1 else states[0], start=start, stop=stop, step=step,
+        chunk_size=chunk_size)
+    return KineticAnalysis(model_kind=model, model=fitted, lag=lag, dt_ps=dt, probabilities=probs, timescales=its,
+                           ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names,
+                           memberships=memberships)
+
+
+def _tica_probs(fitted: Any, features: np.ndarray, memberships: np.ndarray) -> np.ndarray:
+    """PCCA+ memberships of the cluster each target is in, shape (T, n_targets, m)."""
+    labels = np.stack(fitted.assign(features, per_target=True), axis=1)  # (T, n_targets)
+    return memberships[labels]
+
+
+def _half_box(source: Any) -> float:
+    """Half the smallest perpendicular width of the first frame's box, in Å."""
+    from trajml.box import Box
+
+    chunk = source.read(source.partition(1, 0, 1)[0], np.zeros(1, dtype=np.int64))
+    if chunk.boxes is None:
+        from trajml.errors import MissingBoxError
+
+        raise MissingBoxError("Kinetic analysis needs periodic boxes; the first frame has none.")
+    return 0.5 * Box.from_matrix(chunk.boxes[0]).min_width
