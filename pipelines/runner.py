@@ -26,11 +26,12 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
 from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
+from trajml.pipelines.registry import StageContext, get_stage
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
-from trajml.pipelines.stages import StageContext, get_stage
 from trajml.store.results import ResultStore, unit_key
 
 __all__ = ["UnitTask", "Outcome", "RunSummary", "plan", "execute_unit", "run_pipeline"]

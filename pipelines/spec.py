@@ -46,8 +46,9 @@ from typing import Any
 
 import yaml
 
+import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
 from trajml.errors import TrajmlError
-from trajml.pipelines.stages import REQUIRED, check_param, closest, get_stage, stage_names
+from trajml.pipelines.registry import REQUIRED, check_param, closest, get_stage, stage_names
 from trajml.pipelines.yamlmarks import line_of, load_marked
 
 __all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load_pipeline", "parse_pipeline",

@@ -8,7 +8,7 @@ former names. Analyses and estimators declare theirs in ``_parameters``
 - Python validates keyword arguments (:meth:`Param.validate`),
 - the command line builds its options (:mod:`trajml.cli._options`) and parses their text
   (:meth:`Param.parse_text`),
-- pipelines build each stage's YAML schema (:mod:`trajml.pipelines.stages`),
+- pipelines build each stage's YAML schema (:mod:`trajml.pipelines.registry`),
 
 and all three report a bad value with the same constraint text, e.g.
 ``must be a float in (0, inf) Å. Got -1.0 instead.``, prefixed in Python by

@@ -6,7 +6,7 @@ default of each comes from the ``__init__`` signature, so it is written once. Fr
 declaration the class validates its arguments (:meth:`Parameterized.validate_params`), reports
 them (:meth:`~Parameterized.get_params`, a short ``repr``), accepts former names with a
 ``DeprecationWarning``, and the command line and the pipeline stages build their options and
-YAML schemas (:mod:`trajml.cli._options`, :mod:`trajml.pipelines.stages`).
+YAML schemas (:mod:`trajml.cli._options`, :mod:`trajml.pipelines.registry`).
 
 :class:`Analysis` is what :func:`trajml.parallel.run` runs over a Source: a frame-partitioned
 :class:`~trajml.features.base.Featurizer` or a particle-partitioned

@@ -33,9 +33,9 @@ from scipy.optimize import minimize
 
 from trajml.fes._base import FESEstimator
 from trajml.fes._grid import Grid
-from trajml.fes.surfaces import GPSurface, _blocks, rbf
 from trajml.fes._validate import check_cvs, check_int, check_temperature, single_blas_thread
 from trajml.fes.model import make_model
+from trajml.fes.surfaces import GPSurface, _blocks, rbf
 from trajml.kinetics.koopman import check_positive
 
 __all__ = ["GaussianProcessFES", "Hyperparameters", "fit_hyperparameters", "inducing_grid"]

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from trajml.fes._base import FESEstimator
-from trajml.fes.surfaces import KDESurface
 from trajml.fes.model import make_model
+from trajml.fes.surfaces import KDESurface
 
 __all__ = ["KernelDensityFES"]
 

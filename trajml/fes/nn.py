@@ -28,9 +28,9 @@ import numpy as np
 from trajml._threads import torch_threads
 from trajml.fes._base import FESEstimator
 from trajml.fes._grid import Grid
-from trajml.fes.surfaces import MLPSurface
 from trajml.fes._validate import check_bins, check_cvs, check_int, check_ranges, check_temperature
 from trajml.fes.model import make_model
+from trajml.fes.surfaces import MLPSurface
 from trajml.kinetics.koopman import check_positive
 
 __all__ = ["NeuralNetworkFES"]

@@ -49,7 +49,14 @@ if TYPE_CHECKING:  # pragma: no cover
         stationary_distribution,
         vamp_score,
     )
-    from trajml.kinetics.msm import CKTestResults, ImpliedTimescalesResults, MarkovModel, MSMModel, ck_test, implied_timescales
+    from trajml.kinetics.msm import (
+        CKTestResults,
+        ImpliedTimescalesResults,
+        MarkovModel,
+        MSMModel,
+        ck_test,
+        implied_timescales,
+    )
     from trajml.kinetics.soft_validation import soft_ck_test, soft_implied_timescales, soft_pcca, soft_populations
     from trajml.kinetics.tica import KineticProjection, ProjectionModel, TICAMarkovModel, TICAMSMModel
 

@@ -38,8 +38,8 @@ import numpy as np
 
 from trajml.errors import EmptySelectionError
 from trajml.features._selection import (
-    check_chunk,
     check_choice,
+    check_chunk,
     check_device,
     check_float,
     check_int,

@@ -7,7 +7,6 @@ given in frames and reported in ps (``lag × dt_ps``).
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 from typing import Any, Sequence
 

@@ -22,7 +22,6 @@ import threading
 import time
 from typing import Any
 
-from trajml.base import Analysis, Estimator, ParticleAnalysis
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError, WrongCallError
 from trajml.parallel.options import check_run_options, show_progress
@@ -61,24 +60,30 @@ def _timing(spec: Any, read_s: float, compute_s: float) -> dict[str, Any]:
             "worker": f"{os.getpid()}:{threading.get_ident()}"}
 
 
+def _partition(obj: Any) -> str:
+    """How an analysis is partitioned (the protocol of :mod:`trajml.base`, read without importing it)."""
+    kind = getattr(obj, "partition", "") if not isinstance(obj, type) else ""
+    return kind if kind in ("frames", "particles") else ""
+
+
 def _check_analysis(analysis: Any, source: Any) -> None:
     """Name the right call when an analysis is called the wrong way."""
-    if isinstance(source, Analysis) and not isinstance(analysis, Analysis):
+    if _partition(source) and not _partition(analysis):
         raise WrongCallError(f"trajml.parallel.run takes the analysis first: run({type(source).__name__}(...), "
                              "source).")
-    if isinstance(analysis, Estimator):
+    if hasattr(analysis, "fetch_model") and not _partition(analysis):
         name = type(analysis).__name__
         raise WrongCallError(f"{name} is an estimator, not an analysis of a trajectory: call "
                              f"{name}(...).fit(data).fetch_model().")
-    if isinstance(analysis, type) and issubclass(analysis, Analysis):
+    if isinstance(analysis, type) and getattr(analysis, "partition", "") in ("frames", "particles"):
         raise WrongCallError(f"trajml.parallel.run needs an instance: run({analysis.__name__}(...), source).")
-    if not isinstance(analysis, Analysis):
+    if not _partition(analysis):
         raise WrongCallError(f"trajml.parallel.run runs a trajml analysis (RDF, MSD, Conductivity, ...); got "
                              f"{type(analysis).__name__}.")
 
 
 def run(
-    analysis: Analysis,
+    analysis: Any,
     source: Any,
     *,
     chunk_size: int | None = None,
@@ -138,7 +143,7 @@ def run(
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)
     opts["progress"] = show_progress(progress)
-    if isinstance(analysis, ParticleAnalysis):
+    if _partition(analysis) == "particles":
         return _run_particles(analysis, source, opts)
     return _run_frames(analysis, source, opts)
 
@@ -172,7 +177,7 @@ def _run_frames(featurizer: Any, source: Any, opts: dict[str, Any]) -> Any:
     return result
 
 
-def _run_particles(analysis: ParticleAnalysis, source: Any, opts: dict[str, Any]) -> Any:
+def _run_particles(analysis: Any, source: Any, opts: dict[str, Any]) -> Any:
     t0 = time.perf_counter()
     bound = analysis.bind(source)
     t_bound = time.perf_counter()
@@ -208,7 +213,7 @@ def _run_particles(analysis: ParticleAnalysis, source: Any, opts: dict[str, Any]
     return bound.combine(results, record, states)
 
 
-def _particle_task(analysis: ParticleAnalysis, streamed: Any, block: Any) -> tuple[Any, dict[str, Any]]:
+def _particle_task(analysis: Any, streamed: Any, block: Any) -> tuple[Any, dict[str, Any]]:
     t0 = time.perf_counter()
     part = analysis.task(streamed, block)
     return part, _timing(block if isinstance(block, (tuple, int)) else repr(block), 0.0, time.perf_counter() - t0)

@@ -151,7 +151,7 @@ class ResultStore:
         return Entry(key, folder, data, meta)
 
     def put(self, key: str, output: Any, meta: dict[str, Any]) -> str:
-        """Write a :class:`~trajml.pipelines.stages.StageOutput` as entry ``key``, atomically.
+        """Write a :class:`~trajml.pipelines.registry.StageOutput` as entry ``key``, atomically.
 
         Returns
         -------

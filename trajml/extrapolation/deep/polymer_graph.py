@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from trajml.extrapolation.tables import ExtrapolationTable
 from trajml.extrapolation.polymer_rings import RingGraph, cg_repeat_unit, cg_ring_graph, smiles_ring_graph
+from trajml.extrapolation.tables import ExtrapolationTable
 
 __all__ = ["ring_data", "smiles_graph", "cg_graph", "cg_graph_from_topology", "table_graphs"]
 

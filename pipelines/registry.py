@@ -1,5 +1,8 @@
 """The stage registry: named analyses with a parameter schema that pipelines can run.
 
+The built-in stages register themselves when :mod:`trajml.pipelines.stages` is imported (the
+pipeline package does so); a plug-in registers its own the same way.
+
 A stage is a function ``func(ctx, params) -> StageOutput`` registered under a
 name together with
 
@@ -136,7 +139,6 @@ def analysis_params(params: Mapping[str, Any], stage: StageDef | str, cls: Any =
 
 
 _REGISTRY: dict[str, StageDef] = {}
-_BUILTINS_LOADED = False
 
 
 def register_stage(name: str, *, params: Mapping[str, Param] | None = None, analysis: Any = None,
@@ -175,7 +177,6 @@ def register_stage(name: str, *, params: Mapping[str, Param] | None = None, anal
         Allow replacing an existing stage of that name.
     """
     def decorate(func: Callable) -> Callable:
-        _load_builtins()
         if name in _REGISTRY and not replace:
             raise ValueError(f"A stage named {name!r} is already registered; pass replace=True to replace it.")
         classes = () if analysis is None else tuple(analysis) if isinstance(analysis, (tuple, list)) else (analysis,)
@@ -199,19 +200,8 @@ def unregister_stage(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_builtins() -> None:
-    global _BUILTINS_LOADED
-    if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
-        import trajml.pipelines.builtin_stages  # noqa: F401  (registers info, rdf, coordination, solvation)
-        import trajml.pipelines.transport_stages  # noqa: F401  (registers msd, residence, transport)
-        import trajml.pipelines.kinetics_stages  # noqa: F401  (registers graphs, msm, fes)
-        import trajml.pipelines.extrapolate_stage  # noqa: F401  (registers extrapolate)
-
-
 def stage_names() -> list[str]:
     """Names of every registered stage, sorted."""
-    _load_builtins()
     return sorted(_REGISTRY)
 
 
@@ -223,7 +213,6 @@ def get_stage(name: str) -> StageDef:
     KeyError
         Unknown name; the message suggests the closest registered one.
     """
-    _load_builtins()
     if name not in _REGISTRY:
         raise KeyError(f"Unknown stage {name!r}.{closest(name, _REGISTRY)} "
                        f"Registered stages: {', '.join(sorted(_REGISTRY))}.")

@@ -14,7 +14,7 @@ import math
 import os
 from typing import Any
 
-from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
+from trajml.pipelines.registry import REQUIRED, Param, StageContext, StageOutput, register_stage
 
 __all__ = ["extrapolate"]
 

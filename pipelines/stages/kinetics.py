@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from trajml._threads import torch_threads
-from trajml.pipelines.builtin_stages import _SEL, _data
+from trajml.pipelines.registry import REQUIRED, Param, StageContext, StageOutput, register_stage
+from trajml.pipelines.stages._common import _SEL, _data
 from trajml.plotting import use_offscreen_backend
-from trajml.pipelines.stages import REQUIRED, Param, StageContext, StageOutput, register_stage
 
 __all__ = ["graphs", "msm", "fes"]
 
@@ -30,7 +30,7 @@ def graphs(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     truncates too many rows shows up here first.
     """
     from trajml.features import NeighborGraphs
-    from trajml.pipelines.builtin_stages import _run
+    from trajml.pipelines.stages._common import _run
 
     res = _run(NeighborGraphs(None, r_max=params["r_max"], max_neighbors=params["max_neighbors"]), ctx, params)
     numbers = {"mean_degree": (float(res.mean_degree), ""), "fraction_truncated": (float(res.fraction_truncated), ""),

@@ -1,4 +1,4 @@
-"""The built-in stages: info, rdf, coordination, solvation.
+"""Structure stages: info, rdf, coordination, solvation.
 
 Each runs one trajml featurizer over one system, serially inside its unit (the
 pipeline parallelises over units), and returns the result as JSON data, key
@@ -7,56 +7,12 @@ numbers with units, CSV tables and PNG figures. Lengths are in Å, times in ps.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from trajml.pipelines.stages import Param, StageContext, StageOutput, analysis_params, register_stage
+from trajml.pipelines.registry import Param, StageContext, StageOutput, analysis_params, register_stage
+from trajml.pipelines.stages._common import _cutoff_from, _data, _exclusive, _figure, _run
 
 __all__ = ["info", "rdf", "coordination", "solvation"]
-
-
-def _run(featurizer: Any, ctx: StageContext, params: dict[str, Any]) -> Any:
-    from trajml.parallel import run
-
-    return run(featurizer, ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
-               chunk_size=params["chunk_size"], scheduler="serial", progress=False)
-
-
-def _data(res: Any, **extra: Any) -> dict[str, Any]:
-    return {**res.to_dict(), "units": dict(res.units), **extra}
-
-
-def _figure(name: str, res: Any, *args: Any) -> Any:
-    """A figure from trajml.plotting, drawn off-screen (workers have no display)."""
-    import trajml.plotting as plotting
-
-    plotting.use_offscreen_backend()
-
-    return getattr(plotting, f"plot_{name}")(res, *args)
-
-
-def _cutoff_from(ctx: StageContext, params: dict[str, Any], ref: str, given: str) -> tuple[float | None, str]:
-    """The cut-off in Å from the first minimum of a referenced rdf stage, or the given one."""
-    if params[ref] is None:
-        return params[given], "given" if params[given] is not None else "first minimum of g(r) (first pass)"
-    value = ctx.dependencies[ref].get("first_min_r")
-    if value is None or not math.isfinite(value):
-        raise ValueError(
-            f"The rdf stage {params[ref]!r} named by '{ref}' found no first minimum of g(r) for system "
-            f"{ctx.system.name!r}; give '{given}' (Å) explicitly or raise that stage's 'r_max'."
-        )
-    return float(value), f"first minimum of g(r) of stage {params[ref]!r}"
-
-
-def _exclusive(*pairs: tuple[str, str]) -> Any:
-    def check(params: dict[str, Any]) -> list[tuple[str, str]]:
-        return [(b, f"cannot be combined with '{a}'; give one of them")
-                for a, b in pairs if params.get(a) is not None and params.get(b) is not None]
-
-    return check
-
-
-_SEL = "MDAnalysis selection"
 
 
 @register_stage("info", params={}, metadata=("charges",))

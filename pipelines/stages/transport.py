@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from trajml.pipelines.builtin_stages import _cutoff_from, _data, _exclusive, _figure
-from trajml.pipelines.stages import Param, StageContext, StageOutput, analysis_params, register_stage
+from trajml.pipelines.registry import Param, StageContext, StageOutput, analysis_params, register_stage
+from trajml.pipelines.stages._common import _cutoff_from, _data, _exclusive, _figure
 
 __all__ = ["msd", "residence", "transport"]
 
