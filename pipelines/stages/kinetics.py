@@ -2,7 +2,7 @@
 kinetics by GraphVAMPNet, MLP VAMPNet or TICA → MSM) and fes (free energy of Li⁺ over its shell
 counts, with minima).
 
-Runs :func:`trajml.models.kinetic_analysis` on one system: implied timescales against the lag,
+Runs :func:`trajml.workflows.kinetic_analysis` on one system: implied timescales against the lag,
 a Chapman–Kolmogorov test, populations and per-state shell composition, with their figures in
 the report. Lags in frames (of the analysed frames), times in ps, lengths in Å.
 """
@@ -12,17 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from trajml._threads import torch_threads
-from trajml.pipelines.registry import REQUIRED, Param, StageContext, StageOutput, register_stage
-from trajml.pipelines.stages._common import _SEL, _data
+from trajml.pipelines.registry import Param, StageContext, StageOutput, analysis_params, register_stage
+from trajml.pipelines.stages._common import _data
 from trajml.plotting import use_offscreen_backend
 
 __all__ = ["graphs", "msm", "fes"]
 
 
-@register_stage("graphs", params={
-    "r_max": Param("float", 9.0, "neighbour cut-off", unit="Å", positive=True),
-    "max_neighbors": Param("int", 24, "neighbours kept per atom (nearest first)", minimum=1),
-})
+def _neighbor_graphs() -> Any:
+    from trajml.features import NeighborGraphs
+
+    return NeighborGraphs
+
+
+@register_stage("graphs", analysis=_neighbor_graphs())
 def graphs(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Periodic neighbour graphs of all atoms: degree distribution and the share of rows cut at max_neighbors.
 
@@ -32,55 +35,36 @@ def graphs(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     from trajml.features import NeighborGraphs
     from trajml.pipelines.stages._common import _run
 
-    res = _run(NeighborGraphs(None, r_max=params["r_max"], max_neighbors=params["max_neighbors"]), ctx, params)
+    res = _run(NeighborGraphs(**analysis_params(params, "graphs")), ctx, params)
     numbers = {"mean_degree": (float(res.mean_degree), ""), "fraction_truncated": (float(res.fraction_truncated), ""),
                "r_max": (float(res.r_max), "Å")}
     return StageOutput(data=_data(res), numbers=numbers,
                        tables={"degree": {"degree": res.degree, "probability": res.probability}})
 
 
-def _graph_parameters(ctx: StageContext, params: dict[str, Any]) -> tuple[float | None, int]:
-    if params["graphs_from"] is None:
-        return params["r_max"], params["max_neighbors"]
-    g = ctx.dependencies["graphs_from"]
-    return float(g["r_max"]), int(g["max_neighbors"])
-
-
 def _check_msm(p: dict[str, Any]) -> list[tuple[str, str]]:
-    problems = []
-    if p.get("model") == "tica" and p.get("clusters", 0) < p.get("states", 0):
-        problems.append(("clusters", "must be at least 'states' (PCCA+ groups clusters into states)"))
     if p.get("graphs_from") is not None and p.get("model") != "graph":
-        problems.append(("graphs_from", "is used only by model: graph"))
-    return problems
+        return [("graphs_from", "is used only by model: graph")]
+    return []
 
 
-@register_stage("msm", params={
-    "targets": Param("str", "name Li", f"atoms whose states are modelled ({_SEL})"),
-    "states": Param("int", 3, "number of kinetic states", minimum=2),
-    "lag": Param("int", 5, "model lag in analysed frames", minimum=1),
-    "model": Param("str", "graph", "graph (GraphVAMPNet), mlp (VAMPNet on shell counts) or tica (TICA → MSM)",
-                   choices=("graph", "mlp", "tica")),
-    "epochs": Param("int", 20, "VAMPNet training epochs", minimum=1),
-    "clusters": Param("int", 20, "k-means clusters of the tica model", minimum=2),
-    "r_shell": Param("float", None, "first-shell cut-off (null: first minimum of each g(r))", unit="Å",
-                     positive=True, nullable=True),
-    "r_max": Param("float", None, "graph cut-off (null: the largest first-shell cut-off)", unit="Å", positive=True,
-                   nullable=True),
-    "max_neighbors": Param("int", 24, "graph neighbours per atom", minimum=1),
+def _workflow() -> Any:
+    from trajml.workflows.kinetics import KineticWorkflow
+
+    return KineticWorkflow
+
+
+@register_stage("msm", analysis=_workflow(), skip=("graph_dir", "device"), params={
     "graphs_from": Param("stage:graphs", None, "id of an earlier graphs stage whose r_max and max_neighbors the "
                          "graph model uses", nullable=True),
-    "bootstrap": Param("int", 50, "bootstrap samples over target atoms", minimum=0),
-    "seed": Param("int", 0, "seed of training, clustering and bootstrap", minimum=0),
 }, check=_check_msm)
 def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Kinetic states of the targets, their implied timescales, CK test, populations and shells."""
     import numpy as np
 
-    r_max, max_neighbors = _graph_parameters(ctx, params)
     # One thread: units already run in parallel, and torch's workers would spin against theirs.
     with torch_threads(1 if params["model"] in ("graph", "mlp") else None):
-        res = _analyse(ctx, params, r_max, max_neighbors)
+        res = _analyse(ctx, params)
     its = res.timescales
     i = int(np.argmin(np.abs(its.lags - res.lag)))
     numbers: dict[str, tuple[float, str]] = {"lag": (res.lag * res.dt_ps, "ps")}
@@ -104,31 +88,41 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     return StageOutput(data=data, numbers=numbers, tables=tables, figures=res.figures())
 
 
-def _analyse(ctx: StageContext, params: dict[str, Any], r_max: float | None, max_neighbors: int) -> Any:
-    from trajml.workflows.kinetics import kinetic_analysis
+def _analyse(ctx: StageContext, params: dict[str, Any]) -> Any:
+    from trajml.workflows.kinetics import KineticWorkflow
 
-    return kinetic_analysis(
-        ctx.source, params["targets"], params["states"], params["lag"], model=params["model"],
-        r_shell=params["r_shell"], n_bootstrap=params["bootstrap"], start=params["start"], stop=params["stop"],
-        step=params["step"], chunk_size=params["chunk_size"] or 100, epochs=params["epochs"], n_clusters=params["clusters"],
-        r_max=r_max, max_neighbors=max_neighbors, seed=params["seed"])
+    kwargs = analysis_params(params, "msm")
+    if params["graphs_from"] is not None:
+        g = ctx.dependencies["graphs_from"]
+        kwargs.update(r_max=float(g["r_max"]), max_neighbors=int(g["max_neighbors"]))
+    return KineticWorkflow(**kwargs).run(ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+                                         chunk_size=params["chunk_size"] or 100, progress=False)
 
 
 @register_stage("fes", params={
-    "targets": Param("str", "name Li", f"atoms whose free-energy landscape is mapped ({_SEL})"),
-    "x": Param("str", "name O", f"atoms counted around each target for the first CV ({_SEL})"),
-    "y": Param("str", "name TFSI", f"atoms counted for the second CV ({_SEL}); the two must not overlap"),
-    "x_cutoff": Param("float", REQUIRED, "shell radius of the first CV", unit="Å", positive=True),
-    "y_cutoff": Param("float", REQUIRED, "shell radius of the second CV", unit="Å", positive=True),
+    "select": Param("selection", "name Li", "atoms whose free-energy landscape is mapped", aliases=("targets",)),
+    "select_x": Param("selection", "name O", "atoms counted around each target for the first CV",
+                      aliases=("x",)),
+    "select_y": Param("selection", "name TFSI", "atoms counted for the second CV (must not overlap the first)",
+                      aliases=("y",)),
+    "cutoff_x": Param("float", None, "shell radius of the first CV", unit="Å", positive=True, nullable=True,
+                      none_help="first minimum of g(r)", aliases=("x_cutoff",)),
+    "cutoff_y": Param("float", None, "shell radius of the second CV", unit="Å", positive=True, nullable=True,
+                      none_help="first minimum of g(r)", aliases=("y_cutoff",)),
     "method": Param("str", "gp", "hist, kde, gp or nn", choices=("hist", "kde", "gp", "nn")),
     "temperature": Param("float", None, "temperature (null: the system's metadata)", unit="K", positive=True,
                          nullable=True),
-}, metadata=("temperature",))
+}, metadata=("temperature",), version=2)
 def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
-    """Free energy of the targets over (count of x within x_cutoff, count of y within y_cutoff), its minima."""
+    """Free energy of the targets over (select_x within cutoff_x, select_y within cutoff_y), with its minima.
+
+    A cut-off not given is the first minimum of that pair's g(r), the same first shell every other
+    analysis of the pair uses (:func:`~trajml.features.first_shell.first_shell`).
+    """
     import numpy as np
 
     from trajml.features import ShellCounts
+    from trajml.features.first_shell import first_shell
     from trajml.fes import estimator, stack_cvs
 
     temperature = params["temperature"] if params["temperature"] is not None else ctx.system.metadata.get(
@@ -136,12 +130,16 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     if temperature is None:
         raise ValueError(f"The fes stage needs a temperature for system {ctx.system.name!r}: give 'temperature' (K) "
                          "or the system's metadata 'temperature'.")
+    cut = {axis: first_shell(ctx.source, params["select"], params[f"select_{axis}"], cutoff=params[f"cutoff_{axis}"],
+                             owner=f"stage 'fes' of system {ctx.system.name!r}", name=f"cutoff_{axis}")
+           for axis in ("x", "y")}
     # One pass counts both species at both radii; each CV is its species' column at its own radius.
-    radii = sorted({params["x_cutoff"], params["y_cutoff"]})
-    feats = np.concatenate(ShellCounts(params["targets"], {"x": params["x"], "y": params["y"]}, radii=radii).compute(
-        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"] or 100))
-    cvs = stack_cvs(feats[..., radii.index(params["x_cutoff"])],
-                    feats[..., len(radii) + radii.index(params["y_cutoff"])])
+    radii = sorted({cut["x"].cutoff, cut["y"].cutoff})
+    counts = ShellCounts(params["select"], {"x": params["select_x"], "y": params["select_y"]}, radii=radii)
+    feats = np.concatenate(counts.compute(ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+                                          chunk_size=params["chunk_size"] or 100))
+    cvs = stack_cvs(feats[..., radii.index(cut["x"].cutoff)],
+                    feats[..., len(radii) + radii.index(cut["y"].cutoff)])
     model = estimator(params["method"], temperature=float(temperature), cv_units="count").fit(cvs).fetch_model()
     minima = model.minima()
     numbers: dict[str, tuple[float, str]] = {"temperature": (float(temperature), "K"),
@@ -153,13 +151,15 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
 
     use_offscreen_backend()  # workers have no display
 
-    ax = plot_fes(model, minima=minima, cv_labels=[f"{params['x']} within {params['x_cutoff']:g} Å",
-                                                   f"{params['y']} within {params['y_cutoff']:g} Å"])
+    ax = plot_fes(model, minima=minima, cv_labels=[f"{params['select_x']} within {cut['x'].cutoff:.3g} Å",
+                                                   f"{params['select_y']} within {cut['y'].cutoff:.3g} Å"])
     fig = ax.figure if hasattr(ax, "figure") else ax
     data = {"method": params["method"], "temperature_K": float(temperature), "n_samples": int(len(cvs)),
             "minima": {"points": minima.points.tolist(), "free_energy_kJmol": minima.free_energy_kJmol.tolist()},
             "grid": {"axes": [a.tolist() for a in model.axes], "free_energy_kJmol": model.free_energy_kJmol.tolist(),
                      "uncertainty_kJmol": model.uncertainty_kJmol.tolist()},
+            "first_shell": {axis: shell.describe() for axis, shell in cut.items()},
+            "cutoff_x": cut["x"].cutoff, "cutoff_y": cut["y"].cutoff,
             "units": {"free_energy_kJmol": "kJ/mol", "uncertainty_kJmol": "kJ/mol", "temperature_K": "K",
-                      "axes": "count"}}
+                      "axes": "count", "cutoff_x": "Å", "cutoff_y": "Å"}}
     return StageOutput(data=data, numbers=numbers, figures={"fes": fig})

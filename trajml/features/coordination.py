@@ -148,7 +148,7 @@ class Coordination(Featurizer[CoordinationState]):
     n_bins : int
         Bins of the first-pass RDF (default 150: 0.1 Å bins, as an :class:`RDF`).
     cutoff_frames : int
-        Frame budget of the first pass (default 200).
+        Frame budget of the first pass (default 1000: every frame of shorter runs).
     keep_per_frame : bool
         Also return the coordination number of every centre in every frame
         (memory grows with the number of frames). Default False: only the
@@ -184,7 +184,7 @@ class Coordination(Featurizer[CoordinationState]):
     }
 
     def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None, r_max: float = 15.0,
-                 n_bins: int = 150, cutoff_frames: int = 200, keep_per_frame: bool = False,
+                 n_bins: int = 150, cutoff_frames: int = 1000, keep_per_frame: bool = False,
                  smoothing: float = 0.5, device: str = "cpu") -> None:
         self._set_params(locals())
 

@@ -117,7 +117,7 @@ def _key(source: Any, a: Any, b: Any, params: dict[str, Any]) -> str:
 
 
 def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | None = None, owner: str = "",
-                name: str = "cutoff", r_max: float = 15.0, n_bins: int = 150, cutoff_frames: int = 200,
+                name: str = "cutoff", r_max: float = 15.0, n_bins: int = 150, cutoff_frames: int = 1000,
                 smoothing: float = 0.5, device: str = "cpu") -> FirstShell:
     """The first-shell cut-off of a centre–ligand pair: the given one, or the first minimum of g(r).
 
@@ -133,7 +133,8 @@ def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | No
         The analysis and parameter asking, for messages.
     r_max, n_bins, cutoff_frames, smoothing : float, int, int, float
         The first pass (:data:`FIRST_SHELL_PARAMS`). The defaults, which every analysis that finds
-        a cut-off shares, are an RDF's (0.1 Å bins to 15 Å, 0.5 Å smoothing) over at most 200 frames.
+        a cut-off shares, are an RDF's (0.1 Å bins to 15 Å, 0.5 Å smoothing) over at most 1000
+        frames: every frame of a run that short, so the cut-off is the first minimum `trajml rdf` prints.
     device : {"cpu", "cuda"}
         Where the pair search runs.
 

@@ -220,7 +220,7 @@ class Solvation(Featurizer[SolvationState]):
     n_bins : int
         Bins of the first-pass RDFs (default 150: 0.1 Å bins, as an :class:`RDF`).
     cutoff_frames : int
-        Frame budget of the first pass (default 200).
+        Frame budget of the first pass (default 1000: every frame of shorter runs).
     keep_per_frame : bool
         Also return the speciation fractions of every frame (memory grows with frames).
     smoothing : float
@@ -257,7 +257,7 @@ class Solvation(Featurizer[SolvationState]):
 
     def __init__(self, cation: Any = "name Li", polymer_o: Any = "name O", anion: Any = "name TFSI", *,
                  cutoff_o: float | None = None, cutoff_anion: float | None = None, r_max: float = 15.0,
-                 n_bins: int = 150, cutoff_frames: int = 200, keep_per_frame: bool = False, smoothing: float = 0.5,
+                 n_bins: int = 150, cutoff_frames: int = 1000, keep_per_frame: bool = False, smoothing: float = 0.5,
                  device: str = "cpu") -> None:
         self._set_params(locals())
 

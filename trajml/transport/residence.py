@@ -198,7 +198,7 @@ class ResidenceTime(ParticleAnalysis):
     n_bins : int
         Bins of the first-pass g(r) (default 150: 0.1 Å bins, as an RDF).
     cutoff_frames : int
-        Frame budget of the first pass (default 200).
+        Frame budget of the first pass (default 1000: every frame of shorter runs).
     smoothing : float
         Moving-average width in Å used to find the first minimum (default 0.5 Å).
     centers_per_task : int, optional
@@ -244,7 +244,7 @@ class ResidenceTime(ParticleAnalysis):
     def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None,
                  tolerance_frames: int = 0, threshold: float = 0.01, fit_max_lag_ps: float | None = None,
                  error_blocks: int = 5, hopping: bool | None = None, r_max: float = 15.0, n_bins: int = 150,
-                 cutoff_frames: int = 200, smoothing: float = 0.5, centers_per_task: int | None = None,
+                 cutoff_frames: int = 1000, smoothing: float = 0.5, centers_per_task: int | None = None,
                  device: str = "cpu") -> None:
         self._set_params(locals())
 

@@ -14,13 +14,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["kinetic_analysis", "KineticAnalysis", "MODELS"]
+from trajml._validation import DEVICES, Param, invalid
+from trajml.base import Parameterized
+
+__all__ = ["kinetic_analysis", "KineticAnalysis", "KineticWorkflow", "MODELS"]
 
 MODELS = ("graph", "mlp", "tica")
 
@@ -187,35 +191,120 @@ def _default_lags(n_frames: int, lag: int) -> list[int]:
     return sorted(v for v in lags if v < n_frames)
 
 
-def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, lag: int = 1, *,
+def _shell_cutoffs(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0:
+                raise ValueError("a cut-off > 0 Å, or a mapping of shell labels to cut-offs > 0 Å")
+            out[str(k)] = float(v)
+        return out
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
+        raise ValueError("a cut-off > 0 Å, or a mapping of shell labels to cut-offs > 0 Å")
+    return float(value)
+
+
+class KineticWorkflow(Parameterized):
+    """The parameters of :func:`kinetic_analysis`, declared once for Python, ``trajml msm`` and the msm stage.
+
+    ``KineticWorkflow(**params).run(source, **run_options)`` is :func:`kinetic_analysis`.
+    """
+
+    _parameters = {
+        "select": Param("selection", help="atoms whose states are modelled (MDAnalysis syntax)",
+                        aliases=("targets", "--targets"), metavar="SEL"),
+        "n_states": Param("int", help="number of kinetic states (softmax outputs, or PCCA+ sets for tica)",
+                          minimum=2, aliases=("states", "--states"), metavar="M"),
+        "lag": Param("int", help="model lag in analysed frames", minimum=1, metavar="FRAMES"),
+        "model": Param("str", help="graph (GraphVAMPNet), mlp (VAMPNet on shell counts) or tica (TICA -> MSM)",
+                       choices=MODELS),
+        "shell": Param("mapping", help="shell species, LABEL=SEL", nullable=True,
+                       none_help="'polymer O=name O' 'anion=name TFSI'", metavar="LABEL=SEL"),
+        "r_shell": Param("any", help="first-shell cut-off(s)", unit="Å", nullable=True,
+                         none_help="first minimum of each g(r)", check=_shell_cutoffs,
+                         describe="a cut-off > 0 Å, or a mapping of shell labels to cut-offs > 0 Å", metavar="Å"),
+        "radii": Param("floats", help="shell-count radii of mlp and tica", unit="Å", positive=True,
+                       increasing=True, nullable=True, none_help="0.8, 1 and 1.25 x each first-shell cut-off"),
+        "its_lags": Param("ints", help="lags of the implied-timescale plot", minimum=1, nullable=True,
+                          none_help="about 8 log-spaced up to a quarter of the run", metavar="FRAMES"),
+        "mlags": Param("int", help="multiples of the lag in the Chapman-Kolmogorov test", minimum=2,
+                       aliases=("--ck-multiples",)),
+        "n_bootstrap": Param("int", help="bootstrap samples over target atoms (0: none)", minimum=0,
+                             aliases=("bootstrap", "--bootstrap")),
+        "epochs": Param("int", help="VAMPNet training epochs", minimum=1),
+        "batch_size": Param("int", help="frame pairs (graph) or pairs (mlp) per batch", minimum=1, nullable=True,
+                            none_help="16 for graph, 256 for mlp"),
+        "n_clusters": Param("int", help="k-means clusters of the tica model", minimum=2,
+                            aliases=("clusters", "--clusters")),
+        "r_max": Param("float", help="graph cut-off", unit="Å", positive=True, nullable=True,
+                       none_help="the largest first-shell cut-off"),
+        "max_neighbors": Param("int", help="graph neighbours kept per atom", minimum=1),
+        "graph_dir": Param("path", help="keep the graph dataset here (reused by a rerun)", nullable=True,
+                           none_help="a temporary folder"),
+        "seed": Param("int", help="seed of training, clustering and bootstrap", minimum=0),
+        "device": Param("str", help="where neighbour searches and training run", choices=DEVICES),
+        "model_options": Param("mapping", help="extra keyword arguments of the estimator", nullable=True,
+                               cli=False),
+        "n_metastable": Param("int", help="graph/mlp: lump the soft states into this many metastable sets (PCCA+)",
+                              minimum=2, nullable=True, none_help="no lumping", aliases=("--metastable",)),
+        "interpret": Param("str", help="per-state statistics weighted by the state probabilities (soft) or from "
+                           "each target's most probable state (hard)", choices=("soft", "hard")),
+    }
+
+    def __init__(self, select: Any = "name Li", n_states: int = 3, lag: int = 5, *, model: str = "graph",
+                 shell: Mapping[str, Any] | None = None, r_shell: float | Mapping[str, float] | None = None,
+                 radii: Sequence[float] | None = None, its_lags: Sequence[int] | None = None, mlags: int = 4,
+                 n_bootstrap: int = 50, epochs: int = 20, batch_size: int | None = None, n_clusters: int = 20,
+                 r_max: float | None = None, max_neighbors: int = 24,
+                 graph_dir: str | os.PathLike[str] | None = None, seed: int = 0, device: str = "cpu",
+                 model_options: Mapping[str, Any] | None = None, n_metastable: int | None = None,
+                 interpret: str = "soft") -> None:
+        self._set_params(locals())
+
+    @classmethod
+    def _check_relations(cls, values: dict[str, Any]) -> None:
+        if values.get("model") == "tica" and values.get("n_clusters", 20) < values.get("n_states", 3):
+            raise invalid("n_clusters", cls.__name__, f"at least n_states ({values['n_states']}): PCCA+ groups "
+                          "clusters into states", values["n_clusters"])
+
+    def run(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
+            progress: bool | None = None) -> "KineticAnalysis":
+        """:func:`kinetic_analysis` of ``source`` with these parameters."""
+        return kinetic_analysis(source, **self.get_params(), start=start, stop=stop, step=step,
+                                chunk_size=chunk_size, progress=progress)
+
+
+def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, lag: int = 5, *,
                      model: str = "graph", shell: Mapping[str, Any] | None = None,
                      r_shell: float | Mapping[str, float] | None = None, radii: Sequence[float] | None = None,
                      its_lags: Sequence[int] | None = None, mlags: int = 4, n_bootstrap: int = 50,
                      start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
-                     epochs: int = 30, batch_size: int | None = None, n_clusters: int = 20,
+                     epochs: int = 20, batch_size: int | None = None, n_clusters: int = 20,
                      r_max: float | None = None, max_neighbors: int = 24,
                      graph_dir: str | os.PathLike[str] | None = None, seed: int = 0,
-                     device: str = "cpu", progress: bool = False, model_options: Mapping[str, Any] | None = None,
-                     n_metastable: int | None = None, interpret: str = "soft") -> KineticAnalysis:
+                     device: str = "cpu", progress: bool | None = None,
+                     model_options: Mapping[str, Any] | None = None,
+                     n_metastable: int | None = None, interpret: str = "soft", **former: Any) -> "KineticAnalysis":
     """Fit and validate a kinetic model of the target atoms.
 
     Parameters
     ----------
     source : trajml.io.Source
         Trajectories with periodic boxes.
-    targets : str or array_like of int
-        Atoms whose states are modelled (default every Li⁺).
+    select : str or array_like of int
+        Atoms whose states are modelled (default every Li⁺). Formerly ``targets``.
     n_states : int
         Number of states m (softmax outputs, or PCCA+ sets for 'tica').
     lag : int
-        Model lag in frames (of the analysed, strided frames).
+        Model lag in frames (of the analysed, strided frames). Default 5.
     model : {'graph', 'mlp', 'tica'}
         GraphVAMPNet on neighbour graphs of all atoms; MLP VAMPNet or TICA → k-means → MSM on
         shell counts.
     shell : mapping of str to selection, optional
         Shell species, e.g. ``{"polymer O": "name O", "anion": "name TFSI"}`` (the default).
     r_shell : float or mapping of str to float, optional
-        First-shell cut-off(s) in Å; default: the first minimum of each target–species g(r).
+        First-shell cut-off(s) in Å; default: the first minimum of each target–species g(r), the same
+        cut-off every other analysis of the pair finds (:func:`~trajml.features.first_shell.first_shell`).
     radii : sequence of float, optional
         Shell-count radii in Å for 'mlp'/'tica' (default: 0.8, 1 and 1.25 × each r_shell, within
         half the box).
@@ -228,8 +317,8 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     start, stop, step, chunk_size : int
         Frames analysed and frames per streamed chunk.
     epochs, batch_size : int
-        Training of the VAMPNets (batch_size: frame pairs for 'graph', default 16; pairs for 'mlp',
-        default 256).
+        Training of the VAMPNets (default 20 epochs; batch_size: frame pairs for 'graph', default 16;
+        pairs for 'mlp', default 256).
     n_clusters : int
         k-means clusters of the 'tica' route.
     r_max, max_neighbors : float, int
@@ -241,8 +330,10 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
         Seeds training, clustering and the bootstrap.
     device : str
         'cpu' or 'cuda' for the neighbour searches and training.
-    progress : bool
-        Progress bars.
+    progress : bool, optional
+        Progress bars (None: when on a terminal).
+    **former
+        Former parameter names (``targets``), accepted with a ``DeprecationWarning``.
     model_options : mapping, optional
         Extra keyword arguments of the estimator (e.g. ``dim`` or ``hidden``).
     n_metastable : int, optional
@@ -258,25 +349,33 @@ def kinetic_analysis(source: Any, targets: Any = "name Li", n_states: int = 3, l
     KineticAnalysis
     """
     from trajml.features._selection import resolve_atoms
-    from trajml.features.coordination import cutoff_from_rdf
+    from trajml.features.first_shell import first_shell
     from trajml.features.shell_counts import ShellCounts
     from trajml.kinetics.interpret import StateInterpretation
-    from trajml.kinetics.koopman import check_lag
     from trajml.kinetics.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
+    from trajml.parallel.options import show_progress
 
     owner = "kinetic_analysis"
-    if interpret not in ("soft", "hard"):
-        raise ValueError(f"The 'interpret' parameter of {owner} must be 'soft' or 'hard'. Got {interpret!r} instead.")
-    if model not in MODELS:
-        raise ValueError(f"The 'model' parameter of {owner} must be one of {MODELS}. Got {model!r} instead.")
-    lag = check_lag(owner, lag)
-    resolve_atoms(source, targets, "targets", owner)  # a selection matching nothing fails here, named
+    given = {k: v for k, v in locals().items() if k in KineticWorkflow._parameters}
+    for old, value in former.items():
+        new = {"targets": "select", "states": "n_states", "clusters": "n_clusters", "bootstrap": "n_bootstrap"}.get(old)
+        if new is None:
+            raise TypeError(f"kinetic_analysis() got an unexpected keyword argument {old!r}")
+        warnings.warn(f"The '{old}' parameter of kinetic_analysis is now called '{new}'; the old name will be "
+                      "removed in the next release.", DeprecationWarning, stacklevel=2)
+        given[new] = value
+    p = KineticWorkflow.validate_params(given)
+    select, n_states, lag, model, interpret = p["select"], p["n_states"], p["lag"], p["model"], p["interpret"]
+    n_bootstrap, n_clusters, r_shell, n_metastable = p["n_bootstrap"], p["n_clusters"], p["r_shell"], p["n_metastable"]
+    targets = select
+    progress = show_progress(progress)
+    resolve_atoms(source, targets, "select", owner)  # a selection matching nothing fails here, named
     shell = dict(shell) if shell is not None else {"polymer O": "name O", "anion": "name TFSI"}
     half_box = _half_box(source)
     if r_shell is None:
-        r_shell = {label: cutoff_from_rdf(owner, "r_shell", targets, sel, source, r_max=min(12.0, half_box),
-                                          n_bins=240, smoothing=0.5, max_frames=100, device=device)[0]
-                   for label, sel in shell.items()}
+        # The same first shell as every other analysis of the pair (cached: computed once per process).
+        r_shell = {label: first_shell(source, targets, sel, owner=owner, name="r_shell", r_max=min(15.0, half_box),
+                                      device=device).cutoff for label, sel in shell.items()}
     shells = r_shell if isinstance(r_shell, Mapping) else {label: float(r_shell) for label in shell}
     dt = float(source.dt) * step
     n_longest = max(len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
