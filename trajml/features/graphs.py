@@ -267,7 +267,8 @@ class NeighborGraphs(Featurizer[GraphState]):
                           distances=dist)
 
     def iter_graphs(self, source: Any, chunk_size: int = 100, start: int = 0, stop: int | None = None,
-                    step: int = 1, traj_ids: list[int] | None = None) -> Iterator[GraphChunk]:
+                    step: int = 1, traj_ids: list[int] | None = None, *, scheduler: Any = "serial",
+                    n_workers: int | None = None, progress: bool | None = False) -> Iterator[GraphChunk]:
         """Stream the graphs of ``source`` chunk by chunk, in trajectory then time order.
 
         Parameters
@@ -280,14 +281,18 @@ class NeighborGraphs(Featurizer[GraphState]):
             Frame slice of every trajectory.
         traj_ids : list of int, optional
             Trajectories to include (default: all).
+        scheduler, n_workers, progress
+            As :func:`trajml.parallel.stream`, which computes the chunks (a few windows ahead on a
+            parallel scheduler) and yields them in order.
 
         Yields
         ------
         GraphChunk
         """
-        bound = self.bind(source)
-        for chunk in source.iter_chunks(chunk_size, start, stop, step, None, traj_ids):
-            yield bound.graphs(chunk)
+        from trajml.parallel import stream
+
+        yield from stream(self, source, "graphs", chunk_size=chunk_size, start=start, stop=stop, step=step,
+                          traj_ids=traj_ids, scheduler=scheduler, n_workers=n_workers, progress=progress)
 
     # -- featurizer: degree statistics -----------------------------------------------------------------
     def init_state(self) -> GraphState:

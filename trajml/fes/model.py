@@ -73,7 +73,7 @@ class FESModel(Results, StoredModel, own_file=True):
         """Plain-Python view of the grid result (the evaluator is left out)."""
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name not in ("units", "provenance", "surface"):
+            if f.name not in ("units", "provenance", "replicas", "surface"):
                 out[f.name] = _plain(getattr(self, f.name))
         return out
 

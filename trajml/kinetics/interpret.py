@@ -48,6 +48,7 @@ from trajml.features._selection import (
     molecule_ids,
     resolve_atoms,
 )
+from trajml.features.base import Featurizer
 from trajml.kinetics._interpret_rows import _Accumulator, _empty_top, _merge_top, _pair_distances
 from trajml.kinetics.interpret_results import UNITS, StateInterpretationResults
 
@@ -185,7 +186,8 @@ class StateInterpretation:
 
     # -- public entry point ----------------------------------------------------------------------
     def compute(self, source: Any, targets: Any, states: Any, *, start: int = 0, stop: int | None = None,
-                step: int = 1, chunk_size: int = 100) -> StateInterpretationResults:
+                step: int = 1, chunk_size: int = 100, scheduler: Any = "serial", n_workers: int | None = None,
+                progress: bool | None = False) -> StateInterpretationResults:
         """Stream the frames ``start:stop:step`` of every trajectory and interpret the states.
 
         Parameters
@@ -206,6 +208,8 @@ class StateInterpretation:
             Frame slice applied to every trajectory (``stop=None``: to the end).
         chunk_size : int
             Frames read at a time (bounds memory).
+        scheduler, n_workers, progress
+            As :func:`trajml.parallel.run`, which streams the frames (one engine for every analysis).
 
         Returns
         -------
@@ -222,29 +226,25 @@ class StateInterpretation:
         MissingBoxError
             Frames without a periodic box.
         """
-        import time
+        from trajml.parallel import run
 
-        tic = time.perf_counter()
         check_int(chunk_size, "chunk_size", f"{OWNER}.compute")
         frames_per_traj = self._frames_per_trajectory(source, start, stop, step)
         setup = self._bind(source, targets)
         probs, hard, m = self._check_states(states, frames_per_traj, setup["n_targets"])
-        acc = self._init(m, len(self.shell))
-        for chunk in source.iter_chunks(chunk_size, start, stop, step, atoms=setup["atoms"]):
-            if chunk.n_frames == 0:
-                continue
-            rows = (chunk.frames - start) // step
-            self._update(acc, setup, chunk, probs[chunk.traj_id], rows, hard, m)
-        provenance = {
-            "analysis": OWNER, "targets": describe_selection(targets),
+        states_pass = _StatesPass(self, setup, probs, hard, m, start, step)
+        extra = {
+            "targets": describe_selection(targets),
             "shell": {k: describe_selection(v) for k, v in self.shell.items()},
             "r_shell": dict(zip(self.shell, self.r_shell.tolist())), "r_max": self.r_max, "r_min": self.r_min,
             "n_bins": self.n_bins, "exclude": self.exclude, "charge": self.charge,
-            "include_target_charge": self.include_target_charge, "start": start, "stop": stop, "step": step,
-            "chunk_size": chunk_size, "n_trajectories": source.n_trajectories,
-            "frames_per_trajectory": frames_per_traj, "seconds": time.perf_counter() - tic,
+            "include_target_charge": self.include_target_charge, "n_trajectories": source.n_trajectories,
+            "frames_per_trajectory": frames_per_traj,
         }
-        return self._finalize(acc, setup, hard, provenance)
+        res = run(states_pass, source, start=start, stop=stop, step=step, chunk_size=chunk_size,
+                  scheduler=scheduler, n_workers=n_workers, progress=progress)
+        res.provenance.update({"analysis": OWNER, **extra, "seconds": res.provenance.get("wall_s")})
+        return res
 
     # -- validation ------------------------------------------------------------------------------
     @staticmethod
@@ -515,6 +515,48 @@ class StateInterpretation:
             n_species_atoms=setup["n_k"].copy(), hard=hard, exclude=self.exclude,
             include_target_charge=self.include_target_charge, units=dict(UNITS), provenance=provenance,
         )
+
+
+class _StatesPass(Featurizer):
+    """The frames of one interpretation, as a featurizer the engine runs (states travel with it)."""
+
+    needs_box = True
+    replica_results = False
+
+    def __init__(self, interp: StateInterpretation, setup: dict[str, Any], probs: list[np.ndarray], hard: bool,
+                 m: int, start: int, step: int) -> None:
+        self.interp, self.setup, self.probs, self.hard, self.m = interp, setup, probs, hard, m
+        self.start, self.step = start, step
+        self.atoms = setup["atoms"]
+
+    def init_state(self) -> _Accumulator:
+        return self.interp._init(self.m, len(self.interp.shell))
+
+    def update(self, state: _Accumulator, chunk: Any) -> _Accumulator:
+        if chunk.n_frames:
+            rows = (chunk.frames - self.start) // self.step
+            self.interp._update(state, self.setup, chunk, self.probs[chunk.traj_id], rows, self.hard, self.m)
+        return state
+
+    def merge(self, a: _Accumulator, b: _Accumulator) -> _Accumulator:
+        return _merge_accumulators(a, b, self.interp.n_representatives)
+
+    def finalize(self, state: _Accumulator, provenance: dict[str, Any]) -> StateInterpretationResults:
+        return self.interp._finalize(state, self.setup, self.hard, provenance)
+
+
+def _merge_accumulators(a: _Accumulator, b: _Accumulator, n: int) -> _Accumulator:
+    """Exact sums of two accumulators; the representatives are the top ``n`` rows of both, ties by order."""
+    top = []
+    for ta, tb in zip(a.top, b.top):
+        both = {k: np.concatenate([ta[k], tb[k]]) for k in ta}
+        order = np.lexsort((both["target"], both["frame"], both["traj"], -both["p"]))[:n]
+        top.append({k: v[order] for k, v in both.items()})
+    return _Accumulator(weight=a.weight + b.weight, count_sum=a.count_sum + b.count_sum,
+                        count_sq=a.count_sq + b.count_sq, charge_sum=a.charge_sum + b.charge_sum,
+                        charge_sq=a.charge_sq + b.charge_sq, counts=a.counts + b.counts,
+                        pairs_over_volume=a.pairs_over_volume + b.pairs_over_volume,
+                        n_frames=a.n_frames + b.n_frames, top=top)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from trajml.parallel.options import check_run_options, show_progress
 from trajml.parallel.provenance import provenance_record
 from trajml.parallel.schedulers import imap_ordered
 
-__all__ = ["run", "process_chunk"]
+__all__ = ["run", "stream", "process_chunk"]
 
 
 def process_chunk(featurizer: Any, source: Any, spec: ChunkSpec) -> tuple[Any, dict[str, Any]]:
@@ -211,6 +211,63 @@ def _run_particles(analysis: Any, source: Any, opts: dict[str, Any]) -> Any:
                                n_tasks=sum(r.provenance.get("n_tasks", 0) for r in results),
                                wall_s=time.perf_counter() - t0, bind_s=t_bound - t0, timings=[])
     return bound.combine(results, record, states)
+
+
+def _map_chunk(featurizer: Any, source: Any, method: str, spec: ChunkSpec) -> Any:
+    """Read one chunk and return ``featurizer.<method>(chunk)`` (runs on a worker)."""
+    chunk = source.read(spec, featurizer.atoms)
+    if featurizer.needs_box and chunk.boxes is None:
+        parts = ", ".join(f"'{p}'" for p in source.members[spec.traj_id].parts)
+        raise MissingBoxError(f"{type(featurizer).__name__} needs periodic boxes, but trajectory {spec.traj_id} "
+                              f"({parts}) has no box at frame {spec.start}.")
+    return getattr(featurizer, method)(chunk)
+
+
+def stream(
+    featurizer: Any,
+    source: Any,
+    method: str,
+    *,
+    chunk_size: int | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    step: int = 1,
+    traj_ids: list[int] | None = None,
+    scheduler: Any = "serial",
+    n_workers: int | None = None,
+    progress: bool | None = None,
+) -> Any:
+    """Yield ``featurizer.<method>(chunk)`` for every chunk of ``source``, in trajectory then time order.
+
+    The map half of :func:`run`, for outputs that are per-frame data rather than a reduction
+    (neighbour graphs written to a dataset, say): the same frame validation, schedulers and
+    progress policy, with chunks computed on any scheduler a few windows ahead and yielded in
+    order, so memory stays bounded by the chunk size.
+
+    Parameters
+    ----------
+    featurizer : Featurizer
+        Bound here (selections resolved once); ``method`` takes one Chunk.
+    source : trajml.io.Source
+        Trajectories to read.
+    method : str
+        Name of the per-chunk method (e.g. ``"graphs"`` of NeighborGraphs).
+    chunk_size, start, stop, step, traj_ids, scheduler, n_workers, progress
+        As :func:`run`.
+
+    Yields
+    ------
+    object
+        What ``method`` returns for each chunk.
+    """
+    _check_analysis(featurizer, source)
+    opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
+                             scheduler=scheduler, n_workers=n_workers, progress=progress)
+    bound = featurizer.bind(source)
+    specs = source.partition(opts["chunk_size"] or 100, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
+    task = functools.partial(_map_chunk, bound, source, method)
+    yield from imap_ordered(task, specs, scheduler=opts["scheduler"], n_workers=opts["n_workers"],
+                            progress=show_progress(progress), desc=f"{type(featurizer).__name__}: {method}")
 
 
 def _particle_task(analysis: Any, streamed: Any, block: Any) -> tuple[Any, dict[str, Any]]:

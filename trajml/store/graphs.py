@@ -56,7 +56,7 @@ def padded_from_chunk(chunk: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(chunk.species)
     if chunk.n_targets != n or not np.array_equal(chunk.targets, np.arange(n)):
         raise ValueError("Graph models need the neighbour lists of every atom: build the graphs with "
-                         "NeighborGraphs(targets=None, ...).")
+                         "NeighborGraphs(select=None, ...).")
     deg = np.diff(chunk.offsets)
     if deg.size and deg.max() > width:
         raise ValueError(f"A graph row has {int(deg.max())} neighbours, more than the row width {width}: "
@@ -185,7 +185,8 @@ class GraphDataset:
     def from_source(cls, source: Any, directory: str | os.PathLike[str], readout: Any = "name Li", *,
                     r_max: float = 7.0, max_neighbors: int = 12, chunk_size: int = 100, start: int = 0,
                     stop: int | None = None, step: int = 1, species_by: str = "names", device: str = "cpu",
-                    progress: bool = False) -> "GraphDataset":
+                    progress: bool = False, scheduler: Any = "serial",
+                    n_workers: int | None = None) -> "GraphDataset":
         """Compute and store the graphs of every trajectory of ``source``.
 
         Parameters
@@ -211,6 +212,8 @@ class GraphDataset:
             Where the neighbour search runs.
         progress : bool
             Show a progress bar over chunks.
+        scheduler, n_workers
+            Where the graphs are computed (:func:`trajml.parallel.stream`); they are written in order.
 
         Returns
         -------
@@ -224,8 +227,9 @@ class GraphDataset:
             raise ValueError(f"The 'max_neighbors' parameter of {owner} must be an int >= 1. "
                              f"Got {max_neighbors!r} instead.")
         ro = resolve_atoms(source, readout, "readout", owner)
-        featurizer = NeighborGraphs(None, r_max=r_max, max_neighbors=int(max_neighbors), species_by=species_by,
-                                    device=device).bind(source)
+        graphs = NeighborGraphs(None, r_max=r_max, max_neighbors=int(max_neighbors), species_by=species_by,
+                                device=device)
+        featurizer = graphs.bind(source)
         stop_eff = [min(source.n_frames_of(k), source.n_frames_of(k) if stop is None else stop)
                     for k in range(source.n_trajectories)]
         lengths = [len(range(start, s, step)) for s in stop_eff]
@@ -233,8 +237,9 @@ class GraphDataset:
                   "start": int(start), "stop": stop, "step": int(step), "source": source.fingerprint()}
 
         def chunks(traj_id: int) -> Iterable[Any]:
-            for chunk in source.iter_chunks(chunk_size, start, stop, step, None, [traj_id]):
-                yield featurizer.graphs(chunk)
+            # The engine's map: the same frame checks and schedulers as every analysis.
+            yield from graphs.iter_graphs(source, chunk_size, start, stop, step, [traj_id], scheduler=scheduler,
+                                          n_workers=n_workers, progress=False)
 
         return cls._build(directory, featurizer._species, featurizer._species_names, ro, lengths, params,
                           chunks, source.dt * step, progress)
