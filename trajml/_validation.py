@@ -366,6 +366,9 @@ class Param:
             value = low in ("true", "yes", "1")
         elif self.choices:
             value = _match_choice(text, self.choices)
+        elif self.kind == "any":
+            number = _parse_number(text, "float")
+            value = text if number is None else number
         return self.validate(value, owner)
 
     def default_text(self) -> str:

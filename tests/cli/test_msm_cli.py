@@ -98,7 +98,7 @@ def test_graph_route_end_to_end(tmp_path, capsys):
     (["--targets", "name Zz"], "Selection 'name Zz' matched no atom"),
     (["--lag", "500", "--stop", "50"], "'lag' parameter of kinetic_analysis (500 frames) must be shorter"),
     (["--model", "mlp", "--stop", "20", "--batch-size", "5000"], "fewer than 'batch_size' = 5000"),
-    (["--shell", "anion"], "expected LABEL=SELECTION"),
+    (["--shell", "anion"], "must be LABEL=SEL items"),
 ])
 def test_bad_input_is_named(tmp_path, capsys, extra, message):
     with pytest.raises(SystemExit) if extra[0] == "--shell" else _no_raise():

@@ -81,7 +81,12 @@ class _ParamAction(argparse.Action):
             if p.kind == "bool":
                 value = self.const
             elif p.kind == "mapping":
-                value = p.validate(_pairs(values, p, self.owner, option_string or ""), self.owner)
+                value = _pairs(values, p, self.owner, option_string or "")
+                seen = namespace.__dict__.setdefault("_given_mappings", set())
+                if self.dest in seen:  # a repeated option adds to the mapping (--shell A=x --shell B=y)
+                    value = {**getattr(namespace, self.dest), **value}
+                seen.add(self.dest)
+                value = p.validate(value, self.owner)
             elif p.kind in ("floats", "ints"):
                 value = p.parse_text(list(values), self.owner)
             else:
