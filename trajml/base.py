@@ -1,4 +1,4 @@
-"""Base classes of everything that takes parameters: analyses (run over a Source) and estimators.
+"""Base classes of everything that takes parameters: declared parameters, and estimators.
 
 :class:`Parameterized` gives a class its declared parameters (scikit-learn style): the class
 lists a :class:`~trajml._validation.Param` per ``__init__`` argument in ``_parameters``; the
@@ -8,11 +8,9 @@ them (:meth:`~Parameterized.get_params`, a short ``repr``), accepts former names
 ``DeprecationWarning``, and the command line and the pipeline stages build their options and
 YAML schemas (:mod:`trajml.cli._options`, :mod:`trajml.pipelines.registry`).
 
-:class:`Analysis` is what :func:`trajml.parallel.run` runs over a Source: a frame-partitioned
-:class:`~trajml.features.base.Featurizer` or a particle-partitioned
-:class:`ParticleAnalysis`; ``analysis.run(source)`` is sugar for ``trajml.parallel.run(analysis,
-source)``. :class:`Estimator` follows deeptime: ``fit(data)`` returns ``self``,
-``fetch_model()`` returns a frozen model.
+:class:`Estimator` follows deeptime: ``fit(data)`` returns ``self``, ``fetch_model()`` returns a
+frozen model. Analyses of trajectories (run by the engine over a Source) build on
+:class:`Parameterized` in :mod:`trajml.parallel.analysis`.
 
 Every concrete subclass is recorded in a registry (:func:`registered`), which the contract
 test suites and the drift test walk instead of a hand-written list.
@@ -23,23 +21,17 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from trajml._validation import REQUIRED, Param, _same
 from trajml.errors import InvalidParameterError, NotFittedError, WrongCallError
 
-__all__ = ["Parameterized", "Analysis", "ParticleAnalysis", "Estimator", "registered", "RUN_CALL"]
+__all__ = ["Parameterized", "Estimator", "registered"]
 
 _REGISTRY: dict[str, type] = {}
 
-#: How an analysis is run, for messages.
-RUN_CALL = "{name}(...).run(source) or trajml.parallel.run({name}(...), source)"
-
-# Method names people reach for on the wrong kind of object, and what to say instead.
-_ANALYSIS_MISCALLS = ("compute", "fit", "fit_transform", "transform", "fetch_model", "from_source", "analyse",
-                      "analyze", "calculate")
+# Method names people reach for on an estimator, and what to say instead.
 _ESTIMATOR_MISCALLS = ("run", "compute", "from_source")
 
 
@@ -145,87 +137,6 @@ class Parameterized:
             if p.required or not _same(value, p.default):
                 shown.append(f"{name}={_short(value)}")
         return f"{type(self).__name__}({', '.join(shown)})"
-
-
-class Analysis(Parameterized, ABC):
-    """Something :func:`trajml.parallel.run` runs over a Source.
-
-    Attributes
-    ----------
-    partition : str
-        ``"frames"`` (chunks of frames, any grouping: featurizers) or ``"particles"`` (every frame
-        of a block of particles: time correlations).
-    needs_box : bool
-        The analysis uses periodic boundaries.
-    """
-
-    partition: ClassVar[str] = ""
-    needs_box: bool = False
-
-    def run(self, source: Any, **options: Any) -> Any:
-        """Run over ``source``: the same as ``trajml.parallel.run(self, source, **options)``.
-
-        See :func:`trajml.parallel.run` for the options (frames, chunk size, scheduler, progress).
-        """
-        from trajml.parallel import run
-
-        return run(self, source, **options)
-
-    @abstractmethod
-    def bind(self, source: Any) -> "Analysis":
-        """Resolve selections against ``source`` once, on the driver; return a picklable copy."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _ANALYSIS_MISCALLS:
-            cls = type(self).__name__
-            raise WrongCallError(f"{cls} is an analysis: it has no '{name}' method. Call "
-                                 f"{RUN_CALL.format(name=cls)}.")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-
-class ParticleAnalysis(Analysis):
-    """A time-correlation analysis partitioned over particles (MSD, conductivity, residence).
-
-    The engine calls, per trajectory of the source: :meth:`stream` once (one pass over the
-    frames, e.g. unwrapping into a series store), :meth:`blocks` to split the particles into
-    tasks, :meth:`task` per block on any scheduler, :meth:`merge` in block order, and
-    :meth:`finalize` to turn the state into a result. Several trajectories are replicas:
-    :meth:`combine` makes the ensemble result from the per-replica ones.
-    """
-
-    partition: ClassVar[str] = "particles"
-
-    @abstractmethod
-    def stream(self, source: Any, traj_id: int, frames: Any, chunk_size: int, scheduler: Any,
-               progress: bool) -> Any:
-        """Read trajectory ``traj_id`` once; return a context manager yielding what tasks read."""
-
-    @abstractmethod
-    def blocks(self, streamed: Any, scheduler: Any, n_workers: int | None) -> list[Any]:
-        """Picklable task descriptions (e.g. particle index ranges), in merge order."""
-
-    @abstractmethod
-    def task(self, streamed: Any, block: Any) -> Any:
-        """The partial state of one block (runs on a worker)."""
-
-    @abstractmethod
-    def merge(self, a: Any, b: Any) -> Any:
-        """Combine two partial states (block order is kept)."""
-
-    @abstractmethod
-    def finalize(self, streamed: Any, state: Any, provenance: dict[str, Any]) -> Any:
-        """The result of one trajectory."""
-
-    def combine(self, results: list[Any], provenance: dict[str, Any], states: list[Any]) -> Any:
-        """The result of several replicas, from their results (and states); the default refuses, naming them."""
-        names = []
-        for r in results:
-            t = r.provenance.get("traj_id", "?")
-            files = r.provenance.get("files", [])
-            parts = files[t][1:] if isinstance(t, int) and t < len(files) else []
-            names.append(f"trajectory {t}: {', '.join(parts)}")
-        raise ValueError(f"{type(self).__name__} analyses one trajectory at a time, but the source holds "
-                         f"{len(results)} ({'; '.join(names)}); pass traj_ids=[k] to pick one.")
 
 
 class Estimator(Parameterized):

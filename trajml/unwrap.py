@@ -17,10 +17,11 @@ and is returned unchanged. Integer counts make chunked evaluation exact:
 
 * :class:`Unwrapper` carries the counts from one chunk to the next (serial
   streaming; :func:`iter_unwrapped` wraps it around a source);
-* :func:`unwrap_parallel` computes each chunk's net change of the counts
-  (:func:`chunk_image_shift`) in parallel, and a prefix sum gives every chunk
-  its starting counts; :func:`read_unwrapped` (or :func:`unwrap_chunk`) then
-  unwraps any chunk on its own, in any order, on any worker.
+* :func:`trajml.parallel.unwrapping.unwrap_parallel` (also importable from here)
+  computes each chunk's net change of the counts (:func:`chunk_image_shift`) in
+  parallel on the engine's schedulers, and a prefix sum gives every chunk its
+  starting counts; :func:`read_unwrapped` (or :func:`unwrap_chunk`) then unwraps
+  any chunk on its own, in any order, on any worker.
 
 Both routes give identical results, equal to MDAnalysis' ``NoJump`` up to its
 float32 round-off. Fractional coordinates are evaluated in float64; unwrapped
@@ -39,7 +40,6 @@ array([ 9.5, 10.5, 11.5], dtype=float32)
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -53,7 +53,6 @@ __all__ = [
     "chunk_image_shift",
     "unwrap_chunk",
     "iter_unwrapped",
-    "unwrap_parallel",
     "read_unwrapped",
 ]
 
@@ -449,68 +448,6 @@ def _read_with_prev(source: Any, spec: ChunkSpec, atoms: np.ndarray | None) -> t
     return chunk, prev
 
 
-def _shift_task(source: Any, atoms: np.ndarray | None, spec: ChunkSpec) -> np.ndarray:
-    chunk, prev = _read_with_prev(source, spec, atoms)
-    return chunk_image_shift(chunk, prev)
-
-
-def unwrap_parallel(
-    source: Any,
-    chunk_size: int = 100,
-    atoms: np.ndarray | Sequence[int] | None = None,
-    traj_id: int = 0,
-    scheduler: Any = "serial",
-    progress: bool = False,
-) -> list[tuple[ChunkSpec, np.ndarray]]:
-    """Starting image counts of every chunk of a trajectory (parallel pass 1).
-
-    Each chunk's net image change (:func:`chunk_image_shift`) is computed in
-    parallel (a task reads the chunk plus the frame before it); a prefix sum
-    over the chunks then gives each chunk the image counts of the frame just
-    before it. Hand a pair to :func:`read_unwrapped` to unwrap that chunk
-    exactly, anywhere and in any order. Frame 0 is the reference.
-
-    Parameters
-    ----------
-    source : trajml.io.Source
-        The trajectories (picklable; workers reopen the files).
-    chunk_size : int, optional
-        Frames per chunk.
-    atoms : array_like of int, shape (N,), optional
-        Topology indices of the atoms to unwrap; all atoms by default.
-    traj_id : int, optional
-        Which trajectory of the source.
-    scheduler : str or distributed.Client, optional
-        ``"serial"``, ``"threads"``, ``"processes"``, a dask Client or a
-        scheduler address (see :func:`trajml.parallel.map_specs`).
-    progress : bool, optional
-        Show a progress bar.
-
-    Returns
-    -------
-    list of (ChunkSpec, ndarray of shape (N, 3), int64)
-        The chunk specs of the trajectory (``start:stop`` in steps of 1, in
-        order) with the image counts of the frame before each chunk (zeros for
-        the first). They take ``n_chunks * N * 24`` bytes.
-    """
-    from trajml.parallel import map_specs
-
-    atoms = None if atoms is None else np.asarray(atoms, dtype=np.int64)
-    specs = list(source.partition(chunk_size, traj_ids=[traj_id]))
-    shifts = map_specs(
-        functools.partial(_shift_task, source, atoms), specs, scheduler=scheduler, progress=progress,
-        desc="unwrap: image counts",
-    )
-    result: list[tuple[ChunkSpec, np.ndarray]] = []
-    running: np.ndarray | None = None
-    for spec, shift in zip(specs, shifts):
-        if running is None:
-            running = np.zeros_like(shift, dtype=np.int64)
-        result.append((spec, running.copy()))
-        running += shift
-    return result
-
-
 def read_unwrapped(
     source: Any,
     spec: ChunkSpec,
@@ -554,3 +491,13 @@ def read_unwrapped(
         traj_id=unwrapped.traj_id,
         atom_indices=unwrapped.atom_indices,
     )
+
+
+def __getattr__(name: str) -> Any:
+    # unwrap_parallel maps chunks on the engine's schedulers, one layer up: it lives in
+    # trajml.parallel.unwrapping and is looked up from there on first use (no upward import).
+    if name == "unwrap_parallel":
+        import importlib
+
+        return importlib.import_module("trajml.parallel.unwrapping").unwrap_parallel
+    raise AttributeError(f"module 'trajml.unwrap' has no attribute {name!r}")

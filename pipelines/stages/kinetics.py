@@ -54,7 +54,7 @@ def _workflow() -> Any:
     return KineticWorkflow
 
 
-@register_stage("msm", analysis=_workflow(), skip=("graph_dir", "device"), params={
+@register_stage("msm", analysis=_workflow(), skip=("graph_dir",), params={
     "graphs_from": Param("stage:graphs", None, "id of an earlier graphs stage whose r_max and max_neighbors the "
                          "graph model uses", nullable=True),
 }, check=_check_msm)

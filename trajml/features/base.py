@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from trajml.base import Analysis
 from trajml.chunk import Chunk
+from trajml.parallel.analysis import Analysis
 
 __all__ = ["Featurizer", "State"]
 

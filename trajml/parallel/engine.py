@@ -2,7 +2,7 @@
 
 Frame-partitioned featurizers (:class:`~trajml.features.base.Featurizer`) are mapped over
 chunks of frames and their states folded in chunk order; particle-partitioned analyses
-(:class:`~trajml.base.ParticleAnalysis`: MSD, conductivity, residence times) stream each
+(:class:`~trajml.parallel.analysis.ParticleAnalysis`: MSD, conductivity, residence times) stream each
 trajectory once, map their tasks over blocks of particles and fold them in block order. Both
 share one validation of the frame slice (:mod:`trajml.parallel.options`), one progress policy,
 one scheduler vocabulary and one provenance record (library versions, parameters, files, per
@@ -61,7 +61,7 @@ def _timing(spec: Any, read_s: float, compute_s: float) -> dict[str, Any]:
 
 
 def _partition(obj: Any) -> str:
-    """How an analysis is partitioned (the protocol of :mod:`trajml.base`, read without importing it)."""
+    """How an analysis is partitioned (:mod:`trajml.parallel.analysis`, read without importing it)."""
     kind = getattr(obj, "partition", "") if not isinstance(obj, type) else ""
     return kind if kind in ("frames", "particles") else ""
 

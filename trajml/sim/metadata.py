@@ -38,12 +38,9 @@ def _version(module: str) -> str | None:
 
 
 def _trajml_version() -> str | None:
-    try:
-        import trajml
+    from trajml._version import __version__
 
-        return str(trajml.__version__)  # type: ignore[attr-defined]
-    except Exception:
-        return None
+    return __version__
 
 
 def _openmm_version(mm: Any) -> str:

@@ -45,8 +45,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._validation import Param
-from trajml.base import ParticleAnalysis
 from trajml.features._selection import check_choice, describe_selection, resolve_atoms
+from trajml.parallel.analysis import ParticleAnalysis
 from trajml.results import Results
 
 __all__ = ["MSD", "MSDResults", "PER_PARTICLE_LIMIT_BYTES", "MEMORY_BUDGET_BYTES"]

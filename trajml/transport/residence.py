@@ -59,7 +59,6 @@ from typing import Any
 import numpy as np
 
 from trajml._validation import DEVICES, Param
-from trajml.base import ParticleAnalysis
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError
 from trajml.features._selection import (
@@ -70,6 +69,7 @@ from trajml.features._selection import (
     union_positions,
 )
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
+from trajml.parallel.analysis import ParticleAnalysis
 from trajml.transport.chain_hops import _hop_statistics
 from trajml.transport.contact_tcf import _continuous_sums, _intermittent_sums, _runs, tcf_from_series
 from trajml.transport.lifetimes import LifetimeFit, fit_stretched_exponential

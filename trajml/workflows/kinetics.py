@@ -119,7 +119,7 @@ class KineticAnalysis:
 
     def figures(self) -> dict[str, Any]:
         """The plots as matplotlib figures: timescales, ck_test, populations, state_rdf, state_shell."""
-        from trajml import plotting
+        import trajml.plotting as plotting
 
         def figure(obj: Any) -> Any:
             return obj.figure if hasattr(obj, "figure") else obj.flat[0].figure  # an Axes or an array of them
