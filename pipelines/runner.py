@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
+from trajml._files import atomic_write_json
 from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
@@ -227,10 +228,7 @@ def _run_folder(outputs: str, resume: bool) -> tuple[str, bool]:
 
 
 def _write_json(path: str, value: Any) -> None:
-    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(value, fh, indent=1, default=str)
-    os.replace(tmp, path)
+    atomic_write_json(path, value, indent=1, default=str)
 
 
 def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any = "local",

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from trajml._files import atomic_write, atomic_write_text
+
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
     """Add TOP and TRAJ positionals plus the reading options every analysis takes."""
@@ -102,10 +104,8 @@ def write_csv(path: str | None, columns: dict[str, np.ndarray]) -> None:
     if path in (None, "-"):
         np.savetxt(sys.stdout, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
         return
-    try:
-        np.savetxt(path, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
-    except OSError as exc:
-        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
+    with atomic_write(path, "w") as fh:
+        np.savetxt(fh, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
 
 
 def write_json(path: str | None, text: str) -> Any:
@@ -120,11 +120,7 @@ def write_json(path: str | None, text: str) -> Any:
     if path in (None, "-"):
         print(text)
         return sys.stderr
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-    except OSError as exc:
-        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
+    atomic_write_text(path, text + "\n")
     return sys.stdout
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
+from trajml._files import atomic_write_text
 from trajml.cli._common import non_negative_int, positive_int
 
 __all__ = ["register", "run"]
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.cv}-fold cross-validation (held-out chemistries), MAE against the long-run value:")
             print(cv.summary())
             if args.cv_output:
-                _write_text(args.cv_output, json.dumps({"tasks": list(cv.tasks), "mae": cv.mean()}, indent=2))
+                atomic_write_text(args.cv_output, json.dumps({"tasks": list(cv.tasks), "mae": cv.mean()}, indent=2) + "\n")
         model = make().fit(table).fetch_model()
         model.save(args.output)
         print(f"trained {model.n_models} model(s) on {len(table)} systems, tasks {', '.join(model.tasks)}, "
@@ -225,13 +225,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"predicted {len(pred.ids)} candidates; wrote {args.output}", file=sys.stderr)
         return 0
     raise ValueError("choose an action: table, train or predict.")  # pragma: no cover - argparse guards
-
-
-def _write_text(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None

@@ -6,11 +6,11 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from trajml._files import atomic_savez
 from trajml.cli._common import _use_agg, positive_float, positive_int, positive_temperature, save_plot
 
 __all__ = ["register", "run", "read_array"]
@@ -78,22 +78,6 @@ def read_array(path: str, what: str) -> tuple[np.ndarray, list[str] | None]:
     return data, names
 
 
-def _write_npz_atomic(path: str, arrays: dict[str, Any]) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".fes-", suffix=".npz.tmp", dir=folder)
-    except OSError as exc:
-        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml fes``."""
     from trajml.fes import estimator, find_minima
@@ -148,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
              **{f"axis_{k}": model.cv_units for k in range(model.ndim)},
              **{f"edges_{k}": model.cv_units for k in range(model.ndim)}}
     arrays["units"] = np.array(json.dumps(units))
-    _write_npz_atomic(args.output, arrays)
+    atomic_savez(args.output, arrays)
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_fes

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from trajml._files import atomic_write
 from trajml.results import Results
 
 __all__ = ["TASKS", "TASK_UNITS", "ExtrapolationTable", "ExtrapolationPrediction", "kfold_indices", "check_task",
@@ -195,17 +195,10 @@ def _fmt(v: float) -> str:
 
 
 def _atomic_csv(path: str, header: list[str], rows: Iterable[Sequence[Any]]) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise OSError(f"Cannot write the output file '{path}': {exc.strerror or exc}.") from None
+    with atomic_write(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
 
 
 # ----------------------------------------------------------------------------------------------

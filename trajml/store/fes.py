@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
+from trajml._files import atomic_write
 from trajml.results import _plain
 from trajml.results import read_only as _ro
 from trajml.store.models import FORMAT, FORMAT_VERSION, model_class, read_header
@@ -90,16 +90,8 @@ def save_fes(model: Any, path: str | os.PathLike[str]) -> None:
     for k in range(model.ndim):
         arrays[f"a:axis_{k}"], arrays[f"a:edges_{k}"] = model.axes[k], model.edges[k]
     arrays.update({f"s:{k}": v for k, v in sarrays.items()})
-    name = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".fes-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(name)))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
-        os.replace(tmp, name)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb", what="model file") as fh:
+        np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
 
 
 def load_fes(path: str | os.PathLike[str]) -> Any:

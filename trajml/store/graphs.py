@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trajml._files import atomic_write_json
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch_geometric.data import Batch
@@ -334,10 +336,7 @@ class GraphDataset:
             os.replace(fd.name, di_path)
             os.replace(fn.name, nb_path)
         bar.close()
-        tmp_meta = meta_path + ".tmp"
-        with open(tmp_meta, "w") as fh:
-            json.dump(meta, fh)
-        os.replace(tmp_meta, meta_path)
+        atomic_write_json(meta_path, meta)
         return cls(d, json.loads(json.dumps(meta)))
 
     @classmethod

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from trajml._files import atomic_write
 from trajml.results import Results, _plain
 
 __all__ = ["save_model", "load_model", "read_header", "FORMAT", "FORMAT_VERSION", "StoredModel", "register_model",
@@ -200,7 +201,7 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> None:
                         f"Got {type(model).__name__} instead.")
     arrays: dict[str, np.ndarray] = {}
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, **_flatten(model, "", arrays)}
-    with open(os.fspath(path), "wb") as fh:
+    with atomic_write(path, "wb", what="model file") as fh:
         np.savez(fh, __header__=np.array(json.dumps(header)), **{f"a:{k}": v for k, v in arrays.items()})
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from trajml._files import atomic_write, atomic_write_json
 from trajml._validation import DEVICES, Param, invalid
 from trajml.base import Parameterized
 
@@ -110,8 +111,10 @@ class KineticAnalysis:
             _write_json(d, "ck_test.json", json.loads(self.ck.to_json())),
             _write_json(d, "states.json", json.loads(self.interpretation.to_json())),
         ]
+        from trajml.store.models import save_model
+
         model_path = os.path.join(d, "model.npz")
-        _atomic(model_path, lambda tmp: _save_model(self.model, tmp))
+        save_model(self.model, model_path)
         written.append(model_path)
         if plots:
             written += self._plots(d)
@@ -139,7 +142,8 @@ class KineticAnalysis:
         out = []
         for name, fig in self.figures().items():
             path = os.path.join(d, f"{name}.png")
-            _atomic(path, lambda tmp, f=fig: f.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
+            with atomic_write(path, "wb", what="plot") as fh:
+                fig.savefig(fh, dpi=120, bbox_inches="tight", format="png")
             plt.close(fig)
             out.append(path)
         return out
@@ -154,34 +158,10 @@ def _row(a: Any) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
-def _atomic(path: str, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="." + os.path.basename(path), suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _write_json(d: str, name: str, obj: Any) -> str:
     path = os.path.join(d, name)
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-
-    _atomic(path, write)
+    atomic_write_json(path, obj, indent=2)
     return path
-
-
-def _save_model(model: Any, path: str) -> None:
-    from trajml.store.models import save_model
-
-    save_model(model, path)
 
 
 def _default_lags(n_frames: int, lag: int) -> list[int]:

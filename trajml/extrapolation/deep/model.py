@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
+from trajml._files import atomic_write
 from trajml.extrapolation.deep.network import _Net
 from trajml.extrapolation.deep.polymer_graph import table_graphs
 from trajml.extrapolation.tables import ExtrapolationPrediction, ExtrapolationTable
@@ -190,16 +191,8 @@ class MultitaskModel(Results, StoredModel, own_file=True):
         arrays = {"a:target_mean": self.target_mean, "a:target_std": self.target_std,
                   "a:train_losses": self.train_losses, "a:validation_losses": self.validation_losses,
                   "a:best_epochs": self.best_epochs, **{f"p:{k}": v for k, v in self.parameters.items()}}
-        name = os.fspath(path)
-        tmp = f"{name}.tmp{os.getpid()}.npz"
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
-            os.replace(tmp, name)
-        except OSError as exc:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise OSError(f"Cannot write the model file '{name}': {exc.strerror or exc}.") from None
+        with atomic_write(path, "wb", what="model file") as fh:
+            np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "MultitaskModel":

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
+from trajml._files import atomic_write
 from trajml.kinetics.deep.losses import _METHODS, _check_method
 from trajml.kinetics.deep.networks import _GraphLobe, _Lobe, _transform_arrays, reuse_freed_memory
 from trajml.kinetics.koopman import (
@@ -148,7 +149,7 @@ def write_model_file(path: str | os.PathLike[str], model: Any, params: dict[str,
               "provenance": json.loads(json.dumps(_plain(model.provenance), default=str))}
     arrays = {"a:train_scores": model.train_scores, "a:validation_scores": model.validation_scores,
               **{f"p:{k}": v for k, v in model.parameters.items()}}
-    with open(os.fspath(path), "wb") as fh:
+    with atomic_write(path, "wb", what="model file") as fh:
         np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
 
 
