@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-#: Installed package name -> folder in the repository.
-ROOTS = {"trajml": REPO / "trajml", "trajml.kernels": REPO / "kernels", "trajml.pipelines": REPO / "pipelines"}
+from tests.import_graph import REPO, import_cycles, import_graph, module_files
 
 #: Layers, lowest first. A module may import its own package and lower layers only.
 LAYERS = {
@@ -40,43 +38,8 @@ MAX_SHARE = 0.15
 MAX_LINES = 620
 
 
-def _modules() -> dict[str, Path]:
-    out = {}
-    for package, folder in ROOTS.items():
-        for path in folder.rglob("*.py"):
-            rel = path.relative_to(folder).with_suffix("").parts
-            if rel[-1] == "__init__":
-                rel = rel[:-1]
-            out[".".join((package,) + rel)] = path
-    return out
-
-
-MODULES = _modules()
-
-
-def _imports(name: str, path: Path) -> set[str]:
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            candidates = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
-            candidates = [base] + [f"{base}.{a.name}" for a in node.names]
-        else:
-            continue
-        for cand in candidates:
-            while cand and cand not in MODULES:
-                cand = cand.rpartition(".")[0]
-            if cand and cand != name:
-                found.add(cand)
-    return found
-
-
-GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+MODULES = module_files()
+GRAPH = import_graph(MODULES)
 
 
 def _layer(module: str) -> str:
@@ -88,43 +51,6 @@ def _layer(module: str) -> str:
     return parts[1] if (REPO / "trajml" / parts[1]).is_dir() else "core"
 
 
-def _cycles() -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[list[str]] = []
-    counter = [0]
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in GRAPH[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in GRAPH:
-        if v not in index:
-            visit(v)
-    return out
-
-
 def test_the_import_graph_is_read_from_the_source():
     assert len(MODULES) > 100 and "trajml.parallel.engine" in GRAPH["trajml.features.rdf"] | {
         m for m in GRAPH if m.startswith("trajml.parallel")}
@@ -132,7 +58,7 @@ def test_the_import_graph_is_read_from_the_source():
 
 
 def test_no_import_cycles():
-    assert _cycles() == []
+    assert import_cycles(GRAPH) == []
 
 
 def test_no_room_holds_more_than_fifteen_percent_of_the_lines():
@@ -163,3 +89,41 @@ def test_data_flows_one_way_through_the_layers():
 @pytest.mark.parametrize("layer", sorted({_layer(m) for m in MODULES}))
 def test_every_layer_is_placed(layer):
     assert layer in LAYERS, f"new package {layer!r}: give it a layer in tests/test_architecture.py and the README"
+
+
+#: Private modules packages may share, with the reason (none: the core's helpers are public to the package).
+SHARED_PRIVATE: set[str] = {"trajml.features._selection"}
+
+
+def _package(module: str) -> str | None:
+    """The first-level package of trajml a module belongs to (None for the core modules)."""
+    layer = _layer(module)
+    return None if layer in ("core", "package") else layer
+
+
+def test_no_package_imports_a_siblings_private_modules():
+    bad = []
+    for name, targets in GRAPH.items():
+        own = _package(name)
+        if own in (None, "models"):  # the core, and the shim that names the former private paths
+            continue
+        for target in targets:
+            other = _package(target)
+            private = any(p.startswith("_") for p in target.split(".")[2:])
+            if other is not None and other != own and private and target not in SHARED_PRIVATE:
+                bad.append(f"{name} imports {target}")
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_torch_is_imported_at_module_level_only_under_deep_packages():
+    """``import trajml`` and every non-deep package stay light: torch only where a network is built."""
+    bad = []
+    for name, path in MODULES.items():
+        if ".deep" in name:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("torch", "torch_geometric") for n in names):
+                bad.append(name)
+    assert not bad, bad

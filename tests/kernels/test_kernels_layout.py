@@ -7,96 +7,21 @@ so a new module is checked without being listed anywhere.
 
 from __future__ import annotations
 
-import ast
 import importlib
 from pathlib import Path
 
 import pytest
 
 import trajml.kernels
+from tests.import_graph import import_cycles, import_graph, module_files
 
 KERNELS_DIR = Path(trajml.kernels.__file__).parent
 PACKAGE = "trajml.kernels"
 MAX_LINES = 600
 
 
-def module_files(root: Path, package: str) -> dict[str, Path]:
-    """Dotted module name of every ``.py`` file under ``root``, the package ``package``."""
-    modules = {}
-    for path in sorted(root.rglob("*.py")):
-        parts = list(path.relative_to(root).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        modules[".".join([package, *parts])] = path
-    return modules
-
-
-def import_graph(root: Path, package: str) -> dict[str, set[str]]:
-    """Edges ``importer -> imported`` between the modules of ``package``, from the AST of its files.
-
-    ``from X import name`` counts as importing ``X`` and, when ``X.name`` is a
-    module, ``X.name``; a dotted name that is not a module counts as its
-    longest prefix that is one.
-    """
-    modules = module_files(root, package)
-    graph: dict[str, set[str]] = {name: set() for name in modules}
-    for name, path in modules.items():
-        # The package a relative import is resolved against.
-        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = here.split(".")
-                    base = ".".join(parts[: len(parts) - node.level + 1])
-                    base = f"{base}.{node.module}" if node.module else base
-                else:
-                    base = node.module or ""
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            else:
-                continue
-            for target in targets:
-                while target and target not in modules:
-                    target = target.rpartition(".")[0]
-                if target and target != name:
-                    graph[name].add(target)
-    return graph
-
-
-def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan), each sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph[v]):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return found
+def _kernels() -> dict[str, Path]:
+    return module_files({PACKAGE: KERNELS_DIR})
 
 
 def test_the_cycle_check_finds_a_cycle_closed_inside_a_function(tmp_path):
@@ -107,29 +32,29 @@ def test_the_cycle_check_finds_a_cycle_closed_inside_a_function(tmp_path):
     (pkg / "sub" / "__init__.py").write_text("")
     (pkg / "sub" / "b.py").write_text("def f():\n    from ..a import g\n")
     (pkg / "c.py").write_text("from . import a\n")
-    graph = import_graph(pkg, "pkg")
+    graph = import_graph(module_files({"pkg": pkg}))
     assert graph["pkg.sub.b"] == {"pkg.a"} and graph["pkg.c"] == {"pkg", "pkg.a"}
     assert import_cycles(graph) == [["pkg.a", "pkg.sub.b"]]
 
 
 def test_no_import_cycle_within_kernels():
-    graph = import_graph(KERNELS_DIR, PACKAGE)
+    graph = import_graph(_kernels())
     assert "trajml.kernels.cuda.histograms" in graph  # the subpackages are read too
     assert import_cycles(graph) == []
 
 
 def test_cuda_twins_import_no_dispatching_module():
     """The CUDA twins reach only pure helpers, never a module that dispatches to them."""
-    graph = import_graph(KERNELS_DIR, PACKAGE)
+    graph = import_graph(_kernels())
     cuda = {m for m in graph if m.startswith(f"{PACKAGE}.cuda")}
     dispatchers = {m for m in graph if m not in cuda and graph[m] & cuda}
     for module in cuda:
         assert not graph[module] & dispatchers, (module, graph[module] & dispatchers)
 
 
-@pytest.mark.parametrize("name", sorted(module_files(KERNELS_DIR, PACKAGE)))
+@pytest.mark.parametrize("name", sorted(_kernels()))
 def test_module_size(name):
-    n_lines = len(module_files(KERNELS_DIR, PACKAGE)[name].read_text().splitlines())
+    n_lines = len(_kernels()[name].read_text().splitlines())
     assert n_lines <= MAX_LINES, f"{name} has {n_lines} lines; split it by algorithm (at most {MAX_LINES})"
 
 
