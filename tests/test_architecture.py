@@ -91,8 +91,8 @@ def test_every_layer_is_placed(layer):
     assert layer in LAYERS, f"new package {layer!r}: give it a layer in tests/test_architecture.py and the README"
 
 
-#: Private modules packages may share, with the reason (none: the core's helpers are public to the package).
-SHARED_PRIVATE: set[str] = {"trajml.features._selection"}
+#: Private modules packages may share, with the reason (none today).
+SHARED_PRIVATE: set[str] = set()
 
 
 def _package(module: str) -> str | None:

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from trajml.features._selection import ExactSum, add_padded, check_float, check_int, distribution
+from trajml._validation import check_float, check_int
+from trajml.accumulators import ExactSum, add_padded, distribution
 
 
 def test_exact_sum_is_independent_of_grouping():

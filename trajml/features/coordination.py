@@ -9,17 +9,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._validation import DEVICES, Param
+from trajml.accumulators import add_padded, distribution
 from trajml.chunk import Chunk
-from trajml.features._selection import (
-    add_padded,
-    check_chunk,
-    distribution,
-    resolve_atoms,
-    union_positions,
-)
 from trajml.features.base import Featurizer
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
+from trajml.periodic import check_chunk
 from trajml.results import Results
+from trajml.selection import resolve_atoms, union_positions
 
 __all__ = ["Coordination", "CoordinationState", "CoordinationResults", "cutoff_from_rdf"]
 

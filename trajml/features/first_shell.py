@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from trajml._validation import Param
-from trajml.features._selection import check_source_boxes, describe_selection
 from trajml.features.rdf import RDF, run_on_sampled_frames
+from trajml.periodic import check_source_boxes
 from trajml.results import Results
+from trajml.selection import describe_selection
 
 __all__ = ["FirstShell", "first_shell", "FIRST_SHELL_PARAMS", "clear_first_shell_cache", "shared_cache"]
 

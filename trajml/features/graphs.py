@@ -15,17 +15,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._validation import DEVICES, Param
+from trajml.accumulators import add_padded, distribution
 from trajml.chunk import Chunk
-from trajml.features._selection import (
-    add_padded,
-    check_chunk,
-    check_source_boxes,
-    distribution,
-    resolve_atoms,
-    species_codes,
-)
 from trajml.features.base import Featurizer
+from trajml.periodic import check_chunk, check_source_boxes
 from trajml.results import Results
+from trajml.selection import resolve_atoms, species_codes
 
 __all__ = ["NeighborGraphs", "GraphChunk", "GraphState", "GraphResults"]
 

@@ -25,19 +25,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._validation import DEVICES, Param, invalid
+from trajml.accumulators import ExactSum
 from trajml.chunk import Chunk
 from trajml.errors import MissingBoxError
-from trajml.features._selection import (
-    ExactSum,
-    check_chunk,
-    check_source_boxes,
-    describe_selection,
-    molecule_ids,
-    resolve_atoms,
-    union_positions,
-)
 from trajml.features.base import Featurizer
+from trajml.periodic import check_chunk, check_source_boxes
 from trajml.results import Results
+from trajml.selection import describe_selection, molecule_ids, resolve_atoms, union_positions
 
 __all__ = ["RDF", "RDFState", "RDFResults", "find_first_shell", "smoothing_bins", "run_on_sampled_frames"]
 

@@ -20,9 +20,10 @@ import numpy as np
 
 from trajml._validation import DEVICES, Param
 from trajml.chunk import Chunk
-from trajml.features._selection import check_chunk, check_source_boxes, resolve_atoms
 from trajml.features.base import Featurizer
+from trajml.periodic import check_chunk, check_source_boxes
 from trajml.results import Results
+from trajml.selection import resolve_atoms
 
 __all__ = ["ShellCounts", "ShellCountsResults"]
 

@@ -36,21 +36,13 @@ from typing import Any
 
 import numpy as np
 
+from trajml._validation import check_choice, check_device, check_float, check_int
 from trajml.errors import EmptySelectionError
-from trajml.features._selection import (
-    check_choice,
-    check_chunk,
-    check_device,
-    check_float,
-    check_int,
-    check_source_boxes,
-    describe_selection,
-    molecule_ids,
-    resolve_atoms,
-)
 from trajml.features.base import Featurizer
 from trajml.kinetics._interpret_rows import _Accumulator, _empty_top, _merge_top, _pair_distances
 from trajml.kinetics.interpret_results import UNITS, StateInterpretationResults
+from trajml.periodic import check_chunk, check_source_boxes
+from trajml.selection import describe_selection, molecule_ids, resolve_atoms
 
 __all__ = ["StateInterpretation", "StateInterpretationResults", "DEFAULT_SHELL"]
 

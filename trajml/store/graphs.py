@@ -222,7 +222,7 @@ class GraphDataset:
         GraphDataset
         """
         from trajml.features import NeighborGraphs
-        from trajml.features._selection import resolve_atoms
+        from trajml.selection import resolve_atoms
 
         owner = "GraphDataset.from_source"
         if isinstance(max_neighbors, bool) or not isinstance(max_neighbors, (int, np.integer)) or max_neighbors < 1:

@@ -64,8 +64,8 @@ from typing import Any
 import numpy as np
 
 from trajml._validation import Param
-from trajml.features._selection import describe_selection, resolve_atoms
 from trajml.parallel.analysis import ParticleAnalysis
+from trajml.selection import describe_selection, resolve_atoms
 from trajml.transport.conductivity_inputs import (
     _ROLES,
     metadata_temperature,

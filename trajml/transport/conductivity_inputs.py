@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.features._selection import describe_selection
+from trajml.selection import describe_selection
 
 __all__ = ["species_particles", "species_charges", "metadata_temperature"]
 

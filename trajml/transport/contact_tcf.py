@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.features._selection import check_int
+from trajml._validation import check_int
 
 __all__ = ["tcf_from_series"]
 

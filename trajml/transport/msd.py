@@ -44,10 +44,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml._validation import Param
-from trajml.features._selection import check_choice, describe_selection, resolve_atoms
+from trajml._validation import Param, check_choice
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.results import Results
+from trajml.selection import describe_selection, resolve_atoms
 
 __all__ = ["MSD", "MSDResults", "PER_PARTICLE_LIMIT_BYTES", "MEMORY_BUDGET_BYTES"]
 

@@ -59,17 +59,13 @@ from typing import Any
 import numpy as np
 
 from trajml._validation import DEVICES, Param
+from trajml.accumulators import add_padded
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError
-from trajml.features._selection import (
-    add_padded,
-    check_cutoff_fits,
-    molecule_ids,
-    resolve_atoms,
-    union_positions,
-)
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.parallel.analysis import ParticleAnalysis
+from trajml.periodic import check_cutoff_fits
+from trajml.selection import molecule_ids, resolve_atoms, union_positions
 from trajml.transport.chain_hops import _hop_statistics
 from trajml.transport.contact_tcf import _continuous_sums, _intermittent_sums, _runs, tcf_from_series
 from trajml.transport.lifetimes import LifetimeFit, fit_stretched_exponential

@@ -328,12 +328,12 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     -------
     KineticAnalysis
     """
-    from trajml.features._selection import resolve_atoms
     from trajml.features.first_shell import first_shell
     from trajml.features.shell_counts import ShellCounts
     from trajml.kinetics.interpret import StateInterpretation
     from trajml.kinetics.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
     from trajml.parallel.options import show_progress
+    from trajml.selection import resolve_atoms
 
     owner = "kinetic_analysis"
     given = {k: v for k, v in locals().items() if k in KineticWorkflow._parameters}
