@@ -43,8 +43,8 @@ from pathlib import Path
 
 STAGES = """stages:
   - {{stage: info, stop: {f}}}
-  - {{stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O, r_max: 12.0, n_bins: 120, stop: {f}}}
-  - {{stage: rdf, id: rdf_li_tfsi, sel_a: name Li, sel_b: name TFSI, r_max: 15.0, n_bins: 150, stop: {f}}}
+  - {{stage: rdf, id: rdf_li_o, select_a: name Li, select_b: name O, r_max: 12.0, n_bins: 120, stop: {f}}}
+  - {{stage: rdf, id: rdf_li_tfsi, select_a: name Li, select_b: name TFSI, r_max: 15.0, n_bins: 150, stop: {f}}}
   - {{stage: coordination, cutoff_from: rdf_li_o, stop: {f}}}
   - {{stage: solvation, cutoff_o_from: rdf_li_o, cutoff_anion_from: rdf_li_tfsi, stop: {f}}}
 """

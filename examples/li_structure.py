@@ -19,10 +19,10 @@ def main() -> None:
     cn = run(Coordination("name Li", "name O", cutoff=rdf.first_min_r), src, progress=False)
     print(f"Li–O coordination within {cn.cutoff:.2f} Å: mean {cn.mean:.2f} ± {cn.std:.2f}")
 
-    solv = run(Solvation(li="name Li", polymer_o="name O", anion="name TFSI"), src, progress=False)
+    solv = run(Solvation(cation="name Li", polymer_o="name O", anion="name TFSI"), src, progress=False)
     print(f"speciation: free {solv.fraction_free:.2f}, CIP {solv.fraction_cip:.2f}, AGG {solv.fraction_agg:.2f}")
 
-    graphs = NeighborGraphs(targets="name Li", r_max=10.0, max_neighbors=12)
+    graphs = NeighborGraphs(select="name Li", r_max=10.0, max_neighbors=12)
     first = next(graphs.iter_graphs(src, chunk_size=50))
     print(f"neighbour graphs: {first.n_frames} frames x {first.n_targets} Li⁺, "
           f"mean degree {first.degree.mean():.1f} within 10 Å")
