@@ -68,12 +68,12 @@ def check_weights(owner: str, weights: Any, n: int, name: str = "weights") -> np
         raise ValueError(f"The '{name}' parameter of {owner} must have one weight per sample, shape ({n},). "
                          f"Got shape {w.shape} instead.")
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"The '{name}' parameter of {owner} must be finite. Got NaN or inf at sample "
-                         f"{int(np.flatnonzero(~np.isfinite(w))[0])} instead.")
+        i = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise _validation.invalid(name, owner, "finite", weights, shown=f"NaN or inf at sample {i}")
     if np.any(w < 0):
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"The '{name}' parameter of {owner} must be non-negative (reweighting factors). "
-                         f"Got {float(w[i])!r} at sample {i} instead.")
+        raise _validation.invalid(name, owner, "non-negative (reweighting factors)", weights,
+                                  shown=f"{float(w[i])!r} at sample {i}")
     if not w.sum() > 0:
         raise ValueError(f"The '{name}' parameter of {owner} must have a positive sum. Got all zeros instead.")
     return w
@@ -158,8 +158,7 @@ def check_bins(owner: str, bins: Any, d: int, default: int | None = None, name: 
     except TypeError:
         items = [None]
     if len(items) != d or any(isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 2 for b in items):
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= 2 or one such int per CV ({d}). "
-                         f"Got {bins!r} instead.")
+        raise _validation.invalid(name, owner, f"an int >= 2 or one such int per CV ({d})", bins)
     return tuple(int(b) for b in items)
 
 

@@ -31,7 +31,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve, cholesky, solve_tri
 from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 
-from trajml._validation import Param
+from trajml._validation import Param, invalid
 from trajml.fes._base import FES_PARAMETERS, FESEstimator
 from trajml.fes._grid import Grid
 from trajml.fes._validate import check_bins, check_cvs, check_ranges, positive_floats, single_blas_thread
@@ -337,8 +337,7 @@ class GaussianProcessFES(FESEstimator):
             ls = np.broadcast_to(np.asarray(self.lengthscale, dtype=np.float64), (d,)).copy() \
                 if np.size(self.lengthscale) in (1, d) else None
             if ls is None or not np.all(np.isfinite(ls)) or np.any(ls <= 0):
-                raise ValueError(f"The 'lengthscale' parameter of {owner} must be a float > 0 or one per CV ({d}), "
-                                 f"in CV units. Got {self.lengthscale!r} instead.")
+                raise invalid("lengthscale", owner, f"a float > 0 or one per CV ({d}), in CV units", self.lengthscale)
         return m, sp, nh, mc, ls
 
     def _hyper(self, x: np.ndarray, y: np.ndarray, noise: np.ndarray | None, nh: int, ls: np.ndarray | None,
@@ -413,8 +412,7 @@ class GaussianProcessFES(FESEstimator):
             s = np.broadcast_to(np.asarray(sigma, dtype=np.float64), y.shape) if np.size(sigma) in (1, len(y)) \
                 else np.full(1, np.nan)
             if s.shape != y.shape or not np.all(np.isfinite(s)) or np.any(s <= 0):
-                raise ValueError(f"The 'sigma' parameter of {owner} must be > 0 and finite, a float or one per point "
-                                 f"({len(y)}), in kJ/mol. Got {sigma!r} instead.")
+                raise invalid("sigma", owner, f"> 0 and finite, a float or one per point ({len(y)}), in kJ/mol", sigma)
             noise = (s / kT) ** 2
         M, sp, nh, _, ls = self._gp_params(x.shape[1])
         bins = check_bins(owner, self.bins, x.shape[1])

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml._validation import Param
+from trajml._validation import Param, invalid
 from trajml.fes._base import FES_PARAMETERS, FESEstimator
 from trajml.fes._validate import positive_floats
 from trajml.fes.model import make_model
@@ -81,8 +81,7 @@ class KernelDensityFES(FESEstimator):
             h = np.broadcast_to(np.asarray(self.bandwidth, dtype=np.float64), (d,)).copy() \
                 if np.ndim(self.bandwidth) <= 1 and np.size(self.bandwidth) in (1, d) else None
             if h is None or not np.all(np.isfinite(h)) or np.any(h <= 0):
-                raise ValueError(f"The 'bandwidth' parameter of {owner} must be a float > 0 or one per CV ({d}), "
-                                 f"in CV units. Got {self.bandwidth!r} instead.")
+                raise invalid("bandwidth", owner, f"a float > 0 or one per CV ({d}), in CV units", self.bandwidth)
         surface = KDESurface(samples=x, weights=w, bandwidth=h, inefficiency=g)
         self._model = make_model(self._METHOD, T, self._kT(T), grid, surface, cv_units=self.cv_units,
                                  n_samples=n_in, n_effective=float(n_eff / g),

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._threads import torch_threads
-from trajml._validation import Param
+from trajml._validation import Param, invalid
 from trajml.fes._base import FES_PARAMETERS, FESEstimator
 from trajml.fes._grid import Grid
 from trajml.fes._validate import check_bins, check_cvs, check_ranges
@@ -320,6 +320,5 @@ def _per_point(owner: str, value: Any, n: int, name: str, default: float, unit: 
     if s.ndim == 0:
         s = np.full(n, float(s))
     if s.shape != (n,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"The '{name}' parameter of {owner} must be > 0 and finite, a float or one per point ({n}), "
-                         f"in {unit}. Got {value!r} instead.")
+        raise invalid(name, owner, f"> 0 and finite, a float or one per point ({n}), in {unit}", value)
     return s

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from trajml._validation import check_int
+from trajml._validation import check_int, invalid
 from trajml.results import Results
 from trajml.results import read_only as _ro
 
@@ -302,8 +302,7 @@ def minimum_path(model: Any, start: Any, end: Any, *, n_images: int = 40, via: A
     b = np.asarray(end, dtype=np.float64).reshape(-1)
     for name, p in (("start", a), ("end", b)):
         if p.shape != (d,) or not np.all(np.isfinite(p)):
-            raise ValueError(f"The '{name}' parameter of {owner} must be a finite point with {d} CV value(s). "
-                             f"Got {p.tolist()!r} instead.")
+            raise invalid(name, owner, f"a finite point with {d} CV value(s)", p, shown=repr(p.tolist()))
     lo = np.array([e[0] for e in model.edges])
     hi = np.array([e[-1] for e in model.edges])
     for name, p in (("start", a), ("end", b)):
