@@ -21,26 +21,16 @@ what to add.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import math
 import os
 import pickle
-import pkgutil
-import warnings
 from typing import Any, Callable
 
 import numpy as np
 import pytest
 
-import trajml
+from tests.contracts._discover import MODULES, bad_values, equal
 from trajml.base import Estimator, registered
 from trajml.errors import InvalidParameterError, NotFittedError
-
-#: Modules not imported: the entry point (it runs the command line) and the deprecated ``trajml.models`` paths.
-SKIP_MODULES = ("trajml.__main__", "trajml.models")
-
-#: Packages installed under ``trajml`` from other folders (``package-dir`` in pyproject.toml).
-EXTRA_ROOTS = ("trajml.kernels", "trajml.pipelines")
 
 #: Declarations of estimators in files being reworked elsewhere, keyed by class name, until they move onto the
 #: class itself (``_fit_input`` and ``_quick`` next to ``_parameters``). Entries for classes that declare both
@@ -53,25 +43,6 @@ PENDING: dict[str, dict[str, Any]] = {
 # ----------------------------------------------------------------------------------------------------------------
 # discovery
 # ----------------------------------------------------------------------------------------------------------------
-
-def _import_everything() -> list[str]:
-    names = []
-    roots = [(trajml.__path__, "trajml.")]
-    for root in EXTRA_ROOTS:
-        roots.append((importlib.import_module(root).__path__, root + "."))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for path, prefix in roots:
-            for info in pkgutil.walk_packages(path, prefix):
-                if any(info.name == s or info.name.startswith(s + ".") for s in SKIP_MODULES):
-                    continue
-                importlib.import_module(info.name)  # an import error fails the whole suite, as it should
-                names.append(info.name)
-    return names
-
-
-MODULES = _import_everything()
-
 
 def _estimators() -> dict[str, type]:
     out = {}
@@ -204,34 +175,6 @@ def _snapshot(data: Any) -> bytes:
     return digest.digest()
 
 
-def _bad_values(p: Any) -> list[Any]:
-    """Values outside a declaration, made from the declaration itself."""
-    if p.choices:
-        return ["__not_one_of_the_choices__", 12345]
-    kind = p.kind
-    if kind in ("float", "int"):
-        out: list[Any] = ["not a number", True]
-        if p.low is not None:
-            low = math.floor(p.low) - 1 if kind == "int" else p.low - 1.0
-            out.append(low)
-            if kind == "float" and not p.low_closed:
-                out.append(p.low)
-        if p.high is not None:
-            out.append(math.ceil(p.high) + 1 if kind == "int" else p.high + 1.0)
-        if kind == "float":
-            out.append(math.nan)
-        return out
-    if kind == "bool":
-        return ["yes", 1]
-    if kind in ("str", "selection", "path") or kind.startswith("stage:"):
-        return [12345] + ([""] if kind != "path" else [])
-    if kind in ("floats", "ints", "mapping"):
-        return [object()] + (["abc"] if kind != "mapping" else [5])
-    if kind == "any":
-        return [object()] if p.check is not None else []  # without a check nothing is outside it
-    raise AssertionError(f"no bad value for a {kind!r} parameter: teach _bad_values this kind")
-
-
 def _missing_input(cls: type) -> str:
     return (f"{cls.__module__}.{cls.__name__} declares no '_fit_input': add `_fit_input: ClassVar[str] = \"<kind>\"` "
             f"(one of {sorted(INPUTS)}, or a new kind with a generator in tests/contracts/test_estimators.py::INPUTS) "
@@ -303,7 +246,7 @@ def test_every_parameter_refuses_a_value_outside_its_declaration(cls):
     quick = _quick(cls)
     checked = 0
     for name, p in cls.parameters().items():
-        for bad in _bad_values(p):
+        for bad in bad_values(p):
             with pytest.raises(InvalidParameterError) as info:
                 cls(**{**quick, name: bad})
             head = f"The '{name}' parameter of {cls.__name__} must be "
@@ -319,6 +262,6 @@ def test_get_params_round_trips_and_repr_is_short(cls):
     params = est.get_params()
     assert list(params) == list(cls.parameters())
     again = type(est)(**params).get_params()
-    assert pickle.dumps(again) == pickle.dumps(params), f"{cls.__name__}(**get_params()) changed the parameters"
+    assert equal(again, params), f"{cls.__name__}(**get_params()) changed the parameters: {again} != {params}"
     text = repr(est)
     assert text.startswith(cls.__name__ + "(") and len(text) < 200 and "\n" not in text, text
