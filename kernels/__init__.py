@@ -20,7 +20,7 @@ know nothing of files, units, chunks or dask. One module per algorithm:
 :mod:`~trajml.kernels.neighbors` gathers the pair-search API in one namespace.
 :mod:`~trajml.kernels.neighbors_reference`, :mod:`~trajml.kernels.neighbors_cuda`
 and :mod:`~trajml.kernels.msd` are the former homes, kept importable for one release.
-No module imports one that imports it back (``tests/kernels/test_layout.py``).
+No module imports one that imports it back (``tests/kernels/test_kernel_layout.py``).
 
 Submodules are imported on demand (``from trajml.kernels.unwrap import ...``)
 so that importing this package stays cheap and triggers no numba compilation.

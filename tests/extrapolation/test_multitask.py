@@ -140,7 +140,7 @@ def test_bad_training_input(data):
     with pytest.raises(ValueError, match=r"\(row 5, id 'p4'\) contains element\(s\) \['Xe'\]"):
         MultitaskExtrapolator(epochs=1).fit(bad)
     with pytest.raises(ValueError, match=r"The 'low_input' parameter of MultitaskExtrapolator must be one of "
-                                         r"\['observed', 'predicted'\]. Got 'measured' instead."):
+                                         r"\('observed', 'predicted'\). Got 'measured' instead."):
         MultitaskExtrapolator(low_input="measured").fit(sub)
     with pytest.raises(ValueError, match=r"'n_models' parameter of MultitaskExtrapolator must be an int >= 1"):
         MultitaskExtrapolator(n_models=0).fit(sub)

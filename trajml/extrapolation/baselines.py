@@ -15,10 +15,12 @@ Every estimator here and :class:`trajml.extrapolation.deep.MultitaskExtrapolator
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
+from trajml._validation import Param
+from trajml.base import Estimator
 from trajml.errors import MissingExtraError
 from trajml.extrapolation.tables import (
     ExtrapolationPrediction,
@@ -27,8 +29,9 @@ from trajml.extrapolation.tables import (
     kfold_indices,
 )
 from trajml.results import Results
+from trajml.results import read_only as _ro
 
-__all__ = ["ShortRunBaseline", "LinearCorrection", "RandomForestBaseline", "cross_validate", "CrossValidation",
+__all__ = ["ShortRunBaseline", "ShortRunModel", "LinearCorrection", "RandomForestBaseline", "cross_validate", "CrossValidation",
            "graph_fingerprints", "least_squares_lines"]
 
 
@@ -43,20 +46,35 @@ def _check_tasks(owner: str, trained: Sequence[str], table: ExtrapolationTable) 
         raise ValueError(f"{owner} was trained on tasks {list(trained)}; the table has {list(table.tasks)}.")
 
 
-class ShortRunBaseline:
-    """Predict the long-run value as the short-run value (no parameters)."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ShortRunModel(Results):
+    """The short-run baseline: the long-run prediction is the short-run value (nothing learnt but the tasks)."""
 
-    def fit(self, table: ExtrapolationTable) -> "ShortRunBaseline":
-        """Nothing to learn; returns self."""
-        self._tasks = table.tasks
-        return self
-
-    def fetch_model(self) -> "ShortRunBaseline":
-        """The baseline itself (it is stateless)."""
-        return self
+    tasks: tuple[str, ...]
 
     def predict(self, table: ExtrapolationTable) -> ExtrapolationPrediction:
         """Long-run prediction = ``table.low`` (NaN where no short run)."""
+        return _prediction(table, table.low.copy(), table.low.copy())
+
+
+class ShortRunBaseline(Estimator):
+    """Predict the long-run value as the short-run value (no parameters)."""
+
+    _parameters: ClassVar[dict[str, Param]] = {}
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "table"
+    _quick: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        self._model: ShortRunModel | None = None
+
+    def fit(self, table: ExtrapolationTable) -> "ShortRunBaseline":
+        """Nothing to learn but the tasks; returns self."""
+        self._model = ShortRunModel(tasks=tuple(table.tasks), units={})
+        return self
+
+    def predict(self, table: ExtrapolationTable) -> ExtrapolationPrediction:
+        """Long-run prediction = ``table.low`` (NaN where no short run); needs no fit."""
         return _prediction(table, table.low.copy(), table.low.copy())
 
 
@@ -95,8 +113,16 @@ def least_squares_lines(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, 
     return slope, intercept, n_rows
 
 
-class LinearCorrection:
+class LinearCorrection(Estimator):
     """Least-squares linear map from short-run to long-run values, one per task."""
+
+    _parameters: ClassVar[dict[str, Param]] = {}
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "table"
+    _quick: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        self._model: LinearCorrectionModel | None = None
 
     def fit(self, table: ExtrapolationTable) -> "LinearCorrection":
         """Fit on the rows that have both labels of a task (at least 2, with distinct short-run values)."""
@@ -106,14 +132,8 @@ class LinearCorrection:
                 ok = np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])
                 raise ValueError(f"LinearCorrection needs at least 2 rows with distinct short-run values and a "
                                  f"long-run value for task '{t}'; it has {int(ok.sum())}.")
-        self._model = LinearCorrectionModel(tasks=table.tasks, slope=slope, intercept=intercept)
+        self._model = LinearCorrectionModel(tasks=table.tasks, slope=_ro(slope), intercept=_ro(intercept))
         return self
-
-    def fetch_model(self) -> LinearCorrectionModel:
-        """The fitted slopes and intercepts."""
-        if getattr(self, "_model", None) is None:
-            raise RuntimeError("LinearCorrection has not been fitted: call fit(table) first.")
-        return self._model
 
 
 def graph_fingerprints(table: ExtrapolationTable, n_bits: int = 512, radius: int = 2,
@@ -168,7 +188,7 @@ class RandomForestModel(Results):
                                        units={"high": "task units", "high_std": "task units"})
 
 
-class RandomForestBaseline:
+class RandomForestBaseline(Estimator):
     """Random forest on [ring fingerprint ‖ features ‖ short-run values ‖ short-run present], per task.
 
     Parameters
@@ -181,20 +201,23 @@ class RandomForestBaseline:
         ``random_state`` of the forests.
     """
 
+    _parameters = {
+        "n_estimators": Param("int", help="trees per task", minimum=1),
+        "n_bits": Param("int", help="Morgan fingerprint length (SMILES tables)", minimum=1),
+        "radius": Param("int", help="Morgan fingerprint radius (SMILES tables)", minimum=1),
+        "seed": Param("int", help="random_state of the forests", minimum=0),
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "table"
+    _quick: ClassVar[dict[str, Any]] = {"n_estimators": 5}
+
     def __init__(self, n_estimators: int = 200, n_bits: int = 512, radius: int = 2, seed: int = 0) -> None:
-        self.n_estimators = n_estimators
-        self.n_bits = n_bits
-        self.radius = radius
-        self.seed = seed
+        self._set_params(locals())
         self._model: RandomForestModel | None = None
 
     def fit(self, table: ExtrapolationTable) -> "RandomForestBaseline":
         """Fit one forest per task on the rows with a long-run label."""
         owner = "RandomForestBaseline"
-        for name in ("n_estimators", "n_bits", "radius"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"The '{name}' parameter of {owner} must be an int >= 1. Got {v!r} instead.")
         try:
             from sklearn.ensemble import RandomForestRegressor
         except ImportError as exc:
@@ -217,12 +240,6 @@ class RandomForestBaseline:
                                         radius=int(self.radius), low_fill=fill, forests=tuple(forests),
                                         provenance={"estimator": owner, "n_estimators": int(self.n_estimators)})
         return self
-
-    def fetch_model(self) -> RandomForestModel:
-        """The fitted forests."""
-        if self._model is None:
-            raise RuntimeError("RandomForestBaseline has not been fitted: call fit(table) first.")
-        return self._model
 
 
 # ----------------------------------------------------------------------------------------------

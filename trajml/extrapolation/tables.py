@@ -28,6 +28,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from trajml._files import atomic_write
+from trajml._validation import invalid
 from trajml.results import Results
 
 __all__ = ["TASKS", "TASK_UNITS", "ExtrapolationTable", "ExtrapolationPrediction", "kfold_indices", "check_task",
@@ -41,7 +42,7 @@ TASK_UNITS = {"log10_sigma": "log10(S/m)", "log10_D_Li": "log10(Å^2/ps)", "log1
 def check_task(owner: str, task: Any) -> str:
     """Validate a task name (one of :data:`TASKS`)."""
     if task not in TASKS:
-        raise ValueError(f"The 'task' parameter of {owner} must be one of {list(TASKS)}. Got {task!r} instead.")
+        raise invalid("task", owner, f"one of {list(TASKS)}", task)
     return str(task)
 
 
@@ -87,8 +88,7 @@ class ExtrapolationTable:
         owner = "ExtrapolationTable"
         n = len(self.ids)
         if self.graph_kind not in ("smiles", "cg"):
-            raise ValueError(f"The 'graph_kind' parameter of {owner} must be 'smiles' or 'cg'. "
-                             f"Got {self.graph_kind!r} instead.")
+            raise invalid("graph_kind", owner, "'smiles' or 'cg'", self.graph_kind)
         if len(self.graphs) != n:
             raise ValueError(f"{owner} has {n} ids but {len(self.graphs)} graphs.")
         for t in self.tasks:

@@ -3,26 +3,45 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml._validation import Param
+from trajml.base import Estimator
 from trajml.fes._grid import BinnedSamples, Grid, bin_samples
 from trajml.fes._validate import (
     KB_KJ_MOL_K,
+    bins_value,
     check_bins,
     check_cvs,
     check_ranges,
-    check_temperature,
     check_weights,
+    ranges_value,
+    text_value,
 )
 from trajml.fes.model import FESModel
-from trajml.kinetics.koopman import check_positive
 
-__all__ = ["FESEstimator"]
+__all__ = ["FESEstimator", "FES_PARAMETERS"]
+
+#: The parameters every free-energy estimator declares.
+FES_PARAMETERS: dict[str, Param] = {
+    "temperature": Param("float", help="temperature", unit="K", positive=True),
+    "bins": Param("any", help="grid bins per CV (an int, or one per CV)", nullable=True,
+                  none_help="100, 60, 24 for 1, 2, 3 CVs", describe="an int >= 2 or one such int per CV, or None",
+                  check=bins_value),
+    "ranges": Param("any", help="grid extent per CV, (lo, hi) pairs in CV units", nullable=True,
+                    none_help="the data range plus half a bin",
+                    describe="a sequence of finite (lo, hi) pairs with lo < hi, one per CV, or None",
+                    check=ranges_value),
+    "cv_units": Param("any", help="units of the CVs, recorded in the model", describe="a str", check=text_value),
+    "statistical_inefficiency": Param("float", help="g >= 1: correlated samples carry 1/g of the information",
+                                      minimum=1.0),
+}
 
 
-class FESEstimator:
+class FESEstimator(Estimator, ABC):
     """Base class of the free-energy estimators (not used directly).
 
     Parameters
@@ -41,26 +60,24 @@ class FESEstimator:
     """
 
     _METHOD = ""
+    _parameters = FES_PARAMETERS
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "cvs"
+    _quick: ClassVar[dict[str, Any]] = {"bins": 12}
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0) -> None:
-        self.temperature = temperature
-        self.bins = bins
-        self.ranges = ranges
-        self.cv_units = cv_units
-        self.statistical_inefficiency = statistical_inefficiency
+        self._set_params(locals())
         self._model: FESModel | None = None
+
+    @abstractmethod
+    def fit(self, cvs: Any, weights: Any = None) -> "FESEstimator":
+        """Fit the surface to CV samples, replacing any earlier fit; returns ``self``."""
 
     # ------------------------------------------------------------------ shared validation
     def _common(self, cvs: Any, weights: Any) -> tuple[np.ndarray, np.ndarray | None, float, float, Grid]:
         owner = type(self).__name__
-        T = check_temperature(owner, self.temperature)
-        g = check_positive(owner, self.statistical_inefficiency, "statistical_inefficiency")
-        if g < 1:
-            raise ValueError(f"The 'statistical_inefficiency' parameter of {owner} must be >= 1 (1: independent "
-                             f"samples). Got {self.statistical_inefficiency!r} instead.")
-        if not isinstance(self.cv_units, str):
-            raise ValueError(f"The 'cv_units' parameter of {owner} must be a str. Got {self.cv_units!r} instead.")
+        T, g = self.temperature, self.statistical_inefficiency
         x = check_cvs(owner, cvs)
         w = check_weights(owner, weights, len(x))
         bins = check_bins(owner, self.bins, x.shape[1])
@@ -72,7 +89,7 @@ class FESEstimator:
         return x, w, T, bin_samples(x, w, grid, g)
 
     def _provenance(self, t0: float, **extra: Any) -> dict[str, Any]:
-        params = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        params = self.get_params()
         return {"estimator": type(self).__name__, "params": params, "seconds": time.perf_counter() - t0, **extra}
 
     @staticmethod
@@ -81,6 +98,4 @@ class FESEstimator:
 
     def fetch_model(self) -> FESModel:
         """The fitted, frozen :class:`~trajml.fes.model.FESModel` (the same object until refitted)."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(cvs) first.")
-        return self._model
+        return super().fetch_model()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajml.fes._validate import check_choice
+from trajml._validation import check_choice
 
 __all__ = ["estimator", "METHODS"]
 
@@ -19,7 +19,7 @@ def estimator(method: str, **params: Any) -> Any:
     >>> type(estimator("hist", temperature=300.0, bins=40)).__name__
     'HistogramFES'
     """
-    check_choice("estimator", method, "method", METHODS)
+    check_choice(method, "method", "estimator", METHODS)
     if method == "hist":
         from trajml.fes.histogram import HistogramFES as cls
     elif method == "kde":

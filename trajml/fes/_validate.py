@@ -9,11 +9,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from trajml.kinetics.koopman import check_positive
+from trajml import _validation
 from trajml.units import KB_KJ_MOL_K
 
 __all__ = ["KB_KJ_MOL_K", "check_cvs", "check_weights", "check_temperature", "check_bins", "check_ranges",
-           "check_int", "check_choice", "cv_matrix"]
+           "check_int", "check_choice", "cv_matrix", "bins_value", "ranges_value", "positive_floats", "text_value"]
 
 
 def cv_matrix(data: Any) -> np.ndarray:
@@ -68,34 +68,84 @@ def check_weights(owner: str, weights: Any, n: int, name: str = "weights") -> np
         raise ValueError(f"The '{name}' parameter of {owner} must have one weight per sample, shape ({n},). "
                          f"Got shape {w.shape} instead.")
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"The '{name}' parameter of {owner} must be finite. Got NaN or inf at sample "
-                         f"{int(np.flatnonzero(~np.isfinite(w))[0])} instead.")
+        i = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise _validation.invalid(name, owner, "finite", weights, shown=f"NaN or inf at sample {i}")
     if np.any(w < 0):
         i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"The '{name}' parameter of {owner} must be non-negative (reweighting factors). "
-                         f"Got {float(w[i])!r} at sample {i} instead.")
+        raise _validation.invalid(name, owner, "non-negative (reweighting factors)", weights,
+                                  shown=f"{float(w[i])!r} at sample {i}")
     if not w.sum() > 0:
         raise ValueError(f"The '{name}' parameter of {owner} must have a positive sum. Got all zeros instead.")
     return w
 
 
 def check_temperature(owner: str, temperature: Any, name: str = "temperature") -> float:
-    """Validate a temperature in K (finite, > 0)."""
-    return check_positive(owner, temperature, name, " (K)")
+    """Validate a temperature in K (finite, > 0).
+
+    The former argument order, kept for the ``trajml.models`` paths; new code declares a
+    :class:`~trajml._validation.Param` or calls :func:`trajml._validation.check_float` (value, name, owner).
+    """
+    return _validation.check_float(temperature, name, owner, unit="K")
 
 
 def check_int(owner: str, value: Any, name: str, minimum: int = 1) -> int:
-    """Validate an int >= ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead.")
-    return int(value)
+    """Validate an int >= ``minimum``; the former argument order of :func:`trajml._validation.check_int`."""
+    return _validation.check_int(value, name, owner, minimum=minimum)
 
 
 def check_choice(owner: str, value: Any, name: str, choices: Sequence[str]) -> str:
-    """Validate one of a few strings."""
-    if value not in choices:
-        raise ValueError(f"The '{name}' parameter of {owner} must be one of {list(choices)}. Got {value!r} instead.")
-    return str(value)
+    """Validate one of a few strings; the former argument order of :func:`trajml._validation.check_choice`."""
+    return _validation.check_choice(value, name, owner, choices)
+
+
+# -- checks of declared parameters (``Param(check=...)``: raise ValueError with the constraint text) -------------
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def bins_value(bins: Any) -> Any:
+    """Grid bins: an int >= 2, or a non-empty sequence of such ints (one per CV); returned as given."""
+    items = [bins] if _is_int(bins) else bins
+    try:
+        items = list(items)
+    except TypeError:
+        items = []
+    if not items or len(items) > 3 or not all(_is_int(b) and b >= 2 for b in items):
+        raise ValueError("an int >= 2 or one such int per CV, or None")
+    return bins
+
+
+def ranges_value(ranges: Any) -> Any:
+    """Grid extent: one (lo, hi) pair, or one per CV, finite with lo < hi; returned as given."""
+    try:
+        r = np.asarray(ranges, dtype=np.float64)
+    except (TypeError, ValueError):
+        r = np.zeros(0)
+    if r.shape == (2,):
+        r = r[None, :]
+    if r.ndim != 2 or r.shape[1] != 2 or not 1 <= r.shape[0] <= 3 or not np.all(np.isfinite(r)) \
+            or np.any(r[:, 1] <= r[:, 0]):
+        raise ValueError("a sequence of finite (lo, hi) pairs with lo < hi, one per CV, or None")
+    return ranges
+
+
+def positive_floats(value: Any) -> Any:
+    """A float > 0 or a sequence of them (one per CV), finite; returned as given."""
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        a = np.zeros(0)
+    if isinstance(value, (bool, np.bool_, str)) or a.ndim > 1 or a.size == 0 or a.size > 3 \
+            or not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ValueError("a float > 0 or one per CV, in CV units, or None")
+    return value
+
+
+def text_value(value: Any) -> str:
+    """A str (empty allowed: dimensionless CVs)."""
+    if not isinstance(value, str):
+        raise ValueError("a str")
+    return value
 
 
 def check_bins(owner: str, bins: Any, d: int, default: int | None = None, name: str = "bins") -> tuple[int, ...]:
@@ -108,8 +158,7 @@ def check_bins(owner: str, bins: Any, d: int, default: int | None = None, name: 
     except TypeError:
         items = [None]
     if len(items) != d or any(isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 2 for b in items):
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= 2 or one such int per CV ({d}). "
-                         f"Got {bins!r} instead.")
+        raise _validation.invalid(name, owner, f"an int >= 2 or one such int per CV ({d})", bins)
     return tuple(int(b) for b in items)
 
 

@@ -24,19 +24,19 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, cholesky, solve_triangular
 from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 
-from trajml.fes._base import FESEstimator
+from trajml._validation import Param, invalid
+from trajml.fes._base import FES_PARAMETERS, FESEstimator
 from trajml.fes._grid import Grid
-from trajml.fes._validate import check_cvs, check_int, check_temperature, single_blas_thread
+from trajml.fes._validate import check_bins, check_cvs, check_ranges, positive_floats, single_blas_thread
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import GPSurface, _blocks, rbf
-from trajml.kinetics.koopman import check_positive
 
 __all__ = ["GaussianProcessFES", "Hyperparameters", "fit_hyperparameters", "inducing_grid"]
 
@@ -310,31 +310,34 @@ class GaussianProcessFES(FESEstimator):
     """
 
     _METHOD = "gp"
+    _parameters = {
+        **FES_PARAMETERS,
+        "max_inducing": Param("int", help="upper bound on the inducing points", minimum=4),
+        "inducing_spacing": Param("float", help="spacing of the inducing grid, in length scales", positive=True),
+        "n_hyper": Param("int", help="points used to fit the hyperparameters", minimum=10),
+        "min_count": Param("int", help="effective counts of a bin that trains the hyperparameters", minimum=1),
+        "lengthscale": Param("any", help="fixed length scales per CV, in CV units", nullable=True,
+                             none_help="fitted", describe="a float > 0 or one per CV, in CV units, or None",
+                             check=positive_floats),
+        "seed": Param("int", help="seed of the hyperparameter subset", minimum=0),
+    }
+    _quick: ClassVar[dict[str, Any]] = {"bins": 12, "max_inducing": 30, "n_hyper": 40, "min_count": 2}
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, max_inducing: int = 600, inducing_spacing: float = 0.7,
                  n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0) -> None:
-        super().__init__(temperature, bins, ranges, cv_units, statistical_inefficiency)
-        self.max_inducing = max_inducing
-        self.inducing_spacing = inducing_spacing
-        self.n_hyper = n_hyper
-        self.min_count = min_count
-        self.lengthscale = lengthscale
-        self.seed = seed
+        self._set_params(locals())
+        self._model = None
 
     def _gp_params(self, d: int) -> tuple[int, float, int, int, np.ndarray | None]:
         owner = type(self).__name__
-        m = check_int(owner, self.max_inducing, "max_inducing", 4)
-        sp = check_positive(owner, self.inducing_spacing, "inducing_spacing")
-        nh = check_int(owner, self.n_hyper, "n_hyper", 10)
-        mc = check_int(owner, self.min_count, "min_count", 1)
+        m, sp, nh, mc = self.max_inducing, self.inducing_spacing, self.n_hyper, self.min_count
         ls = None
         if self.lengthscale is not None:
             ls = np.broadcast_to(np.asarray(self.lengthscale, dtype=np.float64), (d,)).copy() \
                 if np.size(self.lengthscale) in (1, d) else None
             if ls is None or not np.all(np.isfinite(ls)) or np.any(ls <= 0):
-                raise ValueError(f"The 'lengthscale' parameter of {owner} must be a float > 0 or one per CV ({d}), "
-                                 f"in CV units. Got {self.lengthscale!r} instead.")
+                raise invalid("lengthscale", owner, f"a float > 0 or one per CV ({d}), in CV units", self.lengthscale)
         return m, sp, nh, mc, ls
 
     def _hyper(self, x: np.ndarray, y: np.ndarray, noise: np.ndarray | None, nh: int, ls: np.ndarray | None,
@@ -396,7 +399,7 @@ class GaussianProcessFES(FESEstimator):
         """
         t0 = time.perf_counter()
         owner = type(self).__name__
-        T = check_temperature(owner, self.temperature)
+        T = self.temperature
         kT = self._kT(T)
         x = check_cvs(owner, points, "points")
         y = np.asarray(free_energy, dtype=np.float64)
@@ -409,12 +412,9 @@ class GaussianProcessFES(FESEstimator):
             s = np.broadcast_to(np.asarray(sigma, dtype=np.float64), y.shape) if np.size(sigma) in (1, len(y)) \
                 else np.full(1, np.nan)
             if s.shape != y.shape or not np.all(np.isfinite(s)) or np.any(s <= 0):
-                raise ValueError(f"The 'sigma' parameter of {owner} must be > 0 and finite, a float or one per point "
-                                 f"({len(y)}), in kJ/mol. Got {sigma!r} instead.")
+                raise invalid("sigma", owner, f"> 0 and finite, a float or one per point ({len(y)}), in kJ/mol", sigma)
             noise = (s / kT) ** 2
         M, sp, nh, _, ls = self._gp_params(x.shape[1])
-        from trajml.fes._validate import check_bins, check_ranges
-
         bins = check_bins(owner, self.bins, x.shape[1])
         grid = Grid.regular(check_ranges(owner, self.ranges, x, bins), bins)
         yk = y / kT

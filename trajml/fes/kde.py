@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from trajml.fes._base import FESEstimator
+from trajml._validation import Param, invalid
+from trajml.fes._base import FES_PARAMETERS, FESEstimator
+from trajml.fes._validate import positive_floats
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import KDESurface
 
@@ -35,12 +37,18 @@ class KernelDensityFES(FESEstimator):
     """
 
     _METHOD = "kde"
+    _parameters = {
+        **FES_PARAMETERS,
+        "bandwidth": Param("any", help="kernel standard deviation per CV, in CV units", nullable=True,
+                           none_help="Scott's rule", describe="a float > 0 or one per CV, in CV units, or None",
+                           check=positive_floats),
+        "max_samples": Param("int", help="larger inputs are thinned to this many samples", minimum=2),
+    }
 
     def __init__(self, temperature: float = 300.0, bandwidth: Any = None, bins: Any = None, ranges: Any = None,
                  cv_units: str = "CV units", statistical_inefficiency: float = 1.0, max_samples: int = 50_000) -> None:
-        super().__init__(temperature, bins, ranges, cv_units, statistical_inefficiency)
-        self.bandwidth = bandwidth
-        self.max_samples = max_samples
+        self._set_params(locals())
+        self._model = None
 
     def fit(self, cvs: Any, weights: Any = None) -> "KernelDensityFES":
         """Estimate the density, replacing any earlier fit.
@@ -52,12 +60,10 @@ class KernelDensityFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights.
         """
-        from trajml.fes._validate import check_int
-
         t0 = time.perf_counter()
         owner = type(self).__name__
         x, w, T, g, grid = self._common(cvs, weights)
-        cap = check_int(owner, self.max_samples, "max_samples", 2)
+        cap = self.max_samples
         w = np.ones(len(x)) if w is None else w
         n_eff = w.sum() ** 2 / np.sum(w * w)
         n_in = len(x)
@@ -75,8 +81,7 @@ class KernelDensityFES(FESEstimator):
             h = np.broadcast_to(np.asarray(self.bandwidth, dtype=np.float64), (d,)).copy() \
                 if np.ndim(self.bandwidth) <= 1 and np.size(self.bandwidth) in (1, d) else None
             if h is None or not np.all(np.isfinite(h)) or np.any(h <= 0):
-                raise ValueError(f"The 'bandwidth' parameter of {owner} must be a float > 0 or one per CV ({d}), "
-                                 f"in CV units. Got {self.bandwidth!r} instead.")
+                raise invalid("bandwidth", owner, f"a float > 0 or one per CV ({d}), in CV units", self.bandwidth)
         surface = KDESurface(samples=x, weights=w, bandwidth=h, inefficiency=g)
         self._model = make_model(self._METHOD, T, self._kT(T), grid, surface, cv_units=self.cv_units,
                                  n_samples=n_in, n_effective=float(n_eff / g),

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from trajml._validation import invalid
 from trajml.fes._grid import Grid
 from trajml.results import Results, _plain
 from trajml.results import read_only as _ro
@@ -128,7 +129,7 @@ class FESModel(Results, StoredModel, own_file=True):
 
     def _scale(self, unit: str) -> float:
         if unit not in _UNITS_OK:
-            raise ValueError(f"The 'unit' parameter of FESModel must be one of {list(_UNITS_OK)}. Got {unit!r} instead.")
+            raise invalid("unit", "FESModel", f"one of {list(_UNITS_OK)}", unit)
         return self.kT_kJmol if unit == "kJ/mol" else 1.0
 
     def predict(self, x: Any, return_std: bool = False, unit: str = "kJ/mol") -> Any:

@@ -19,21 +19,32 @@ the arbitrariness of the fit.
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from trajml._threads import torch_threads
-from trajml.fes._base import FESEstimator
+from trajml._validation import Param, invalid
+from trajml.fes._base import FES_PARAMETERS, FESEstimator
 from trajml.fes._grid import Grid
-from trajml.fes._validate import check_bins, check_cvs, check_int, check_ranges, check_temperature
+from trajml.fes._validate import check_bins, check_cvs, check_ranges
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import MLPSurface
-from trajml.kinetics.koopman import check_positive
 
 __all__ = ["NeuralNetworkFES"]
+
+
+def _layer_widths(value: Any) -> Any:
+    """A ``Param`` check: a non-empty sequence of layer widths, each an int >= 1; returned as given."""
+    try:
+        hidden = tuple(value)
+    except TypeError:
+        hidden = ()
+    if isinstance(value, str) or not hidden or any(
+            isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+        raise ValueError("a non-empty sequence of ints >= 1")
+    return value
 
 
 def _torch() -> Any:
@@ -73,40 +84,31 @@ class NeuralNetworkFES(FESEstimator):
     """
 
     _METHOD = "nn"
+    _parameters = {
+        **FES_PARAMETERS,
+        "hidden": Param("any", help="widths of the hidden layers", describe="a non-empty sequence of ints >= 1",
+                        check=_layer_widths),
+        "n_members": Param("int", help="ensemble size", minimum=2),
+        "n_steps": Param("int", help="L-BFGS iterations per member", minimum=1),
+        "learning_rate": Param("float", help="L-BFGS step scale", positive=True),
+        "weight_decay": Param("float", help="L2 penalty on the weights per member", minimum=0.0),
+        "seed": Param("int", help="seed of initial weights and bootstrap replicates", minimum=0),
+        "n_threads": Param("int", help="torch threads while training", minimum=1, nullable=True,
+                           none_help="torch's setting"),
+    }
+    _quick: ClassVar[dict[str, Any]] = {"bins": 12, "hidden": (4,), "n_members": 2, "n_steps": 5}
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, hidden: Any = (64, 64), n_members: int = 5,
                  n_steps: int = 500, learning_rate: float = 1.0, weight_decay: float = 1e-5, seed: int = 0,
                  n_threads: int | None = 1) -> None:
-        super().__init__(temperature, bins, ranges, cv_units, statistical_inefficiency)
-        self.hidden = hidden
-        self.n_members = n_members
-        self.n_steps = n_steps
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.seed = seed
-        self.n_threads = n_threads
+        self._set_params(locals())
+        self._model = None
 
     # ------------------------------------------------------------------ validation
     def _nn_params(self) -> tuple[tuple[int, ...], int, int, float, float]:
-        owner = type(self).__name__
-        try:
-            hidden = tuple(self.hidden)
-        except TypeError:
-            hidden = ()
-        if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
-            raise ValueError(f"The 'hidden' parameter of {owner} must be a non-empty sequence of ints >= 1. "
-                             f"Got {self.hidden!r} instead.")
-        k = check_int(owner, self.n_members, "n_members", 2)
-        steps = check_int(owner, self.n_steps, "n_steps", 1)
-        lr = check_positive(owner, self.learning_rate, "learning_rate")
-        if self.n_threads is not None:
-            check_int(owner, self.n_threads, "n_threads", 1)
-        wd = float(self.weight_decay)
-        if not math.isfinite(wd) or wd < 0:
-            raise ValueError(f"The 'weight_decay' parameter of {owner} must be a float >= 0. "
-                             f"Got {self.weight_decay!r} instead.")
-        return tuple(int(h) for h in hidden), k, steps, lr, wd
+        return (tuple(int(h) for h in self.hidden), self.n_members, self.n_steps, self.learning_rate,
+                self.weight_decay)
 
     # ------------------------------------------------------------------ training
     def _train(self, d: int, shift: np.ndarray, scale: np.ndarray, loss_of: Any, y0: float) -> MLPSurface:
@@ -176,7 +178,6 @@ class NeuralNetworkFES(FESEstimator):
         """
         torch = _torch()
         t0 = time.perf_counter()
-        self._nn_params()
         x, w, T, b = self._bin(cvs, weights)
         pts = b.grid.points()
         lo = np.array([e[0] for e in b.grid.edges])
@@ -231,8 +232,7 @@ class NeuralNetworkFES(FESEstimator):
         torch = _torch()
         t0 = time.perf_counter()
         owner = type(self).__name__
-        self._nn_params()
-        T = check_temperature(owner, self.temperature)
+        T = self.temperature
         kT = self._kT(T)
         if free_energy is None and mean_forces is None:
             raise ValueError(f"{owner}.fit_free_energies needs 'free_energy' (with 'points') or 'mean_forces' "
@@ -320,6 +320,5 @@ def _per_point(owner: str, value: Any, n: int, name: str, default: float, unit: 
     if s.ndim == 0:
         s = np.full(n, float(s))
     if s.shape != (n,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise ValueError(f"The '{name}' parameter of {owner} must be > 0 and finite, a float or one per point ({n}), "
-                         f"in {unit}. Got {value!r} instead.")
+        raise invalid(name, owner, f"> 0 and finite, a float or one per point ({n}), in {unit}", value)
     return s

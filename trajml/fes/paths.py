@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from trajml.fes._validate import check_int
+from trajml._validation import check_int, invalid
 from trajml.results import Results
 from trajml.results import read_only as _ro
 
@@ -79,7 +79,7 @@ def find_minima(model: Any, *, size: int = 5, max_free_energy: float | None = No
     -------
     Minima
     """
-    size = check_int("find_minima", size, "size", 3)
+    size = check_int(size, "size", "find_minima", minimum=3)
     F = model.free_energy_kJmol
     pts = model.grid_points()
     idx = _grid_minima(F, size)
@@ -295,15 +295,14 @@ def minimum_path(model: Any, start: Any, end: Any, *, n_images: int = 40, via: A
     MinimumPath
     """
     owner = "minimum_path"
-    n_images = check_int(owner, n_images, "n_images", 5)
-    max_iter = check_int(owner, max_iter, "max_iter", 1)
+    n_images = check_int(n_images, "n_images", owner, minimum=5)
+    max_iter = check_int(max_iter, "max_iter", owner)
     d = model.ndim
     a = np.asarray(start, dtype=np.float64).reshape(-1)
     b = np.asarray(end, dtype=np.float64).reshape(-1)
     for name, p in (("start", a), ("end", b)):
         if p.shape != (d,) or not np.all(np.isfinite(p)):
-            raise ValueError(f"The '{name}' parameter of {owner} must be a finite point with {d} CV value(s). "
-                             f"Got {p.tolist()!r} instead.")
+            raise invalid(name, owner, f"a finite point with {d} CV value(s)", p, shown=repr(p.tolist()))
     lo = np.array([e[0] for e in model.edges])
     hi = np.array([e[-1] for e in model.edges])
     for name, p in (("start", a), ("end", b)):

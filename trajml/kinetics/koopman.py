@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from trajml._validation import Param, check_bool, check_int, invalid
+from trajml.base import Estimator
+from trajml.errors import NotFittedError
 from trajml.results import Results
 from trajml.results import read_only as _ro
 from trajml.store.models import StoredModel
@@ -48,21 +51,16 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 def check_lag(owner: str, lag: Any, name: str = "lag") -> int:
-    """Validate a lag in frames (a positive int)."""
-    if isinstance(lag, (bool, np.bool_)) or not isinstance(lag, (int, np.integer)) or lag < 1:
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= 1 (frames). Got {lag!r} instead.")
-    return int(lag)
+    """Validate a lag in frames (a positive int); the same as ``check_int(lag, name, owner)``.
+
+    Kept with this argument order for callers outside the subject packages; new code calls
+    :func:`trajml._validation.check_int` (value, name, owner) or declares a ``Param``.
+    """
+    return check_int(lag, name, owner)
 
 
-def check_positive(owner: str, value: Any, name: str, unit: str = "") -> float:
-    """Validate a finite float > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if isinstance(value, (bool, np.bool_)) or not math.isfinite(v) or v <= 0:
-        raise ValueError(f"The '{name}' parameter of {owner} must be a float in (0, inf){unit}. Got {value!r} instead.")
-    return v
+#: The declaration of a lag in frames, shared by the kinetics estimators.
+LAG = Param("int", help="lag time", unit="frames", minimum=1)
 
 
 def as_trajectories(owner: str, data: Any, name: str = "data", *, per_target: bool = False) -> list[np.ndarray]:
@@ -165,14 +163,13 @@ def lagged_chunks(n_frames: int, lag: int, chunk_size: int) -> list[tuple[int, i
     list of (int, int)
         ``(start, stop)`` frame ranges to pass to :meth:`TimeLaggedCovariance.update`.
     """
-    lag = check_lag("lagged_chunks", lag)
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"The 'chunk_size' parameter of lagged_chunks must be an int >= 1. Got {chunk_size!r} instead.")
+    lag = check_int(lag, "lag", "lagged_chunks")
+    chunk_size = check_int(chunk_size, "chunk_size", "lagged_chunks")
     n_pairs = max(int(n_frames) - lag, 0)
     return [(s, min(s + chunk_size, n_pairs) + lag) for s in range(0, n_pairs, int(chunk_size))]
 
 
-class TimeLaggedCovariance:
+class TimeLaggedCovariance(Estimator):
     """Streaming estimator of C00, C0t and Ctt from time-lagged pairs.
 
     Parameters
@@ -198,17 +195,17 @@ class TimeLaggedCovariance:
     98
     """
 
-    def __init__(self, lag: int, remove_mean: bool = True) -> None:
-        self.lag = lag
-        self.remove_mean = remove_mean
-        self._state: CovarianceState | None = None
+    _parameters = {
+        "lag": LAG,
+        "remove_mean": Param("bool", help="subtract the means before forming the covariances"),
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "features"
+    _quick: ClassVar[dict[str, Any]] = {"lag": 1}
 
-    def _validated(self) -> tuple[int, bool]:
-        lag = check_lag(type(self).__name__, self.lag)
-        if not isinstance(self.remove_mean, (bool, np.bool_)):
-            raise ValueError(f"The 'remove_mean' parameter of {type(self).__name__} must be a bool. "
-                             f"Got {self.remove_mean!r} instead.")
-        return lag, bool(self.remove_mean)
+    def __init__(self, lag: int, remove_mean: bool = True) -> None:
+        self._set_params(locals())
+        self._state: CovarianceState | None = None
 
     def init_state(self) -> CovarianceState:
         """An empty state."""
@@ -224,7 +221,7 @@ class TimeLaggedCovariance:
         x : ndarray, shape (T, d) or (T,), float
             Consecutive frames of ONE trajectory; pieces shorter than lag + 1 add nothing.
         """
-        lag, _ = self._validated()
+        lag = self.lag
         (a,) = as_trajectories(type(self).__name__, x, "x")
         if len(a) <= lag:
             return state
@@ -244,7 +241,7 @@ class TimeLaggedCovariance:
 
     def finalize(self, state: CovarianceState) -> "CovarianceModel":
         """Normalise a state into a :class:`CovarianceModel`."""
-        lag, remove_mean = self._validated()
+        lag, remove_mean = self.lag, self.remove_mean
         if state.n < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 time-lagged pairs at lag {lag} frames; "
                              f"got {state.n}. Give longer trajectories or a shorter 'lag'.")
@@ -268,27 +265,37 @@ class TimeLaggedCovariance:
         ----------
         data : ndarray, shape (T, d), or list of such arrays, float
             One or several trajectories; pairs are formed inside each one only.
+
+        Returns
+        -------
+        TimeLaggedCovariance
+            ``self``.
         """
-        lag, _ = self._validated()
         trajs = as_trajectories(type(self).__name__, data)
-        check_long_enough(type(self).__name__, trajs, lag)
+        check_long_enough(type(self).__name__, trajs, self.lag)
         state = self.init_state()
         for t in trajs:
             state = self.update(state, t)
-        self.finalize(state)  # validates: enough pairs
+        self._model = self.finalize(state)  # validates: enough pairs
         self._state = state
         return self
 
     def partial_fit(self, x: Any) -> "TimeLaggedCovariance":
-        """Add one more trajectory (or a :func:`lagged_chunks` piece of one) to the statistics."""
+        """Add one more trajectory (or a :func:`lagged_chunks` piece of one) to the statistics.
+
+        A model fetched earlier is not changed; the next :meth:`fetch_model` includes ``x``.
+        """
         self._state = self.update(self._state or self.init_state(), x)
+        self._model = None
         return self
 
     def fetch_model(self) -> "CovarianceModel":
-        """The covariances of everything fitted so far (pure; the statistics are kept)."""
+        """The covariances of everything fitted so far (frozen; the statistics are kept)."""
         if self._state is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(data) first.")
-        return self.finalize(self._state)
+            raise NotFittedError(f"{type(self).__name__} has not been fitted: call fit(data) first.")
+        if self._model is None:
+            self._model = self.finalize(self._state)
+        return self._model
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -405,8 +412,7 @@ def _check_r(r: Any) -> float | str:
         except ValueError:
             r = None
     if r is None or isinstance(r, bool) or not isinstance(r, (int, float, np.number)) or not r >= 1:
-        raise ValueError(f"The 'r' parameter of vamp_score must be a number >= 1 (1: VAMP-1, 2: VAMP-2) or 'E' "
-                         f"(VAMP-E). Got {r!r} instead.")
+        raise invalid("r", "vamp_score", "a number >= 1 (1: VAMP-1, 2: VAMP-2) or 'E' (VAMP-E)", r)
     return float(r)
 
 
@@ -438,8 +444,7 @@ def vamp_score(cov: CovarianceModel, r: int | float | str = 2, *, include_consta
         Dimensionless score.
     """
     key = _check_r(r)
-    if not isinstance(include_constant, (bool, np.bool_)):
-        raise ValueError(f"The 'include_constant' parameter of vamp_score must be a bool. Got {include_constant!r} instead.")
+    include_constant = check_bool(include_constant, "include_constant", "vamp_score")
     test = cov if test is None else test
     if test.remove_mean != cov.remove_mean or test.cov_00.shape != cov.cov_00.shape:
         raise ValueError("The 'test' covariances of vamp_score must have the same features and mean handling as "
@@ -459,8 +464,7 @@ def vamp_score(cov: CovarianceModel, r: int | float | str = 2, *, include_consta
     if drop_first:
         u, s, v = u[:, 1:], s[1:], v[:, 1:]
     if dim is not None:
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-            raise ValueError(f"The 'dim' parameter of vamp_score must be an int >= 1 or None. Got {dim!r} instead.")
+        dim = check_int(dim, "dim", "vamp_score")
         u, s, v = u[:, :dim], s[:dim], v[:, :dim]
     if key == "E":
         kd = np.diag(s)

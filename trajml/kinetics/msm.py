@@ -8,11 +8,13 @@ given in frames and reported in ps (``lag × dt_ps``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from trajml.kinetics.koopman import _ro, check_lag, check_positive
+from trajml._validation import Param, check_float, check_int, invalid
+from trajml.base import Estimator
+from trajml.kinetics.koopman import LAG, _ro
 from trajml.results import Results
 from trajml.store.models import StoredModel, load_model, save_model
 
@@ -65,12 +67,11 @@ def _check_enough(owner: str, dtrajs: Sequence[np.ndarray], lag: int) -> None:
 
 
 def _check_bootstrap(owner: str, n_bootstrap: Any, block_frames: Any, n_trajs: int, lag: int) -> tuple[int, int | None]:
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
-        raise ValueError(f"The 'n_bootstrap' parameter of {owner} must be an int >= 0. Got {n_bootstrap!r} instead.")
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", owner, minimum=0)
     if block_frames is not None:
         if isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer)) or block_frames <= lag:
-            raise ValueError(f"The 'block_frames' parameter of {owner} must be an int longer than the largest lag "
-                             f"({lag} frames) or None. Got {block_frames!r} instead.")
+            raise invalid("block_frames", owner, f"an int longer than the largest lag ({lag} frames) or None",
+                          block_frames)
         return int(n_bootstrap), int(block_frames)
     if n_bootstrap > 0 and n_trajs < 2:
         raise ValueError(f"{owner} bootstraps whole trajectories but got only 1; give one trajectory per target "
@@ -228,7 +229,7 @@ def _model_from_deeptime(msm: Any, lag: int, dt_ps: float, n_states: int, revers
                     units=dict(MSMModel._UNITS), provenance=provenance, **meta)
 
 
-class MarkovModel:
+class MarkovModel(Estimator):
     """Estimator of a maximum-likelihood Markov state model (deeptime under the hood).
 
     Parameters
@@ -251,27 +252,26 @@ class MarkovModel:
     2.0
     """
 
+    _parameters = {
+        "lag": LAG,
+        "dt_ps": Param("float", help="time between frames", unit="ps", positive=True),
+        "reversible": Param("bool", help="enforce detailed balance"),
+        "n_metastable": Param("int", help="metastable sets of a PCCA+ coarse-graining", minimum=1, nullable=True,
+                              none_help="no coarse-graining"),
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "dtrajs"
+    _quick: ClassVar[dict[str, Any]] = {"lag": 1, "n_metastable": 2}
+
     def __init__(self, lag: int, dt_ps: float = 1.0, reversible: bool = True, n_metastable: int | None = None) -> None:
-        self.lag = lag
-        self.dt_ps = dt_ps
-        self.reversible = reversible
-        self.n_metastable = n_metastable
+        self._set_params(locals())
         self._model: MSMModel | None = None
 
-    def _validated(self) -> tuple[int, float, bool, int | None]:
-        owner = type(self).__name__
-        lag = check_lag(owner, self.lag)
-        dt = check_positive(owner, self.dt_ps, "dt_ps", " ps")
-        if not isinstance(self.reversible, (bool, np.bool_)):
-            raise ValueError(f"The 'reversible' parameter of {owner} must be a bool. Got {self.reversible!r} instead.")
-        m = self.n_metastable
-        if m is not None:
-            if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-                raise ValueError(f"The 'n_metastable' parameter of {owner} must be an int >= 1 or None. Got {m!r} instead.")
-            if not self.reversible:
-                raise ValueError(f"The 'n_metastable' parameter of {owner} needs reversible=True (PCCA+).")
-            m = int(m)
-        return lag, dt, bool(self.reversible), m
+    @classmethod
+    def _check_relations(cls, values: dict[str, Any]) -> None:
+        if values.get("n_metastable") is not None and values.get("reversible") is False:
+            raise invalid("n_metastable", cls.__name__, "None unless reversible=True (PCCA+ needs a reversible model)",
+                          values["n_metastable"])
 
     def fit(self, dtrajs: Any, n_states: int | None = None) -> "MarkovModel":
         """Estimate the model, replacing any earlier fit.
@@ -282,8 +282,13 @@ class MarkovModel:
             Discrete trajectories (one per target atom for 2-D input).
         n_states : int, optional
             Number of states (default: largest index + 1).
+
+        Returns
+        -------
+        MarkovModel
+            ``self``.
         """
-        lag, dt, rev, m = self._validated()
+        lag, dt, rev, m = self.lag, self.dt_ps, self.reversible, self.n_metastable
         owner = type(self).__name__
         d = as_dtrajs(owner, dtrajs)
         _check_enough(owner, d, lag)
@@ -298,12 +303,6 @@ class MarkovModel:
                 "n_trajectories": len(d), "n_frames": int(sum(len(x) for x in d))}
         self._model = _model_from_deeptime(msm, lag, dt, ns, rev, m, prov)
         return self
-
-    def fetch_model(self) -> MSMModel:
-        """The fitted, frozen :class:`MSMModel`."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(dtrajs) first.")
-        return self._model
 
 
 # ----------------------------------------------------------------------------------------------
@@ -348,8 +347,7 @@ class ImpliedTimescalesResults(Results):
 def _check_lags(owner: str, lags: Any) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(lags))
     if arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or arr.min() < 1:
-        raise ValueError(f"The 'lags' parameter of {owner} must be a non-empty sequence of ints >= 1 (frames). "
-                         f"Got {lags!r} instead.")
+        raise invalid("lags", owner, "a non-empty sequence of ints >= 1 (frames)", lags)
     return arr.astype(np.int64)
 
 
@@ -397,12 +395,10 @@ def implied_timescales(dtrajs: Any, lags: Any, dt_ps: float = 1.0, *, n_its: int
     ImpliedTimescalesResults
     """
     owner = "implied_timescales"
-    dt = check_positive(owner, dt_ps, "dt_ps", " ps")
+    dt = check_float(dt_ps, "dt_ps", owner, unit="ps")
     lag_arr = _check_lags(owner, lags)
-    if isinstance(n_its, bool) or not isinstance(n_its, (int, np.integer)) or n_its < 1:
-        raise ValueError(f"The 'n_its' parameter of {owner} must be an int >= 1. Got {n_its!r} instead.")
-    if not 0 < float(confidence) < 1:
-        raise ValueError(f"The 'confidence' parameter of {owner} must be a float in (0, 1). Got {confidence!r} instead.")
+    n_its = check_int(n_its, "n_its", owner)
+    confidence = check_float(confidence, "confidence", owner, high=1.0, unit="")
     d = as_dtrajs(owner, dtrajs)
     _check_enough(owner, d, int(lag_arr.max()))
     nb, block = _check_bootstrap(owner, n_bootstrap, block_frames, len(d), int(lag_arr.max()))
@@ -525,10 +521,10 @@ def ck_test(dtrajs: Any, lag: int, dt_ps: float = 1.0, *, mlags: int = 5, n_meta
     CKTestResults
     """
     owner = "ck_test"
-    lag = check_lag(owner, lag)
-    dt = check_positive(owner, dt_ps, "dt_ps", " ps")
-    if isinstance(mlags, bool) or not isinstance(mlags, (int, np.integer)) or mlags < 1:
-        raise ValueError(f"The 'mlags' parameter of {owner} must be an int >= 1. Got {mlags!r} instead.")
+    lag = check_int(lag, "lag", owner)
+    dt = check_float(dt_ps, "dt_ps", owner, unit="ps")
+    mlags = check_int(mlags, "mlags", owner)
+    confidence = check_float(confidence, "confidence", owner, high=1.0, unit="")
     d = as_dtrajs(owner, dtrajs)
     _check_enough(owner, d, lag * int(mlags))
     nb, block = _check_bootstrap(owner, n_bootstrap, block_frames, len(d), lag * int(mlags))

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from trajml._validation import check_float, check_int, invalid
 from trajml.kinetics.koopman import (
     CovarianceModel,
     _ro,
     as_trajectories,
-    check_positive,
     soft_koopman_matrix,
     stationary_distribution,
 )
@@ -63,15 +63,11 @@ def _its(k: np.ndarray, lag_ps: float, n_its: int) -> np.ndarray:
 def _check_common(owner: str, probs: Any, n_bootstrap: Any, block_frames: Any, confidence: Any,
                   longest_lag: int) -> tuple[list[np.ndarray], int, int | None]:
     trajs = as_trajectories(owner, probs, "probs", per_target=True)
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
-        raise ValueError(f"The 'n_bootstrap' parameter of {owner} must be an int >= 0. Got {n_bootstrap!r} instead.")
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", owner, minimum=0)
     if block_frames is not None and (isinstance(block_frames, bool) or not isinstance(block_frames, (int, np.integer))
                                      or block_frames <= longest_lag):
-        raise ValueError(f"The 'block_frames' parameter of {owner} must be an int larger than the longest lag "
-                         f"({longest_lag} frames). Got {block_frames!r} instead.")
-    if not 0 < float(confidence) < 1:
-        raise ValueError(f"The 'confidence' parameter of {owner} must be a float in (0, 1). "
-                         f"Got {confidence!r} instead.")
+        raise invalid("block_frames", owner, f"an int larger than the longest lag ({longest_lag} frames)", block_frames)
+    check_float(confidence, "confidence", owner, high=1.0, unit="")
     longest = max(len(t) for t in trajs)
     if longest <= longest_lag:
         raise ValueError(f"The lags of {owner} (up to {longest_lag} frames) must be shorter than the longest "
@@ -119,13 +115,12 @@ def soft_implied_timescales(probs: Any, lags: Any, dt_ps: float = 1.0, *, n_its:
         Timescales in ps, longest first, per lag.
     """
     owner = "soft_implied_timescales"
-    dt = check_positive(owner, dt_ps, "dt_ps", " ps")
+    dt = check_float(dt_ps, "dt_ps", owner, unit="ps")
     lag_arr = _check_lags(owner, lags)
     trajs, nb, block = _check_common(owner, probs, n_bootstrap, block_frames, confidence, int(lag_arr.max()))
     m = trajs[0].shape[1]
     n_its = m - 1 if n_its is None else n_its
-    if isinstance(n_its, bool) or not isinstance(n_its, (int, np.integer)) or n_its < 1:
-        raise ValueError(f"The 'n_its' parameter of {owner} must be an int >= 1. Got {n_its!r} instead.")
+    n_its = check_int(n_its, "n_its", owner)
     pieces = _pieces(trajs, block)
     covs = [_piece_covariances(pieces, int(lag)) for lag in lag_arr]
     ts = np.stack([_its(_koopman(c.sum(0), int(lag), stochastic), lag * dt, n_its) for c, lag in zip(covs, lag_arr)])
@@ -171,10 +166,9 @@ def soft_ck_test(probs: Any, lag: int, dt_ps: float = 1.0, *, mlags: int = 5, n_
         of state j at time kτ given state i at 0 (memberships: the identity).
     """
     owner = "soft_ck_test"
-    dt = check_positive(owner, dt_ps, "dt_ps", " ps")
+    dt = check_float(dt_ps, "dt_ps", owner, unit="ps")
     lag = int(_check_lags(owner, [lag])[0])
-    if isinstance(mlags, bool) or not isinstance(mlags, (int, np.integer)) or mlags < 1:
-        raise ValueError(f"The 'mlags' parameter of {owner} must be an int >= 1. Got {mlags!r} instead.")
+    mlags = check_int(mlags, "mlags", owner)
     trajs, nb, block = _check_common(owner, probs, n_bootstrap, block_frames, confidence, lag * int(mlags))
     m = trajs[0].shape[1]
     pieces = _pieces(trajs, block)
@@ -254,8 +248,7 @@ def soft_pcca(probs: Any, lag: int, n_metastable: int) -> tuple[np.ndarray, list
     trajs, _, _ = _check_common(owner, items, 0, None, 0.5, int(_check_lags(owner, [lag])[0]))
     m = trajs[0].shape[1]
     if isinstance(n_metastable, bool) or not isinstance(n_metastable, (int, np.integer)) or not 2 <= n_metastable <= m:
-        raise ValueError(f"The 'n_metastable' parameter of {owner} must be an int in [2, {m}] (the number of soft "
-                         f"states). Got {n_metastable!r} instead.")
+        raise invalid("n_metastable", owner, f"an int in [2, {m}] (the number of soft states)", n_metastable)
     k = _koopman(_piece_covariances(trajs, int(lag)).sum(0), int(lag), True)
     pi = np.clip(stationary_distribution(k), 1e-12, None)
     pi /= pi.sum()

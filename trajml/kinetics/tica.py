@@ -9,18 +9,19 @@ pairs and transitions are never formed across two targets or two trajectories.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml._validation import Param
+from trajml.base import Estimator
 from trajml.kinetics.koopman import (
+    LAG,
     TimeLaggedCovariance,
     _ro,
     _spd_eig,
     as_trajectories,
-    check_lag,
     check_long_enough,
-    check_positive,
 )
 from trajml.kinetics.msm import MarkovModel, MSMModel
 from trajml.results import Results
@@ -30,6 +31,13 @@ __all__ = ["KineticProjection", "ProjectionModel", "TICAMarkovModel", "TICAMSMMo
 
 _METHODS = ("tica", "vamp")
 _SCALINGS = ("kinetic_map", None)
+
+# Declarations shared by KineticProjection and TICAMarkovModel.
+_DIM = Param("int", help="projected components kept", minimum=1, nullable=True, none_help="all")
+_METHOD = Param("str", help="projection: TICA (reversible) or VAMP", choices=_METHODS)
+_SCALING = Param("str", help="scale components by their eigen/singular values", choices=_SCALINGS)
+_DT = Param("float", help="time between frames", unit="ps", positive=True)
+_PER_TARGET = Param("bool", help="split (T, n_targets, d) features into one trajectory per target atom")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -93,20 +101,6 @@ class ProjectionModel(Results, StoredModel):
         return [((t - self.mean) @ self.coefficients) * scale for t in trajs]
 
 
-def _check_choice(owner: str, name: str, value: Any, choices: tuple[Any, ...]) -> Any:
-    if value not in choices:
-        raise ValueError(f"The '{name}' parameter of {owner} must be one of {choices}. Got {value!r} instead.")
-    return value
-
-
-def _check_dim(owner: str, dim: Any) -> int | None:
-    if dim is None:
-        return None
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"The 'dim' parameter of {owner} must be an int >= 1 or None. Got {dim!r} instead.")
-    return int(dim)
-
-
 def _projection(cov: Any, method: str, dim: int | None, epsilon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m0, mt = np.asarray(cov.mean_0), np.asarray(cov.mean_t)
     if method == "tica":
@@ -137,7 +131,7 @@ def _projection(cov: Any, method: str, dim: int | None, epsilon: float) -> tuple
     return mean, coef, lam
 
 
-class KineticProjection:
+class KineticProjection(Estimator):
     """Estimator of a TICA or VAMP projection from streaming time-lagged covariances.
 
     Parameters
@@ -158,15 +152,22 @@ class KineticProjection:
         Split 3-D feature arrays (T, n_targets, d) into one trajectory per target atom.
     """
 
+    _parameters = {
+        "lag": LAG,
+        "dim": _DIM,
+        "method": _METHOD,
+        "scaling": _SCALING,
+        "dt_ps": _DT,
+        "epsilon": Param("float", help="truncation of the covariance inverse square roots", positive=True),
+        "per_target": _PER_TARGET,
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "features"
+    _quick: ClassVar[dict[str, Any]] = {"lag": 1}
+
     def __init__(self, lag: int, dim: int | None = None, method: str = "tica", scaling: str | None = "kinetic_map",
                  dt_ps: float = 1.0, epsilon: float = 1e-6, per_target: bool = True) -> None:
-        self.lag = lag
-        self.dim = dim
-        self.method = method
-        self.scaling = scaling
-        self.dt_ps = dt_ps
-        self.epsilon = epsilon
-        self.per_target = per_target
+        self._set_params(locals())
         self._model: ProjectionModel | None = None
 
     def fit(self, features: Any) -> "KineticProjection":
@@ -178,13 +179,8 @@ class KineticProjection:
             Per-frame features; NaN or infinite values are refused.
         """
         owner = type(self).__name__
-        lag = check_lag(owner, self.lag)
-        dim = _check_dim(owner, self.dim)
-        method = _check_choice(owner, "method", self.method, _METHODS)
-        scaling = _check_choice(owner, "scaling", self.scaling, _SCALINGS)
-        dt = check_positive(owner, self.dt_ps, "dt_ps", " ps")
-        eps = check_positive(owner, self.epsilon, "epsilon")
-        trajs = as_trajectories(owner, features, "features", per_target=bool(self.per_target))
+        lag, dim, method, scaling, dt, eps = self.lag, self.dim, self.method, self.scaling, self.dt_ps, self.epsilon
+        trajs = as_trajectories(owner, features, "features", per_target=self.per_target)
         check_long_enough(owner, trajs, lag)
         cov = TimeLaggedCovariance(lag, remove_mean=True).fit(trajs).fetch_model()
         mean, coef, lam = _projection(cov, method, dim, eps)
@@ -197,12 +193,6 @@ class KineticProjection:
                                       provenance={"estimator": owner, "n_pairs": cov.n_pairs,
                                                   "n_trajectories": len(trajs)})
         return self
-
-    def fetch_model(self) -> ProjectionModel:
-        """The fitted, frozen :class:`ProjectionModel`."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(features) first.")
-        return self._model
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -261,7 +251,7 @@ def _nearest(y: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.argmin(d2, axis=1).astype(np.int32)
 
 
-class TICAMarkovModel:
+class TICAMarkovModel(Estimator):
     """Estimator chaining :class:`KineticProjection`, deeptime k-means and :class:`~trajml.kinetics.msm.MarkovModel`.
 
     Parameters
@@ -299,20 +289,28 @@ class TICAMarkovModel:
     (2, 2)
     """
 
+    _parameters = {
+        "lag": LAG.replace(help="lag of the projection"),
+        "n_clusters": Param("int", help="k-means clusters (MSM states)", minimum=1),
+        "msm_lag": LAG.replace(help="lag of the MSM", nullable=True, none_help="lag"),
+        "dt_ps": _DT,
+        "dim": _DIM,
+        "method": _METHOD,
+        "scaling": _SCALING,
+        "n_metastable": Param("int", help="PCCA+ metastable sets of the MSM", minimum=1, nullable=True,
+                              none_help="no coarse-graining"),
+        "max_iter": Param("int", help="k-means iterations", minimum=1),
+        "seed": Param("int", help="seed of the k-means++ initialisation", minimum=0),
+        "per_target": _PER_TARGET,
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "features"
+    _quick: ClassVar[dict[str, Any]] = {"lag": 1, "n_clusters": 3, "max_iter": 20}
+
     def __init__(self, lag: int, n_clusters: int, msm_lag: int | None = None, dt_ps: float = 1.0,
                  dim: int | None = None, method: str = "tica", scaling: str | None = "kinetic_map",
                  n_metastable: int | None = None, max_iter: int = 300, seed: int = 0, per_target: bool = True) -> None:
-        self.lag = lag
-        self.n_clusters = n_clusters
-        self.msm_lag = msm_lag
-        self.dt_ps = dt_ps
-        self.dim = dim
-        self.method = method
-        self.scaling = scaling
-        self.n_metastable = n_metastable
-        self.max_iter = max_iter
-        self.seed = seed
-        self.per_target = per_target
+        self._set_params(locals())
         self._model: TICAMSMModel | None = None
 
     def fit(self, features: Any) -> "TICAMarkovModel":
@@ -327,12 +325,8 @@ class TICAMarkovModel:
 
         owner = type(self).__name__
         k = self.n_clusters
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"The 'n_clusters' parameter of {owner} must be an int >= 1. Got {k!r} instead.")
-        msm_lag = check_lag(owner, self.lag if self.msm_lag is None else self.msm_lag, "msm_lag")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"The 'seed' parameter of {owner} must be an int >= 0. Got {self.seed!r} instead.")
-        trajs = as_trajectories(owner, features, "features", per_target=bool(self.per_target))
+        msm_lag = self.lag if self.msm_lag is None else self.msm_lag
+        trajs = as_trajectories(owner, features, "features", per_target=self.per_target)
         n_frames = sum(len(t) for t in trajs)
         if n_frames < k:
             raise ValueError(f"{owner} needs at least 'n_clusters' ({k}) frames to cluster; got {n_frames}.")
@@ -340,20 +334,14 @@ class TICAMarkovModel:
         proj = KineticProjection(self.lag, self.dim, self.method, self.scaling, self.dt_ps,
                                  per_target=False).fit(trajs).fetch_model()
         ys = proj.transform(trajs, per_target=False)
-        km = KMeans(n_clusters=int(k), max_iter=int(self.max_iter), init_strategy="kmeans++",
-                    fixed_seed=int(self.seed), n_jobs=1).fit(np.concatenate(ys)).fetch_model()
+        km = KMeans(n_clusters=k, max_iter=self.max_iter, init_strategy="kmeans++",
+                    fixed_seed=self.seed, n_jobs=1).fit(np.concatenate(ys)).fetch_model()
         centers = np.asarray(km.cluster_centers, dtype=np.float64)
         dtrajs = [_nearest(y, centers) for y in ys]
         msm = MarkovModel(msm_lag, proj.dt_ps, reversible=True, n_metastable=self.n_metastable).fit(
-            dtrajs, n_states=int(k)).fetch_model()
+            dtrajs, n_states=k).fetch_model()
         self._model = TICAMSMModel(projection=proj, cluster_centers=_ro(centers), msm=msm,
                                    units={"cluster_centers": "projected units"},
                                    provenance={"estimator": owner, "n_trajectories": len(trajs),
-                                               "n_frames": n_frames, "seed": int(self.seed)})
+                                               "n_frames": n_frames, "seed": self.seed})
         return self
-
-    def fetch_model(self) -> TICAMSMModel:
-        """The fitted, frozen :class:`TICAMSMModel`."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(features) first.")
-        return self._model

@@ -38,6 +38,8 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.linalg
 
+from trajml._validation import check_float, check_int
+
 __all__ = ["HoppingSystem", "hopping_system", "FAMILY_GEOMETRIES", "DEFAULT_RATE_MATRIX"]
 
 
@@ -76,26 +78,6 @@ _MASSES = {"O": 15.999, "Li": 6.94}  # amu
 # ----------------------------------------------------------------------------------------------
 # validation helpers
 # ----------------------------------------------------------------------------------------------
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"The '{name}' parameter of hopping_system must be an int >= {minimum}. "
-                         f"Got {value!r} instead.")
-    return int(value)
-
-
-def _check_float(name: str, value: Any, *, positive: bool, unit: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    ok = math.isfinite(v) and (v > 0 if positive else v >= 0)
-    if isinstance(value, (bool, np.bool_)) or not ok:
-        interval = "(0, inf)" if positive else "[0, inf)"
-        raise ValueError(f"The '{name}' parameter of hopping_system must be a float in {interval}{unit}. "
-                         f"Got {value!r} instead.")
-    return v
-
 
 def check_rate_matrix(rate_matrix: Any, owner: str = "hopping_system", name: str = "rate_matrix") -> np.ndarray:
     """Validate a continuous-time Markov generator (rates in 1/ps).
@@ -419,9 +401,9 @@ def hopping_system(
     its new family that no ion occupied in the previous frame nor takes in this one.
     """
     owner = "hopping_system"
-    t_frames = _check_int("n_frames", n_frames, 1)
-    dt = _check_float("dt_ps", dt_ps, positive=True, unit=" ps")
-    n_ion = _check_int("n_ions", n_ions, 1)
+    t_frames = check_int(n_frames, "n_frames", "hopping_system")
+    dt = check_float(dt_ps, "dt_ps", "hopping_system", unit="ps")
+    n_ion = check_int(n_ions, "n_ions", "hopping_system")
     try:
         cells_arr = np.array(cells)
     except (TypeError, ValueError):
@@ -438,10 +420,10 @@ def hopping_system(
     if not np.all(np.isfinite(lengths)) or np.any(lengths <= 0):
         raise ValueError(f"The 'cell_length' parameter of {owner} must be a float or three floats in (0, inf) Å. "
                          f"Got {cell_length!r} instead.")
-    r_host = _check_float("host_distance", host_distance, positive=True, unit=" Å")
-    sigma = _check_float("noise", noise, positive=False, unit=" Å")
-    r_intra = _check_float("intra_rate", intra_rate, positive=False, unit=" 1/ps")
-    seed_i = _check_int("seed", seed, 0)
+    r_host = check_float(host_distance, "host_distance", "hopping_system", unit="Å")
+    sigma = check_float(noise, "noise", "hopping_system", low_closed=True, unit="Å")
+    r_intra = check_float(intra_rate, "intra_rate", "hopping_system", low_closed=True, unit="1/ps")
+    seed_i = check_int(seed, "seed", "hopping_system", minimum=0)
     k = DEFAULT_RATE_MATRIX if rate_matrix is None else check_rate_matrix(rate_matrix, owner)
     n_fam = len(k)
     if families is None:

@@ -24,9 +24,10 @@ charge        e                                      1 e
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
+
+from trajml._validation import check_float, check_int, invalid
 
 from trajml.units import KB_KJ_MOL_K as BOLTZMANN
 
@@ -67,24 +68,11 @@ _FORMATS = ("xtc", "dcd")
 _PLATFORMS = ("CPU", "Reference", "CUDA", "OpenCL")
 
 
+_OWNER = "SimulationParameters"
+
+
 def _fail(name: str, constraint: str, value: object) -> ValueError:
-    return ValueError(
-        f"The '{name}' parameter of SimulationParameters must be {constraint}. Got {value!r} instead."
-    )
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise _fail(name, f"an int >= {minimum}", value)
-
-
-def _check_float(name: str, value: object, *, low: float, low_open: bool, unit: str) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if ok:
-        ok = float(value) > low if low_open else float(value) >= low
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise _fail(name, f"a float in {bracket}{low:g}, inf){unit}", value)
+    return invalid(name, _OWNER, constraint, value)
 
 
 @dataclass(frozen=True)
@@ -165,28 +153,28 @@ class SimulationParameters:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        _check_int("n_chains", self.n_chains, 1)
-        _check_int("chain_length", self.chain_length, 2)
-        _check_float("eo_li_ratio", self.eo_li_ratio, low=0.0, low_open=True, unit="")
-        _check_float("eps_li_o", self.eps_li_o, low=0.0, low_open=True, unit=" kJ/mol")
-        _check_float("k_angle", self.k_angle, low=0.0, low_open=False, unit=" kJ/mol")
-        _check_float("anion_sigma", self.anion_sigma, low=0.0, low_open=True, unit=" Å")
-        _check_float("debye_length", self.debye_length, low=0.0, low_open=True, unit=" Å")
-        _check_float("relative_permittivity", self.relative_permittivity, low=0.0, low_open=True, unit="")
-        _check_float("temperature", self.temperature, low=0.0, low_open=True, unit=" K")
-        _check_float("timestep", self.timestep, low=0.0, low_open=True, unit=" ps")
-        _check_float("friction", self.friction, low=0.0, low_open=True, unit=" 1/ps")
-        _check_int("n_steps", self.n_steps, 1)
-        _check_int("n_equilibration", self.n_equilibration, 0)
-        _check_int("save_interval", self.save_interval, 1)
-        _check_float("density", self.density, low=0.0, low_open=True, unit=" beads/Å³")
-        _check_int("seed", self.seed, 0)
+        check_int(self.n_chains, "n_chains", _OWNER, minimum=1)
+        check_int(self.chain_length, "chain_length", _OWNER, minimum=2)
+        check_float(self.eo_li_ratio, "eo_li_ratio", _OWNER, low=0.0, unit="")
+        check_float(self.eps_li_o, "eps_li_o", _OWNER, low=0.0, unit="kJ/mol")
+        check_float(self.k_angle, "k_angle", _OWNER, low=0.0, low_closed=True, unit="kJ/mol")
+        check_float(self.anion_sigma, "anion_sigma", _OWNER, low=0.0, unit="Å")
+        check_float(self.debye_length, "debye_length", _OWNER, low=0.0, unit="Å")
+        check_float(self.relative_permittivity, "relative_permittivity", _OWNER, low=0.0, unit="")
+        check_float(self.temperature, "temperature", _OWNER, low=0.0, unit="K")
+        check_float(self.timestep, "timestep", _OWNER, low=0.0, unit="ps")
+        check_float(self.friction, "friction", _OWNER, low=0.0, unit="1/ps")
+        check_int(self.n_steps, "n_steps", _OWNER, minimum=1)
+        check_int(self.n_equilibration, "n_equilibration", _OWNER, minimum=0)
+        check_int(self.save_interval, "save_interval", _OWNER, minimum=1)
+        check_float(self.density, "density", _OWNER, low=0.0, unit="beads/Å³")
+        check_int(self.seed, "seed", _OWNER, minimum=0)
         if self.trajectory_format not in _FORMATS:
             raise _fail("trajectory_format", "one of 'xtc', 'dcd'", self.trajectory_format)
         if self.platform not in _PLATFORMS:
             raise _fail("platform", "one of " + ", ".join(repr(p) for p in _PLATFORMS), self.platform)
         if self.threads is not None:
-            _check_int("threads", self.threads, 1)
+            check_int(self.threads, "threads", _OWNER, minimum=1)
         # Cross-field constraints.
         if self.n_steps % self.save_interval != 0:
             raise ValueError(

@@ -165,7 +165,7 @@ def _flatten(model: Results, prefix: str, arrays: dict[str, np.ndarray]) -> dict
                               "nested": {}, "units": dict(model.units),
                               "provenance": json.loads(json.dumps(_plain(model.provenance), default=str))}
     for f in fields(model):
-        if f.name in ("units", "provenance", "replicas"):
+        if f.name in ("units", "provenance", "replicas"):  # a model file holds one model, not its replicas
             continue
         value = getattr(model, f.name)
         if isinstance(value, Results):

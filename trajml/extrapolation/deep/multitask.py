@@ -34,12 +34,15 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from trajml._torch import DEVICE, resolve_torch_device
+from trajml._validation import Param
+from trajml.base import Estimator
 from trajml.extrapolation.baselines import least_squares_lines
 from trajml.extrapolation.deep.model import MultitaskModel
 from trajml.extrapolation.deep.network import _Net, masked_loss
@@ -60,27 +63,17 @@ PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0, math.inf)
 # the estimator
 # ----------------------------------------------------------------------------------------------
 
-def _int(owner: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead.")
-    return int(value)
+def _prior(value: Any) -> float | str:
+    """A ``Param`` check: a float >= 0 (``math.inf`` included) or ``'auto'``; returned as given."""
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or math.isnan(value) or value < 0:
+        raise ValueError("a float >= 0 or 'auto'")
+    return value
 
 
-def _float(owner: str, name: str, value: Any, low: float, high: float, *, low_open: bool = False,
-           high_open: bool = True) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    ok = (not isinstance(value, (bool, np.bool_)) and math.isfinite(v) and (v > low if low_open else v >= low)
-          and (v < high if high_open else v <= high))
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"The '{name}' parameter of {owner} must be a float in {interval}. Got {value!r} instead.")
-    return v
-
-
-class MultitaskExtrapolator:
+class MultitaskExtrapolator(Estimator):
     """Estimator of a :class:`MultitaskModel` (shared graph trunk, low- and high-fidelity heads).
 
     Parameters
@@ -142,72 +135,47 @@ class MultitaskExtrapolator:
     See ``examples/extrapolate_synthetic.py``.
     """
 
+    _parameters = {
+        "hidden": Param("int", help="width of the graph layers, the embedding and the heads", minimum=1),
+        "n_layers": Param("int", help="graph convolutions", minimum=0),
+        "epochs": Param("int", help="maximum passes over the training rows", minimum=1),
+        "lr": Param("float", help="Adam learning rate", positive=True),
+        "weight_decay": Param("float", help="Adam L2 penalty", minimum=0.0),
+        "batch_size": Param("int", help="rows per mini-batch", minimum=1),
+        "low_weight": Param("float", help="weight of the low-fidelity loss", minimum=0.0),
+        "n_models": Param("int", help="ensemble members", minimum=1),
+        "heteroscedastic": Param("bool", help="heads predict a log variance too (Gaussian NLL)"),
+        "residual": Param("bool", help="long-run value = linear map of the blended short-run value + correction"),
+        "correction_prior": Param("any", help="strength (pseudo-rows) of the zero-mean prior on the correction",
+                                  describe="a float >= 0 or 'auto'", check=_prior),
+        "low_input": Param("str", help="what the high-fidelity head is fed", choices=_LOW_INPUTS),
+        "low_dropout": Param("float", help="probability of feeding the prediction instead of the measured value",
+                             minimum=0.0, high=1.0, high_closed=True),
+        "validation_fraction": Param("float", help="share of the rows held out for early stopping", minimum=0.0,
+                                     high=1.0),
+        "patience": Param("int", help="epochs without a better validation loss before stopping", minimum=1,
+                          nullable=True, none_help="never stop early"),
+        "seed": Param("int", help="seed of weights, splits and shuffling (member k: seed + k)", minimum=0),
+        "device": DEVICE,
+        "progress": Param("bool", help="progress bar over epochs"),
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "table"
+    _quick: ClassVar[dict[str, Any]] = {"hidden": 4, "n_layers": 1, "epochs": 2, "n_models": 1,
+                                        "correction_prior": 10.0, "validation_fraction": 0.0}
+
     def __init__(self, hidden: int = 64, n_layers: int = 3, epochs: int = 300, lr: float = 3e-3,
                  weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
                  heteroscedastic: bool = False, residual: bool = True, correction_prior: float | str = "auto",
                  low_input: str = "observed", low_dropout: float = 0.3,
                  validation_fraction: float = 0.1, patience: int | None = 50, seed: int = 0, device: str = "cpu",
                  progress: bool = False) -> None:
-        self.hidden = hidden
-        self.n_layers = n_layers
-        self.epochs = epochs
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.low_weight = low_weight
-        self.n_models = n_models
-        self.heteroscedastic = heteroscedastic
-        self.residual = residual
-        self.correction_prior = correction_prior
-        self.low_input = low_input
-        self.low_dropout = low_dropout
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.seed = seed
-        self.device = device
-        self.progress = progress
+        self._set_params(locals())
         self._model: MultitaskModel | None = None
 
     def _validated(self) -> dict[str, Any]:
-        o = type(self).__name__
-        p: dict[str, Any] = {"hidden": _int(o, "hidden", self.hidden, 1),
-                             "n_layers": _int(o, "n_layers", self.n_layers, 0),
-                             "epochs": _int(o, "epochs", self.epochs, 1),
-                             "lr": _float(o, "lr", self.lr, 0.0, math.inf, low_open=True),
-                             "weight_decay": _float(o, "weight_decay", self.weight_decay, 0.0, math.inf),
-                             "batch_size": _int(o, "batch_size", self.batch_size, 1),
-                             "low_weight": _float(o, "low_weight", self.low_weight, 0.0, math.inf),
-                             "n_models": _int(o, "n_models", self.n_models, 1),
-                             "low_dropout": _float(o, "low_dropout", self.low_dropout, 0.0, 1.0, high_open=False),
-                             "validation_fraction": _float(o, "validation_fraction", self.validation_fraction,
-                                                           0.0, 1.0),
-                             "seed": _int(o, "seed", self.seed, 0)}
-        p["patience"] = None if self.patience is None else _int(o, "patience", self.patience, 1)
-        prior = self.correction_prior
-        if not (isinstance(prior, str) and prior == "auto"):
-            try:
-                prior = math.inf if prior == math.inf else _float(o, "correction_prior", prior, 0.0, math.inf)
-            except ValueError:
-                raise ValueError(f"The 'correction_prior' parameter of {o} must be a float >= 0 or 'auto'. "
-                                 f"Got {prior!r} instead.") from None
-        p["correction_prior"] = prior
-        for name in ("heteroscedastic", "residual"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"The '{name}' parameter of {o} must be a bool. Got {value!r} instead.")
-            p[name] = bool(value)
-        if self.low_input not in _LOW_INPUTS:
-            raise ValueError(f"The 'low_input' parameter of {o} must be one of {list(_LOW_INPUTS)}. "
-                             f"Got {self.low_input!r} instead.")
-        p["low_input"] = self.low_input
-        p["progress"] = bool(self.progress)
-        try:
-            p["device"] = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"The 'device' parameter of {o} must be a torch device such as 'cpu' or 'cuda'. "
-                             f"Got {self.device!r} instead.") from exc
-        if p["device"].type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"The 'device' parameter of {o} is {self.device!r} but no CUDA device is available.")
+        p = self.get_params()
+        p["device"] = resolve_torch_device(self.device, type(self).__name__)
         return p
 
     def fit(self, table: ExtrapolationTable) -> "MultitaskExtrapolator":
@@ -426,9 +394,3 @@ class MultitaskExtrapolator:
         if bar is not None:  # pragma: no cover
             bar.close()
         return train_losses, val_losses, best_epoch, {k: v.detach().cpu().clone() for k, v in best_state.items()}
-
-    def fetch_model(self) -> MultitaskModel:
-        """The trained model (frozen; calling this changes nothing)."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(table) first.")
-        return self._model

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from trajml.kinetics.koopman import check_lag
+from trajml._validation import check_int
 from trajml.store.graphs import GraphDataset, frames_to_batch
 
 __all__ = ["lagged_pairs", "pair_batches", "split_segments"]
@@ -41,7 +41,7 @@ def lagged_pairs(lengths: Sequence[int], lag: int) -> np.ndarray:
     >>> lagged_pairs([4, 2], lag=2).tolist()
     [[0, 0], [0, 1]]
     """
-    lag = check_lag("lagged_pairs", lag)
+    lag = check_int(lag, "lag", "lagged_pairs")
     parts = [np.stack([np.full(max(int(n) - lag, 0), k), np.arange(max(int(n) - lag, 0))], axis=1)
              for k, n in enumerate(lengths)]
     if not parts:

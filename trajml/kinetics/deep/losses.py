@@ -12,21 +12,35 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
-from trajml.kinetics.koopman import check_positive
+from trajml._validation import check_bool, check_float, invalid
 
 __all__ = ["vamp_loss", "vamp_score_torch"]
 
 _METHODS: dict[str, int | str] = {"VAMP1": 1, "VAMP2": 2, "VAMPE": "E"}
 
 
-def _check_method(owner: str, value: Any, name: str = "method") -> str:
+#: The constraint text of a VAMP score method.
+METHOD_CONSTRAINT = f"one of {sorted(_METHODS)}"
+
+
+def method_key(value: Any) -> str:
+    """``"VAMP1"``, ``"VAMP2"`` or ``"VAMPE"`` for a score method in any case, with or without a hyphen.
+
+    Raises ``ValueError`` with the constraint text otherwise (a :class:`~trajml._validation.Param` ``check``).
+    """
     key = value.strip().upper().replace("-", "") if isinstance(value, str) else None
     if key not in _METHODS:
-        raise ValueError(f"The '{name}' parameter of {owner} must be one of {sorted(_METHODS)}. Got {value!r} instead.")
+        raise ValueError(METHOD_CONSTRAINT)
     return key
+
+
+def _check_method(value: Any, name: str, owner: str) -> str:
+    try:
+        return method_key(value)
+    except ValueError:
+        raise invalid(name, owner, METHOD_CONSTRAINT, value) from None
 
 
 def _covariances(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -81,11 +95,9 @@ def vamp_score_torch(x: torch.Tensor, y: torch.Tensor, method: str = "VAMP2", ep
         The score; gradients flow to ``x`` and ``y``.
     """
     owner = "vamp_score_torch"
-    key = _check_method(owner, method)
-    eps = check_positive(owner, epsilon, "epsilon")
-    if not isinstance(include_constant, (bool, np.bool_)):
-        raise ValueError(f"The 'include_constant' parameter of {owner} must be a bool. "
-                         f"Got {include_constant!r} instead.")
+    key = _check_method(method, "method", owner)
+    eps = check_float(epsilon, "epsilon", owner, unit="")
+    include_constant = check_bool(include_constant, "include_constant", owner)
     _check_batch(owner, x, y)
     c00, c0t, ctt = _covariances(x, y)
     a, b = _inv_sqrt(c00, eps), _inv_sqrt(ctt, eps)

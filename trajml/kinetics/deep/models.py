@@ -19,15 +19,14 @@ import torch
 from torch_geometric.data import Batch
 
 from trajml._files import atomic_write
+from trajml._validation import check_float, check_int
 from trajml.kinetics.deep.losses import _METHODS, _check_method
 from trajml.kinetics.deep.networks import _GraphLobe, _Lobe, _transform_arrays, reuse_freed_memory
 from trajml.kinetics.koopman import (
     TimeLaggedCovariance,
     _ro,
     as_trajectories,
-    check_lag,
     check_long_enough,
-    check_positive,
     soft_koopman_matrix,
     vamp_score,
 )
@@ -84,8 +83,8 @@ class SoftStateModel:
             Dimensionless score.
         """
         owner = f"{type(self).__name__}.score"
-        lag = check_lag(owner, lag)
-        key = _check_method(owner, self.score_method if method is None else method)
+        lag = check_int(lag, "lag", owner)
+        key = _check_method(self.score_method if method is None else method, "method", owner)
         probs = self._probs(data, owner)
         check_long_enough(owner, probs, lag)
         return _score_arrays(probs, lag, key, self.epsilon, bool(include_constant), owner)
@@ -108,7 +107,7 @@ class SoftStateModel:
             Dimensionless transition matrix at ``lag``.
         """
         owner = f"{type(self).__name__}.koopman_matrix"
-        lag = check_lag(owner, lag)
+        lag = check_int(lag, "lag", owner)
         probs = self._probs(data, owner)
         check_long_enough(owner, probs, lag)
         cov = TimeLaggedCovariance(lag, remove_mean=False).fit(probs).fetch_model()
@@ -134,11 +133,11 @@ class SoftStateModel:
             Timescales in ps, longest first.
         """
         owner = f"{type(self).__name__}.timescales"
-        dt = check_positive(owner, dt_ps, "dt_ps", " ps")
+        dt = check_float(dt_ps, "dt_ps", owner, unit="ps")
         w = np.linalg.eigvals(self.koopman_matrix(data, lag, stochastic=stochastic))
         mags = np.sort(np.abs(w))[::-1][1:]
         with np.errstate(divide="ignore"):
-            return -check_lag(owner, lag) * dt / np.log(np.clip(mags, 1e-300, 1.0 - 1e-15))
+            return -check_int(lag, "lag", owner) * dt / np.log(np.clip(mags, 1e-300, 1.0 - 1e-15))
 
 
 def write_model_file(path: str | os.PathLike[str], model: Any, params: dict[str, Any]) -> None:

@@ -11,60 +11,62 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import torch
 
 from trajml.kinetics.deep.data import _pair_batch, _split, lagged_pairs, pair_batches, split_segments
-from trajml.kinetics.deep.losses import _check_method, vamp_loss
+from trajml._torch import DEVICE, resolve_torch_device
+from trajml._validation import Param
+from trajml.base import Estimator
+from trajml.kinetics.deep.losses import METHOD_CONSTRAINT, method_key, vamp_loss
 from trajml.kinetics.deep.models import GraphVAMPNetModel, VAMPNetModel, _ro_f32, _score_arrays
 from trajml.kinetics.deep.networks import _GraphLobe, _Lobe, _transform_arrays, reuse_freed_memory
-from trajml.kinetics.koopman import _ro, as_trajectories, check_lag, check_long_enough, check_positive
+from trajml.kinetics.koopman import LAG, _ro, as_trajectories, check_long_enough
 from trajml.store.graphs import GraphDataset
 
 __all__ = ["VAMPNet", "GraphVAMPNet", "check_training_parameters", "train_epochs"]
 
 
-def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead.")
-    return int(value)
+def _layer_widths(value: Any) -> tuple[int, ...]:
+    """A ``Param`` check: a tuple (or list) of layer widths, each an int >= 1."""
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(h, (int, np.integer)) and not isinstance(h, (bool, np.bool_)) and h >= 1 for h in value):
+        raise ValueError("a tuple of ints >= 1 (layer widths)")
+    return value
 
 
-# ----------------------------------------------------------------------------------------------
-# training shared by the VAMPNets
-# ----------------------------------------------------------------------------------------------
+#: Parameters every VAMPNet estimator declares (``batch_size`` takes its minimum per class).
+TRAINING_PARAMETERS: dict[str, Param] = {
+    "n_states": Param("int", help="number of soft states", minimum=2),
+    "lag": LAG,
+    "lr": Param("float", help="Adam learning rate", positive=True),
+    "batch_size": Param("int", help="time-lagged pairs per mini-batch", minimum=1),
+    "epochs": Param("int", help="maximum passes over the training pairs", minimum=1),
+    "patience": Param("int", help="epochs without a better validation score before stopping", minimum=1,
+                      nullable=True, none_help="never stop early"),
+    "validation": Param("str", help="hold out whole trajectories or a time block of each",
+                        choices=("trajectories", "blocks")),
+    "validation_fraction": Param("float", help="share held out for validation (0: none)", minimum=0.0, high=1.0),
+    "seed": Param("int", help="seed of the weights, the split and the shuffling", minimum=0),
+    "device": DEVICE,
+    "score_method": Param("str", help="VAMP score maximised", describe=METHOD_CONSTRAINT, check=method_key),
+    "epsilon": Param("float", help="truncation of the inverse square roots", positive=True),
+    "progress": Param("bool", help="show a progress bar over epochs"),
+}
+
 
 def check_training_parameters(est: Any) -> dict[str, Any]:
-    """Validate the parameters every VAMPNet estimator shares; returns them normalised."""
-    owner = type(est).__name__
-    v: dict[str, Any] = {"n_states": _check_int(owner, "n_states", est.n_states, 2),
-                         "lag": check_lag(owner, est.lag),
-                         "lr": check_positive(owner, est.lr, "lr"),
-                         "batch_size": _check_int(owner, "batch_size", est.batch_size, est._min_batch),
-                         "epochs": _check_int(owner, "epochs", est.epochs, 1),
-                         "seed": _check_int(owner, "seed", est.seed, 0),
-                         "score_method": _check_method(owner, est.score_method, "score_method"),
-                         "epsilon": check_positive(owner, est.epsilon, "epsilon")}
-    v["patience"] = None if est.patience is None else _check_int(owner, "patience", est.patience, 1)
-    if est.validation not in ("trajectories", "blocks"):
-        raise ValueError(f"The 'validation' parameter of {owner} must be 'trajectories' or 'blocks'. "
-                         f"Got {est.validation!r} instead.")
-    v["validation"] = est.validation
-    f = est.validation_fraction
-    if isinstance(f, bool) or not isinstance(f, (int, float, np.number)) or not 0.0 <= float(f) < 1.0:
-        raise ValueError(f"The 'validation_fraction' parameter of {owner} must be a float in [0, 1). "
-                         f"Got {f!r} instead.")
-    v["validation_fraction"] = float(f)
-    try:
-        dev = torch.device(est.device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"The 'device' parameter of {owner} must be a torch device such as 'cpu' or 'cuda'. "
-                         f"Got {est.device!r} instead.") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"The 'device' parameter of {owner} is {est.device!r} but no CUDA device is available.")
-    v["device"] = dev
+    """The parameters every VAMPNet estimator shares (validated by its declaration), with the device resolved.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``device`` names a CUDA device but none is available.
+    """
+    v = {name: getattr(est, name) for name in TRAINING_PARAMETERS if name != "progress"}
+    v["device"] = resolve_torch_device(est.device, type(est).__name__)
     return v
 
 
@@ -148,7 +150,7 @@ def train_epochs(module: torch.nn.Module, p: dict[str, Any], batches: Any, valid
 # the estimators
 # ----------------------------------------------------------------------------------------------
 
-class VAMPNet:
+class VAMPNet(Estimator):
     """Estimator of a VAMPNet with one shared softmax lobe.
 
     Parameters
@@ -197,38 +199,27 @@ class VAMPNet:
     (3, 2)
     """
 
-    _min_batch = 2
+    _parameters = {
+        **TRAINING_PARAMETERS,
+        "hidden": Param("any", help="widths of the hidden ELU layers", describe="a tuple of ints >= 1 (layer widths)",
+                        check=_layer_widths),
+        "batch_size": TRAINING_PARAMETERS["batch_size"].replace(minimum=2),
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "features"
+    _quick: ClassVar[dict[str, Any]] = {"n_states": 2, "hidden": (4,), "epochs": 2, "batch_size": 32}
 
     def __init__(self, n_states: int, hidden: tuple[int, ...] = (64, 64), lag: int = 1, lr: float = 1e-3,
                  batch_size: int = 256, epochs: int = 50, patience: int | None = 5,
                  validation: str = "trajectories", validation_fraction: float = 0.2, seed: int = 0,
                  device: str = "cpu", score_method: str = "VAMP2", epsilon: float = 1e-6,
                  progress: bool = False) -> None:
-        self.n_states = n_states
-        self.hidden = hidden
-        self.lag = lag
-        self.lr = lr
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.patience = patience
-        self.validation = validation
-        self.validation_fraction = validation_fraction
-        self.seed = seed
-        self.device = device
-        self.score_method = score_method
-        self.epsilon = epsilon
-        self.progress = progress
+        self._set_params(locals())
         self._model: VAMPNetModel | None = None
 
     def _validated(self) -> dict[str, Any]:
-        owner = type(self).__name__
         v = check_training_parameters(self)
-        hidden = self.hidden
-        if not isinstance(hidden, (list, tuple)) or not all(
-                isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
-            raise ValueError(f"The 'hidden' parameter of {owner} must be a tuple of ints >= 1 (layer widths). "
-                             f"Got {hidden!r} instead.")
-        v["hidden"] = tuple(int(h) for h in hidden)
+        v["hidden"] = tuple(int(h) for h in self.hidden)
         return v
 
     def fit(self, data: Any, validation_data: Any = None) -> "VAMPNet":
@@ -291,7 +282,7 @@ class VAMPNet:
             return _score_arrays(_transform_arrays(lobe, val, dev), lag, p["score_method"], p["epsilon"], True, owner)
 
         train_scores, val_scores, best_epoch, best_state = train_epochs(
-            lobe, p, batches, validate if val else None, owner, bool(self.progress))
+            lobe, p, batches, validate if val else None, owner, self.progress)
         params = {k: _ro_f32(v.detach().cpu().numpy()) for k, v in best_state.items()}
         self._model = VAMPNetModel(
             lag=lag, n_states=p["n_states"], n_features=d, hidden=p["hidden"], score_method=p["score_method"],
@@ -304,14 +295,8 @@ class VAMPNet:
                         "score_convention": "include_constant=True (deeptime)"})
         return self
 
-    def fetch_model(self) -> VAMPNetModel:
-        """The trained model (frozen; calling this changes nothing)."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(data) first.")
-        return self._model
 
-
-class GraphVAMPNet:
+class GraphVAMPNet(Estimator):
     """Estimator of a graph-convolutional VAMPNet (GDyNet) on a :class:`GraphDataset`.
 
     Parameters
@@ -359,29 +344,24 @@ class GraphVAMPNet:
     >>> model = GraphVAMPNet(n_states=2, lag=5, epochs=2).fit(ds).fetch_model()  # doctest: +SKIP
     """
 
-    _min_batch = 1
+    _parameters = {
+        **TRAINING_PARAMETERS,
+        "dim": Param("int", help="atom feature width", minimum=1),
+        "n_conv": Param("int", help="graph convolutions (receptive field in neighbour hops)", minimum=1),
+        "n_gaussians": Param("int", help="Gaussians expanding each distance over [0, r_max]", minimum=2),
+        "batch_size": TRAINING_PARAMETERS["batch_size"].replace(help="frame pairs per mini-batch"),
+    }
+    #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
+    _fit_input: ClassVar[str] = "graphs"
+    _quick: ClassVar[dict[str, Any]] = {"n_states": 2, "lag": 2, "dim": 4, "n_conv": 1, "n_gaussians": 4, "epochs": 1,
+                                        "batch_size": 4, "validation_fraction": 0.0}
 
     def __init__(self, n_states: int, lag: int = 1, *, dim: int = 16, n_conv: int = 3, n_gaussians: int = 16,
                  lr: float = 1e-3, batch_size: int = 16, epochs: int = 30, patience: int | None = 5,
                  validation: str = "trajectories", validation_fraction: float = 0.2, seed: int = 0,
                  device: str = "cpu", score_method: str = "VAMP2", epsilon: float = 1e-6,
                  progress: bool = False) -> None:
-        self.n_states = n_states
-        self.lag = lag
-        self.dim = dim
-        self.n_conv = n_conv
-        self.n_gaussians = n_gaussians
-        self.lr = lr
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.patience = patience
-        self.validation = validation
-        self.validation_fraction = validation_fraction
-        self.seed = seed
-        self.device = device
-        self.score_method = score_method
-        self.epsilon = epsilon
-        self.progress = progress
+        self._set_params(locals())
         self._model: GraphVAMPNetModel | None = None
 
     def fit(self, data: GraphDataset) -> "GraphVAMPNet":
@@ -399,9 +379,7 @@ class GraphVAMPNet:
         """
         owner = type(self).__name__
         p = check_training_parameters(self)
-        for name in ("dim", "n_conv"):
-            p[name] = _check_int(owner, name, getattr(self, name), 1)
-        p["n_gaussians"] = _check_int(owner, "n_gaussians", self.n_gaussians, 2)
+        p.update(dim=self.dim, n_conv=self.n_conv, n_gaussians=self.n_gaussians)
         if not isinstance(data, GraphDataset):
             raise TypeError(f"The 'data' parameter of {owner} must be a GraphDataset (build one with "
                             f"GraphDataset.from_source). Got {type(data).__name__}.")
@@ -455,7 +433,7 @@ class GraphVAMPNet:
             return _score_arrays(probs, lag, p["score_method"], p["epsilon"], True, owner)
 
         train_scores, val_scores, best_epoch, best_state = train_epochs(
-            lobe, p, batches, validate if val else None, owner, bool(self.progress))
+            lobe, p, batches, validate if val else None, owner, self.progress)
         self._model = GraphVAMPNetModel(
             lag=lag, n_states=p["n_states"], species_names=tuple(data.species_names),
             readout=_ro(data.readout.copy()), r_max=data.r_max, max_neighbors=data.max_neighbors, dim=p["dim"],
@@ -468,9 +446,3 @@ class GraphVAMPNet:
                         "n_validation_frame_pairs": int(n_val_pairs), "n_targets": n_t,
                         "score_convention": "include_constant=True (deeptime)"})
         return self
-
-    def fetch_model(self) -> GraphVAMPNetModel:
-        """The trained model (frozen; calling this changes nothing)."""
-        if self._model is None:
-            raise RuntimeError(f"{type(self).__name__} has not been fitted: call fit(data) first.")
-        return self._model
