@@ -30,6 +30,8 @@ from trajml.errors import InvalidParameterError, NotFittedError, WrongCallError
 __all__ = ["Parameterized", "Estimator", "registered"]
 
 _REGISTRY: dict[str, type] = {}
+# Modules of the base classes themselves, which are not analyses or estimators of their own.
+_BASES = ("trajml.base", "trajml.parallel.analysis", "trajml.features.base")
 
 # Method names people reach for on an estimator, and what to say instead.
 _ESTIMATOR_MISCALLS = ("run", "compute", "from_source")
@@ -69,7 +71,7 @@ class Parameterized:
                        if not alias.startswith("-")}
             if renamed and "__init__" in cls.__dict__:
                 cls.__init__ = _accept_renamed(cls.__init__, renamed, cls.__name__)  # type: ignore[method-assign]
-        if not inspect.isabstract(cls) and not cls.__name__.startswith("_"):
+        if not inspect.isabstract(cls) and not cls.__name__.startswith("_") and cls.__module__ not in _BASES:
             _REGISTRY[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     # -- declaration ------------------------------------------------------------------------------

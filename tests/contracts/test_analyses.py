@@ -1,7 +1,7 @@
 """The analysis contract, over every featurizer and particle analysis trajml defines: discovered, not listed.
 
 Every module of the ``trajml`` package is imported (see :mod:`tests.contracts.test_estimators`), and
-every concrete :class:`~trajml.features.base.Featurizer` and :class:`~trajml.base.ParticleAnalysis`
+every concrete :class:`~trajml.features.base.Featurizer` and :class:`~trajml.parallel.analysis.ParticleAnalysis`
 recorded in :func:`trajml.base.registered` is run on the bundled sample through the one engine,
 :func:`trajml.parallel.run`, and checked:
 
@@ -12,9 +12,7 @@ recorded in :func:`trajml.base.registered` is run on the bundled sample through 
 - every declared parameter given a value outside its declaration raises
   :class:`~trajml.errors.InvalidParameterError` reading ``The '<name>' parameter of <Class> must be ...``.
 
-Each class gives quick constructor arguments for the sample in ``_example: ClassVar[dict]``;
-:data:`EXAMPLES` holds them, keyed by class name, for classes whose modules are being reworked
-elsewhere, until they move onto the classes.
+Each class gives quick constructor arguments for the sample in ``_example: ClassVar[dict]``.
 """
 
 from __future__ import annotations
@@ -27,33 +25,17 @@ import numpy as np
 import pytest
 
 from tests.contracts._discover import MODULES, bad_values, equal
-from trajml.base import ParticleAnalysis, registered
+from trajml.base import registered
 from trajml.errors import InvalidParameterError
 from trajml.features.base import Featurizer
 from trajml.parallel import run
+from trajml.parallel.analysis import ParticleAnalysis
 
 #: Frames of the sample every analysis runs over (a fit window of a time correlation fits in them).
 STOP = 40
 
-#: Quick constructor arguments on the bundled sample, keyed by class name, for classes that do not declare
-#: ``_example`` themselves yet (their modules are being reworked; the entries move onto the classes).
-EXAMPLES: dict[str, dict[str, Any]] = {
-    "RDF": {"select_a": "name Li", "select_b": "name O", "r_max": 8.0, "n_bins": 20},
-    "Coordination": {},
-    "NeighborGraphs": {"select": "name Li", "r_max": 6.0, "max_neighbors": 4},
-    "ShellCounts": {},
-    "Solvation": {},
-    "TrajectorySummary": {},
-    "MSD": {},
-    "ResidenceTime": {},
-    "Conductivity": {"fit_start": 5.0, "fit_stop": 25.0},
-}
-
 #: Known breaches of the contract, with the reason; the test is an xfail(strict) until the class is fixed.
-KNOWN: dict[tuple[str, str], str] = {
-    ("TrajectorySummary", "chunks"): "std_volume is merged from sums of squares: 0.0 Å⁶ in one chunk, 0.0039 in "
-                                     "chunks of 7 frames on the sample (not an exact merge)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _analyses() -> dict[str, type]:
@@ -76,13 +58,11 @@ def _cases() -> list[Any]:
 
 
 def _example(cls: type) -> dict[str, Any]:
-    if hasattr(cls, "_example"):
+    if "_example" in vars(cls):
         return dict(cls._example)
-    if cls.__name__ not in EXAMPLES:
-        pytest.fail(f"{cls.__module__}.{cls.__name__} gives no example: add `_example: ClassVar[dict] = {{...}}` "
+    pytest.fail(f"{cls.__module__}.{cls.__name__} gives no example: add `_example: ClassVar[dict] = {{...}}` "
                     "(quick constructor arguments for the bundled sample, trajml.data) next to its _parameters, so "
-                    "the analysis contract suite can run it.")
-    return dict(EXAMPLES[cls.__name__])
+                "the analysis contract suite can run it.")
 
 
 def _holds(cls: type, check: str, ok: bool, message: str) -> None:

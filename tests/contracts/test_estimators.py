@@ -32,14 +32,6 @@ from tests.contracts._discover import MODULES, bad_values, equal
 from trajml.base import Estimator, registered
 from trajml.errors import InvalidParameterError, NotFittedError
 
-#: Declarations of estimators in files being reworked elsewhere, keyed by class name, until they move onto the
-#: class itself (``_fit_input`` and ``_quick`` next to ``_parameters``). Entries for classes that declare both
-#: themselves are ignored.
-PENDING: dict[str, dict[str, Any]] = {
-    "Diffusion": {"_fit_input": "msd", "_quick": {"fit_start": 2.0, "fit_stop": 40.0}},
-}
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # discovery
 # ----------------------------------------------------------------------------------------------------------------
@@ -58,9 +50,7 @@ ESTIMATORS = _estimators()
 
 
 def _declared(cls: type, name: str) -> Any:
-    if name in ("_fit_input", "_quick") and hasattr(cls, name):
-        return getattr(cls, name)
-    return PENDING.get(cls.__name__, {}).get(name)
+    return getattr(cls, name, None)
 
 
 def _quick(cls: type) -> dict[str, Any]:

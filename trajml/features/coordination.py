@@ -165,6 +165,8 @@ class Coordination(Featurizer[CoordinationState]):
     True
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {}
     needs_box = True
 
     _parameters = {

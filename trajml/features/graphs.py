@@ -200,6 +200,8 @@ class NeighborGraphs(Featurizer[GraphState]):
     True
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {"select": "name Li", "r_max": 6.0, "max_neighbors": 4}
     needs_box = True
 
     _parameters = {

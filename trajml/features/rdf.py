@@ -178,6 +178,8 @@ class RDF(Featurizer[RDFState]):
     ((120,), 0.05)
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {"select_a": "name Li", "select_b": "name O", "r_max": 8.0, "n_bins": 20}
     needs_box = True
 
     _parameters = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -100,6 +100,8 @@ class ShellCounts(Featurizer[ShellCountsState]):
     (5, 60, 2)
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {}
     needs_box = True
     _parameters = {
         "select": Param("selection", help="centre atoms whose shells are counted (MDAnalysis syntax)",

@@ -234,6 +234,8 @@ class Solvation(Featurizer[SolvationState]):
     1.0
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {}
     needs_box = True
 
     _parameters = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from trajml.accumulators import ExactSum
 from trajml.chunk import Chunk
 from trajml.features.base import Featurizer
 from trajml.results import Results
@@ -22,11 +23,12 @@ class SummaryState:
     t_min: dict[int, float] = field(default_factory=dict)
     t_max: dict[int, float] = field(default_factory=dict)
     n_box: int = 0
-    sum_volume: float = 0.0
-    sum_volume_sq: float = 0.0
+    # Exact sums: the mean and spread of the volume do not depend on how the frames were chunked.
+    sum_volume: ExactSum = field(default_factory=ExactSum)
+    sum_volume_sq: ExactSum = field(default_factory=ExactSum)
     min_volume: float = np.inf
     max_volume: float = -np.inf
-    sum_box: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
+    sum_box: list[ExactSum] = field(default_factory=lambda: [ExactSum() for _ in range(9)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +75,8 @@ class TrajectorySummary(Featurizer[SummaryState]):
     True
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {}
     needs_box = False
     _parameters: dict = {}
 
@@ -92,11 +96,12 @@ class TrajectorySummary(Featurizer[SummaryState]):
         if chunk.boxes is not None and chunk.n_frames:
             vol = chunk.volumes
             state.n_box += chunk.n_frames
-            state.sum_volume += float(vol.sum())
-            state.sum_volume_sq += float((vol * vol).sum())
+            state.sum_volume.add_many(vol)
+            state.sum_volume_sq.add_many(vol.astype(np.float64) ** 2)
             state.min_volume = min(state.min_volume, float(vol.min()))
             state.max_volume = max(state.max_volume, float(vol.max()))
-            state.sum_box = state.sum_box + chunk.boxes.astype(np.float64).sum(axis=0)
+            for k, column in enumerate(chunk.boxes.astype(np.float64).reshape(-1, 9).T):
+                state.sum_box[k].add_many(column)
         return state
 
     def merge(self, a: SummaryState, b: SummaryState) -> SummaryState:
@@ -108,17 +113,20 @@ class TrajectorySummary(Featurizer[SummaryState]):
             if mins:
                 out.t_min[t], out.t_max[t] = min(mins), max(maxs)
         out.n_box = a.n_box + b.n_box
-        out.sum_volume = a.sum_volume + b.sum_volume
-        out.sum_volume_sq = a.sum_volume_sq + b.sum_volume_sq
+        out.sum_volume = a.sum_volume.merge(b.sum_volume)
+        out.sum_volume_sq = a.sum_volume_sq.merge(b.sum_volume_sq)
         out.min_volume = min(a.min_volume, b.min_volume)
         out.max_volume = max(a.max_volume, b.max_volume)
-        out.sum_box = a.sum_box + b.sum_box
+        out.sum_box = [x.merge(y) for x, y in zip(a.sum_box, b.sum_box)]
         return out
 
     def finalize(self, state: SummaryState, provenance: dict[str, Any]) -> SummaryResults:
         n = state.n_box
-        mean = state.sum_volume / n if n else float("nan")
-        var = max(state.sum_volume_sq / n - mean * mean, 0.0) if n else float("nan")
+        total = state.sum_volume.value
+        mean = total / n if n else float("nan")
+        # n·var = Σv² − (Σv)²/n from exact sums: one rounding, the same for every chunking.
+        var = max(state.sum_volume_sq.merge(ExactSum().add(-total * total / n)).value / n, 0.0) if n else float("nan")
+        sum_box = np.array([x.value for x in state.sum_box]).reshape(3, 3)
         return SummaryResults(
             n_frames=int(sum(state.n_frames.values())),
             frames_per_trajectory=dict(state.n_frames),
@@ -127,7 +135,7 @@ class TrajectorySummary(Featurizer[SummaryState]):
             std_volume=float(np.sqrt(var)) if n else float("nan"),
             min_volume=state.min_volume if n else float("nan"),
             max_volume=state.max_volume if n else float("nan"),
-            mean_box=state.sum_box / n if n else np.full((3, 3), np.nan),
+            mean_box=sum_box / n if n else np.full((3, 3), np.nan),
             units={"n_frames": "", "time_range": "ps", "mean_volume": "Å^3", "std_volume": "Å^3",
                    "min_volume": "Å^3", "max_volume": "Å^3", "mean_box": "Å"},
             provenance=provenance,

@@ -59,7 +59,7 @@ import copy
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -161,6 +161,8 @@ class Conductivity(ParticleAnalysis):
     (('Li', 'TFSI'), 'metadata', True)
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {"fit_start": 5.0, "fit_stop": 25.0}
     _parameters = {
         "cation": Param("selection", help="cation selection (MDAnalysis syntax)", metavar="SEL"),
         "anion": Param("selection", help="anion selection", metavar="SEL"),

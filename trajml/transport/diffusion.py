@@ -200,6 +200,8 @@ class Diffusion(Estimator):
     ('particles', True)
     """
 
+    _fit_input: ClassVar[str] = "msd"
+    _quick: ClassVar[dict] = {"fit_start": 2.0, "fit_stop": 40.0}
     _parameters = {
         "fit_start": Param("float", help="start of the fit window (give both ends or neither)", unit="ps", minimum=0.0,
                            nullable=True, none_help="automatic"),

@@ -264,6 +264,8 @@ class MSD(ParticleAnalysis):
     (60, (300,), 0.0)
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {}
     _parameters = {
         "select": Param("selection", help="atoms whose MSD is computed (MDAnalysis syntax, e.g. 'name Li')",
                         aliases=("--sel",), metavar="SEL"),

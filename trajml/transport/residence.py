@@ -54,7 +54,7 @@ import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -213,6 +213,8 @@ class ResidenceTime(ParticleAnalysis):
     (1.0, (60,))
     """
 
+    #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
+    _example: ClassVar[dict] = {}
     needs_box = True
 
     _parameters = {
