@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from trajml import _validation
+import trajml._validation as _validation
 from trajml.units import KB_KJ_MOL_K
 
 __all__ = ["KB_KJ_MOL_K", "check_cvs", "check_weights", "check_temperature", "check_bins", "check_ranges",
