@@ -174,6 +174,10 @@ def _complete(cls: type) -> dict[str, Param]:
     out = {}
     for name, a in args.items():
         default = REQUIRED if a.default is inspect.Parameter.empty else a.default
+        written = declared[name].default
+        if written is not REQUIRED and not _same(written, default):
+            raise TypeError(f"{cls.__name__}._parameters[{name!r}] declares the default {written!r}, but __init__ "
+                            f"has {default!r}; write one default.")
         out[name] = declared[name].replace(name=name, default=default)
     return out
 

@@ -7,6 +7,7 @@ the three fails here. Former names are accepted everywhere with a deprecation no
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import re
 import warnings
@@ -14,7 +15,7 @@ import warnings
 import pytest
 
 from trajml._validation import REQUIRED, cli_value_text
-from trajml.base import Parameterized
+from trajml.base import Parameterized, registered
 from trajml.cli import build_parser
 from trajml.pipelines.stages import get_stage, stage_names
 
@@ -36,6 +37,30 @@ def _commands():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     return sub.choices
+
+
+def _all_parsers():
+    """Every (sub)command parser, nested ones included (``extrapolate train``), by its full name."""
+    out = {}
+
+    def walk(name, parser):
+        out[name] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    walk(f"{name} {sub_name}".strip(), sub)
+
+    walk("", build_parser())
+    out.pop("")
+    return out
+
+
+def _class_named(name):
+    import tests.contracts._discover  # noqa: F401  (imports every trajml module: the registry is complete)
+
+    found = [c for q, c in registered().items() if c.__name__ == name and q.startswith("trajml.")
+             and not q.startswith("trajml.models")]
+    return found[0] if found else None
 
 
 def _exposed(defaults):
@@ -60,10 +85,13 @@ def _help_options(subparser, monkeypatch):
 
 
 def _cli_cases():
+    """Every command and every declared class it builds options from (recorded by add_parameters)."""
     cases = []
-    for name, sub in _commands().items():
-        for cls in _exposed(sub._defaults):
-            cases.append(pytest.param(name, cls, id=f"{name}-{cls.__name__}"))
+    for name, sub in _all_parsers().items():
+        for owner, _ in sub._defaults.get("_declared", []):
+            cls = _class_named(owner)
+            if cls is not None:
+                cases.append(pytest.param(name, cls, id=f"{name.replace(' ', '-')}-{owner}"))
     return cases
 
 
@@ -77,12 +105,15 @@ def test_every_exposed_analysis_is_declared():
     for name, sub in _commands().items():
         for cls in _exposed(sub._defaults):
             assert issubclass(cls, Parameterized), f"trajml {name} exposes {cls.__name__}, which declares nothing"
+            owners = [owner for owner, _ in sub._defaults.get("_declared", [])]
+            assert cls.__name__ in owners, f"trajml {name} exposes {cls.__name__} but builds no option from it"
     assert _cli_cases() and _stage_cases()
+    assert {c.values[0] for c in _cli_cases()} >= {"rdf", "msd", "transport", "msm", "extrapolate train"}
 
 
 @pytest.mark.parametrize("command, cls", _cli_cases())
 def test_cli_help_shows_the_python_names_and_defaults(command, cls, monkeypatch):
-    sub = _commands()[command]
+    sub = _all_parsers()[command]
     options = _help_options(sub, monkeypatch)
     skips = CLI_SKIPS.get((command, cls.__name__), {})
     signature = inspect.signature(cls.__init__).parameters
@@ -97,6 +128,7 @@ def test_cli_help_shows_the_python_names_and_defaults(command, cls, monkeypatch)
         assert flag in options, f"trajml {command} --help lacks {flag} for {cls.__name__}.{name}"
         line = options[flag]
         if p.kind == "bool" and p.default in (True, False):
+            assert p.default is False or "on by default" in line, f"trajml {command} {flag}: {line!r}"
             continue  # a flag: its presence is the name, its default is off (or on, for --no-...)
         if p.default is REQUIRED:
             assert "(required)" in line, f"trajml {command} {flag}: {line!r}"

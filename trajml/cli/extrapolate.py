@@ -16,7 +16,8 @@ import sys
 from typing import Any
 
 from trajml._files import atomic_write_text
-from trajml.cli._common import non_negative_int, positive_int
+from trajml.cli._common import positive_int
+from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run"]
 
@@ -41,17 +42,20 @@ def _fraction(text: str) -> float:
 
 
 def correction_prior_arg(text: str) -> float | str:
-    """argparse type of a correction prior: 'auto' or a float >= 0 (inf allowed)."""
-    if text == "auto":
-        return text
+    """argparse type of a correction prior ('auto' or a float >= 0, inf allowed), from its declaration."""
+    from trajml.errors import InvalidParameterError
+
     try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not v >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a float >= 0 ('inf': the linear correction); "
-                                         f"got {text!r}")
-    return v
+        return multitask_parameters()["correction_prior"].parse_text(text, "MultitaskExtrapolator")
+    except InvalidParameterError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def multitask_parameters() -> dict[str, Any]:
+    """The declared parameters of MultitaskExtrapolator (defaults included), without importing torch."""
+    from trajml.extrapolation.multitask_parameters import MULTITASK_PARAMETERS
+
+    return {k: p.replace(name=k) for k, p in MULTITASK_PARAMETERS.items()}
 
 
 def register(subparsers: Any) -> None:
@@ -96,26 +100,7 @@ def register(subparsers: Any) -> None:
     src.add_argument("--log10", action="store_true",
                      help="the log10_* label files hold σ (S/m) and D (Å^2/ps), not their logarithms")
     m = tr.add_argument_group("model")
-    m.add_argument("--hidden", type=positive_int, default=64, help="layer width (default: 64)")
-    m.add_argument("--layers", type=non_negative_int, default=3, help="graph convolutions (default: 3)")
-    m.add_argument("--epochs", type=positive_int, default=300, help="maximum epochs (default: 300)")
-    m.add_argument("--batch-size", type=positive_int, default=64, help="rows per batch (default: 64)")
-    m.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 3e-3)")
-    m.add_argument("--ensemble", type=positive_int, default=5, help="ensemble members (default: 5)")
-    m.add_argument("--heteroscedastic", action="store_true", help="heads also predict a variance")
-    m.add_argument("--absolute", action="store_true",
-                   help="the high-fidelity head predicts the long-run value itself, not a correction to the "
-                        "short-run value (the default)")
-    m.add_argument("--correction-prior", type=correction_prior_arg, default="auto", metavar="ROWS|auto",
-                   help="strength, in pseudo-rows, of the prior that shrinks the high-fidelity head's correction "
-                        "to the linear map of the short-run value; 'auto' (default) picks it by inner "
-                        "cross-validation, 0 leaves the correction free, inf drops it")
-    m.add_argument("--low-input", choices=("observed", "predicted"), default="observed",
-                   help="feed the high-fidelity head the measured short-run value (default) or the prediction")
-    m.add_argument("--validation-fraction", type=_fraction, default=0.1, help="held out for early stopping")
-    m.add_argument("--patience", type=positive_int, default=50, help="early-stopping patience in epochs")
-    m.add_argument("--seed", type=non_negative_int, default=0, help="seed (default: 0)")
-    m.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="training device")
+    add_parameters(m, multitask_parameters(), owner="MultitaskExtrapolator")
     m.add_argument("--threads", type=positive_int, default=1,
                    help="torch CPU threads (default: 1; graphs of a few dozen atoms train fastest on one)")
     m.add_argument("--cv", type=positive_int, default=None, metavar="K",
@@ -191,14 +176,10 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "train":
         table = _training_table(args)
 
+        params = parameters_from_args(args, multitask_parameters())
+
         def make() -> MultitaskExtrapolator:
-            return MultitaskExtrapolator(hidden=args.hidden, n_layers=args.layers, epochs=args.epochs,
-                                         batch_size=args.batch_size, lr=args.lr, n_models=args.ensemble,
-                                         heteroscedastic=args.heteroscedastic, residual=not args.absolute,
-                                         correction_prior=args.correction_prior,
-                                         low_input=args.low_input,
-                                         validation_fraction=args.validation_fraction, patience=args.patience,
-                                         seed=args.seed, device=args.device)
+            return MultitaskExtrapolator(**params)
 
         if args.cv is not None:
             from trajml.extrapolation.baselines import RandomForestBaseline, cross_validate
@@ -210,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.cv}-fold cross-validation (held-out chemistries), MAE against the long-run value:")
             print(cv.summary())
             if args.cv_output:
-                atomic_write_text(args.cv_output, json.dumps({"tasks": list(cv.tasks), "mae": cv.mean()}, indent=2) + "\n")
+                text = json.dumps({"tasks": list(cv.tasks), "mae": cv.mean()}, indent=2)
+                atomic_write_text(args.cv_output, text + "\n")
         model = make().fit(table).fetch_model()
         model.save(args.output)
         print(f"trained {model.n_models} model(s) on {len(table)} systems, tasks {', '.join(model.tasks)}, "

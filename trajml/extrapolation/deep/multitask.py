@@ -40,19 +40,18 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from trajml._torch import DEVICE, resolve_torch_device
-from trajml._validation import Param
+from trajml._torch import resolve_torch_device
 from trajml.base import Estimator
 from trajml.extrapolation.baselines import least_squares_lines
 from trajml.extrapolation.deep.model import MultitaskModel
 from trajml.extrapolation.deep.network import _Net, masked_loss
 from trajml.extrapolation.deep.polymer_graph import table_graphs
+from trajml.extrapolation.multitask_parameters import MULTITASK_PARAMETERS
 from trajml.extrapolation.tables import TASKS, ExtrapolationTable, check_labels, kfold_indices
 from trajml.results import read_only as _ro
 
 __all__ = ["MultitaskExtrapolator", "PRIOR_GRID"]
 
-_LOW_INPUTS = ("observed", "predicted")
 
 #: Candidate strengths (pseudo-rows) of the correction prior tried by ``correction_prior='auto'``; an
 #: infinite prior makes the task the plain linear correction of the measured short-run value.
@@ -62,16 +61,6 @@ PRIOR_GRID = (0.0, 10.0, 100.0, 1000.0, math.inf)
 # ----------------------------------------------------------------------------------------------
 # the estimator
 # ----------------------------------------------------------------------------------------------
-
-def _prior(value: Any) -> float | str:
-    """A ``Param`` check: a float >= 0 (``math.inf`` included) or ``'auto'``; returned as given."""
-    if isinstance(value, str) and value == "auto":
-        return value
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or math.isnan(value) or value < 0:
-        raise ValueError("a float >= 0 or 'auto'")
-    return value
-
 
 class MultitaskExtrapolator(Estimator):
     """Estimator of a :class:`MultitaskModel` (shared graph trunk, low- and high-fidelity heads).
@@ -135,30 +124,7 @@ class MultitaskExtrapolator(Estimator):
     See ``examples/extrapolate_synthetic.py``.
     """
 
-    _parameters = {
-        "hidden": Param("int", help="width of the graph layers, the embedding and the heads", minimum=1),
-        "n_layers": Param("int", help="graph convolutions", minimum=0),
-        "epochs": Param("int", help="maximum passes over the training rows", minimum=1),
-        "lr": Param("float", help="Adam learning rate", positive=True),
-        "weight_decay": Param("float", help="Adam L2 penalty", minimum=0.0),
-        "batch_size": Param("int", help="rows per mini-batch", minimum=1),
-        "low_weight": Param("float", help="weight of the low-fidelity loss", minimum=0.0),
-        "n_models": Param("int", help="ensemble members", minimum=1),
-        "heteroscedastic": Param("bool", help="heads predict a log variance too (Gaussian NLL)"),
-        "residual": Param("bool", help="long-run value = linear map of the blended short-run value + correction"),
-        "correction_prior": Param("any", help="strength (pseudo-rows) of the zero-mean prior on the correction",
-                                  describe="a float >= 0 or 'auto'", check=_prior),
-        "low_input": Param("str", help="what the high-fidelity head is fed", choices=_LOW_INPUTS),
-        "low_dropout": Param("float", help="probability of feeding the prediction instead of the measured value",
-                             minimum=0.0, high=1.0, high_closed=True),
-        "validation_fraction": Param("float", help="share of the rows held out for early stopping", minimum=0.0,
-                                     high=1.0),
-        "patience": Param("int", help="epochs without a better validation loss before stopping", minimum=1,
-                          nullable=True, none_help="never stop early"),
-        "seed": Param("int", help="seed of weights, splits and shuffling (member k: seed + k)", minimum=0),
-        "device": DEVICE,
-        "progress": Param("bool", help="progress bar over epochs"),
-    }
+    _parameters = MULTITASK_PARAMETERS
     #: What :meth:`fit` takes (for the estimator contract tests), and a quick valid parameter set.
     _fit_input: ClassVar[str] = "table"
     _quick: ClassVar[dict[str, Any]] = {"hidden": 4, "n_layers": 1, "epochs": 2, "n_models": 1,
