@@ -27,8 +27,9 @@ _LAZY = {
     "Solvation": "trajml.features",
     "NeighborGraphs": "trajml.features",
 }
-_SUBMODULES = {"box", "chunk", "errors", "io", "parallel", "features", "sim", "data", "unwrap", "kernels", "pipelines", "cli",
-               "plotting", "results", "transport"}
+_SUBMODULES = {"base", "box", "chunk", "errors", "units", "selection", "periodic", "accumulators", "results", "unwrap",
+               "io", "parallel", "features", "store", "transport", "kinetics", "fes", "extrapolation", "workflows",
+               "sim", "data", "plotting", "kernels", "pipelines", "cli"}
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

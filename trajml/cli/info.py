@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.cli._common import add_input_arguments, open_from_args
+from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args
 
 __all__ = ["register", "run", "describe"]
 
@@ -25,12 +25,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (keys: n_frames, n_atoms, dt_ps, species, box, ...)")
     p.add_argument("--scan", action="store_true",
                    help="read every frame (validates the files; adds volume statistics)")
-    p.add_argument("--scheduler", default="serial", help="scheduler for --scan: serial, threads, processes, local or an address")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_arguments(p, skip=("start", "stop", "step", "chunk_size", "traj_ids"))
     p.set_defaults(func=run)
 
 
-def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progress: bool = False) -> dict[str, Any]:
+def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progress: bool | None = False,
+             n_workers: int | None = None) -> dict[str, Any]:
     """Summarise a source as a JSON-ready dict.
 
     Returns
@@ -73,7 +73,7 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
         from trajml.features import TrajectorySummary
         from trajml.parallel import run as run_featurizer
 
-        res = run_featurizer(TrajectorySummary(), source, scheduler=scheduler, progress=progress)
+        res = run_featurizer(TrajectorySummary(), source, scheduler=scheduler, n_workers=n_workers, progress=progress)
         info["volume_A3"] = {"mean": res.mean_volume, "std": res.std_volume, "min": res.min_volume,
                              "max": res.max_volume}
         info["frames_read"] = res.n_frames
@@ -89,7 +89,7 @@ def _species_line(species: dict[str, int], limit: int = 12) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml info``."""
     source = open_from_args(args)
-    info = describe(source, scan=args.scan, scheduler=args.scheduler, progress=not args.no_progress)
+    info = describe(source, scan=args.scan, scheduler=args.scheduler, progress=args.progress, n_workers=args.n_workers)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -16,7 +16,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,8 @@ class KineticAnalysis:
         Columns of the engineered features ('mlp', 'tica'); empty for 'graph'.
     memberships : ndarray, shape (n_states, n_metastable), float64, or None
         PCCA+ memberships of the network's soft states in the metastable sets (``n_metastable``).
+    first_shells : dict of str to str
+        Each shell species' cut-off and where it came from (given, or the first minimum of which g(r)).
     """
 
     model_kind: str
@@ -72,14 +74,17 @@ class KineticAnalysis:
     interpretation: Any
     feature_names: list[str]
     memberships: np.ndarray | None = None
+    first_shells: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One paragraph: slowest timescales at the model lag and the state populations."""
         i = int(np.argmin(np.abs(self.timescales.lags - self.lag)))
         ts = ", ".join(f"{t:.4g}" for t in self.timescales.timescales_ps[i] if np.isfinite(t))
         pops = ", ".join(f"{p:.3f}" for p in self.populations)
+        shells = "; ".join(f"{k}: {v}" for k, v in self.first_shells.items())
         return (f"{self.model_kind} model, {len(self.populations)} states, lag {self.lag} frames "
-                f"({self.lag * self.dt_ps:g} ps): implied timescales {ts} ps; populations {pops}")
+                f"({self.lag * self.dt_ps:g} ps): implied timescales {ts} ps; populations {pops}"
+                + (f"\nfirst shells: {shells}" if shells else ""))
 
     def write(self, directory: str | os.PathLike[str], *, plots: bool = True) -> list[str]:
         """Write JSON, plots and the model into ``directory`` (each file written whole, then renamed).
@@ -354,8 +359,12 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     half_box = _half_box(source)
     if r_shell is None:
         # The same first shell as every other analysis of the pair (cached: computed once per process).
-        r_shell = {label: first_shell(source, targets, sel, owner=owner, name="r_shell", r_max=min(15.0, half_box),
-                                      device=device).cutoff for label, sel in shell.items()}
+        found = {label: first_shell(source, targets, sel, owner=owner, name="r_shell", r_max=min(15.0, half_box),
+                                    device=device) for label, sel in shell.items()}
+        r_shell = {label: f.cutoff for label, f in found.items()}
+        origins = {label: f.describe() for label, f in found.items()}
+    else:
+        origins = {label: "given" for label in shell}
     shells = r_shell if isinstance(r_shell, Mapping) else {label: float(r_shell) for label in shell}
     dt = float(source.dt) * step
     n_longest = max(len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
@@ -434,7 +443,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
         chunk_size=chunk_size)
     return KineticAnalysis(model_kind=model, model=fitted, lag=lag, dt_ps=dt, probabilities=probs, timescales=its,
                            ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names,
-                           memberships=memberships)
+                           memberships=memberships, first_shells=origins)
 
 
 def _tica_probs(fitted: Any, features: np.ndarray, memberships: np.ndarray) -> np.ndarray:
