@@ -21,10 +21,11 @@ import warnings
 import numpy as np
 
 from trajml.errors import CorruptTrajectoryError
-from trajml.io.integrity import _integrity, scan_frames
+from trajml.io.integrity import _integrity_times, scan_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
 from trajml.io.part_info import PartInfo
+from trajml.io.time_axis import probe_axis
 
 __all__ = [
     "PartInfo",
@@ -76,7 +77,7 @@ def probe_part(
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
-    n_good, damage = _integrity(reader, part)
+    n_good, damage, stamps, precision = _integrity_times(reader, part)
     # A frame that is structurally whole can still fail to decode: step back to the last good one.
     first_time = last_time = float("nan")
     has_box = False
@@ -112,6 +113,9 @@ def probe_part(
         dt = float(reader.dt)
     except Exception:
         dt = float("nan")
+    given = reader_kwargs.get("dt")
+    axis, head, first_time, last_time = probe_axis(reader, part, n_good, stamps, precision, first_time, last_time,
+                                                   dt, None if given is None else float(given))
     if backend == "mdtraj":
         n_md = _mdtraj_n_frames(part, format)
         if n_md < n_good:
@@ -119,8 +123,8 @@ def probe_part(
                 f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
                 "use backend='mdanalysis' for this file."
             )
-    return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=dt, first_time=first_time,
-                    last_time=last_time, has_box=has_box, damage=damage)
+    return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=axis.dt, first_time=first_time,
+                    last_time=last_time, has_box=has_box, damage=damage, axis=axis, head_times=head)
 
 
 def read_frames(
