@@ -50,6 +50,8 @@ __all__ = [
     "probe_axis",
     "link_parts",
     "equal_spacing",
+    "require_regular",
+    "step_tolerance",
 ]
 
 #: Stamps may be off by this many units in the last place (rounding on writing, on reading and in dt).
@@ -491,6 +493,28 @@ def _locate(member: Any, frame: int) -> tuple[str, int]:
     return member.parts[p], int(frame - bounds[p] + int(member.skip_first[p]))
 
 
+def require_regular(source: Any, traj_id: int, frames: range, analysis: str) -> None:
+    """Raise before any frame is read when frames ``frames`` of trajectory ``traj_id`` span an irregular time.
+
+    Raises
+    ------
+    IrregularTimeError
+        The trajectory's time axis breaks between the first and last frame selected.
+    """
+    members = getattr(source, "members", None)
+    axis = getattr(members[traj_id], "axis", None) if members is not None else None
+    if len(frames) > 1 and axis is not None and not axis.regular and frames[0] < axis.irregular_frame <= frames[-1]:
+        raise IrregularTimeError(
+            MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=axis.irregularity),
+            path=None, frame=axis.irregular_frame, kind=axis.kind)
+
+
+def step_tolerance(times: np.ndarray) -> float:
+    """Tolerance (ps) on the steps of read times: float32 units of the largest time, a small factor over."""
+    t = np.abs(np.asarray(times, dtype=np.float64))
+    return 2 * FACTOR * float(stamp_resolution(t.max(keepdims=True), "float32")[0]) if t.size else 0.0
+
+
 def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarray, analysis: str) -> float:
     """The time step of frames that must be equally spaced; a clear error when they are not.
 
@@ -531,7 +555,7 @@ def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarr
     steps = np.diff(times)
     dt = float(np.median(steps))
     # regular trajectories carry exact t0 + k*dt; a safety net at float32 precision for raw stamps
-    tol = 2 * FACTOR * stamp_resolution(np.abs(times).max(keepdims=True), "float32")[0] + 1e-9 * abs(dt)
+    tol = step_tolerance(times) + 1e-9 * abs(dt)
     bad = np.abs(steps - dt) > tol
     if dt > 0 and not bad.any():
         if axis is not None and axis.regular and axis.dt > 0:
