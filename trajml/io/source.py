@@ -363,8 +363,8 @@ class Source:
             if self.check_finite:
                 _check_finite(pos, box, member.parts[p], local)
             part_axis = member.infos[p].axis
-            if part_axis is not None and part_axis.exact:  # exact t0 + k*dt, not float32 stamps
-                times = part_axis.times(local)
+            if part_axis is not None:  # exact t0 + k*dt where regular, not float32 stamps
+                times = part_axis.apply(local, times)
             pieces.append((pos, box, times))
         n_atoms = self.n_atoms if atoms is None else len(atoms)
         if len(pieces) == 1:
@@ -377,8 +377,8 @@ class Source:
             pos = np.empty((0, n_atoms, 3), np.float32)
             box = np.empty((0, 3, 3), np.float32) if self.has_box else None
             times = np.empty(0)
-        if member.axis is not None and member.axis.exact:  # the parts continue one axis
-            times = member.axis.times(frames)
+        if member.axis is not None:  # the parts continue one axis (up to its first irregularity)
+            times = member.axis.apply(frames, times)
         return Chunk(positions=pos, boxes=box, times=times, frames=frames, traj_id=spec.traj_id,
                      atom_indices=atoms)
 

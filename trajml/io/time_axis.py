@@ -61,7 +61,7 @@ HEAD_STAMPS = 16
 #: Overlapping restart frames match when coordinates agree within this (Å) plus a few float32 units.
 OVERLAP_ATOL = 1e-3
 #: A dt is rounded to a short decimal only when that moves it by less than this fraction.
-_SNAP_RTOL = 1e-4
+_SNAP_RTOL = 1e-3
 
 #: Message templates: one place to rephrase them (the CLI speaks of ``--dt`` instead of ``dt=``).
 MESSAGES: dict[str, str] = {
@@ -152,6 +152,19 @@ class TimeAxis:
         """Regular times ``t0 + frames * dt`` in ps, float64."""
         return self.t0 + np.asarray(frames, dtype=np.float64) * self.dt
 
+    def apply(self, frames: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """Times of ``frames``: ``t0 + frame * dt`` on the regular stretch, the reader's ``raw`` times after it.
+
+        The regular stretch is every frame of an :attr:`exact` axis, or the frames before
+        :attr:`irregular_frame` of an irregular axis fitted to every stamp.
+        """
+        if self.exact:
+            return self.times(frames)
+        if self.regular or self.precision not in ("float32", "float64") or not self.dt > 0:
+            return raw
+        frames = np.asarray(frames)
+        return np.where(frames < self.irregular_frame, self.times(frames), raw)
+
 
 def stamp_resolution(times: np.ndarray, precision: str) -> np.ndarray:
     """One unit in the last place of each stamp (ps): float32 or float64 spacing of ``|t|``."""
@@ -236,7 +249,10 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
     if bad.any():
         i = int(np.argmax(bad)) + 1
         kind, text = _classify(s, i, dt_ref, float(step_tol[i - 1]), path)
-        axis = TimeAxis(t0, dt_ref if dt_ref > 0 else float("nan"), n, False, precision, i, text, kind)
+        # the frames before the irregularity keep an exact axis of their own
+        prefix = axis_from_stamps(s[:i], precision, path) if i > 1 else None
+        dt = prefix.dt if prefix is not None and prefix.regular else (dt_ref if dt_ref > 0 else float("nan"))
+        axis = TimeAxis(t0, dt, n, False, precision, i, text, kind)
     else:
         dt_fit = float((s[-1] - s[0]) / (n - 1))
         off = np.abs(s - (t0 + idx * dt_fit))
@@ -478,8 +494,8 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
     if len(parts) > 1 and offset > 1 and a0.precision not in ("header",):
         # one dt over the whole run: the longer span pins it better than the first part alone
         dt_run = (prev_last - a0.t0) / (offset - 1)
-        if abs(dt_run - dt) > 1e-9 * dt:
-            span_tol = FACTOR * 2 * _resolution_of(prev_last, precision)
+        span_tol = FACTOR * 2 * _resolution_of(prev_last, precision)
+        if not abs(a0.t0 + (offset - 1) * dt - prev_last) <= span_tol:
             dt = _snap_dt(dt_run, lambda c: abs(a0.t0 + (offset - 1) * c - prev_last) <= span_tol)
     return tuple(skip), replace(a0, dt=dt, n_frames=offset), tuple(notes)
 
@@ -552,6 +568,8 @@ def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarr
         raise IrregularTimeError(
             MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=axis.irregularity),
             path=None, frame=axis.irregular_frame, kind=axis.kind)
+    if axis is not None and not axis.regular and frames[-1] < axis.irregular_frame and axis.dt > 0:
+        return float(axis.dt * (frames[1] - frames[0]))  # all on the regular stretch before the irregularity
     steps = np.diff(times)
     dt = float(np.median(steps))
     # regular trajectories carry exact t0 + k*dt; a safety net at float32 precision for raw stamps
