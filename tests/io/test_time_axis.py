@@ -222,3 +222,35 @@ def test_short_runs_near_zero_keep_exact_decimal_times(run: dict[str, Any]) -> N
     src = open_source(run["top"], path)
     assert src.dt == 0.002 and src.members[0].infos[0].axis.t0 == 0.1
     np.testing.assert_allclose(src.read(src.partition(50)[0]).times, times, rtol=0, atol=1e-12)
+
+
+def test_trr_stamps_are_read_from_the_frame_headers(run: dict[str, Any]) -> None:
+    path = _write(run["dir"] / "long.trr", run["x"][:60], run["times"][:60])
+    stamps = _mda_stamps(run["top"], path)
+    src = open_source(run["top"], path)
+    axis = src.members[0].infos[0].axis
+    assert axis.regular and axis.precision in ("float32", "float64") and src.dt == DT
+    np.testing.assert_allclose(stamps, run["times"][:60], rtol=0, atol=np.spacing(np.float32(T0)))
+    np.testing.assert_array_equal(src.read(src.partition(60)[0]).times, run["times"][:60])
+
+
+def test_a_file_without_times_asks_for_dt_and_takes_it() -> None:
+    from MDAnalysisTests import datafiles as D
+
+    src = open_source(D.PRMncdf, D.NCDF)  # every frame stamped 0 ps
+    assert not src.members[0].axis.regular
+    assert "stores no usable times; pass dt=" in src.members[0].axis.irregularity
+    given = open_source(D.PRMncdf, D.NCDF, dt=2.0)
+    np.testing.assert_array_equal(given.read(given.partition(5)[0]).times, 2.0 * np.arange(5))
+
+
+def test_dropped_overlaps_reach_the_provenance(run: dict[str, Any]) -> None:
+    from trajml.transport import MSD
+
+    x, times = run["x"], run["times"]
+    a = _write(run["dir"] / "pa.xtc", x[:100], times[:100])
+    b = _write(run["dir"] / "pb.xtc", x[99:], times[99:])
+    res = MSD("all").run(open_source(run["top"], [a, b]))
+    (note,) = res.provenance["notes"]
+    assert re.fullmatch(rf"'{re.escape(b)}' frames 0 to 0 \(500039\.\d+ to 500039\.\d+ ps\) repeat frames 99 to 99 "
+                        rf"of '{re.escape(a)}' \(restart overlap, coordinates match\): dropped", note)

@@ -4,14 +4,15 @@ Two backends read coordinates: MDAnalysis (default; every format it reads) and
 mdtraj. Topologies and selections always go through MDAnalysis, so selection
 syntax is the same whichever backend reads the frames.
 
-This module probes a file (:func:`probe_part`: integrity, frame count, timing) and reads frames
+This module probes a file (:func:`probe_part`: integrity, frame count, time axis) and reads frames
 (:func:`read_frames`) with either backend. The pieces live beside it:
 
 * :mod:`trajml.io.mdanalysis_reader` — :func:`open_universe` and its per-thread cache;
 * :mod:`trajml.io.mdanalysis_formats` — file and format checks, open errors that name the file;
 * :mod:`trajml.io.integrity` — frame-structure scans of XTC, TRR and DCD files (:func:`scan_frames`);
 * :mod:`trajml.io.mdtraj_reader` — the mdtraj backend;
-* :mod:`trajml.io.part_info` — :class:`PartInfo`.
+* :mod:`trajml.io.part_info` — :class:`PartInfo`;
+* :mod:`trajml.io.time_axis` — time axes: ``t0 + k * dt`` within the precision of the stamps.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def probe_part(
     CorruptTrajectoryError
         A damaged file with ``on_damage="raise"`` (the message names the file and
         the first damaged frame), or a file with no readable frame.
+    IrregularTimeError
+        A ``dt`` in ``reader_kwargs`` that contradicts the file's time stamps beyond
+        their precision (see :mod:`trajml.io.time_axis`).
     """
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)

@@ -183,8 +183,10 @@ class Source:
     @property
     def dt(self) -> float:
         """float: time between saved frames of the first trajectory, in ps (NaN if unknown)."""
-        infos = self.members[0].infos
-        return float(infos[0].dt) if infos else float("nan")
+        member = self.members[0]
+        if member.axis is not None:
+            return float(member.axis.dt)
+        return float(member.infos[0].dt) if member.infos else float("nan")
 
     @property
     def notes(self) -> tuple[str, ...]:

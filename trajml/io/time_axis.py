@@ -78,6 +78,8 @@ MESSAGES: dict[str, str] = {
     "endpoints": ("the last frame ({frame}) of '{path}' is stamped {time:.9g} ps, but t0 + frame * dt = "
                   "{expected:.9g} ps (t0 = {t0:.9g} ps, dt = {dt:.6g} ps): frames are missing, repeated or "
                   "unevenly spaced somewhere in the file"),
+    "no_times": ("'{path}' gives frames 0 and {last} the same time ({time:.9g} ps): it stores no usable times; "
+                 "pass dt= (the time between frames, ps) to give them"),
     "dt_given": ("Trajectory '{path}' frame {frame} is stamped {time:.9g} ps, but the given dt={given!r} puts it at "
                  "{expected:.9g} ps (t0 + frame * dt, t0 = {t0:.9g} ps), beyond the {tol:.2g} ps precision of "
                  "the stamps; {own} Drop the dt= keyword to use the file's times{fix}."),
@@ -116,9 +118,10 @@ class TimeAxis:
         Frames on the axis.
     regular : bool
         Whether every frame lies at ``t0 + k * dt`` within the precision of its stamp.
-    precision : {"float32", "float64", "header", "endpoints"}
+    precision : {"float32", "float64", "header", "endpoints", "given"}
         How the times were checked: every stamp (stored as float32 or float64), by
-        construction (DCD header), or only the first and last frames.
+        construction (DCD header), only the first and last frames, or not at all
+        (a file whose frames all carry one time, read with a given ``dt=``).
     irregular_frame : int or None
         The first frame whose time breaks the regular axis (its step from frame
         ``irregular_frame - 1`` is wrong); None when regular.
@@ -126,7 +129,8 @@ class TimeAxis:
         What is wrong there, naming the file and the frame; None when regular.
     kind : str or None
         ``"repeat"``, ``"backwards"``, ``"gap"``, ``"uneven"``, ``"drift"``, ``"endpoints"``,
-        ``"part_gap"``, ``"part_dt"``, ``"part_misaligned"`` or ``"part_inside"``; None when regular.
+        ``"no_times"``, ``"part_gap"``, ``"part_dt"``, ``"part_misaligned"`` or ``"part_inside"``; None when
+        regular.
     """
 
     t0: float
@@ -146,7 +150,7 @@ class TimeAxis:
         endpoint-checked axes keep the reader's own times, which are already regular
         or cannot be checked frame by frame.
         """
-        return self.regular and self.precision in ("float32", "float64")
+        return self.regular and self.dt > 0 and self.precision in ("float32", "float64", "given")
 
     def times(self, frames: np.ndarray) -> np.ndarray:
         """Regular times ``t0 + frames * dt`` in ps, float64."""
@@ -239,6 +243,8 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
     if n < 2:
         dt = float(dt_given) if dt_given is not None else float("nan")
         return TimeAxis(t0, dt, n, True, precision)
+    if s[0] == s[-1] and (s == s[0]).all():
+        return _no_times(t0, n, path, dt_given)
     res = stamp_resolution(s, precision)
     steps = np.diff(s)
     dt_ref = float(np.median(steps))
@@ -271,6 +277,14 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
         i = int(np.argmax(off > tol))
         raise _dt_error(path, i, float(s[i]), float(dt_given), t0, float(tol[i]), axis)
     return replace(axis, dt=float(dt_given))
+
+
+def _no_times(first: float, n: int, path: str, dt_given: float | None) -> TimeAxis:
+    """Every frame stamped with one time (a converter that writes none): a given dt= sets the axis."""
+    if dt_given is not None:
+        return TimeAxis(float(first), float(dt_given), n, True, "given")
+    text = MESSAGES["no_times"].format(path=path, last=n - 1, time=first)
+    return TimeAxis(float(first), float("nan"), n, False, "endpoints", 1, text, "no_times")
 
 
 def _dt_error(path: str, frame: int, time: float, given: float, t0: float, tol: float,
@@ -312,6 +326,8 @@ def axis_from_endpoints(first: float, last: float, n: int, dt_header: float, pre
     if n < 2:
         dt = float(dt_given) if dt_given is not None else float(dt_header)
         return TimeAxis(float(first), dt, n, True, "endpoints")
+    if first == last:
+        return _no_times(first, n, path, dt_given)
     res_f, res_l = stamp_resolution(np.array([first, last]), precision)
     tight = FACTOR * (res_f + res_l) + 4 * float(np.spacing(abs(last)))
     dt_fit = (last - first) / (n - 1)
@@ -426,8 +442,14 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
     IrregularTimeError
         An overlap whose coordinates do not match the previous part's frames.
     """
+    # a backend that builds its PartInfo without an axis gets one checked from its first and last times
+    axes = [i.axis if i.axis is not None else
+            axis_from_endpoints(i.first_time, i.last_time, i.n_frames, i.dt, "float64", path)
+            for i, path in zip(infos, parts)]
     first = infos[0]
-    a0 = first.axis
+    a0 = axes[0]
+    if any(a.precision == "given" for a in axes):  # no stored times: the parts simply follow each other
+        return (0,) * len(parts), replace(a0, n_frames=sum(i.n_frames for i in infos)), ()
     precision = a0.precision
     skip = [0]
     notes: list[str] = []
@@ -437,39 +459,48 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
     prev_last = first.last_time
     for p in range(1, len(parts)):
         cur = infos[p]
-        a = cur.axis
-        step = dt if dt > 0 else a.dt
+        a = axes[p]
+        if not dt > 0:  # single-frame parts so far: the first part with a step sets it
+            dt = a.dt
+        step = dt
         tol = FACTOR * (_resolution_of(prev_last, precision) + _resolution_of(cur.first_time, precision))
-        k = 0
-        if cur.first_time <= prev_last + tol and step > 0:
+        k, overlap, aligned = 0, False, True
+        if step > 0 and cur.first_time <= prev_last + tol:
+            overlap = True
             k = int(round((prev_last - cur.first_time) / step)) + 1
             aligned = abs(prev_last - (k - 1) * step - cur.first_time) <= tol + 4 * k * float(np.spacing(step))
             head = cur.head_times
             if head and len(head) >= min(k + 1, cur.n_frames):  # count the stamps, not the rounded span
                 k = int(np.sum(np.asarray(head[:k + 1]) <= prev_last + tol))
+        elif not step > 0 and abs(cur.first_time - prev_last) <= tol and cur.n_frames > 1:
+            overlap, k = True, 1  # no step to align with: only a repeat of the last frame is an overlap
+        if overlap:
             fields = dict(path=parts[p], prev_path=parts[p - 1], time=cur.first_time, prev_time=prev_last, dt=step)
             if not aligned or k > infos[p - 1].n_frames - skip[p - 1]:
                 if bad is None:
                     bad = replace(a0, regular=False, irregular_frame=offset, kind="part_misaligned",
                                   irregularity=MESSAGES["part_misaligned"].format(**fields))
                 k = 0
-            elif k >= cur.n_frames:
-                raise IrregularTimeError(
-                    MESSAGES["part_inside"].format(n=cur.n_frames, end=cur.last_time, **fields),
-                    path=parts[p], frame=0, kind="part_inside")
+            elif k >= cur.n_frames:  # nothing would be left: not a restart overlap, leave the frames alone
+                if bad is None:
+                    bad = replace(a0, regular=False, irregular_frame=offset, kind="part_inside",
+                                  irregularity=MESSAGES["part_inside"].format(n=cur.n_frames, end=cur.last_time,
+                                                                              **fields))
+                k = 0
             else:
                 n_prev = infos[p - 1].n_frames
                 prev_frames = np.arange(n_prev - k, n_prev, dtype=np.int64)
                 cur_frames = np.arange(k, dtype=np.int64)
                 diff, scale = max_difference(p - 1, prev_frames, p, cur_frames)
                 over = dict(path=parts[p], prev_path=parts[p - 1], last=k - 1, t_first=cur.first_time,
-                            t_last=cur.first_time + (k - 1) * step, p_first=n_prev - k, p_last=n_prev - 1)
+                            t_last=cur.first_time + ((k - 1) * step if k > 1 else 0.0), p_first=n_prev - k,
+                            p_last=n_prev - 1)
                 if not diff <= OVERLAP_ATOL + 4 * 2.0 ** -24 * scale:
                     raise IrregularTimeError(MESSAGES["overlap_mismatch"].format(diff=diff, **over),
                                              path=parts[p], frame=0, kind="overlap_mismatch")
                 notes.append(MESSAGES["overlap_note"].format(**over))
         skip.append(k)
-        if bad is None:
+        if bad is None and dt > 0:
             kept_first = (cur.head_times[k] if k < len(cur.head_times) else cur.first_time + k * a.dt)
             res = _resolution_of(kept_first, precision) + _resolution_of(prev_last, precision)
             gap = kept_first - prev_last
