@@ -8,6 +8,7 @@ This module decides, per file, whether the stamps are those of a regular axis
 ``t0 + k × dt`` up to the precision they are stored with, and if not, where the
 first real irregularity (a gap, a repeated frame, a restart that goes back in
 time) is. Regular parts are then read with exact float64 times ``t0 + k × dt``.
+Analyses that need equal spacing check it with :mod:`trajml.io.spacing`.
 
 Where the time stamps come from, per format:
 
@@ -49,9 +50,6 @@ __all__ = [
     "header_axis",
     "probe_axis",
     "link_parts",
-    "equal_spacing",
-    "require_regular",
-    "step_tolerance",
 ]
 
 #: Stamps may be off by this many units in the last place (rounding on writing, on reading and in dt).
@@ -100,7 +98,8 @@ MESSAGES: dict[str, str] = {
     "overlap_note": ("'{path}' frames 0 to {last} ({t_first:.9g} to {t_last:.9g} ps) repeat frames {p_first} to "
                      "{p_last} of '{prev_path}' (restart overlap, coordinates match): dropped"),
     "needs_even": ("{analysis} needs equally spaced frames, but the times of trajectory {traj_id} are uneven: "
-                   "{irregularity}."),
+                   "{irregularity}. Analyse the frames before or after trajectory frame {frame} (stop={frame} or "
+                   "start={frame})."),
 }
 
 
@@ -194,7 +193,7 @@ def _snap_dt(dt: float, ok: Callable[[float], bool]) -> float:
     return dt
 
 
-def _classify(stamps: np.ndarray, i: int, dt: float, tol: float, path: str) -> tuple[str, str]:
+def classify_step(stamps: np.ndarray, i: int, dt: float, tol: float, path: str) -> tuple[str, str]:
     """Name the irregular step from frame ``i - 1`` to frame ``i``."""
     prev_time, time = float(stamps[i - 1]), float(stamps[i])
     step = time - prev_time
@@ -254,7 +253,7 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
     tol = FACTOR * (res + res.max()) + 4 * np.spacing(np.abs(s))
     if bad.any():
         i = int(np.argmax(bad)) + 1
-        kind, text = _classify(s, i, dt_ref, float(step_tol[i - 1]), path)
+        kind, text = classify_step(s, i, dt_ref, float(step_tol[i - 1]), path)
         # the frames before the irregularity keep an exact axis of their own
         prefix = axis_from_stamps(s[:i], precision, path) if i > 1 else None
         dt = prefix.dt if prefix is not None and prefix.regular else (dt_ref if dt_ref > 0 else float("nan"))
@@ -529,96 +528,3 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
         if not abs(a0.t0 + (offset - 1) * dt - prev_last) <= span_tol:
             dt = _snap_dt(dt_run, lambda c: abs(a0.t0 + (offset - 1) * c - prev_last) <= span_tol)
     return tuple(skip), replace(a0, dt=dt, n_frames=offset), tuple(notes)
-
-
-def _locate(member: Any, frame: int) -> tuple[str, int]:
-    """File and local frame of trajectory frame ``frame``."""
-    lengths = member.part_lengths
-    bounds = np.concatenate([[0], np.cumsum(lengths)])
-    p = int(np.searchsorted(bounds, frame, side="right") - 1)
-    p = min(p, len(member.parts) - 1)
-    return member.parts[p], int(frame - bounds[p] + int(member.skip_first[p]))
-
-
-def require_regular(source: Any, traj_id: int, frames: range, analysis: str) -> None:
-    """Raise before any frame is read when frames ``frames`` of trajectory ``traj_id`` span an irregular time.
-
-    Raises
-    ------
-    IrregularTimeError
-        The trajectory's time axis breaks between the first and last frame selected.
-    """
-    members = getattr(source, "members", None)
-    axis = getattr(members[traj_id], "axis", None) if members is not None else None
-    if len(frames) > 1 and axis is not None and not axis.regular and frames[0] < axis.irregular_frame <= frames[-1]:
-        raise IrregularTimeError(
-            MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=axis.irregularity),
-            path=None, frame=axis.irregular_frame, kind=axis.kind)
-
-
-def step_tolerance(times: np.ndarray) -> float:
-    """Tolerance (ps) on the steps of read times: float32 units of the largest time, a small factor over."""
-    t = np.abs(np.asarray(times, dtype=np.float64))
-    return 2 * FACTOR * float(stamp_resolution(t.max(keepdims=True), "float32")[0]) if t.size else 0.0
-
-
-def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarray, analysis: str) -> float:
-    """The time step of frames that must be equally spaced; a clear error when they are not.
-
-    Parameters
-    ----------
-    source : Source
-        The source the frames were read from.
-    traj_id : int
-        Their trajectory.
-    frames : ndarray of int
-        Trajectory frame numbers read (increasing).
-    times : ndarray of float
-        Their times, ps.
-    analysis : str
-        The analysis that needs equal spacing, for the message.
-
-    Returns
-    -------
-    float
-        The time between consecutive frames read, ps.
-
-    Raises
-    ------
-    IrregularTimeError
-        The frames span a gap, a repeated frame or a restart; the message names the file and frame.
-    """
-    frames = np.asarray(frames, dtype=np.int64)
-    times = np.asarray(times, dtype=np.float64)
-    members = getattr(source, "members", None)
-    member = members[traj_id] if members is not None and 0 <= traj_id < len(members) else None
-    axis = getattr(member, "axis", None)
-    if times.size < 2:
-        return float(axis.dt * (frames[1] - frames[0])) if axis is not None and frames.size > 1 else float("nan")
-    if axis is not None and not axis.regular and frames[0] < axis.irregular_frame <= frames[-1]:
-        raise IrregularTimeError(
-            MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=axis.irregularity),
-            path=None, frame=axis.irregular_frame, kind=axis.kind)
-    if axis is not None and not axis.regular and frames[-1] < axis.irregular_frame and axis.dt > 0:
-        return float(axis.dt * (frames[1] - frames[0]))  # all on the regular stretch before the irregularity
-    steps = np.diff(times)
-    dt = float(np.median(steps))
-    # regular trajectories carry exact t0 + k*dt; a safety net at float32 precision for raw stamps
-    tol = step_tolerance(times) + 1e-9 * abs(dt)
-    bad = np.abs(steps - dt) > tol
-    if dt > 0 and not bad.any():
-        if axis is not None and axis.regular and axis.dt > 0:
-            return float(axis.dt * (frames[1] - frames[0]))
-        return float(np.mean(steps))
-    i = int(np.argmax(bad)) + 1 if dt > 0 else 1
-    if member is not None:
-        path, local = _locate(member, int(frames[i]))
-        kind, text = _classify(times, i, dt, tol, path)
-        text = text.replace(f"frame {i} of", f"frame {local} of", 1).replace(f"(frame {i - 1})", "(previous frame)")
-        text = text.replace(f"after frame {i - 1}", "after the previous frame read")
-    else:
-        path, kind = None, "uneven"
-        text = (f"frame {int(frames[i])} comes {float(steps[i - 1]):.6g} ps after the previous frame read, where "
-                f"the time step is {dt:.6g} ps")
-    raise IrregularTimeError(MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=text),
-                             path=path, frame=int(frames[i]), kind=kind)

@@ -326,7 +326,7 @@ class Conductivity(ParticleAnalysis):
         return found, "metadata"
 
     def _dt(self, times: np.ndarray, source: Any, traj_id: int, frames: range) -> float:
-        from trajml.io.time_axis import equal_spacing
+        from trajml.io.spacing import equal_spacing
 
         return equal_spacing(source, traj_id, np.asarray(frames), times, "Conductivity")
 

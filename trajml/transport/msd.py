@@ -347,7 +347,7 @@ class MSD(ParticleAnalysis):
     def stream(self, source: Any, traj_id: int, frames: range, chunk_size: int, scheduler: Any,
                progress: bool) -> Iterator[_Streamed]:
         """Unwrap trajectory ``traj_id`` once into a series store (memory or a temporary file)."""
-        from trajml.io.time_axis import equal_spacing
+        from trajml.io.spacing import equal_spacing
         from trajml.parallel import scheduler_name
         from trajml.transport.store import SeriesStore, stream_to_store
 

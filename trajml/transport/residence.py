@@ -63,7 +63,7 @@ from trajml.accumulators import add_padded
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
-from trajml.io.time_axis import require_regular, step_tolerance
+from trajml.io.spacing import require_regular, step_tolerance
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.periodic import check_cutoff_fits
 from trajml.selection import molecule_ids, resolve_atoms, union_positions
