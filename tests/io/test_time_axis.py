@@ -39,9 +39,10 @@ def _walk(n_frames: int = N_FRAMES, seed: int = 0) -> np.ndarray:
 
 def _universe() -> Any:
     u = mda.Universe.empty(N_ATOMS, trajectory=True)
-    u.add_TopologyAttr("names", ["Li"] * N_ATOMS)
-    u.add_TopologyAttr("types", ["Li"] * N_ATOMS)
-    u.add_TopologyAttr("masses", [6.94] * N_ATOMS)
+    names = ["Li"] * (N_ATOMS // 2) + ["TFSI"] * (N_ATOMS - N_ATOMS // 2)
+    u.add_TopologyAttr("names", names)
+    u.add_TopologyAttr("types", names)
+    u.add_TopologyAttr("masses", [6.94 if n == "Li" else 280.0 for n in names])
     u.add_TopologyAttr("resnames", ["ION"])
     u.add_TopologyAttr("resids", [1])
     u.dimensions = [BOX, BOX, BOX, 90.0, 90.0, 90.0]
@@ -254,3 +255,48 @@ def test_dropped_overlaps_reach_the_provenance(run: dict[str, Any]) -> None:
     (note,) = res.provenance["notes"]
     assert re.fullmatch(rf"'{re.escape(b)}' frames 0 to 0 \(500039\.\d+ to 500039\.\d+ ps\) repeat frames 99 to 99 "
                         rf"of '{re.escape(a)}' \(restart overlap, coordinates match\): dropped", note)
+
+
+@pytest.mark.parametrize("analysis", ["Conductivity", "ResidenceTime"])
+def test_other_time_correlations_name_the_gap(run: dict[str, Any], analysis: str) -> None:
+    from trajml.transport import Conductivity, ResidenceTime
+
+    path, frame = _uneven(run, "gap")
+    src = open_source(run["top"], path)
+    make = {"Conductivity": lambda: Conductivity("name Li", "name TFSI", charges={"Li": 1.0, "TFSI": -1.0},
+                                                 temperature=300.0, remove_drift=False),
+            "ResidenceTime": lambda: ResidenceTime("name Li", "name TFSI", cutoff=3.0)}[analysis]
+    with pytest.raises(IrregularTimeError, match=rf"{analysis} needs equally spaced frames.*frame {frame} of "
+                                                 rf"'{re.escape(path)}' comes 1.2\d* ps after .* time step is 0.4 ps: "
+                                                 r"a gap of about 2 missing frame\(s\)"):
+        make().run(src)
+
+
+def test_axis_of_float32_stamps_near_one_microsecond() -> None:
+    from trajml.io.time_axis import axis_from_stamps
+
+    # oracle: the true times in float64, stored as float32 the way XTC does (100 000 frames, 1e6 ps)
+    true = 1.0e6 + 0.4 * np.arange(100_000)
+    stamps = true.astype(np.float32).astype(np.float64)
+    assert np.ptp(np.diff(stamps)) > 0.05  # steps from 0.375 to 0.4375 ps
+    axis = axis_from_stamps(stamps, "float32", "run.xtc")
+    assert axis.regular and axis.dt == 0.4 and axis.t0 == 1.0e6
+    np.testing.assert_array_equal(axis.times(np.arange(true.size)), 1.0e6 + 0.4 * np.arange(100_000))
+    gap = np.delete(stamps, 50_000)
+    bad = axis_from_stamps(gap, "float32", "run.xtc")
+    assert not bad.regular and bad.irregular_frame == 50_000 and bad.kind == "gap"
+    assert "frame 50000 of 'run.xtc'" in bad.irregularity
+    # a step off by 0.5 ps (eight float32 units here) is beyond the precision of the stamps
+    shifted = stamps.copy()
+    shifted[70_000:] += 0.5
+    odd = axis_from_stamps(shifted, "float32", "run.xtc")
+    assert not odd.regular and odd.irregular_frame == 70_000
+    # near t = 0 the stamps are precise enough to tell a step of 0.55 ps from a missing frame
+    early = (0.4 * np.r_[np.arange(10), np.arange(10) + 10.375]).astype(np.float32).astype(np.float64)
+    uneven = axis_from_stamps(early, "float32", "run.xtc")
+    assert uneven.irregular_frame == 10 and uneven.kind == "uneven"
+    assert "comes 0.55 ps after frame 9" in uneven.irregularity
+    # steps below the resolution of the stamps (0.02 ps at 1e6 ps): regular by the fit over the span
+    fine = (1.0e6 + 0.02 * np.arange(5000)).astype(np.float32).astype(np.float64)
+    coarse = axis_from_stamps(fine, "float32", "run.xtc")
+    assert coarse.regular and coarse.dt == pytest.approx(0.02, rel=1e-4)

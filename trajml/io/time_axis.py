@@ -26,6 +26,8 @@ Where the time stamps come from, per format:
 Tolerances follow the stored precision: a stamp ``t`` may be off by a few units in the
 last place of ``|t|`` (``np.spacing`` of the float32 or float64 value), times a small
 factor, plus the rounding of ``dt`` itself where ``dt`` is derived from rounded stamps.
+Where the step is below what the stamps resolve (e.g. 0.02 ps steps near 1e6 ps in
+float32), single steps cannot be checked and only the fit over the whole span is.
 
 Every message text lives in :data:`MESSAGES` (Python keyword syntax, e.g. ``dt=``) so
 that the command line can rephrase them in its own terms.
@@ -202,9 +204,9 @@ def classify_step(stamps: np.ndarray, i: int, dt: float, tol: float, path: str) 
         kind = "repeat"
     elif step < 0:
         kind = "backwards"
-    elif dt > 0 and step > dt:
-        kind = "gap"
-        fields["missing"] = max(1, int(round(step / dt)) - 1)
+    elif dt > 0 and round(step / dt) >= 2 and abs(step - round(step / dt) * dt) <= tol / FACTOR:
+        kind = "gap"  # a whole number of steps: frames that were not saved
+        fields["missing"] = int(round(step / dt)) - 1
     else:
         kind = "uneven"
     return kind, MESSAGES[kind].format(**fields)
@@ -247,16 +249,22 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
     res = stamp_resolution(s, precision)
     steps = np.diff(s)
     dt_ref = float(np.median(steps))
-    step_tol = FACTOR * (res[:-1] + res[1:]) + 4 * np.spacing(abs(dt_ref))
-    bad = np.abs(steps - dt_ref) > step_tol if dt_ref > 0 else np.ones(steps.size, dtype=bool)
+    # each step is off by its two stamps' rounding; the median step by one unit of the largest stamp
+    step_tol = FACTOR * (res[:-1] + res[1:]) + res.max() + 4 * np.spacing(abs(dt_ref))
+    if dt_ref > step_tol.max():
+        bad = np.abs(steps - dt_ref) > step_tol
+    elif s[-1] > s[0]:  # steps below the stamps' resolution: only the fit over the span can check them
+        bad = np.zeros(steps.size, dtype=bool)
+    else:
+        bad = np.ones(steps.size, dtype=bool)
     idx = np.arange(n, dtype=np.float64)
     tol = FACTOR * (res + res.max()) + 4 * np.spacing(np.abs(s))
     if bad.any():
         i = int(np.argmax(bad)) + 1
-        kind, text = classify_step(s, i, dt_ref, float(step_tol[i - 1]), path)
-        # the frames before the irregularity keep an exact axis of their own
+        # the frames before the irregularity keep an exact axis of their own (and name the step)
         prefix = axis_from_stamps(s[:i], precision, path) if i > 1 else None
         dt = prefix.dt if prefix is not None and prefix.regular else (dt_ref if dt_ref > 0 else float("nan"))
+        kind, text = classify_step(s, i, dt, float(step_tol[i - 1]), path)
         axis = TimeAxis(t0, dt, n, False, precision, i, text, kind)
     else:
         dt_fit = float((s[-1] - s[0]) / (n - 1))
