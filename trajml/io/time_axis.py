@@ -95,7 +95,7 @@ MESSAGES: dict[str, str] = {
                     "'{prev_path}' (which ends at {prev_time:.9g} ps)"),
     "overlap_mismatch": ("Trajectory '{path}' frames 0 to {last} ({t_first:.9g} to {t_last:.9g} ps) repeat the "
                          "times of frames {p_first} to {p_last} of '{prev_path}', but their coordinates differ by up "
-                         "to {diff:.3g} A (beyond float32 precision): a restart overlap that does not match the "
+                         "to {diff:.3g} Å (beyond float32 precision): a restart overlap that does not match the "
                          "previous part's frames. Check that the parts belong to one run and are given in order."),
     "overlap_note": ("'{path}' frames 0 to {last} ({t_first:.9g} to {t_last:.9g} ps) repeat frames {p_first} to "
                      "{p_last} of '{prev_path}' (restart overlap, coordinates match): dropped"),
