@@ -262,20 +262,21 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
     if bad.any():
         i = int(np.argmax(bad)) + 1
         # the frames before the irregularity keep an exact axis of their own (and name the step)
-        prefix = axis_from_stamps(s[:i], precision, path) if i > 1 else None
-        dt = prefix.dt if prefix is not None and prefix.regular else (dt_ref if dt_ref > 0 else float("nan"))
+        dt = dt_ref if dt_ref > 0 else float("nan")
+        if i > 1:
+            dt_p, bad_p = _fit_span(s[:i], t0, tol[:i])
+            dt = dt_p if bad_p is None else dt
         kind, text = classify_step(s, i, dt, float(step_tol[i - 1]), path)
         axis = TimeAxis(t0, dt, n, False, precision, i, text, kind)
     else:
-        dt_fit = float((s[-1] - s[0]) / (n - 1))
-        off = np.abs(s - (t0 + idx * dt_fit))
-        if (off > tol).any():
-            i = int(np.argmax(off > tol))
-            text = MESSAGES["drift"].format(frame=i, path=path, time=float(s[i]), off=float(off[i]),
-                                            expected=t0 + i * dt_fit, dt=dt_fit)
-            axis = TimeAxis(t0, dt_fit, n, False, precision, max(i, 1), text, "drift")
+        dt, i_bad = _fit_span(s, t0, tol)
+        if i_bad is not None:
+            i = i_bad
+            expected = t0 + i * dt
+            text = MESSAGES["drift"].format(frame=i, path=path, time=float(s[i]), off=abs(float(s[i]) - expected),
+                                            expected=expected, dt=dt)
+            axis = TimeAxis(t0, dt, n, False, precision, max(i, 1), text, "drift")
         else:
-            dt = _snap_dt(dt_fit, lambda c: bool((np.abs(s - (t0 + idx * c)) <= tol).all()))
             axis = TimeAxis(t0, dt, n, True, precision)
     if dt_given is None:
         return axis
@@ -284,6 +285,16 @@ def axis_from_stamps(stamps: np.ndarray, precision: str, path: str, *, dt_given:
         i = int(np.argmax(off > tol))
         raise _dt_error(path, i, float(s[i]), float(dt_given), t0, float(tol[i]), axis)
     return replace(axis, dt=float(dt_given))
+
+
+def _fit_span(s: np.ndarray, t0: float, tol: np.ndarray) -> tuple[float, int | None]:
+    """dt from the first and last stamps, checked on every stamp; the first stamp off the line (or None)."""
+    idx = np.arange(s.size, dtype=np.float64)
+    dt = float((s[-1] - s[0]) / (s.size - 1))
+    off = np.abs(s - (t0 + idx * dt)) > tol
+    if off.any():
+        return dt, int(np.argmax(off))
+    return _snap_dt(dt, lambda c: bool((np.abs(s - (t0 + idx * c)) <= tol).all())), None
 
 
 def _no_times(first: float, n: int, path: str, dt_given: float | None) -> TimeAxis:
