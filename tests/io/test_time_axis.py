@@ -300,3 +300,18 @@ def test_axis_of_float32_stamps_near_one_microsecond() -> None:
     fine = (1.0e6 + 0.02 * np.arange(5000)).astype(np.float32).astype(np.float64)
     coarse = axis_from_stamps(fine, "float32", "run.xtc")
     assert coarse.regular and coarse.dt == pytest.approx(0.02, rel=1e-4)
+
+
+def test_formats_checked_from_their_endpoints_still_find_a_gap(run: dict[str, Any]) -> None:
+    from trajml.transport import MSD
+
+    times = 10.0 + DT * np.arange(40)
+    keep = np.r_[0:20, 21:40]  # one frame never saved
+    path = _write(run["dir"] / "gap.ncdf", run["x"][keep], times[keep])
+    src = open_source(run["top"], path)
+    axis = src.members[0].infos[0].axis
+    assert axis.precision == "endpoints" and not axis.regular
+    with pytest.raises(IrregularTimeError, match=rf"the last frame \(38\) of '{re.escape(path)}' is stamped 25\.6"):
+        MSD("all").run(src)
+    whole = open_source(run["top"], _write(run["dir"] / "whole.ncdf", run["x"][:40], times))
+    assert whole.members[0].infos[0].axis.regular and whole.dt == pytest.approx(DT)
