@@ -20,6 +20,7 @@ __all__ = [
     "InvalidParameterError",
     "NotFittedError",
     "WrongCallError",
+    "IrregularTimeError",
 ]
 
 
@@ -106,6 +107,29 @@ class WrongCallError(TrajmlError, TypeError, AttributeError):
     """An analysis called in a way it does not support; the message names the right call."""
 
 
+class IrregularTimeError(TrajmlError, ValueError):
+    """Frame times that are not ``t0 + k * dt``: a gap, a repeated frame, a restart, or a ``dt`` that
+    contradicts the file's stamps; the message names the file and frame.
+
+    Attributes
+    ----------
+    path : str or None
+        The file, when one is to blame.
+    frame : int or None
+        The frame (of the file when ``path`` is set, else of the trajectory).
+    kind : str or None
+        What is wrong (``"gap"``, ``"repeat"``, ``"backwards"``, ``"dt"``, ``"overlap_mismatch"``, ...), so
+        that callers such as the command line can rephrase the message.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, frame: int | None = None,
+                 kind: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.frame = frame
+        self.kind = kind
+
+
 def require_extra(module: str, extra: str, purpose: str) -> object:
     """Import an optional dependency or raise :class:`MissingExtraError` naming the extra.
 
@@ -127,3 +151,4 @@ def require_extra(module: str, extra: str, purpose: str) -> object:
             f"{purpose} needs the optional dependency '{module}', which is not installed. "
             f"Install it with: pip install 'trajml[{extra}]'"
         ) from exc
+

@@ -4,14 +4,15 @@ Two backends read coordinates: MDAnalysis (default; every format it reads) and
 mdtraj. Topologies and selections always go through MDAnalysis, so selection
 syntax is the same whichever backend reads the frames.
 
-This module probes a file (:func:`probe_part`: integrity, frame count, timing) and reads frames
+This module probes a file (:func:`probe_part`: integrity, frame count, time axis) and reads frames
 (:func:`read_frames`) with either backend. The pieces live beside it:
 
 * :mod:`trajml.io.mdanalysis_reader` — :func:`open_universe` and its per-thread cache;
 * :mod:`trajml.io.mdanalysis_formats` — file and format checks, open errors that name the file;
 * :mod:`trajml.io.integrity` — frame-structure scans of XTC, TRR and DCD files (:func:`scan_frames`);
 * :mod:`trajml.io.mdtraj_reader` — the mdtraj backend;
-* :mod:`trajml.io.part_info` — :class:`PartInfo`.
+* :mod:`trajml.io.part_info` — :class:`PartInfo`;
+* :mod:`trajml.io.time_axis` — time axes: ``t0 + k * dt`` within the precision of the stamps.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import warnings
 import numpy as np
 
 from trajml.errors import CorruptTrajectoryError
-from trajml.io.integrity import _integrity, scan_frames
+from trajml.io.integrity import _integrity_times, scan_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
 from trajml.io.part_info import PartInfo
+from trajml.io.time_axis import probe_axis
 
 __all__ = [
     "PartInfo",
@@ -72,11 +74,14 @@ def probe_part(
     CorruptTrajectoryError
         A damaged file with ``on_damage="raise"`` (the message names the file and
         the first damaged frame), or a file with no readable frame.
+    IrregularTimeError
+        A ``dt`` in ``reader_kwargs`` that contradicts the file's time stamps beyond
+        their precision (see :mod:`trajml.io.time_axis`).
     """
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
-    n_good, damage = _integrity(reader, part)
+    n_good, damage, stamps, precision = _integrity_times(reader, part)
     # A frame that is structurally whole can still fail to decode: step back to the last good one.
     first_time = last_time = float("nan")
     has_box = False
@@ -112,6 +117,9 @@ def probe_part(
         dt = float(reader.dt)
     except Exception:
         dt = float("nan")
+    given = reader_kwargs.get("dt")
+    axis, head, first_time, last_time = probe_axis(reader, part, n_good, stamps, precision, first_time, last_time,
+                                                   dt, None if given is None else float(given))
     if backend == "mdtraj":
         n_md = _mdtraj_n_frames(part, format)
         if n_md < n_good:
@@ -119,8 +127,8 @@ def probe_part(
                 f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
                 "use backend='mdanalysis' for this file."
             )
-    return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=dt, first_time=first_time,
-                    last_time=last_time, has_box=has_box, damage=damage)
+    return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=axis.dt, first_time=first_time,
+                    last_time=last_time, has_box=has_box, damage=damage, axis=axis, head_times=head)
 
 
 def read_frames(

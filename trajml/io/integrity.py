@@ -18,15 +18,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["scan_frames"]
+__all__ = ["scan_frames", "scan_frame_times"]
 
 _XTC_MAGIC = 1995
 _XTC_MAGIC_2023 = 2023
 _TRR_MAGIC = 1993
 
 
-def _scan_xtc(path: str, n_atoms: int) -> tuple[int, str | None]:
+def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None) -> tuple[int, str | None]:
     """Walk XTC frame headers; return the number of structurally whole frames and the damage.
+
+    When ``times`` is a list, the float32 time stamp of every whole frame is appended to it.
 
     Layout per frame (XDR, big-endian): magic, natoms, step, time, box (9 floats),
     natoms again; then for natoms <= 9 raw floats, else precision, minint[3],
@@ -61,13 +63,19 @@ def _scan_xtc(path: str, n_atoms: int) -> tuple[int, str | None]:
                 frame_size = 92 + 4 * ((byte_cnt + 3) // 4)
             if pos + frame_size > size:
                 return i, f"frame {i} is truncated ({size - pos} of {frame_size} bytes present)"
+            if times is not None:
+                times.append(struct.unpack(">f", head[12:16])[0])
             pos += frame_size
             i += 1
     return i, None
 
 
-def _scan_trr(path: str, n_atoms: int) -> tuple[int, str | None]:
+def _scan_trr(path: str, n_atoms: int, times: list[float] | None = None,
+              reals: list[int] | None = None) -> tuple[int, str | None]:
     """Walk TRR frame headers; return the number of structurally whole frames and the damage.
+
+    When ``times`` is a list, the time stamp of every whole frame is appended to it (and
+    its size in bytes, 4 or 8, to ``reals``).
 
     Layout per frame (XDR, big-endian): magic 1993, string length 13, the XDR string
     ``"GMX_trn_file"`` (length 12 + 12 bytes), ten block sizes, natoms, step, nre,
@@ -79,7 +87,7 @@ def _scan_trr(path: str, n_atoms: int) -> tuple[int, str | None]:
     with open(path, "rb") as f:
         while pos < size:
             f.seek(pos)
-            head = f.read(76)
+            head = f.read(92)
             if len(head) < 76:
                 return i, f"frame {i} is truncated ({size - pos} bytes of a frame header at byte {pos})"
             magic, slen, strlen = struct.unpack(">iii", head[:12])
@@ -104,6 +112,9 @@ def _scan_trr(path: str, n_atoms: int) -> tuple[int, str | None]:
             frame_size = 76 + 2 * real + box + vir + pres + x + v + frc
             if pos + frame_size > size:
                 return i, f"frame {i} is truncated ({size - pos} of {frame_size} bytes present)"
+            if times is not None and reals is not None:
+                times.append(struct.unpack(">f" if real == 4 else ">d", head[76:76 + real])[0])
+                reals.append(real)
             pos += frame_size
             i += 1
     return i, None
@@ -235,6 +246,52 @@ def scan_frames(reader: Any, path: str) -> tuple[int, str | None]:
     return -1, None
 
 
+def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarray | None, str]:
+    """Count the whole frames of a file and read their time stamps from the frame headers.
+
+    XTC frames store their time as a float32 and TRR frames as a float or a double at
+    fixed places of the frame header, so the stamps come without decoding coordinates.
+
+    Parameters
+    ----------
+    reader : MDAnalysis reader
+        The file's reader (its class selects the layout).
+    path : str
+        The file.
+
+    Returns
+    -------
+    n_frames : int
+        As for :func:`scan_frames` (-1 when the format is not scanned).
+    damage : str or None
+        As for :func:`scan_frames`.
+    times : ndarray of float64 or None
+        Time stamps in ps of the whole frames; None when the format stores none in its headers.
+    precision : {"float32", "float64", "header"}
+        How the format stores times: per-frame float32 or float64 stamps, or (DCD) a start and
+        a step in the file header only, so that times are regular by construction.
+    """
+    from MDAnalysis.coordinates.DCD import DCDReader
+    from MDAnalysis.coordinates.TRR import TRRReader
+    from MDAnalysis.coordinates.XTC import XTCReader
+
+    times: list[float] = []
+    if isinstance(reader, XTCReader):
+        n, damage = _scan_xtc(path, int(reader.n_atoms), times)
+        if n < 0:
+            return n, damage, None, "float32"
+        return n, damage, np.asarray(times, dtype=np.float64), "float32"
+    if isinstance(reader, TRRReader):
+        reals: list[int] = []
+        n, damage = _scan_trr(path, int(reader.n_atoms), times, reals)
+        precision = "float64" if reals and min(reals) == 8 else "float32"
+        return n, damage, np.asarray(times, dtype=np.float64), precision
+    if isinstance(reader, DCDReader):
+        n, damage = _scan_dcd(path)
+        return n, damage, None, "header"
+    return -1, None, None, "float64"
+
+
 def _integrity(reader: Any, path: str) -> tuple[int, str | None]:
     """Readable frames of a file and the damage that ends them early (None when whole)."""
     n = int(reader.n_frames)
@@ -244,3 +301,15 @@ def _integrity(reader: Any, path: str) -> tuple[int, str | None]:
     if damage is None and n_scan != n:
         damage = f"MDAnalysis counts {n} frames but the file holds {n_scan} whole frames"
     return min(n, n_scan), damage
+
+
+def _integrity_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarray | None, str]:
+    """As :func:`_integrity`, with the header time stamps of the readable frames and their precision."""
+    n = int(reader.n_frames)
+    n_scan, damage, times, precision = scan_frame_times(reader, path)
+    if n_scan < 0:
+        return n, None, None, precision
+    if damage is None and n_scan != n:
+        damage = f"MDAnalysis counts {n} frames but the file holds {n_scan} whole frames"
+    n_good = min(n, n_scan)
+    return n_good, damage, (None if times is None else times[:n_good]), precision

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trajml.io.time_axis import TimeAxis
+
 __all__ = ["PartInfo"]
 
 
@@ -18,13 +20,18 @@ class PartInfo:
     n_atoms : int
         Atoms per frame.
     dt : float
-        Time between frames in ps (NaN when unknown).
+        Time between frames in ps (NaN when unknown); fitted to every time stamp where the
+        format stores them (see :mod:`trajml.io.time_axis`).
     first_time, last_time : float
-        Times of the first and last readable frames, ps.
+        Times of the first and last readable frames as stored in the file, ps.
     has_box : bool
         Whether the first frame carries a periodic box.
     damage : str or None
         Why the file ends early, or None when it is whole.
+    axis : TimeAxis or None
+        The file's time axis: regular (``t0 + k * dt``) or where it first breaks.
+    head_times : tuple of float
+        The first few time stamps as stored, ps (to find restart overlaps).
     """
 
     n_frames: int
@@ -34,3 +41,15 @@ class PartInfo:
     last_time: float
     has_box: bool
     damage: str | None = None
+    axis: TimeAxis | None = None
+    head_times: tuple[float, ...] = ()
+
+    @property
+    def regular(self) -> bool:
+        """bool: whether every frame time is ``t0 + k * dt`` within the precision of the stamps."""
+        return self.axis is None or self.axis.regular
+
+    @property
+    def irregularity(self) -> str | None:
+        """str or None: the first irregular time (file and frame named), or None when regular."""
+        return None if self.axis is None else self.axis.irregularity

@@ -32,6 +32,7 @@ from trajml.errors import (
     SelectionError,
 )
 from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
+from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
 
 __all__ = ["Source", "open_source", "TrajectoryMember"]
@@ -51,15 +52,21 @@ class TrajectoryMember:
         Trajectory files in time order.
     infos : tuple of PartInfo
         What probing each part found (frame counts, times).
-    skip_first : tuple of bool
-        For each part, whether its first frame repeats the previous part's last
-        frame (same time) and is dropped.
+    skip_first : tuple of int
+        For each part, how many leading frames repeat the previous part's last frames
+        (a restart overlap: same times, same coordinates) and are dropped.
+    axis : TimeAxis or None
+        The time axis over the kept frames: regular (``t0 + k * dt``) or where it first breaks.
+    notes : tuple of str
+        What was done to join the parts (dropped overlaps).
     """
 
     topology: str
     parts: tuple[str, ...]
     infos: tuple[PartInfo, ...]
-    skip_first: tuple[bool, ...]
+    skip_first: tuple[int, ...]
+    axis: TimeAxis | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def part_lengths(self) -> np.ndarray:
@@ -176,8 +183,15 @@ class Source:
     @property
     def dt(self) -> float:
         """float: time between saved frames of the first trajectory, in ps (NaN if unknown)."""
-        infos = self.members[0].infos
-        return float(infos[0].dt) if infos else float("nan")
+        member = self.members[0]
+        if member.axis is not None:
+            return float(member.axis.dt)
+        return float(member.infos[0].dt) if member.infos else float("nan")
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """tuple of str: what was done to join the parts of every trajectory (dropped restart overlaps)."""
+        return tuple(n for m in self.members for n in m.notes)
 
     @property
     def has_box(self) -> bool:
@@ -350,6 +364,9 @@ class Source:
             )
             if self.check_finite:
                 _check_finite(pos, box, member.parts[p], local)
+            part_axis = member.infos[p].axis
+            if part_axis is not None:  # exact t0 + k*dt where regular, not float32 stamps
+                times = part_axis.apply(local, times)
             pieces.append((pos, box, times))
         n_atoms = self.n_atoms if atoms is None else len(atoms)
         if len(pieces) == 1:
@@ -362,6 +379,8 @@ class Source:
             pos = np.empty((0, n_atoms, 3), np.float32)
             box = np.empty((0, 3, 3), np.float32) if self.has_box else None
             times = np.empty(0)
+        if member.axis is not None:  # the parts continue one axis (up to its first irregularity)
+            times = member.axis.apply(frames, times)
         return Chunk(positions=pos, boxes=box, times=times, frames=frames, traj_id=spec.traj_id,
                      atom_indices=atoms)
 
@@ -418,6 +437,19 @@ def _check_finite(positions: np.ndarray, boxes: np.ndarray | None, path: str, lo
         )
 
 
+def _member(top: str, parts: list[str], infos: tuple[PartInfo, ...], *, backend: str, topology_format: str | None,
+            format: str | None, type_map: tuple, reader_kwargs: Mapping[str, Any]) -> TrajectoryMember:
+    """A trajectory from its probed parts: restart overlaps dropped, one time axis (see ``link_parts``)."""
+    def max_difference(p: int, frames_p: np.ndarray, q: int, frames_q: np.ndarray) -> tuple[float, float]:
+        a, b = (read_frames(backend, top, parts[i], f, None, topology_format=topology_format, format=format,
+                            type_map=type_map, reader_kwargs=dict(reader_kwargs), info=infos[i])[0]
+                for i, f in ((p, frames_p), (q, frames_q)))
+        return float(np.max(np.abs(a - b))), float(np.max(np.abs(a)))
+
+    skip, axis, notes = link_parts(parts, infos, max_difference)
+    return TrajectoryMember(top, tuple(parts), infos, skip, axis, notes)
+
+
 def _type_map_tuple(type_map: Mapping[Any, str] | None) -> tuple[tuple[str, str], ...]:
     if type_map is None:
         return ()
@@ -470,9 +502,16 @@ def open_source(
 
     Notes
     -----
-    When a continuation part starts at the time its predecessor ended (GROMACS
-    restarts write that frame twice), its first frame is dropped so no frame
-    appears twice.
+    Frame times are ``t0 + frame * dt`` (float64, ps) unless the file's stamps are truly
+    uneven; ``dt`` is fitted to every stamp within the precision the format stores them
+    with (float32 in XTC), see :mod:`trajml.io.time_axis`. A ``dt=`` keyword that
+    contradicts the stamps raises :class:`~trajml.errors.IrregularTimeError`.
+
+    When a continuation part starts at or before the time its predecessor ended (a
+    restart rewrites the last frame(s)), those frames are dropped so no frame appears
+    twice, and the drop is recorded in :attr:`Source.notes`; overlapping frames whose
+    coordinates differ from the previous part's raise
+    :class:`~trajml.errors.IrregularTimeError`.
 
     Examples
     --------
@@ -495,9 +534,7 @@ def open_source(
                        reader_kwargs=reader_kwargs, on_damage=on_damage)
             for p in parts
         )
-        skip = [False]
-        for prev, cur in zip(infos, infos[1:]):
-            skip.append(bool(np.isclose(cur.first_time, prev.last_time, rtol=0, atol=1e-6)) and cur.n_frames > 1)
-        members.append(TrajectoryMember(top, tuple(parts), infos, tuple(skip)))
+        members.append(_member(top, parts, infos, backend=backend, topology_format=topology_format, format=format,
+                               type_map=tmap, reader_kwargs=reader_kwargs))
     return Source(members, backend=backend, topology_format=topology_format, format=format, type_map=tmap,
                   reader_kwargs=reader_kwargs, check_finite=check_finite)

@@ -65,5 +65,8 @@ def provenance_record(analysis: Any, source: Any, options: dict[str, Any], *, ch
         "compute_s": sum(t["compute_s"] for t in timings),
         "chunks": timings,
     }
+    notes = getattr(source, "notes", ())
+    if notes:  # e.g. restart overlaps dropped while joining parts
+        record["notes"] = list(notes)
     record.update(extra or {})
     return record

@@ -258,7 +258,7 @@ class Conductivity(ParticleAnalysis):
                                  remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id,
                                  start=frames.start, stop=frames.stop, step=frames.step,
                                  chunk_size=self.chunk_size or chunk_size, progress=progress, owner=owner)
-            dt = self._dt(stream.times, source, traj_id)
+            dt = self._dt(stream.times, source, traj_id, frames)
             lag = np.arange(n_frames) * dt
             if self.fit_start is not None:
                 idx = self._given_window(lag)
@@ -325,13 +325,10 @@ class Conductivity(ParticleAnalysis):
                 f"file with parameters.temperature was found beside '{member.topology}' or its trajectory.")
         return found, "metadata"
 
-    def _dt(self, times: np.ndarray, source: Any, traj_id: int) -> float:
-        steps = np.diff(times)
-        if not np.allclose(steps, steps[0], rtol=1e-5, atol=1e-6) or steps[0] <= 0:
-            raise ValueError(f"Conductivity needs equally spaced frames, but the times of trajectory {traj_id} "
-                             f"({', '.join(source.members[traj_id].parts)}) go in steps from {steps.min():g} to "
-                             f"{steps.max():g} ps.")
-        return float(np.mean(steps))
+    def _dt(self, times: np.ndarray, source: Any, traj_id: int, frames: range) -> float:
+        from trajml.io.spacing import equal_spacing
+
+        return equal_spacing(source, traj_id, np.asarray(frames), times, "Conductivity")
 
     def _volume(self, volumes: np.ndarray | None, source: Any, traj_id: int) -> float:
         if self.volume is not None:

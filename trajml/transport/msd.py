@@ -347,6 +347,7 @@ class MSD(ParticleAnalysis):
     def stream(self, source: Any, traj_id: int, frames: range, chunk_size: int, scheduler: Any,
                progress: bool) -> Iterator[_Streamed]:
         """Unwrap trajectory ``traj_id`` once into a series store (memory or a temporary file)."""
+        from trajml.io.spacing import equal_spacing
         from trajml.parallel import scheduler_name
         from trajml.transport.store import SeriesStore, stream_to_store
 
@@ -371,12 +372,8 @@ class MSD(ParticleAnalysis):
                 remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id, start=frames.start,
                 stop=frames.stop, step=frames.step, chunk_size=self.chunk_size or chunk_size, progress=progress,
                 in_memory=in_memory)
-            steps = np.diff(streamed.times)
-            if not np.allclose(steps, steps[0], rtol=1e-5, atol=1e-6) or steps[0] <= 0:
-                raise ValueError(
-                    f"MSD needs equally spaced frames, but the times of trajectory {traj_id} "
-                    f"({', '.join(files)}) go in steps from {steps.min():g} to {steps.max():g} ps.")
-            yield _Streamed(streamed.series, streamed.drift, streamed.times, float(np.mean(steps)), n_frames,
+            dt = equal_spacing(source, traj_id, np.asarray(frames), streamed.times, "MSD")
+            yield _Streamed(streamed.series, streamed.drift, streamed.times, dt, n_frames,
                             self._labels, opts, in_memory, traj_id, files)
 
     def blocks(self, streamed: _Streamed, scheduler: Any, n_workers: int | None) -> list[tuple[int, int]]:

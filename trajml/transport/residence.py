@@ -63,6 +63,7 @@ from trajml.accumulators import add_padded
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
+from trajml.io.spacing import require_regular, step_tolerance
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.periodic import check_cutoff_fits
 from trajml.selection import molecule_ids, resolve_atoms, union_positions
@@ -294,6 +295,7 @@ class ResidenceTime(ParticleAnalysis):
                 f"{owner} needs at least {MIN_FRAMES} frames per trajectory to fit C(t); trajectory {traj_id} has "
                 f"{len(frames)} frames in start:stop:step = {frames.start}:{frames.stop}:{frames.step} "
                 f"({source.n_frames_of(traj_id)} in the file).")
+        require_regular(source, traj_id, frames, owner)
         specs = tuple(source.partition(chunk_size, frames.start, frames.stop, frames.step, [traj_id]))
         yield _Trajectory(source, specs)
 
@@ -384,7 +386,7 @@ class ResidenceTime(ParticleAnalysis):
         for t, tt in enumerate(times):
             d = np.diff(tt)
             dt = float(np.median(d))
-            if not dt > 0 or np.max(np.abs(d - dt)) > 1e-3 * dt + 1e-4:
+            if not dt > 0 or np.max(np.abs(d - dt)) > max(1e-3 * dt + 1e-4, step_tolerance(tt)):
                 raise ValueError(f"ResidenceTime needs evenly spaced frames; trajectory {t} has time steps from "
                                  f"{d.min():g} to {d.max():g} ps.")
             dts.append(dt)
