@@ -264,3 +264,18 @@ def test_changing_atom_count_is_refused(tmp_path):
 def test_clear_cache(files):
     _read_all(open_source(files["xdatcar"], backend="ase", dt=0.1))
     assert clear_ase_cache() >= 1
+
+
+def test_shrinking_npt_cell_and_a_fixed_cutoff(tmp_path):
+    """No reader-side fixed-cell assumption: a cut-off that fits the first cell but not a later one is
+    refused by the analysis, with the trajectory and the frame where it stops fitting."""
+    from trajml.features import RDF
+
+    path = tmp_path / "shrink.XDATCAR"
+    scale = np.linspace(1.0, 0.9, 12)
+    _write_xdatcar(path, _walk(n_frames=12), CUBIC[None] * scale[:, None, None])
+    src = open_source(path, dt=0.1)
+    np.testing.assert_allclose(_read_all(src).boxes[:, 0, 0], 9.0 * scale, rtol=1e-6)
+    RDF("name Li", "name S", r_max=4.0).run(src)  # fits every frame (half of 8.1 Å)
+    with pytest.raises(ValueError, match=r"r_max.*half the smallest perpendicular box width.*trajectory 0 frame \d+"):
+        RDF("name Li", "name S", r_max=4.4).run(src)
