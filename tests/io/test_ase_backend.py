@@ -279,3 +279,23 @@ def test_shrinking_npt_cell_and_a_fixed_cutoff(tmp_path):
     RDF("name Li", "name S", r_max=4.0).run(src)  # fits every frame (half of 8.1 Å)
     with pytest.raises(ValueError, match=r"r_max.*half the smallest perpendicular box width.*trajectory 0 frame \d+"):
         RDF("name Li", "name S", r_max=4.4).run(src)
+
+
+def test_truncated_xdatcar(tmp_path):
+    """A VASP run killed while writing: the file and frame are named; on_damage='truncate' keeps the whole frames."""
+    path = tmp_path / "XDATCAR"
+    frac = _walk(n_frames=6)
+    _write_xdatcar(path, frac, np.repeat(CUBIC[None], 6, axis=0))
+    text = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(text[:-5]))  # frame 5 loses its last 5 atoms
+    with pytest.raises(OSError, match=r"XDATCAR' is truncated or corrupt: frame 5 is incomplete \(7 of 12 "
+                                      r"coordinate lines\); open it with on_damage='truncate' to use frames 0 to 4"):
+        open_source(path, dt=0.1)
+    with pytest.warns(RuntimeWarning, match="frame 5 is incomplete.*Using frames 0 to 4"):
+        src = open_source(path, dt=0.1, on_damage="truncate")
+    assert src.n_frames == 5 and len(src.select("name Li")) == 6
+    np.testing.assert_allclose(_fractional(_read_all(src).positions, _read_all(src).boxes), frac[:5] % 1.0,
+                               atol=1e-6)
+    clone = pickle.loads(pickle.dumps(src))
+    clear_ase_cache()  # a worker process starts with an empty cache
+    assert _read_all(clone).positions.shape == (5, 12, 3)

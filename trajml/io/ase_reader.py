@@ -186,13 +186,75 @@ def _is_traj(path: str, fmt: str | None) -> bool:
         return False
 
 
-def _parse_all(path: str, fmt: str | None) -> _Frames:
-    """Parse every frame of a text-format file with ASE (once per process)."""
+def _complete_xdatcar(path: str) -> tuple[str, int, str] | None:
+    """The text of a damaged XDATCAR up to its last whole frame, that frame count, and what is wrong.
+
+    None when the file is not an XDATCAR whose damage this can locate. A VASP run killed while
+    writing leaves a last frame with fewer coordinate lines than atoms (the common case).
+    """
+    opener = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}.get(os.path.splitext(path)[1].lower())
+    if opener is not None:
+        import importlib
+
+        handle = importlib.import_module(opener).open(path, "rt")
+    else:
+        handle = open(path)
+    with handle as fh:
+        lines = fh.read().splitlines(keepends=True)
+    n_atoms, kept, k, i = None, 0, 0, 0
+    while i < len(lines):
+        if "Direct configuration=" not in lines[i] and "Cartesian configuration=" not in lines[i]:
+            try:  # a header: title, scale, three cell rows, symbols, counts
+                n_atoms = sum(int(x) for x in lines[i + 6].split())
+            except (IndexError, ValueError):
+                return None if k == 0 else ("".join(lines[:kept]), k, f"frame {k} has a damaged header")
+            i += 7
+            continue
+        if n_atoms is None:
+            return None
+        block = lines[i + 1:i + 1 + n_atoms]
+        try:
+            whole = len(block) == n_atoms and all(len([float(x) for x in b.split()[:3]]) == 3 for b in block)
+        except ValueError:
+            whole = False
+        if not whole:
+            return "".join(lines[:kept]), k, f"frame {k} is incomplete ({len(block)} of {n_atoms} coordinate lines)"
+        i += 1 + n_atoms
+        kept, k = i, k + 1
+    return None
+
+
+def _format_name(path: str, fmt: str | None) -> str | None:
+    """ASE's name of the file's format (``fmt`` when given; None when ASE cannot tell)."""
+    if fmt:
+        return fmt
+    try:
+        return _ase().formats.filetype(path)
+    except Exception:
+        return None
+
+
+def _parse_all(path: str, fmt: str | None, truncate: bool = False) -> _Frames:
+    """Parse every frame of a text-format file with ASE (once per process).
+
+    A damaged XDATCAR raises :class:`CorruptTrajectoryError` naming the file and frame, or with
+    ``truncate`` keeps the whole frames before the damage (the caller warns).
+    """
     aio = _ase()
     try:
         frames = aio.read(path, index=":", format=fmt)
     except Exception as exc:
-        raise _open_error(path, fmt, exc) from None
+        found = _complete_xdatcar(path) if _format_name(path, fmt) == "vasp-xdatcar" else None
+        if found is None:
+            raise _open_error(path, fmt, exc) from None
+        text, n_good, damage = found
+        if not truncate or n_good == 0:
+            keep = f"; open it with on_damage='truncate' to use frames 0 to {n_good - 1}." if n_good else "."
+            raise CorruptTrajectoryError(f"Trajectory '{path}' is truncated or corrupt: {damage}{keep}") from None
+        import io
+
+        frames = aio.read(io.StringIO(text), index=":", format="vasp-xdatcar")
+        frames[0].info["trajml_damage"] = damage
     if not isinstance(frames, list):
         frames = [frames]
     if not frames:
@@ -229,11 +291,11 @@ def _open_error(path: str, fmt: str | None, exc: Exception) -> Exception:
     )
 
 
-def _handle(path: str, fmt: str | None) -> _Frames | _TrajHandle:
+def _handle(path: str, fmt: str | None, truncate: bool = False) -> _Frames | _TrajHandle:
     """The cached reader of ``path``: parsed arrays (text formats) or a per-thread ``.traj`` handle."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"Trajectory '{path}' does not exist.")
-    key = (_signature(path), fmt)
+    key = (_signature(path), fmt, truncate)
     if _is_traj(path, fmt):
         cache: OrderedDict | None = getattr(_local, "handles", None)
         if cache is None:
@@ -253,7 +315,7 @@ def _handle(path: str, fmt: str | None) -> _Frames | _TrajHandle:
         if key in _arrays:
             _arrays.move_to_end(key)
             return _arrays[key]
-    frames = _parse_all(path, fmt)  # outside the lock: parsing takes time; a duplicate parse is harmless
+    frames = _parse_all(path, fmt, truncate)  # outside the lock: parsing takes time; a duplicate parse is harmless
     with _lock:
         _arrays[key] = frames
         while len(_arrays) > _CACHE_SIZE:
@@ -286,7 +348,7 @@ def _time_of(handle: _Frames | _TrajHandle, k: int) -> float:
 _universes: OrderedDict[tuple, Any] = OrderedDict()
 
 
-def ase_universe(path: str, fmt: str | None = None) -> Any:
+def ase_universe(path: str, fmt: str | None = None, truncate: bool = False) -> Any:
     """An MDAnalysis Universe (topology only) of the atoms of an ASE-readable file.
 
     Each atom is its own residue (resname ``ASE``); names, types and elements are the chemical
@@ -299,12 +361,14 @@ def ase_universe(path: str, fmt: str | None = None) -> Any:
         XDATCAR, extxyz, ASE ``.traj`` (or any file ASE reads).
     fmt : str, optional
         ASE format name when the file name does not tell it.
+    truncate : bool
+        Accept a truncated XDATCAR (its whole frames).
 
     Returns
     -------
     MDAnalysis.Universe
     """
-    handle = _handle(path, fmt)
+    handle = _handle(path, fmt, truncate)
     key = (_signature(path), fmt)
     with _lock:
         if key in _universes:
@@ -333,7 +397,7 @@ def ase_universe(path: str, fmt: str | None = None) -> Any:
     return universe
 
 
-def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict) -> PartInfo:
+def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str = "raise") -> PartInfo:
     """Open an ASE-readable file and report its frame count, atoms, timing and box.
 
     Parameters
@@ -344,6 +408,9 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict) -> PartInfo:
         ASE format name (``"vasp-xdatcar"``, ``"extxyz"``, ``"traj"``, ...); None guesses.
     reader_kwargs : dict
         Reader options; the ase backend takes ``dt`` (ps between frames).
+    on_damage : {"raise", "truncate"}
+        A truncated XDATCAR: raise :class:`CorruptTrajectoryError` naming the file and frame, or
+        warn and keep the whole frames before the damage.
 
     Returns
     -------
@@ -356,7 +423,11 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict) -> PartInfo:
         (:data:`DEFAULT_DT_PS`) and names the ``dt=`` keyword.
     """
     given_dt = _check_options(path, reader_kwargs)
-    handle = _handle(path, fmt)
+    handle = _handle(path, fmt, on_damage == "truncate")
+    damage = None if isinstance(handle, _TrajHandle) else handle.first.info.get("trajml_damage")
+    if damage is not None:
+        warnings.warn(f"Trajectory '{path}' is truncated or corrupt: {damage}. Using frames 0 to "
+                      f"{_n_frames(handle) - 1}.", RuntimeWarning, stacklevel=4)
     n = _n_frames(handle)
     if n == 0:
         raise CorruptTrajectoryError(f"Trajectory '{path}' has no frame.")
@@ -381,7 +452,7 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict) -> PartInfo:
     else:
         has_box = handle.boxes is not None
     return PartInfo(n_frames=n, n_atoms=len(handle.first), dt=float(dt), first_time=float(first),
-                    last_time=float(last), has_box=has_box)
+                    last_time=float(last), has_box=has_box, damage=damage)
 
 
 def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, fmt: str | None,
@@ -395,7 +466,7 @@ def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, f
     times : ndarray, shape (F,), float64, ps
         The file's times, else ``info.first_time + frame × info.dt``.
     """
-    handle = _handle(path, fmt)
+    handle = _handle(path, fmt, info is not None and info.damage is not None)
     frames = np.asarray(local_frames, dtype=np.int64)
     n = _n_frames(handle)
     if frames.size and (frames.min() < 0 or frames.max() >= n):

@@ -76,8 +76,10 @@ def probe_part(
         the first damaged frame), or a file with no readable frame.
     """
     if backend == "ase":
+        if type_map:
+            raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their chemical symbols.")
         return _probe_ase(topology, part, topology_format=topology_format, format=format,
-                          reader_kwargs=reader_kwargs)
+                          reader_kwargs=reader_kwargs, on_damage=on_damage)
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
@@ -204,9 +206,9 @@ def read_frames(
 
 
 def _probe_ase(topology: str, part: str, *, topology_format: str | None, format: str | None,
-               reader_kwargs: dict) -> PartInfo:
+               reader_kwargs: dict, on_damage: str) -> PartInfo:
     """Probe a file with the ase backend; a separate topology file must hold as many atoms."""
-    info = probe_ase(part, fmt=format, reader_kwargs=reader_kwargs)
+    info = probe_ase(part, fmt=format, reader_kwargs=reader_kwargs, on_damage=on_damage)
     if topology != part:
         n_top = len(ase_universe(topology, topology_format).atoms)
         if n_top != info.n_atoms:

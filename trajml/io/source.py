@@ -201,7 +201,8 @@ class Source:
         member = self._member(traj_id)
         path = member.parts[part] if (part is not None and member.parts) else None
         if self.backend == "ase":  # topology from ASE's symbols; the Universe holds no coordinates
-            return ase_universe(member.topology, self.topology_format)
+            return ase_universe(member.topology, self.topology_format,
+                                truncate=any(i.damage is not None for i in member.infos))
         return open_universe(member.topology, path, topology_format=self.topology_format, format=self.format,
                              type_map=self.type_map, **self.reader_kwargs)
 
