@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 import pytest
 
-ase = pytest.importorskip("ase")
+pytest.importorskip("ase")
+import ase  # noqa: E402
 import ase.io  # noqa: E402
 from ase import Atoms  # noqa: E402
 

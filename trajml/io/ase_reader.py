@@ -101,7 +101,8 @@ def _check_options(path: str, options: dict) -> float | None:
         return None
     dt = float(dt)
     if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"The 'dt' reader option for '{path}' must be a positive time in ps. Got {options['dt']!r} instead.")
+        raise ValueError(f"The 'dt' reader option for '{path}' must be a positive time in ps. "
+                         f"Got {options['dt']!r} instead.")
     return dt
 
 

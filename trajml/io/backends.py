@@ -1,8 +1,9 @@
 """Reader backends: the only code in trajml that knows file formats and their units.
 
 Three backends read coordinates: MDAnalysis (default; every format it reads),
-mdtraj, and ASE (ab-initio formats; the file is its own topology). Topologies and selections always go through MDAnalysis, so selection
-syntax is the same whichever backend reads the frames.
+mdtraj, and ASE (ab-initio formats; the file is its own topology). Topologies and
+selections always go through MDAnalysis, so selection syntax is the same whichever
+backend reads the frames.
 
 This module probes a file (:func:`probe_part`: integrity, frame count, timing) and reads frames
 (:func:`read_frames`) with either backend. The pieces live beside it:
@@ -77,7 +78,8 @@ def probe_part(
     """
     if backend == "ase":
         if type_map:
-            raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their chemical symbols.")
+            raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their "
+                            "chemical symbols.")
         return _probe_ase(topology, part, topology_format=topology_format, format=format,
                           reader_kwargs=reader_kwargs, on_damage=on_damage)
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
