@@ -223,6 +223,11 @@ def test_source_pickles_and_processes_scheduler(files):
     serial = msd.run(src)
     procs = msd.run(src, scheduler="processes", n_workers=2)
     np.testing.assert_allclose(procs.msd_A2, serial.msd_A2, rtol=1e-12, atol=1e-12)
+    from trajml.features import RDF
+
+    rdf = RDF("name Li", "name S", r_max=4.0)  # reads chunks on the workers: one .traj handle per thread
+    np.testing.assert_allclose(rdf.run(src, scheduler="threads", n_workers=2, chunk_size=7).g,
+                               rdf.run(src, chunk_size=7).g, rtol=1e-12)
 
 
 def _truth_msd(unwrapped: np.ndarray) -> np.ndarray:
