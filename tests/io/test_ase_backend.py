@@ -305,3 +305,16 @@ def test_truncated_xdatcar(tmp_path):
     clone = pickle.loads(pickle.dumps(src))
     clear_ase_cache()  # a worker process starts with an empty cache
     assert _read_all(clone).positions.shape == (5, 12, 3)
+
+
+def test_molecule_ids_of_extended_xyz(tmp_path):
+    """A per-atom mol-id array (LAMMPS-written extxyz) gives the residues, so per-molecule analyses see molecules."""
+    frames = _images(_walk(n_frames=3), np.repeat(CUBIC[None], 3, axis=0))
+    mol = np.array([0, 1, 2, 3, 4, 5, 6, 6, 7, 7, 8, 8])
+    for atoms in frames:
+        atoms.arrays["mol-id"] = mol
+    path = tmp_path / "mols.extxyz"
+    ase.io.write(path, frames, format="extxyz")
+    src = open_source(path, dt=0.1)
+    assert src.atoms.molecules.tolist() == mol.tolist()
+    np.testing.assert_array_equal(src.select("resid 7"), [8, 9])

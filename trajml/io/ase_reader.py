@@ -347,13 +347,26 @@ def _time_of(handle: _Frames | _TrajHandle, k: int) -> float:
 
 
 _universes: OrderedDict[tuple, Any] = OrderedDict()
+# Per-atom arrays of extended XYZ (LAMMPS, ASE) and PDB-derived frames that name each atom's molecule.
+_MOLECULE_ARRAYS = ("mol-id", "mol_id", "molecule_id", "molid", "residuenumbers")
+
+
+def _molecules(atoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Residue ids and each atom's residue index: the file's molecule ids, else one residue per atom."""
+    for key in _MOLECULE_ARRAYS:
+        ids = atoms.arrays.get(key)
+        if ids is not None and np.issubdtype(np.asarray(ids).dtype, np.integer):
+            resids, resindex = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+            return resids, resindex.reshape(-1)
+    return np.arange(1, len(atoms) + 1), np.arange(len(atoms))
 
 
 def ase_universe(path: str, fmt: str | None = None, truncate: bool = False) -> Any:
     """An MDAnalysis Universe (topology only) of the atoms of an ASE-readable file.
 
-    Each atom is its own residue (resname ``ASE``); names, types and elements are the chemical
-    symbols and masses ASE's (amu). Cached per process per file; the Universe has no coordinates.
+    Residues (resname ``ASE``) are the molecules of a per-atom ``mol-id`` / ``molecule_id`` array
+    when the file has one (extended XYZ from LAMMPS), else one per atom; names, types and elements
+    are the chemical symbols and masses ASE's (amu). Cached per process per file; the Universe has no coordinates.
     The caller must not modify it.
 
     Parameters
@@ -382,13 +395,14 @@ def ase_universe(path: str, fmt: str | None = None, truncate: bool = False) -> A
         raise CorruptTrajectoryError(f"Trajectory '{path}' has no frame.")
     n = len(first)
     symbols = np.array(first.get_chemical_symbols(), dtype=object)
-    universe = mda.Universe.empty(n, n_residues=n, atom_resindex=np.arange(n), trajectory=False)
+    resids, resindex = _molecules(first)
+    universe = mda.Universe.empty(n, n_residues=resids.size, atom_resindex=resindex, trajectory=False)
     universe.add_TopologyAttr("names", symbols)
     universe.add_TopologyAttr("types", symbols)
     universe.add_TopologyAttr("elements", symbols)
     universe.add_TopologyAttr("masses", np.asarray(first.get_masses(), dtype=np.float64))
-    universe.add_TopologyAttr("resnames", np.array(["ASE"] * n, dtype=object))
-    universe.add_TopologyAttr("resids", np.arange(1, n + 1))
+    universe.add_TopologyAttr("resnames", np.array(["ASE"] * resids.size, dtype=object))
+    universe.add_TopologyAttr("resids", resids)
     if first.has("initial_charges") and np.any(first.get_initial_charges()):
         universe.add_TopologyAttr("charges", np.asarray(first.get_initial_charges(), dtype=np.float64))
     with _lock:
