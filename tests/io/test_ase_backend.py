@@ -188,10 +188,19 @@ def test_unreadable_file_names_the_format_option(tmp_path):
 
 
 # -- times --------------------------------------------------------------------------------------
-def test_times_from_the_file(files):
-    src = open_source(files["extxyz"], backend="ase")  # info['time'] in fs: 5 fs apart
+def test_times_from_the_file(files, tmp_path):
+    with pytest.warns(UserWarning, match=r"atoms.info\['time'\] as fs \(0.005 ps between frames\)"):
+        src = open_source(files["extxyz"], backend="ase")  # info['time'] in fs: 5 fs apart
     assert src.dt == pytest.approx(0.005)
     np.testing.assert_allclose(_read_all(src).times, np.arange(N_FRAMES) * 0.005, rtol=1e-12)
+    with pytest.warns(UserWarning, match=r"stores frame times 0.005 ps apart; they are used and dt=0.1 ps is ignored"):
+        open_source(files["extxyz"], dt=0.1)
+    path = tmp_path / "timed.extxyz"  # a time whose key states its unit: no warning
+    ase.io.write(path, _images(_walk(n_frames=4), np.repeat(CUBIC[None], 4, axis=0), time_ps=2.0 + np.arange(4)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        src = open_source(path)
+    np.testing.assert_allclose(_read_all(src).times, 2.0 + np.arange(4))
 
 
 def test_missing_dt_warns_with_the_assumed_spacing(files):

@@ -10,8 +10,9 @@ with the box vectors as rows in the lower-triangular form of :mod:`trajml.box` (
 stores in another orientation is rotated rigidly into it, positions with it), times float64 ps.
 
 Times come from the file when its frames carry one in ``atoms.info`` (``time_ps`` in ps;
-``time_fs`` or ``time`` in fs), else from ``dt=`` (ps) given to :func:`trajml.io.open_source`
-(``t_k = k·dt``); with neither, a warning states the assumed spacing of 1 ps between frames.
+``time_fs`` in fs; a bare ``time`` is read as fs, with a warning saying so), else from ``dt=`` (ps)
+given to :func:`trajml.io.open_source` (``t_k = k·dt``); with neither, a warning states the
+assumed spacing of 1 ps between frames. File times win over a ``dt`` that disagrees (with a warning).
 
 Random access: ASE ``.traj`` files are read frame by frame through :class:`ase.io.Trajectory` (one
 handle per thread: a handle holds a file cursor). Text formats (XDATCAR, extxyz) have no frame
@@ -340,6 +341,12 @@ def _n_frames(handle: _Frames | _TrajHandle) -> int:
     return handle.n_frames if isinstance(handle, _TrajHandle) else len(handle.positions)
 
 
+def _explicit_time_unit(handle: _Frames | _TrajHandle) -> bool:
+    """Whether the first frame's time carries its unit in its key (``time_ps``, ``time_fs``)."""
+    info = handle.first.info if handle.first is not None else {}
+    return any(key in info for key, _ in _TIME_KEYS[:2])
+
+
 def _time_of(handle: _Frames | _TrajHandle, k: int) -> float:
     if isinstance(handle, _TrajHandle):
         return _frame_time(handle.trajectory[k])
@@ -453,6 +460,11 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str
         if given_dt is not None and n > 1 and not np.isclose(dt, given_dt, rtol=1e-6):
             warnings.warn(f"Trajectory '{path}' stores frame times {dt:g} ps apart; they are used and dt={given_dt:g} "
                           "ps is ignored.", UserWarning, stacklevel=4)
+        elif given_dt is None and not _explicit_time_unit(handle):
+            # a bare 'time' has no unit: say which one was assumed
+            warnings.warn(f"Trajectory '{path}': frame times read from atoms.info['time'] as fs ({dt:g} ps between "
+                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass dt=<ps> to confirm.",
+                          UserWarning, stacklevel=4)
     else:
         if given_dt is None:
             warnings.warn(
