@@ -1,8 +1,9 @@
 """Reader backends: the only code in trajml that knows file formats and their units.
 
-Two backends read coordinates: MDAnalysis (default; every format it reads) and
-mdtraj. Topologies and selections always go through MDAnalysis, so selection
-syntax is the same whichever backend reads the frames.
+Three backends read coordinates: MDAnalysis (default; every format it reads),
+mdtraj, and ASE (ab-initio formats; the file is its own topology). Topologies and
+selections always go through MDAnalysis, so selection syntax is the same whichever
+backend reads the frames.
 
 This module probes a file (:func:`probe_part`: integrity, frame count, time axis) and reads frames
 (:func:`read_frames`) with either backend. The pieces live beside it:
@@ -11,6 +12,7 @@ This module probes a file (:func:`probe_part`: integrity, frame count, time axis
 * :mod:`trajml.io.mdanalysis_formats` — file and format checks, open errors that name the file;
 * :mod:`trajml.io.integrity` — frame-structure scans of XTC, TRR and DCD files (:func:`scan_frames`);
 * :mod:`trajml.io.mdtraj_reader` — the mdtraj backend;
+* :mod:`trajml.io.ase_reader` — the ase backend (VASP XDATCAR, extended XYZ, ASE ``.traj``; optional extra);
 * :mod:`trajml.io.part_info` — :class:`PartInfo`;
 * :mod:`trajml.io.time_axis` — time axes: ``t0 + k * dt`` within the precision of the stamps.
 """
@@ -22,6 +24,7 @@ import warnings
 import numpy as np
 
 from trajml.errors import CorruptTrajectoryError
+from trajml.io.ase_reader import ase_universe, probe_ase, read_ase
 from trajml.io.integrity import _integrity_times, scan_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
@@ -38,7 +41,7 @@ __all__ = [
     "BACKENDS",
 ]
 
-BACKENDS = ("mdanalysis", "mdtraj")
+BACKENDS = ("mdanalysis", "mdtraj", "ase")
 
 
 def probe_part(
@@ -56,7 +59,7 @@ def probe_part(
 
     Parameters
     ----------
-    backend : {"mdanalysis", "mdtraj"}
+    backend : {"mdanalysis", "mdtraj", "ase"}
         Library that will read the coordinates (mdtraj must be able to open the file too).
     topology, part : str
         Topology and trajectory file paths.
@@ -78,6 +81,12 @@ def probe_part(
         A ``dt`` in ``reader_kwargs`` that contradicts the file's time stamps beyond
         their precision (see :mod:`trajml.io.time_axis`).
     """
+    if backend == "ase":
+        if type_map:
+            raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their "
+                            "chemical symbols.")
+        return _probe_ase(topology, part, topology_format=topology_format, format=format,
+                          reader_kwargs=reader_kwargs, on_damage=on_damage)
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
@@ -148,7 +157,7 @@ def read_frames(
 
     Parameters
     ----------
-    backend : {"mdanalysis", "mdtraj"}
+    backend : {"mdanalysis", "mdtraj", "ase"}
         Library that reads the coordinates.
     topology, part : str
         Topology and trajectory file paths.
@@ -170,6 +179,8 @@ def read_frames(
     times : ndarray, shape (F,), float64, ps
     """
     local_frames = np.asarray(local_frames, dtype=np.int64)
+    if backend == "ase":
+        return read_ase(part, local_frames, atoms, fmt=format, info=info)
     if backend == "mdtraj":
         if info is None:
             universe = open_universe(topology, part, topology_format=topology_format, format=format,
@@ -202,3 +213,17 @@ def read_frames(
         else:
             boxes[i] = tri
     return positions, (boxes if has_box else None), times
+
+
+def _probe_ase(topology: str, part: str, *, topology_format: str | None, format: str | None,
+               reader_kwargs: dict, on_damage: str) -> PartInfo:
+    """Probe a file with the ase backend; a separate topology file must hold as many atoms."""
+    info = probe_ase(part, fmt=format, reader_kwargs=reader_kwargs, on_damage=on_damage)
+    if topology != part:
+        n_top = len(ase_universe(topology, topology_format).atoms)
+        if n_top != info.n_atoms:
+            from trajml.errors import AtomCountMismatchError
+
+            raise AtomCountMismatchError(
+                f"Topology '{topology}' has {n_top} atoms but trajectory '{part}' has {info.n_atoms}.")
+    return info

@@ -49,7 +49,8 @@ def _check_formats(topology: str, trajectory: str | None, topology_format: str |
             raise UnknownFormatError(
                 f"Trajectory '{trajectory}' has a format trajml cannot read ({given}). "
                 f"Readable formats: {_format_names(mda._READERS)}. "
-                "Pass format='XTC' (or another) if the extension is misleading."
+                "Pass format='XTC' (or another) if the extension is misleading. "
+                "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) read with backend='ase'."
             ) from None
     if isinstance(topology_format, str) and topology_format.upper() not in mda._PARSERS:
         # MDAnalysis would silently fall back to a minimal topology read with another reader.
@@ -63,7 +64,8 @@ def _check_formats(topology: str, trajectory: str | None, topology_format: str |
         raise UnknownFormatError(
             f"Topology '{topology}' has a format trajml cannot read (extension "
             f"'{os.path.splitext(topology)[1]}'). Readable topology formats: {_format_names(mda._PARSERS)}. "
-            "Pass topology_format='PSF' (or another) if the extension is misleading."
+            "Pass topology_format='PSF' (or another) if the extension is misleading. "
+            "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) read with backend='ase'."
         ) from None
 
 

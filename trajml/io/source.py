@@ -31,6 +31,7 @@ from trajml.errors import (
     NonFiniteCoordinatesError,
     SelectionError,
 )
+from trajml.io.ase_reader import ase_universe, is_ase_file
 from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
@@ -213,6 +214,9 @@ class Source:
     def _universe(self, traj_id: int, part: int | None = 0) -> Any:
         member = self._member(traj_id)
         path = member.parts[part] if (part is not None and member.parts) else None
+        if self.backend == "ase":  # topology from ASE's symbols; the Universe holds no coordinates
+            return ase_universe(member.topology, self.topology_format,
+                                truncate=any(i.damage is not None for i in member.infos))
         return open_universe(member.topology, path, topology_format=self.topology_format, format=self.format,
                              type_map=self.type_map, **self.reader_kwargs)
 
@@ -458,6 +462,15 @@ def _type_map_tuple(type_map: Mapping[Any, str] | None) -> tuple[tuple[str, str]
     return tuple(sorted((str(k), str(v)) for k, v in type_map.items()))
 
 
+def _only_ase_files(topology: Any, trajectories: Any) -> bool:
+    """Whether every coordinate file of the arguments is one only the ase backend reads."""
+    try:
+        members = _normalise_members(topology, trajectories)
+    except (TypeError, ValueError):
+        return False  # open_source reports the bad arguments itself
+    return all(is_ase_file(p) for top, parts in members for p in (parts or [top]))
+
+
 def open_source(
     topology: PathLike | Sequence[PathLike],
     trajectories: PathLike | Sequence[PathLike] | Sequence[Sequence[PathLike]] | None = None,
@@ -480,10 +493,15 @@ def open_source(
         One file; a list of files read as **consecutive parts of one run**; or a
         list of lists, one per trajectory (replicas or systems of an ensemble).
         ``None`` reads the coordinates stored in the topology file itself.
-    backend : {"mdanalysis", "mdtraj"}
+    backend : {"mdanalysis", "mdtraj", "ase"}
         Library that reads coordinates. Topologies and selections always use MDAnalysis.
+        ``"ase"`` (optional extra ``trajml[ase]``) reads VASP XDATCAR, extended XYZ, ASE ``.traj``
+        and other formats ASE reads; the file is its own topology (see :mod:`trajml.io.ase_reader`).
+        It is chosen automatically, instead of the default, when every file is an ``XDATCAR*``,
+        ``*.xdatcar``, ``*.extxyz`` or ASE ``.traj`` file (compressed or not).
     topology_format, format : str, optional
-        MDAnalysis format names, when file extensions are misleading (e.g. ``"DATA"``, ``"LAMMPSDUMP"``).
+        MDAnalysis format names, when file extensions are misleading (e.g. ``"DATA"``, ``"LAMMPSDUMP"``);
+        with ``backend="ase"``, ASE format names (``"vasp-xdatcar"``, ``"extxyz"``, ``"traj"``).
     type_map : mapping, optional
         Numeric LAMMPS atom types to names, e.g. ``{1: "C", 2: "O", 3: "Li", 4: "TFSI"}``;
         the names become both atom types and atom names.
@@ -495,6 +513,7 @@ def open_source(
         Raise :class:`~trajml.errors.NonFiniteCoordinatesError` on NaN or infinite coordinates.
     **reader_kwargs
         Passed to ``MDAnalysis.Universe`` (e.g. ``dt=2.0`` for LAMMPS dumps, ``atom_style=...``).
+        With ``backend="ase"``: ``dt``, the time between saved frames in ps, for files that store none.
 
     Returns
     -------
@@ -520,6 +539,8 @@ def open_source(
     >>> src.n_atoms > 0
     True
     """
+    if backend == "mdanalysis" and _only_ase_files(topology, trajectories):
+        backend = "ase"  # MDAnalysis has no reader for these files
     if backend not in BACKENDS:
         raise ValueError(f"The 'backend' parameter of open_source must be one of {BACKENDS}. Got {backend!r} instead.")
     if on_damage not in ("raise", "truncate"):

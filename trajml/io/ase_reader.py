@@ -1,0 +1,527 @@
+"""The ASE reader: ab-initio trajectories (VASP XDATCAR, extended XYZ, ASE ``.traj``) through ASE.
+
+Needs the optional dependency ASE (``pip install 'trajml[ase]'``). The trajectory file is also the
+topology: ASE's chemical symbols become the atom names, types and elements of an MDAnalysis
+Universe built in memory (one residue per atom, masses from ASE), so selections such as
+``"name Li"`` work as with every other backend, while coordinates come from ASE.
+
+Units and conventions follow every trajml reader: positions float32 Å, boxes float32 (F, 3, 3) Å
+with the box vectors as rows in the lower-triangular form of :mod:`trajml.box` (a cell that ASE
+stores in another orientation is rotated rigidly into it, positions with it), times float64 ps.
+
+Times come from the file when its frames carry one in ``atoms.info`` (``time_ps`` in ps;
+``time_fs`` in fs; a bare ``time`` is read as fs, with a warning saying so), else from ``dt=`` (ps)
+given to :func:`trajml.io.open_source` (``t_k = k·dt``); with neither, a warning states the
+assumed spacing of 1 ps between frames. File times win over a ``dt`` that disagrees (with a warning).
+
+Random access: ASE ``.traj`` files are read frame by frame through :class:`ase.io.Trajectory` (one
+handle per thread: a handle holds a file cursor). Text formats (XDATCAR, extxyz) have no frame
+index, and ASE parses the whole file on every ``read``, so they are parsed once per process into
+arrays (``F × N × 3`` float32, ~12 bytes per atom and frame) that later reads slice. Compressed
+files (``.gz``, ``.bz2``, ``.xz``, e.g. ``XDATCAR.gz``) are decompressed by ASE transparently.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trajml.errors import CorruptTrajectoryError, UnknownFormatError, require_extra
+from trajml.io.part_info import PartInfo
+
+__all__ = ["is_ase_file", "ase_universe", "probe_ase", "read_ase", "clear_ase_cache"]
+
+_COMPRESSED = (".gz", ".bz2", ".xz")
+_TRAJ_MAGIC = b"- of UlmASE-Trajectory"
+# Keys of atoms.info read as frame times, with their factor to ps.
+_TIME_KEYS = (("time_ps", 1.0), ("time_fs", 1e-3), ("time", 1e-3))
+#: Frame spacing (ps) assumed, with a warning, for a file without times when no ``dt=`` is given.
+DEFAULT_DT_PS = 1.0
+# Reader options the ase backend understands (open_source's **reader_kwargs).
+_OPTIONS = ("dt",)
+_CACHE_SIZE = 8
+
+_lock = threading.Lock()
+_arrays: OrderedDict[tuple, "_Frames"] = OrderedDict()  # per process: read-only arrays, shared by threads
+_local = threading.local()  # per thread: open ase.io.Trajectory handles
+
+
+def _ase() -> Any:
+    return require_extra("ase.io", "ase", "Reading VASP XDATCAR, extended XYZ and ASE .traj files")
+
+
+def _plain_name(path: str) -> str:
+    """The file name without a compression suffix."""
+    name = os.path.basename(path)
+    for suffix in _COMPRESSED:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def is_ase_file(path: str) -> bool:
+    """Whether ``path`` is a file only the ase backend reads (MDAnalysis has no reader for it).
+
+    True for VASP XDATCAR files (a name holding ``XDATCAR``, as ASE recognises them, unless its
+    extension is one MDAnalysis reads), ``*.extxyz`` and ASE ``*.traj`` files (the latter
+    recognised by their header, since other programs use ``.traj`` too), compressed or not.
+    """
+    name = _plain_name(os.fspath(path)).upper()
+    if name.endswith(".EXTXYZ"):
+        return True
+    if "XDATCAR" in name:
+        from trajml.io.mdanalysis_formats import _mda
+
+        ext = os.path.splitext(name)[1].lstrip(".")
+        return ext == "XDATCAR" or ext not in _mda()._READERS
+    if name.endswith(".TRAJ") and os.path.basename(os.fspath(path)).upper().endswith(".TRAJ"):
+        try:
+            with open(path, "rb") as fh:
+                return fh.read(len(_TRAJ_MAGIC)) == _TRAJ_MAGIC
+        except OSError:
+            return False
+    return False
+
+
+def _check_options(path: str, options: dict) -> float | None:
+    """The ``dt`` option (ps), refusing options the ase backend does not know."""
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"backend='ase' takes the reader option(s) {list(_OPTIONS)}; got {unknown} for '{path}' "
+            "(MDAnalysis options do not apply to ASE files)."
+        )
+    dt = options.get("dt")
+    if dt is None:
+        return None
+    dt = float(dt)
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"The 'dt' reader option for '{path}' must be a positive time in ps. "
+                         f"Got {options['dt']!r} instead.")
+    return dt
+
+
+def _frame_time(atoms: Any) -> float:
+    """Time of one ASE frame in ps from ``atoms.info``, NaN when it has none."""
+    info = getattr(atoms, "info", None) or {}
+    for key, factor in _TIME_KEYS:
+        value = info.get(key)
+        if value is not None:
+            try:
+                return float(value) * factor
+            except (TypeError, ValueError):
+                continue
+    return float("nan")
+
+
+def _standard_cell(cell: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Cell and positions rotated into trajml's lower-triangular box form; None without a cell.
+
+    Cells already lower-triangular (VASP and most MD cells) keep ASE's positions bit for bit.
+    """
+    from trajml.box import dimensions_from_matrices, matrices_from_dimensions
+
+    cell = np.asarray(cell, dtype=np.float64)
+    if not np.isfinite(cell).all() or abs(np.linalg.det(cell)) <= 0.0:
+        return None
+    if cell[0, 1] == 0.0 and cell[0, 2] == 0.0 and cell[1, 2] == 0.0:
+        return cell, positions
+    standard = matrices_from_dimensions(dimensions_from_matrices(cell))
+    rotation = np.linalg.solve(cell, standard)  # x_std = x @ inv(cell) @ standard
+    return standard, positions @ rotation
+
+
+def _convert(atoms: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Positions (N, 3) float64 Å and box (3, 3) float64 Å (None without a cell) of one ASE frame."""
+    positions = np.asarray(atoms.get_positions(), dtype=np.float64)
+    if not np.any(atoms.get_pbc()):
+        return positions, None
+    out = _standard_cell(atoms.cell.array, positions)
+    if out is None:
+        return positions, None
+    return out[1], out[0]
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """A whole text-format file parsed once: read-only arrays shared by the threads of a process."""
+
+    positions: np.ndarray  # (F, N, 3) float32, Å
+    boxes: np.ndarray | None  # (F, 3, 3) float32, Å; None when any frame has no cell
+    times: np.ndarray  # (F,) float64, ps; NaN where the file stores none
+    first: Any  # the first ase.Atoms (symbols, masses, info)
+
+
+class _TrajHandle:
+    """Random access to an ASE ``.traj`` file (one per thread)."""
+
+    def __init__(self, path: str) -> None:
+        self.trajectory = _ase().Trajectory(path, "r")
+        self.n_frames = len(self.trajectory)
+        self.first = self.trajectory[0] if self.n_frames else None
+
+    def close(self) -> None:
+        try:
+            self.trajectory.close()
+        except Exception:
+            pass
+
+
+def _signature(path: str) -> tuple[str, int, int, int]:
+    st = os.stat(path)
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _is_traj(path: str, fmt: str | None) -> bool:
+    if fmt is not None:
+        return fmt.lower() == "traj"
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(_TRAJ_MAGIC)) == _TRAJ_MAGIC
+    except OSError:
+        return False
+
+
+def _complete_xdatcar(path: str) -> tuple[str, int, str] | None:
+    """The text of a damaged XDATCAR up to its last whole frame, that frame count, and what is wrong.
+
+    None when the file is not an XDATCAR whose damage this can locate. A VASP run killed while
+    writing leaves a last frame with fewer coordinate lines than atoms (the common case).
+    """
+    opener = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}.get(os.path.splitext(path)[1].lower())
+    if opener is not None:
+        import importlib
+
+        handle = importlib.import_module(opener).open(path, "rt")
+    else:
+        handle = open(path)
+    with handle as fh:
+        lines = fh.read().splitlines(keepends=True)
+    n_atoms, kept, k, i = None, 0, 0, 0
+    while i < len(lines):
+        if "Direct configuration=" not in lines[i] and "Cartesian configuration=" not in lines[i]:
+            try:  # a header: title, scale, three cell rows, symbols, counts
+                n_atoms = sum(int(x) for x in lines[i + 6].split())
+            except (IndexError, ValueError):
+                return None if k == 0 else ("".join(lines[:kept]), k, f"frame {k} has a damaged header")
+            i += 7
+            continue
+        if n_atoms is None:
+            return None
+        block = lines[i + 1:i + 1 + n_atoms]
+        try:
+            whole = len(block) == n_atoms and all(len([float(x) for x in b.split()[:3]]) == 3 for b in block)
+        except ValueError:
+            whole = False
+        if not whole:
+            return "".join(lines[:kept]), k, f"frame {k} is incomplete ({len(block)} of {n_atoms} coordinate lines)"
+        i += 1 + n_atoms
+        kept, k = i, k + 1
+    return None
+
+
+def _format_name(path: str, fmt: str | None) -> str | None:
+    """ASE's name of the file's format (``fmt`` when given; None when ASE cannot tell)."""
+    if fmt:
+        return fmt
+    try:
+        return _ase().formats.filetype(path)
+    except Exception:
+        return None
+
+
+def _parse_all(path: str, fmt: str | None, truncate: bool = False) -> _Frames:
+    """Parse every frame of a text-format file with ASE (once per process).
+
+    A damaged XDATCAR raises :class:`CorruptTrajectoryError` naming the file and frame, or with
+    ``truncate`` keeps the whole frames before the damage (the caller warns).
+    """
+    aio = _ase()
+    try:
+        frames = aio.read(path, index=":", format=fmt)
+    except Exception as exc:
+        found = _complete_xdatcar(path) if _format_name(path, fmt) == "vasp-xdatcar" else None
+        if found is None:
+            raise _open_error(path, fmt, exc) from None
+        text, n_good, damage = found
+        if not truncate or n_good == 0:
+            keep = f"; open it with on_damage='truncate' to use frames 0 to {n_good - 1}." if n_good else "."
+            raise CorruptTrajectoryError(f"Trajectory '{path}' is truncated or corrupt: {damage}{keep}") from None
+        import io
+
+        frames = aio.read(io.StringIO(text), index=":", format="vasp-xdatcar")
+        frames[0].info["trajml_damage"] = damage
+    if not isinstance(frames, list):
+        frames = [frames]
+    if not frames:
+        raise CorruptTrajectoryError(f"Trajectory '{path}' has no frame.")
+    n_atoms = len(frames[0])
+    positions = np.empty((len(frames), n_atoms, 3), dtype=np.float32)
+    boxes = np.empty((len(frames), 3, 3), dtype=np.float32)
+    times = np.empty(len(frames), dtype=np.float64)
+    has_box = True
+    for k, atoms in enumerate(frames):  # a Python loop over ASE objects: ASE holds one object per frame
+        if len(atoms) != n_atoms:
+            raise CorruptTrajectoryError(
+                f"Trajectory '{path}' frame {k} has {len(atoms)} atoms, but frame 0 has {n_atoms}; "
+                "trajml needs a constant number of atoms."
+            )
+        pos, box = _convert(atoms)
+        positions[k] = pos
+        if box is None:
+            has_box = False
+        else:
+            boxes[k] = box
+        times[k] = _frame_time(atoms)
+    positions.setflags(write=False)
+    return _Frames(positions, boxes if has_box else None, times, frames[0])
+
+
+def _open_error(path: str, fmt: str | None, exc: Exception) -> Exception:
+    if isinstance(exc, FileNotFoundError):
+        return FileNotFoundError(f"Trajectory '{path}' does not exist.")
+    how = f"format {fmt!r}" if fmt else "its format guessed from the name and contents"
+    return UnknownFormatError(
+        f"ASE cannot read trajectory '{path}' with {how} ({type(exc).__name__}: {exc}). Pass the ASE format "
+        "name as format=..., e.g. 'vasp-xdatcar', 'extxyz' or 'traj'."
+    )
+
+
+def _handle(path: str, fmt: str | None, truncate: bool = False) -> _Frames | _TrajHandle:
+    """The cached reader of ``path``: parsed arrays (text formats) or a per-thread ``.traj`` handle."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Trajectory '{path}' does not exist.")
+    key = (_signature(path), fmt, truncate)
+    if _is_traj(path, fmt):
+        cache: OrderedDict | None = getattr(_local, "handles", None)
+        if cache is None:
+            cache = _local.handles = OrderedDict()
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        try:
+            handle = _TrajHandle(path)
+        except Exception as exc:
+            raise _open_error(path, fmt, exc) from None
+        cache[key] = handle
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)[1].close()
+        return handle
+    with _lock:
+        if key in _arrays:
+            _arrays.move_to_end(key)
+            return _arrays[key]
+    frames = _parse_all(path, fmt, truncate)  # outside the lock: parsing takes time; a duplicate parse is harmless
+    with _lock:
+        _arrays[key] = frames
+        while len(_arrays) > _CACHE_SIZE:
+            _arrays.popitem(last=False)
+    return frames
+
+
+def clear_ase_cache() -> int:
+    """Forget this process' parsed files and close this thread's ``.traj`` handles; returns how many."""
+    with _lock:
+        n = len(_arrays)
+        _arrays.clear()
+    cache: OrderedDict | None = getattr(_local, "handles", None)
+    while cache:
+        cache.popitem()[1].close()
+        n += 1
+    return n
+
+
+def _n_frames(handle: _Frames | _TrajHandle) -> int:
+    return handle.n_frames if isinstance(handle, _TrajHandle) else len(handle.positions)
+
+
+def _explicit_time_unit(handle: _Frames | _TrajHandle) -> bool:
+    """Whether the first frame's time carries its unit in its key (``time_ps``, ``time_fs``)."""
+    info = handle.first.info if handle.first is not None else {}
+    return any(key in info for key, _ in _TIME_KEYS[:2])
+
+
+def _time_of(handle: _Frames | _TrajHandle, k: int) -> float:
+    if isinstance(handle, _TrajHandle):
+        return _frame_time(handle.trajectory[k])
+    return float(handle.times[k])
+
+
+_universes: OrderedDict[tuple, Any] = OrderedDict()
+# Per-atom arrays of extended XYZ (LAMMPS, ASE) and PDB-derived frames that name each atom's molecule.
+_MOLECULE_ARRAYS = ("mol-id", "mol_id", "molecule_id", "molid", "residuenumbers")
+
+
+def _molecules(atoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Residue ids and each atom's residue index: the file's molecule ids, else one residue per atom."""
+    for key in _MOLECULE_ARRAYS:
+        ids = atoms.arrays.get(key)
+        if ids is not None and np.issubdtype(np.asarray(ids).dtype, np.integer):
+            resids, resindex = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+            return resids, resindex.reshape(-1)
+    return np.arange(1, len(atoms) + 1), np.arange(len(atoms))
+
+
+def ase_universe(path: str, fmt: str | None = None, truncate: bool = False) -> Any:
+    """An MDAnalysis Universe (topology only) of the atoms of an ASE-readable file.
+
+    Residues (resname ``ASE``) are the molecules of a per-atom ``mol-id`` / ``molecule_id`` array
+    when the file has one (extended XYZ from LAMMPS), else one per atom; names, types and elements
+    are the chemical symbols and masses ASE's (amu). Cached per process per file; the Universe has no coordinates.
+    The caller must not modify it.
+
+    Parameters
+    ----------
+    path : str
+        XDATCAR, extxyz, ASE ``.traj`` (or any file ASE reads).
+    fmt : str, optional
+        ASE format name when the file name does not tell it.
+    truncate : bool
+        Accept a truncated XDATCAR (its whole frames).
+
+    Returns
+    -------
+    MDAnalysis.Universe
+    """
+    handle = _handle(path, fmt, truncate)
+    key = (_signature(path), fmt)
+    with _lock:
+        if key in _universes:
+            _universes.move_to_end(key)
+            return _universes[key]
+    import MDAnalysis as mda
+
+    first = handle.first
+    if first is None:
+        raise CorruptTrajectoryError(f"Trajectory '{path}' has no frame.")
+    n = len(first)
+    symbols = np.array(first.get_chemical_symbols(), dtype=object)
+    resids, resindex = _molecules(first)
+    universe = mda.Universe.empty(n, n_residues=resids.size, atom_resindex=resindex, trajectory=False)
+    universe.add_TopologyAttr("names", symbols)
+    universe.add_TopologyAttr("types", symbols)
+    universe.add_TopologyAttr("elements", symbols)
+    universe.add_TopologyAttr("masses", np.asarray(first.get_masses(), dtype=np.float64))
+    universe.add_TopologyAttr("resnames", np.array(["ASE"] * resids.size, dtype=object))
+    universe.add_TopologyAttr("resids", resids)
+    if first.has("initial_charges") and np.any(first.get_initial_charges()):
+        universe.add_TopologyAttr("charges", np.asarray(first.get_initial_charges(), dtype=np.float64))
+    with _lock:
+        _universes[key] = universe
+        while len(_universes) > _CACHE_SIZE:
+            _universes.popitem(last=False)
+    return universe
+
+
+def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str = "raise") -> PartInfo:
+    """Open an ASE-readable file and report its frame count, atoms, timing and box.
+
+    Parameters
+    ----------
+    path : str
+        The trajectory file (also its topology).
+    fmt : str, optional
+        ASE format name (``"vasp-xdatcar"``, ``"extxyz"``, ``"traj"``, ...); None guesses.
+    reader_kwargs : dict
+        Reader options; the ase backend takes ``dt`` (ps between frames).
+    on_damage : {"raise", "truncate"}
+        A truncated XDATCAR: raise :class:`CorruptTrajectoryError` naming the file and frame, or
+        warn and keep the whole frames before the damage.
+
+    Returns
+    -------
+    PartInfo
+
+    Warns
+    -----
+    UserWarning
+        The file stores no times and no ``dt`` was given: the message states the assumed spacing
+        (:data:`DEFAULT_DT_PS`) and names the ``dt=`` keyword.
+    """
+    given_dt = _check_options(path, reader_kwargs)
+    handle = _handle(path, fmt, on_damage == "truncate")
+    damage = None if isinstance(handle, _TrajHandle) else handle.first.info.get("trajml_damage")
+    if damage is not None:
+        warnings.warn(f"Trajectory '{path}' is truncated or corrupt: {damage}. Using frames 0 to "
+                      f"{_n_frames(handle) - 1}.", RuntimeWarning, stacklevel=4)
+    n = _n_frames(handle)
+    if n == 0:
+        raise CorruptTrajectoryError(f"Trajectory '{path}' has no frame.")
+    first, last = _time_of(handle, 0), _time_of(handle, n - 1)
+    second = _time_of(handle, 1) if n > 1 else float("nan")
+    if np.isfinite(first) and (n == 1 or np.isfinite(second)):
+        dt = second - first if n > 1 else (given_dt if given_dt is not None else float("nan"))
+        if given_dt is not None and n > 1 and not np.isclose(dt, given_dt, rtol=1e-6):
+            warnings.warn(f"Trajectory '{path}' stores frame times {dt:g} ps apart; they are used and dt={given_dt:g} "
+                          "ps is ignored.", UserWarning, stacklevel=4)
+        elif given_dt is None and not _explicit_time_unit(handle):
+            # a bare 'time' has no unit: say which one was assumed
+            warnings.warn(f"Trajectory '{path}': frame times read from atoms.info['time'] as fs ({dt:g} ps between "
+                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass dt=<ps> to confirm.",
+                          UserWarning, stacklevel=4)
+    else:
+        if given_dt is None:
+            warnings.warn(
+                f"Trajectory '{path}' stores no frame times and no dt was given: assuming {DEFAULT_DT_PS:g} ps "
+                f"between frames. Pass dt=<ps between saved frames> to open_source(..., backend='ase') "
+                "(e.g. dt=0.1 for a VASP run with POTIM=2 fs and NBLOCK=50).",
+                UserWarning, stacklevel=4)
+        dt = given_dt if given_dt is not None else DEFAULT_DT_PS
+        first, last = 0.0, (n - 1) * dt
+    if isinstance(handle, _TrajHandle):
+        has_box = _convert(handle.first)[1] is not None
+    else:
+        has_box = handle.boxes is not None
+    return PartInfo(n_frames=n, n_atoms=len(handle.first), dt=float(dt), first_time=float(first),
+                    last_time=float(last), has_box=has_box, damage=damage)
+
+
+def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, fmt: str | None,
+             info: PartInfo | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Read frames of an ASE-readable file (the Chunk contract of :func:`trajml.io.backends.read_frames`).
+
+    Returns
+    -------
+    positions : ndarray, shape (F, N, 3), float32, Å
+    boxes : ndarray, shape (F, 3, 3), float32, Å, or None
+    times : ndarray, shape (F,), float64, ps
+        The file's times, else ``info.first_time + frame × info.dt``.
+    """
+    handle = _handle(path, fmt, info is not None and info.damage is not None)
+    frames = np.asarray(local_frames, dtype=np.int64)
+    n = _n_frames(handle)
+    if frames.size and (frames.min() < 0 or frames.max() >= n):
+        raise CorruptTrajectoryError(f"Trajectory '{path}': cannot read frame {int(frames.max())}: it has {n} frames.")
+    if isinstance(handle, _Frames):
+        positions = handle.positions[frames] if atoms is None else handle.positions[frames[:, None], atoms[None, :]]
+        boxes = None if handle.boxes is None else handle.boxes[frames]
+        times = handle.times[frames]
+    else:
+        n_atoms = len(handle.first) if atoms is None else len(atoms)
+        positions = np.empty((frames.size, n_atoms, 3), dtype=np.float32)
+        boxes = np.empty((frames.size, 3, 3), dtype=np.float32)
+        times = np.empty(frames.size, dtype=np.float64)
+        for i, k in enumerate(frames):  # one ASE frame object per frame: I/O bound
+            try:
+                frame = handle.trajectory[int(k)]
+            except Exception as exc:
+                raise CorruptTrajectoryError(
+                    f"Trajectory '{path}': cannot read frame {int(k)}: {type(exc).__name__}: {exc}") from exc
+            pos, box = _convert(frame)
+            positions[i] = pos if atoms is None else pos[atoms]
+            if box is None:
+                boxes = None
+            elif boxes is not None:
+                boxes[i] = box
+            times[i] = _frame_time(frame)
+    if not np.isfinite(times).all():
+        if info is None:
+            raise ValueError(f"Trajectory '{path}' stores no frame times; open it with open_source(..., dt=...).")
+        times = info.first_time + frames.astype(np.float64) * info.dt
+    return np.ascontiguousarray(positions, dtype=np.float32), boxes, np.asarray(times, dtype=np.float64)
