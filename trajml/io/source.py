@@ -33,6 +33,7 @@ from trajml.errors import (
 )
 from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
 from trajml.io.topology import AtomTable
+from trajml.io.universe import is_universe, source_from_universe
 
 __all__ = ["Source", "open_source", "TrajectoryMember"]
 
@@ -442,8 +443,9 @@ def open_source(
 
     Parameters
     ----------
-    topology : path or sequence of paths
-        Topology file (PSF, PDB, GRO, TPR, LAMMPS data, ...), or one per trajectory.
+    topology : path, sequence of paths, or MDAnalysis.Universe
+        Topology file (PSF, PDB, GRO, TPR, LAMMPS data, ...), or one per trajectory; or a Universe,
+        whose files, formats and reader options are reopened (see :mod:`trajml.io.universe`).
     trajectories : path, sequence of paths, or sequence of sequences of paths, optional
         One file; a list of files read as **consecutive parts of one run**; or a
         list of lists, one per trajectory (replicas or systems of an ensemble).
@@ -481,6 +483,8 @@ def open_source(
     >>> src.n_atoms > 0
     True
     """
+    if is_universe(topology):  # an MDAnalysis Universe: rebuilt from its files (trajml.io.universe)
+        return source_from_universe(open_source, **locals())  # every keyword, whatever the list holds
     if backend not in BACKENDS:
         raise ValueError(f"The 'backend' parameter of open_source must be one of {BACKENDS}. Got {backend!r} instead.")
     if on_damage not in ("raise", "truncate"):
