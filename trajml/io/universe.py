@@ -109,8 +109,8 @@ def universe_files(u: Any) -> tuple[str, str | list[str] | None, dict[str, Any]]
                       "file (mda.Writer over u.trajectory) and open that, or open the Universe's files without "
                       "transformations (trajml unwraps and wraps where an analysis needs it).")
     if isinstance(reader, ChainReader):
-        parts = [os.fspath(p) for p in reader.filenames]
-        if any(p is None for p in parts) or any(not os.path.isfile(p) for p in parts):
+        parts = [p if p is None else os.fspath(p) for p in reader.filenames]
+        if any(p is None or not os.path.isfile(p) for p in parts):
             raise _refuse("a part of its ChainReader is not a file", "Pass the parts' paths to open_source.")
         readers = list(reader.readers)
     else:
