@@ -292,7 +292,7 @@ class Param:
         elif kind == "mapping":
             if not isinstance(value, Mapping):
                 raise self.error(value, owner, name)
-            value = dict(value)
+            value = {k: _light_atomgroup(v) for k, v in value.items()}  # labelled selections (LABEL=SEL)
         elif kind == "path":
             if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
                 raise self.error(value, owner, name)
@@ -465,6 +465,13 @@ def _selection(value: Any, param: Param, owner: str, name: str | None) -> Any:
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise param.error(value, owner, name)
     return value
+
+
+def _light_atomgroup(value: Any) -> Any:
+    """An AtomGroup as its indices plus origin (a mapping's value is a selection); anything else as is."""
+    from trajml.selection import AtomGroupSelection, is_atomgroup
+
+    return AtomGroupSelection.from_atomgroup(value) if is_atomgroup(value) else value
 
 
 # -- ad-hoc checks (arguments that are not declared parameters) ---------------------------------------

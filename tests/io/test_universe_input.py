@@ -196,3 +196,17 @@ def test_empty_and_updating_atomgroups_are_refused(universe):
         MSD(universe.select_atoms("name Li", updating=True))
     with pytest.raises(EmptySelectionError, match="'select' parameter of MSD is an empty AtomGroup"):
         resolve_atoms(open_source(universe), universe.atoms[[]], "select", "MSD")
+
+
+def test_atomgroups_as_labelled_selections(sample, universe):
+    """A mapping parameter's AtomGroups (ShellCounts' species) are kept light and resolved like strings."""
+    from trajml.features import ShellCounts
+
+    li, o = universe.select_atoms("name Li"), universe.select_atoms("name O")
+    counts = ShellCounts(li, {"O": o}, radii=(4.0, 6.0))
+    assert repr(counts.species["O"]) == "<AtomGroup of 960 atoms>" and len(pickle.dumps(counts)) < 20000
+    res = run(counts, universe, stop=6, scheduler="processes", n_workers=2, progress=False)
+    assert_same_results(res, run(ShellCounts("name Li", {"O": "name O"}, radii=(4.0, 6.0)), open_source(*sample),
+                                 stop=6))
+    assert res.provenance["parameters"]["species"]["O"].startswith("AtomGroup of 960 atoms [1, 3, 5,")
+    json.dumps(res.provenance["parameters"]["species"])
