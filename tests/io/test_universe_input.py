@@ -210,3 +210,15 @@ def test_atomgroups_as_labelled_selections(sample, universe):
                                  stop=6))
     assert res.provenance["parameters"]["species"]["O"].startswith("AtomGroup of 960 atoms [1, 3, 5,")
     json.dumps(res.provenance["parameters"]["species"])
+
+
+def test_a_chainreader_whose_parts_repeat_a_frame_warns(tmp_path, io, system):
+    """trajml drops a continuation part's repeated first frame; the ChainReader keeps it: said, not hidden."""
+    u = io.make_universe()
+    parts = [io.write_trajectory(u, tmp_path / "a.xtc", frames=slice(0, 12)),
+             io.write_trajectory(u, tmp_path / "b.xtc", frames=slice(11, 30))]
+    chained = mda.Universe(system["top"], parts)
+    with pytest.warns(RuntimeWarning, match=r"has 30 frames, the Universe 31: trajml drops a continuation part's "
+                      r"first frame when it repeats"):
+        src = open_source(chained)
+    assert src.members == open_source(system["top"], parts).members
