@@ -28,7 +28,7 @@ LAYERS = {
     "features": 4,
     "store": 5,
     "transport": 6, "kinetics": 6, "fes": 6, "extrapolation": 6, "sim": 6, "plotting": 6,
-    "workflows": 7,
+    "workflows": 7, "mda": 7,  # trajml.mda: the MDAKit-style front end over features and transport
     "pipelines": 8,
     "cli": 9,
     "models": 10,  # the deprecated shim of the former paths

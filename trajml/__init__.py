@@ -29,7 +29,7 @@ _LAZY = {
 }
 _SUBMODULES = {"base", "box", "chunk", "errors", "units", "selection", "periodic", "accumulators", "results", "unwrap",
                "io", "parallel", "features", "store", "transport", "kinetics", "fes", "extrapolation", "workflows",
-               "sim", "data", "plotting", "kernels", "pipelines", "cli"}
+               "mda", "sim", "data", "plotting", "kernels", "pipelines", "cli"}
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

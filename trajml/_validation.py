@@ -66,7 +66,8 @@ class Param:
     ----------
     kind : str
         One of :data:`KINDS`, or ``"stage:NAME"`` for a pipeline reference to an earlier stage
-        of type NAME. ``"selection"`` is an MDAnalysis selection string or topology indices;
+        of type NAME. ``"selection"`` is an MDAnalysis selection string, an AtomGroup (kept as
+        :class:`~trajml.selection.AtomGroupSelection`: indices plus its Universe's files) or topology indices;
         ``"floats"`` a sequence of floats; ``"mapping"`` a dict.
     default : object
         Default value; :data:`REQUIRED` when the parameter must be given. Analyses leave it
@@ -218,7 +219,7 @@ class Param:
         elif self.kind == "bool":
             text = "a bool"
         elif self.kind == "selection":
-            text = "an MDAnalysis selection string or a 1-D array of topology indices"
+            text = "an MDAnalysis selection string, an AtomGroup or a 1-D array of topology indices"
         elif self.kind == "mapping":
             text = "a mapping"
         elif self.kind == "path":
@@ -291,7 +292,7 @@ class Param:
         elif kind == "mapping":
             if not isinstance(value, Mapping):
                 raise self.error(value, owner, name)
-            value = dict(value)
+            value = {k: _light_atomgroup(v) for k, v in value.items()}  # labelled selections (LABEL=SEL)
         elif kind == "path":
             if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
                 raise self.error(value, owner, name)
@@ -442,9 +443,20 @@ def _match_choice(text: str, choices: tuple[Any, ...]) -> Any:
 
 
 def _selection(value: Any, param: Param, owner: str, name: str | None) -> Any:
+    from trajml.selection import AtomGroupSelection, is_atomgroup
+
     if isinstance(value, str):
         if not value.strip():
             raise param.error(value, owner, name)
+        return value
+    if is_atomgroup(value):
+        # Indices plus origin, not the AtomGroup: an AtomGroup pickles its whole Universe to every worker.
+        if len(value) == 0:
+            raise param.error(value, owner, name, shown="an empty AtomGroup")
+        return AtomGroupSelection.from_atomgroup(value)
+    if isinstance(value, AtomGroupSelection):
+        if not len(value):
+            raise param.error(value, owner, name, shown="an empty AtomGroup")
         return value
     try:
         arr = np.asarray(value)
@@ -453,6 +465,13 @@ def _selection(value: Any, param: Param, owner: str, name: str | None) -> Any:
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise param.error(value, owner, name)
     return value
+
+
+def _light_atomgroup(value: Any) -> Any:
+    """An AtomGroup as its indices plus origin (a mapping's value is a selection); anything else as is."""
+    from trajml.selection import AtomGroupSelection, is_atomgroup
+
+    return AtomGroupSelection.from_atomgroup(value) if is_atomgroup(value) else value
 
 
 # -- ad-hoc checks (arguments that are not declared parameters) ---------------------------------------

@@ -35,6 +35,7 @@ from trajml.io.ase_reader import ase_universe, is_ase_file
 from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
+from trajml.io.universe import is_universe, source_from_universe
 
 __all__ = ["Source", "open_source", "TrajectoryMember"]
 
@@ -487,8 +488,9 @@ def open_source(
 
     Parameters
     ----------
-    topology : path or sequence of paths
-        Topology file (PSF, PDB, GRO, TPR, LAMMPS data, ...), or one per trajectory.
+    topology : path, sequence of paths, or MDAnalysis.Universe
+        Topology file (PSF, PDB, GRO, TPR, LAMMPS data, ...), or one per trajectory; or a Universe,
+        whose files, formats and reader options are reopened (see :mod:`trajml.io.universe`).
     trajectories : path, sequence of paths, or sequence of sequences of paths, optional
         One file; a list of files read as **consecutive parts of one run**; or a
         list of lists, one per trajectory (replicas or systems of an ensemble).
@@ -539,6 +541,8 @@ def open_source(
     >>> src.n_atoms > 0
     True
     """
+    if is_universe(topology):  # an MDAnalysis Universe: rebuilt from its files (trajml.io.universe)
+        return source_from_universe(open_source, **locals())  # every keyword, whatever the list holds
     if backend == "mdanalysis" and _only_ase_files(topology, trajectories):
         backend = "ase"  # MDAnalysis has no reader for these files
     if backend not in BACKENDS:

@@ -24,6 +24,8 @@ from typing import Any
 
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError, WrongCallError
+from trajml.io import open_source
+from trajml.io.universe import is_universe
 from trajml.parallel.options import check_run_options, show_progress
 from trajml.parallel.provenance import provenance_record
 from trajml.parallel.schedulers import imap_ordered
@@ -103,8 +105,8 @@ def run(
     analysis : Analysis
         A featurizer (RDF, Coordination, ...) or a particle analysis (MSD, Conductivity,
         ResidenceTime); bound to ``source`` here (selections resolved once).
-    source : trajml.io.Source
-        Trajectories to read; workers reopen its files.
+    source : trajml.io.Source or MDAnalysis.Universe
+        Trajectories to read; workers reopen its files. A Universe becomes ``open_source(universe)``.
     chunk_size : int, optional
         Frames per read (and per task for featurizers); memory per worker is bounded by it.
         Default: the analysis' own (100 unless it says otherwise).
@@ -135,6 +137,7 @@ def run(
         ``analysis`` is not an analysis (an estimator, a class, swapped arguments); the message
         names the right call.
     """
+    source = open_source(source) if is_universe(source) else source  # MDAnalysis interop
     _check_analysis(analysis, source)
     if traj_id is not None:
         if traj_ids is not None:
@@ -260,6 +263,7 @@ def stream(
     object
         What ``method`` returns for each chunk.
     """
+    source = open_source(source) if is_universe(source) else source  # MDAnalysis interop
     _check_analysis(featurizer, source)
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)

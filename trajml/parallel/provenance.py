@@ -29,10 +29,17 @@ def library_versions() -> dict[str, str]:
 
 def parameters_of(analysis: Any) -> dict[str, Any]:
     """An analysis' parameters: the declared ones, or its public attributes for undeclared classes."""
+    from trajml.selection import AtomGroupSelection
+
     declared = getattr(type(analysis), "_parameters", None)
-    if declared:
-        return analysis.get_params()
-    return {k: v for k, v in vars(analysis).items() if not k.startswith("_")}
+    values = analysis.get_params() if declared else {k: v for k, v in vars(analysis).items() if not k.startswith("_")}
+    # AtomGroups are described ("AtomGroup of 20 atoms [0-19]"), also as labelled selections (a mapping's
+    # values), keeping the record JSON-friendly.
+    def plain(v: Any) -> Any:
+        return v.describe() if isinstance(v, AtomGroupSelection) else v
+
+    return {k: {kk: plain(vv) for kk, vv in v.items()} if isinstance(v, dict) else plain(v)
+            for k, v in values.items()}
 
 
 def provenance_record(analysis: Any, source: Any, options: dict[str, Any], *, chunk_size: int, n_tasks: int,
