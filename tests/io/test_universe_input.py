@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from trajml._validation import Param
-from trajml.errors import EmptySelectionError, InvalidParameterError, SelectionError
+from trajml.errors import EmptySelectionError, InvalidParameterError, IrregularTimeError, SelectionError
 from trajml.features import RDF, Coordination
 from trajml.io import open_source
 from trajml.io.universe import UniverseNotReopenableError
@@ -82,11 +82,14 @@ def test_a_chainreader_universe_gives_its_parts(tmp_path, io, system):
 
 def test_format_hints_and_reader_options_follow_the_universe(tmp_path, system):
     odd = shutil.copy(system["xtc"], tmp_path / "frames.bin")  # an extension MDAnalysis does not know
-    u = mda.Universe(system["top"], str(odd), format="XTC", dt=7.0)
+    u = mda.Universe(system["top"], str(odd), format="XTC", dt=2.0)  # the step the file's stamps hold
     src = open_source(u)
-    assert src.format == "XTC" and src.reader_kwargs == {"dt": 7.0}
-    assert src.dt == pytest.approx(u.trajectory.dt) == pytest.approx(7.0)
-    assert src.fingerprint() == open_source(system["top"], str(odd), format="XTC", dt=7.0).fingerprint()
+    assert src.format == "XTC" and src.reader_kwargs == {"dt": 2.0}
+    assert src.dt == pytest.approx(u.trajectory.dt) == pytest.approx(2.0)
+    assert src.fingerprint() == open_source(system["top"], str(odd), format="XTC", dt=2.0).fingerprint()
+    # A dt that contradicts the stamps is refused through the Universe as through the paths.
+    with pytest.raises(IrregularTimeError, match=r"frames\.bin.*given dt=7\.0"):
+        open_source(mda.Universe(system["top"], str(odd), format="XTC", dt=7.0))
 
 
 def test_a_single_file_universe_reads_the_topology_coordinates(system):
