@@ -169,7 +169,12 @@ def read_frames(
             reader = universe.trajectory
             info = PartInfo(reader.n_frames, len(universe.atoms), float(reader.dt), float(reader[0].time),
                             float("nan"), True)
-        return _read_mdtraj(part, local_frames, atoms, info, format)
+        positions, boxes, times = _read_mdtraj(part, local_frames, atoms, info, format)
+        if reader_kwargs.get("box") is not None:  # the box option (trajml.io.reader_options)
+            from trajml.io.reader_options import box_vectors
+
+            boxes = box_vectors(reader_kwargs["box"], len(positions))
+        return positions, boxes, times
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory

@@ -96,7 +96,9 @@ def open_universe(
     type_map : tuple of (str, str) pairs
         Numeric atom types to names (see :func:`trajml.io.open_source`).
     **kwargs
-        Passed to ``MDAnalysis.Universe``.
+        Passed to ``MDAnalysis.Universe``, except the options trajml applies itself (``dt``,
+        ``time_unit``, ``lammps_units``, ``box``: see :mod:`trajml.io.reader_options`). A ``.dump`` or
+        ``.lammpstrj`` file is read as a LAMMPS dump and a LAMMPS-written DCD with LAMMPS time units.
 
     Returns
     -------
@@ -125,7 +127,11 @@ def open_universe(
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
+    from trajml.io.reader_options import _reader_format, apply_to_universe, split_reader_kwargs
+
     mda = _mda()
+    ours, kwargs = split_reader_kwargs(kwargs)
+    format = _reader_format(trajectory, format)
     _check_formats(topology, trajectory, topology_format, format)
     args = (topology,) if trajectory is None else (topology, trajectory)
     opts = dict(kwargs)
@@ -140,6 +146,7 @@ def open_universe(
     except Exception as exc:
         _raise_open_error(exc, topology, trajectory, topology_format, format, kwargs)
     _apply_type_map(universe, type_map, topology)
+    apply_to_universe(universe, ours, trajectory or topology)
     cache[key] = universe
     while len(cache) > _CACHE_SIZE:
         _, old = cache.popitem(last=False)
