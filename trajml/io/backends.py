@@ -94,10 +94,12 @@ def probe_part(
         else:
             keep = "No frame is readable"
         if on_damage == "raise" or n_good == 0:
-            raise CorruptTrajectoryError(
-                f"Trajectory '{part}' is truncated or corrupt: {damage}. {keep}"
-                + ("; open it with on_damage='truncate' to use them." if n_good else ".")
-            )
+            from trajml.io.reader_options import cli_text, with_cli_text
+
+            python, cli = cli_text(f"Trajectory '{part}' is truncated or corrupt: {damage}. {keep}"
+                                   + ("; open it with {on_damage} to use them." if n_good else "."),
+                                   on_damage="truncate")
+            raise with_cli_text(CorruptTrajectoryError(python), cli)
         warnings.warn(f"Trajectory '{part}' is truncated or corrupt: {damage}. Using frames 0 to {n_good - 1}.",
                       RuntimeWarning, stacklevel=3)
     if n_good == 0:
@@ -115,10 +117,11 @@ def probe_part(
     if backend == "mdtraj":
         n_md = _mdtraj_n_frames(part, format)
         if n_md < n_good:
-            raise CorruptTrajectoryError(
-                f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
-                "use backend='mdanalysis' for this file."
-            )
+            from trajml.io.reader_options import cli_text, with_cli_text
+
+            python, cli = cli_text(f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
+                                   "use {backend} for this file.", backend="mdanalysis")
+            raise with_cli_text(CorruptTrajectoryError(python), cli)
     return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=dt, first_time=first_time,
                     last_time=last_time, has_box=has_box, damage=damage)
 

@@ -211,8 +211,11 @@ def fix_text(name: str, value: Any, cli: bool = False) -> str:
 
 def cli_text(template: str, **fixes: Any) -> tuple[str, str]:
     """A message in Python and in command-line words: ``{name}`` in ``template`` becomes each fix."""
-    return (template.format(**{k: fix_text(k, v) for k, v in fixes.items()}),
-            template.format(**{k: fix_text(k, v, cli=True) for k, v in fixes.items()}))
+    python = cli = template
+    for name, value in fixes.items():  # plain replacement: paths in the text may hold braces
+        python = python.replace("{" + name + "}", fix_text(name, value))
+        cli = cli.replace("{" + name + "}", fix_text(name, value, cli=True))
+    return python, cli
 
 
 def with_cli_text(exc: BaseException, cli: str) -> BaseException:
