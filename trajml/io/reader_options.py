@@ -116,7 +116,7 @@ def box_dimensions(value: Any) -> tuple[float, ...]:
     a, b, c, al, be, ga = arr
     ca, cb, cg = (math.cos(math.radians(x)) for x in (al, be, ga))
     square = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
-    if min(a, b, c) <= 0 or min(al, be, ga) <= 0 or max(al, be, ga) >= 180 or square <= 0:
+    if min(a, b, c) <= 0 or min(al, be, ga) <= 0 or max(al, be, ga) >= 180 or square <= 1e-10:
         raise ValueError(f"{what}, with a positive volume (lengths > 0, angles in (0, 180) that close a cell)")
     return tuple(float(x) for x in arr)
 
