@@ -97,7 +97,7 @@ def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
 def missing_box_error(source: Any, traj_id: int, owner: str, frame: int = 0) -> Exception:
     """A :class:`~trajml.errors.MissingBoxError` naming the files and how to give a box, in the user's syntax."""
     from trajml.errors import MissingBoxError
-    from trajml.io.reader_options import cli_text, with_cli_text
+    from trajml._fixes import cli_text, with_cli_text
 
     member = source.members[traj_id]
     files = ", ".join(f"'{p}'" for p in member.parts)

@@ -25,6 +25,7 @@ from trajml.io.integrity import _integrity, scan_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
 from trajml.io.part_info import PartInfo
+from trajml.io.reader_options import BACKENDS
 
 __all__ = [
     "PartInfo",
@@ -36,7 +37,6 @@ __all__ = [
     "BACKENDS",
 ]
 
-BACKENDS = ("mdanalysis", "mdtraj")
 
 
 def probe_part(
@@ -94,7 +94,7 @@ def probe_part(
         else:
             keep = "No frame is readable"
         if on_damage == "raise" or n_good == 0:
-            from trajml.io.reader_options import cli_text, with_cli_text
+            from trajml._fixes import cli_text, with_cli_text
 
             python, cli = cli_text(f"Trajectory '{part}' is truncated or corrupt: {damage}. {keep}"
                                    + ("; open it with {on_damage} to use them." if n_good else "."),
@@ -117,7 +117,7 @@ def probe_part(
     if backend == "mdtraj":
         n_md = _mdtraj_n_frames(part, format)
         if n_md < n_good:
-            from trajml.io.reader_options import cli_text, with_cli_text
+            from trajml._fixes import cli_text, with_cli_text
 
             python, cli = cli_text(f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
                                    "use {backend} for this file.", backend="mdanalysis")

@@ -40,7 +40,7 @@ def _check_formats(topology: str, trajectory: str | None, topology_format: str |
     """Raise :class:`UnknownFormatError` naming the file when MDAnalysis has no reader or parser for it."""
     from MDAnalysis.core._get_readers import get_parser_for, get_reader_for
 
-    from trajml.io.reader_options import cli_text, with_cli_text
+    from trajml._fixes import cli_text, with_cli_text
 
     mda = _mda()
     if trajectory is not None:

@@ -39,9 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from trajml._fixes import cli_text, fix_text, with_cli_text
 from trajml._validation import Param
 
-__all__ = ["READER_OPTIONS", "TIME_UNITS", "LAMMPS_TIME_UNITS", "check_reader_options", "ReaderWarning",
+__all__ = ["READER_OPTIONS", "BACKENDS", "TIME_UNITS", "LAMMPS_TIME_UNITS", "check_reader_options", "ReaderWarning",
            "cli_text", "fix_text", "with_cli_text", "warn_assumed_times", "lammps_dump_format",
            "is_lammps_dcd"]
 
@@ -134,15 +135,13 @@ def _type_map(value: Mapping[Any, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _backends() -> tuple[str, ...]:
-    from trajml.io.backends import BACKENDS
-
-    return tuple(BACKENDS)
+#: Libraries that read coordinates (:mod:`trajml.io.backends` dispatches on them).
+BACKENDS = ("mdanalysis", "mdtraj")
 
 
 #: Everything :func:`trajml.io.open_source` takes about reading files.
 READER_OPTIONS: dict[str, Param] = {
-    "backend": Param("str", "mdanalysis", "library that reads coordinates", choices=_backends(), name="backend"),
+    "backend": Param("str", "mdanalysis", "library that reads coordinates", choices=BACKENDS, name="backend"),
     "format": Param("str", None, "trajectory format (MDAnalysis name, e.g. XTC, DCD, LAMMPSDUMP) when the extension "
                     "misleads", nullable=True, none_help="from the extension", metavar="FORMAT", name="format"),
     "topology_format": Param("str", None, "topology format (MDAnalysis name, e.g. PSF, DATA)", nullable=True,
@@ -193,37 +192,6 @@ def check_reader_options(owner: str = "open_source", **values: Any) -> dict[str,
 
 
 # -- messages that name the fix in the user's syntax -------------------------------------------------
-def fix_text(name: str, value: Any, cli: bool = False) -> str:
-    """How a user sets ``name`` to ``value``: ``on_damage='truncate'`` in Python, ``--on-damage truncate``
-    on the command line. A str ``value`` starting with ``<`` is a placeholder, written as is."""
-    placeholder = isinstance(value, str) and value.startswith("<")
-    if cli:
-        p = READER_OPTIONS.get(name)
-        flag = p.cli_flag if p is not None else "--" + name.replace("_", "-")
-        if placeholder:
-            return f"{flag} {value}"
-        from trajml._validation import cli_value_text
-
-        text = cli_value_text(value)
-        return f"{flag} {text!r}" if " " in text and not isinstance(value, (list, tuple)) else f"{flag} {text}"
-    return f"{name}={value}" if placeholder else f"{name}={value!r}"
-
-
-def cli_text(template: str, **fixes: Any) -> tuple[str, str]:
-    """A message in Python and in command-line words: ``{name}`` in ``template`` becomes each fix."""
-    python = cli = template
-    for name, value in fixes.items():  # plain replacement: paths in the text may hold braces
-        python = python.replace("{" + name + "}", fix_text(name, value))
-        cli = cli.replace("{" + name + "}", fix_text(name, value, cli=True))
-    return python, cli
-
-
-def with_cli_text(exc: BaseException, cli: str) -> BaseException:
-    """Attach the command-line wording of ``exc`` (read by :func:`trajml.cli._options.render_error`)."""
-    exc.cli_message = cli  # type: ignore[attr-defined]
-    return exc
-
-
 class ReaderWarning(UserWarning):
     """A reader assumption or override worth knowing; ``cli_message`` words its fix as flags."""
 
