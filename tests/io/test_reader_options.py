@@ -274,3 +274,15 @@ def test_r_max_is_checked_over_all_frames_once(tmp_path, io):
     assert "at most half the smallest perpendicular box width, 6 Å in trajectory 0 frame 9 (the smallest over " \
            "all 10 frames" in str(exc.value)
     assert RDF("name C", "name O", r_max=6.0).run(open_source(top, dcd), progress=False).r.size
+
+
+def test_the_mdtraj_backend_follows_the_reader_options(no_box_files, tmp_path, io):
+    pytest.importorskip("mdtraj")
+    u = io.make_universe(n_frames=5)
+    top = io.write_topology(u, tmp_path / "t.pdb")
+    xtc = io.write_trajectory(u, tmp_path / "t.xtc")
+    for backend in ("mdanalysis", "mdtraj"):
+        src = open_source(top, xtc, backend=backend, dt=3.0, box=[20, 20, 20, 90, 90, 90])
+        chunk = next(src.iter_chunks(chunk_size=10))
+        assert np.allclose(chunk.times, 3.0 * np.arange(5)), backend
+        assert np.allclose(chunk.boxes, np.diag([20.0, 20.0, 20.0]), atol=1e-4), backend

@@ -173,10 +173,14 @@ def read_frames(
             info = PartInfo(reader.n_frames, len(universe.atoms), float(reader.dt), float(reader[0].time),
                             float("nan"), True)
         positions, boxes, times = _read_mdtraj(part, local_frames, atoms, info, format)
-        if reader_kwargs.get("box") is not None:  # the box option (trajml.io.reader_options)
+        # The reader options (trajml.io.reader_options) apply to mdtraj's frames too; the probe's
+        # timing already follows them.
+        if reader_kwargs.get("box") is not None:
             from trajml.io.reader_options import box_vectors
 
             boxes = box_vectors(reader_kwargs["box"], len(positions))
+        if any(reader_kwargs.get(k) is not None for k in ("dt", "time_unit", "lammps_units")):
+            times = info.first_time + local_frames.astype(np.float64) * info.dt
         return positions, boxes, times
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
