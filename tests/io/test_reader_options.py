@@ -286,3 +286,18 @@ def test_the_mdtraj_backend_follows_the_reader_options(no_box_files, tmp_path, i
         chunk = next(src.iter_chunks(chunk_size=10))
         assert np.allclose(chunk.times, 3.0 * np.arange(5)), backend
         assert np.allclose(chunk.boxes, np.diag([20.0, 20.0, 20.0]), atol=1e-4), backend
+
+
+def test_a_file_without_times_warns_once_and_dt_sets_them(no_box_files):
+    top, xyz, _ = no_box_files
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        src = open_source(top, xyz)
+    found = _reader_warnings(record)
+    assert len(found) == 1 and "'nobox.xyz' (stores no times): dt = 1 ps" in str(found[0].message)
+    assert "dt=<DT>" in str(found[0].message) and "lammps_units" not in str(found[0].message)
+    assert src.dt == 1.0
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert open_source(top, xyz, dt=4.0).dt == 4.0
+    assert not _reader_warnings(record)

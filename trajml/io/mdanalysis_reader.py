@@ -146,6 +146,11 @@ def open_universe(
     except Exception as exc:
         _raise_open_error(exc, topology, trajectory, topology_format, format, kwargs)
     _apply_type_map(universe, type_map, topology)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        universe.trajectory.dt  # a format without times: MDAnalysis assumes 1 ps, with a warning
+    universe.trajml_assumed_dt = (universe.trajectory.n_frames > 1
+                                  and any("no dt information" in str(w.message) for w in seen))
     apply_to_universe(universe, ours, trajectory or topology)
     cache[key] = universe
     while len(cache) > _CACHE_SIZE:

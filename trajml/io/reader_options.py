@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -309,22 +309,39 @@ def apply_to_universe(universe: Any, options: Mapping[str, Any], trajectory: str
     reader.add_transformations(transform)
 
 
-def warn_assumed_times(parts: Sequence[str], fmt: str | None, options: Mapping[str, Any],
-                       infos: Sequence[Any]) -> None:
-    """One warning for the LAMMPS files whose time step trajml had to assume (no dt, time_unit, lammps_units)."""
+def warn_assumed_times(parts: Sequence[tuple[str, str, Any]], fmt: str | None, options: Mapping[str, Any],
+                       open_part: Callable[[str, str], Any]) -> None:
+    """One warning for the files whose time step trajml had to assume (no dt, time_unit or lammps_units).
+
+    Parameters
+    ----------
+    parts : sequence of (topology, part, PartInfo)
+        Every file of a source with its probe.
+    fmt : str or None
+        The format given by the user.
+    options : mapping
+        The reader options given.
+    open_part : callable
+        ``open_part(topology, part)`` returns the (cached) MDAnalysis Universe of a file.
+    """
     if any(options.get(k) is not None for k in ("dt", "time_unit", "lammps_units")):
         return
     assumed = []
-    for part, info in zip(parts, infos):
+    for top, part, info in parts:
         spacing = (info.last_time - info.first_time) / (info.n_frames - 1) if info.n_frames > 1 else info.dt
+        name = os.path.basename(part)
         if is_lammps_dcd(part, fmt):
-            assumed.append(f"'{os.path.basename(part)}' (a LAMMPS DCD, read as units real: fs): dt = {spacing:g} ps")
+            assumed.append(f"'{name}' (a LAMMPS DCD, read as units real: fs): dt = {spacing:g} ps")
         elif lammps_dump_format(part, fmt) == "LAMMPSDUMP" or (fmt or "").upper() == "LAMMPSDUMP":
-            assumed.append(f"'{os.path.basename(part)}' (a LAMMPS dump: step numbers read as ps): dt = {spacing:g} ps")
+            assumed.append(f"'{name}' (a LAMMPS dump: step numbers read as ps): dt = {spacing:g} ps")
+        elif info.n_frames > 1 and getattr(open_part(top, part), "trajml_assumed_dt", False):
+            assumed.append(f"'{name}' (stores no times): dt = {spacing:g} ps")
     if not assumed:
         return
-    template = ("LAMMPS stores times in the run's units, which the file does not record; trajml assumed "
-                + "; ".join(assumed) + ". If that is wrong, give the units style ({lammps_units}) or the time "
-                "between saved frames in ps ({dt}).")
+    lammps = any("LAMMPS" in a for a in assumed)
+    template = (("LAMMPS stores times in the run's units, which the file does not record; " if lammps else "")
+                + "trajml assumed " + "; ".join(assumed) + ". If that is wrong, give "
+                + ("the units style ({lammps_units}) or " if lammps else "")
+                + "the time between saved frames in ps ({dt}).")
     python, cli = cli_text(template, lammps_units="metal", dt="<DT>")
     warnings.warn(ReaderWarning(python, cli), stacklevel=3)

@@ -525,7 +525,8 @@ def open_source(
         for prev, cur in zip(infos, infos[1:]):
             skip.append(bool(np.isclose(cur.first_time, prev.last_time, rtol=0, atol=1e-6)) and cur.n_frames > 1)
         members.append(TrajectoryMember(top, tuple(parts), infos, tuple(skip)))
-    warn_assumed_times([p for m in members for p in m.parts], format, reader_kwargs,
-                       [i for m in members for i in m.infos])
+    warn_assumed_times([(m.topology, p, i) for m in members for p, i in zip(m.parts, m.infos)], format,
+                       reader_kwargs, lambda top, part: open_universe(top, part, topology_format=topology_format,
+                                                                      format=format, type_map=tmap, **reader_kwargs))
     return Source(members, backend=backend, topology_format=topology_format, format=format, type_map=tmap,
                   reader_kwargs=reader_kwargs, check_finite=check_finite)
