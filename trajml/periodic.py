@@ -11,8 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from trajml.chunk import ChunkSpec
-
 __all__ = ["check_cutoff_fits", "check_chunk", "check_source_boxes", "missing_box_error"]
 
 
@@ -96,8 +94,8 @@ def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
 
 def missing_box_error(source: Any, traj_id: int, owner: str, frame: int = 0) -> Exception:
     """A :class:`~trajml.errors.MissingBoxError` naming the files and how to give a box, in the user's syntax."""
-    from trajml.errors import MissingBoxError
     from trajml._fixes import cli_text, with_cli_text
+    from trajml.errors import MissingBoxError
 
     member = source.members[traj_id]
     files = ", ".join(f"'{p}'" for p in member.parts)

@@ -31,7 +31,7 @@ from trajml.errors import (
     NonFiniteCoordinatesError,
     SelectionError,
 )
-from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
+from trajml.io.backends import PartInfo, open_universe, probe_part, read_frames
 from trajml.io.topology import AtomTable
 
 __all__ = ["Source", "open_source", "TrajectoryMember"]
