@@ -482,8 +482,8 @@ def open_source(
 
     The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
     command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).
-    A LAMMPS-written DCD or a LAMMPS dump opened without ``dt``, ``time_unit`` or ``lammps_units``
-    gives one warning stating the time step assumed.
+    A LAMMPS-written DCD, a LAMMPS dump or a file that stores no times (XYZ, multi-frame PDB) opened
+    without ``dt``, ``time_unit`` or ``lammps_units`` gives one warning stating the time step assumed.
 
     Returns
     -------
