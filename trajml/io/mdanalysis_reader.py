@@ -139,6 +139,8 @@ def open_universe(
         opts["topology_format"] = topology_format
     if format:
         opts["format"] = format
+    if format == "LAMMPSDUMP":
+        opts.setdefault("dt", 1.0)  # MDAnalysis' own default, given so it stops warning on every frame
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -149,8 +151,12 @@ def open_universe(
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         universe.trajectory.dt  # a format without times: MDAnalysis assumes 1 ps, with a warning
-    universe.trajml_assumed_dt = (universe.trajectory.n_frames > 1
-                                  and any("no dt information" in str(w.message) for w in seen))
+    no_times = any("no dt information" in str(w.message) for w in seen)
+    if no_times:
+        # Keep MDAnalysis' 1 ps, said once: trajml's own warning (reader_options.warn_assumed_times)
+        # names the file and the fix, and MDAnalysis would repeat its note on every new frame.
+        universe.trajectory.ts.data["dt"] = 1.0
+    universe.trajml_assumed_dt = no_times and universe.trajectory.n_frames > 1
     apply_to_universe(universe, ours, trajectory or topology)
     cache[key] = universe
     while len(cache) > _CACHE_SIZE:
