@@ -272,15 +272,12 @@ def apply_to_universe(universe: Any, options: Mapping[str, Any], trajectory: str
     state = {"dt": dt_native}  # the dt the reader used for the frame being transformed
 
     def raw(frame_ts: Any) -> float:
+        if isinstance(reader, DumpReader):  # its LAMMPS step number, times MDAnalysis' dt
+            return float(frame_ts.data["step"]) * dt_native
         if derived:
             return float(frame_ts.data["time"]) * dt_native / state["dt"]
         return float(frame_ts.data["time"]) if stored else offset + frame_ts.frame * dt_native
 
-    t0 = 0.0
-    if dt is not None and reader.n_frames > 1:
-        r0 = raw(ts)
-        r1 = raw(reader[1])
-        t0 = r0 / (r1 - r0) * dt if r1 != r0 and math.isfinite(r0 / (r1 - r0)) else 0.0
     if box is not None:
         own = ts.dimensions
         if own is not None and np.all(np.asarray(own[:3]) > 0):
@@ -292,6 +289,11 @@ def apply_to_universe(universe: Any, options: Mapping[str, Any], trajectory: str
                     f"Trajectory '{trajectory}' has its own box ({shown} at frame 0); the given box "
                     f"({' '.join(f'{x:g}' for x in box)}) replaces it on every frame.",
                 ), stacklevel=4)
+    t0 = 0.0
+    if dt is not None and reader.n_frames > 1:
+        r0 = raw(ts)
+        r1 = raw(reader[1])
+        t0 = r0 / (r1 - r0) * dt if r1 != r0 and math.isfinite(r0 / (r1 - r0)) else 0.0
     dims = np.asarray(box, dtype=np.float32) if box is not None else None
 
     def transform(frame_ts: Any) -> Any:
