@@ -15,13 +15,22 @@ Format (``version: 1``)
       - name: lammps-run             # an explicit topology/trajectory pair
         topology: run/system.data
         trajectory: [run/part1.dcd, run/part2.dcd]
-        type_map: {1: C, 2: O, 3: Li, 4: TFSI}
-        on_damage: raise             # or truncate; also backend, format, topology_format
+        reader: {type_map: {1: C, 2: O, 3: Li, 4: TFSI}, lammps_units: real}
+      - name: exported
+        topology: export.pdb
+        trajectory: export.xyz
+        reader: {box: [40, 40, 40, 90, 90, 90], dt: 2.0}  # no box and no times in the files
     stages:
       - info                         # a stage with all defaults
       - {stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O, r_max: 12.0}
       - {stage: coordination, cutoff_from: rdf_li_o}
     outputs: results                 # folder (relative to the working directory)
+
+``reader:`` takes the reader options of :func:`trajml.io.open_source` (the command line's
+``--dt``, ``--box``, …), declared once in :data:`trajml.io.reader_options.READER_OPTIONS`:
+``backend``, ``format``, ``topology_format``, ``dt`` (ps), ``time_unit``, ``lammps_units``,
+``atom_style``, ``box``, ``type_map``, ``on_damage``. The former top-level keys ``type_map``,
+``backend``, ``format``, ``topology_format`` and ``on_damage`` of an input still work.
 
 Metadata is free-form per system; known keys are checked: ``temperature``
 (K, > 0) and ``charges`` (atom name -> charge in e). Input paths are relative to
@@ -57,11 +66,12 @@ __all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load
 #: Values of ``bundled:`` an input may name.
 BUNDLED = ("spe_sample",)
 TOPOLOGY_PATTERNS = ("*.psf", "*.tpr", "*.gro", "*.pdb", "*.data")
-TRAJECTORY_PATTERNS = ("*.xtc", "*.dcd", "*.trr", "*.nc", "*.lammpstrj")
+TRAJECTORY_PATTERNS = ("*.xtc", "*.dcd", "*.trr", "*.nc", "*.lammpstrj", "*.dump")
 _TOP_KEYS = ("version", "name", "inputs", "stages", "outputs")
-_INPUT_KEYS = ("name", "bundled", "glob", "topology", "trajectory", "metadata", "type_map", "backend", "format",
-               "topology_format", "on_damage")
-_READER_CHOICES = {"backend": ("mdanalysis", "mdtraj"), "on_damage": ("raise", "truncate")}
+_INPUT_KEYS = ("name", "bundled", "glob", "topology", "trajectory", "metadata", "reader", "type_map", "backend",
+               "format", "topology_format", "on_damage")
+#: Reader options an input may also give at its top level (the format before ``reader:``).
+_FORMER_READER_KEYS = ("type_map", "backend", "format", "topology_format", "on_damage")
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -93,7 +103,7 @@ class SystemSpec:
     type_map : tuple of (str, str)
         LAMMPS numeric types to names.
     reader : tuple of (str, Any)
-        ``open_source`` options: backend, format, topology_format, on_damage.
+        ``open_source`` reader options (all but ``type_map``), validated by their declaration.
     line : int
         Line of the input entry in the YAML file.
     """
@@ -364,17 +374,42 @@ class _Validator:
         return _plain(meta)
 
     def reader(self, e: Mapping, where: str) -> tuple[tuple, tuple]:
-        tmap = e.get("type_map", {})
-        if not isinstance(tmap, Mapping):
-            self.bad(line_of(e, "type_map"), f"{where}.type_map", f"must map LAMMPS types to names, e.g. {{1: C}}; got {tmap!r}.")
-            tmap = {}
-        opts = []
-        for key in ("backend", "format", "topology_format", "on_damage"):
+        """The reader options of an input: its ``reader:`` mapping and the former top-level keys."""
+        from trajml.io.reader_options import READER_OPTIONS, check_reader_options
+
+        node = e.get("reader", {})
+        if not isinstance(node, Mapping):
+            self.bad(line_of(e, "reader"), f"{where}.reader", "must be a mapping of reader options, e.g. "
+                     f"{{dt: 0.5, box: [40, 40, 40, 90, 90, 90]}}; got {node!r}.")
+            node = {}
+        given: dict[str, tuple[Any, int, str]] = {}
+        for key in _FORMER_READER_KEYS:
             if key in e:
-                if key in _READER_CHOICES and e[key] not in _READER_CHOICES[key]:
-                    self.bad(line_of(e, key), f"{where}.{key}", f"must be one of {', '.join(_READER_CHOICES[key])}; "
-                             f"got {e[key]!r}.{closest(e[key], _READER_CHOICES[key])}")
-                opts.append((key, e[key]))
+                given[key] = (e[key], line_of(e, key), f"{where}.{key}")
+        for key, value in node.items():
+            kl, at = line_of(node, key) or line_of(e, "reader"), f"{where}.reader.{key}"
+            if key not in READER_OPTIONS:
+                self.bad(kl, at, f"is not a reader option.{closest(key, READER_OPTIONS)} "
+                         f"Reader options: {', '.join(READER_OPTIONS)}.")
+            elif key in given:
+                self.bad(kl, at, f"is given twice (also as '{given[key][2]}', line {given[key][1]}).")
+            else:
+                given[key] = (value, kl, at)
+        values, ok = {}, True
+        for key, (value, kl, at) in given.items():
+            values[key], problem = check_param(READER_OPTIONS[key], value, "open_source")
+            if problem:
+                ok = False
+                self.bad(kl, at, problem)
+        if ok and values:
+            try:
+                values = check_reader_options(**values)
+            except ValueError as exc:
+                key = getattr(exc, "parameter", None) or next(iter(given))
+                value, kl, at = given.get(key, next(iter(given.values())))
+                self.bad(kl, at, getattr(exc, "problem", str(exc)))
+        tmap = values.pop("type_map", None) or {}
+        opts = [(k, v) for k, v in values.items() if v is not None]
         return tuple(sorted((str(k), str(v)) for k, v in tmap.items())), tuple(sorted(opts))
 
     # -- stages -------------------------------------------------------------------------------

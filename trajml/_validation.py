@@ -258,6 +258,7 @@ class Param:
             if self.nullable:
                 return None
             raise self.error(value, owner, name)
+        given = value  # a rejected value is shown as the caller wrote it, not as normalised
         kind = self.kind
         if self.choices:
             try:
@@ -306,7 +307,7 @@ class Param:
             except InvalidParameterError:
                 raise
             except (ValueError, TypeError) as exc:
-                raise self.error(value, owner, name, constraint=str(exc)) from None
+                raise self.error(given, owner, name, constraint=str(exc)) from None
         return value
 
     def _inside(self, v: float) -> bool:

@@ -11,9 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.chunk import ChunkSpec
-
-__all__ = ["check_cutoff_fits", "check_chunk", "check_source_boxes"]
+__all__ = ["check_cutoff_fits", "check_chunk", "check_source_boxes", "missing_box_error"]
 
 
 def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, traj_id: int,
@@ -55,11 +53,56 @@ def check_chunk(owner: str, chunk: Any, bound: bool, **cutoffs: float) -> None:
 
 
 def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
-    """Check ``r`` against the first frame of every trajectory (fails early, on the driver)."""
+    """Check ``r`` against the boxes of every frame of every trajectory, once, before a run.
+
+    The boxes of all frames are read (one atom per frame), so a cut-off that fits the first
+    frame but not a later, smaller one (an NPT run, a shearing triclinic cell) is reported here
+    once, with the largest allowed value over the whole source and the frame that sets it,
+    rather than one chunk at a time during the run.
+
+    Raises
+    ------
+    MissingBoxError
+        A trajectory without boxes; the message names its files and how to give a box.
+    InvalidParameterError
+        ``r`` exceeds half the smallest perpendicular box width of some frame.
+    """
+    from trajml._validation import invalid
+    from trajml.kernels.geometry import max_cutoff
+
     one = np.zeros(1, dtype=np.int64)
+    worst: tuple[float, int, int] | None = None
     for t in range(source.n_trajectories):
         if source.n_frames_of(t) == 0:
             continue
-        chunk = source.read(ChunkSpec(t, 0, 1), one)
-        if chunk.boxes is not None:
-            check_cutoff_fits(chunk.boxes, r, name, owner, traj_id=t, frames=chunk.frames)
+        for chunk in source.iter_chunks(chunk_size=1000, atoms=one, traj_ids=[t]):
+            if chunk.boxes is None:
+                raise missing_box_error(source, t, owner, int(chunk.frames[0]) if chunk.n_frames else 0)
+            if not len(chunk.boxes) or r <= max_cutoff(chunk.boxes):
+                continue
+            limits = [max_cutoff(chunk.boxes[i:i + 1]) for i in range(len(chunk.boxes))]
+            i = int(np.argmin(limits))
+            if worst is None or limits[i] < worst[0]:
+                worst = (limits[i], t, int(chunk.frames[i]))
+    if worst is not None:
+        limit, t, frame = worst
+        n = source.n_frames
+        raise invalid(name, owner, f"at most half the smallest perpendicular box width, {limit:.4g} Å in trajectory "
+                      f"{t} frame {frame} (the smallest over all {n} frames; minimum image)", float(r),
+                      shown=f"{r:g} Å")
+
+
+def missing_box_error(source: Any, traj_id: int, owner: str, frame: int = 0) -> Exception:
+    """A :class:`~trajml.errors.MissingBoxError` naming the files and how to give a box, in the user's syntax."""
+    from trajml._fixes import cli_text, with_cli_text
+    from trajml.errors import MissingBoxError
+
+    member = source.members[traj_id]
+    files = ", ".join(f"'{p}'" for p in member.parts)
+    python, cli = cli_text(f"{owner} needs periodic boxes, but trajectory {traj_id} ({files}) has no box at frame "
+                           f"{frame}. Give the box when opening the files: {{box}} (Å, degrees; or 9 numbers of "
+                           "box vectors)", box="<[a, b, c, alpha, beta, gamma]>")
+    python = python.replace("box=<[a, b, c, alpha, beta, gamma]>", "open_source(..., box=[a, b, c, alpha, beta, "
+                            "gamma])") + "; in a pipeline input: reader: {box: [a, b, c, alpha, beta, gamma]}."
+    cli = cli.replace("--box <[a, b, c, alpha, beta, gamma]>", "--box A B C ALPHA BETA GAMMA") + "."
+    return with_cli_text(MissingBoxError(python), cli)

@@ -241,3 +241,64 @@ def test_an_unknown_parameter_suggests_the_closest_name(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["rdf", "--select-a", "name Li", "--r-maxx", "9"])
     assert "unrecognized arguments: --r-maxx" in capsys.readouterr().err
+
+
+# -- the reader options: one declaration for open_source, every analysis command and a pipeline input -----
+READER_CASES = [
+    ("dt", -1, ["--dt", "-1"], "must be a float in (0, inf) ps or None. Got -1 instead."),
+    ("time_unit", "nm", ["--time-unit", "nm"],
+     "must be a unit of time (fs, ps, ns, us, ms, s, AKMA); 'nm' is a unit of length. Got 'nm' instead."),
+    ("box", [30, 30, 30], ["--box", "30", "30", "30"],
+     "must be 6 numbers a b c alpha beta gamma (Å, degrees) or 9 numbers of a 3x3 box matrix (Å). "
+     "Got [30, 30, 30] instead."),
+    ("lammps_units", "reel", ["--lammps-units", "reel"], "Got 'reel' instead. Did you mean 'real'?"),
+    ("on_damage", "skip", ["--on-damage", "skip"], "must be one of ('raise', 'truncate'). Got 'skip' instead."),
+]
+
+
+@pytest.mark.parametrize("name, value, argv, problem", READER_CASES, ids=[c[0] for c in READER_CASES])
+def test_a_bad_reader_option_reads_the_same_in_python_cli_and_yaml(name, value, argv, problem, capsys):
+    from trajml.cli import main
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.io import open_source
+    from trajml.pipelines import PipelineSpecError, parse_pipeline
+
+    with pytest.raises(ValueError) as python:
+        open_source(sample_topology(), sample_trajectory(), **{name: value})
+    assert str(python.value).startswith(f"The '{name}' parameter of open_source ") and problem in str(python.value)
+    for command in ("msd", "rdf", "info"):
+        with pytest.raises(SystemExit):
+            main([command, *argv])
+        err = capsys.readouterr().err
+        assert f"argument {argv[0]}: " in err and problem in err, (command, err)
+    shown = value if not isinstance(value, list) else "[" + ", ".join(map(str, value)) + "]"
+    with pytest.raises(PipelineSpecError) as yaml:
+        parse_pipeline(f"inputs:\n  - bundled: spe_sample\n    reader: {{{name}: {shown}}}\nstages: [info]\n")
+    assert f"line 3: 'inputs[0].reader.{name}' {problem.split('. Did')[0]}" in str(yaml.value) or \
+        (f"'inputs[0].reader.{name}' " in str(yaml.value) and problem in str(yaml.value))
+
+
+def test_every_analysis_command_offers_the_reader_options(monkeypatch):
+    from trajml.io.reader_options import READER_OPTIONS
+
+    for name, sub in _commands().items():
+        if not any(owner == "open_source" for owner, _ in sub._defaults.get("_declared", [])):
+            continue
+        options = _help_options(sub, monkeypatch)
+        for key, p in READER_OPTIONS.items():
+            assert p.cli_flag in options, f"trajml {name} lacks {p.cli_flag}"
+            shown = p.none_help if p.default is None and p.none_help else cli_value_text(p.default)
+            assert f"(default: {shown})" in options[p.cli_flag], (name, p.cli_flag, options[p.cli_flag])
+    assert {n for n, s in _commands().items()
+            if any(o == "open_source" for o, _ in s._defaults.get("_declared", []))} >= {"rdf", "msd", "info"}
+
+
+def test_an_unknown_reader_key_suggests_the_closest():
+    from trajml.pipelines import PipelineSpecError, parse_pipeline
+
+    with pytest.raises(PipelineSpecError, match=r"line 3: 'inputs\[0\]\.reader\.time_units' is not a reader option\. "
+                                                r"Did you mean 'time_unit'\? Reader options: backend, "):
+        parse_pipeline("inputs:\n  - bundled: spe_sample\n    reader: {time_units: fs}\nstages: [info]\n")
+    spec = parse_pipeline("inputs:\n  - bundled: spe_sample\n    reader: {dt: 2, box: [40, 40, 40, 90, 90, 90]}\n"
+                          "stages: [info]\n")
+    assert dict(spec.systems[0].reader) == {"dt": 2.0, "box": (40.0, 40.0, 40.0, 90.0, 90.0, 90.0)}

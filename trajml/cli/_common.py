@@ -13,21 +13,24 @@ from trajml._files import atomic_write, atomic_write_text
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
-    """Add TOP and TRAJ positionals plus the reading options every analysis takes."""
+    """Add TOP and TRAJ positionals plus the reader options, generated from their declaration.
+
+    The options (``--backend``, ``--format``, ``--topology-format``, ``--dt``, ``--time-unit``,
+    ``--lammps-units``, ``--atom-style``, ``--box``, ``--type-map``, ``--on-damage``) are
+    :data:`trajml.io.reader_options.READER_OPTIONS`, the same names and checks as
+    :func:`trajml.io.open_source` and a pipeline input's ``reader:`` mapping.
+    """
+    from trajml.cli._options import add_parameters
+    from trajml.io.reader_options import READER_OPTIONS
+
     nargs = "?" if optional else None
     default_note = " (default: the bundled sample SPE)" if optional else ""
     parser.add_argument("topology", metavar="TOP", nargs=nargs,
                         help=f"topology file (PSF, PDB, GRO, TPR, LAMMPS data, ...){default_note}")
     parser.add_argument("trajectories", metavar="TRAJ", nargs="*" if optional else "+",
                         help="trajectory file(s); several files are read as consecutive parts of one run")
-    parser.add_argument("--backend", choices=("mdanalysis", "mdtraj"), default="mdanalysis",
-                        help="library that reads coordinates (default: mdanalysis)")
-    parser.add_argument("--format", default=None, help="MDAnalysis trajectory format, when the extension misleads")
-    parser.add_argument("--topology-format", default=None, help="MDAnalysis topology format")
-    parser.add_argument("--type-map", nargs="*", default=None, metavar="TYPE=NAME",
-                        help="LAMMPS numeric types to names, e.g. 1=C 2=O 3=Li 4=TFSI")
-    parser.add_argument("--on-damage", choices=("raise", "truncate"), default="raise",
-                        help="truncated/corrupt trajectory: fail (default) or keep the frames before the damage")
+    g = parser.add_argument_group("reading the files")
+    add_parameters(g, READER_OPTIONS, owner="open_source")
 
 
 def parse_type_map(items: list[str] | None) -> dict[str, str] | None:
@@ -43,6 +46,14 @@ def parse_type_map(items: list[str] | None) -> dict[str, str] | None:
     return out
 
 
+def reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of :func:`trajml.io.open_source` from parsed options (those not given left out)."""
+    from trajml.io.reader_options import READER_OPTIONS
+
+    out = {k: getattr(args, k) for k in READER_OPTIONS if hasattr(args, k)}
+    return {k: v for k, v in out.items() if v is not None or READER_OPTIONS[k].default is not None}
+
+
 def open_from_args(args: Any) -> Any:
     """Open the Source the input arguments describe (the bundled sample when TOP is omitted)."""
     from trajml.io import open_source
@@ -52,9 +63,7 @@ def open_from_args(args: Any) -> Any:
         from trajml.data import sample_topology, sample_trajectory
 
         topology, trajectories = sample_topology(), [sample_trajectory()]
-    return open_source(topology, trajectories or None, backend=args.backend, format=args.format,
-                       topology_format=args.topology_format, type_map=parse_type_map(args.type_map),
-                       on_damage=args.on_damage)
+    return open_source(topology, trajectories or None, **reader_options(args))
 
 
 def _number(convert: Callable[[str], Any], minimum: float, strict: bool, requirement: str, doc: str) -> Callable[[str], Any]:

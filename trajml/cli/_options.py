@@ -200,9 +200,19 @@ def parameters_from_args(args: argparse.Namespace, spec: Any, *, skip: Iterable[
 
 
 def render_error(exc: BaseException, spec: Any = None) -> str:
-    """An error in command-line words: a parameter named by its flag, not its Python name."""
+    """An error in command-line words: a parameter named by its flag, not its Python name.
+
+    An error that carries its command-line wording (``cli_message``, e.g. a fix written
+    ``--on-damage truncate`` rather than ``on_damage='truncate'``) is shown in it.
+    """
+    cli = getattr(exc, "cli_message", None)
+    if isinstance(cli, str) and cli:
+        return cli
     if isinstance(exc, InvalidParameterError) and exc.parameter:
-        params = declared(spec) if spec is not None else {}
+        from trajml.io.reader_options import READER_OPTIONS
+        from trajml.parallel.options import RUN_OPTIONS
+
+        params = {**RUN_OPTIONS, **READER_OPTIONS, **(declared(spec) if spec is not None else {})}
         p = params.get(exc.parameter)
         flag = p.cli_flag if p is not None else "--" + exc.parameter.replace("_", "-")
         return f"argument {flag}: {exc.problem}"

@@ -30,6 +30,7 @@ from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
 from trajml.io.part_info import PartInfo
 from trajml.io.time_axis import probe_axis
+from trajml.io.reader_options import BACKENDS, TIME_UNITS
 
 __all__ = [
     "PartInfo",
@@ -41,7 +42,6 @@ __all__ = [
     "BACKENDS",
 ]
 
-BACKENDS = ("mdanalysis", "mdtraj", "ase")
 
 
 def probe_part(
@@ -91,6 +91,8 @@ def probe_part(
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
     n_good, damage, stamps, precision = _integrity_times(reader, part)
+    if stamps is not None and reader_kwargs.get("time_unit"):  # header stamps are in the format's ps
+        stamps = stamps * TIME_UNITS[reader_kwargs["time_unit"]]
     # A frame that is structurally whole can still fail to decode: step back to the last good one.
     first_time = last_time = float("nan")
     has_box = False
@@ -108,10 +110,12 @@ def probe_part(
         else:
             keep = "No frame is readable"
         if on_damage == "raise" or n_good == 0:
-            raise CorruptTrajectoryError(
-                f"Trajectory '{part}' is truncated or corrupt: {damage}. {keep}"
-                + ("; open it with on_damage='truncate' to use them." if n_good else ".")
-            )
+            from trajml._fixes import cli_text, with_cli_text
+
+            python, cli = cli_text(f"Trajectory '{part}' is truncated or corrupt: {damage}. {keep}"
+                                   + ("; open it with {on_damage} to use them." if n_good else "."),
+                                   on_damage="truncate")
+            raise with_cli_text(CorruptTrajectoryError(python), cli)
         warnings.warn(f"Trajectory '{part}' is truncated or corrupt: {damage}. Using frames 0 to {n_good - 1}.",
                       RuntimeWarning, stacklevel=3)
     if n_good == 0:
@@ -132,10 +136,11 @@ def probe_part(
     if backend == "mdtraj":
         n_md = _mdtraj_n_frames(part, format)
         if n_md < n_good:
-            raise CorruptTrajectoryError(
-                f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
-                "use backend='mdanalysis' for this file."
-            )
+            from trajml._fixes import cli_text, with_cli_text
+
+            python, cli = cli_text(f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
+                                   "use {backend} for this file.", backend="mdanalysis")
+            raise with_cli_text(CorruptTrajectoryError(python), cli)
     return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=axis.dt, first_time=first_time,
                     last_time=last_time, has_box=has_box, damage=damage, axis=axis, head_times=head)
 
@@ -188,7 +193,16 @@ def read_frames(
             reader = universe.trajectory
             info = PartInfo(reader.n_frames, len(universe.atoms), float(reader.dt), float(reader[0].time),
                             float("nan"), True)
-        return _read_mdtraj(part, local_frames, atoms, info, format)
+        positions, boxes, times = _read_mdtraj(part, local_frames, atoms, info, format)
+        # The reader options (trajml.io.reader_options) apply to mdtraj's frames too; the probe's
+        # timing already follows them.
+        if reader_kwargs.get("box") is not None:
+            from trajml.io.reader_options import box_vectors
+
+            boxes = box_vectors(reader_kwargs["box"], len(positions))
+        if any(reader_kwargs.get(k) is not None for k in ("dt", "time_unit", "lammps_units")):
+            times = info.first_time + local_frames.astype(np.float64) * info.dt
+        return positions, boxes, times
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory

@@ -40,33 +40,35 @@ def _check_formats(topology: str, trajectory: str | None, topology_format: str |
     """Raise :class:`UnknownFormatError` naming the file when MDAnalysis has no reader or parser for it."""
     from MDAnalysis.core._get_readers import get_parser_for, get_reader_for
 
+    from trajml._fixes import cli_text, with_cli_text
+
     mda = _mda()
     if trajectory is not None:
         try:
             get_reader_for(trajectory, format=fmt)
         except (ValueError, TypeError):
             given = f"format {fmt!r}" if fmt else f"extension '{os.path.splitext(trajectory)[1]}'"
-            raise UnknownFormatError(
-                f"Trajectory '{trajectory}' has a format trajml cannot read ({given}). "
-                f"Readable formats: {_format_names(mda._READERS)}. "
-                "Pass format='XTC' (or another) if the extension is misleading. "
-                "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) read with backend='ase'."
-            ) from None
+            python, cli = cli_text(f"Trajectory '{trajectory}' has a format trajml cannot read ({given}). "
+                                   f"Readable formats: {_format_names(mda._READERS)}. "
+                                   "Give the format ({format}, or another) if the extension is misleading. "
+                                   "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) read with {backend}.",
+                                   format="XTC", backend="ase")
+            raise with_cli_text(UnknownFormatError(python), cli) from None
     if isinstance(topology_format, str) and topology_format.upper() not in mda._PARSERS:
         # MDAnalysis would silently fall back to a minimal topology read with another reader.
-        raise UnknownFormatError(
-            f"Topology '{topology}': unknown topology_format {topology_format!r}. "
-            f"Readable topology formats: {_format_names(mda._PARSERS)}."
-        )
+        python, cli = cli_text(f"Topology '{topology}': unknown topology format ({{topology_format}}). "
+                               f"Readable topology formats: {_format_names(mda._PARSERS)}.",
+                               topology_format=topology_format)
+        raise with_cli_text(UnknownFormatError(python), cli)
     try:
         get_parser_for(topology, format=topology_format)
     except (ValueError, TypeError):
-        raise UnknownFormatError(
-            f"Topology '{topology}' has a format trajml cannot read (extension "
-            f"'{os.path.splitext(topology)[1]}'). Readable topology formats: {_format_names(mda._PARSERS)}. "
-            "Pass topology_format='PSF' (or another) if the extension is misleading. "
-            "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) read with backend='ase'."
-        ) from None
+        python, cli = cli_text(f"Topology '{topology}' has a format trajml cannot read (extension "
+                               f"'{os.path.splitext(topology)[1]}'). Readable topology formats: "
+                               f"{_format_names(mda._PARSERS)}. Give the format ({{topology_format}}, or another) "
+                               "if the extension is misleading. Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) "
+                               "read with {backend}.", topology_format="PSF", backend="ase")
+        raise with_cli_text(UnknownFormatError(python), cli) from None
 
 
 def _raise_open_error(exc: Exception, topology: str, trajectory: str | None, topology_format: str | None,

@@ -96,7 +96,9 @@ def open_universe(
     type_map : tuple of (str, str) pairs
         Numeric atom types to names (see :func:`trajml.io.open_source`).
     **kwargs
-        Passed to ``MDAnalysis.Universe``.
+        Passed to ``MDAnalysis.Universe``, except the options trajml applies itself (``dt``,
+        ``time_unit``, ``lammps_units``, ``box``: see :mod:`trajml.io.reader_options`). A ``.dump`` or
+        ``.lammpstrj`` file is read as a LAMMPS dump and a LAMMPS-written DCD with LAMMPS time units.
 
     Returns
     -------
@@ -125,7 +127,11 @@ def open_universe(
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
+    from trajml.io.reader_options import _reader_format, apply_to_universe, split_reader_kwargs
+
     mda = _mda()
+    ours, kwargs = split_reader_kwargs(kwargs)
+    format = _reader_format(trajectory, format)
     _check_formats(topology, trajectory, topology_format, format)
     args = (topology,) if trajectory is None else (topology, trajectory)
     opts = dict(kwargs)
@@ -133,6 +139,8 @@ def open_universe(
         opts["topology_format"] = topology_format
     if format:
         opts["format"] = format
+    if format == "LAMMPSDUMP":
+        opts.setdefault("dt", 1.0)  # MDAnalysis' own default, given so it stops warning on every frame
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -140,6 +148,16 @@ def open_universe(
     except Exception as exc:
         _raise_open_error(exc, topology, trajectory, topology_format, format, kwargs)
     _apply_type_map(universe, type_map, topology)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        universe.trajectory.dt  # a format without times: MDAnalysis assumes 1 ps, with a warning
+    no_times = any("no dt information" in str(w.message) for w in seen)
+    if no_times:
+        # Keep MDAnalysis' 1 ps, said once: trajml's own warning (reader_options.warn_assumed_times)
+        # names the file and the fix, and MDAnalysis would repeat its note on every new frame.
+        universe.trajectory.ts.data["dt"] = 1.0
+    universe.trajml_assumed_dt = no_times and universe.trajectory.n_frames > 1
+    apply_to_universe(universe, ours, trajectory or topology)
     cache[key] = universe
     while len(cache) > _CACHE_SIZE:
         _, old = cache.popitem(last=False)

@@ -32,7 +32,7 @@ from trajml.errors import (
     SelectionError,
 )
 from trajml.io.ase_reader import ase_universe, is_ase_file
-from trajml.io.backends import BACKENDS, PartInfo, open_universe, probe_part, read_frames
+from trajml.io.backends import PartInfo, open_universe, probe_part, read_frames
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
 from trajml.io.universe import is_universe, source_from_universe
@@ -481,6 +481,11 @@ def open_source(
     format: str | None = None,
     type_map: Mapping[Any, str] | None = None,
     on_damage: str = "raise",
+    dt: float | None = None,
+    time_unit: str | None = None,
+    lammps_units: str | None = None,
+    atom_style: str | None = None,
+    box: Any = None,
     check_finite: bool = True,
     **reader_kwargs: Any,
 ) -> Source:
@@ -511,11 +516,27 @@ def open_source(
         What to do with a truncated or corrupt trajectory file: raise
         :class:`~trajml.errors.CorruptTrajectoryError` naming the file and frame,
         or warn and keep the readable frames before the damage.
+    dt : float, optional
+        Time between saved frames in ps, replacing the file's (files with constant or wrong time stamps).
+    time_unit : str, optional
+        Unit of the file's times (``"fs"``, ``"ps"``, ``"ns"``, ``"AKMA"``, …), converted to ps.
+    lammps_units : str, optional
+        LAMMPS ``units`` style of the run that wrote a LAMMPS DCD or dump (``"real"``: fs, ``"metal"``: ps).
+    atom_style : str, optional
+        Atom columns of a LAMMPS data file, e.g. ``"id type x y z"`` for ``atom_style atomic``.
+    box : array_like, optional
+        Periodic box for every frame: ``[a, b, c, alpha, beta, gamma]`` (Å, degrees) or a 3×3 matrix of
+        box vectors (Å); replaces a file's own box with a warning.
     check_finite : bool
         Raise :class:`~trajml.errors.NonFiniteCoordinatesError` on NaN or infinite coordinates.
     **reader_kwargs
-        Passed to ``MDAnalysis.Universe`` (e.g. ``dt=2.0`` for LAMMPS dumps, ``atom_style=...``).
+        Passed to ``MDAnalysis.Universe``.
         With ``backend="ase"``: ``dt``, the time between saved frames in ps, for files that store none.
+
+    The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
+    command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).
+    A LAMMPS-written DCD, a LAMMPS dump or a file that stores no times (XYZ, multi-frame PDB) opened
+    without ``dt``, ``time_unit`` or ``lammps_units`` gives one warning stating the time step assumed.
 
     Returns
     -------
@@ -543,13 +564,18 @@ def open_source(
     """
     if is_universe(topology):  # an MDAnalysis Universe: rebuilt from its files (trajml.io.universe)
         return source_from_universe(open_source, **locals())  # every keyword, whatever the list holds
+    from trajml.io.reader_options import check_reader_options, warn_assumed_times
+
     if backend == "mdanalysis" and _only_ase_files(topology, trajectories):
         backend = "ase"  # MDAnalysis has no reader for these files
-    if backend not in BACKENDS:
-        raise ValueError(f"The 'backend' parameter of open_source must be one of {BACKENDS}. Got {backend!r} instead.")
-    if on_damage not in ("raise", "truncate"):
-        raise ValueError(f"The 'on_damage' parameter of open_source must be 'raise' or 'truncate'. Got {on_damage!r} instead.")
-    tmap = _type_map_tuple(type_map)
+    given = {k: v for k, v in dict(dt=dt, time_unit=time_unit, lammps_units=lammps_units, atom_style=atom_style,
+                                   box=box).items() if v is not None}
+    if type_map is not None and not isinstance(type_map, Mapping):
+        _type_map_tuple(type_map)  # its TypeError, as before
+    opts = check_reader_options(backend=backend, format=format, topology_format=topology_format, on_damage=on_damage,
+                                type_map=type_map, **given)
+    reader_kwargs = {**reader_kwargs, **{k: opts[k] for k in given}}
+    tmap = _type_map_tuple(opts["type_map"])
     members = []
     for top, parts in _normalise_members(topology, trajectories):
         if not parts:  # coordinates from the topology file itself
@@ -561,5 +587,10 @@ def open_source(
         )
         members.append(_member(top, parts, infos, backend=backend, topology_format=topology_format, format=format,
                                type_map=tmap, reader_kwargs=reader_kwargs))
+    if backend != "ase":  # the ase backend warns about assumed times itself
+        warn_assumed_times([(m.topology, p, i) for m in members for p, i in zip(m.parts, m.infos)], format,
+                           reader_kwargs, lambda top, part: open_universe(top, part, topology_format=topology_format,
+                                                                          format=format, type_map=tmap,
+                                                                          **reader_kwargs))
     return Source(members, backend=backend, topology_format=topology_format, format=format, type_map=tmap,
                   reader_kwargs=reader_kwargs, check_finite=check_finite)
