@@ -216,8 +216,8 @@ def test_missing_dt_warns_with_the_assumed_spacing(files):
 
 def test_bad_reader_options(files):
     with pytest.raises(TypeError, match=r"backend='ase' takes the reader option\(s\) \['dt'\]"):
-        open_source(files["xdatcar"], dt=0.1, atom_style="atomic")
-    with pytest.raises(ValueError, match="'dt' reader option.*positive"):
+        open_source(files["xdatcar"], dt=0.1, atom_style="id type x y z")
+    with pytest.raises(ValueError, match=r"'dt' parameter of open_source must be a float in \(0, inf\) ps"):
         open_source(files["xdatcar"], dt=-1.0)
 
 

@@ -282,9 +282,9 @@ def test_the_mdtraj_backend_follows_the_reader_options(no_box_files, tmp_path, i
     top = io.write_topology(u, tmp_path / "t.pdb")
     xtc = io.write_trajectory(u, tmp_path / "t.xtc")
     for backend in ("mdanalysis", "mdtraj"):
-        src = open_source(top, xtc, backend=backend, dt=3.0, box=[20, 20, 20, 90, 90, 90])
+        src = open_source(top, xtc, backend=backend, time_unit="ns", box=[20, 20, 20, 90, 90, 90])
         chunk = next(src.iter_chunks(chunk_size=10))
-        assert np.allclose(chunk.times, 3.0 * np.arange(5)), backend
+        assert np.allclose(chunk.times, 2000.0 * np.arange(5)), backend  # stamps 2 apart, read as ns
         assert np.allclose(chunk.boxes, np.diag([20.0, 20.0, 20.0]), atol=1e-4), backend
 
 

@@ -170,6 +170,12 @@ def source_from_universe(open_source: Callable[..., Any], topology: Any, traject
                         "open_source(topology, trajectories) paths instead to read other files.")
     top, trajs, found = universe_files(u)
     kwargs = {k: v for k, v in found.items() if k not in ("topology_format", "format")}
+    for key in list(kwargs):  # a reader option open_source names (dt, atom_style, ...): the explicit one wins
+        if key in options:
+            if options[key] is not None:
+                del kwargs[key]
+            else:
+                del options[key]
     kwargs.update(reader_kwargs or {})
     for key in ("topology_format", "format"):
         if options.get(key) is None:
