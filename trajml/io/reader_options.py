@@ -23,8 +23,9 @@ What they change
     warning naming the file: the option is an explicit request, but a silent replacement of an
     NPT box would be wrong for every frame.
 
-A LAMMPS-written DCD (its title says LAMMPS) is read with LAMMPS' time unit (``real``: fs)
-instead of MDAnalysis' CHARMM assumption (AKMA, 48.9 times longer); when neither ``dt``,
+A LAMMPS-written DCD (its title says LAMMPS, or ``format="LAMMPS"`` is given) is read with
+LAMMPS' time unit (``real``: fs) instead of MDAnalysis' CHARMM assumption (AKMA, 48.9 times
+longer); when neither ``dt``,
 ``time_unit`` nor ``lammps_units`` is given, :func:`warn_assumed_times` states the time step it
 assumed and how to set it.
 """
@@ -213,7 +214,11 @@ def lammps_dump_format(path: str | None, fmt: str | None) -> str | None:
 
 
 def is_lammps_dcd(path: str | None, fmt: str | None) -> bool:
-    """Whether ``path`` is a DCD file whose title records say LAMMPS wrote it."""
+    """Whether ``path`` is a DCD file that LAMMPS wrote: its title records say so, or ``fmt="LAMMPS"``.
+
+    A DCD rewritten by another program (e.g. MDAnalysis) may have blank titles; the given format is
+    then the only sign that its times are in the run's LAMMPS units.
+    """
     if path is None or (fmt is not None and fmt.upper() not in ("DCD", "LAMMPS")):
         return False
     if fmt is None and not path.lower().endswith(".dcd"):
@@ -223,7 +228,7 @@ def is_lammps_dcd(path: str | None, fmt: str | None) -> bool:
             head = fh.read(512)  # the CHARMM header: 84-byte record, then the title records
     except OSError:
         return False
-    return head[4:8] == b"CORD" and b"LAMMPS" in head
+    return head[4:8] == b"CORD" and (b"LAMMPS" in head or (fmt or "").upper() == "LAMMPS")
 
 
 def _reader_format(path: str | None, fmt: str | None) -> str | None:
