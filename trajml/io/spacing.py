@@ -16,11 +16,11 @@ import numpy as np
 from trajml.errors import IrregularTimeError
 from trajml.io.time_axis import FACTOR, MESSAGES, classify_step, stamp_resolution
 
-__all__ = ["equal_spacing", "require_regular", "step_tolerance"]
+__all__ = ["equal_spacing", "require_regular", "step_tolerance", "locate_frame"]
 
 
-def _locate(member: Any, frame: int) -> tuple[str, int]:
-    """File and local frame of trajectory frame ``frame``."""
+def locate_frame(member: Any, frame: int) -> tuple[str, int]:
+    """File and frame within that file (counting dropped overlap frames) of trajectory frame ``frame``."""
     lengths = member.part_lengths
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     p = int(np.searchsorted(bounds, frame, side="right") - 1)
@@ -102,7 +102,7 @@ def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarr
         return float(np.mean(steps))
     i = int(np.argmax(bad)) + 1 if dt > 0 else 1
     if member is not None:
-        path, local = _locate(member, int(frames[i]))
+        path, local = locate_frame(member, int(frames[i]))
         kind, text = classify_step(times, i, dt, tol, path)
         text = text.replace(f"frame {i} of", f"frame {local} of", 1).replace(f"(frame {i - 1})", "(previous frame)")
         text = text.replace(f"after frame {i - 1}", "after the previous frame read")
