@@ -56,3 +56,27 @@ def test_the_package_name_is_the_function_even_after_its_module_is_imported():
 
     assert trajml.workflows.kinetic_analysis is trajml.workflows.kinetics.kinetic_analysis
     assert callable(kinetic_analysis)
+
+
+def _tiny(source, **kw):
+    """The fastest route: TICA on shell counts of 40 frames, no bootstrap."""
+    return kinetic_analysis(source, "name Li", 3, 2, model="tica", r_shell=8.0, n_bootstrap=0, stop=40,
+                            n_clusters=6, its_lags=[1, 2], mlags=2, seed=0, **kw)
+
+
+def test_a_universe_gives_the_result_of_its_files():
+    import MDAnalysis as mda
+
+    from trajml.workflows.kinetics import KineticWorkflow
+
+    by_path = _tiny(open_source(sample_topology(), sample_trajectory()))
+    universe = mda.Universe(sample_topology(), sample_trajectory())
+    by_universe = _tiny(universe)
+    by_workflow = KineticWorkflow("name Li", 3, 2, model="tica", r_shell=8.0, n_bootstrap=0, n_clusters=6,
+                                  its_lags=[1, 2], mlags=2, seed=0).run(universe, stop=40)
+    for res in (by_universe, by_workflow):
+        assert res.dt_ps == by_path.dt_ps
+        np.testing.assert_array_equal(res.model.msm.transition_matrix, by_path.model.msm.transition_matrix)
+        np.testing.assert_array_equal(res.timescales.timescales_ps, by_path.timescales.timescales_ps)
+        np.testing.assert_array_equal(res.populations, by_path.populations)
+

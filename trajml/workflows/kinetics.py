@@ -24,6 +24,8 @@ import numpy as np
 from trajml._files import atomic_write, atomic_write_json
 from trajml._validation import DEVICES, Param, invalid
 from trajml.base import Parameterized
+from trajml.io import open_source
+from trajml.io.universe import is_universe
 
 __all__ = ["kinetic_analysis", "KineticAnalysis", "KineticWorkflow", "MODELS"]
 
@@ -254,7 +256,8 @@ class KineticWorkflow(Parameterized):
 
     def run(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
             progress: bool | None = None) -> "KineticAnalysis":
-        """:func:`kinetic_analysis` of ``source`` with these parameters."""
+        """:func:`kinetic_analysis` of ``source`` (a Source or an MDAnalysis Universe) with these parameters."""
+        source = open_source(source) if is_universe(source) else source  # MDAnalysis interop, as the engine
         return kinetic_analysis(source, **self.get_params(), start=start, stop=stop, step=step,
                                 chunk_size=chunk_size, progress=progress)
 
@@ -274,8 +277,9 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
 
     Parameters
     ----------
-    source : trajml.io.Source
-        Trajectories with periodic boxes.
+    source : trajml.io.Source or MDAnalysis.Universe
+        Trajectories with periodic boxes (a Universe is read from its files, as
+        :func:`trajml.io.open_source` does).
     select : str or array_like of int
         Atoms whose states are modelled (default every Li⁺). Formerly ``targets``.
     n_states : int
@@ -340,6 +344,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     from trajml.parallel.options import show_progress
     from trajml.selection import resolve_atoms
 
+    source = open_source(source) if is_universe(source) else source  # MDAnalysis interop, as the engine
     owner = "kinetic_analysis"
     given = {k: v for k, v in locals().items() if k in KineticWorkflow._parameters}
     for old, value in former.items():
