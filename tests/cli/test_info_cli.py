@@ -1,4 +1,5 @@
-"""``trajml info`` shows each trajectory's time axis: dt, t0, regular or where it first breaks, and notes.
+"""``trajml info`` shows each trajectory's time axis: dt, t0, regular or where it first breaks, and notes;
+the analysis commands and ``trajml run`` print a dropped restart overlap once on standard error.
 
 Oracle: the times the test writes into XTC files with MDAnalysis' own writer (a gap of two
 frames never saved; a restart whose first two frames repeat the previous part's last two).
@@ -92,3 +93,29 @@ def test_info_of_a_gap_between_parts_names_the_later_file(walk: dict, capsys: py
     irr = info["time_axes"][0]["irregularity"]
     assert (Path(irr["file"]).name, irr["frame"], irr["trajectory_frame"], irr["kind"]) == ("gb.xtc", 0, 10,
                                                                                            "part_gap")
+
+
+def test_analysis_commands_and_run_print_a_dropped_overlap_once_on_stderr(walk: dict, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    a = walk["write"]("na.xtc", np.arange(0, 16))
+    b = walk["write"]("nb.xtc", np.arange(15, N_FRAMES))
+    out = str(tmp_path / "msd.csv")
+    assert main(["msd", walk["top"], a, b, "--select", "name Li", "--no-progress", "-o", out]) == 0
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if ": note: " in line]
+    assert len(notes) == 1 and notes[0].startswith(f"trajml msd: note: '{b}' frames 0 to 0 ")
+    assert notes[0].endswith(f"repeat frames 15 to 15 of '{a}' (restart overlap, coordinates match): dropped")
+    assert "note" not in captured.out
+    # two stages of one system open the files (on workers): the note still comes once
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(f"version: 1\ninputs:\n  - name: restarted\n    topology: {walk['top']}\n"
+                        f"    trajectory: [{a}, {b}]\n"
+                        "stages: [info, {stage: rdf, select_a: name Li, select_b: name Li, r_max: 10.0}]\n"
+                        f"outputs: {tmp_path / 'out'}\n")
+    assert main(["run", str(pipeline), "--scheduler", "serial", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if ": note: " in line] == [notes[0].replace("trajml msd", "trajml run")]
+    # info prints it with the time axis, not again on stderr
+    assert main(["info", walk["top"], a, b]) == 0
+    captured = capsys.readouterr()
+    assert ": note: " not in captured.err and "  note: " in captured.out

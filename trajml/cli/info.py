@@ -144,7 +144,7 @@ def _species_line(species: dict[str, int], limit: int = 12) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml info``."""
-    source = open_from_args(args)
+    source = open_from_args(args, show_notes=False)  # the notes are part of what info prints
     info = describe(source, scan=args.scan, scheduler=args.scheduler, progress=args.progress, n_workers=args.n_workers)
     if args.json:
         print(json.dumps(info, indent=2))
