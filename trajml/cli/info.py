@@ -115,6 +115,12 @@ def time_axis_summary(member: Any) -> dict[str, Any]:
     return out
 
 
+#: How the times were checked (TimeAxis.precision), in words.
+_CHECKED = {"float32": "every stamp checked, float32", "float64": "every stamp checked, float64",
+            "header": "from the file header", "endpoints": "first and last frames checked",
+            "given": "from the given --dt; the file stores no times"}
+
+
 def _axis_lines(axes: list[dict[str, Any]]) -> list[str]:
     """One ``time axis`` line per trajectory, then its irregularity and notes, indented."""
     lines = []
@@ -126,7 +132,7 @@ def _axis_lines(axes: list[dict[str, Any]]) -> list[str]:
         t0 = "unknown" if a["t0_ps"] is None else f"{a['t0_ps']:.12g} ps"
         dt = "unknown" if a["dt_ps"] is None else f"{a['dt_ps']:.12g} ps"
         state = "regular" if a["regular"] else "IRREGULAR"
-        lines.append(f"{head}t0 = {t0}, dt = {dt}, {state} (times checked: {a['checked']})")
+        lines.append(f"{head}t0 = {t0}, dt = {dt}, {state} ({_CHECKED.get(a['checked'], a['checked'])})")
         irr = a["irregularity"]
         if irr is not None:
             message = irr["message"].replace("pass dt= ", "pass --dt ")  # the fix as a flag here

@@ -34,8 +34,8 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -525,8 +525,8 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str
         elif given_dt is None and opts.time_unit is None and not _explicit_time_unit(handle):
             # a bare 'time' has no unit: say which one was assumed
             warnings.warn(f"Trajectory '{path}': frame times read from atoms.info['time'] as fs ({dt:g} ps between "
-                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass time_unit='fs' (or dt=<ps>) "
-                          "to confirm.",
+                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass time_unit='fs' "
+                          "(or dt=<ps>) to confirm.",
                           UserWarning, stacklevel=4)
     else:
         if given_dt is None:

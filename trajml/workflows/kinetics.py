@@ -466,7 +466,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
 
 
 def _checked_dt(opts: dict[str, Any], dt: float, step: int, owner: str) -> dict[str, Any]:
-    """``model_options`` without a ``dt_ps`` that agrees with the source's ``dt`` (× ``step``); refuse one that does not.
+    """``model_options`` without a ``dt_ps`` that agrees with the source's ``dt`` (× ``step``); refuse others.
 
     Every route takes the time between analysed frames from the source, whose time axis was
     checked against the files' stamps; a user's ``dt_ps`` can only repeat it.
