@@ -1,5 +1,6 @@
 """``trajml info`` shows each trajectory's time axis: dt, t0, regular or where it first breaks, and notes;
-the analysis commands and ``trajml run`` print a dropped restart overlap once on standard error.
+the analysis commands and ``trajml run`` print a dropped restart overlap once on standard error,
+and an analysis that needs equal spacing names the flags that avoid a gap.
 
 Oracle: the times the test writes into XTC files with MDAnalysis' own writer (a gap of two
 frames never saved; a restart whose first two frames repeat the previous part's last two).
@@ -119,3 +120,21 @@ def test_analysis_commands_and_run_print_a_dropped_overlap_once_on_stderr(walk: 
     assert main(["info", walk["top"], a, b]) == 0
     captured = capsys.readouterr()
     assert ": note: " not in captured.err and "  note: " in captured.out
+
+
+def test_a_gap_refused_by_an_analysis_names_the_file_frame_and_flags(walk: dict, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    from trajml.errors import IrregularTimeError
+    from trajml.io import open_source
+    from trajml.transport import MSD
+
+    a = walk["write"]("sa.xtc", np.arange(0, 10))
+    b = walk["write"]("sb.xtc", np.r_[10:20, 22:N_FRAMES])  # frames 20 and 21 (of the run) never saved
+    with pytest.raises(IrregularTimeError, match=r"\(stop=20 or start=20\)") as info:
+        MSD("name Li").run(open_source(walk["top"], [a, b]))
+    assert (info.value.path, info.value.frame, info.value.kind) == (b, 10, "gap")  # the file and its frame
+    out = str(tmp_path / "msd.csv")
+    assert main(["msd", walk["top"], a, b, "--select", "name Li", "--no-progress", "-o", out]) == 1
+    err = capsys.readouterr().err
+    assert f"frame 10 of '{b}'" in err and "(--stop 20 or --start 20)" in err and "stop=" not in err
+    assert main(["msd", walk["top"], a, b, "--select", "name Li", "--no-progress", "-o", out, "--stop", "20"]) == 0
