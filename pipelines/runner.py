@@ -66,7 +66,11 @@ class UnitTask:
 
 @dataclass
 class Outcome:
-    """What became of one unit: status is "computed", "reused", "failed" or "skipped"."""
+    """What became of one unit: status is "computed", "reused", "failed" or "skipped".
+
+    ``notes`` are what opening the system's files changed (restart overlaps dropped,
+    :attr:`trajml.io.Source.notes`), when the unit opened them.
+    """
 
     unit: str
     system: str
@@ -76,6 +80,7 @@ class Outcome:
     status: str
     reason: str = ""
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -104,6 +109,11 @@ class RunSummary:
     def reused(self) -> int:
         """int: units found in the store."""
         return self.count("reused")
+
+    @property
+    def notes(self) -> list[str]:
+        """list of str: the distinct notes of the units, in unit order (a system's are shared by its units)."""
+        return list(dict.fromkeys(n for o in self.outcomes for n in o.notes))
 
     @property
     def failures(self) -> list[Outcome]:
@@ -176,8 +186,12 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
         "computed"; "reused" when another run stored it meanwhile; "skipped" when a
         dependency did not finish; "failed" with ``"ExceptionType: message"``.
     """
+    ctx: StageContext | None = None
+
     def outcome(status: str, reason: str = "", seconds: float = 0.0) -> Outcome:
-        return Outcome(task.unit, task.system.name, task.stage_id, task.stage, task.key, status, reason, seconds)
+        opened = getattr(ctx, "_source", None)  # only a unit that opened the files has their notes
+        return Outcome(task.unit, task.system.name, task.stage_id, task.stage, task.key, status, reason, seconds,
+                       tuple(getattr(opened, "notes", ())))
 
     store = ResultStore(task.store_root)
     if store.has(task.key):
@@ -191,7 +205,8 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
         sdef = get_stage(task.stage)
         # Units of one system on different workers share one first-shell cut-off per pair.
         with shared_cache(os.path.join(task.store_root, "cache", "first_shell")):
-            output = sdef.func(StageContext(task.system, deps, opener=_open), dict(task.params))
+            ctx = StageContext(task.system, deps, opener=_open)
+            output = sdef.func(ctx, dict(task.params))
         seconds = time.perf_counter() - t0
         meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
                 "system": task.system.name, "params": task.params, "dependencies": task.dependencies,

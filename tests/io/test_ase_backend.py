@@ -214,11 +214,67 @@ def test_missing_dt_warns_with_the_assumed_spacing(files):
         assert open_source(files["xdatcar"], dt=0.1).dt == pytest.approx(0.1)
 
 
-def test_bad_reader_options(files):
-    with pytest.raises(TypeError, match=r"backend='ase' takes the reader option\(s\) \['dt'\]"):
-        open_source(files["xdatcar"], dt=0.1, atom_style="id type x y z")
+@pytest.mark.parametrize("option", [{"atom_style": "id type x y z"}, {"lammps_units": "real"},
+                                    {"topology_format": "PSF"}])
+def test_bad_reader_options(files, option):
+    (name,) = option
+    with pytest.raises(TypeError, match=rf"backend='ase' takes the reader option\(s\) \['dt', 'time_unit', 'box'\]; "
+                                        rf"got \['{name}'\] for '.*XDATCAR' \(MDAnalysis options do not apply"):
+        open_source(files["xdatcar"], dt=0.1, **option)
     with pytest.raises(ValueError, match=r"'dt' parameter of open_source must be a float in \(0, inf\) ps"):
         open_source(files["xdatcar"], dt=-1.0)
+
+
+def test_mdanalysis_options_are_refused_on_the_command_line_in_flags(files, capsys):
+    from trajml.cli import main
+
+    assert main(["info", str(files["xdatcar"]), "--dt", "0.1", "--atom-style", "id type x y z"]) == 1
+    err = capsys.readouterr().err
+    assert "--backend ase takes the reader option(s) --dt, --time-unit, --box; got --atom-style for " in err
+
+
+@pytest.mark.parametrize("box", [[8.0, 8.5, 9.0, 90.0, 90.0, 90.0], [8.0, 8.5, 9.0, 80.0, 95.0, 100.0]])
+def test_a_given_box_goes_on_every_frame(files, tmp_path, box):
+    from ase.geometry import cellpar_to_cell
+
+    from trajml.io.reader_options import ReaderWarning
+
+    path = tmp_path / "open.extxyz"  # no cell at all: the box is the only one
+    frames = [Atoms(SYMBOLS, positions=4.0 + f @ CUBIC) for f in _walk(n_frames=5) % 1.0]
+    ase.io.write(path, frames, format="extxyz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no times: the assumed-spacing warning
+        assert not open_source(path).has_box
+        src = open_source(path, box=box)
+    chunk = _read_all(src)
+    truth = ase.io.read(path, index=":")
+    assert src.has_box
+    np.testing.assert_allclose(chunk.boxes, np.repeat(cellpar_to_cell(box)[None], 5, axis=0), atol=2e-6)
+    np.testing.assert_array_equal(chunk.positions, np.array([a.get_positions() for a in truth], dtype=np.float32))
+    # a file with its own cell gets the given one instead, said once
+    with pytest.warns(ReaderWarning, match=r"XDATCAR' has its own box \(9 9 9 90 90 90 at frame 0\); the given box "):
+        src = open_source(files["xdatcar"], dt=0.1, box=box)
+    chunk = _read_all(src)
+    np.testing.assert_allclose(chunk.boxes, np.repeat(cellpar_to_cell(box)[None], N_FRAMES, axis=0), atol=2e-6)
+    truth = ase.io.read(files["xdatcar"], index=":")
+    np.testing.assert_allclose(chunk.positions, np.array([a.get_positions() for a in truth]), atol=1e-5)
+
+
+def test_time_unit_scales_the_stored_times(files, tmp_path):
+    from trajml.io.reader_options import ReaderWarning
+
+    stored = np.array([a.info["time"] for a in ase.io.read(files["extxyz"], index=":")])  # ASE: 5 per frame
+    for unit, factor in (("ps", 1.0), ("fs", 1e-3), ("ns", 1e3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the unit is stated: no "read as fs" warning
+            src = open_source(files["extxyz"], time_unit=unit)
+        np.testing.assert_allclose(_read_all(src).times, stored * factor, rtol=1e-12)
+        assert src.dt == pytest.approx(5.0 * factor)
+    path = tmp_path / "ps.extxyz"  # a key that states ps, overridden by an explicit request
+    ase.io.write(path, _images(_walk(n_frames=4), np.repeat(CUBIC[None], 4, axis=0), time_ps=10.0 * np.arange(4)))
+    with pytest.warns(ReaderWarning, match=r"atoms.info\['time_ps'\] \(ps\); the given time_unit='fs' replaces"):
+        src = open_source(path, time_unit="fs")
+    np.testing.assert_allclose(_read_all(src).times, 0.01 * np.arange(4), rtol=1e-12)
 
 
 # -- engines and analyses -------------------------------------------------------------------------

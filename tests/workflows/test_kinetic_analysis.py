@@ -56,3 +56,61 @@ def test_the_package_name_is_the_function_even_after_its_module_is_imported():
 
     assert trajml.workflows.kinetic_analysis is trajml.workflows.kinetics.kinetic_analysis
     assert callable(kinetic_analysis)
+
+
+def _tiny(source, **kw):
+    """The fastest route: TICA on shell counts of 40 frames, no bootstrap."""
+    return kinetic_analysis(source, "name Li", 3, 2, model="tica", r_shell=8.0, n_bootstrap=0, stop=40,
+                            n_clusters=6, its_lags=[1, 2], mlags=2, seed=0, **kw)
+
+
+def test_a_universe_gives_the_result_of_its_files():
+    import MDAnalysis as mda
+
+    from trajml.workflows.kinetics import KineticWorkflow
+
+    by_path = _tiny(open_source(sample_topology(), sample_trajectory()))
+    universe = mda.Universe(sample_topology(), sample_trajectory())
+    by_universe = _tiny(universe)
+    by_workflow = KineticWorkflow("name Li", 3, 2, model="tica", r_shell=8.0, n_bootstrap=0, n_clusters=6,
+                                  its_lags=[1, 2], mlags=2, seed=0).run(universe, stop=40)
+    for res in (by_universe, by_workflow):
+        assert res.dt_ps == by_path.dt_ps
+        np.testing.assert_array_equal(res.model.msm.transition_matrix, by_path.model.msm.transition_matrix)
+        np.testing.assert_array_equal(res.timescales.timescales_ps, by_path.timescales.timescales_ps)
+        np.testing.assert_array_equal(res.populations, by_path.populations)
+
+
+def test_a_dt_ps_in_model_options_must_be_the_time_axis_step():
+    from trajml.errors import InvalidParameterError
+
+    source = open_source(sample_topology(), sample_trajectory())
+    assert _tiny(source, model_options={"dt_ps": source.dt}).dt_ps == source.dt
+    with pytest.raises(InvalidParameterError, match=rf"'model_options' parameter of kinetic_analysis must be without "
+                                                    rf"dt_ps, or with dt_ps={2 * source.dt:g}: .* \(its dt "
+                                                    rf"{source.dt:g} ps × step=2\).*open_source\(\.\.\., dt=\.\.\.\)"):
+        _tiny(source, step=2, model_options={"dt_ps": source.dt})
+
+
+def test_a_gap_in_the_frames_analysed_is_refused_naming_file_and_frame(tmp_path):
+    import re
+    import warnings
+
+    import MDAnalysis as mda
+
+    from trajml.errors import IrregularTimeError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u = mda.Universe(sample_topology(), sample_trajectory())
+        gap = str(tmp_path / "gap.xtc")
+        with mda.Writer(gap, n_atoms=u.atoms.n_atoms) as w:
+            for ts in u.trajectory[:45]:
+                if ts.frame not in (20, 21):  # two frames never saved
+                    w.write(u.atoms)
+    source = open_source(sample_topology(), gap)
+    with pytest.raises(IrregularTimeError, match=rf"Kinetic analysis needs equally spaced frames.*frame 20 of "
+                                                 rf"'{re.escape(gap)}'.*2 missing frame.*stop=20 or start=20"):
+        _tiny(source)
+    with pytest.raises(IrregularTimeError, match="frame 20 of"):
+        _tiny(mda.Universe(sample_topology(), gap))

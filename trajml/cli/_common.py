@@ -54,8 +54,13 @@ def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None or READER_OPTIONS[k].default is not None}
 
 
-def open_from_args(args: Any) -> Any:
-    """Open the Source the input arguments describe (the bundled sample when TOP is omitted)."""
+def open_from_args(args: Any, *, show_notes: bool = True) -> Any:
+    """Open the Source the input arguments describe (the bundled sample when TOP is omitted).
+
+    With ``show_notes``, what opening it changed (a restart overlap dropped, :attr:`Source.notes`)
+    is printed once to standard error as ``trajml COMMAND: note: ...``, where the results on
+    standard output stay clean.
+    """
     from trajml.io import open_source
 
     topology, trajectories = args.topology, list(args.trajectories or [])
@@ -63,7 +68,16 @@ def open_from_args(args: Any) -> Any:
         from trajml.data import sample_topology, sample_trajectory
 
         topology, trajectories = sample_topology(), [sample_trajectory()]
-    return open_source(topology, trajectories or None, **reader_options(args))
+    source = open_source(topology, trajectories or None, **reader_options(args))
+    if show_notes:
+        print_notes(f"trajml {getattr(args, 'command', None) or ''}".strip(), source.notes)
+    return source
+
+
+def print_notes(prog: str, notes: Any) -> None:
+    """Print each distinct note once to standard error, ``PROG: note: ...``."""
+    for note in dict.fromkeys(notes):  # in order, without repeats
+        print(f"{prog}: note: {note}", file=sys.stderr)
 
 
 def _number(convert: Callable[[str], Any], minimum: float, strict: bool, requirement: str, doc: str) -> Callable[[str], Any]:

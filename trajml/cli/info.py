@@ -10,7 +10,7 @@ import numpy as np
 
 from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args
 
-__all__ = ["register", "run", "describe"]
+__all__ = ["register", "run", "describe", "time_axis_summary"]
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +39,8 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
         ``n_frames``, ``n_atoms``, ``n_trajectories``, ``dt_ps``, ``duration_ps`` (first to
         last frame, summed over trajectories), ``time_start_ps``, ``species`` (atom name →
         count), ``box`` (``matrix_A``, ``lengths_A``, ``angles_deg``, ``volume_A3`` of the
-        first frame, or None), ``files``; with ``scan`` also ``volume_A3`` statistics.
+        first frame, or None), ``files``, ``time_axes`` (one :func:`time_axis_summary` per
+        trajectory); with ``scan`` also ``volume_A3`` statistics.
     """
     from trajml.box import Box
     from trajml.chunk import ChunkSpec
@@ -66,6 +67,7 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
         "species": source.atoms.species_counts("names"),
         "box": box,
         "files": [[m.topology, *m.parts] for m in source.members],
+        "time_axes": [time_axis_summary(m) for m in source.members],
     }
     if source.atoms.charges is not None:
         info["total_charge_e"] = round(float(source.atoms.charges.sum()), 6)
@@ -80,6 +82,66 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
     return info
 
 
+def time_axis_summary(member: Any) -> dict[str, Any]:
+    """The time axis of one trajectory as a JSON-ready dict.
+
+    Parameters
+    ----------
+    member : TrajectoryMember
+        One trajectory of a Source (``source.members[i]``).
+
+    Returns
+    -------
+    dict
+        ``dt_ps`` and ``t0_ps`` (None when unknown), ``regular``, ``checked`` (how the times
+        were checked: every stamp as ``"float32"``/``"float64"``, ``"header"``, ``"endpoints"``
+        or ``"given"``), ``irregularity`` (None when regular, else ``file``, ``frame`` in that
+        file, ``trajectory_frame``, ``kind`` and ``message``) and ``notes`` (restart overlaps
+        dropped).
+    """
+    from trajml.io.spacing import locate_frame
+
+    axis = getattr(member, "axis", None)
+    out: dict[str, Any] = {"dt_ps": None, "t0_ps": None, "regular": None, "checked": None, "irregularity": None,
+                           "notes": list(getattr(member, "notes", ()))}
+    if axis is None:  # a backend that does not build one: nothing known beyond the reader's dt
+        return out
+    finite = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731 - JSON has no NaN
+    out.update(dt_ps=finite(axis.dt), t0_ps=finite(axis.t0), regular=bool(axis.regular), checked=axis.precision)
+    if not axis.regular and axis.irregular_frame is not None:
+        path, local = locate_frame(member, int(axis.irregular_frame))
+        out["irregularity"] = {"file": path, "frame": local, "trajectory_frame": int(axis.irregular_frame),
+                               "kind": axis.kind, "message": axis.irregularity}
+    return out
+
+
+#: How the times were checked (TimeAxis.precision), in words.
+_CHECKED = {"float32": "every stamp checked, float32", "float64": "every stamp checked, float64",
+            "header": "from the file header", "endpoints": "first and last frames checked",
+            "given": "from the given --dt; the file stores no times"}
+
+
+def _axis_lines(axes: list[dict[str, Any]]) -> list[str]:
+    """One ``time axis`` line per trajectory, then its irregularity and notes, indented."""
+    lines = []
+    for i, a in enumerate(axes):
+        head = f"time axis    : trajectory {i}: " if len(axes) > 1 else "time axis    : "
+        if a["regular"] is None:
+            lines.append(head + "not checked (this reader gives no time axis)")
+            continue
+        t0 = "unknown" if a["t0_ps"] is None else f"{a['t0_ps']:.12g} ps"
+        dt = "unknown" if a["dt_ps"] is None else f"{a['dt_ps']:.12g} ps"
+        state = "regular" if a["regular"] else "IRREGULAR"
+        lines.append(f"{head}t0 = {t0}, dt = {dt}, {state} ({_CHECKED.get(a['checked'], a['checked'])})")
+        irr = a["irregularity"]
+        if irr is not None:
+            message = irr["message"].replace("pass dt= ", "pass --dt ")  # the fix as a flag here
+            lines.append(f"  first irregularity: {irr['kind']} at frame {irr['frame']} of '{irr['file']}' "
+                         f"(trajectory frame {irr['trajectory_frame']}): {message}")
+        lines.extend(f"  note: {n}" for n in a["notes"])
+    return lines
+
+
 def _species_line(species: dict[str, int], limit: int = 12) -> str:
     items = [f"{k} {v}" for k, v in species.items()]
     more = f", ... ({len(items) - limit} more; see --json)" if len(items) > limit else ""
@@ -88,7 +150,7 @@ def _species_line(species: dict[str, int], limit: int = 12) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``trajml info``."""
-    source = open_from_args(args)
+    source = open_from_args(args, show_notes=False)  # the notes are part of what info prints
     info = describe(source, scan=args.scan, scheduler=args.scheduler, progress=args.progress, n_workers=args.n_workers)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -102,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         f"time step    : {info['dt_ps']:g} ps between saved frames",
         f"duration     : {info['duration_ps']:g} ps (from t = {info['time_start_ps']:g} ps)",
     ]
+    lines.extend(_axis_lines(info["time_axes"]))
     if "total_charge_e" in info:
         lines.append(f"total charge : {info['total_charge_e']:g} e")
     box = info["box"]

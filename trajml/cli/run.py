@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from trajml.cli._common import print_notes
 from trajml.cli._options import add_parameters
 from trajml.parallel.options import RUN_OPTIONS, show_progress
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     summary = run_pipeline(spec, scheduler=args.scheduler, n_workers=args.n_workers, resume=args.resume,
                            progress=show_progress(args.progress), outputs=args.outputs)
+    print_notes("trajml run", summary.notes)
     print(summary.text())
     print(f"Report: {summary.report}")
     print(f"Summary: {os.path.join(summary.outputs, 'summary.json')}")

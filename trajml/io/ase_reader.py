@@ -14,6 +14,13 @@ Times come from the file when its frames carry one in ``atoms.info`` (``time_ps`
 given to :func:`trajml.io.open_source` (``t_k = k·dt``); with neither, a warning states the
 assumed spacing of 1 ps between frames. File times win over a ``dt`` that disagrees (with a warning).
 
+Of the reader options (:data:`trajml.io.reader_options.READER_OPTIONS`) the ase backend takes those
+that mean something for ASE's files: ``dt``; ``time_unit``, the unit of the numbers stored in
+``atoms.info`` (it replaces the unit a bare ``time`` is assumed to be in, and, with a warning, the
+one a ``time_ps``/``time_fs`` key states); ``box``, put on every frame as for the other backends (a
+file's own cell is replaced, with a warning). The MDAnalysis options (``atom_style``,
+``lammps_units``, ``type_map``, and ``topology_format`` without a separate topology file) are refused.
+
 Random access: ASE ``.traj`` files are read frame by frame through :class:`ase.io.Trajectory` (one
 handle per thread: a handle holds a file cursor). Text formats (XDATCAR, extxyz) have no frame
 index, and ASE parses the whole file on every ``read``, so they are parsed once per process into
@@ -27,6 +34,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +51,8 @@ _TRAJ_MAGIC = b"- of UlmASE-Trajectory"
 _TIME_KEYS = (("time_ps", 1.0), ("time_fs", 1e-3), ("time", 1e-3))
 #: Frame spacing (ps) assumed, with a warning, for a file without times when no ``dt=`` is given.
 DEFAULT_DT_PS = 1.0
-# Reader options the ase backend understands (open_source's **reader_kwargs).
-_OPTIONS = ("dt",)
+# Reader options the ase backend understands (open_source's **reader_kwargs); the others are MDAnalysis'.
+_OPTIONS = ("dt", "time_unit", "box")
 _CACHE_SIZE = 8
 
 _lock = threading.Lock()
@@ -89,22 +97,64 @@ def is_ase_file(path: str) -> bool:
     return False
 
 
-def _check_options(path: str, options: dict) -> float | None:
-    """The ``dt`` option (ps), refusing options the ase backend does not know."""
-    unknown = sorted(set(options) - set(_OPTIONS))
+@dataclass(frozen=True)
+class _Options:
+    """The reader options the ase backend applies (validated; None when not given)."""
+
+    dt: float | None = None  # ps between frames
+    time_unit: str | None = None  # unit of the times stored in atoms.info
+    box: tuple[float, ...] | None = None  # a b c alpha beta gamma (Å, degrees)
+
+
+def _check_options(path: str, options: Mapping[str, Any], topology_format: str | None = None) -> _Options:
+    """The options the ase backend applies, refusing those it does not know.
+
+    ``topology_format`` is the one given when the file is its own topology (it has no meaning then).
+    """
+    from trajml.io.reader_options import READER_OPTIONS
+
+    unknown = sorted(set(options) - set(_OPTIONS)) + (["topology_format"] if topology_format is not None else [])
     if unknown:
-        raise TypeError(
-            f"backend='ase' takes the reader option(s) {list(_OPTIONS)}; got {unknown} for '{path}' "
-            "(MDAnalysis options do not apply to ASE files)."
-        )
-    dt = options.get("dt")
-    if dt is None:
-        return None
-    dt = float(dt)
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"The 'dt' reader option for '{path}' must be a positive time in ps. "
-                         f"Got {options['dt']!r} instead.")
-    return dt
+        from trajml._fixes import with_cli_text
+        from trajml.errors import InvalidParameterError
+
+        def words(names: Any) -> str:
+            return ", ".join(READER_OPTIONS[n].cli_flag if n in READER_OPTIONS else n for n in names)
+
+        tail = f"for '{path}' (MDAnalysis options do not apply to ASE files)."
+        raise with_cli_text(InvalidParameterError(
+            f"backend='ase' takes the reader option(s) {list(_OPTIONS)}; got {unknown} {tail}",
+            parameter=unknown[0], owner="open_source", value=options.get(unknown[0], topology_format),
+        ), f"--backend ase takes the reader option(s) {words(_OPTIONS)}; got {words(unknown)} {tail}")
+    dt, unit, box = (options.get(k) for k in _OPTIONS)
+    if dt is not None:
+        dt = float(dt)
+        if not (np.isfinite(dt) and dt > 0):
+            raise ValueError(f"The 'dt' reader option for '{path}' must be a positive time in ps. "
+                             f"Got {options['dt']!r} instead.")
+    # time_unit and box arrive checked (open_source); a direct caller gets the declared checks
+    if unit is not None:
+        unit = READER_OPTIONS["time_unit"].validate(unit, "open_source")
+    if box is not None:
+        box = tuple(READER_OPTIONS["box"].validate(box, "open_source"))
+    return _Options(dt, unit, box)
+
+
+def _time_scale(handle: "_Frames | _TrajHandle", path: str, unit: str | None, warn: bool = True) -> float:
+    """Factor from the times as read (ps, by their key's unit) to ps when the stored numbers are in ``unit``."""
+    info = handle.first.info if handle.first is not None else {}
+    key, factor = next(((k, f) for k, f in _TIME_KEYS if info.get(k) is not None), (None, 1.0))
+    if unit is None or key is None:
+        return 1.0
+    from trajml.io.reader_options import TIME_UNITS, ReaderWarning
+
+    stated = {"time_ps": "ps", "time_fs": "fs"}.get(key)
+    if warn and stated is not None and stated != unit:  # said once, when the file is probed
+        warnings.warn(ReaderWarning(f"Trajectory '{path}' stores its times as atoms.info['{key}'] ({stated}); "
+                                    f"the given time_unit={unit!r} replaces that unit.",
+                                    f"Trajectory '{path}' stores its times as atoms.info['{key}'] ({stated}); "
+                                    f"the given --time-unit {unit} replaces that unit."), stacklevel=5)
+    return TIME_UNITS[unit] / factor
 
 
 def _frame_time(atoms: Any) -> float:
@@ -419,7 +469,8 @@ def ase_universe(path: str, fmt: str | None = None, truncate: bool = False) -> A
     return universe
 
 
-def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str = "raise") -> PartInfo:
+def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str = "raise",
+              topology_format: str | None = None) -> PartInfo:
     """Open an ASE-readable file and report its frame count, atoms, timing and box.
 
     Parameters
@@ -429,22 +480,32 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str
     fmt : str, optional
         ASE format name (``"vasp-xdatcar"``, ``"extxyz"``, ``"traj"``, ...); None guesses.
     reader_kwargs : dict
-        Reader options; the ase backend takes ``dt`` (ps between frames).
+        Reader options; the ase backend takes ``dt`` (ps between frames), ``time_unit`` (of the
+        stored times) and ``box`` (for every frame), and refuses the others.
     on_damage : {"raise", "truncate"}
         A truncated XDATCAR: raise :class:`CorruptTrajectoryError` naming the file and frame, or
         warn and keep the whole frames before the damage.
+    topology_format : str, optional
+        The topology format given for a file that is its own topology: refused (it has no meaning).
 
     Returns
     -------
     PartInfo
 
+    Raises
+    ------
+    InvalidParameterError
+        A reader option the ase backend does not take (a ``TypeError`` too).
+
     Warns
     -----
     UserWarning
         The file stores no times and no ``dt`` was given: the message states the assumed spacing
-        (:data:`DEFAULT_DT_PS`) and names the ``dt=`` keyword.
+        (:data:`DEFAULT_DT_PS`) and names the ``dt=`` keyword. A given ``box`` replaces the file's
+        own cell, or a given ``time_unit`` the unit its time key states.
     """
-    given_dt = _check_options(path, reader_kwargs)
+    opts = _check_options(path, reader_kwargs, topology_format)
+    given_dt = opts.dt
     handle = _handle(path, fmt, on_damage == "truncate")
     damage = None if isinstance(handle, _TrajHandle) else handle.first.info.get("trajml_damage")
     if damage is not None:
@@ -453,17 +514,19 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str
     n = _n_frames(handle)
     if n == 0:
         raise CorruptTrajectoryError(f"Trajectory '{path}' has no frame.")
-    first, last = _time_of(handle, 0), _time_of(handle, n - 1)
-    second = _time_of(handle, 1) if n > 1 else float("nan")
+    scale = _time_scale(handle, path, opts.time_unit)
+    first, last = _time_of(handle, 0) * scale, _time_of(handle, n - 1) * scale
+    second = _time_of(handle, 1) * scale if n > 1 else float("nan")
     if np.isfinite(first) and (n == 1 or np.isfinite(second)):
         dt = second - first if n > 1 else (given_dt if given_dt is not None else float("nan"))
         if given_dt is not None and n > 1 and not np.isclose(dt, given_dt, rtol=1e-6):
             warnings.warn(f"Trajectory '{path}' stores frame times {dt:g} ps apart; they are used and dt={given_dt:g} "
                           "ps is ignored.", UserWarning, stacklevel=4)
-        elif given_dt is None and not _explicit_time_unit(handle):
+        elif given_dt is None and opts.time_unit is None and not _explicit_time_unit(handle):
             # a bare 'time' has no unit: say which one was assumed
             warnings.warn(f"Trajectory '{path}': frame times read from atoms.info['time'] as fs ({dt:g} ps between "
-                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass dt=<ps> to confirm.",
+                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass time_unit='fs' "
+                          "(or dt=<ps>) to confirm.",
                           UserWarning, stacklevel=4)
     else:
         if given_dt is None:
@@ -474,17 +537,25 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str
                 UserWarning, stacklevel=4)
         dt = given_dt if given_dt is not None else DEFAULT_DT_PS
         first, last = 0.0, (n - 1) * dt
-    if isinstance(handle, _TrajHandle):
-        has_box = _convert(handle.first)[1] is not None
-    else:
-        has_box = handle.boxes is not None
+    own = _convert(handle.first)[1] if isinstance(handle, _TrajHandle) else (
+        None if handle.boxes is None else handle.boxes[0])
+    has_box = own is not None or opts.box is not None
+    if own is not None and opts.box is not None:
+        from trajml.box import dimensions_from_matrices
+        from trajml.io.reader_options import warn_box_replaced
+
+        warn_box_replaced(path, dimensions_from_matrices(np.asarray(own)[None])[0], opts.box, stacklevel=4)
     return PartInfo(n_frames=n, n_atoms=len(handle.first), dt=float(dt), first_time=float(first),
                     last_time=float(last), has_box=has_box, damage=damage)
 
 
 def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, fmt: str | None,
-             info: PartInfo | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+             info: PartInfo | None, options: Mapping[str, Any] | None = None,
+             ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Read frames of an ASE-readable file (the Chunk contract of :func:`trajml.io.backends.read_frames`).
+
+    ``options`` are the reader options, as given to :func:`probe_ase`: a ``box`` replaces every
+    frame's cell, a ``time_unit`` rescales the file's times.
 
     Returns
     -------
@@ -493,6 +564,7 @@ def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, f
     times : ndarray, shape (F,), float64, ps
         The file's times, else ``info.first_time + frame × info.dt``.
     """
+    opts = _check_options(path, options or {})
     handle = _handle(path, fmt, info is not None and info.damage is not None)
     frames = np.asarray(local_frames, dtype=np.int64)
     n = _n_frames(handle)
@@ -520,6 +592,11 @@ def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, f
             elif boxes is not None:
                 boxes[i] = box
             times[i] = _frame_time(frame)
+    if opts.box is not None:
+        from trajml.io.reader_options import box_vectors
+
+        boxes = box_vectors(opts.box, frames.size)
+    times = times * _time_scale(handle, path, opts.time_unit, warn=False)
     if not np.isfinite(times).all():
         if info is None:
             raise ValueError(f"Trajectory '{path}' stores no frame times; open it with open_source(..., dt=...).")

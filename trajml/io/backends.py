@@ -185,7 +185,7 @@ def read_frames(
     """
     local_frames = np.asarray(local_frames, dtype=np.int64)
     if backend == "ase":
-        return read_ase(part, local_frames, atoms, fmt=format, info=info)
+        return read_ase(part, local_frames, atoms, fmt=format, info=info, options=reader_kwargs)
     if backend == "mdtraj":
         if info is None:
             universe = open_universe(topology, part, topology_format=topology_format, format=format,
@@ -232,7 +232,9 @@ def read_frames(
 def _probe_ase(topology: str, part: str, *, topology_format: str | None, format: str | None,
                reader_kwargs: dict, on_damage: str) -> PartInfo:
     """Probe a file with the ase backend; a separate topology file must hold as many atoms."""
-    info = probe_ase(part, fmt=format, reader_kwargs=reader_kwargs, on_damage=on_damage)
+    # a file that is its own topology has no topology format to give
+    info = probe_ase(part, fmt=format, reader_kwargs=reader_kwargs, on_damage=on_damage,
+                     topology_format=topology_format if topology == part else None)
     if topology != part:
         n_top = len(ase_universe(topology, topology_format).atoms)
         if n_top != info.n_atoms:

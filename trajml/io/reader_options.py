@@ -45,7 +45,7 @@ from trajml._validation import Param
 
 __all__ = ["READER_OPTIONS", "BACKENDS", "TIME_UNITS", "LAMMPS_TIME_UNITS", "check_reader_options", "ReaderWarning",
            "cli_text", "fix_text", "with_cli_text", "warn_assumed_times", "lammps_dump_format",
-           "is_lammps_dcd"]
+           "is_lammps_dcd", "warn_box_replaced"]
 
 #: Picoseconds per unit of time (AKMA: the CHARMM time unit, 4.888821e-14 s).
 TIME_UNITS: dict[str, float] = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6, "µs": 1e6, "ms": 1e9, "s": 1e12,
@@ -286,14 +286,7 @@ def apply_to_universe(universe: Any, options: Mapping[str, Any], trajectory: str
     if box is not None:
         own = ts.dimensions
         if own is not None and np.all(np.asarray(own[:3]) > 0):
-            key = (trajectory, tuple(box))
-            if key not in _noted:
-                _noted.add(key)
-                shown = " ".join(f"{x:g}" for x in np.round(own, 3))
-                warnings.warn(ReaderWarning(
-                    f"Trajectory '{trajectory}' has its own box ({shown} at frame 0); the given box "
-                    f"({' '.join(f'{x:g}' for x in box)}) replaces it on every frame.",
-                ), stacklevel=4)
+            warn_box_replaced(trajectory, own, box, stacklevel=4)
     t0 = 0.0
     if dt is not None and reader.n_frames > 1:
         r0 = raw(ts)
@@ -314,6 +307,26 @@ def apply_to_universe(universe: Any, options: Mapping[str, Any], trajectory: str
 
     reader.rewind()
     reader.add_transformations(transform)
+
+
+def warn_box_replaced(trajectory: str | None, own: Sequence[float], box: Sequence[float],
+                      stacklevel: int = 2) -> None:
+    """Warn, once per file and box, that a given ``box`` replaces the file's ``own`` (both ``a b c α β γ``).
+
+    ``stacklevel`` is the one the caller's own ``warnings.warn`` would take.
+
+    Every backend says it the same way: the option is an explicit request, but a silent
+    replacement of an NPT box would be wrong for every frame.
+    """
+    key = (trajectory, tuple(box))
+    if key in _noted:
+        return
+    _noted.add(key)
+    shown = " ".join(f"{x:g}" for x in np.round(np.asarray(own, dtype=np.float64), 3))
+    warnings.warn(ReaderWarning(
+        f"Trajectory '{trajectory}' has its own box ({shown} at frame 0); the given box "
+        f"({' '.join(f'{x:g}' for x in box)}) replaces it on every frame.",
+    ), stacklevel=stacklevel + 1)
 
 
 def warn_assumed_times(parts: Sequence[tuple[str, str, Any]], fmt: str | None, options: Mapping[str, Any],

@@ -531,7 +531,8 @@ def open_source(
         Raise :class:`~trajml.errors.NonFiniteCoordinatesError` on NaN or infinite coordinates.
     **reader_kwargs
         Passed to ``MDAnalysis.Universe``.
-        With ``backend="ase"``: ``dt``, the time between saved frames in ps, for files that store none.
+        With ``backend="ase"`` only the declared ``dt``, ``time_unit`` and ``box`` apply
+        (see :mod:`trajml.io.ase_reader`).
 
     The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
     command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).

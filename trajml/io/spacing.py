@@ -16,11 +16,11 @@ import numpy as np
 from trajml.errors import IrregularTimeError
 from trajml.io.time_axis import FACTOR, MESSAGES, classify_step, stamp_resolution
 
-__all__ = ["equal_spacing", "require_regular", "step_tolerance"]
+__all__ = ["equal_spacing", "require_regular", "step_tolerance", "locate_frame"]
 
 
-def _locate(member: Any, frame: int) -> tuple[str, int]:
-    """File and local frame of trajectory frame ``frame``."""
+def locate_frame(member: Any, frame: int) -> tuple[str, int]:
+    """File and frame within that file (counting dropped overlap frames) of trajectory frame ``frame``."""
     lengths = member.part_lengths
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     p = int(np.searchsorted(bounds, frame, side="right") - 1)
@@ -37,12 +37,26 @@ def require_regular(source: Any, traj_id: int, frames: range, analysis: str) -> 
         The trajectory's time axis breaks between the first and last frame selected.
     """
     members = getattr(source, "members", None)
-    axis = getattr(members[traj_id], "axis", None) if members is not None else None
+    member = members[traj_id] if members is not None else None
+    axis = getattr(member, "axis", None)
     if len(frames) > 1 and axis is not None and not axis.regular and frames[0] < axis.irregular_frame <= frames[-1]:
-        raise IrregularTimeError(
-            MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=axis.irregularity,
-                                          frame=axis.irregular_frame),
-            path=None, frame=axis.irregular_frame, kind=axis.kind)
+        raise _needs_even(analysis, traj_id, member, axis.irregularity, axis.irregular_frame, axis.kind)
+
+
+def _needs_even(analysis: str, traj_id: int, member: Any, irregularity: str, frame: int,
+                kind: str | None) -> IrregularTimeError:
+    """The error of an analysis that needs equal spacing at trajectory frame ``frame``.
+
+    Its ``path`` and ``frame`` are the file and the frame in it (the message gives the trajectory
+    frame for ``start=``/``stop=``); the command line reads the fix as flags.
+    """
+    from trajml._fixes import with_cli_text
+
+    path, local = (locate_frame(member, int(frame)) if member is not None and getattr(member, "parts", None)
+                   else (None, int(frame)))
+    text = MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=irregularity, frame=frame)
+    cli = text.replace(f"(stop={frame} or start={frame})", f"(--stop {frame} or --start {frame})")
+    return with_cli_text(IrregularTimeError(text, path=path, frame=local, kind=kind), cli)
 
 
 def step_tolerance(times: np.ndarray) -> float:
@@ -85,10 +99,7 @@ def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarr
     if times.size < 2:
         return float(axis.dt * (frames[1] - frames[0])) if axis is not None and frames.size > 1 else float("nan")
     if axis is not None and not axis.regular and frames[0] < axis.irregular_frame <= frames[-1]:
-        raise IrregularTimeError(
-            MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=axis.irregularity,
-                                          frame=axis.irregular_frame),
-            path=None, frame=axis.irregular_frame, kind=axis.kind)
+        raise _needs_even(analysis, traj_id, member, axis.irregularity, axis.irregular_frame, axis.kind)
     if axis is not None and not axis.regular and frames[-1] < axis.irregular_frame and axis.dt > 0:
         return float(axis.dt * (frames[1] - frames[0]))  # all on the regular stretch before the irregularity
     steps = np.diff(times)
@@ -102,14 +113,12 @@ def equal_spacing(source: Any, traj_id: int, frames: np.ndarray, times: np.ndarr
         return float(np.mean(steps))
     i = int(np.argmax(bad)) + 1 if dt > 0 else 1
     if member is not None:
-        path, local = _locate(member, int(frames[i]))
+        path, local = locate_frame(member, int(frames[i]))
         kind, text = classify_step(times, i, dt, tol, path)
         text = text.replace(f"frame {i} of", f"frame {local} of", 1).replace(f"(frame {i - 1})", "(previous frame)")
         text = text.replace(f"after frame {i - 1}", "after the previous frame read")
     else:
-        path, kind = None, "uneven"
+        kind = "uneven"
         text = (f"frame {int(frames[i])} comes {float(steps[i - 1]):.6g} ps after the previous frame read, where "
                 f"the time step is {dt:.6g} ps")
-    raise IrregularTimeError(MESSAGES["needs_even"].format(analysis=analysis, traj_id=traj_id, irregularity=text,
-                                                           frame=int(frames[i])),
-                             path=path, frame=int(frames[i]), kind=kind)
+    raise _needs_even(analysis, traj_id, member, text, int(frames[i]), kind)

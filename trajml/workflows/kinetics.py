@@ -24,6 +24,9 @@ import numpy as np
 from trajml._files import atomic_write, atomic_write_json
 from trajml._validation import DEVICES, Param, invalid
 from trajml.base import Parameterized
+from trajml.io import open_source
+from trajml.io.spacing import require_regular
+from trajml.io.universe import is_universe
 
 __all__ = ["kinetic_analysis", "KineticAnalysis", "KineticWorkflow", "MODELS"]
 
@@ -254,7 +257,8 @@ class KineticWorkflow(Parameterized):
 
     def run(self, source: Any, *, start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
             progress: bool | None = None) -> "KineticAnalysis":
-        """:func:`kinetic_analysis` of ``source`` with these parameters."""
+        """:func:`kinetic_analysis` of ``source`` (a Source or an MDAnalysis Universe) with these parameters."""
+        source = open_source(source) if is_universe(source) else source  # MDAnalysis interop, as the engine
         return kinetic_analysis(source, **self.get_params(), start=start, stop=stop, step=step,
                                 chunk_size=chunk_size, progress=progress)
 
@@ -274,8 +278,9 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
 
     Parameters
     ----------
-    source : trajml.io.Source
-        Trajectories with periodic boxes.
+    source : trajml.io.Source or MDAnalysis.Universe
+        Trajectories with periodic boxes, equally spaced in time over the frames analysed (a
+        Universe is read from its files, as :func:`trajml.io.open_source` does).
     select : str or array_like of int
         Atoms whose states are modelled (default every Li⁺). Formerly ``targets``.
     n_states : int
@@ -320,7 +325,9 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     **former
         Former parameter names (``targets``), accepted with a ``DeprecationWarning``.
     model_options : mapping, optional
-        Extra keyword arguments of the estimator (e.g. ``dim`` or ``hidden``).
+        Extra keyword arguments of the estimator (e.g. ``dim`` or ``hidden``). A ``dt_ps`` in it
+        must agree with the source's time step × ``step``, the time between analysed frames
+        that every route uses.
     n_metastable : int, optional
         'graph'/'mlp': lump the ``n_states`` soft states into this many metastable sets by PCCA+
         (:func:`~trajml.kinetics.soft_validation.soft_pcca`) before validation and interpretation.
@@ -332,6 +339,14 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     Returns
     -------
     KineticAnalysis
+
+    Raises
+    ------
+    IrregularTimeError
+        The frames analysed span a gap, a repeated frame or a restart (the message names the
+        file and frame, and the ``start=``/``stop=`` that avoid it).
+    InvalidParameterError
+        A ``dt_ps`` in ``model_options`` that contradicts the source's time step.
     """
     from trajml.features.first_shell import first_shell
     from trajml.features.shell_counts import ShellCounts
@@ -340,6 +355,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     from trajml.parallel.options import show_progress
     from trajml.selection import resolve_atoms
 
+    source = open_source(source) if is_universe(source) else source  # MDAnalysis interop, as the engine
     owner = "kinetic_analysis"
     given = {k: v for k, v in locals().items() if k in KineticWorkflow._parameters}
     for old, value in former.items():
@@ -355,6 +371,11 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     targets = select
     progress = show_progress(progress)
     resolve_atoms(source, targets, "select", owner)  # a selection matching nothing fails here, named
+    for k in range(source.n_trajectories):  # lags count frames: an uneven axis fails before any reading
+        n_k = source.n_frames_of(k)
+        require_regular(source, k, range(start, n_k if stop is None else min(stop, n_k), step), "Kinetic analysis")
+    dt = float(source.dt) * step
+    opts = _checked_dt(dict(model_options or {}), dt, step, owner)
     shell = dict(shell) if shell is not None else {"polymer O": "name O", "anion": "name TFSI"}
     half_box = _half_box(source)
     if r_shell is None:
@@ -366,13 +387,11 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     else:
         origins = {label: "given" for label in shell}
     shells = r_shell if isinstance(r_shell, Mapping) else {label: float(r_shell) for label in shell}
-    dt = float(source.dt) * step
     n_longest = max(len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
                     for k in range(source.n_trajectories))
     if lag >= n_longest:
         raise ValueError(f"The 'lag' parameter of {owner} ({lag} frames) must be shorter than the longest "
                          f"trajectory analysed ({n_longest} frames).")
-    opts = dict(model_options or {})
     feature_names: list[str] = []
     tmp_graphs = None
     if model == "graph":
@@ -444,6 +463,25 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     return KineticAnalysis(model_kind=model, model=fitted, lag=lag, dt_ps=dt, probabilities=probs, timescales=its,
                            ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names,
                            memberships=memberships, first_shells=origins)
+
+
+def _checked_dt(opts: dict[str, Any], dt: float, step: int, owner: str) -> dict[str, Any]:
+    """``model_options`` without a ``dt_ps`` that agrees with the source's ``dt`` (× ``step``); refuse others.
+
+    Every route takes the time between analysed frames from the source, whose time axis was
+    checked against the files' stamps; a user's ``dt_ps`` can only repeat it.
+    """
+    if "dt_ps" not in opts:
+        return opts
+    given = opts.pop("dt_ps")
+    ok = isinstance(given, (int, float, np.integer, np.floating)) and not isinstance(given, bool)
+    if ok and np.isfinite(dt) and abs(float(given) - dt) <= 1e-6 * dt:
+        return opts
+    strided = f" (its dt {dt / step:g} ps × step={step})" if step != 1 else ""
+    raise invalid("model_options", owner, f"without dt_ps, or with dt_ps={dt:g}: the frames analysed are "
+                  f"{dt:g} ps apart by the source's time axis{strided}; a different time step is set where the "
+                  "source is opened (open_source(..., dt=...)), where it is checked against the files' times",
+                  {"dt_ps": given})
 
 
 def _tica_probs(fitted: Any, features: np.ndarray, memberships: np.ndarray) -> np.ndarray:
