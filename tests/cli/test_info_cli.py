@@ -138,3 +138,25 @@ def test_a_gap_refused_by_an_analysis_names_the_file_frame_and_flags(walk: dict,
     err = capsys.readouterr().err
     assert f"frame 10 of '{b}'" in err and "(--stop 20 or --start 20)" in err and "stop=" not in err
     assert main(["msd", walk["top"], a, b, "--select", "name Li", "--no-progress", "-o", out, "--stop", "20"]) == 0
+
+
+def test_info_duration_of_a_long_float32_run_is_n_minus_one_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # Stamps near 1e6 ps are rounded to 1/16 ps in float32: the span of the stored end times would be
+    # 11.625 ps; the regular axis gives the (30 - 1) x 0.4 ps the run wrote.
+    rng = np.random.default_rng(4)
+    u = mda.Universe.empty(N_ATOMS, trajectory=True)
+    u.add_TopologyAttr("names", ["Li"] * N_ATOMS)
+    u.dimensions = [40.0, 40.0, 40.0, 90.0, 90.0, 90.0]
+    top, xtc = str(tmp_path / "top.pdb"), str(tmp_path / "long.xtc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u.atoms.write(top)
+        with mda.Writer(xtc, n_atoms=N_ATOMS) as w:
+            for k in range(N_FRAMES):
+                u.atoms.positions = rng.uniform(0, 40, (N_ATOMS, 3))
+                u.trajectory.ts.time = 1.0e6 + DT * k
+                w.write(u.atoms)
+    stored = np.float32(1.0e6 + DT * (N_FRAMES - 1)) - np.float32(1.0e6)
+    assert abs(stored - DT * (N_FRAMES - 1)) > 1e-3  # the rounding this guards against
+    _, data = _info(capsys, top, xtc)
+    assert data["duration_ps"] == pytest.approx(DT * (N_FRAMES - 1), abs=1e-9)

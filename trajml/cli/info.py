@@ -29,6 +29,15 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _span_ps(member: Any) -> float:
+    """Time from a trajectory's first to its last frame, ps: (n - 1) dt on a regular axis (float32
+    stamps near 1e6 ps would be off by their rounding), else the stored end times."""
+    axis = member.axis
+    if axis is not None and axis.regular:
+        return (member.n_frames - 1) * float(axis.dt)
+    return float(member.infos[-1].last_time - member.infos[0].first_time)
+
+
 def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progress: bool | None = False,
              n_workers: int | None = None) -> dict[str, Any]:
     """Summarise a source as a JSON-ready dict.
@@ -56,7 +65,7 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
             "volume_A3": round(b.volume, 3),
             "orthorhombic": b.is_orthorhombic,
         }
-    duration = sum(i.last_time - m.infos[0].first_time for m in source.members for i in m.infos[-1:])
+    duration = sum(_span_ps(m) for m in source.members)
     info: dict[str, Any] = {
         "n_frames": source.n_frames,
         "n_atoms": source.n_atoms,

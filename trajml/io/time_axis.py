@@ -186,11 +186,16 @@ def _short_t0(t0: float, precision: str) -> float:
     return float(t0)
 
 
-def _snap_dt(dt: float, ok: Callable[[float], bool]) -> float:
-    """The shortest decimal within a tiny fraction of ``dt`` that still fits every stamp (``ok``)."""
+def _snap_dt(dt: float, ok: Callable[[float], bool], slack: float = 0.0) -> float:
+    """The shortest decimal near ``dt`` that still fits every stamp (``ok``).
+
+    Near means within a tiny fraction of ``dt`` or within ``slack`` (ps), the uncertainty of a
+    fitted ``dt``: a short run far from t = 0 (30 float32 stamps near 1e6 ps, 1/16 ps apart in
+    resolution) fits 0.4 ps steps as 0.4009 ps, and 0.4 fits every stamp as well.
+    """
     for digits in range(1, 16):
         cand = float(f"{dt:.{digits}g}")
-        if cand > 0 and abs(cand - dt) <= _SNAP_RTOL * dt and ok(cand):
+        if cand > 0 and abs(cand - dt) <= max(_SNAP_RTOL * dt, slack) and ok(cand):
             return cand
     return dt
 
@@ -294,7 +299,8 @@ def _fit_span(s: np.ndarray, t0: float, tol: np.ndarray) -> tuple[float, int | N
     off = np.abs(s - (t0 + idx * dt)) > tol
     if off.any():
         return dt, int(np.argmax(off))
-    return _snap_dt(dt, lambda c: bool((np.abs(s - (t0 + idx * c)) <= tol).all())), None
+    slack = 2.0 * float(tol.max()) / (s.size - 1)  # each end stamp may be off by its tolerance
+    return _snap_dt(dt, lambda c: bool((np.abs(s - (t0 + idx * c)) <= tol).all()), slack), None
 
 
 def _no_times(first: float, n: int, path: str, dt_given: float | None) -> TimeAxis:
