@@ -165,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
         return 0
     lines = [
-        f"files        : {'; '.join(' + '.join(f) for f in info['files'])}",
+        # a file that is its own topology (XDATCAR, a multi-frame PDB) is named once
+        f"files        : {'; '.join(' + '.join(dict.fromkeys(f)) for f in info['files'])}",
         f"trajectories : {info['n_trajectories']}",
         f"frames       : {info['n_frames']}",
         f"atoms        : {info['n_atoms']}",

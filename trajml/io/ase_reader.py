@@ -524,17 +524,23 @@ def probe_ase(path: str, *, fmt: str | None, reader_kwargs: dict, on_damage: str
                           "ps is ignored.", UserWarning, stacklevel=4)
         elif given_dt is None and opts.time_unit is None and not _explicit_time_unit(handle):
             # a bare 'time' has no unit: say which one was assumed
-            warnings.warn(f"Trajectory '{path}': frame times read from atoms.info['time'] as fs ({dt:g} ps between "
-                          "frames). Store 'time_ps' or 'time_fs' to state the unit, or pass time_unit='fs' "
-                          "(or dt=<ps>) to confirm.",
-                          UserWarning, stacklevel=4)
+            from trajml._fixes import cli_text
+            from trajml.io.reader_options import ReaderWarning
+
+            python, cli = cli_text(f"Trajectory '{path}': frame times read from atoms.info['time'] as fs ({dt:g} ps "
+                                   "between frames). Store 'time_ps' or 'time_fs' to state the unit, or give "
+                                   "{time_unit} (or {dt}) to confirm.", time_unit="fs", dt="<DT>")
+            warnings.warn(ReaderWarning(python, cli), stacklevel=4)
     else:
         if given_dt is None:
-            warnings.warn(
+            from trajml._fixes import cli_text
+            from trajml.io.reader_options import ReaderWarning
+
+            python, cli = cli_text(
                 f"Trajectory '{path}' stores no frame times and no dt was given: assuming {DEFAULT_DT_PS:g} ps "
-                f"between frames. Pass dt=<ps between saved frames> to open_source(..., backend='ase') "
-                "(e.g. dt=0.1 for a VASP run with POTIM=2 fs and NBLOCK=50).",
-                UserWarning, stacklevel=4)
+                "between frames. Give the time between saved frames in ps, {dt} (e.g. 0.1 for a VASP run with "
+                "POTIM = 2 fs and NBLOCK = 50).", dt="<DT>")
+            warnings.warn(ReaderWarning(python, cli), stacklevel=4)
         dt = given_dt if given_dt is not None else DEFAULT_DT_PS
         first, last = 0.0, (n - 1) * dt
     own = _convert(handle.first)[1] if isinstance(handle, _TrajHandle) else (
@@ -599,6 +605,9 @@ def read_ase(path: str, local_frames: np.ndarray, atoms: np.ndarray | None, *, f
     times = times * _time_scale(handle, path, opts.time_unit, warn=False)
     if not np.isfinite(times).all():
         if info is None:
-            raise ValueError(f"Trajectory '{path}' stores no frame times; open it with open_source(..., dt=...).")
+            from trajml._fixes import cli_text, with_cli_text
+
+            python, cli = cli_text(f"Trajectory '{path}' stores no frame times; give {{dt}}.", dt="<DT>")
+            raise with_cli_text(ValueError(python), cli)
         times = info.first_time + frames.astype(np.float64) * info.dt
     return np.ascontiguousarray(positions, dtype=np.float32), boxes, np.asarray(times, dtype=np.float64)
