@@ -107,3 +107,19 @@ def test_bad_weights_and_ranges(cvs, tmp_path, capsys):
     assert main(base + ["--weights", str(tmp_path / "missing.npy")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "o.npz").exists()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fchmod"), reason="POSIX file modes")
+def test_output_mode_follows_the_umask(cvs, tmp_path, capsys):
+    import os
+    import stat
+
+    folder, _, _ = cvs
+    out = tmp_path / "fes.npz"
+    old = os.umask(0o022)
+    try:
+        assert main(["fes", str(folder / "cvs.npy"), "--method", "hist", "--temperature", "300", "--bins", "10",
+                     "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
