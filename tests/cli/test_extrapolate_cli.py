@@ -74,6 +74,7 @@ def test_train_cross_validate_and_predict(dataset, capsys):
     (d / "cand.csv").write_text("id,smiles,temperature\nnew1,*CCCOC*,350\nnew2,*CSC*,320\n")
     assert main(["extrapolate", "predict", str(d / "model.npz"), str(d / "cand.csv"), "-o", str(d / "pred.csv")]) == 0
     with open(d / "pred.csv", newline="") as fh:
+        assert fh.readline().startswith("# trajml ")  # the provenance line, then the columns
         pred = list(csv.DictReader(fh))
     assert [r["id"] for r in pred] == ["new1", "new2"]
     assert set(pred[0]) == {"id", "log10_D_Li", "log10_D_Li_std", "log10_D_Li_short"}
@@ -123,6 +124,10 @@ def test_table_from_pipeline_summaries(tmp_path, capsys):
                  "-o", str(tmp_path / "t.csv")]) == 0
     assert "wrote 2 systems" in capsys.readouterr().out
     with open(tmp_path / "t.csv", newline="", encoding="utf-8") as fh:
+        assert fh.readline().startswith("# trajml ")  # the provenance line, then the columns
         rows = list(csv.DictReader(fh))
+    from trajml.extrapolation.readers import read_table_csv
+
+    assert read_table_csv(tmp_path / "t.csv").ids == ("peo", "ppo")  # trajml reads its own file back
     assert float(rows[0]["high:log10_sigma"]) == pytest.approx(-2.0)   # 0.1 mS/cm = 0.01 S/m
     assert float(rows[0]["low:log10_D_Li"]) == pytest.approx(-2.0) and rows[1]["high:log10_D_Li"] == ""

@@ -8,6 +8,8 @@ saved model's state probabilities computed here with NumPy.
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -24,6 +26,14 @@ OUTPUTS = ("timescales.json", "populations.json", "ck_test.json", "states.json",
            "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
 
 
+@pytest.fixture(autouse=True)
+def _umask():
+    """A typical shared-cluster umask: outputs must come out 0o644, not mkstemp's 0o600."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
 def _check_outputs(out, n_states):
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
@@ -34,6 +44,10 @@ def _check_outputs(out, n_states):
     ts = json.loads((out / "timescales.json").read_text())
     pops = json.loads((out / "populations.json").read_text())
     assert ts["units"]["timescales_ps"] == "ps" and ts["dt_ps"] == 5.0
+    for name in ("timescales.json", "populations.json", "ck_test.json", "states.json"):  # what made each file
+        assert json.loads((out / name).read_text())["trajml"]["command"].startswith("trajml msm ")
+    if hasattr(os, "fchmod"):  # the umask decides, as for a plain open (0o022, set by _umask)
+        assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o644}
     assert len(pops["stationary_populations"]) == n_states
     assert abs(sum(pops["stationary_populations"]) - 1) < 1e-6
     states = json.loads((out / "states.json").read_text())

@@ -48,7 +48,7 @@ def lammps_run(tmp_path_factory):
 
 
 def _csv(path):
-    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    data = np.loadtxt(path, delimiter=",", skiprows=2)  # the provenance line, the column names
     return data[:, 0], data[:, 1]
 
 

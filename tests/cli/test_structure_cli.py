@@ -17,7 +17,8 @@ from trajml.parallel import run
 def read_csv(path):
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
-    return rows[0], np.array(rows[1:], dtype=float)
+    assert rows[0][0].startswith("# trajml ")  # the provenance line, then the column names
+    return rows[1], np.array(rows[2:], dtype=float)
 
 
 def test_rdf_csv_equals_api(spe_files, tmp_path, capsys):

@@ -175,9 +175,10 @@ def test_cli_writes_csv_and_prints_d(tmp_path, capsys):
     assert args.func(args) == 0
     text = capsys.readouterr().out
     assert "D = " in text and "cm²/s" in text and "fit window (given): 50-500 ps" in text
-    header = out.read_text().splitlines()[0]
+    comment, header = out.read_text().splitlines()[:2]
+    assert comment.startswith("# trajml ") and "command: trajml msd" in comment
     assert header == "lag_ps,msd_A2"
-    data = np.loadtxt(out, delimiter=",", skiprows=1)
+    data = np.loadtxt(out, delimiter=",", skiprows=2)
     assert data.shape == (300, 2) and png.stat().st_size > 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -118,8 +120,41 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in RUN_OPTIONS if hasattr(args, k)}
 
 
-def write_csv(path: str | None, columns: dict[str, np.ndarray]) -> None:
-    """Write columns as CSV (a header line, then rows) to ``path``, or to stdout when None or "-"."""
+#: Parsed attributes that are plumbing, not parameters of the computation.
+_NOT_PARAMETERS = frozenset({"func", "analysis", "command", "argv"})
+
+
+def provenance(args: argparse.Namespace) -> dict[str, Any]:
+    """What made an output file: the trajml version, the command as typed, and every parameter.
+
+    ``parameters`` holds every parsed option, defaults included, so a file can be remade (or
+    compared) without the shell history; the one place output files take their provenance from.
+    """
+    from trajml._version import __version__
+
+    argv = getattr(args, "argv", None)
+    command = f"trajml {shlex.join(argv)}" if argv is not None else f"trajml {getattr(args, 'command', '')}".strip()
+    params = {k: v for k, v in sorted(vars(args).items())
+              if k not in _NOT_PARAMETERS and not k.startswith("_") and not callable(v) and not isinstance(v, type)}
+    # Round-trip through JSON so paths and tuples become plain strings and lists.
+    return {"version": __version__, "command": command,
+            "parameters": json.loads(json.dumps(params, default=str))}
+
+
+def provenance_comment(args: argparse.Namespace) -> str:
+    """:func:`provenance` as one CSV comment line, ``# trajml VERSION; command: ...; parameters: {JSON}``."""
+    p = provenance(args)
+    line = f"# trajml {p['version']}; command: {p['command']}; parameters: {json.dumps(p['parameters'])}"
+    return " ".join(line.splitlines())  # one line whatever a path holds
+
+
+def write_csv(path: str | None, columns: dict[str, np.ndarray], args: argparse.Namespace | None = None) -> None:
+    """Write columns as CSV to ``path``, or to stdout when None or "-".
+
+    A file starts with one ``#`` comment line of :func:`provenance` (when ``args`` are given),
+    then the column names, then the rows; standard output gets the names and rows only, for
+    piping into other tools.
+    """
     names = list(columns)
     data = np.column_stack([np.asarray(columns[k], dtype=np.float64) for k in names])
     ints = [np.issubdtype(np.asarray(columns[k]).dtype, np.integer) for k in names]
@@ -128,11 +163,21 @@ def write_csv(path: str | None, columns: dict[str, np.ndarray]) -> None:
         np.savetxt(sys.stdout, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
         return
     with atomic_write(path, "w") as fh:
+        if args is not None:
+            fh.write(provenance_comment(args) + "\n")
         np.savetxt(fh, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
 
 
-def write_json(path: str | None, text: str) -> Any:
+def with_provenance(value: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """``value`` with a ``"trajml"`` key of :func:`provenance` first (an existing key is kept)."""
+    return value if "trajml" in value else {"trajml": provenance(args), **value}
+
+
+def write_json(path: str | None, text: str, args: argparse.Namespace | None = None) -> Any:
     """Write JSON ``text`` to ``path`` (stdout when None or "-").
+
+    A file written with ``args`` gets a ``"trajml"`` key of :func:`provenance`
+    (version, command, parameters); standard output gets ``text`` as it is.
 
     Returns
     -------
@@ -143,6 +188,10 @@ def write_json(path: str | None, text: str) -> Any:
     if path in (None, "-"):
         print(text)
         return sys.stderr
+    if args is not None:
+        value = json.loads(text)
+        if isinstance(value, dict):
+            text = json.dumps(with_provenance(value, args), indent=2)
     atomic_write_text(path, text + "\n")
     return sys.stdout
 

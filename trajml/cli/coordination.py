@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     featurizer = Coordination(**parameters_from_args(args, Coordination, skip=("keep_per_frame",)))
     res = featurizer.run(open_from_args(args), **run_options(args))
-    write_csv(args.output, {"count": res.count, "probability": res.probability})
+    write_csv(args.output, {"count": res.count, "probability": res.probability}, args)
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_coordination

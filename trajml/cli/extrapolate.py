@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from trajml._files import atomic_write_text
-from trajml.cli._common import positive_int
+from trajml.cli._common import positive_int, provenance_comment, with_provenance
 from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run"]
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
                                     descriptors=args.descriptor, smiles_column=args.smiles_column,
                                     beads_column=args.beads_column, pair_by=args.pair_by,
                                     fidelity_column=args.fidelity_column)
-        write_table_csv(table, args.output)
+        write_table_csv(table, args.output, provenance_comment(args))
         import numpy as np
 
         print(f"wrote {len(table)} systems, tasks {', '.join(table.tasks)}, "
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.cv}-fold cross-validation (held-out chemistries), MAE against the long-run value:")
             print(cv.summary())
             if args.cv_output:
-                text = json.dumps({"tasks": list(cv.tasks), "mae": cv.mean()}, indent=2)
+                text = json.dumps(with_provenance({"tasks": list(cv.tasks), "mae": cv.mean()}, args), indent=2)
                 atomic_write_text(args.cv_output, text + "\n")
         model = make().fit(table).fetch_model()
         model.save(args.output)
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
 
         model = MultitaskModel.load(args.model)
         pred = model.predict(read_table_csv(args.candidates))
-        pred.write_csv(args.output)
+        pred.write_csv(args.output, provenance_comment(args))
         print(f"predicted {len(pred.ids)} candidates; wrote {args.output}", file=sys.stderr)
         return 0
     raise ValueError("choose an action: table, train or predict.")  # pragma: no cover - argparse guards

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from trajml._files import atomic_savez
-from trajml.cli._common import _use_agg, positive_float, positive_int, positive_temperature, save_plot
+from trajml.cli._common import _use_agg, positive_float, provenance, positive_int, positive_temperature, save_plot
 
 __all__ = ["register", "run", "read_array"]
 
@@ -61,8 +61,12 @@ def read_array(path: str, what: str) -> tuple[np.ndarray, list[str] | None]:
             return np.asarray(np.load(path, allow_pickle=False), dtype=np.float64), None
         except (ValueError, OSError) as exc:
             raise ValueError(f"The {what} file '{path}' cannot be read as a numeric .npy array: {exc}") from None
+    n_comments = 0
     with open(path, encoding="utf-8") as fh:
         first = fh.readline()
+        while first.lstrip().startswith("#"):  # a provenance line of another trajml command's CSV
+            n_comments += 1
+            first = fh.readline()
     delimiter = "," if "," in first else None
     tokens = [t.strip() for t in (first.split(",") if delimiter else first.split())]
     names = None
@@ -72,7 +76,7 @@ def read_array(path: str, what: str) -> tuple[np.ndarray, list[str] | None]:
     except ValueError:
         names, skip = tokens, 1
     try:
-        data = np.loadtxt(path, delimiter=delimiter, skiprows=skip, ndmin=2, comments="#")
+        data = np.loadtxt(path, delimiter=delimiter, skiprows=n_comments + skip, ndmin=2, comments="#")
     except ValueError as exc:
         raise ValueError(f"The {what} file '{path}' must hold numbers, one sample per line: {exc}") from None
     return data, names
@@ -132,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
              **{f"axis_{k}": model.cv_units for k in range(model.ndim)},
              **{f"edges_{k}": model.cv_units for k in range(model.ndim)}}
     arrays["units"] = np.array(json.dumps(units))
+    arrays["provenance"] = np.array(json.dumps(provenance(args)))
     atomic_savez(args.output, arrays)
     if args.plot:
         _use_agg()

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     columns = {"lag_ps": res.lag_ps, "msd_A2": res.msd_A2}
     if res.alpha2 is not None:
         columns["alpha2"] = res.alpha2
-    write_csv(args.output, columns)
+    write_csv(args.output, columns, args)
     report = sys.stdout if args.output not in (None, "-") else sys.stderr
     replicas = f" ({len(res.replicas)} replicas pooled over their common lags)" if res.replicas else ""
     print(f"{res.n_particles} {res.particles}, {res.n_frames} frames every {res.dt_ps:g} ps"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args, run_options
+from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args, provenance, run_options
 from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run"]
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     options = {k: v for k, v in run_options(args).items() if k in ("start", "stop", "step", "chunk_size", "progress")}
     options["chunk_size"] = options.get("chunk_size") or 100
     result = workflow.run(open_from_args(args), **options)
-    files = result.write(args.output, plots=not args.no_plots)
+    files = result.write(args.output, plots=not args.no_plots, provenance=provenance(args))
     print(result.summary())
     print(f"wrote {len(files)} files to {args.output}", file=sys.stderr)
     return 0

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     featurizer = RDF(**parameters_from_args(args, RDF))
     res = featurizer.run(open_from_args(args), **run_options(args))
-    write_csv(args.output, {"r": res.r, "g": res.g, "n": res.n})
+    write_csv(args.output, {"r": res.r, "g": res.g, "n": res.n}, args)
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_rdf

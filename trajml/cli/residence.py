@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     analysis = ResidenceTime(**parameters_from_args(args, ResidenceTime))
     res = analysis.run(open_from_args(args), **run_options(args))
-    report = write_json(args.output, res.to_json(indent=2))
+    report = write_json(args.output, res.to_json(indent=2), args)
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_residence

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     featurizer = Solvation(**parameters_from_args(args, Solvation, skip=("keep_per_frame",)))
     res = featurizer.run(open_from_args(args), **run_options(args))
-    report = write_json(args.output, res.to_json(indent=2))
+    report = write_json(args.output, res.to_json(indent=2), args)
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_solvation

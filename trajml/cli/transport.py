@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from trajml.transport import Conductivity
 
     res = Conductivity(**parameters_from_args(args, Conductivity)).run(open_from_args(args), **run_options(args))
-    report = write_json(args.output, res.to_json(indent=1))
+    report = write_json(args.output, res.to_json(indent=1), args)
     cat, an = res.species
     errors = "over replicas" if res.error_method == "replicas" else "D over particles, the rest over time blocks"
     print(f"{res.n_ions[0]} {cat} + {res.n_ions[1]} {an}, {res.n_frames} frames every {res.dt_ps:g} ps, "

@@ -38,7 +38,8 @@ def _read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]
     name = os.fspath(path)
     try:
         with open(name, newline="", encoding="utf-8-sig") as fh:
-            lines = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+            # '#' lines are comments (the provenance line trajml's own CSV outputs start with).
+            lines = [r for r in csv.reader(fh) if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
     except OSError as exc:
         raise OSError(f"Cannot read the CSV file '{name}': {exc.strerror or exc}.") from None
     if not lines:
@@ -215,15 +216,15 @@ def read_table_csv(path: str | os.PathLike[str], *, require_labels: bool = False
                               arrays["low"], arrays["high"], groups)
 
 
-def write_table_csv(table: ExtrapolationTable, path: str) -> None:
-    """Write ``table`` in the layout :func:`read_table_csv` reads (atomically)."""
+def write_table_csv(table: ExtrapolationTable, path: str, comment: str | None = None) -> None:
+    """Write ``table`` in the layout :func:`read_table_csv` reads (atomically); ``comment`` as a first ``#`` line."""
     gcol = "smiles" if table.graph_kind == "smiles" else "beads"
     header = ["id", gcol, "group", *table.feature_names, *(f"{f}:{t}" for f in ("low", "high") for t in table.tasks)]
     rows = [[table.ids[k], g if isinstance(g, str) else " ".join(g), table.groups[k],
              *(repr(float(v)) for v in table.features[k]),
              *(_fmt(v) for v in table.low[k]), *(_fmt(v) for v in table.high[k])]
             for k, g in enumerate(table.graphs)]
-    _atomic_csv(path, header, rows)
+    _atomic_csv(path, header, rows, comment)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -183,19 +183,25 @@ class ExtrapolationPrediction(Results):
     def _table(self) -> dict[str, np.ndarray]:
         return {"id": np.asarray(self.ids, dtype=object), **self.columns()}
 
-    def write_csv(self, path: str) -> None:
-        """Write ``id`` and :meth:`columns` to ``path`` atomically (a temporary file, then a rename)."""
+    def write_csv(self, path: str, comment: str | None = None) -> None:
+        """Write ``id`` and :meth:`columns` to ``path`` atomically (a temporary file, then a rename).
+
+        ``comment``, when given, is written first as a ``#`` line (the command line's provenance).
+        """
         cols = self.columns()
         rows = [[i, *(_fmt(cols[c][k]) for c in cols)] for k, i in enumerate(self.ids)]
-        _atomic_csv(path, ["id", *cols], rows)
+        _atomic_csv(path, ["id", *cols], rows, comment)
 
 
 def _fmt(v: float) -> str:
     return "" if not math.isfinite(v) else f"{v:.8g}"
 
 
-def _atomic_csv(path: str, header: list[str], rows: Iterable[Sequence[Any]]) -> None:
+def _atomic_csv(path: str, header: list[str], rows: Iterable[Sequence[Any]], comment: str | None = None) -> None:
     with atomic_write(path, "w", newline="") as fh:
+        if comment:
+            fh.write(comment if comment.startswith("#") else f"# {comment}")
+            fh.write("\n")
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)

@@ -89,8 +89,12 @@ class KineticAnalysis:
                 f"({self.lag * self.dt_ps:g} ps): implied timescales {ts} ps; populations {pops}"
                 + (f"\nfirst shells: {shells}" if shells else ""))
 
-    def write(self, directory: str | os.PathLike[str], *, plots: bool = True) -> list[str]:
+    def write(self, directory: str | os.PathLike[str], *, plots: bool = True,
+              provenance: dict[str, Any] | None = None) -> list[str]:
         """Write JSON, plots and the model into ``directory`` (each file written whole, then renamed).
+
+        ``provenance`` (what made the files: version, command, parameters), when given, is the
+        ``"trajml"`` key of every JSON file.
 
         Returns
         -------
@@ -101,14 +105,14 @@ class KineticAnalysis:
         os.makedirs(d, exist_ok=True)
         its = self.timescales
         written = [
-            _write_json(d, "timescales.json", {
+            _write_json(d, "timescales.json", provenance, {
                 "model": self.model_kind, "model_lag_frames": self.lag, "dt_ps": self.dt_ps,
                 "units": {"lag_ps": "ps", "timescales_ps": "ps"}, "confidence": its.confidence,
                 "n_bootstrap": its.n_bootstrap,
                 "timescales_ps": _by_lag(its.lags_ps, its.timescales_ps),
                 "lower_ps": _by_lag(its.lags_ps, its.lower), "upper_ps": _by_lag(its.lags_ps, its.upper),
             }),
-            _write_json(d, "populations.json", {
+            _write_json(d, "populations.json", provenance, {
                 "model": self.model_kind, "states": list(range(len(self.populations))),
                 "stationary_populations": _row(self.populations),
                 "occupation": _row(self.interpretation.population),
@@ -116,8 +120,8 @@ class KineticAnalysis:
                 "notes": "stationary_populations: left eigenvector of the row-stochastic transition matrix at the "
                          "model lag; occupation: mean state probability over the frames analysed.",
             }),
-            _write_json(d, "ck_test.json", json.loads(self.ck.to_json())),
-            _write_json(d, "states.json", json.loads(self.interpretation.to_json())),
+            _write_json(d, "ck_test.json", provenance, json.loads(self.ck.to_json())),
+            _write_json(d, "states.json", provenance, json.loads(self.interpretation.to_json())),
         ]
         from trajml.store.models import save_model
 
@@ -166,9 +170,9 @@ def _row(a: Any) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
-def _write_json(d: str, name: str, obj: Any) -> str:
+def _write_json(d: str, name: str, provenance: dict[str, Any] | None, obj: Any) -> str:
     path = os.path.join(d, name)
-    atomic_write_json(path, obj, indent=2)
+    atomic_write_json(path, obj if provenance is None else {"trajml": provenance, **obj}, indent=2)
     return path
 
 
