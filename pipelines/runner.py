@@ -17,9 +17,11 @@ they arrive) and ``summary.json``; ``OUTPUTS/summary.json`` is the latest run's.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -62,6 +64,7 @@ class UnitTask:
     after: tuple[str, ...]
     store_root: str
     fingerprint: str
+    log: bool = False  # print a "started" line from the worker (a batch log; the driver logs the finish)
 
 
 @dataclass
@@ -69,7 +72,9 @@ class Outcome:
     """What became of one unit: status is "computed", "reused", "failed" or "skipped".
 
     ``notes`` are what opening the system's files changed (restart overlaps dropped,
-    :attr:`trajml.io.Source.notes`), when the unit opened them.
+    :attr:`trajml.io.Source.notes`), when the unit opened them. ``started`` is when the unit
+    began on its worker (seconds since the epoch; 0 when it did not run) and ``seconds`` its
+    own run time, so a stage's time is its units', not the run's.
     """
 
     unit: str
@@ -81,6 +86,7 @@ class Outcome:
     reason: str = ""
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    started: float = 0.0
 
 
 @dataclass
@@ -120,16 +126,38 @@ class RunSummary:
         """list of Outcome: failed and skipped units."""
         return [o for o in self.outcomes if o.status in ("failed", "skipped")]
 
+    def stages(self) -> dict[str, dict[str, Any]]:
+        """Per stage id, in run order: unit counts by status and the stage's own times.
+
+        ``seconds`` sums its units' own run times; ``wall_s`` runs from its first unit's start
+        to its last unit's finish (0 when no unit of it ran in this run).
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for o in self.outcomes:
+            st = out.setdefault(o.stage_id, {"units": 0, "computed": 0, "reused": 0, "failed": 0, "skipped": 0,
+                                             "seconds": 0.0, "wall_s": 0.0})
+            st["units"] += 1
+            st[o.status] = st.get(o.status, 0) + 1
+            st["seconds"] += o.seconds
+        for sid, st in out.items():
+            ran = [o for o in self.outcomes if o.stage_id == sid and o.started > 0]
+            if ran:
+                st["wall_s"] = max(o.started + o.seconds for o in ran) - min(o.started for o in ran)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view with the counts."""
+        """JSON-ready view with the counts and the per-stage times."""
         counts = {s: self.count(s) for s in ("computed", "reused", "failed", "skipped")}
         return {**{k: v for k, v in asdict(self).items() if k != "outcomes"}, "counts": counts,
-                "units": len(self.outcomes), "outcomes": [asdict(o) for o in self.outcomes]}
+                "units": len(self.outcomes), "stages": self.stages(), "outcomes": [asdict(o) for o in self.outcomes]}
 
     def text(self) -> str:
-        """Human-readable summary: counts, then one line per failed or skipped unit."""
+        """Human-readable summary: counts, one line per stage with its own time, one per failed or skipped unit."""
         lines = [f"{len(self.outcomes)} units: {self.computed} computed, {self.reused} reused, "
                  f"{self.count('failed')} failed, {self.count('skipped')} skipped ({self.wall_s:.1f} s)"]
+        for sid, st in self.stages().items():
+            counts = ", ".join(f"{st[k]} {k}" for k in ("computed", "reused", "failed", "skipped") if st[k])
+            lines.append(f"  {sid}: {counts}; {st['wall_s']:.1f} s wall, {st['seconds']:.1f} s in units")
         lines += [f"  {o.status.upper()} {o.unit}: {o.reason}" for o in self.failures]
         return "\n".join(lines)
 
@@ -188,10 +216,12 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     """
     ctx: StageContext | None = None
 
+    started = 0.0
+
     def outcome(status: str, reason: str = "", seconds: float = 0.0) -> Outcome:
         opened = getattr(ctx, "_source", None)  # only a unit that opened the files has their notes
         return Outcome(task.unit, task.system.name, task.stage_id, task.stage, task.key, status, reason, seconds,
-                       tuple(getattr(opened, "notes", ())))
+                       tuple(getattr(opened, "notes", ())), started)
 
     store = ResultStore(task.store_root)
     if store.has(task.key):
@@ -199,7 +229,11 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     bad = [o for o in after if o.status not in ("computed", "reused")]
     if bad:
         return outcome("skipped", f"needs {bad[0].stage_id}, which {bad[0].status}")
-    t0 = time.perf_counter()
+    if task.log:
+        from trajml._progress import log_line
+
+        log_line(f"{task.unit}: started")
+    started, t0 = time.time(), time.perf_counter()
     try:
         deps = {p: store.get(k).data for p, k in task.dependencies.items()}
         sdef = get_stage(task.stage)
@@ -291,22 +325,22 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
                                                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
     tasks, known = plan(spec, store)
     summary.outcomes.extend(known)
-    bars = _bars(spec, tasks, progress)
+    bars = _StageProgress(spec, tasks, progress, run_id)
+    if bars.lines:
+        tasks = [dataclasses.replace(t, log=True) for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
     def on_done(o: Outcome) -> None:
         summary.outcomes.append(o)
         journal.write(json.dumps(asdict(o)) + "\n")
         journal.flush()
-        if o.stage_id in bars:
-            bars[o.stage_id].update(1)
+        bars.update(o)
 
     try:
         execute(execute_unit, tasks, scheduler, n_workers, on_done, _worker_died, run_id)
     finally:
         journal.close()
-        for bar in bars.values():
-            bar.close()
+        bars.close()
     order = {(s.name, st.id): i for i, (s, st) in enumerate((s, st) for s in spec.systems for st in spec.stages)}
     summary.outcomes.sort(key=lambda o: order.get((o.system, o.stage_id), -1))
     summary.wall_s = time.perf_counter() - t0
@@ -321,12 +355,82 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
     return summary
 
 
-def _bars(spec: PipelineSpec, tasks: list[UnitTask], progress: bool) -> dict[str, Any]:
-    from tqdm import tqdm
+class _StageProgress:
+    """Progress of a run's stages: a bar per stage on a terminal, timestamped lines in a batch log.
 
-    bars = {}
-    for i, st in enumerate(spec.stages):
-        n = sum(t.stage_id == st.id for t in tasks)
-        bars[st.id] = tqdm(total=n, desc=f"{st.id:<16}", unit="system", position=i, leave=True,
-                           disable=not progress or n == 0)
-    return bars
+    A stage's bar closes when its last unit finishes and counts from its first unit's start,
+    so the time it keeps on screen is the stage's own. In a log, each unit's finish is a line
+    with its own seconds (its worker prints its start), each stage's end a line with its own
+    wall time, and a heartbeat says how far the run is while nothing else was printed for
+    :func:`trajml._progress.heartbeat_interval` seconds.
+    """
+
+    def __init__(self, spec: PipelineSpec, tasks: list[UnitTask], enabled: bool, run_id: str) -> None:
+        from trajml._progress import is_terminal, log_line
+
+        self.total = {st.id: sum(t.stage_id == st.id for t in tasks) for st in spec.stages}
+        self.done: dict[str, list[Outcome]] = {sid: [] for sid in self.total}
+        self.lines = enabled and not is_terminal() and bool(tasks)
+        self.bars: dict[str, Any] = {}
+        self.run_id, self.n_tasks, self.t0 = run_id, len(tasks), time.perf_counter()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        if enabled and is_terminal():
+            from tqdm import tqdm
+
+            self.bars = {sid: tqdm(total=n, desc=f"{sid:<16}", unit="system", position=i, leave=True)
+                         for i, (sid, n) in enumerate(self.total.items()) if n}
+        elif self.lines:
+            todo = ", ".join(f"{sid} {n}" for sid, n in self.total.items() if n)
+            log_line(f"run {run_id}: {len(tasks)} units to run ({todo})")
+            self._last = time.perf_counter()
+            self._heartbeat = threading.Thread(target=self._beat, name="trajml-heartbeat", daemon=True)
+            self._heartbeat.start()
+
+    def _log(self, text: str) -> None:
+        from trajml._progress import log_line
+
+        self._last = time.perf_counter()
+        log_line(text)
+
+    def _beat(self) -> None:
+        from trajml._progress import heartbeat_interval
+
+        interval = max(heartbeat_interval(), 0.05)
+        while not self._stop.wait(interval / 4):
+            if time.perf_counter() - self._last >= interval:
+                done = sum(len(v) for v in self.done.values())
+                running = [sid for sid, n in self.total.items() if 0 < n != len(self.done[sid])]
+                self._log(f"run {self.run_id}: {done}/{self.n_tasks} units finished after "
+                          f"{time.perf_counter() - self.t0:.0f} s; in progress: {', '.join(running) or '-'}")
+
+    def update(self, o: Outcome) -> None:
+        """Count a finished unit of this run; close its stage when it was the last."""
+        if o.stage_id not in self.done:
+            return
+        done = self.done[o.stage_id]
+        done.append(o)
+        n, total = len(done), self.total[o.stage_id]
+        bar = self.bars.get(o.stage_id)
+        if bar is not None:
+            if n == 1 and o.started:
+                bar.start_t = o.started  # tqdm's clock is time.time(): count from the unit's start
+            bar.update(1)
+            if n == total:
+                bar.close()
+        if self.lines:
+            self._log(f"{o.unit}: {o.status} in {o.seconds:.1f} s ({o.stage_id} {n}/{total})"
+                      + (f": {o.reason}" if o.reason else ""))
+            if n == total:
+                ran = [x for x in done if x.started]
+                wall = max(x.started + x.seconds for x in ran) - min(x.started for x in ran) if ran else 0.0
+                self._log(f"stage {o.stage_id}: finished {total} units in {wall:.1f} s "
+                          f"({sum(x.seconds for x in done):.1f} s in units)")
+
+    def close(self) -> None:
+        """Stop the heartbeat and close the bars still open (an interrupted run)."""
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        for bar in self.bars.values():
+            bar.close()

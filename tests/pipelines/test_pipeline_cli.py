@@ -40,3 +40,14 @@ def test_run_prints_counts_and_report_then_reuses(tmp_path, capsys):
 def test_workers_must_be_positive():
     with pytest.raises(SystemExit):
         _parser().parse_args(["run", "x.yaml", "--n-workers", "0"])
+
+
+def test_run_logs_plain_lines_when_stderr_is_a_file(tmp_path, capsys):
+    make_systems(tmp_path, 1)
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out"), "stages:\n  - {stage: info, stop: 4}\n"))
+    args = _parser().parse_args(["run", str(path), "--scheduler", "serial"])  # progress by default
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err and "\x1b" not in captured.err
+    assert "sys0/info: started" in captured.err and "stage info: finished 1 units in " in captured.err
+    assert "  info: 1 computed; " in captured.out

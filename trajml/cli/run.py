@@ -9,7 +9,7 @@ from typing import Any
 
 from trajml.cli._common import print_notes
 from trajml.cli._options import add_parameters
-from trajml.parallel.options import RUN_OPTIONS, show_progress
+from trajml.parallel.options import RUN_OPTIONS
 
 __all__ = ["register", "run", "PIPELINE_OPTIONS"]
 
@@ -19,7 +19,9 @@ PIPELINE_OPTIONS = {
         default="local", help="local (a LocalCluster), threads, processes, serial, or a dask scheduler address "
         "such as tcp://host:8786"),
     "n_workers": RUN_OPTIONS["n_workers"],
-    "progress": RUN_OPTIONS["progress"],
+    # On by default: a bar per stage on a terminal, timestamped lines in a batch job's log.
+    "progress": RUN_OPTIONS["progress"].replace(help="show progress (--no-progress: none)",
+                                                none_help="bars on a terminal, timestamped lines otherwise"),
 }
 
 
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.name}: {os.path.basename(s.topology)} + {len(s.trajectories)} trajectory file(s)")
         return 0
     summary = run_pipeline(spec, scheduler=args.scheduler, n_workers=args.n_workers, resume=args.resume,
-                           progress=show_progress(args.progress), outputs=args.outputs)
+                           progress=args.progress is not False, outputs=args.outputs)
     print_notes("trajml run", summary.notes)
     print(summary.text())
     print(f"Report: {summary.report}")

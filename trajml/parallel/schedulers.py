@@ -42,9 +42,9 @@ def _validate(scheduler: Any) -> None:
 
 
 def _progress(total: int, desc: str | None, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    from trajml._progress import progress_bar
 
-    return tqdm(total=total, desc=desc or "chunks", disable=not enabled, unit="chunk", leave=False)
+    return progress_bar(total, desc or "chunks", "chunk", enabled)
 
 
 @contextmanager
@@ -99,8 +99,9 @@ def imap_ordered(
     try:
         if scheduler == "serial":
             for item in items:
-                yield func(item)
-                bar.update(1)
+                result = func(item)
+                bar.update(1)  # before the yield: a consumer that stops at the last item never resumes us
+                yield result
             return
         workers = n_workers or os.cpu_count() or 1
         size = window or 4 * workers

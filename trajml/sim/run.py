@@ -227,10 +227,10 @@ def simulate(
         context.setVelocitiesToTemperature(params.temperature, seeds[1])
         timings["minimization_s"] = time.perf_counter() - t0
 
-        from tqdm.auto import tqdm
+        from trajml._progress import progress_bar
 
         total_steps = params.n_equilibration + params.n_steps
-        bar = tqdm(total=total_steps, disable=not progress, unit="step", desc="trajml simulate", leave=False)
+        bar = progress_bar(total_steps, "trajml simulate", "step", progress)
         retries: list[int] = []
         t0 = time.perf_counter()
         n_short = params.n_equilibration // 4

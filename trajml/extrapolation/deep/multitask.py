@@ -316,11 +316,9 @@ class MultitaskExtrapolator(Estimator):
         val_losses: list[float] = []
         best, best_epoch, wait = math.inf, 0, 0
         best_state = copy.deepcopy(net.state_dict())
-        bar = None
-        if bool(p.get("progress", False)):  # pragma: no cover - cosmetic
-            from tqdm.auto import tqdm
+        from trajml._progress import progress_bar
 
-            bar = tqdm(total=p["epochs"], unit="epoch", desc=owner)
+        bar = progress_bar(p["epochs"], owner, "epoch", bool(p.get("progress", False)), leave=True)
         for epoch in range(p["epochs"]):
             net.train()
             order = train[torch.randperm(len(train), generator=gen).numpy()]
@@ -355,8 +353,6 @@ class MultitaskExtrapolator(Estimator):
             else:
                 val_losses.append(math.nan)
                 best_epoch, best_state = epoch, net.state_dict()
-            if bar is not None:  # pragma: no cover
-                bar.update(1)
-        if bar is not None:  # pragma: no cover
-            bar.close()
+            bar.update(1)
+        bar.close()
         return train_losses, val_losses, best_epoch, {k: v.detach().cpu().clone() for k, v in best_state.items()}

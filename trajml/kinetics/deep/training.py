@@ -105,11 +105,10 @@ def train_epochs(module: torch.nn.Module, p: dict[str, Any], batches: Any, valid
     val_scores: list[float] = []
     best, best_epoch, wait = -math.inf, 0, 0
     best_state = copy.deepcopy(module.state_dict())
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from trajml._progress import progress_bar
 
-        bar = tqdm(total=p["epochs"], unit="epoch", desc=owner)
+    # A bar on a terminal; in a batch log, timestamped lines with the epoch and the latest scores.
+    bar = progress_bar(p["epochs"], owner, "epoch", progress, leave=True)
     for epoch in range(p["epochs"]):
         module.train()
         batch_scores = []
@@ -136,13 +135,11 @@ def train_epochs(module: torch.nn.Module, p: dict[str, Any], batches: Any, valid
         else:
             val_scores.append(float("nan"))
             best_epoch, best_state = epoch, copy.deepcopy(module.state_dict())
-        if bar is not None:
-            bar.set_postfix(train=f"{train_scores[-1]:.3f}", validation=f"{val_scores[-1]:.3f}")
-            bar.update(1)
+        bar.set_postfix(train=f"{train_scores[-1]:.3f}", validation=f"{val_scores[-1]:.3f}")
+        bar.update(1)
         if stop:
             break
-    if bar is not None:
-        bar.close()
+    bar.close()
     return train_scores, val_scores, best_epoch, best_state
 
 
