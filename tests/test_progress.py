@@ -37,6 +37,7 @@ def test_lines_say_started_heartbeat_and_finished_with_own_seconds():
     lines = _assert_plain(out.getvalue())
     assert len(lines) == 3
     assert lines[0].endswith("VAMPNet: started (3 epochs)")
+    assert any("VAMPNet: 0/3 epochs, " in line for line in lines)  # a heartbeat inside the first epoch
     assert lines[1].endswith("VAMPNet: 1/3 epochs, 0 s; train=0.900")
     assert re.search(r"VAMPNet: finished 1/3 epochs in \d+\.\d s; train=0.900$", lines[2])
 
@@ -102,5 +103,6 @@ def test_vampnet_training_logs_epochs(monkeypatch):
     VAMPNet(2, hidden=(4,), lag=2, epochs=3, batch_size=64, patience=None, progress=True).fit(x)
     lines = _assert_plain(err.getvalue())
     assert lines[0].endswith("VAMPNet: started (3 epochs)")
+    assert any("VAMPNet: 0/3 epochs, " in line for line in lines)  # a heartbeat inside the first epoch
     assert any(re.search(r"VAMPNet: 2/3 epochs, \d+ s; train=-?\d\.\d{3}, validation=", line) for line in lines)
     assert "VAMPNet: finished 3/3 epochs in " in lines[-1]

@@ -121,6 +121,7 @@ def train_epochs(module: torch.nn.Module, p: dict[str, Any], batches: Any, valid
             loss.backward()
             opt.step()
             batch_scores.append(-loss.detach())
+            bar.update(0)  # a heartbeat inside a long epoch (a log line at most every interval)
         train_scores.append(float(torch.stack(batch_scores).mean()) if batch_scores else float("nan"))
         stop = False
         if validate is not None:
