@@ -74,3 +74,25 @@ def test_fes_npz_has_a_provenance_entry(tmp_path, capsys):
         prov = json.loads(str(d["provenance"]))
     assert prov["version"] == __version__ and prov["command"].startswith("trajml fes ")
     assert prov["parameters"]["method"] == "hist" and prov["parameters"]["bins"] == [20]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_plot_metadata_names_the_command(tmp_path, suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trajml.cli._common import save_plot
+
+    fig = plt.figure()
+    path = tmp_path / f"p{suffix}"
+    save_plot(fig, str(path), _args(r_max=12.0))
+    plt.close(fig)
+    data = path.read_bytes()
+    assert f"trajml {__version__}".encode() in data
+    if suffix == ".png":
+        from PIL import Image
+
+        info = json.loads(Image.open(path).info["Description"])
+        assert info["command"].startswith("trajml rdf ") and info["parameters"]["r_max"] == 12.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -196,10 +197,19 @@ def write_json(path: str | None, text: str, args: argparse.Namespace | None = No
     return sys.stdout
 
 
-def save_plot(fig: Any, path: str) -> None:
-    """Save a figure (PNG, PDF, SVG by extension)."""
+#: Figure metadata keys each format accepts for (the program, the provenance JSON).
+_PLOT_KEYS = {".png": ("Software", "Description"), ".pdf": ("Creator", "Subject"), ".svg": ("Creator", "Description")}
+
+
+def save_plot(fig: Any, path: str, args: argparse.Namespace | None = None) -> None:
+    """Save a figure (PNG, PDF, SVG by extension); with ``args``, its metadata holds :func:`provenance`."""
+    metadata = None
+    keys = _PLOT_KEYS.get(os.path.splitext(path)[1].lower())
+    if args is not None and keys:
+        p = provenance(args)
+        metadata = {keys[0]: f"trajml {p['version']}", keys[1]: json.dumps(p)}
     try:
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=150, metadata=metadata)
     except OSError as exc:
         raise OSError(f"Cannot write the plot file '{path}': {exc.strerror or exc}.") from None
 

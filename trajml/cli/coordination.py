@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         _use_agg()
         from trajml.plotting import plot_coordination
 
-        save_plot(plot_coordination(res), args.plot)
+        save_plot(plot_coordination(res), args.plot, args)
     report = sys.stdout if args.output not in (None, "-") else sys.stderr
     print(f"cutoff: {res.provenance['first_shell']['cutoff']}", file=report)
     print(f"mean coordination number: {res.mean:.6g} (std {res.std:.4g}) over {res.n_frames} frames x "

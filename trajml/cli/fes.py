@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
         if model.ndim <= 2:
             save_plot(plot_fes(model, minima=mins, cv_labels=[f"{n} ({model.cv_units})" for n in names]
-                               if names else None), args.plot)
+                               if names else None), args.plot, args)
         else:
             print("--plot: a 3-CV surface is not plotted (project it first).", file=sys.stderr)
     kT = model.kT_kJmol

@@ -77,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
         _use_agg()
         from trajml.plotting import plot_msd
 
-        save_plot(plot_msd(res, fitted), args.plot)
+        save_plot(plot_msd(res, fitted), args.plot, args)
     return 0

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         _use_agg()
         from trajml.plotting import plot_rdf
 
-        save_plot(plot_rdf(res), args.plot)
+        save_plot(plot_rdf(res), args.plot, args)
     report = sys.stdout if args.output not in (None, "-") else sys.stderr
     print(f"frames: {res.n_frames}, |A| = {res.n_a}, |B| = {res.n_b}, exclude = {res.exclude}", file=report)
     print(f"first peak: r = {res.first_peak_r:.4g} Å, g = {res.first_peak_g:.4g}; first minimum: "

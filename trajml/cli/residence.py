@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         _use_agg()
         from trajml.plotting import plot_residence
 
-        save_plot(plot_residence(res), args.plot)
+        save_plot(plot_residence(res), args.plot, args)
     print(f"cutoff: {res.provenance['first_shell']['cutoff']}; {res.n_frames} frames, dt {res.dt_ps:g} ps; "
           f"{res.mean_contacts:.3f} contacts per centre", file=report)
     print(f"continuous: tau {res.tau_ps:.4g} ± {res.tau_ps_block_err:.2g} ps, beta {res.beta:.3f}, "

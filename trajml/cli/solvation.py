@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         _use_agg()
         from trajml.plotting import plot_solvation
 
-        save_plot(plot_solvation(res), args.plot)
+        save_plot(plot_solvation(res), args.plot, args)
     shells = res.provenance["first_shell"]
     print(f"cutoffs: O {shells['cutoff_o']}; anion {shells['cutoff_anion']}", file=report)
     print(f"speciation: free {res.fraction_free:.4f}, CIP {res.fraction_cip:.4f}, AGG {res.fraction_agg:.4f}; "
