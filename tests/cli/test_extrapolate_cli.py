@@ -58,6 +58,8 @@ def test_train_cross_validate_and_predict(dataset, capsys):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "3-fold cross-validation" in out and "linear" in out and (d / "model.npz").exists()
+    with np.load(d / "model.npz") as model_file:
+        assert json.loads(str(model_file["provenance"]))["parameters"]["cv"] == 3
     cv = json.loads((d / "cv.json").read_text())
     assert set(cv["mae"]) == {"model", "short_run", "linear"} and cv["tasks"] == ["log10_D_Li"]
 

@@ -46,6 +46,8 @@ def _check_outputs(out, n_states):
     assert ts["units"]["timescales_ps"] == "ps" and ts["dt_ps"] == 5.0
     for name in ("timescales.json", "populations.json", "ck_test.json", "states.json"):  # what made each file
         assert json.loads((out / name).read_text())["trajml"]["command"].startswith("trajml msm ")
+    with np.load(out / "model.npz") as model_file:
+        assert json.loads(str(model_file["provenance"]))["command"].startswith("trajml msm ")
     if hasattr(os, "fchmod"):  # the umask decides, as for a plain open (0o022, set by _umask)
         assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o644}
     assert len(pops["stationary_populations"]) == n_states

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml._files import atomic_write, atomic_write_text
+from trajml._files import atomic_savez, atomic_write, atomic_write_text
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
@@ -167,6 +167,19 @@ def write_csv(path: str | None, columns: dict[str, np.ndarray], args: argparse.N
         if args is not None:
             fh.write(provenance_comment(args) + "\n")
         np.savetxt(fh, data, fmt=fmt, delimiter=",", header=",".join(names), comments="")
+
+
+def add_npz_provenance(path: str, args: argparse.Namespace) -> None:
+    """Add a ``provenance`` entry (:func:`provenance` as JSON) to an ``.npz`` a library writer made.
+
+    For model files, whose writers know nothing of the command line: the file is read whole and
+    rewritten atomically; readers of the model format ignore the extra entry.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    if "provenance" not in arrays:
+        arrays["provenance"] = np.array(json.dumps(provenance(args)))
+        atomic_savez(path, arrays, what="model file")
 
 
 def with_provenance(value: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from trajml._files import atomic_write_text
-from trajml.cli._common import positive_int, provenance_comment, with_provenance
+from trajml.cli._common import add_npz_provenance, positive_int, provenance_comment, with_provenance
 from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run"]
@@ -195,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
                 atomic_write_text(args.cv_output, text + "\n")
         model = make().fit(table).fetch_model()
         model.save(args.output)
+        add_npz_provenance(args.output, args)
         print(f"trained {model.n_models} model(s) on {len(table)} systems, tasks {', '.join(model.tasks)}, "
               f"features {list(model.feature_names)}; wrote {args.output}")
         return 0

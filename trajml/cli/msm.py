@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args, provenance, run_options
+from trajml.cli._common import (
+    add_input_arguments,
+    add_npz_provenance,
+    add_run_arguments,
+    open_from_args,
+    provenance,
+    run_options,
+)
 from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run"]
@@ -47,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     options["chunk_size"] = options.get("chunk_size") or 100
     result = workflow.run(open_from_args(args), **options)
     files = result.write(args.output, plots=not args.no_plots, provenance=provenance(args))
+    for path in files:
+        if path.endswith(".npz"):
+            add_npz_provenance(path, args)
     print(result.summary())
     print(f"wrote {len(files)} files to {args.output}", file=sys.stderr)
     return 0
