@@ -402,7 +402,7 @@ class _StageProgress:
                 done = sum(len(v) for v in self.done.values())
                 running = [sid for sid, n in self.total.items() if 0 < n != len(self.done[sid])]
                 self._log(f"run {self.run_id}: {done}/{self.n_tasks} units finished after "
-                          f"{time.perf_counter() - self.t0:.0f} s; in progress: {', '.join(running) or '-'}")
+                          f"{time.perf_counter() - self.t0:.0f} s; stages not finished: {', '.join(running) or '-'}")
 
     def update(self, o: Outcome) -> None:
         """Count a finished unit of this run; close its stage when it was the last."""

@@ -54,7 +54,7 @@ def test_a_run_logged_to_a_file_has_plain_lines(tmp_path, monkeypatch):
     assert len(finish) == 1
     own = summary.stages()["rdf_li_o"]["wall_s"]
     assert float(re.search(r"in (\d+\.\d) s", finish[0]).group(1)) == round(own, 1)
-    assert any(re.search(r"run \S+: \d/4 units finished after \d+ s; in progress: ", line) for line in lines)
+    assert any(re.search(r"run \S+: \d/4 units finished after \d+ s; stages not finished: ", line) for line in lines)
     assert own <= summary.wall_s and "rdf_li_o: 2 computed;" in summary.text()
 
 
@@ -67,3 +67,25 @@ def test_no_progress_prints_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stderr", err)
     run_pipeline(str(path), scheduler="serial", progress=False, report=False)
     assert err.getvalue() == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_each_stage_bar_closes_at_its_last_unit(tmp_path, monkeypatch):
+    from trajml.pipelines import run_pipeline
+
+    make_systems(tmp_path, 2)
+    stages = "stages:\n  - {stage: info, stop: 4}\n  - {stage: info, id: again, stop: 3}\n"
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out"), stages))
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    summary = run_pipeline(str(path), scheduler="serial", progress=True, report=False)
+    assert summary.computed == 4
+    text = term.getvalue()
+    assert "\r" in text  # bars, not lines
+    for sid in ("info", "again"):
+        assert re.search(rf"{sid}\s+: 100%.*2/2", text), text
+    assert not STAMP.search(text)
