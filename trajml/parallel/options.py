@@ -33,7 +33,7 @@ RUN_OPTIONS: dict[str, Param] = {
                        name="scheduler"),
     "n_workers": Param("int", None, "workers of the local schedulers", minimum=1, nullable=True,
                        none_help="all cores", aliases=("--workers",), name="n_workers"),
-    "progress": Param("bool", None, "show progress bars", nullable=True, none_help="when on a terminal",
+    "progress": Param("bool", None, "show progress (bars on a terminal, timestamped lines in a log file)", nullable=True, none_help="when on a terminal",
                       name="progress"),
 }
 
@@ -64,7 +64,11 @@ def check_run_options(owner: str = "run", **values: Any) -> dict[str, Any]:
 
 
 def show_progress(progress: bool | None) -> bool:
-    """The one progress policy: as asked, or (None) when standard error is a terminal."""
+    """The one progress policy: as asked, or (None) when standard error is a terminal.
+
+    How it shows is :func:`trajml._progress.progress_bar`'s choice: bars on a terminal,
+    timestamped lines where standard error is a file (``progress=True`` in a batch job).
+    """
     if progress is None:
         return bool(getattr(sys.stderr, "isatty", lambda: False)())
     return bool(progress)
