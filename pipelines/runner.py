@@ -299,7 +299,8 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         Continue the latest interrupted run of this output folder under its run id.
         Stored units are reused either way: the store is content-addressed.
     progress : bool
-        Show one progress bar per stage.
+        Show progress: on a terminal one bar per stage; elsewhere (a batch job's log)
+        timestamped lines, each unit's and stage's with its own seconds, and a heartbeat.
     outputs : str, optional
         Output folder instead of the pipeline's ``outputs``.
     report : bool
