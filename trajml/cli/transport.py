@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args, run_options, write_json
+from trajml.cli._common import (
+    add_input_arguments,
+    add_run_arguments,
+    open_from_args,
+    run_options,
+    warn_results,
+    write_json,
+)
 from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run", "parse_charges"]
@@ -53,15 +60,19 @@ def run(args: argparse.Namespace) -> int:
     res = Conductivity(**parameters_from_args(args, Conductivity)).run(open_from_args(args), **run_options(args))
     report = write_json(args.output, res.to_json(indent=1))
     cat, an = res.species
-    errors = "over replicas" if res.error_method == "replicas" else "D over particles, the rest over time blocks"
+    if res.error_method == "replicas":
+        errors, n_err = "over replicas", f"{len(res.replicas)} replicas"
+    else:
+        errors, n_err = "D over particles, the rest over time blocks", f"{res.n_blocks} time blocks"
     print(f"{res.n_ions[0]} {cat} + {res.n_ions[1]} {an}, {res.n_frames} frames every {res.dt_ps:g} ps, "
           f"T = {res.temperature_K:g} K ({res.temperature_source}); fit window ({res.window_method}) "
           f"{res.fit_start_ps:g}-{res.fit_stop_ps:g} ps; errors {errors}", file=report)
-    print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm, sigma_NE = {res.sigma_NE_mS_cm:.4g} ± "
+    print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm ({n_err}), sigma_NE = {res.sigma_NE_mS_cm:.4g} ± "
           f"{res.sigma_NE_err_mS_cm:.2g} mS/cm, ionicity = {res.ionicity:.3f} ± {res.ionicity_err:.2g}", file=report)
-    print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} (Nernst-Einstein {res.transference_NE:.3f} ± "
+    print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} ({n_err}; Nernst-Einstein {res.transference_NE:.3f} ± "
           f"{res.transference_NE_err:.2g})", file=report)
     if res.replicas:
         values = ", ".join(f"{r.sigma_mS_cm:.4g}" for r in res.replicas)
         print(f"sigma per replica: {values} mS/cm", file=report)
+    warn_results(res)
     return 0

@@ -66,6 +66,7 @@ import numpy as np
 from trajml._validation import Param
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.selection import describe_selection, resolve_atoms
+from trajml.transport._uncertainty import few_blocks_warning
 from trajml.transport.conductivity_inputs import (
     _ROLES,
     metadata_temperature,
@@ -452,4 +453,5 @@ class Conductivity(ParticleAnalysis):
             "transference_NE": t_ne, "transference_NE_err": t_ne_err, "ionicity": ionicity,
             "ionicity_err": ionicity_err, "fit_start_ps": float(lag[idx[0]]), "fit_stop_ps": float(lag[idx[-1]]),
             "n_fit_points": int(idx.size), "n_blocks": int(n_blocks), "block_ps": float(length * (lag[1] - lag[0])),
+            "warnings": tuple(w for w in (few_blocks_warning("σ (and L_ij, t₊)", int(n_blocks)),) if w),
         }

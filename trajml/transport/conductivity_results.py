@@ -80,7 +80,7 @@ class ConductivityResults(Results):
     window_method : str
         ``"given"`` or ``"auto"``.
     n_blocks : int
-        Time blocks behind the errors of σ, L and t₊.
+        Time blocks behind the errors of σ, L and t₊ (summed over replicas when combined).
     block_ps : float
         Span of one time block in ps.
     error_method : str
@@ -97,6 +97,9 @@ class ConductivityResults(Results):
         Frames used.
     dt_ps : float
         Time between stored frames in ps.
+    warnings : tuple of str
+        What makes the numbers less solid than they look, e.g. σ errors from fewer than 5 time
+        blocks (:data:`trajml.transport._uncertainty.MIN_RELIABLE_BLOCKS`); empty when none.
     """
 
     _TABLE: ClassVar[tuple[str, ...]] = ("lag_ps", "charge_msd_e2A2")
@@ -164,6 +167,7 @@ class ConductivityResults(Results):
     per_molecule: bool = False
     n_frames: int = 0
     dt_ps: float = float("nan")
+    warnings: tuple[str, ...] = ()
 
 
 UNITS = {
