@@ -69,7 +69,7 @@ def _metadata(ctx: StageContext, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@register_stage("transport", analysis=_classes("Conductivity"), metadata=("temperature", "charges"))
+@register_stage("transport", analysis=_classes("Conductivity"), metadata=("temperature", "charges"), version=2)
 def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Conductivity (Einstein–Helfand and Nernst–Einstein), Onsager L_ij and transference numbers.
 
@@ -88,4 +88,4 @@ def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
         "transference_NE": (res.transference_NE, ""), "ionicity": (res.ionicity, ""),
         "fit_start": (res.fit_start_ps, "ps"), "fit_stop": (res.fit_stop_ps, "ps"),
     }
-    return StageOutput(data=_data(res), numbers=numbers)
+    return StageOutput(data=_data(res), numbers=numbers, tables={"transport": res.curves()})

@@ -6,11 +6,14 @@ import argparse
 from typing import Any
 
 from trajml.cli._common import (
+    _use_agg,
     add_input_arguments,
     add_run_arguments,
     open_from_args,
     run_options,
+    save_plot,
     warn_results,
+    write_csv,
     write_json,
 )
 from trajml.cli._options import add_parameters, parameters_from_args
@@ -50,6 +53,12 @@ def register(subparsers: Any) -> None:
     add_run_arguments(p)
     o = p.add_argument_group("output")
     o.add_argument("-o", "--output", default=None, metavar="JSON", help="JSON file to write (default: stdout)")
+    o.add_argument("--curves", default=None, metavar="CSV",
+                   help="also write the curves the fits use: lag_ps (ps), self_msd_<species>_A2 (Å^2), "
+                   "collective_msd_<i>_<j>_A2 (<dM_i.dM_j>, Å^2) and charge_msd_e2A2 (e^2 Å^2)")
+    o.add_argument("--plot", default=None, metavar="PNG",
+                   help="also save a figure of the self MSDs (log-log) and the charge MSD (linear) with the fit "
+                   "window, the fitted lines, D and sigma with their errors")
     p.set_defaults(func=run, analysis=Conductivity)
 
 
@@ -59,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     res = Conductivity(**parameters_from_args(args, Conductivity)).run(open_from_args(args), **run_options(args))
     report = write_json(args.output, res.to_json(indent=1))
+    if args.curves:
+        write_csv(args.curves, res.curves())
     cat, an = res.species
     if res.error_method == "replicas":
         errors, n_err = "over replicas", f"{len(res.replicas)} replicas"
@@ -75,4 +86,9 @@ def run(args: argparse.Namespace) -> int:
         values = ", ".join(f"{r.sigma_mS_cm:.4g}" for r in res.replicas)
         print(f"sigma per replica: {values} mS/cm", file=report)
     warn_results(res)
+    if args.plot:
+        _use_agg()
+        from trajml.plotting import plot_transport
+
+        save_plot(plot_transport(res), args.plot)
     return 0

@@ -1,0 +1,39 @@
+"""``trajml transport --curves/--plot``: the exported curves are the result's arrays; the figure is written."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+
+from trajml.cli import main
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+def test_transport_curves_csv_equals_json_arrays(tmp_path, capsys):
+    out, curves, png = tmp_path / "t.json", tmp_path / "curves.csv", tmp_path / "t.png"
+    code = main(["transport", "--fit-start", "20", "--fit-stop", "100", "--stop", "120", "--no-progress",
+                 "-o", str(out), "--curves", str(curves), "--plot", str(png)])
+    assert code == 0
+    data = json.loads(out.read_text())
+    header, table = read_csv(curves)
+    assert header == ["lag_ps", "self_msd_Li_A2", "self_msd_TFSI_A2", "collective_msd_Li_Li_A2",
+                      "collective_msd_Li_TFSI_A2", "collective_msd_TFSI_TFSI_A2", "charge_msd_e2A2"]
+    col = dict(zip(header, table.T))
+    np.testing.assert_allclose(col["lag_ps"], data["lag_ps"], rtol=1e-11)
+    np.testing.assert_allclose(col["self_msd_TFSI_A2"], data["self_msd_A2"][1], rtol=1e-11)
+    np.testing.assert_allclose(col["collective_msd_Li_TFSI_A2"], data["collective_msd_A2"][0][1], rtol=1e-11)
+    np.testing.assert_allclose(col["collective_msd_Li_TFSI_A2"], data["collective_msd_A2"][1][0], rtol=1e-11)
+    np.testing.assert_allclose(col["charge_msd_e2A2"], data["charge_msd_e2A2"], rtol=1e-11)
+    # the charge MSD is the charge-weighted sum of the collective terms (q = +1, -1)
+    np.testing.assert_allclose(col["charge_msd_e2A2"], col["collective_msd_Li_Li_A2"]
+                               - 2 * col["collective_msd_Li_TFSI_A2"] + col["collective_msd_TFSI_TFSI_A2"],
+                               rtol=1e-8, atol=1e-6)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "mS/cm (5 time blocks)" in capsys.readouterr().out
