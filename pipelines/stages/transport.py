@@ -21,7 +21,7 @@ def _classes(*names: str) -> tuple[Any, ...]:
     return tuple(getattr(transport, n) for n in names)
 
 
-@register_stage("msd", analysis=_classes("MSD", "Diffusion"), skip=("chunk_size",))
+@register_stage("msd", analysis=_classes("MSD", "Diffusion"), skip=("chunk_size",), version=2)
 def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Mean-squared displacement (FFT, all time origins) and the self-diffusion coefficient D."""
     from trajml.transport import MSD, Diffusion
@@ -32,7 +32,8 @@ def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     fit = Diffusion(**analysis_params(params, "msd", Diffusion)).fit(res).fetch_model()
     numbers = {"D": (fit.D_A2_ps, "Å^2/ps"), "D_err": (fit.D_err_A2_ps, "Å^2/ps"),
                "D_cm2_s": (fit.D_cm2_s, "cm^2/s"), "fit_start": (fit.fit_start_ps, "ps"),
-               "fit_stop": (fit.fit_stop_ps, "ps"), "loglog_slope": (fit.loglog_slope, "")}
+               "fit_stop": (fit.fit_stop_ps, "ps"), "loglog_slope": (fit.loglog_slope, ""),
+               "D_err_n": (fit.n_error_samples, "")}  # particles, time blocks or replicas behind D_err
     data = {**_data(res), "diffusion": {**fit.to_dict(), "units": dict(fit.units)}}
     return StageOutput(data=data, numbers=numbers, tables={"msd": {"lag_ps": res.lag_ps, "msd_A2": res.msd_A2}},
                        figures={"msd": _figure("msd", res, fit)})

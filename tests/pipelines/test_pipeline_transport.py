@@ -88,3 +88,15 @@ def test_window_from_and_fit_start_exclude_each_other(tmp_path):
     path.write_text(_yaml(tmp_path, "window_from: msd, fit_start: 20, fit_stop: 100"))
     with pytest.raises(Exception, match="window_from"):
         load_pipeline(str(path))
+
+
+def test_msd_stage_gives_the_samples_behind_d_err(tmp_path):
+    import json
+
+    summary = run_serial(tmp_path, "tw.yaml", _yaml(tmp_path, "fit_start: 20, fit_stop: 100"))
+    meta = json.loads((_entry(tmp_path, summary, "msd") / "entry.json").read_text())
+    d = results_by_stage(tmp_path / "out", summary)["msd"]["diffusion"]
+    assert meta["numbers"]["D_err_n"] == [d["n_error_samples"], ""] and d["error_method"] == "particles"
+    assert d["n_error_samples"] == 60
+    tr = json.loads((_entry(tmp_path, summary, "transport") / "entry.json").read_text())
+    assert tr["numbers"]["n_blocks"][0] == results_by_stage(tmp_path / "out", summary)["transport"]["n_blocks"]

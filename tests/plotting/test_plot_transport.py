@@ -81,7 +81,10 @@ def test_other_d_window_is_hatched_and_few_blocks_flagged(sample_runs):
     from trajml.plotting import plot_transport
 
     res, msd, fit = sample_runs
-    fig = plot_transport(dataclasses.replace(res, n_blocks=2), fit, msd)
+    two = dataclasses.replace(res, n_blocks=2, warnings=("σ (and L_ij, t₊) error from 2 time blocks: not a reliable "
+                                                         "uncertainty",))
+    assert "unreliable" not in " ".join(t.get_text() for t in plot_transport(res).axes[1].get_legend().get_texts())
+    fig = plot_transport(two, fit, msd)
     left, right = fig.axes[:2]
     assert (fit.fit_start_ps, fit.fit_stop_ps) in [pytest.approx(s) for s in _spans(left)]
     texts = [t.get_text() for ax in (left, right) for t in ax.get_legend().get_texts()]
@@ -90,3 +93,17 @@ def test_other_d_window_is_hatched_and_few_blocks_flagged(sample_runs):
     # the same window as the conductivity's is not drawn twice
     same = dataclasses.replace(fit, fit_start_ps=res.fit_start_ps, fit_stop_ps=res.fit_stop_ps)
     assert len(_spans(plot_transport(res, same).axes[0])) == 1
+
+
+def test_plot_msd_gives_the_samples_behind_the_error(sample_runs):
+    import dataclasses
+
+    from trajml.plotting import plot_msd
+
+    _, msd, fit = sample_runs
+    texts = [t.get_text() for t in plot_msd(msd, fit).axes[0].get_legend().get_texts()]
+    assert any(f"({fit.n_error_samples} particles)" in t and "unreliable" not in t for t in texts)
+    blocks = dataclasses.replace(fit, error_method="blocks", n_error_samples=2, warnings=("D error from 2 time "
+                                                                                         "blocks",))
+    texts = [t.get_text() for t in plot_msd(msd, blocks).axes[0].get_legend().get_texts()]
+    assert any("(2 time blocks, unreliable)" in t for t in texts)

@@ -50,9 +50,11 @@ def plot_msd(results: Any, diffusion: Any = None, ax: Any = None, *, label: str 
         ax.axvspan(a, b, color="C1", alpha=0.15, lw=0,
                    label=f"fit {diffusion.fit_start_ps:g}-{b:g} ps (slope {diffusion.loglog_slope:.2f})")
         tt = np.geomspace(a, b, 50)
-        err = f" ± {diffusion.D_err_A2_ps:.2g}" if math.isfinite(diffusion.D_err_A2_ps) else ""
+        what = {"blocks": "time blocks"}.get(diffusion.error_method, diffusion.error_method)
+        text = _err_text(diffusion.D_A2_ps, diffusion.D_err_A2_ps, "Å²/ps", diffusion.n_error_samples, what,
+                         bool(getattr(diffusion, "warnings", ())))
         ax.loglog(tt, diffusion.msd_slope_A2_ps * tt + diffusion.intercept_A2, color="C1", lw=1.5,
-                  label=f"D = {diffusion.D_A2_ps:.3g}{err} Å²/ps")
+                  label=f"D = {text}")
     if guide and t.size and np.any(y > 0):
         k = t.size // 4
         anchor_t, anchor_y = t[k], y[k]
@@ -89,13 +91,11 @@ def window_line(lag_ps: Any, curve: Any, fit_start_ps: float, fit_stop_ps: float
     return float(slope), float(intercept)
 
 
-def _err_text(value: float, err: float, unit: str, n: int, what: str) -> str:
-    """``value ± err unit (n what)``, flagged when the error comes from fewer than 5 time blocks."""
-    from trajml.transport._uncertainty import MIN_RELIABLE_BLOCKS
-
+def _err_text(value: float, err: float, unit: str, n: int, what: str, unreliable: bool = False) -> str:
+    """``value ± err unit (n what)``, flagged when the result warns that the error is not solid."""
     if not math.isfinite(err):
         return f"{value:.3g} {unit}"
-    flag = ", unreliable" if what == "time blocks" and n < MIN_RELIABLE_BLOCKS else ""
+    flag = ", unreliable" if unreliable else ""
     return f"{value:.3g} ± {err:.2g} {unit} ({n} {what}{flag})"
 
 
@@ -106,8 +106,8 @@ def plot_transport(conductivity: Any, diffusion: Any = None, msd: Any = None, ax
     Left, log–log: the self MSD of each species with its fitted line ``6 D t + b`` over the window
     (shaded) and a slope-1 guide; the legend gives each D ± error in Å²/ps with the particle count.
     Right, linear: the charge displacement ``⟨|Σ_i q_i Δr_i|²⟩`` in e²·Å² with its fitted line over
-    the same window; the legend gives σ ± error in mS/cm with the block count (flagged when fewer
-    than 5) and σ_NE.
+    the same window; the legend gives σ ± error in mS/cm with the block count (flagged "unreliable"
+    when the result's ``warnings`` say so, i.e. fewer than 5 blocks) and σ_NE.
 
     Parameters
     ----------
@@ -137,6 +137,7 @@ def plot_transport(conductivity: Any, diffusion: Any = None, msd: Any = None, ax
     a, b = res.fit_start_ps, res.fit_stop_ps
     has_window = math.isfinite(a) and math.isfinite(b)
     blocks = ("replicas", len(res.replicas)) if res.error_method == "replicas" else ("time blocks", res.n_blocks)
+    few = any("time blocks" in w for w in getattr(res, "warnings", ()))
     # left: self MSDs (log-log; lag 0 left out)
     t = lag[1:]
     for s, name in enumerate(res.species):
@@ -176,7 +177,7 @@ def plot_transport(conductivity: Any, diffusion: Any = None, msd: Any = None, ax
         slope, icpt = window_line(lag, q, a, b)
         right.axvspan(a, b, color="C2", alpha=0.15, lw=0, label=f"fit window {a:g}-{b:g} ps")
         right.plot([a, b], [slope * a + icpt, slope * b + icpt], color="k", lw=1.5,
-                   label=f"σ = {_err_text(res.sigma_mS_cm, res.sigma_err_mS_cm, 'mS/cm', blocks[1], blocks[0])}")
+                   label=f"σ = {_err_text(res.sigma_mS_cm, res.sigma_err_mS_cm, 'mS/cm', blocks[1], blocks[0], few)}")
     right.plot([], [], " ", label=f"σ_NE = {res.sigma_NE_mS_cm:.3g} ± {res.sigma_NE_err_mS_cm:.2g} mS/cm, "
                f"T = {res.temperature_K:g} K")
     right.set_xlabel("lag time (ps)")
