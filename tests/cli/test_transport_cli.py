@@ -37,3 +37,16 @@ def test_transport_curves_csv_equals_json_arrays(tmp_path, capsys):
                                rtol=1e-8, atol=1e-6)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "mS/cm (5 time blocks)" in capsys.readouterr().out
+
+
+def test_msd_block_error_from_two_blocks_warns_once(tmp_path, capsys):
+    out = tmp_path / "msd.csv"
+    assert main(["msd", "--select", "name Li", "--time-blocks", "2", "--error", "blocks", "--fit-start", "20",
+                 "--fit-stop", "100", "--stop", "120", "--no-progress", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "(error over blocks, n = 2)" in captured.out
+    assert captured.err.count("D error from 2 time blocks: not a reliable uncertainty") == 1
+    assert main(["msd", "--select", "name Li", "--time-blocks", "6", "--error", "blocks", "--fit-start", "20",
+                 "--fit-stop", "90", "--stop", "120", "--no-progress", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "(error over blocks, n = 6)" in captured.out and "time blocks" not in captured.err
