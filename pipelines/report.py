@@ -31,7 +31,8 @@ __all__ = ["write_report", "cross_system_table"]
 
 _CSS = """body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}th{background:#eee}td.l,th.l{text-align:left}
-.failed{color:#a00}.skipped{color:#a60}.warning{color:#a60}.note{background:#f6f6e8;padding:4px}img{max-width:100%;margin:4px 0}section{margin-top:2em}"""
+.failed{color:#a00}.skipped{color:#a60}.warning{color:#a60}.note{background:#f6f6e8;padding:4px}
+img{max-width:100%;margin:4px 0}section{margin-top:2em}"""
 
 
 def _slug(text: str) -> str:

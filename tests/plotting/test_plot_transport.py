@@ -6,7 +6,6 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 matplotlib = pytest.importorskip("matplotlib")

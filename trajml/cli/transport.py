@@ -78,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{res.n_ions[0]} {cat} + {res.n_ions[1]} {an}, {res.n_frames} frames every {res.dt_ps:g} ps, "
           f"T = {res.temperature_K:g} K ({res.temperature_source}); fit window ({res.window_method}) "
           f"{res.fit_start_ps:g}-{res.fit_stop_ps:g} ps; errors {errors}", file=report)
-    print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm ({n_err}), sigma_NE = {res.sigma_NE_mS_cm:.4g} ± "
-          f"{res.sigma_NE_err_mS_cm:.2g} mS/cm, ionicity = {res.ionicity:.3f} ± {res.ionicity_err:.2g}", file=report)
-    print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} ({n_err}; Nernst-Einstein {res.transference_NE:.3f} ± "
-          f"{res.transference_NE_err:.2g})", file=report)
+    print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm ({n_err}), "
+          f"sigma_NE = {res.sigma_NE_mS_cm:.4g} ± {res.sigma_NE_err_mS_cm:.2g} mS/cm, "
+          f"ionicity = {res.ionicity:.3f} ± {res.ionicity_err:.2g}", file=report)
+    print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} ({n_err}; Nernst-Einstein "
+          f"{res.transference_NE:.3f} ± {res.transference_NE_err:.2g})", file=report)
     if res.replicas:
         values = ", ".join(f"{r.sigma_mS_cm:.4g}" for r in res.replicas)
         print(f"sigma per replica: {values} mS/cm", file=report)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml.plotting._base import _axes, _pyplot
+from trajml.plotting._base import _axes, _check, _pyplot
 
 __all__ = ["plot_msd", "plot_residence", "plot_transport", "window_line"]
 
@@ -127,8 +127,6 @@ def plot_transport(conductivity: Any, diffusion: Any = None, msd: Any = None, ax
     -------
     matplotlib.figure.Figure
     """
-    from trajml.plotting._base import _axes, _check
-
     _check(conductivity, "plot_transport", ("lag_ps", "self_msd_A2", "charge_msd_e2A2", "D_A2_ps",
                                             "sigma_mS_cm", "fit_start_ps", "fit_stop_ps", "species"))
     fig, (left, right) = _axes(ax, 2, figsize=(10.0, 3.8))
