@@ -113,9 +113,15 @@ def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     from trajml.transport import Conductivity
 
     window, source, d_fit = _shared_window(ctx, params)
-    res = Conductivity(**{**analysis_params(params, "transport"), **_metadata(ctx, params), **window}).run(
-        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"],
-        scheduler="serial", progress=False)
+    try:
+        res = Conductivity(**{**analysis_params(params, "transport"), **_metadata(ctx, params), **window}).run(
+            ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+            chunk_size=params["chunk_size"], scheduler="serial", progress=False)
+    except ValueError as exc:
+        if not window:
+            raise
+        raise ValueError(f"{exc} The window came from the {source} (window_from); give that stage a shorter "
+                         "fit_stop, or drop window_from to let the transport stage choose its own.") from None
     numbers = {
         "sigma": (res.sigma_mS_cm, "mS/cm"), "sigma_err": (res.sigma_err_mS_cm, "mS/cm"),
         "sigma_NE": (res.sigma_NE_mS_cm, "mS/cm"), "sigma_NE_err": (res.sigma_NE_err_mS_cm, "mS/cm"),

@@ -100,3 +100,11 @@ def test_msd_stage_gives_the_samples_behind_d_err(tmp_path):
     assert d["n_error_samples"] == 60
     tr = json.loads((_entry(tmp_path, summary, "transport") / "entry.json").read_text())
     assert tr["numbers"]["n_blocks"][0] == results_by_stage(tmp_path / "out", summary)["transport"]["n_blocks"]
+
+
+def test_a_shared_window_too_long_for_two_blocks_names_window_from(tmp_path):
+    text = _yaml(tmp_path, "window_from: msd").replace("fit_stop: 200", "fit_stop: 500")
+    summary = run_serial(tmp_path, "tw.yaml", text)
+    (failed,) = summary.failures
+    assert failed.stage_id == "transport"
+    assert "2 time blocks" in failed.reason and "msd stage 'msd' (window_from)" in failed.reason
