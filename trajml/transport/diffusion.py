@@ -20,6 +20,7 @@ Uncertainty (the result says which in ``error_method``):
   per-particle D equals the D of the mean MSD). Needs per-particle MSDs.
 * ``"blocks"``: standard error of D fitted in each of K consecutive time
   blocks (MSDs computed within each block); the window must fit in a block.
+  With K < 5 the result's ``warnings`` say the error is not a reliable uncertainty.
 
 * ``"replicas"``: standard error of D fitted, over the same window, to each replica's own
   MSD (an MSD of a Source with several trajectories carries them). Replicas are the most
