@@ -8,7 +8,10 @@
   ``summary.csv`` (and ``summary.parquet`` when pandas and pyarrow are installed);
 - one section per system: metadata, then per stage its key numbers with units,
   its figures (PNG files copied into ``REPORT/figures/``) and links to its CSV
-  tables (copied into ``REPORT/tables/``), or the reason it failed.
+  tables (copied into ``REPORT/tables/``), its warnings (e.g. an error from fewer than 5
+  time blocks), or the reason it failed; and, where an ``msd`` and a ``transport`` stage give one
+  species two D over different fit windows, both windows with the reason
+  (:mod:`trajml.pipelines.report_windows`).
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import shutil
 from typing import Any
 
 from trajml.pipelines.report_series import temperature_series_section
+from trajml.pipelines.report_windows import stage_warnings, window_notes
 
 __all__ = ["write_report", "cross_system_table"]
 
 _CSS = """body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}th{background:#eee}td.l,th.l{text-align:left}
-.failed{color:#a00}.skipped{color:#a60}img{max-width:100%;margin:4px 0}section{margin-top:2em}"""
+.failed{color:#a00}.skipped{color:#a60}.warning{color:#a60}.note{background:#f6f6e8;padding:4px}
+img{max-width:100%;margin:4px 0}section{margin-top:2em}"""
 
 
 def _slug(text: str) -> str:
@@ -138,12 +143,16 @@ def _system_section(system: Any, outcomes: list[Any], store: Any, folder: str) -
     if system.metadata:
         out.append("<table>" + "".join(f"<tr><th class='l'>{e(str(k))}</th><td class='l'>{e(str(v))}</td></tr>"
                                        for k, v in system.metadata.items()) + "</table>")
+    entries = {o.key: store.get(o.key) for o in outcomes if o.status in ("computed", "reused")}
+    notes = window_notes([(o.stage_id, o.stage, entries[o.key].data) for o in outcomes if o.key in entries])
+    out += [f"<p class='note'>Fit windows: {e(n)}</p>" for n in notes]
     for o in outcomes:
         out.append(f"<h3>{e(o.stage_id)} <small>({e(o.stage)}, {o.status})</small></h3>")
         if o.status not in ("computed", "reused"):
             out.append(f"<p class='{o.status}'>{e(o.reason)}</p>")
             continue
-        entry = store.get(o.key)
+        entry = entries[o.key]
+        out += [f"<p class='warning'>Warning: {e(w)}</p>" for w in stage_warnings(entry.data)]
         numbers = entry.meta.get("numbers", {})
         if numbers:
             out.append("<table>" + "".join(f"<tr><th class='l'>{e(k)}</th><td>{_fmt(v)}</td><td class='l'>{e(u)}</td></tr>"

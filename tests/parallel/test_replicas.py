@@ -127,3 +127,20 @@ def test_one_replica_can_still_be_picked(both, alone):
     res = MSD("name Li").run(both, traj_id=1)
     np.testing.assert_array_equal(res.msd_A2, MSD("name Li").run(alone[1]).msd_A2)
     assert not res.replicas
+
+
+def test_conductivity_replicas_errors_carry_no_block_warning(both):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from trajml.plotting import plot_transport
+
+    kw = dict(charges={"Li": 1.0, "TFSI": -1.0}, temperature=300.0, fit_start=20.0, fit_stop=60.0, n_blocks=2)
+    combined = Conductivity("name Li", "name TFSI", **kw).run(both)
+    # each replica's own sigma error is from 2 blocks and says so; the combined error is over replicas
+    assert all(r.n_blocks == 2 and len(r.warnings) == 1 for r in combined.replicas)
+    assert combined.error_method == "replicas" and combined.warnings == ()
+    np.testing.assert_allclose(combined.curves()["charge_msd_e2A2"],
+                               np.mean([r.charge_msd_e2A2 for r in combined.replicas], axis=0), rtol=1e-12)
+    texts = [t.get_text() for t in plot_transport(combined).axes[1].get_legend().get_texts()]
+    assert any("(2 replicas)" in t and "unreliable" not in t for t in texts)

@@ -218,6 +218,36 @@ def test_cli_writes_json(tmp_path, sample_source):
         transport.parse_charges(["Li"])
 
 
+@pytest.mark.parametrize("n_blocks, warns", [(2, True), (6, False)])
+def test_block_count_beside_sigma_error_and_few_blocks_warn(free_ions, n_blocks, warns):
+    src, _, _ = free_ions
+    res = Conductivity("name P", "name N", charges=CHARGES, temperature=TEMP, remove_drift=False, fit_start=2.0,
+                       fit_stop=40.0, n_blocks=n_blocks).run(src, progress=False)
+    assert res.n_blocks == n_blocks and res.error_method == "blocks"
+    assert res.block_ps == pytest.approx(N_FRAMES // n_blocks * DT)
+    if warns:
+        assert res.warnings == ("σ (and L_ij, t₊) error from 2 time blocks: not a reliable uncertainty (fewer "
+                                "than 5); use more blocks, a shorter fit window or replicas",)
+    else:
+        assert res.warnings == ()
+    assert json.loads(res.to_json())["warnings"] == list(res.warnings)
+
+
+def test_cli_prints_block_count_and_warns_once(tmp_path, free_ions, capsys):
+    from trajml.cli import main
+
+    src, _, _ = free_ions
+    member = src.members[0]
+    out = tmp_path / "t.json"
+    rc = main(["transport", member.topology, *member.parts, "--cation", "name P", "--anion", "name N",
+               "--charges", "P=1", "N=-1", "--temperature", "300", "--keep-drift", "--fit-start", "2",
+               "--fit-stop", "40", "--n-blocks", "2", "--no-progress", "-o", str(out)])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert "mS/cm (2 time blocks)" in captured.out
+    assert captured.err.count("error from 2 time blocks: not a reliable uncertainty") == 1
+
+
 # -- bad input -----------------------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore:Reader has no dt information")
 def test_wrapped_coordinates_without_box(tmp_path):

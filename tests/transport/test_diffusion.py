@@ -120,3 +120,26 @@ def test_no_diffusive_regime_is_reported():
 def test_blocks_error_needs_window_inside_a_block(brownian_msd):
     with pytest.raises(ValueError, match=r"window ends at 400 ps, beyond the 198 ps a time block spans"):
         Diffusion(10.0, 400.0, error="blocks").fit(brownian_msd)
+
+
+@pytest.fixture(scope="module")
+def small_source(tmp_path_factory):
+    from trajml.io import open_source
+
+    x = brownian(np.random.default_rng(3), 300, np.full(60, D_TRUE), DT, BOX)
+    return open_source(*write_system(tmp_path_factory.mktemp("small"), x, BOX, DT))
+
+
+@pytest.mark.parametrize("n_blocks, warns", [(2, True), (4, True), (5, False), (6, False)])
+def test_block_error_from_few_blocks_warns(small_source, n_blocks, warns):
+    msd = MSD("all", time_blocks=n_blocks).run(small_source, progress=False)
+    res = Diffusion(4.0, 40.0, error="blocks").fit(msd).fetch_model()
+    assert res.error_method == "blocks" and res.n_error_samples == n_blocks
+    if warns:
+        assert len(res.warnings) == 1
+        assert f"D error from {n_blocks} time blocks: not a reliable uncertainty" in res.warnings[0]
+    else:
+        assert res.warnings == ()
+    # particle errors never carry the block warning
+    msd_pp = MSD("all", time_blocks=2, per_particle=True).run(small_source, progress=False)
+    assert Diffusion(4.0, 40.0).fit(msd_pp).fetch_model().warnings == ()

@@ -227,6 +227,19 @@ def save_plot(fig: Any, path: str, args: argparse.Namespace | None = None) -> No
         raise OSError(f"Cannot write the plot file '{path}': {exc.strerror or exc}.") from None
 
 
+def warn_results(*results: Any) -> None:
+    """Raise each result's ``warnings`` as Python warnings.
+
+    The command line shows every warning once on standard error (``trajml transport: warning: ...``),
+    so the caveats of a number are printed beside it rather than only stored in the JSON.
+    """
+    import warnings
+
+    for res in results:
+        for text in getattr(res, "warnings", ()):
+            warnings.warn(text, UserWarning, stacklevel=2)
+
+
 def _use_agg() -> None:
     """Render off-screen: the CLI only writes files."""
     from trajml.plotting import use_offscreen_backend

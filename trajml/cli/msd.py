@@ -13,6 +13,7 @@ from trajml.cli._common import (
     open_from_args,
     run_options,
     save_plot,
+    warn_results,
     write_csv,
 )
 from trajml.cli._options import add_parameters, parameters_from_args
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         if fitted.D_replicas_A2_ps is not None:
             values = ", ".join(f"{d:.4g}" for d in fitted.D_replicas_A2_ps)
             print(f"D per replica: {values} Å²/ps (std {fitted.D_replicas_std_A2_ps:.2g})", file=report)
+        warn_results(fitted)
     if args.plot:
         _use_agg()
         from trajml.plotting import plot_msd

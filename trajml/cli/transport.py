@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trajml.cli._common import add_input_arguments, add_run_arguments, open_from_args, run_options, write_json
+from trajml.cli._common import (
+    _use_agg,
+    add_input_arguments,
+    add_run_arguments,
+    open_from_args,
+    run_options,
+    save_plot,
+    warn_results,
+    write_csv,
+    write_json,
+)
 from trajml.cli._options import add_parameters, parameters_from_args
 
 __all__ = ["register", "run", "parse_charges"]
@@ -43,6 +53,12 @@ def register(subparsers: Any) -> None:
     add_run_arguments(p)
     o = p.add_argument_group("output")
     o.add_argument("-o", "--output", default=None, metavar="JSON", help="JSON file to write (default: stdout)")
+    o.add_argument("--curves", default=None, metavar="CSV",
+                   help="also write the curves the fits use: lag_ps (ps), self_msd_<species>_A2 (Å^2), "
+                   "collective_msd_<i>_<j>_A2 (<dM_i.dM_j>, Å^2) and charge_msd_e2A2 (e^2 Å^2)")
+    o.add_argument("--plot", default=None, metavar="PNG",
+                   help="also save a figure of the self MSDs (log-log) and the charge MSD (linear) with the fit "
+                   "window, the fitted lines, D and sigma with their errors")
     p.set_defaults(func=run, analysis=Conductivity)
 
 
@@ -52,16 +68,28 @@ def run(args: argparse.Namespace) -> int:
 
     res = Conductivity(**parameters_from_args(args, Conductivity)).run(open_from_args(args), **run_options(args))
     report = write_json(args.output, res.to_json(indent=1), args)
+    if args.curves:
+        write_csv(args.curves, res.curves(), args)
     cat, an = res.species
-    errors = "over replicas" if res.error_method == "replicas" else "D over particles, the rest over time blocks"
+    if res.error_method == "replicas":
+        errors, n_err = "over replicas", f"{len(res.replicas)} replicas"
+    else:
+        errors, n_err = "D over particles, the rest over time blocks", f"{res.n_blocks} time blocks"
     print(f"{res.n_ions[0]} {cat} + {res.n_ions[1]} {an}, {res.n_frames} frames every {res.dt_ps:g} ps, "
           f"T = {res.temperature_K:g} K ({res.temperature_source}); fit window ({res.window_method}) "
           f"{res.fit_start_ps:g}-{res.fit_stop_ps:g} ps; errors {errors}", file=report)
-    print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm, sigma_NE = {res.sigma_NE_mS_cm:.4g} ± "
-          f"{res.sigma_NE_err_mS_cm:.2g} mS/cm, ionicity = {res.ionicity:.3f} ± {res.ionicity_err:.2g}", file=report)
-    print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} (Nernst-Einstein {res.transference_NE:.3f} ± "
-          f"{res.transference_NE_err:.2g})", file=report)
+    print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm ({n_err}), "
+          f"sigma_NE = {res.sigma_NE_mS_cm:.4g} ± {res.sigma_NE_err_mS_cm:.2g} mS/cm, "
+          f"ionicity = {res.ionicity:.3f} ± {res.ionicity_err:.2g}", file=report)
+    print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} ({n_err}; Nernst-Einstein "
+          f"{res.transference_NE:.3f} ± {res.transference_NE_err:.2g})", file=report)
     if res.replicas:
         values = ", ".join(f"{r.sigma_mS_cm:.4g}" for r in res.replicas)
         print(f"sigma per replica: {values} mS/cm", file=report)
+    warn_results(res)
+    if args.plot:
+        _use_agg()
+        from trajml.plotting import plot_transport
+
+        save_plot(plot_transport(res), args.plot, args)
     return 0

@@ -1,4 +1,5 @@
-"""Figures of transport results: log-log MSDs with the diffusion fit, residence-time correlation functions."""
+"""Figures of transport results: log-log MSDs with the diffusion fit, the self and collective MSDs behind a
+conductivity, residence-time correlation functions."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from trajml.plotting._base import _axes, _pyplot
+from trajml.plotting._base import _axes, _check, _pyplot
 
-__all__ = ["plot_msd", "plot_residence"]
+__all__ = ["plot_msd", "plot_residence", "plot_transport", "window_line"]
 
 
 def plot_msd(results: Any, diffusion: Any = None, ax: Any = None, *, label: str | None = None,
@@ -49,9 +50,11 @@ def plot_msd(results: Any, diffusion: Any = None, ax: Any = None, *, label: str 
         ax.axvspan(a, b, color="C1", alpha=0.15, lw=0,
                    label=f"fit {diffusion.fit_start_ps:g}-{b:g} ps (slope {diffusion.loglog_slope:.2f})")
         tt = np.geomspace(a, b, 50)
-        err = f" ± {diffusion.D_err_A2_ps:.2g}" if math.isfinite(diffusion.D_err_A2_ps) else ""
+        what = {"blocks": "time blocks"}.get(diffusion.error_method, diffusion.error_method)
+        text = _err_text(diffusion.D_A2_ps, diffusion.D_err_A2_ps, "Å²/ps", diffusion.n_error_samples, what,
+                         bool(getattr(diffusion, "warnings", ())))
         ax.loglog(tt, diffusion.msd_slope_A2_ps * tt + diffusion.intercept_A2, color="C1", lw=1.5,
-                  label=f"D = {diffusion.D_A2_ps:.3g}{err} Å²/ps")
+                  label=f"D = {text}")
     if guide and t.size and np.any(y > 0):
         k = t.size // 4
         anchor_t, anchor_y = t[k], y[k]
@@ -62,6 +65,124 @@ def plot_msd(results: Any, diffusion: Any = None, ax: Any = None, *, label: str 
     ax.legend(fontsize="small")
     return fig
 
+
+def window_line(lag_ps: Any, curve: Any, fit_start_ps: float, fit_stop_ps: float) -> tuple[float, float]:
+    """Least-squares line ``slope·t + intercept`` of a curve over a fit window (both ends included).
+
+    The same line the transport estimators fit (their slope gives D = slope/6 and σ), recomputed
+    from the stored curve so that a figure shows what the numbers came from.
+
+    Parameters
+    ----------
+    lag_ps, curve : array_like, shape (T,)
+        Lag times in ps and the curve (Å² or e²·Å²).
+    fit_start_ps, fit_stop_ps : float
+        The window in ps.
+
+    Returns
+    -------
+    slope, intercept : float
+        In curve units per ps and curve units.
+    """
+    t, y = np.asarray(lag_ps, dtype=np.float64), np.asarray(curve, dtype=np.float64)
+    tol = 1e-3 * float(t[1] - t[0])  # frame times carry round-off
+    sel = (t >= fit_start_ps - tol) & (t <= fit_stop_ps + tol)
+    slope, intercept = np.polyfit(t[sel], y[sel], 1)
+    return float(slope), float(intercept)
+
+
+def _err_text(value: float, err: float, unit: str, n: int, what: str, unreliable: bool = False) -> str:
+    """``value ± err unit (n what)``, flagged when the result warns that the error is not solid."""
+    if not math.isfinite(err):
+        return f"{value:.3g} {unit}"
+    flag = ", unreliable" if unreliable else ""
+    return f"{value:.3g} ± {err:.2g} {unit} ({n} {what}{flag})"
+
+
+def plot_transport(conductivity: Any, diffusion: Any = None, msd: Any = None, ax: Any = None, *,
+                   max_fraction: float = 0.5) -> Any:
+    """The self and collective MSDs behind a conductivity, with the fit window and fitted lines.
+
+    Left, log–log: the self MSD of each species with its fitted line ``6 D t + b`` over the window
+    (shaded) and a slope-1 guide; the legend gives each D ± error in Å²/ps with the particle count.
+    Right, linear: the charge displacement ``⟨|Σ_i q_i Δr_i|²⟩`` in e²·Å² with its fitted line over
+    the same window; the legend gives σ ± error in mS/cm with the block count (flagged "unreliable"
+    when the result's ``warnings`` say so, i.e. fewer than 5 blocks) and σ_NE.
+
+    Parameters
+    ----------
+    conductivity : ConductivityResults
+        From :class:`trajml.transport.Conductivity`.
+    diffusion : DiffusionResults, optional
+        A separate D fit (the ``msd`` stage's). Its window is hatched on the left panel when it
+        differs from the conductivity's, so two D of one species are not shown without their windows.
+    msd : MSDResults, optional
+        The MSD ``diffusion`` was fitted to, drawn dashed on the left panel.
+    ax : sequence of 2 matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+    max_fraction : float
+        The right panel shows lags up to this fraction of the run (longer lags average few origins).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _check(conductivity, "plot_transport", ("lag_ps", "self_msd_A2", "charge_msd_e2A2", "D_A2_ps",
+                                            "sigma_mS_cm", "fit_start_ps", "fit_stop_ps", "species"))
+    fig, (left, right) = _axes(ax, 2, figsize=(10.0, 3.8))
+    res = conductivity
+    lag = np.asarray(res.lag_ps)
+    a, b = res.fit_start_ps, res.fit_stop_ps
+    has_window = math.isfinite(a) and math.isfinite(b)
+    blocks = ("replicas", len(res.replicas)) if res.error_method == "replicas" else ("time blocks", res.n_blocks)
+    few = any("time blocks" in w for w in getattr(res, "warnings", ()))
+    # left: self MSDs (log-log; lag 0 left out)
+    t = lag[1:]
+    for s, name in enumerate(res.species):
+        y = np.asarray(res.self_msd_A2[s])
+        n_err = ("replicas", len(res.replicas)) if res.error_method == "replicas" else ("particles", res.n_ions[s])
+        label = f"{name}: D = {_err_text(res.D_A2_ps[s], res.D_err_A2_ps[s], 'Å²/ps', n_err[1], n_err[0])}"
+        left.loglog(t, y[1:], color=f"C{s}", label=label)
+        if has_window:
+            slope, icpt = window_line(lag, y, a, b)
+            tt = np.geomspace(max(a, t[0]), b, 50)
+            left.loglog(tt, slope * tt + icpt, color="k", lw=1.0)
+    if msd is not None:
+        left.loglog(np.asarray(msd.lag_ps)[1:], np.asarray(msd.msd_A2)[1:], color="0.4", ls="--", lw=1.0,
+                    label=f"msd stage ({msd.selection or 'MSD'})")
+    if diffusion is not None and math.isfinite(diffusion.fit_start_ps) and (
+            not has_window or not np.isclose([diffusion.fit_start_ps, diffusion.fit_stop_ps], [a, b]).all()):
+        left.axvspan(max(diffusion.fit_start_ps, t[0]), diffusion.fit_stop_ps, facecolor="none", edgecolor="0.75",
+                     hatch="//", lw=0, label=f"D-fit window {diffusion.fit_start_ps:g}-{diffusion.fit_stop_ps:g} ps: "
+                     f"D = {diffusion.D_A2_ps:.3g} Å²/ps")
+    if has_window:
+        left.axvspan(max(a, t[0]), b, color="C2", alpha=0.15, lw=0, label=f"fit window {a:g}-{b:g} ps")
+    k = t.size // 4
+    y0 = np.asarray(res.self_msd_A2[0])[1:]
+    if t.size and y0[k] > 0:
+        left.loglog([t[0], t[-1]], [y0[k] * t[0] / t[k], y0[k] * t[-1] / t[k]], color="0.6", ls=":", lw=0.8,
+                    label="slope 1")
+    left.set_xlabel("lag time (ps)")
+    left.set_ylabel("self MSD (Å²)")
+    left.legend(fontsize="x-small", loc="lower right")
+    # right: charge displacement (linear), the Einstein-Helfand fit
+    n_show = max(2, int(max_fraction * (lag.size - 1)) + 1)
+    if has_window:
+        n_show = max(n_show, int(np.searchsorted(lag, b)) + 2)
+    q = np.asarray(res.charge_msd_e2A2)
+    right.plot(lag[:n_show], q[:n_show], color="C3", label="⟨|Σ q Δr|²⟩")
+    if has_window:
+        slope, icpt = window_line(lag, q, a, b)
+        right.axvspan(a, b, color="C2", alpha=0.15, lw=0, label=f"fit window {a:g}-{b:g} ps")
+        right.plot([a, b], [slope * a + icpt, slope * b + icpt], color="k", lw=1.5,
+                   label=f"σ = {_err_text(res.sigma_mS_cm, res.sigma_err_mS_cm, 'mS/cm', blocks[1], blocks[0], few)}")
+    right.plot([], [], " ", label=f"σ_NE = {res.sigma_NE_mS_cm:.3g} ± {res.sigma_NE_err_mS_cm:.2g} mS/cm, "
+               f"T = {res.temperature_K:g} K")
+    right.set_xlabel("lag time (ps)")
+    right.set_ylabel("charge MSD (e² Å²)")
+    right.set_xlim(0, lag[n_show - 1])
+    right.legend(fontsize="x-small", loc="upper left")
+    return fig
 
 
 def plot_residence(result: Any, ax: Any = None, *, show_fit: bool = True, show_err: bool = True) -> Any:

@@ -47,7 +47,9 @@ time blocks, the cross MSDs are computed within each block (all origins inside i
 same window; the covariance of the block estimates over ``n_blocks`` estimates that of the full-run
 values (standard error of a mean of independent blocks), propagated to ratios to first order
 (delta method). D errors are standard errors over independent particles; ionicity errors combine the
-σ (blocks) and σ_NE (particles) errors as independent.
+σ (blocks) and σ_NE (particles) errors as independent. ``n_blocks`` in the result says how many blocks
+are behind these errors (fewer than asked when a given window is long); with fewer than 5 the result's
+``warnings`` say the error is not a reliable uncertainty (the spread of 2 blocks is itself uncertain by ~70 %).
 
 Units: D in Å²/ps and cm²/s, σ in S/m and mS/cm (1 S/m = 10 mS/cm), L in mol²/(J·m·s), T in K, V in Å³.
 """
@@ -66,6 +68,7 @@ import numpy as np
 from trajml._validation import Param
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.selection import describe_selection, resolve_atoms
+from trajml.transport._uncertainty import few_blocks_warning
 from trajml.transport.conductivity_inputs import (
     _ROLES,
     metadata_temperature,
@@ -452,4 +455,5 @@ class Conductivity(ParticleAnalysis):
             "transference_NE": t_ne, "transference_NE_err": t_ne_err, "ionicity": ionicity,
             "ionicity_err": ionicity_err, "fit_start_ps": float(lag[idx[0]]), "fit_stop_ps": float(lag[idx[-1]]),
             "n_fit_points": int(idx.size), "n_blocks": int(n_blocks), "block_ps": float(length * (lag[1] - lag[0])),
+            "warnings": tuple(w for w in (few_blocks_warning("σ (and L_ij, t₊)", int(n_blocks)),) if w),
         }

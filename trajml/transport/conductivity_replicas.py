@@ -69,6 +69,7 @@ def combine_replicas(results: list[ConductivityResults], provenance: dict[str, A
         fit_stop_ps=first.fit_stop_ps if same_window else math.nan,
         window_method=first.window_method if same_window else "per replica",
         n_fit_points=min(r.n_fit_points for r in results),
+        warnings=(),  # the errors are over replicas now; each replica keeps its own block warnings
         provenance={**provenance, "selections": first.provenance.get("selections"), "n_replicas": n_rep,
                     "replica_windows_ps": sorted(windows)},
         replicas=tuple(results),

@@ -80,7 +80,7 @@ class ConductivityResults(Results):
     window_method : str
         ``"given"`` or ``"auto"``.
     n_blocks : int
-        Time blocks behind the errors of σ, L and t₊.
+        Time blocks behind the errors of σ, L and t₊ (summed over replicas when combined).
     block_ps : float
         Span of one time block in ps.
     error_method : str
@@ -97,6 +97,9 @@ class ConductivityResults(Results):
         Frames used.
     dt_ps : float
         Time between stored frames in ps.
+    warnings : tuple of str
+        What makes the numbers less solid than they look, e.g. σ errors from fewer than 5 time
+        blocks (:data:`trajml.transport._uncertainty.MIN_RELIABLE_BLOCKS`); empty when none.
     """
 
     _TABLE: ClassVar[tuple[str, ...]] = ("lag_ps", "charge_msd_e2A2")
@@ -164,6 +167,31 @@ class ConductivityResults(Results):
     per_molecule: bool = False
     n_frames: int = 0
     dt_ps: float = float("nan")
+    warnings: tuple[str, ...] = ()
+
+    def curves(self) -> dict[str, np.ndarray]:
+        """The curves σ, L_ij and D were fitted to, as CSV columns (one row per lag).
+
+        Columns, with ``A`` and ``B`` the cation and anion labels (``species``):
+
+        * ``lag_ps``: lag time in ps;
+        * ``self_msd_A_A2``, ``self_msd_B_A2``: self MSD of each species in Å² (D = slope/6);
+        * ``collective_msd_A_A_A2``, ``collective_msd_A_B_A2``, ``collective_msd_B_B_A2``:
+          ``⟨ΔM_i·ΔM_j⟩`` of the species' summed displacements in Å² (L_ij from their slopes;
+          the matrix is symmetric, so B_A is left out);
+        * ``charge_msd_e2A2``: ``⟨|Σ_i q_i Δr_i|²⟩`` in e²·Å² (σ = e² slope / (6 V k_B T)).
+
+        Returns
+        -------
+        dict of str to ndarray, shape (T,), float64
+            Columns in the order above; the arrays are the result's own (not copies).
+        """
+        a, b = self.species
+        out = {"lag_ps": self.lag_ps, f"self_msd_{a}_A2": self.self_msd_A2[0], f"self_msd_{b}_A2": self.self_msd_A2[1]}
+        for i, j in ((0, 0), (0, 1), (1, 1)):
+            out[f"collective_msd_{self.species[i]}_{self.species[j]}_A2"] = self.collective_msd_A2[i, j]
+        out["charge_msd_e2A2"] = self.charge_msd_e2A2
+        return out
 
 
 UNITS = {

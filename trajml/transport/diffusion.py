@@ -20,6 +20,7 @@ Uncertainty (the result says which in ``error_method``):
   per-particle D equals the D of the mean MSD). Needs per-particle MSDs.
 * ``"blocks"``: standard error of D fitted in each of K consecutive time
   blocks (MSDs computed within each block); the window must fit in a block.
+  With K < 5 the result's ``warnings`` say the error is not a reliable uncertainty.
 
 * ``"replicas"``: standard error of D fitted, over the same window, to each replica's own
   MSD (an MSD of a Source with several trajectories carries them). Replicas are the most
@@ -42,6 +43,7 @@ from trajml._validation import Param, invalid
 from trajml.base import Estimator
 from trajml.errors import InvalidParameterError
 from trajml.results import Results
+from trajml.transport._uncertainty import few_blocks_warning
 from trajml.units import A2_PS_TO_CM2_S
 
 __all__ = ["Diffusion", "DiffusionResults", "local_loglog_slope", "A2_PS_TO_CM2_S"]
@@ -77,6 +79,9 @@ class DiffusionResults(Results):
         over replicas) or ``"none"``.
     n_error_samples : int
         Particles, time blocks or replicas behind the error.
+    warnings : tuple of str
+        What makes the numbers less solid than they look, e.g. an error from fewer than 5 time
+        blocks (:data:`trajml.transport._uncertainty.MIN_RELIABLE_BLOCKS`); empty when none.
     D_replicas_A2_ps : ndarray, shape (R,), float64, or None
         D of each replica over the same window, in Å²/ps (None with one trajectory).
     D_replicas_std_A2_ps : float
@@ -104,6 +109,7 @@ class DiffusionResults(Results):
     selection: str = ""
     D_replicas_A2_ps: np.ndarray | None = None
     D_replicas_std_A2_ps: float = float("nan")
+    warnings: tuple[str, ...] = ()
 
     _HEADLINE: ClassVar[tuple[str, ...]] = ("D_A2_ps", "D_err_A2_ps", "D_cm2_s", "fit_start_ps", "fit_stop_ps",
                                             "loglog_slope")
@@ -259,6 +265,7 @@ class Diffusion(Estimator):
                                  "several trajectories).")
             err, method, n_err = float(d_rep.std(ddof=1) / math.sqrt(d_rep.size)), "replicas", int(d_rep.size)
         d = slope / 6.0
+        note = few_blocks_warning("D", n_err) if method == "blocks" else None
         self._model = DiffusionResults(
             D_A2_ps=d, D_cm2_s=d * A2_PS_TO_CM2_S, D_err_A2_ps=err, D_err_cm2_s=err * A2_PS_TO_CM2_S,
             fit_start_ps=float(t[0]), fit_stop_ps=float(t[-1]), n_fit_points=int(idx.size), loglog_slope=ll,
@@ -266,7 +273,7 @@ class Diffusion(Estimator):
             n_error_samples=n_err, tolerance=self.tolerance, selection=str(getattr(msd, "selection", "")),
             D_replicas_A2_ps=d_rep,
             D_replicas_std_A2_ps=float(d_rep.std(ddof=1)) if d_rep is not None and d_rep.size > 1 else math.nan,
-            units=dict(UNITS), provenance={"parameters": self.get_params()},
+            warnings=(note,) if note else (), units=dict(UNITS), provenance={"parameters": self.get_params()},
         )
         return self
 
