@@ -283,7 +283,7 @@ class GaussianProcessFES(FESEstimator):
 
     Parameters
     ----------
-    temperature, bins, ranges, cv_units, statistical_inefficiency
+    temperature, bins, ranges, cv_units, statistical_inefficiency, discrete
         See :class:`~trajml.fes._base.FESEstimator`. With :meth:`fit` the grid is also
         the Poisson binning (fine bins cost nothing in accuracy, only time: O(bins · M²)).
     max_inducing : int
@@ -325,7 +325,7 @@ class GaussianProcessFES(FESEstimator):
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, max_inducing: int = 600, inducing_spacing: float = 0.7,
-                 n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0) -> None:
+                 n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0, discrete: Any = "auto") -> None:
         self._set_params(locals())
         self._model = None
 
@@ -357,6 +357,8 @@ class GaussianProcessFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights (reweighting factors).
         """
+        if self._fit_discrete(cvs, weights):
+            return self
         t0 = time.perf_counter()
         owner = type(self).__name__
         x, w, T, b = self._bin(cvs, weights)

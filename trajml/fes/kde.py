@@ -32,7 +32,7 @@ class KernelDensityFES(FESEstimator):
     max_samples : int
         Larger inputs are thinned to this many samples (evenly spaced rows) to bound the cost
         of evaluation, which is O(points × samples).
-    temperature, bins, ranges, cv_units, statistical_inefficiency
+    temperature, bins, ranges, cv_units, statistical_inefficiency, discrete
         See :class:`~trajml.fes._base.FESEstimator`.
     """
 
@@ -46,7 +46,7 @@ class KernelDensityFES(FESEstimator):
     }
 
     def __init__(self, temperature: float = 300.0, bandwidth: Any = None, bins: Any = None, ranges: Any = None,
-                 cv_units: str = "CV units", statistical_inefficiency: float = 1.0, max_samples: int = 50_000) -> None:
+                 cv_units: str = "CV units", statistical_inefficiency: float = 1.0, max_samples: int = 50_000, discrete: Any = "auto") -> None:
         self._set_params(locals())
         self._model = None
 
@@ -60,6 +60,8 @@ class KernelDensityFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights.
         """
+        if self._fit_discrete(cvs, weights):
+            return self
         t0 = time.perf_counter()
         owner = type(self).__name__
         x, w, T, g, grid = self._common(cvs, weights)
