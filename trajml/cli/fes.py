@@ -49,6 +49,8 @@ def register(subparsers: Any) -> None:
     o = p.add_argument_group("output")
     o.add_argument("-o", "--output", required=True, metavar="NPZ", help="output .npz file")
     o.add_argument("--plot", default=None, metavar="PNG", help="also save a contour plot (1-D or 2-D)")
+    o.add_argument("--unit", choices=("kJ/mol", "kT"), default="kJ/mol",
+                   help="energy unit of the printed minima and of the plot (default kJ/mol; the .npz holds both)")
     p.set_defaults(func=run)
 
 
@@ -74,8 +76,37 @@ def read_array(path: str, what: str) -> tuple[np.ndarray, list[str] | None]:
     try:
         data = np.loadtxt(path, delimiter=delimiter, skiprows=skip, ndmin=2, comments="#")
     except ValueError as exc:
-        raise ValueError(f"The {what} file '{path}' must hold numbers, one sample per line: {exc}") from None
+        where = _first_non_number(path, delimiter, skip, names)
+        raise ValueError(f"The {what} file '{path}' must hold numbers, one sample per line: "
+                         f"{where or exc}") from None
     return data, names
+
+
+def _first_non_number(path: str, delimiter: str | None, skip: int, names: list[str] | None) -> str | None:
+    """Where a text file first holds something that is not a number: 'line L, column C (name): 'token''."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.split("#", 1)[0].strip()
+            if lineno <= skip or not text:
+                continue
+            for col, tok in enumerate(t.strip() for t in (text.split(delimiter) if delimiter else text.split())):
+                try:
+                    float(tok)
+                except ValueError:
+                    label = f" ({names[col]})" if names and col < len(names) else ""
+                    return f"line {lineno}, column {col}{label} holds {tok!r}, not a number"
+    return None
+
+
+def _check_columns(data: np.ndarray, names: list[str] | None, path: str) -> None:
+    """Refuse constant columns: a CV that never changes has no free-energy profile."""
+    for k in range(data.shape[1]):
+        col = data[:, k]
+        finite = col[np.isfinite(col)]
+        if len(finite) > 1 and np.all(finite == finite[0]):
+            label = f" ({names[k]})" if names and k < len(names) else ""
+            raise ValueError(f"Column {k}{label} of the CVS file '{path}' is constant (every sample is "
+                             f"{finite[0]:g}): it has no free-energy profile. Leave it out with --columns.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--columns {bad} out of range: the CVS file has {data.shape[1]} column(s).")
         data = data[:, args.columns]
         names = [names[c] for c in args.columns] if names else None
+    _check_columns(data, names, args.cvs)
     weights = None
     if args.weights is not None:
         weights, _ = read_array(args.weights, "weights")
@@ -138,15 +170,17 @@ def run(args: argparse.Namespace) -> int:
         from trajml.plotting import plot_fes
 
         if model.ndim <= 2:
-            save_plot(plot_fes(model, minima=mins, cv_labels=[f"{n} ({model.cv_units})" for n in names]
+            save_plot(plot_fes(model, unit=args.unit, minima=mins, cv_labels=[f"{n} ({model.cv_units})" for n in names]
                                if names else None), args.plot)
         else:
             print("--plot: a 3-CV surface is not plotted (project it first).", file=sys.stderr)
     kT = model.kT_kJmol
     print(f"{model.method}: {model.n_samples} samples, {model.ndim} CV(s), grid {model.free_energy_kJmol.shape}, "
           f"T = {model.temperature_K:g} K (kT = {kT:.4g} kJ/mol) -> {args.output}")
+    # one energy unit for the table and the plot (--unit)
+    scale = 1.0 if args.unit == "kJ/mol" else 1.0 / kT
     for k in range(min(len(mins.points), 5)):
         pt = ", ".join(f"{v:.4g}" for v in mins.points[k])
-        print(f"  minimum {k}: ({pt}) F = {mins.free_energy_kJmol[k]:.3f} ± {mins.uncertainty_kJmol[k]:.3f} kJ/mol "
-              f"({mins.free_energy_kJmol[k] / kT:.2f} ± {mins.uncertainty_kJmol[k] / kT:.2f} kT)")
+        print(f"  minimum {chr(ord('A') + k)}: ({pt}) F = {mins.free_energy_kJmol[k] * scale:.3f} "
+              f"± {mins.uncertainty_kJmol[k] * scale:.3f} {args.unit}")
     return 0
