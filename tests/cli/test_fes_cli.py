@@ -144,5 +144,5 @@ def test_integer_counts_table_and_plot_in_one_unit(tmp_path, capsys):
             F = -np.log(n / n.sum())
             np.testing.assert_allclose(d["free_energy_kT"], F - F.min(), atol=1e-10)
             np.testing.assert_array_equal(d["minima"][:, 0], [1.0])  # the most populated cell only
-        assert "minimum A: (1) F = 0.000 ± " in text and text.count("kT") >= 2 and "kJ/mol\n" not in text
+        assert "minimum 0 (A): (1) F = 0.000 ± " in text and text.count("kT") >= 2 and "kJ/mol\n" not in text
         assert (tmp_path / f"{method}.png").stat().st_size > 0

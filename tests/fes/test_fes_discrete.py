@@ -136,3 +136,19 @@ def test_discrete_model_saves_and_loads(tmp_path):
 def test_kT_consistency_of_the_discrete_table():
     m = _fit("hist", _counts())
     np.testing.assert_allclose(m.free_energy_kJmol, m.free_energy_kT * KT)
+
+
+def test_plots_of_discrete_surfaces(tmp_path):
+    pytest.importorskip("matplotlib")
+    from trajml.plotting import plot_fes
+
+    k = _counts(5, 6000)
+    m1 = _fit("gp", k)
+    plot_fes(m1, minima=m1.minima(), unit="kJ/mol").savefig(tmp_path / "d1.png")
+    two = np.c_[k, np.random.default_rng(5).integers(0, 3, size=len(k)).astype(float)]
+    m2 = _fit("hist", two)
+    plot_fes(m2, minima=m2.minima()).savefig(tmp_path / "d2.png")
+    r = np.random.default_rng(6).normal(2.0, 0.2, size=len(k))
+    m3 = _fit("hist", np.c_[r, k], bins=(20, 2))
+    plot_fes(m3, minima=m3.minima(), uncertainty=True).savefig(tmp_path / "d3.png")
+    assert all((tmp_path / f).stat().st_size > 0 for f in ("d1.png", "d2.png", "d3.png"))

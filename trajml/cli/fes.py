@@ -181,6 +181,6 @@ def run(args: argparse.Namespace) -> int:
     scale = 1.0 if args.unit == "kJ/mol" else 1.0 / kT
     for k in range(min(len(mins.points), 5)):
         pt = ", ".join(f"{v:.4g}" for v in mins.points[k])
-        print(f"  minimum {chr(ord('A') + k)}: ({pt}) F = {mins.free_energy_kJmol[k] * scale:.3f} "
+        print(f"  minimum {k} ({chr(ord('A') + k)}): ({pt}) F = {mins.free_energy_kJmol[k] * scale:.3f} "
               f"± {mins.uncertainty_kJmol[k] * scale:.3f} {args.unit}")
     return 0
