@@ -152,3 +152,9 @@ def test_plots_of_discrete_surfaces(tmp_path):
     m3 = _fit("hist", np.c_[r, k], bins=(20, 2))
     plot_fes(m3, minima=m3.minima(), uncertainty=True).savefig(tmp_path / "d3.png")
     assert all((tmp_path / f).stat().st_size > 0 for f in ("d1.png", "d2.png", "d3.png"))
+
+
+def test_no_string_path_on_discrete_cvs():
+    m = _fit("gp", _counts())
+    with pytest.raises(ValueError, match=r"minimum_path needs continuous CVs; CV\(s\) \[0\] of this model are discrete"):
+        m.minimum_path([1.0], [4.0])

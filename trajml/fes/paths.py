@@ -322,6 +322,11 @@ def minimum_path(model: Any, start: Any, end: Any, *, n_images: int = 40, via: A
     MinimumPath
     """
     owner = "minimum_path"
+    disc = _discrete_mask(model)
+    if disc.any():
+        raise ValueError(f"{owner} needs continuous CVs; CV(s) {np.flatnonzero(disc).tolist()} of this model are "
+                         f"discrete (one cell per integer), where a path between states is not defined. Compare the "
+                         f"cells' free energies directly, or fit with discrete=False for a smooth surface.")
     n_images = check_int(n_images, "n_images", owner, minimum=5)
     max_iter = check_int(max_iter, "max_iter", owner)
     d = model.ndim
