@@ -158,3 +158,28 @@ def test_no_string_path_on_discrete_cvs():
     m = _fit("gp", _counts())
     with pytest.raises(ValueError, match=r"minimum_path needs continuous CVs; CV\(s\) \[0\] of this model are discrete"):
         m.minimum_path([1.0], [4.0])
+
+
+@pytest.mark.parametrize("method", ["kde", "gp"])
+def test_smooth_methods_on_a_mixed_grid_stay_on_the_integers(method, tmp_path):
+    from trajml.fes import FESModel
+
+    rng = np.random.default_rng(4)
+    k = _counts(4, 20_000)
+    x = np.c_[rng.normal(2.0 + 0.1 * k, 0.15), k]
+    m = _fit(method, x, bins=(25, 2))
+    np.testing.assert_allclose(m.axes[1], np.arange(6))
+    # between integers a point takes its state's value; no derivative along the count
+    r = np.full(3, 2.2)
+    np.testing.assert_allclose(m.predict(np.c_[r, [0.7, 1.0, 1.3]]), m.predict(np.c_[r, [1.0, 1.0, 1.0]]))
+    assert np.all(np.isnan(m.gradient([[2.2, 1.0]])[:, 1]))
+    # the count marginal follows the counts (oracle: bincount), within a few error bars
+    p = np.exp(-m.free_energy_kT)
+    marg = p.sum(axis=0) / p.sum()
+    n = np.bincount(k.astype(int))
+    Fm, Ft = -np.log(marg), -np.log(n / n.sum())
+    np.testing.assert_allclose(Fm - Fm.min(), Ft - Ft.min(), atol=0.15)
+    m.save(tmp_path / "m.npz")
+    back = FESModel.load(tmp_path / "m.npz")
+    assert back.discrete.tolist() == [False, True]
+    np.testing.assert_allclose(back.predict([[2.2, 1.4]]), m.predict([[2.2, 1.4]]))

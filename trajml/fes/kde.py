@@ -15,6 +15,8 @@ from trajml.fes.surfaces import KDESurface
 
 __all__ = ["KernelDensityFES"]
 
+_DISCRETE_BANDWIDTH = 0.2  # CV units (integers) of the kernel along a discrete CV
+
 
 class KernelDensityFES(FESEstimator):
     """Free energy from a weighted Gaussian kernel density estimate.
@@ -84,6 +86,9 @@ class KernelDensityFES(FESEstimator):
                 if np.ndim(self.bandwidth) <= 1 and np.size(self.bandwidth) in (1, d) else None
             if h is None or not np.all(np.isfinite(h)) or np.any(h <= 0):
                 raise invalid("bandwidth", owner, f"a float > 0 or one per CV ({d}), in CV units", self.bandwidth)
+        # a discrete CV's states are integers 1 apart: a narrow kernel keeps each count in its own
+        # cell (leak to a neighbour ~ exp(-12.5)) instead of smearing it over the next states
+        h = np.where(self._discrete_axes, _DISCRETE_BANDWIDTH, h)
         surface = KDESurface(samples=x, weights=w, bandwidth=h, inefficiency=g)
         self._model = make_model(self._METHOD, T, self._kT(T), grid, surface, cv_units=self.cv_units,
                                  n_samples=n_in, n_effective=float(n_eff / g),

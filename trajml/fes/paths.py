@@ -59,8 +59,7 @@ def _discrete_mask(model: Any) -> np.ndarray:
 
     if isinstance(model.surface, CellSurface):
         return np.ones(model.ndim, dtype=bool)
-    flags = (getattr(model, "provenance", None) or {}).get("discrete") or []
-    return np.array(list(flags) if len(flags) == model.ndim else [False] * model.ndim, dtype=bool)
+    return model.discrete
 
 
 def find_minima(model: Any, *, size: int = 5, max_free_energy: float | None = None, refine: bool = True,
