@@ -146,3 +146,14 @@ def test_integer_counts_table_and_plot_in_one_unit(tmp_path, capsys):
             np.testing.assert_array_equal(d["minima"][:, 0], [1.0])  # the most populated cell only
         assert "minimum 0 (A): (1) F = 0.000 ± " in text and text.count("kT") >= 2 and "kJ/mol\n" not in text
         assert (tmp_path / f"{method}.png").stat().st_size > 0
+
+
+def test_discrete_option(tmp_path):
+    k = np.random.default_rng(2).choice(3, size=500, p=[0.2, 0.5, 0.3]).astype(float)
+    np.save(tmp_path / "k.npy", k)
+    base = ["fes", str(tmp_path / "k.npy"), "--method", "hist", "--temperature", "300", "--bins", "12"]
+    assert main(base + ["-o", str(tmp_path / "a.npz")]) == 0
+    assert main(base + ["--discrete", "no", "-o", str(tmp_path / "b.npz")]) == 0
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        np.testing.assert_array_equal(a["axis_0"], [0.0, 1.0, 2.0])  # auto: one cell per integer
+        assert b["axis_0"].shape == (12,)                            # no: the 12 bins asked for

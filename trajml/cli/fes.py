@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
     a.add_argument("--cv-units", default="CV units", help="units of the CVs, recorded in the output")
     a.add_argument("--statistical-inefficiency", type=float, default=1.0, metavar="G",
                    help="correlated samples: variances are multiplied by G >= 1 (default 1: independent samples)")
+    a.add_argument("--discrete", choices=("auto", "yes", "no"), default="auto",
+                   help="integer CVs (shell counts) get one cell per integer and the PMF of the counts: 'auto' "
+                   "(default) when a column holds only integers with at most 50 distinct values")
     a.add_argument("--bandwidth", type=positive_float, nargs="+", default=None,
                    help="KDE bandwidth per CV in CV units (default: Scott's rule)")
     a.add_argument("--seed", type=int, default=0, help="seed of the GP subset and the NN ensemble")
@@ -134,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"The weights file '{args.weights}' must hold one column. Got shape {weights.shape}.")
     params: dict[str, Any] = {"temperature": args.temperature, "cv_units": args.cv_units,
                               "statistical_inefficiency": args.statistical_inefficiency}
+    params["discrete"] = {"auto": "auto", "yes": True, "no": False}[args.discrete]
     if args.bins is not None:
         params["bins"] = args.bins[0] if len(args.bins) == 1 else tuple(args.bins)
     if args.ranges is not None:
