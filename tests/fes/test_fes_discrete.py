@@ -156,7 +156,8 @@ def test_plots_of_discrete_surfaces(tmp_path):
 
 def test_no_string_path_on_discrete_cvs():
     m = _fit("gp", _counts())
-    with pytest.raises(ValueError, match=r"minimum_path needs continuous CVs; CV\(s\) \[0\] of this model are discrete"):
+    with pytest.raises(ValueError, match=r"minimum_path needs continuous CVs; CV\(s\) \[0\] of this model are "
+                                         r"discrete"):
         m.minimum_path([1.0], [4.0])
 
 

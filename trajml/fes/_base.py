@@ -139,6 +139,7 @@ class FESEstimator(Estimator, ABC):
 
     def _provenance(self, t0: float, **extra: Any) -> dict[str, Any]:
         params = self.get_params()
+        # which CVs were binned on integers in this fit (empty: none; regression fits take points as given)
         extra.setdefault("discrete", [bool(v) for v in getattr(self, "_discrete_axes", [])])
         return {"estimator": type(self).__name__, "params": params, "seconds": time.perf_counter() - t0, **extra}
 

@@ -359,7 +359,8 @@ class GaussianProcessFES(FESEstimator):
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, max_inducing: int = 600, inducing_spacing: float = 0.7,
-                 n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0, discrete: Any = "auto") -> None:
+                 n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0,
+                 discrete: Any = "auto") -> None:
         self._set_params(locals())
         self._model = None
 
@@ -462,7 +463,7 @@ class GaussianProcessFES(FESEstimator):
         surface = _posterior_gaussian(x, yk, total_noise, z, hp)
         self._model = make_model(self._METHOD, T, kT, grid, surface, cv_units=self.cv_units, n_samples=len(x),
                                  n_effective=float(len(x)),
-                                 provenance=self._provenance(t0, mode="free_energies", n_inducing=len(z),
+                                 provenance=self._provenance(t0, mode="free_energies", discrete=[], n_inducing=len(z),
                                                              lengthscales=hp.lengthscales.tolist(),
                                                              signal_var_kT2=hp.signal_var, mean_kT=hp.mean,
                                                              noise_var_kT2=hp.noise_var))

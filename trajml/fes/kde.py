@@ -48,7 +48,8 @@ class KernelDensityFES(FESEstimator):
     }
 
     def __init__(self, temperature: float = 300.0, bandwidth: Any = None, bins: Any = None, ranges: Any = None,
-                 cv_units: str = "CV units", statistical_inefficiency: float = 1.0, max_samples: int = 50_000, discrete: Any = "auto") -> None:
+                 cv_units: str = "CV units", statistical_inefficiency: float = 1.0, max_samples: int = 50_000,
+                 discrete: Any = "auto") -> None:
         self._set_params(locals())
         self._model = None
 
