@@ -151,8 +151,9 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
 
     use_offscreen_backend()  # workers have no display
 
-    ax = plot_fes(model, minima=minima, cv_labels=[f"{params['select_x']} within {cut['x'].cutoff:.3g} Å",
-                                                   f"{params['select_y']} within {cut['y'].cutoff:.3g} Å"])
+    ax = plot_fes(model, unit="kJ/mol",  # the stage's numbers are in kJ/mol
+                  minima=minima, cv_labels=[f"{params['select_x']} within {cut['x'].cutoff:.3g} Å",
+                                            f"{params['select_y']} within {cut['y'].cutoff:.3g} Å"])
     fig = ax.figure if hasattr(ax, "figure") else ax
     data = {"method": params["method"], "temperature_K": float(temperature), "n_samples": int(len(cvs)),
             "minima": {"points": minima.points.tolist(), "free_energy_kJmol": minima.free_energy_kJmol.tolist()},

@@ -123,3 +123,53 @@ def test_output_mode_follows_the_umask(cvs, tmp_path, capsys):
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_non_numeric_column_is_named(tmp_path, capsys):
+    src = tmp_path / "cvs.csv"
+    src.write_text("cn,d\n1,2.5\n2,abc\n3,2.7\n", encoding="utf-8")
+    assert main(["fes", str(src), "--method", "hist", "--temperature", "300", "-o", str(tmp_path / "o.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "must hold numbers" in err and "line 3, column 1 (d) holds 'abc', not a number" in err
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_constant_column_is_refused(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = np.c_[rng.normal(size=200), np.full(200, 4.0)]
+    np.save(tmp_path / "cvs.npy", x)
+    base = ["fes", str(tmp_path / "cvs.npy"), "--method", "hist", "--temperature", "300", "-o", str(tmp_path / "o.npz")]
+    assert main(base) == 1
+    err = capsys.readouterr().err
+    assert "Column 1 of the CVS file" in err and "is constant (every sample is 4)" in err
+    assert main(base + ["--columns", "0"]) == 0  # the remedy the message names
+
+
+def test_integer_counts_table_and_plot_in_one_unit(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    k = rng.choice(4, size=3000, p=[0.15, 0.5, 0.3, 0.05]).astype(float)  # anions in a Li⁺ shell
+    np.savetxt(tmp_path / "n.csv", k[:, None], header="n_TFSI", comments="")
+    for method in ("hist", "gp"):
+        out = tmp_path / f"{method}.npz"
+        assert main(["fes", str(tmp_path / "n.csv"), "--method", method, "--temperature", "300", "--unit", "kT",
+                     "-o", str(out), "--plot", str(tmp_path / f"{method}.png")]) == 0
+        text = capsys.readouterr().out
+        n = np.bincount(k.astype(int))
+        with np.load(out) as d:
+            np.testing.assert_array_equal(d["axis_0"], np.arange(4))
+            F = -np.log(n / n.sum())
+            np.testing.assert_allclose(d["free_energy_kT"], F - F.min(), atol=1e-10)
+            np.testing.assert_array_equal(d["minima"][:, 0], [1.0])  # the most populated cell only
+        assert "minimum 0 (A): (1) F = 0.000 ± " in text and text.count("kT") >= 2 and "kJ/mol\n" not in text
+        assert (tmp_path / f"{method}.png").stat().st_size > 0
+
+
+def test_discrete_option(tmp_path):
+    k = np.random.default_rng(2).choice(3, size=500, p=[0.2, 0.5, 0.3]).astype(float)
+    np.save(tmp_path / "k.npy", k)
+    base = ["fes", str(tmp_path / "k.npy"), "--method", "hist", "--temperature", "300", "--bins", "12"]
+    assert main(base + ["-o", str(tmp_path / "a.npz")]) == 0
+    assert main(base + ["--discrete", "no", "-o", str(tmp_path / "b.npz")]) == 0
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        np.testing.assert_array_equal(a["axis_0"], [0.0, 1.0, 2.0])  # auto: one cell per integer
+        assert b["axis_0"].shape == (12,)                            # no: the 12 bins asked for

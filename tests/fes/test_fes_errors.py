@@ -100,3 +100,11 @@ def test_predict_input_is_checked():
     with pytest.raises(ValueError, match="'unit' parameter of FESModel must be one of"):
         m.predict([[0.0, 0.0]], unit="kcal/mol")
     assert np.isnan(m.predict([[50.0, 0.0]])[0])  # outside a histogram's grid: undefined, not extrapolated
+
+
+@pytest.mark.parametrize("method", ["hist", "gp"])
+def test_temperature_zero_is_refused(method):
+    from trajml.fes import estimator
+
+    with pytest.raises(ValueError, match=r"'temperature' parameter of \w+FES must be a float in \(0, inf\) K. Got 0.0"):
+        estimator(method, temperature=0.0).fit(np.arange(100.0))

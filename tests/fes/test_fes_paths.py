@@ -116,3 +116,18 @@ def test_path_rejects_points_off_the_grid(exact_model):
         minimum_path(exact_model, EXACT["A"], [5.0, 5.0])
     with pytest.raises(ValueError, match="'start' parameter of minimum_path must be a finite point with 2"):
         minimum_path(exact_model, [np.nan, 1.0], EXACT["B"])
+
+
+@pytest.mark.parametrize("method", ["hist", "kde", "gp"])
+@pytest.mark.parametrize("name", ["double_well", "mueller_brown"])
+def test_first_minimum_is_the_lowest_point_of_the_surface(fitted, name, method):
+    # the marked minimum "A" must be the surface's own argmin (a grid bin, or lower after polishing)
+    model = fitted[name][method]
+    mins = find_minima(model)
+    F = model.free_energy_kJmol
+    i = np.unravel_index(np.argmin(np.where(np.isfinite(F), F, np.inf)), F.shape)
+    centre = np.array([a[k] for a, k in zip(model.axes, i)])
+    widths = np.array([e[1] - e[0] for e in model.edges])
+    assert np.all(np.abs(mins.points[0] - centre) <= widths + 1e-12)
+    assert mins.free_energy_kJmol[0] <= F[i] + 1e-9
+    assert np.all(np.diff(mins.free_energy_kJmol) >= 0)  # ordered by F

@@ -43,12 +43,17 @@ def register(subparsers: Any) -> None:
     a.add_argument("--cv-units", default="CV units", help="units of the CVs, recorded in the output")
     a.add_argument("--statistical-inefficiency", type=float, default=1.0, metavar="G",
                    help="correlated samples: variances are multiplied by G >= 1 (default 1: independent samples)")
+    a.add_argument("--discrete", choices=("auto", "yes", "no"), default="auto",
+                   help="integer CVs (shell counts) get one cell per integer and the PMF of the counts: 'auto' "
+                   "(default) when a column holds only integers with at most 50 distinct values")
     a.add_argument("--bandwidth", type=positive_float, nargs="+", default=None,
                    help="KDE bandwidth per CV in CV units (default: Scott's rule)")
     a.add_argument("--seed", type=int, default=0, help="seed of the GP subset and the NN ensemble")
     o = p.add_argument_group("output")
     o.add_argument("-o", "--output", required=True, metavar="NPZ", help="output .npz file")
     o.add_argument("--plot", default=None, metavar="PNG", help="also save a contour plot (1-D or 2-D)")
+    o.add_argument("--unit", choices=("kJ/mol", "kT"), default="kJ/mol",
+                   help="energy unit of the printed minima and of the plot (default kJ/mol; the .npz holds both)")
     p.set_defaults(func=run)
 
 
@@ -78,8 +83,37 @@ def read_array(path: str, what: str) -> tuple[np.ndarray, list[str] | None]:
     try:
         data = np.loadtxt(path, delimiter=delimiter, skiprows=n_comments + skip, ndmin=2, comments="#")
     except ValueError as exc:
-        raise ValueError(f"The {what} file '{path}' must hold numbers, one sample per line: {exc}") from None
+        where = _first_non_number(path, delimiter, n_comments + skip, names)
+        raise ValueError(f"The {what} file '{path}' must hold numbers, one sample per line: "
+                         f"{where or exc}") from None
     return data, names
+
+
+def _first_non_number(path: str, delimiter: str | None, skip: int, names: list[str] | None) -> str | None:
+    """Where a text file first holds something that is not a number: 'line L, column C (name): 'token''."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.split("#", 1)[0].strip()
+            if lineno <= skip or not text:
+                continue
+            for col, tok in enumerate(t.strip() for t in (text.split(delimiter) if delimiter else text.split())):
+                try:
+                    float(tok)
+                except ValueError:
+                    label = f" ({names[col]})" if names and col < len(names) else ""
+                    return f"line {lineno}, column {col}{label} holds {tok!r}, not a number"
+    return None
+
+
+def _check_columns(data: np.ndarray, names: list[str] | None, path: str) -> None:
+    """Refuse constant columns: a CV that never changes has no free-energy profile."""
+    for k in range(data.shape[1]):
+        col = data[:, k]
+        finite = col[np.isfinite(col)]
+        if len(finite) > 1 and np.all(finite == finite[0]):
+            label = f" ({names[k]})" if names and k < len(names) else ""
+            raise ValueError(f"Column {k}{label} of the CVS file '{path}' is constant (every sample is "
+                             f"{finite[0]:g}): it has no free-energy profile. Leave it out with --columns.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--columns {bad} out of range: the CVS file has {data.shape[1]} column(s).")
         data = data[:, args.columns]
         names = [names[c] for c in args.columns] if names else None
+    _check_columns(data, names, args.cvs)
     weights = None
     if args.weights is not None:
         weights, _ = read_array(args.weights, "weights")
@@ -106,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"The weights file '{args.weights}' must hold one column. Got shape {weights.shape}.")
     params: dict[str, Any] = {"temperature": args.temperature, "cv_units": args.cv_units,
                               "statistical_inefficiency": args.statistical_inefficiency}
+    params["discrete"] = {"auto": "auto", "yes": True, "no": False}[args.discrete]
     if args.bins is not None:
         params["bins"] = args.bins[0] if len(args.bins) == 1 else tuple(args.bins)
     if args.ranges is not None:
@@ -143,15 +179,18 @@ def run(args: argparse.Namespace) -> int:
         from trajml.plotting import plot_fes
 
         if model.ndim <= 2:
-            save_plot(plot_fes(model, minima=mins, cv_labels=[f"{n} ({model.cv_units})" for n in names]
-                               if names else None), args.plot, args)
+            save_plot(plot_fes(model, unit=args.unit, minima=mins,
+                               cv_labels=[f"{n} ({model.cv_units})" for n in names] if names else None),
+                      args.plot, args)
         else:
             print("--plot: a 3-CV surface is not plotted (project it first).", file=sys.stderr)
     kT = model.kT_kJmol
     print(f"{model.method}: {model.n_samples} samples, {model.ndim} CV(s), grid {model.free_energy_kJmol.shape}, "
           f"T = {model.temperature_K:g} K (kT = {kT:.4g} kJ/mol) -> {args.output}")
+    # one energy unit for the table and the plot (--unit)
+    scale = 1.0 if args.unit == "kJ/mol" else 1.0 / kT
     for k in range(min(len(mins.points), 5)):
         pt = ", ".join(f"{v:.4g}" for v in mins.points[k])
-        print(f"  minimum {k}: ({pt}) F = {mins.free_energy_kJmol[k]:.3f} ± {mins.uncertainty_kJmol[k]:.3f} kJ/mol "
-              f"({mins.free_energy_kJmol[k] / kT:.2f} ± {mins.uncertainty_kJmol[k] / kT:.2f} kT)")
+        print(f"  minimum {k} ({chr(ord('A') + k)}): ({pt}) F = {mins.free_energy_kJmol[k] * scale:.3f} "
+              f"± {mins.uncertainty_kJmol[k] * scale:.3f} {args.unit}")
     return 0

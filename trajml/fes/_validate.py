@@ -13,7 +13,8 @@ import trajml._validation as _validation
 from trajml.units import KB_KJ_MOL_K
 
 __all__ = ["KB_KJ_MOL_K", "check_cvs", "check_weights", "check_temperature", "check_bins", "check_ranges",
-           "check_int", "check_choice", "cv_matrix", "bins_value", "ranges_value", "positive_floats", "text_value"]
+           "check_int", "check_choice", "cv_matrix", "bins_value", "ranges_value", "positive_floats", "text_value",
+           "discrete_value", "discrete_axes", "MAX_DISCRETE_VALUES"]
 
 
 def cv_matrix(data: Any) -> np.ndarray:
@@ -146,6 +147,44 @@ def text_value(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("a str")
     return value
+
+
+#: Most distinct integer values for which ``discrete="auto"`` calls a CV discrete.
+MAX_DISCRETE_VALUES = 50
+
+
+def discrete_value(value: Any) -> Any:
+    """"auto", True, False, or one bool (or "auto") per CV; returned as given."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    ok = 1 <= len(items) <= 3 and all(isinstance(v, (bool, np.bool_)) or v == "auto" for v in items)
+    if not ok:
+        raise ValueError("'auto', True, False or one of those per CV")
+    return value
+
+
+def discrete_axes(owner: str, discrete: Any, x: np.ndarray, name: str = "discrete") -> np.ndarray:
+    """Which CVs are integer-valued counts, shape (d,) bool.
+
+    "auto" marks a CV whose samples are all integers (within 1e-9) and take at most
+    :data:`MAX_DISCRETE_VALUES` distinct values; True demands integer samples.
+    """
+    d = x.shape[1]
+    items = list(discrete) if isinstance(discrete, (list, tuple)) else [discrete] * d
+    if len(items) != d:
+        raise _validation.invalid(name, owner, f"'auto', True, False or one of those per CV ({d})", discrete)
+    out = np.zeros(d, dtype=bool)
+    for k, v in enumerate(items):
+        col = x[:, k]
+        integer = bool(np.all(np.abs(col - np.round(col)) <= 1e-9))
+        if v is True or v is np.True_:
+            if not integer:
+                i = int(np.flatnonzero(np.abs(col - np.round(col)) > 1e-9)[0])
+                raise ValueError(f"The '{name}' parameter of {owner} declares CV {k} discrete, but its samples are "
+                                 f"not all integers (row {i}: {col[i]!r}). Use discrete=False or 'auto' for it.")
+            out[k] = True
+        elif v == "auto" and not isinstance(v, (bool, np.bool_)):
+            out[k] = integer and len(np.unique(col)) <= MAX_DISCRETE_VALUES
+    return out
 
 
 def check_bins(owner: str, bins: Any, d: int, default: int | None = None, name: str = "bins") -> tuple[int, ...]:

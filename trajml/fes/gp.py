@@ -6,7 +6,10 @@ Two ways in:
   counts are modelled as Poisson counts whose rate is exp(−F/kT): a log-Gaussian Cox process
   with a GP prior on F/kT, solved by Laplace's method. Empty and sparsely filled bins enter the
   likelihood exactly (no log of zero, no bias of ln n at low counts), so the surface and its
-  error bar stay honest where sampling is thin.
+  error bar stay honest where sampling is thin. A bin's expected count is the bin *average*
+  of exp(−F/kT) (two Gauss–Legendre nodes per CV, for 1-2 CVs), so the fitted F is the point
+  free energy: with the centre value alone, the curvature bias in well-sampled wells reached
+  1.5x the error bars (z-rms 1.7 on Müller–Brown with 20 000 samples; 1.0-1.4 with the average).
 - :meth:`GaussianProcessFES.fit_free_energies` regresses given free-energy values (from
   umbrella windows, other estimators, ...) with per-point errors: ordinary GP regression with
   heteroscedastic Gaussian noise.
@@ -38,7 +41,7 @@ from trajml.fes._validate import check_bins, check_cvs, check_ranges, positive_f
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import GPSurface, _blocks, rbf
 
-__all__ = ["GaussianProcessFES", "Hyperparameters", "fit_hyperparameters", "inducing_grid"]
+__all__ = ["GaussianProcessFES", "Hyperparameters", "bin_quadrature", "fit_hyperparameters", "inducing_grid"]
 
 _JITTERS = (1e-10, 1e-8, 1e-6, 1e-4)
 _MIN_PER_DIM = {1: 24, 2: 12, 3: 7}
@@ -223,33 +226,63 @@ def _surface_from_precision(z: np.ndarray, hp: Hyperparameters, L: np.ndarray, p
                      w_mean=w, w_chol=S)
 
 
-def _posterior_poisson(points: np.ndarray, counts: np.ndarray, exposure: np.ndarray, z: np.ndarray,
-                       hp: Hyperparameters, max_iter: int = 100) -> tuple[GPSurface, float]:
-    """Laplace posterior of the whitened weights for Poisson counts with rate exposure·exp(c − f).
+def bin_quadrature(widths: np.ndarray, smooth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two-point Gauss–Legendre nodes per CV inside a bin: offsets (Q, d) in CV units and weights (Q,).
 
-    f = m + A w with w ~ N(0, I); the normalisation c is a free parameter. Newton's method with
-    backtracking on the log posterior; the covariance of w is conditioned on the optimal c (the
-    free energy's level is fixed by normalisation, its shape is what is uncertain).
+    A bin's count measures the bin average of exp(−F), not exp(−F) at its centre; averaging
+    over these nodes is exact for quadratic F, which removes the O(width²) curvature bias that
+    otherwise grows to several error bars in well-sampled wells. Axes where ``smooth`` is False
+    (integer cells) keep the centre only.
+    """
+    d = len(widths)
+    smooth = np.ones(d, dtype=bool) if smooth is None else smooth
+    per_axis = [np.array([-0.5, 0.5]) * w / math.sqrt(3.0) if s else np.zeros(1) for w, s in zip(widths, smooth)]
+    offsets = np.stack([m.ravel() for m in np.meshgrid(*per_axis, indexing="ij")], axis=1)
+    return offsets, np.full(len(offsets), 1.0 / len(offsets))
+
+
+def _posterior_poisson(points: np.ndarray, counts: np.ndarray, exposure: np.ndarray, z: np.ndarray,
+                       hp: Hyperparameters, max_iter: int = 100,
+                       quadrature: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[GPSurface, float]:
+    """Laplace posterior of the whitened weights for Poisson counts with rate exposure·⟨exp(c − f)⟩_bin.
+
+    f = m + A w with w ~ N(0, I); the normalisation c is a free parameter; the bin average is a
+    quadrature over ``quadrature`` = (offsets (Q, d), weights (Q,)) (default: the centre only).
+    Fisher scoring (Newton's method for Q = 1) with backtracking on the log posterior; the
+    covariance of w is conditioned on the optimal c (the free energy's level is fixed by
+    normalisation, its shape is what is uncertain).
     """
     L = _chol_uu(z, hp)
-    A = _design(points, z, hp, L)
-    M = A.shape[1]
-    loge = np.log(exposure)
+    offsets, qw = quadrature if quadrature is not None else (np.zeros((1, points.shape[1])), np.ones(1))
+    As = [_design(points + o, z, hp, L) for o in offsets]
+    M = As[0].shape[1]
+    base = np.log(exposure)[:, None] + np.log(qw)[None, :] - hp.mean   # (n, Q)
     w = np.zeros(M)
     c = float(np.log(counts.sum() / np.sum(exposure * np.exp(-hp.mean))))
 
-    def objective(w_: np.ndarray, c_: float) -> tuple[float, np.ndarray]:
-        eta = loge + c_ - hp.mean - A @ w_
-        eta = np.minimum(eta, 700.0)
-        mu = np.exp(eta)
-        return float(np.sum(mu - counts * eta) + 0.5 * w_ @ w_), mu
+    def rates(w_: np.ndarray, c_: float) -> np.ndarray:
+        eta = base + c_ - np.stack([A @ w_ for A in As], axis=1)
+        return np.exp(np.minimum(eta, 700.0))                           # (n, Q)
 
-    obj, mu = objective(w, c)
+    def objective(w_: np.ndarray, c_: float) -> tuple[float, np.ndarray]:
+        mq = rates(w_, c_)
+        mu = mq.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            ll = np.where(counts > 0, counts * np.log(np.where(mu > 0, mu, 1e-300)), 0.0)
+        return float(np.sum(mu - ll) + 0.5 * w_ @ w_), mq
+
+    def score(mq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # d mu_i / d w = −Σ_q mu_iq A_q,i; d mu_i / d c = mu_i
+        dmu = -sum(A * mq[:, q:q + 1] for q, A in enumerate(As))
+        return dmu, mq.sum(axis=1)
+
+    obj, mq = objective(w, c)
     for _ in range(max_iter):
-        r = counts - mu
-        g = np.concatenate([A.T @ r + w, [-r.sum()]])          # gradient of the negative log posterior
-        J = np.hstack([-A, np.ones((len(A), 1))])
-        H = (J * mu[:, None]).T @ J
+        dmu, mu = score(mq)
+        r = 1.0 - counts / np.maximum(mu, 1e-300)
+        g = np.concatenate([dmu.T @ r + w, [r @ mu]])           # gradient of the negative log posterior
+        J = np.hstack([dmu, mu[:, None]])
+        H = (J / np.maximum(mu, 1e-300)[:, None]).T @ J         # expected (Fisher) information
         H[np.arange(M), np.arange(M)] += 1.0
         H[M, M] += 1e-10
         step = np.linalg.solve(H, -g)
@@ -257,18 +290,19 @@ def _posterior_poisson(points: np.ndarray, counts: np.ndarray, exposure: np.ndar
         accepted = False
         while t > 1e-8:
             w_new, c_new = w + t * step[:M], c + t * step[M]
-            obj_new, mu_new = objective(w_new, c_new)
+            obj_new, mq_new = objective(w_new, c_new)
             if obj_new <= obj + 1e-4 * t * (g @ step):
                 accepted = True
                 break
             t *= 0.5
-        if not accepted:  # no descent left along the Newton direction: at the optimum to rounding
+        if not accepted:  # no descent left along the search direction: at the optimum to rounding
             break
         decrease = obj - obj_new
-        w, c, obj, mu = w_new, c_new, obj_new, mu_new
+        w, c, obj, mq = w_new, c_new, obj_new, mq_new
         if decrease < 1e-12 * max(1.0, abs(obj)) or np.max(np.abs(t * step)) < 1e-8:
             break
-    prec = (A * mu[:, None]).T @ A
+    dmu, mu = score(mq)
+    prec = (dmu / np.maximum(mu, 1e-300)[:, None]).T @ dmu
     prec[np.diag_indices_from(prec)] += 1.0
     # F = kT (f − const): keep w, and absorb the normalisation c into the model's offset later
     return _surface_from_precision(z, hp, L, prec, w=w), c
@@ -283,7 +317,7 @@ class GaussianProcessFES(FESEstimator):
 
     Parameters
     ----------
-    temperature, bins, ranges, cv_units, statistical_inefficiency
+    temperature, bins, ranges, cv_units, statistical_inefficiency, discrete
         See :class:`~trajml.fes._base.FESEstimator`. With :meth:`fit` the grid is also
         the Poisson binning (fine bins cost nothing in accuracy, only time: O(bins · M²)).
     max_inducing : int
@@ -325,7 +359,8 @@ class GaussianProcessFES(FESEstimator):
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, max_inducing: int = 600, inducing_spacing: float = 0.7,
-                 n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0) -> None:
+                 n_hyper: int = 600, min_count: int = 10, lengthscale: Any = None, seed: int = 0,
+                 discrete: Any = "auto") -> None:
         self._set_params(locals())
         self._model = None
 
@@ -357,6 +392,8 @@ class GaussianProcessFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights (reweighting factors).
         """
+        if self._fit_discrete(cvs, weights):
+            return self
         t0 = time.perf_counter()
         owner = type(self).__name__
         x, w, T, b = self._bin(cvs, weights)
@@ -373,14 +410,16 @@ class GaussianProcessFES(FESEstimator):
         occupied = pts[b.counts > 0]
         z = inducing_grid(pts, hp.lengthscales, sp, M, near=occupied)
         with single_blas_thread():
-            surface, c = _posterior_poisson(pts, b.counts, b.exposure, z, hp)
+            quad = bin_quadrature(b.grid.widths, ~self._discrete_axes) if x.shape[1] <= 2 else None
+            surface, c = _posterior_poisson(pts, b.counts, b.exposure, z, hp, quadrature=quad)
         kT = self._kT(T)
         self._model = make_model(self._METHOD, T, kT, b.grid, surface, cv_units=self.cv_units, n_samples=len(x),
                                  n_effective=b.n_effective,
                                  provenance=self._provenance(t0, mode="samples", n_inducing=len(z),
                                                              lengthscales=hp.lengthscales.tolist(),
                                                              signal_var_kT2=hp.signal_var, mean_kT=hp.mean,
-                                                             normalisation=c))
+                                                             normalisation=c,
+                                                             bin_quadrature_nodes=1 if quad is None else len(quad[1])))
         self.hyperparameters_ = hp
 
         return self
@@ -424,7 +463,7 @@ class GaussianProcessFES(FESEstimator):
         surface = _posterior_gaussian(x, yk, total_noise, z, hp)
         self._model = make_model(self._METHOD, T, kT, grid, surface, cv_units=self.cv_units, n_samples=len(x),
                                  n_effective=float(len(x)),
-                                 provenance=self._provenance(t0, mode="free_energies", n_inducing=len(z),
+                                 provenance=self._provenance(t0, mode="free_energies", discrete=[], n_inducing=len(z),
                                                              lengthscales=hp.lengthscales.tolist(),
                                                              signal_var_kT2=hp.signal_var, mean_kT=hp.mean,
                                                              noise_var_kT2=hp.noise_var))

@@ -25,7 +25,7 @@ class HistogramFES(FESEstimator):
 
     Parameters
     ----------
-    temperature, bins, ranges, cv_units, statistical_inefficiency
+    temperature, bins, ranges, cv_units, statistical_inefficiency, discrete
         See :class:`~trajml.fes._base.FESEstimator`.
 
     Examples
@@ -49,6 +49,8 @@ class HistogramFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights (reweighting factors of a biased simulation).
         """
+        if self._fit_discrete(cvs, weights):
+            return self
         t0 = time.perf_counter()
         x, w, T, b = self._bin(cvs, weights)
         kT = self._kT(T)

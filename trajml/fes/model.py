@@ -132,6 +132,20 @@ class FESModel(Results, StoredModel, own_file=True):
             raise invalid("unit", "FESModel", f"one of {list(_UNITS_OK)}", unit)
         return self.kT_kJmol if unit == "kJ/mol" else 1.0
 
+    @property
+    def discrete(self) -> np.ndarray:
+        """Which CVs are discrete (one cell per integer), shape (d,) bool."""
+        flags = (self.provenance or {}).get("discrete") or []
+        return np.array(list(flags) if len(flags) == self.ndim else [False] * self.ndim, dtype=bool)
+
+    def _on_states(self, pts: np.ndarray) -> np.ndarray:
+        # a discrete CV only takes integer values: a point between them belongs to its cell's state
+        disc = self.discrete
+        if disc.any():
+            pts = pts.copy()
+            pts[:, disc] = np.round(pts[:, disc])
+        return pts
+
     def predict(self, x: Any, return_std: bool = False, unit: str = "kJ/mol") -> Any:
         """Free energy at arbitrary points.
 
@@ -148,10 +162,10 @@ class FESModel(Results, StoredModel, own_file=True):
         -------
         F : ndarray, shape (n,)
             Free energy relative to the grid minimum (NaN outside a histogram's grid, inf
-            in its empty bins).
+            in its empty bins). On a discrete CV a point takes the value of its integer cell.
         std : ndarray, shape (n,), only with ``return_std``
         """
-        pts = self._points(x)
+        pts = self._on_states(self._points(x))
         f, var = self.surface.values(pts)
         s = self._scale(unit)
         F = (f - self.offset_kT) * s
@@ -159,7 +173,9 @@ class FESModel(Results, StoredModel, own_file=True):
 
     def gradient(self, x: Any, unit: str = "kJ/mol") -> np.ndarray:
         """∇F at arbitrary points, shape (n, d), in kJ/mol (or kT) per CV unit. The mean force is −∇F."""
-        return self.surface.gradient(self._points(x)) * self._scale(unit)
+        g = self.surface.gradient(self._on_states(self._points(x))) * self._scale(unit)
+        g[:, self.discrete] = np.nan  # no derivative along integer states
+        return g
 
     def sample_surfaces(self, x: Any, n: int = 200, seed: int = 0, unit: str = "kJ/mol") -> np.ndarray:
         """Surfaces drawn from the estimator's uncertainty at the points ``x``, jointly.
@@ -171,7 +187,7 @@ class FESModel(Results, StoredModel, own_file=True):
         -------
         ndarray, shape (n_draws, len(x)), kJ/mol (or kT), relative to this model's offset
         """
-        pts = self._points(x)
+        pts = self._on_states(self._points(x))
         return (self.surface.draws(pts, int(n), np.random.default_rng(seed)) - self.offset_kT) * self._scale(unit)
 
     # ------------------------------------------------------------------ files

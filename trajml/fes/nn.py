@@ -64,7 +64,7 @@ class NeuralNetworkFES(FESEstimator):
 
     Parameters
     ----------
-    temperature, bins, ranges, cv_units, statistical_inefficiency
+    temperature, bins, ranges, cv_units, statistical_inefficiency, discrete
         See :class:`~trajml.fes._base.FESEstimator`.
     hidden : sequence of int
         Widths of the hidden layers (default (64, 64)).
@@ -101,7 +101,7 @@ class NeuralNetworkFES(FESEstimator):
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, hidden: Any = (64, 64), n_members: int = 5,
                  n_steps: int = 500, learning_rate: float = 1.0, weight_decay: float = 1e-5, seed: int = 0,
-                 n_threads: int | None = 1) -> None:
+                 n_threads: int | None = 1, discrete: Any = "auto") -> None:
         self._set_params(locals())
         self._model = None
 
@@ -176,6 +176,8 @@ class NeuralNetworkFES(FESEstimator):
         weights : array_like, shape (n,), optional
             Non-negative per-sample weights.
         """
+        if self._fit_discrete(cvs, weights):
+            return self
         torch = _torch()
         t0 = time.perf_counter()
         x, w, T, b = self._bin(cvs, weights)
@@ -298,6 +300,7 @@ class NeuralNetworkFES(FESEstimator):
         self._model = make_model(self._METHOD, T, kT, grid, surface, cv_units=self.cv_units, n_samples=n_total,
                                  n_effective=float(n_total),
                                  provenance=self._provenance(t0, mode="free_energies",
+                                                             discrete=[],
                                                              n_free_energies=0 if free_energy is None else len(terms[0][1]),
                                                              n_forces=0 if mean_forces is None else len(terms[-1][1])))
         return self

@@ -46,34 +46,50 @@ class Minima(Results):
     _TABLE = ("free_energy_kJmol", "uncertainty_kJmol")
 
 
-def _grid_minima(F: np.ndarray, size: int) -> np.ndarray:
+def _grid_minima(F: np.ndarray, size: Any) -> np.ndarray:
     from scipy.ndimage import minimum_filter
 
     Ff = np.where(np.isfinite(F), F, np.inf)
     return np.flatnonzero((Ff == minimum_filter(Ff, size=size, mode="nearest")) & np.isfinite(Ff))
 
 
+def _discrete_mask(model: Any) -> np.ndarray:
+    """Which CVs of ``model`` are discrete (integer cells), shape (d,) bool."""
+    from trajml.fes.surfaces import CellSurface
+
+    if isinstance(model.surface, CellSurface):
+        return np.ones(model.ndim, dtype=bool)
+    return model.discrete
+
+
 def find_minima(model: Any, *, size: int = 5, max_free_energy: float | None = None, refine: bool = True,
                 include_edges: bool = False) -> Minima:
-    """Local minima of the surface.
+    """Local minima of the surface, lowest first; the first is always its global minimum.
 
     Grid bins lower than every bin within ``size // 2`` bins are candidates; with ``refine``
     each is polished by L-BFGS-B on the model's F and ∇F within one bin of it, and candidates that
-    end in the same place (within one bin) are merged.
+    end in the same place (within one bin) are merged. The grid's lowest bin is always a
+    candidate (edges included), so the first minimum ("A") is the lowest point of the surface.
+
+    On discrete CVs (integer cells, see the estimators' ``discrete``) the minima are the cells
+    more populated than their neighbours (one cell either way, edges included: 0 anions is a
+    real state), never refined off the integers; empty cells are never minima.
 
     Parameters
     ----------
     model : FESModel
     size : int
         Neighbourhood of the grid test, in bins (odd, >= 3); larger ignores shallow noise.
+        Discrete CVs always use their nearest neighbours.
     max_free_energy : float, optional
         Keep only minima at most this high, kJ/mol above the global minimum.
     refine : bool
-        Polish the positions off the grid (histograms are left on their bin centres).
+        Polish the positions off the grid (histograms and discrete CVs stay on their bin centres).
     include_edges : bool
         Keep candidates in the outermost bins. Off by default: there the surface usually just
         keeps falling beyond the grid (or a smooth estimator relaxes to its prior), which is not
-        a basin; switch it on for a CV whose physical range ends at the grid edge.
+        a basin; switch it on for a CV whose physical range ends at the grid edge. The global
+        minimum is kept wherever it lies.
 
     Returns
     -------
@@ -82,35 +98,45 @@ def find_minima(model: Any, *, size: int = 5, max_free_energy: float | None = No
     size = check_int(size, "size", "find_minima", minimum=3)
     F = model.free_energy_kJmol
     pts = model.grid_points()
-    idx = _grid_minima(F, size)
+    disc = _discrete_mask(model)
+    finite = np.isfinite(F)
+    if not finite.any():
+        raise ValueError("find_minima: the surface has no finite free energy.")
+    sizes = tuple(3 if dk else size for dk in disc)
+    idx = _grid_minima(F, sizes)
     if not include_edges:
         sub = np.unravel_index(idx, F.shape)
-        inner = np.all([(i > 0) & (i < n - 1) for i, n in zip(sub, F.shape)], axis=0)
+        # a discrete axis has no "beyond the grid": its end cells are states like any other
+        inner = np.all([(i > 0) & (i < n - 1) | dk for i, n, dk in zip(sub, F.shape, disc)], axis=0)
         idx = idx[inner]
+    glob = int(np.argmin(np.where(finite, F, np.inf).ravel()))
+    idx = np.concatenate([[glob], idx[idx != glob]])
+    idx = idx[np.argsort(F.ravel()[idx], kind="stable")]
     cand = pts[idx]
     lo = np.array([e[0] for e in model.edges])
     hi = np.array([e[-1] for e in model.edges])
     widths = np.array([e[1] - e[0] for e in model.edges])
+    polish = refine and model.method != "hist" and not disc.any()
     out = []
     for p in cand:
         q = p
-        if refine and model.method != "hist":
+        if polish:
             res = minimize(lambda v: float(model.predict(v[None, :])[0]), p,
                            jac=lambda v: model.gradient(v[None, :])[0], method="L-BFGS-B",
                            bounds=list(zip(np.maximum(lo, p - widths), np.minimum(hi, p + widths))))
-            q = res.x
+            # keep the grid point when polishing did not go lower (flat or non-finite surroundings)
+            if np.isfinite(res.fun) and res.fun <= float(model.predict(p[None, :])[0]):
+                q = res.x
         if all(np.any(np.abs(q - o) > widths) for o in out):
             out.append(q)
     P = np.array(out).reshape(-1, model.ndim)
-    if len(P) == 0:
-        raise ValueError("find_minima found no local minimum inside the grid; widen the grid, lower 'size' or "
-                         "pass include_edges=True.")
     Fm, Sm = model.predict(P, return_std=True)
-    order = np.argsort(Fm)
+    order = np.argsort(Fm, kind="stable")
     keep = order if max_free_energy is None else order[Fm[order] - Fm[order[0]] <= max_free_energy]
     return Minima(points=_ro(P[keep]), free_energy_kJmol=_ro(Fm[keep]), uncertainty_kJmol=_ro(Sm[keep]),
                   units={"points": model.cv_units, "free_energy_kJmol": "kJ/mol", "uncertainty_kJmol": "kJ/mol"},
-                  provenance={"function": "find_minima", "size": size, "refine": refine, "method": model.method})
+                  provenance={"function": "find_minima", "size": size, "refine": refine, "method": model.method,
+                              "discrete": disc.tolist()})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -295,6 +321,11 @@ def minimum_path(model: Any, start: Any, end: Any, *, n_images: int = 40, via: A
     MinimumPath
     """
     owner = "minimum_path"
+    disc = _discrete_mask(model)
+    if disc.any():
+        raise ValueError(f"{owner} needs continuous CVs; CV(s) {np.flatnonzero(disc).tolist()} of this model are "
+                         f"discrete (one cell per integer), where a path between states is not defined. Compare the "
+                         f"cells' free energies directly, or fit with discrete=False for a smooth surface.")
     n_images = check_int(n_images, "n_images", owner, minimum=5)
     max_iter = check_int(max_iter, "max_iter", owner)
     d = model.ndim

@@ -21,7 +21,7 @@ from scipy.linalg import solve_triangular
 
 from trajml.store.models import StoredModel
 
-__all__ = ["GridSurface", "KDESurface", "GPSurface", "MLPSurface", "rbf"]
+__all__ = ["GridSurface", "CellSurface", "KDESurface", "GPSurface", "MLPSurface", "rbf"]
 
 _CHUNK = 4096  # rows per block: bounds memory of the (rows x samples) kernel blocks
 
@@ -87,6 +87,23 @@ class GridSurface(StoredModel, part=True):
         uniq, inv = np.unique(b, return_inverse=True)
         noise = rng.standard_normal((n, len(uniq))) * np.sqrt(self.var.ravel()[uniq])
         return self.f.ravel()[b][None, :] + noise[:, inv]
+
+
+@dataclass(frozen=True, eq=False)
+class CellSurface(GridSurface, part=True):
+    """f per cell of integer-valued CVs: piecewise constant, no values invented between integers.
+
+    Each point takes its cell's value (cells are k ± 0.5); the gradient is undefined (NaN) on a
+    discrete axis. Errors are independent per cell, as for :class:`GridSurface`.
+    """
+
+    def _interp(self, table: np.ndarray, x: np.ndarray) -> np.ndarray:
+        out = table.ravel()[self._bin_of(x)].astype(np.float64)
+        out[~self._inside(x)] = np.nan
+        return out
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        return np.full_like(x, np.nan)
 
 
 # ----------------------------------------------------------------------------------------------

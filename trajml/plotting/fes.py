@@ -59,11 +59,20 @@ def plot_fes(model: Any, ax: Any = None, *, unit: str = "kT", max_free_energy: f
     top = max_free_energy if max_free_energy is not None else 10.0 * scale
     names = list(cv_labels) if cv_labels is not None else [
         f"CV {k}" + (f" ({model.cv_units})" if model.cv_units else "") for k in range(model.ndim)]
+    from trajml.fes.paths import _discrete_mask
+
+    discrete = _discrete_mask(model)
     if model.ndim == 1:
         fig, ax = _new_axes(ax, (5.0, 3.5))
         x = model.axes[0]
-        ax.plot(x, F, color="C0", label=f"{model.method}")
-        ax.fill_between(x, F - S, F + S, color="C0", alpha=0.3, linewidth=0)
+        if discrete[0]:
+            # integer states: points with error bars, nothing drawn between integers
+            ok = np.isfinite(F)
+            ax.errorbar(x[ok], F[ok], yerr=S[ok], fmt="o", color="C0", capsize=3, label=f"{model.method}")
+            ax.set_xticks(x)
+        else:
+            ax.plot(x, F, color="C0", label=f"{model.method}")
+            ax.fill_between(x, F - S, F + S, color="C0", alpha=0.3, linewidth=0)
         ax.set_ylim(-0.05 * top, top)
         ax.set_xlabel(names[0])
         ax.set_ylabel(f"F ({unit})")
@@ -78,9 +87,14 @@ def plot_fes(model: Any, ax: Any = None, *, unit: str = "kT", max_free_energy: f
     Zm = np.ma.masked_invalid(np.where(F <= top, Z, np.nan))
     vmax = float(np.nanmax(Zm)) if uncertainty and Zm.count() else top
     levels = np.linspace(0.0, max(vmax, 1e-12), n_levels + 1)
-    cs = ax.contourf(X, Y, Zm, levels=levels, cmap="magma" if uncertainty else "viridis", extend="max")
-    if not uncertainty:
-        ax.contour(X, Y, Zm, levels=levels[::2], colors="k", linewidths=0.3, alpha=0.5)
+    cmap = "magma" if uncertainty else "viridis"
+    if discrete.any():
+        # integer cells are states, not samples of a smooth surface: draw cells, not contours
+        cs = ax.pcolormesh(*model.edges, Zm.T, cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-12))
+    else:
+        cs = ax.contourf(X, Y, Zm, levels=levels, cmap=cmap, extend="max")
+        if not uncertainty:
+            ax.contour(X, Y, Zm, levels=levels[::2], colors="k", linewidths=0.3, alpha=0.5)
     cb = fig.colorbar(cs, ax=ax)
     cb.set_label(("σ(F)" if uncertainty else "F") + f" ({unit})")
     if basins is not None:

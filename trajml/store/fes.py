@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ def _surface_arrays(surface: Any) -> tuple[str, dict[str, Any], dict[str, np.nda
                 arrays[f"W{m}_{k}"], arrays[f"b{m}_{k}"] = W, b
         arrays["shift"], arrays["scale"] = surface.shift, surface.scale
         return kind, scalars, arrays
-    if kind not in ("GridSurface", "KDESurface", "GPSurface"):
+    if kind not in ("GridSurface", "CellSurface", "KDESurface", "GPSurface"):
         raise TypeError(f"save_fes cannot store a surface of type {kind}.")
     for f in fields(surface):
         v = getattr(surface, f.name)
@@ -61,7 +61,7 @@ def _surface_from(kind: str, scalars: dict[str, Any], data: Any) -> Any:
         layers = tuple(tuple((a(f"W{m}_{k}"), a(f"b{m}_{k}")) for k in range(scalars["n_layers"]))
                        for m in range(scalars["n_members"]))
         return model_class("MLPSurface")(layers=layers, shift=a("shift"), scale=a("scale"))
-    if kind not in ("GridSurface", "KDESurface", "GPSurface"):
+    if kind not in ("GridSurface", "CellSurface", "KDESurface", "GPSurface"):
         raise KeyError(kind)
     cls = model_class(kind)
     kwargs: dict[str, Any] = {}
@@ -70,6 +70,8 @@ def _surface_from(kind: str, scalars: dict[str, Any], data: Any) -> Any:
             kwargs["edges"] = tuple(a(f"edges{k}") for k in range(scalars["n_edges"]))
         elif f.name in scalars:
             kwargs[f.name] = scalars[f.name]
+        elif f"s:{f.name}" not in data and f.default is not MISSING:
+            continue  # a field added later: files written before it keep its default
         else:
             kwargs[f.name] = a(f.name)
     return cls(**kwargs)

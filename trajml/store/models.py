@@ -46,6 +46,7 @@ MODEL_TYPES: dict[str, str] = {
     "MultitaskModel": "trajml.extrapolation.deep.model:MultitaskModel",
     # the evaluators stored inside FESModel files
     "GridSurface": "trajml.fes.surfaces:GridSurface",
+    "CellSurface": "trajml.fes.surfaces:CellSurface",
     "KDESurface": "trajml.fes.surfaces:KDESurface",
     "GPSurface": "trajml.fes.surfaces:GPSurface",
     "MLPSurface": "trajml.fes.surfaces:MLPSurface",
@@ -55,7 +56,7 @@ MODEL_TYPES: dict[str, str] = {
 # imported only when such a file is read): save_model calls their ``save``, load_model their ``load``.
 _OWN_FILE: set[str] = {"VAMPNetModel", "GraphVAMPNetModel", "FESModel", "MultitaskModel"}
 # Types stored only inside another model's file, never on their own.
-_PARTS: set[str] = {"GridSurface", "KDESurface", "GPSurface", "MLPSurface"}
+_PARTS: set[str] = {"GridSurface", "CellSurface", "KDESurface", "GPSurface", "MLPSurface"}
 # Classes registered in this process, by model type.
 _CLASSES: dict[str, type] = {}
 
