@@ -138,6 +138,16 @@ class FESModel(Results, StoredModel, own_file=True):
         flags = (self.provenance or {}).get("discrete") or []
         return np.array(list(flags) if len(flags) == self.ndim else [False] * self.ndim, dtype=bool)
 
+    @property
+    def discrete_cvs(self) -> np.ndarray:
+        """Which CVs are drawn and searched as integer states, shape (d,) bool: :attr:`discrete`, or
+        every CV of a surface of counted cells."""
+        from trajml.fes.surfaces import CellSurface
+
+        if isinstance(self.surface, CellSurface):
+            return np.ones(self.ndim, dtype=bool)
+        return self.discrete
+
     def _on_states(self, pts: np.ndarray) -> np.ndarray:
         # a discrete CV only takes integer values: a point between them belongs to its cell's state
         disc = self.discrete

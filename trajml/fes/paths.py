@@ -55,11 +55,7 @@ def _grid_minima(F: np.ndarray, size: Any) -> np.ndarray:
 
 def _discrete_mask(model: Any) -> np.ndarray:
     """Which CVs of ``model`` are discrete (integer cells), shape (d,) bool."""
-    from trajml.fes.surfaces import CellSurface
-
-    if isinstance(model.surface, CellSurface):
-        return np.ones(model.ndim, dtype=bool)
-    return model.discrete
+    return model.discrete_cvs
 
 
 def find_minima(model: Any, *, size: int = 5, max_free_energy: float | None = None, refine: bool = True,

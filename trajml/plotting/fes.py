@@ -59,9 +59,7 @@ def plot_fes(model: Any, ax: Any = None, *, unit: str = "kT", max_free_energy: f
     top = max_free_energy if max_free_energy is not None else 10.0 * scale
     names = list(cv_labels) if cv_labels is not None else [
         f"CV {k}" + (f" ({model.cv_units})" if model.cv_units else "") for k in range(model.ndim)]
-    from trajml.fes.paths import _discrete_mask
-
-    discrete = _discrete_mask(model)
+    discrete = model.discrete_cvs  # integer states: drawn as cells, never interpolated
     if model.ndim == 1:
         fig, ax = _new_axes(ax, (5.0, 3.5))
         x = model.axes[0]
