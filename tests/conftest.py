@@ -65,3 +65,12 @@ def small_triclinic_xtc(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, 
             u.atoms.wrap()
             w.write(u.atoms)
     return top, traj
+
+
+@pytest.fixture(scope="session")
+def sample() -> tuple[str, str]:
+    """The bundled sample SPE: topology and trajectory paths."""
+    from trajml.data import sample_topology, sample_trajectory
+
+    return sample_topology(), sample_trajectory()
+

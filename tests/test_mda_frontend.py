@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 
 import trajml.mda as tmda
+from tests.same_results import assert_same_results
 from trajml.features import RDF, Coordination
 from trajml.io import open_source
 from trajml.transport import MSD
@@ -18,22 +18,9 @@ with warnings.catch_warnings():
     import MDAnalysis as mda
 
 
-@pytest.fixture(scope="module")
-def sample() -> tuple[str, str]:
-    from trajml.data import sample_topology, sample_trajectory
-
-    return sample_topology(), sample_trajectory()
-
-
 @pytest.fixture()
 def u(sample):
     return mda.Universe(*sample)
-
-
-def _same(a, b) -> None:
-    for f in dataclasses.fields(a):
-        if f.name not in ("provenance", "replicas", "selection"):
-            np.testing.assert_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
 
 
 def test_front_end_results_equal_the_path_and_string_route(sample, u):
@@ -41,13 +28,13 @@ def test_front_end_results_equal_the_path_and_string_route(sample, u):
     li, o = u.select_atoms("name Li"), u.select_atoms("name O")
     rdf = tmda.RDF(li, o, r_max=10.0, n_bins=40)
     assert rdf.run(start=2, stop=14, step=3) is rdf
-    _same(rdf.results, RDF("name Li", "name O", r_max=10.0, n_bins=40).run(src, start=2, stop=14, step=3))
+    assert_same_results(rdf.results, RDF("name Li", "name O", r_max=10.0, n_bins=40).run(src, start=2, stop=14, step=3))
     assert rdf.results.provenance["frames"] == {"start": 2, "stop": 14, "step": 3}
     coord = tmda.Coordination(li, "name O", cutoff=3.0).run(stop=10, backend="multiprocessing", n_workers=2)
-    _same(coord.results, Coordination("name Li", "name O", cutoff=3.0).run(src, stop=10))
+    assert_same_results(coord.results, Coordination("name Li", "name O", cutoff=3.0).run(src, stop=10))
     assert coord.results.provenance["scheduler"] == "processes"
     msd = tmda.MSD(li).run(stop=50)
-    _same(msd.results, MSD("name Li").run(src, stop=50))
+    assert_same_results(msd.results, MSD("name Li").run(src, stop=50))
     assert "trajml.mda.MSD MSD(select=<AtomGroup of 60 atoms>)" in repr(msd)
 
 

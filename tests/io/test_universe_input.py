@@ -8,7 +8,6 @@ Universe) is refused with a message naming the problem and the fix.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pickle
 import shutil
@@ -17,6 +16,7 @@ import warnings
 import numpy as np
 import pytest
 
+from tests.same_results import assert_same_results
 from trajml._validation import Param
 from trajml.errors import EmptySelectionError, InvalidParameterError, IrregularTimeError, SelectionError
 from trajml.features import RDF, Coordination
@@ -31,25 +31,9 @@ with warnings.catch_warnings():
     import MDAnalysis as mda
 
 
-@pytest.fixture(scope="module")
-def sample() -> tuple[str, str]:
-    from trajml.data import sample_topology, sample_trajectory
-
-    return sample_topology(), sample_trajectory()
-
-
 @pytest.fixture()
 def universe(sample):
     return mda.Universe(*sample)
-
-
-def assert_same_results(a, b) -> None:
-    """Every field but the provenance and the selection's description, exactly (NaN equal to NaN)."""
-    assert type(a) is type(b)
-    for f in dataclasses.fields(a):
-        if f.name in ("provenance", "replicas", "selection"):
-            continue
-        np.testing.assert_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
 
 
 # -- open_source(universe) ----------------------------------------------------------------------

@@ -30,16 +30,6 @@ SPECIES = {"polymer O": "name O", "anion": "name TFSI"}
 
 
 @pytest.fixture(scope="module")
-def sample():
-    from trajml.data import sample_topology, sample_trajectory
-
-    try:
-        return sample_topology(), sample_trajectory()
-    except FileNotFoundError as exc:  # pragma: no cover - the sample ships with trajml
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
 def universe(sample):
     return mda.Universe(*sample)
 
