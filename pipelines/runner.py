@@ -416,6 +416,8 @@ class _StageProgress:
         if bar is not None:
             if n == 1 and o.started:
                 bar.start_t = o.started  # tqdm's clock is time.time(): count from the unit's start
+                # tqdm's close() skips its final redraw when the last draw predates start_t
+                bar.last_print_t = max(bar.last_print_t, bar.start_t)
             bar.update(1)
             if n == total:
                 bar.close()
