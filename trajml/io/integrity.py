@@ -233,17 +233,8 @@ def scan_frames(reader: Any, path: str) -> tuple[int, str | None]:
     damage : str or None
         What is wrong with frame ``n_frames``, or None when the file is whole.
     """
-    from MDAnalysis.coordinates.DCD import DCDReader
-    from MDAnalysis.coordinates.TRR import TRRReader
-    from MDAnalysis.coordinates.XTC import XTCReader
-
-    if isinstance(reader, XTCReader):
-        return _scan_xtc(path, int(reader.n_atoms))
-    if isinstance(reader, TRRReader):
-        return _scan_trr(path, int(reader.n_atoms))
-    if isinstance(reader, DCDReader):
-        return _scan_dcd(path)
-    return -1, None
+    n, damage, _, _ = scan_frame_times(reader, path)  # the same walk; the stamps cost nothing extra
+    return n, damage
 
 
 def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarray | None, str]:
@@ -292,19 +283,9 @@ def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarra
     return -1, None, None, "float64"
 
 
-def _integrity(reader: Any, path: str) -> tuple[int, str | None]:
-    """Readable frames of a file and the damage that ends them early (None when whole)."""
-    n = int(reader.n_frames)
-    n_scan, damage = scan_frames(reader, path)
-    if n_scan < 0:
-        return n, None
-    if damage is None and n_scan != n:
-        damage = f"MDAnalysis counts {n} frames but the file holds {n_scan} whole frames"
-    return min(n, n_scan), damage
-
-
 def _integrity_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarray | None, str]:
-    """As :func:`_integrity`, with the header time stamps of the readable frames and their precision."""
+    """Readable frames of a file, the damage that ends them early (None when whole), the header time
+    stamps of those frames and their precision (see :func:`scan_frame_times`)."""
     n = int(reader.n_frames)
     n_scan, damage, times, precision = scan_frame_times(reader, path)
     if n_scan < 0:
