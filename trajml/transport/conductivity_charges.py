@@ -30,8 +30,18 @@ INTEGER_TOLERANCE = 0.01
 SPREAD_TOLERANCE = 1e-4
 
 
-def _example(labels: tuple[str, ...], charges: np.ndarray | None = None) -> str:
-    values = [1.0 if k == 0 else -1.0 for k in range(len(labels))] if charges is None else list(charges)
+def _guess(table: Any, particles: list, scale: float) -> list[float]:
+    """Integer charges to show in an example: the topology's sums rounded, else +1 then -1."""
+    out = []
+    for k, (atoms, _w, offsets, _label, _mol) in enumerate(particles):
+        q = 0.0
+        if table.charges is not None:
+            q = float(round(np.add.reduceat(table.charges[atoms], offsets[:-1]).mean() / scale))
+        out.append(q if q != 0 else (1.0 if k == 0 else -1.0))
+    return out
+
+
+def _example(labels: tuple[str, ...], values: list[float]) -> str:
     py = ", ".join(f"'{lab}': {float(q)!r}" for lab, q in zip(labels, values))
     cli = " ".join(f"{lab}={q:g}" for lab, q in zip(labels, values))
     return f"charges={{{py}}} (CLI: --charges {cli})"
@@ -99,11 +109,12 @@ def species_charges(source: Any, particles: list, labels: tuple[str, ...], selec
     """
     table = source.atoms
     topology = source.members[0].topology
-    example = _example(labels)
     scale = 1.0 if charge_scale is None else float(charge_scale)
+    example = _example(labels, _guess(table, particles, scale) if roles is None else [1.0, -1.0])
     out = np.empty(len(labels))
     used: set[str] = set()
-    for s, (atoms, _w, offsets, label, _mol) in enumerate(particles):
+    for s, (atoms, _w, offsets, _topology_label, _mol) in enumerate(particles):
+        label = labels[s]
         role = roles[s] if roles else None
         what = f"{role} species {label!r}" if role else f"species {label!r}"
         sel = describe_selection(selections[s])
@@ -122,10 +133,10 @@ def species_charges(source: Any, particles: list, labels: tuple[str, ...], selec
         if np.ptp(per_particle) > SPREAD_TOLERANCE:
             hint = ("" if per_molecule or charges is not None else
                     " If these are partial charges of molecular ions, pass per_molecule=True (CLI: "
-                    "--per-molecule) to sum them per molecule;")
+                    "--per-molecule) to sum them per molecule.")
             raise ValueError(f"The particles of the {what} (selection {sel!r}) carry different charges: "
-                             f"{_values(per_particle)} e; Conductivity needs one charge per species.{hint} split "
-                             f"the selection into one species per charge, or give {example}.")
+                             f"{_values(per_particle)} e; Conductivity needs one charge per species.{hint} Else "
+                             f"split the selection into one species per charge, or give {example}.")
         q = float(per_particle.mean())
         if charges is None:
             _check_integer(q, scale, charge_scale, what, sel, topology, labels, example, per_molecule)
