@@ -55,7 +55,8 @@ def write_psf(path: str, names: np.ndarray, resids: np.ndarray, masses: np.ndarr
     pairs = [f"{a + 1:10d}{b + 1:10d}" for a, b in bonds]
     lines += ["", f"{len(pairs):10d} !NBOND: bonds"]
     lines += ["".join(pairs[k:k + 4]) for k in range(0, len(pairs), 4)]
-    lines += ["", "         0 !NTHETA: angles", "", "         0 !NPHI: dihedrals", "", "         0 !NIMPHI: impropers", ""]
+    lines += ["", "         0 !NTHETA: angles", "", "         0 !NPHI: dihedrals", "",
+              "         0 !NIMPHI: impropers", ""]
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -41,12 +41,13 @@ def register(subparsers: Any) -> None:
         help="ionic conductivity, Onsager coefficients and transference numbers",
         description="Stream the trajectory once (no-jump unwrapped) and compute, for a cation and an anion "
         "(--cation/--anion) or any number of ionic species (--species LABEL=SEL ...; molecular ions with "
-        "--per-molecule, charges from the topology or --charges), the self-diffusion coefficients, the Nernst-Einstein conductivity, the Einstein-Helfand conductivity "
-        "(charge displacement over all time origins, every cross correlation included), the Onsager "
-        "coefficients L_ij (mol^2/(J m s), sigma = F^2 sum z_i z_j L_ij), the transference numbers "
-        "(Onsager and Nernst-Einstein, per species and t+ of the cations) and the ionicity sigma/sigma_NE, with errors (D over particles; "
-        "sigma, L and t+ over time blocks; over replicas when the source holds several trajectories). Writes "
-        "JSON whose keys are the Python attribute names (trajml.transport.ConductivityResults) plus 'units'. "
+        "--per-molecule, charges from the topology or --charges), the self-diffusion coefficients, the "
+        "Nernst-Einstein conductivity, the Einstein-Helfand conductivity (charge displacement over all time "
+        "origins, every cross correlation included), the Onsager coefficients L_ij (mol^2/(J m s), sigma = "
+        "F^2 sum z_i z_j L_ij), the transference numbers (Onsager and Nernst-Einstein, per species and t+ of "
+        "the cations) and the ionicity sigma/sigma_NE, with errors (D over particles; sigma, L and t over time "
+        "blocks; over replicas when the source holds several trajectories). Writes JSON whose keys are the "
+        "Python attribute names (trajml.transport.ConductivityResults) plus 'units'. "
         "Without TOP/TRAJ it analyses the bundled sample SPE at the temperature of its metadata.",
     )
     add_input_arguments(p, optional=True)
