@@ -177,8 +177,11 @@ def test_charges_given_per_species_and_curves_and_figure(ionic_mix, mix_result):
                           "collective_msd_LI_MG_A2", "collective_msd_LI_TF_A2", "collective_msd_MG_MG_A2",
                           "collective_msd_MG_TF_A2", "collective_msd_TF_TF_A2", "charge_msd_e2A2"]
     assert np.array_equal(cols["collective_msd_MG_TF_A2"], res.collective_msd_A2[1, 2])
+    import matplotlib.pyplot as plt
+
     fig = plot_transport(res)
-    assert fig is not None
+    assert len(fig.axes) >= 2
+    plt.close(fig)
     data = json.loads(res.to_json())
     assert data["species"] == ["LI", "MG", "TF"] and len(data["transference_species"]) == 3
 
@@ -194,6 +197,13 @@ def test_cli_species(ionic_mix, tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["species"] == ["LI", "MG", "TF"] and data["charges_e"] == pytest.approx([1, 2, -1])
     assert "12 LI (+1 e) + 6 MG (+2 e) + 24 TF (-1 e)" in capsys.readouterr().out
+
+
+def test_species_that_are_not_electroneutral_warn(ionic_mix):
+    res = Conductivity(species={"LI": "name LI", "TF": "resname TF"}, per_molecule=True, temperature=TEMP,
+                       **WINDOW).run(ionic_mix[0], progress=False)
+    assert res.warnings == ("the species carry a net charge of -12 e (not electroneutral): σ then depends on the "
+                            "reference frame; check that every ionic species is given",)
 
 
 # -- divalent salt against analytic Nernst–Einstein -------------------------------------------------

@@ -147,7 +147,8 @@ class Conductivity(ParticleAnalysis):
         per particle; each sum must be an integer (within 0.01 e), or an integer times ``charge_scale``.
     charge_scale : float, optional
         Declared scaling of the model's ionic charges (e.g. 0.8 for scaled-charge force fields): topology
-        sums must then be integers times it. The sums themselves are used. None: unscaled.
+        sums must then be integers times it. The sums themselves are used. None: unscaled. Given
+        ``charges`` are used as given (no check).
     temperature : float, optional
         Temperature in K. None reads it from the run's metadata file (``<stem>.json`` written by
         ``trajml simulate`` beside the topology or trajectory) and fails if there is none.
@@ -212,7 +213,8 @@ class Conductivity(ParticleAnalysis):
                              none_help="the run's metadata JSON beside the topology", metavar="K"),
         "volume": Param("float", help="volume", unit="Å^3", positive=True, nullable=True,
                         none_help="the mean box volume"),
-        "per_molecule": Param("bool", help="ions are molecules' centres of mass (polyatomic ions)"),
+        "per_molecule": Param("bool", help="ions are molecules' centres of mass (molecular ions: bonded fragments, or "
+                              "residues without bonds), charges summed per molecule"),
         "remove_drift": Param("bool", help="subtract the whole system's centre-of-mass displacement (barycentric "
                               "frame, which the Einstein-Helfand conductivity needs)", aliases=("--keep-drift",)),
         "unwrap": Param("bool", help="no-jump unwrap the coordinates (off: they are already unwrapped)"),
