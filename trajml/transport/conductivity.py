@@ -185,8 +185,8 @@ class Conductivity(ParticleAnalysis):
     >>> res = Conductivity("name Li", "name TFSI").run(src)
     >>> res.species, res.temperature_source, res.sigma_S_m > 0
     (('Li', 'TFSI'), 'metadata', True)
-    >>> three = Conductivity(species={"Li": "name Li", "TFSI": "name TFSI"}).run(src)
-    >>> bool(three.sigma_S_m == res.sigma_S_m)
+    >>> two = Conductivity(species={"Li": "name Li", "TFSI": "name TFSI"}).run(src)  # the same salt as species
+    >>> bool(two.sigma_S_m == res.sigma_S_m)
     True
     """
 
