@@ -196,7 +196,9 @@ def test_cli_species(ionic_mix, tmp_path, capsys):
     assert rc == 0
     data = json.loads(out.read_text())
     assert data["species"] == ["LI", "MG", "TF"] and data["charges_e"] == pytest.approx([1, 2, -1])
-    assert "12 LI (+1 e) + 6 MG (+2 e) + 24 TF (-1 e)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "12 LI (+1 e) + 6 MG (+2 e) + 24 TF (-1 e)" in printed
+    assert "per species: t_LI = " in printed and "(5 time blocks)" in printed
 
 
 def test_species_that_are_not_electroneutral_warn(ionic_mix):

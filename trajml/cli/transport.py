@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if len(res.species) > 2:
         each = ", ".join(f"t_{name} = {t:.3f} ± {e:.2g}" for name, t, e in
                          zip(res.species, res.transference_species, res.transference_species_err))
-        print(f"per species: {each}", file=report)
+        print(f"per species: {each} ({n_err})", file=report)
     if res.replicas:
         values = ", ".join(f"{r.sigma_mS_cm:.4g}" for r in res.replicas)
         print(f"sigma per replica: {values} mS/cm", file=report)

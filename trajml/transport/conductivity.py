@@ -208,7 +208,8 @@ class Conductivity(ParticleAnalysis):
                          describe="a non-empty mapping of species names to charges in e, e.g. "
                          "{'Li': 1.0, 'TFSI': -1.0}"),
         "charge_scale": Param("float", help="declared scaling of the ionic charges (topology sums must be "
-                              "integers times it)", positive=True, nullable=True, none_help="unscaled (integers)"),
+                              "integers times it), e.g. 0.8", positive=True, nullable=True, metavar="SCALE",
+                              none_help="none: sums must be integers"),
         "temperature": Param("float", help="temperature", unit="K", positive=True, nullable=True,
                              none_help="the run's metadata JSON beside the topology", metavar="K"),
         "volume": Param("float", help="volume", unit="Å^3", positive=True, nullable=True,
