@@ -145,8 +145,8 @@ def species_charges(source: Any, particles: list, labels: tuple[str, ...], selec
             want = "positive" if role == "cation" else "negative"
             raise ValueError(f"The {what} (selection {sel!r}) has charge {q:g} e ({origin}); Conductivity needs a "
                              f"{want} charge. Give the charges per species as {example}.")
-        if q == 0:
-            raise ValueError(f"The {what} (selection {sel!r}) has charge 0 e ({origin}): a neutral species "
+        if q == 0 or (charges is None and round(q / scale) == 0):
+            raise ValueError(f"The {what} (selection {sel!r}) has charge {q:g} e ({origin}): a neutral species "
                              f"carries no current. Leave it out of 'species', or give its charge as {example}.")
         out[s] = q
     if charges is not None:
