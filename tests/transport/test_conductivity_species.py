@@ -172,6 +172,10 @@ def test_charges_given_per_species_and_curves_and_figure(ionic_mix, mix_result):
                        n_blocks=5, **WINDOW).run(ionic_mix[0], progress=False)
     assert res.charge_source == "given" and list(res.charges_e) == [1.0, 2.0, -1.0]
     assert res.sigma_S_m == pytest.approx(mix_result.sigma_S_m, rel=1e-6)  # the PSF's partial charges: float32
+    by_atom = Conductivity(species=SPECIES, per_molecule=True, temperature=TEMP, n_blocks=5, **WINDOW,
+                           charges={"LI": 1, "MG": 2, "N1": -0.6, "O1": -0.2, "O2": -0.2}).run(ionic_mix[0],
+                                                                                              progress=False)
+    assert by_atom.charges_e == pytest.approx([1.0, 2.0, -1.0], abs=1e-12)  # atom charges summed per molecule
     cols = res.curves()
     assert list(cols) == ["lag_ps", "self_msd_LI_A2", "self_msd_MG_A2", "self_msd_TF_A2", "collective_msd_LI_LI_A2",
                           "collective_msd_LI_MG_A2", "collective_msd_LI_TF_A2", "collective_msd_MG_MG_A2",
