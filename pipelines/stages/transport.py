@@ -90,7 +90,7 @@ def _shared_window(ctx: StageContext, params: dict[str, Any]) -> tuple[dict[str,
     return {"fit_start": float(start), "fit_stop": float(stop)}, f"msd stage {ref!r}", SimpleNamespace(**fit)
 
 
-@register_stage("transport", analysis=_classes("Conductivity"), metadata=("temperature", "charges"), version=2,
+@register_stage("transport", analysis=_classes("Conductivity"), metadata=("temperature", "charges"), version=3,
                 params={"window_from": Param("stage:msd", None, "id of an earlier msd stage whose D fit window "
                                              "the conductivity uses (one window for D and sigma)", nullable=True)},
                 check=_exclusive(("window_from", "fit_start"), ("window_from", "fit_stop")))
@@ -133,5 +133,8 @@ def transport(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     }
     for name, d, err in zip(res.species, res.D_A2_ps, res.D_err_A2_ps):
         numbers[f"D_{name}"], numbers[f"D_{name}_err"] = (float(d), "Å^2/ps"), (float(err), "Å^2/ps")
+    if len(res.species) > 2:  # a binary salt's t_i are t+ and 1 - t+
+        for name, t, err in zip(res.species, res.transference_species, res.transference_species_err):
+            numbers[f"transference_{name}"], numbers[f"transference_{name}_err"] = (float(t), ""), (float(err), "")
     return StageOutput(data=_data(res, window_source=source), numbers=numbers, tables={"transport": res.curves()},
                        figures={"transport": _figure("transport", res, d_fit)})

@@ -108,3 +108,24 @@ def test_a_shared_window_too_long_for_two_blocks_names_window_from(tmp_path):
     (failed,) = summary.failures
     assert failed.stage_id == "transport"
     assert "2 time blocks" in failed.reason and "msd stage 'msd' (window_from)" in failed.reason
+
+
+def test_species_key_gives_the_cation_anion_result(tmp_path):
+    """The YAML ``species`` key (label: selection) reaches Conductivity: the binary salt as two species."""
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.io import open_source
+    from trajml.transport import Conductivity
+
+    yaml_text = ("version: 1\nname: sp\ninputs:\n  - bundled: spe_sample\nstages:\n"
+                 "  - {stage: transport, species: {Li: name Li, TFSI: name TFSI}, fit_start: 20, fit_stop: 100, "
+                 "stop: 120}\n"
+                 f"outputs: {tmp_path / 'out'}\n")
+    summary = run_serial(tmp_path, "sp.yaml", yaml_text)
+    assert summary.computed == 1 and not summary.failures
+    tr = results_by_stage(tmp_path / "out", summary)["transport"]
+    src = open_source(sample_topology(), sample_trajectory())
+    direct = Conductivity("name Li", "name TFSI", temperature=300.0, fit_start=20.0, fit_stop=100.0).run(
+        src, stop=120, progress=False)
+    assert tr["species"] == ["Li", "TFSI"] and tr["selections"] == ["name Li", "name TFSI"]
+    assert tr["sigma_S_m"] == pytest.approx(direct.sigma_S_m, rel=1e-12)
+    assert tr["transference_species"] == pytest.approx(list(direct.transference_species), rel=1e-12)

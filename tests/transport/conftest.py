@@ -41,29 +41,40 @@ def nojump_universe(sample_files):
     return mem
 
 
-def write_psf(path: str, names: np.ndarray, resids: np.ndarray, masses: np.ndarray) -> None:
-    """A minimal PSF (EXT format: whitespace-separated fields) with no bonds."""
+def write_psf(path: str, names: np.ndarray, resids: np.ndarray, masses: np.ndarray, charges=None, resnames=None,
+              bonds=()) -> None:
+    """A minimal PSF (EXT format: whitespace-separated fields); charges in e (default 0), bonds as 0-based pairs."""
+    n = len(names)
+    charges = np.zeros(n) if charges is None else np.asarray(charges, dtype=np.float64)
+    resnames = np.full(n, "RES") if resnames is None else np.asarray(resnames)
     lines = ["PSF EXT NAMD", "", "         1 !NTITLE", "* trajml transport test system", "",
-             f"{len(names):10d} !NATOM"]
-    for i, (name, resid, mass) in enumerate(zip(names, resids, masses)):
-        lines.append(f"{i + 1:10d} SYS      {int(resid):<8d} RES      {name:<8s} {name:<6s} "
-                     f"{0.0:14.6f}{float(mass):14.4f}{0:8d}")
-    lines += ["", "         0 !NBOND: bonds", "", "         0 !NTHETA: angles", "",
-              "         0 !NPHI: dihedrals", "", "         0 !NIMPHI: impropers", ""]
+             f"{n:10d} !NATOM"]
+    for i, (name, resid, resname, q, mass) in enumerate(zip(names, resids, resnames, charges, masses)):
+        lines.append(f"{i + 1:10d} SYS      {int(resid):<8d} {resname:<8s} {name:<8s} {name:<6s} "
+                     f"{float(q):14.6f}{float(mass):14.4f}{0:8d}")
+    pairs = [f"{a + 1:10d}{b + 1:10d}" for a, b in bonds]
+    lines += ["", f"{len(pairs):10d} !NBOND: bonds"]
+    lines += ["".join(pairs[k:k + 4]) for k in range(0, len(pairs), 4)]
+    lines += ["", "         0 !NTHETA: angles", "", "         0 !NPHI: dihedrals", "",
+              "         0 !NIMPHI: impropers", ""]
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 
 
 def write_system(folder, unwrapped: np.ndarray, box: float, dt: float, names=None, masses=None,
-                 wrap: bool = True, stem: str = "sys") -> tuple[str, str]:
-    """Write unwrapped positions (T, N, 3) wrapped into a cubic box as PSF + DCD with MDAnalysis."""
+                 wrap: bool = True, stem: str = "sys", resids=None, **topology) -> tuple[str, str]:
+    """Write unwrapped positions (T, N, 3) wrapped into a cubic box as PSF + DCD with MDAnalysis.
+
+    ``topology`` passes ``charges``, ``resnames`` and ``bonds`` on to :func:`write_psf`; ``resids``
+    default to one residue per atom.
+    """
     import MDAnalysis as mda
 
     n_frames, n_atoms = unwrapped.shape[:2]
     names = np.full(n_atoms, "P") if names is None else np.asarray(names)
     masses = np.ones(n_atoms) if masses is None else np.asarray(masses)
     psf, dcd = str(folder / f"{stem}.psf"), str(folder / f"{stem}.dcd")
-    write_psf(psf, names, np.arange(1, n_atoms + 1), masses)
+    write_psf(psf, names, np.arange(1, n_atoms + 1) if resids is None else resids, masses, **topology)
     u = mda.Universe(psf)
     with mda.Writer(dcd, n_atoms, dt=dt) as w:
         for t in range(n_frames):

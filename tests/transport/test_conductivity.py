@@ -326,5 +326,6 @@ def test_temperature_zero_or_missing(free_ions):
 
 def test_overlapping_selections(free_ions):
     src, _, _ = free_ions
-    with pytest.raises(ValueError, match="selections of Conductivity share atoms"):
+    with pytest.raises(ValueError, match=r"The 'cation' \('name P'\) and 'anion' \('all'\) selections of Conductivity "
+                                         r"share 50 atoms \(topology indices 0-49\); give disjoint selections"):
         Conductivity("name P", "all", charges=CHARGES, temperature=TEMP).run(src)

@@ -39,13 +39,15 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "transport",
         help="ionic conductivity, Onsager coefficients and transference numbers",
-        description="Stream the trajectory once (no-jump unwrapped) and compute the cation and anion "
-        "self-diffusion coefficients, the Nernst-Einstein conductivity, the Einstein-Helfand conductivity "
-        "(charge displacement over all time origins, every cross correlation included), the Onsager "
-        "coefficients L_ij (mol^2/(J m s), sigma = F^2 sum z_i z_j L_ij), the cation transference number "
-        "(Onsager and Nernst-Einstein) and the ionicity sigma/sigma_NE, with errors (D over particles; "
-        "sigma, L and t+ over time blocks; over replicas when the source holds several trajectories). Writes "
-        "JSON whose keys are the Python attribute names (trajml.transport.ConductivityResults) plus 'units'. "
+        description="Stream the trajectory once (no-jump unwrapped) and compute, for a cation and an anion "
+        "(--cation/--anion) or any number of ionic species (--species LABEL=SEL ...; molecular ions with "
+        "--per-molecule, charges from the topology or --charges), the self-diffusion coefficients, the "
+        "Nernst-Einstein conductivity, the Einstein-Helfand conductivity (charge displacement over all time "
+        "origins, every cross correlation included), the Onsager coefficients L_ij (mol^2/(J m s), sigma = "
+        "F^2 sum z_i z_j L_ij), the transference numbers (Onsager and Nernst-Einstein, per species and t+ of "
+        "the cations) and the ionicity sigma/sigma_NE, with errors (D over particles; sigma, L and t over time "
+        "blocks; over replicas when the source holds several trajectories). Writes JSON whose keys are the "
+        "Python attribute names (trajml.transport.ConductivityResults) plus 'units'. "
         "Without TOP/TRAJ it analyses the bundled sample SPE at the temperature of its metadata.",
     )
     add_input_arguments(p, optional=True)
@@ -70,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
     report = write_json(args.output, res.to_json(indent=1), args)
     if args.curves:
         write_csv(args.curves, res.curves(), args)
-    cat, an = res.species
     if res.error_method == "replicas":
         errors, n_err = "over replicas", f"{len(res.replicas)} replicas"
     else:
         errors, n_err = "D over particles, the rest over time blocks", f"{res.n_blocks} time blocks"
-    print(f"{res.n_ions[0]} {cat} + {res.n_ions[1]} {an}, {res.n_frames} frames every {res.dt_ps:g} ps, "
+    ions = " + ".join(f"{n} {name} ({q:+g} e)" for n, name, q in zip(res.n_ions, res.species, res.charges_e))
+    print(f"{ions}, {res.n_frames} frames every {res.dt_ps:g} ps, "
           f"T = {res.temperature_K:g} K ({res.temperature_source}); fit window ({res.window_method}) "
           f"{res.fit_start_ps:g}-{res.fit_stop_ps:g} ps; errors {errors}", file=report)
     print(f"sigma = {res.sigma_mS_cm:.4g} ± {res.sigma_err_mS_cm:.2g} mS/cm ({n_err}), "
@@ -83,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
           f"ionicity = {res.ionicity:.3f} ± {res.ionicity_err:.2g}", file=report)
     print(f"t+ = {res.transference:.3f} ± {res.transference_err:.2g} ({n_err}; Nernst-Einstein "
           f"{res.transference_NE:.3f} ± {res.transference_NE_err:.2g})", file=report)
+    if len(res.species) > 2:
+        each = ", ".join(f"t_{name} = {t:.3f} ± {e:.2g}" for name, t, e in
+                         zip(res.species, res.transference_species, res.transference_species_err))
+        print(f"per species: {each} ({n_err})", file=report)
     if res.replicas:
         values = ", ".join(f"{r.sigma_mS_cm:.4g}" for r in res.replicas)
         print(f"sigma per replica: {values} mS/cm", file=report)

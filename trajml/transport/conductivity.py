@@ -1,4 +1,11 @@
-"""Ionic conductivity, Onsager transport coefficients and transference numbers of a binary salt.
+"""Ionic conductivity, Onsager transport coefficients and transference numbers of any ionic system.
+
+Species: any number of ionic species (``species={"Li": "name Li", "Mg": "name Mg", "TFSI": "resname
+TFSI"}``), each an atom or a molecular ion (``per_molecule``: the centre of mass of each molecule, a
+bonded fragment or, without bonds, a residue), with one charge per species: given, or the sum of the
+topology's partial charges per particle, checked to be an integer or an integer times a declared
+``charge_scale`` (:mod:`trajml.transport.conductivity_charges`). ``Conductivity(cation, anion)`` is sugar
+for two species with the signs checked.
 
 Definitions (3-D; ``V`` the mean box volume, ``k_B T`` the thermal energy, ``q_s`` charges in e):
 
@@ -18,9 +25,11 @@ Definitions (3-D; ``V`` the mean box volume, ``k_B T`` the thermal energy, ``q_s
   (the "S/m per e²" view; the off-diagonal pair appears once in each of (i, j) and (j, i)). The self
   part is ``L_ii^self = N_i D_i/(V k_B T N_A²)`` (so ``σ_NE = F² Σ z_i² L_ii^self``) and the distinct
   part ``L_ij^distinct = L_ij − δ_ij L_ii^self``.
-* Cation **transference number** ``t₊ = (q₊² L₊₊ + q₊q₋ L₊₋) / Σ_ij q_i q_j L_ij``; its
-  Nernst–Einstein twin ``t₊^NE = q₊² N₊ D₊ / Σ_s q_s² N_s D_s``; **ionicity** ``σ/σ_NE`` (the
-  inverse Haven ratio).
+* **Transference number** of each species ``t_i = q_i Σ_j q_j L_ij / Σ_jk q_j q_k L_jk`` (they sum
+  to 1; a species moving against the current has ``t_i < 0``), and ``t₊ = Σ_{q_i>0} t_i``, the
+  cations' share of the current (for a binary salt the usual ``(q₊² L₊₊ + q₊q₋ L₊₋) / Σ_ij q_i q_j
+  L_ij``); their Nernst–Einstein twins ``t_i^NE = q_i² N_i D_i / Σ_s q_s² N_s D_s``; **ionicity**
+  ``σ/σ_NE`` (the inverse Haven ratio).
 
 Algorithm: the trajectory is streamed **once**, no-jump unwrapped, into a particle-major store of the
 ions' series (atoms, or centres of mass of molecules with ``per_molecule``), recording each frame's
@@ -66,22 +75,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._validation import Param
+from trajml.errors import InvalidParameterError
 from trajml.parallel.analysis import ParticleAnalysis
-from trajml.selection import describe_selection, resolve_atoms
-from trajml.transport._uncertainty import few_blocks_warning
-from trajml.transport.conductivity_inputs import (
-    _ROLES,
-    metadata_temperature,
-    species_charges,
-    species_particles,
-)
+from trajml.selection import describe_selection
+from trajml.transport.conductivity_charges import species_charges
+from trajml.transport.conductivity_estimates import conductivity_estimates
+from trajml.transport.conductivity_inputs import metadata_temperature, resolve_species, species_particles
 from trajml.transport.conductivity_replicas import combine_replicas
 from trajml.transport.conductivity_results import UNITS, ConductivityResults
 from trajml.transport.diffusion import check_window
 from trajml.transport.nernst_einstein import nernst_einstein_conductivity
-from trajml.units import A2_PS_TO_CM2_S as _A2_PS_TO_CM2_S
-from trajml.units import A2_PS_TO_M2_S as _A2_PS_TO_M2_S
-from trajml.units import A3_TO_M3 as _A3_TO_M3
 from trajml.units import E_CHARGE_C, N_A_MOL, S_M_TO_MS_CM
 from trajml.units import KB_J_K as K_B_J_K
 
@@ -98,6 +101,13 @@ def _check_charges(value: dict[str, Any]) -> dict[str, float]:
             raise ValueError(f"a mapping of species names to finite charges in e; {key!r} has {q!r}")
         out[str(key)] = float(q)
     return out
+
+
+def _check_species(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) < 2:
+        raise ValueError("a mapping of at least two species labels to selections, e.g. "
+                         "{'Li': 'name Li', 'TFSI': 'resname TFSI'}")
+    return {str(k): v for k, v in value.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,20 +131,33 @@ class Conductivity(ParticleAnalysis):
 
     Parameters
     ----------
-    cation, anion : str or array_like of int
-        MDAnalysis selections (e.g. ``"name Li"``, ``"name TFSI"``) or topology indices.
+    cation, anion : str or array_like of int, optional
+        A binary salt: MDAnalysis selections (e.g. ``"name Li"``, ``"name TFSI"``) or topology indices;
+        sugar for two species labelled from the topology, with the cation's charge checked positive and
+        the anion's negative. None (both, without ``species``): ``"name Li"`` and ``"name TFSI"``.
+    species : dict of str to selection, optional
+        Any number (≥ 2) of ionic species, label to selection, e.g. ``{"Li": "name Li", "Na": "name Na",
+        "TFSI": "resname TFSI", "FSI": "resname FSI"}`` (CLI: ``--species Li='name Li' ...``). Exclusive
+        with ``cation``/``anion``. Results order the species as given.
     charges : dict of str to float, optional
-        Charge in e of one particle of each species, keyed by role (``"cation"``, ``"anion"``), by the
-        species label (the atom name shared by the selection; the residue name with ``per_molecule``),
-        or by atom names (summed per molecule with ``per_molecule``), e.g.
-        ``{"Li": 1.0, "TFSI": -1.0}``. None reads the topology's charges.
+        Charge in e of one particle of each species (divalent ions allowed), keyed by species label
+        (the ``species`` key, or for ``cation``/``anion`` the role or the atom name shared by the
+        selection, the residue name with ``per_molecule``), or by atom names (summed per molecule with
+        ``per_molecule``), e.g. ``{"Li": 1.0, "TFSI": -1.0}``. None sums the topology's partial charges
+        per particle; each sum must be an integer (within 0.01 e), or an integer times ``charge_scale``.
+    charge_scale : float, optional
+        Declared scaling of the model's ionic charges (e.g. 0.8 for scaled-charge force fields): topology
+        sums must then be integers times it. The sums themselves are used. None: unscaled. Given
+        ``charges`` are used as given (no check).
     temperature : float, optional
         Temperature in K. None reads it from the run's metadata file (``<stem>.json`` written by
         ``trajml simulate`` beside the topology or trajectory) and fails if there is none.
     volume : float, optional
         Volume in Å³; None (default) uses the mean box volume (required without boxes).
     per_molecule : bool
-        Particles are the mass-weighted centres of the selected atoms of each molecule (polyatomic ions).
+        Particles are the mass-weighted centres of the selected atoms of each molecule (molecular ions:
+        bonded fragments, or residues when the topology has no bonds; a monatomic ion is its own molecule),
+        and charges are summed per molecule. Default False (each atom is a particle).
     remove_drift : bool
         Subtract the whole system's mass-weighted centre-of-mass displacement (barycentric frame; see
         the module documentation). Needs masses. Default True.
@@ -162,23 +185,37 @@ class Conductivity(ParticleAnalysis):
     >>> res = Conductivity("name Li", "name TFSI").run(src)
     >>> res.species, res.temperature_source, res.sigma_S_m > 0
     (('Li', 'TFSI'), 'metadata', True)
+    >>> two = Conductivity(species={"Li": "name Li", "TFSI": "name TFSI"}).run(src)  # the same salt as species
+    >>> bool(two.sigma_S_m == res.sigma_S_m)
+    True
     """
 
     #: Quick arguments on the bundled sample, for the contract tests (tests/contracts).
     _example: ClassVar[dict] = {"fit_start": 5.0, "fit_stop": 25.0}
     _parameters = {
-        "cation": Param("selection", help="cation selection (MDAnalysis syntax)", metavar="SEL"),
-        "anion": Param("selection", help="anion selection", metavar="SEL"),
-        "charges": Param("mapping", help="charge in e per species (atom or residue name, or cation/anion), "
-                         "NAME=Q", nullable=True, none_help="the topology's charges", items="float",
+        "cation": Param("selection", help="cation selection (MDAnalysis syntax) of a binary salt", metavar="SEL",
+                        nullable=True, none_help="name Li (without species)"),
+        "anion": Param("selection", help="anion selection of a binary salt", metavar="SEL", nullable=True,
+                       none_help="name TFSI (without species)"),
+        "species": Param("mapping", help="ionic species, LABEL=SEL (any number; instead of cation/anion)",
+                         nullable=True, none_help="cation and anion", check=_check_species, metavar="LABEL=SEL",
+                         describe="a mapping of at least two species labels to selections, e.g. "
+                         "{'Li': 'name Li', 'TFSI': 'resname TFSI'}"),
+        "charges": Param("mapping", help="charge in e per species (species label, atom or residue name, or "
+                         "cation/anion), NAME=Q", nullable=True, none_help="the topology's charges summed per "
+                         "particle", items="float",
                          check=_check_charges, metavar="NAME=CHARGE",
                          describe="a non-empty mapping of species names to charges in e, e.g. "
                          "{'Li': 1.0, 'TFSI': -1.0}"),
+        "charge_scale": Param("float", help="declared scaling of the ionic charges (topology sums must be "
+                              "integers times it), e.g. 0.8", positive=True, nullable=True, metavar="SCALE",
+                              none_help="none: sums must be integers"),
         "temperature": Param("float", help="temperature", unit="K", positive=True, nullable=True,
                              none_help="the run's metadata JSON beside the topology", metavar="K"),
         "volume": Param("float", help="volume", unit="Å^3", positive=True, nullable=True,
                         none_help="the mean box volume"),
-        "per_molecule": Param("bool", help="ions are molecules' centres of mass (polyatomic ions)"),
+        "per_molecule": Param("bool", help="ions are molecules' centres of mass (molecular ions: bonded fragments, or "
+                              "residues without bonds), charges summed per molecule"),
         "remove_drift": Param("bool", help="subtract the whole system's centre-of-mass displacement (barycentric "
                               "frame, which the Einstein-Helfand conductivity needs)", aliases=("--keep-drift",)),
         "unwrap": Param("bool", help="no-jump unwrap the coordinates (off: they are already unwrapped)"),
@@ -201,7 +238,8 @@ class Conductivity(ParticleAnalysis):
                         none_help="the system's temporary folder"),
     }
 
-    def __init__(self, cation: Any = "name Li", anion: Any = "name TFSI", *, charges: dict[str, float] | None = None,
+    def __init__(self, cation: Any = None, anion: Any = None, *, species: dict[str, Any] | None = None,
+                 charges: dict[str, float] | None = None, charge_scale: float | None = None,
                  temperature: float | None = None, volume: float | None = None, per_molecule: bool = False,
                  remove_drift: bool = True, unwrap: bool = True, fit_start: float | None = None,
                  fit_stop: float | None = None, n_blocks: int = 5, tolerance: float = 0.15,
@@ -212,17 +250,18 @@ class Conductivity(ParticleAnalysis):
     @classmethod
     def _check_relations(cls, values: dict[str, Any]) -> None:
         check_window("Conductivity", values.get("fit_start"), values.get("fit_stop"))
+        if values.get("species") is not None and (values.get("cation") is not None
+                                                   or values.get("anion") is not None):
+            raise InvalidParameterError(
+                "Conductivity takes either 'species' or 'cation'/'anion', not both: give the cation and anion as "
+                "two entries of species (CLI: --species LABEL=SEL ...).", parameter="species", owner="Conductivity",
+                constraint="None when cation or anion is given", value=values.get("species"))
 
     # -- engine protocol --------------------------------------------------------------------------
     def bind(self, source: Any) -> "Conductivity":
-        """Resolve the ions (atoms or molecules), their masses and charges; return a bound copy."""
-        owner = "Conductivity"
+        """Resolve the species (atoms or molecules), their masses and charges; return a bound copy."""
         b = copy.copy(self)
-        groups = [resolve_atoms(source, sel, role, owner) for sel, role in zip((self.cation, self.anion), _ROLES)]
-        if np.intersect1d(groups[0], groups[1]).size:
-            raise ValueError(f"The 'cation' ({describe_selection(self.cation)!r}) and 'anion' "
-                             f"({describe_selection(self.anion)!r}) selections of Conductivity share atoms; "
-                             "give disjoint selections.")
+        spec = resolve_species(source, self.species, self.cation, self.anion)
         masses = source.atoms.masses
         if (self.remove_drift or self.per_molecule) and (masses is None or not np.all(np.isfinite(masses))
                                                          or masses.sum() <= 0):
@@ -230,15 +269,19 @@ class Conductivity(ParticleAnalysis):
             raise ValueError(f"Conductivity with {what} needs atom masses, but '{source.members[0].topology}' has "
                              "none (pass remove_drift=False to keep the lab frame).")
         # (atoms, weights, offsets, label, mol) per species
-        particles = [species_particles(source, g, masses, self.per_molecule) for g in groups]
-        b._labels_txt = tuple(p[3] for p in particles)
-        b._charges, b._q_source = species_charges(source, particles, b._labels_txt, self.charges, self.cation,
-                                                  self.anion)
+        particles = [species_particles(source, g, masses, self.per_molecule) for g in spec.atoms]
+        b._labels_txt = tuple(lab if lab is not None else p[3] for lab, p in zip(spec.labels, particles))
+        b._selections = spec.selections
+        b._charges, b._q_source = species_charges(source, particles, b._labels_txt, spec.selections, self.charges,
+                                                  roles=spec.roles, charge_scale=self.charge_scale,
+                                                  per_molecule=self.per_molecule)
         b._n_ions = np.array([p[2].size - 1 for p in particles], dtype=np.int64)
-        b._atoms = np.concatenate([particles[0][0], particles[1][0]])
-        b._weights = np.concatenate([particles[0][1], particles[1][1]])
-        b._offsets = np.concatenate([particles[0][2], particles[1][2][1:] + particles[0][2][-1]]).astype(np.int64)
-        b._labels = np.repeat(np.arange(2, dtype=np.int64), b._n_ions)
+        b._atoms = np.concatenate([p[0] for p in particles])
+        b._weights = np.concatenate([p[1] for p in particles])
+        starts = np.cumsum([0] + [p[2][-1] for p in particles[:-1]])
+        b._offsets = np.concatenate([particles[0][2][:1]] + [p[2][1:] + k for p, k in zip(particles, starts)]
+                                    ).astype(np.int64)
+        b._labels = np.repeat(np.arange(len(particles), dtype=np.int64), b._n_ions)
         b._masses = masses
         return b
 
@@ -283,7 +326,8 @@ class Conductivity(ParticleAnalysis):
         """Per-ion MSDs and per-species position sums of one block (runs on a worker)."""
         from trajml.transport._onsager import ion_block_task
 
-        return ion_block_task(streamed.series, streamed.drift, self._labels, 2, streamed.max_lag, block)
+        return ion_block_task(streamed.series, streamed.drift, self._labels, self._n_ions.size, streamed.max_lag,
+                              block)
 
     def merge(self, a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per-ion MSDs side by side (ion order); species sums added."""
@@ -300,12 +344,13 @@ class Conductivity(ParticleAnalysis):
         if idx is None:
             idx = self._auto_window(lag, per_particle.mean(axis=0))
             window_method = "auto"
-        res = self._finish(lag, idx, window_method, per_particle, self._labels, self_msd, state["sums"],
-                           self._n_ions, self._charges, streamed.volume, streamed.temperature)
-        sel_txt = tuple(str(describe_selection(s)) for s in (self.cation, self.anion))
-        record = {**provenance, "selections": [describe_selection(self.cation), describe_selection(self.anion)]}
+        res = conductivity_estimates(lag, idx, per_particle, self._labels, state["sums"], self._n_ions,
+                                     self._charges, streamed.volume, streamed.temperature, self.n_blocks)
+        sel_txt = tuple(str(describe_selection(s)) for s in self._selections)
+        record = {**provenance, "selections": [describe_selection(s) for s in self._selections]}
         return ConductivityResults(
             species=self._labels_txt, selections=sel_txt, charges_e=self._charges, charge_source=self._q_source,
+            charge_scale=1.0 if self.charge_scale is None else float(self.charge_scale),
             n_ions=self._n_ions, temperature_K=streamed.temperature, temperature_source=streamed.temperature_source,
             volume_A3=streamed.volume, lag_ps=lag, self_msd_A2=self_msd, **res, window_method=window_method,
             drift_removed=self.remove_drift, unwrapped=self.unwrap, per_molecule=self.per_molecule,
@@ -382,78 +427,3 @@ class Conductivity(ParticleAnalysis):
                              f"n_blocks={self.n_blocks} time blocks): {exc}") from None
         tol = 1e-3 * float(lag[1] - lag[0])
         return np.flatnonzero((lag >= fit.fit_start_ps - tol) & (lag <= fit.fit_stop_ps + tol))
-
-    # -- estimates -------------------------------------------------------------------------------
-    def _finish(self, lag: np.ndarray, idx: np.ndarray, window_method: str, per_particle: np.ndarray,
-                labels: np.ndarray, self_msd: np.ndarray, sums: np.ndarray, n_ions: np.ndarray,
-                charges: np.ndarray, volume: float, temperature: float) -> dict[str, Any]:
-        from trajml.kernels.correlation import msd_fft
-        from trajml.transport._onsager import cross_msd_fft, delta_method, linear_weights
-
-        n_frames = lag.size
-        w = linear_weights(lag[idx])
-        # self-diffusion over the window, errors over independent particles
-        d_i = per_particle[:, idx] @ w / 6.0
-        d = np.array([d_i[labels == s].mean() for s in range(2)])
-        d_err = np.array([d_i[labels == s].std(ddof=1) / math.sqrt(n_ions[s]) if n_ions[s] > 1 else math.nan
-                          for s in range(2)])
-        # collective displacements: full run and time blocks
-        z = cross_msd_fft(sums)  # (2, 2, T)
-        n_blocks = min(self.n_blocks, n_frames // (int(idx[-1]) + 1))
-        length = n_frames // n_blocks
-        z_blocks = cross_msd_fft(sums[:, :n_blocks * length].reshape(2, n_blocks, length, 3).transpose(1, 0, 2, 3))
-        slope = z[:, :, idx] @ w  # Å²/ps
-        slope_k = z_blocks[:, :, :, idx] @ w  # (K, 2, 2)
-        # charge displacement, computed on its own (the Einstein–Helfand route)
-        current = np.einsum("s,stk->tk", charges, sums)[None]
-        charge_msd = np.empty((1, n_frames))
-        msd_fft(current, charge_msd)
-        charge_msd = charge_msd[0]
-        kt = K_B_J_K * temperature
-        to_particle = _A2_PS_TO_M2_S / (6.0 * volume * _A3_TO_M3 * kt)  # Å²/ps -> 1/(J m s)
-        e2 = E_CHARGE_C**2
-        sigma = float(e2 * to_particle * (charge_msd[idx] @ w))
-        qq = np.outer(charges, charges)
-        sigma_k = e2 * to_particle * np.einsum("ij,kij->k", qq, slope_k)
-        sigma_err = float(sigma_k.std(ddof=1) / math.sqrt(n_blocks))
-        big_l = slope * to_particle / N_A_MOL**2
-        big_l_err = slope_k.std(axis=0, ddof=1) / math.sqrt(n_blocks) * to_particle / N_A_MOL**2
-        l_self = 6.0 * n_ions * d * to_particle / N_A_MOL**2
-        l_self_err = 6.0 * n_ions * d_err * to_particle / N_A_MOL**2
-        l_dist = big_l - np.diag(l_self)
-        l_dist_err = np.sqrt(big_l_err**2 + np.diag(l_self_err**2))
-        sigma_ne, sigma_ne_err = nernst_einstein_conductivity(n_ions, charges, d, volume, temperature, d_err)
-        # transference numbers and ionicity
-        theta = np.array([slope[0, 0], slope[1, 1], slope[0, 1]])
-        theta_k = np.stack([slope_k[:, 0, 0], slope_k[:, 1, 1], slope_k[:, 0, 1]], axis=1)
-        cov = np.cov(theta_k, rowvar=False, ddof=1) / n_blocks
-        qp, qm = charges
-
-        def t_plus(th: np.ndarray) -> float:
-            return (qp * qp * th[0] + qp * qm * th[2]) / (qp * qp * th[0] + qm * qm * th[1] + 2 * qp * qm * th[2])
-
-        t_on = float(t_plus(theta))
-        t_on_err = delta_method(t_plus, theta, cov)
-        contrib = n_ions * charges**2
-        t_ne = float(contrib[0] * d[0] / (contrib @ d))
-        t_ne_err = delta_method(lambda x: contrib[0] * x[0] / (contrib @ x), d, np.diag(d_err**2))
-        ionicity = sigma / sigma_ne
-        ionicity_err = abs(ionicity) * math.hypot(sigma_err / sigma, sigma_ne_err / sigma_ne)
-        sigma_on = float((E_CHARGE_C * N_A_MOL) ** 2 * np.sum(qq * big_l))
-        return {
-            "collective_msd_A2": z, "charge_msd_e2A2": charge_msd,
-            "D_A2_ps": d, "D_err_A2_ps": d_err,
-            "D_cm2_s": d * _A2_PS_TO_CM2_S, "D_err_cm2_s": d_err * _A2_PS_TO_CM2_S,
-            "sigma_S_m": sigma, "sigma_err_S_m": sigma_err, "sigma_mS_cm": sigma * S_M_TO_MS_CM,
-            "sigma_err_mS_cm": sigma_err * S_M_TO_MS_CM, "sigma_NE_S_m": sigma_ne, "sigma_NE_err_S_m": sigma_ne_err,
-            "sigma_NE_mS_cm": sigma_ne * S_M_TO_MS_CM, "sigma_NE_err_mS_cm": sigma_ne_err * S_M_TO_MS_CM,
-            "sigma_onsager_S_m": sigma_on, "sigma_ij_S_m": qq * big_l * (E_CHARGE_C * N_A_MOL) ** 2,
-            "sigma_ij_err_S_m": np.abs(qq) * big_l_err * (E_CHARGE_C * N_A_MOL) ** 2,
-            "L_mol2_J_m_s": big_l, "L_err_mol2_J_m_s": big_l_err,
-            "L_self_mol2_J_m_s": l_self, "L_self_err_mol2_J_m_s": l_self_err, "L_distinct_mol2_J_m_s": l_dist,
-            "L_distinct_err_mol2_J_m_s": l_dist_err, "transference": t_on, "transference_err": t_on_err,
-            "transference_NE": t_ne, "transference_NE_err": t_ne_err, "ionicity": ionicity,
-            "ionicity_err": ionicity_err, "fit_start_ps": float(lag[idx[0]]), "fit_stop_ps": float(lag[idx[-1]]),
-            "n_fit_points": int(idx.size), "n_blocks": int(n_blocks), "block_ps": float(length * (lag[1] - lag[0])),
-            "warnings": tuple(w for w in (few_blocks_warning("σ (and L_ij, t₊)", int(n_blocks)),) if w),
-        }

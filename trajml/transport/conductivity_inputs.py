@@ -1,10 +1,12 @@
-"""Inputs of :class:`~trajml.transport.conductivity.Conductivity`: ion particles, their charges, the temperature.
+"""Inputs of :class:`~trajml.transport.conductivity.Conductivity`: ionic species, their particles, the temperature.
 
+* :func:`resolve_species` turns ``species`` (or the binary sugar ``cation``/``anion``) into the atoms
+  of each species and checks that no atom belongs to two species.
 * :func:`species_particles` groups a selection into particles (atoms, or mass-weighted centres of the
   selected atoms of each molecule) and labels the species.
-* :func:`species_charges` finds one charge per species, from the ``charges`` parameter or the
-  topology, and checks its sign.
 * :func:`metadata_temperature` reads the temperature from a ``trajml simulate`` metadata file.
+
+The charges are found by :func:`~trajml.transport.conductivity_charges.species_charges`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,90 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from trajml.selection import describe_selection
+from trajml.selection import _ranges, describe_selection, resolve_atoms
 
-__all__ = ["species_particles", "species_charges", "metadata_temperature"]
+__all__ = ["SpeciesSpec", "resolve_species", "species_particles", "metadata_temperature"]
 
 _ROLES = ("cation", "anion")
+#: The binary salt ``Conductivity()`` analyses when neither species nor cation/anion are given.
+DEFAULT_SALT = ("name Li", "name TFSI")
+
+
+@dataclass(frozen=True)
+class SpeciesSpec:
+    """The ionic species of one analysis, resolved against a topology.
+
+    Attributes
+    ----------
+    labels : tuple of str or None
+        Species labels given as ``species`` keys; None entries are labelled from the topology
+        (binary sugar).
+    selections : tuple
+        Each species' selection, as given.
+    roles : tuple of str or None
+        ``("cation", "anion")`` for the binary sugar, else None.
+    params : tuple of str
+        How each selection is named in messages (``'cation'``, ``species['Na']``).
+    atoms : tuple of ndarray
+        Topology indices of each species.
+    """
+
+    labels: tuple[str | None, ...]
+    selections: tuple[Any, ...]
+    roles: tuple[str, ...] | None
+    params: tuple[str, ...]
+    atoms: tuple[np.ndarray, ...]
+
+
+def resolve_species(source: Any, species: dict[str, Any] | None, cation: Any, anion: Any,
+                    owner: str = "Conductivity") -> SpeciesSpec:
+    """Atoms of each species, from ``species`` or the binary sugar ``cation``/``anion``.
+
+    Raises
+    ------
+    ValueError
+        ``species`` given together with ``cation``/``anion``; two species sharing atoms (the message
+        names both and the shared atoms).
+    EmptySelectionError
+        A species whose selection matches no atom (the message names the species).
+    """
+    from trajml.errors import EmptySelectionError
+
+    if species is not None:
+        if cation is not None or anion is not None:
+            raise ValueError(f"{owner} takes either 'species' or 'cation'/'anion', not both: give the cation and "
+                             "anion as two entries of species (CLI: --species LABEL=SEL ...).")
+        labels: tuple[str | None, ...] = tuple(species)
+        selections = tuple(species.values())
+        roles = None
+        params = tuple(f"species[{lab!r}]" for lab in labels)
+    else:
+        labels = (None, None)
+        selections = (DEFAULT_SALT[0] if cation is None else cation, DEFAULT_SALT[1] if anion is None else anion)
+        roles = _ROLES
+        params = tuple(f"{r!r}" for r in _ROLES)
+    groups = []
+    for sel, param, lab in zip(selections, params, labels):
+        try:
+            groups.append(resolve_atoms(source, sel, param.strip("'"), owner))
+        except EmptySelectionError as exc:
+            who = f"Species {lab!r}" if lab is not None else f"The {param} selection"
+            raise EmptySelectionError(f"{who} of {owner} has no atoms: {exc} Fix the selection or leave the "
+                                      "species out.") from None
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            shared = np.intersect1d(groups[i], groups[j])
+            if shared.size:
+                raise ValueError(f"The {params[i]} ({describe_selection(selections[i])!r}) and {params[j]} "
+                                 f"({describe_selection(selections[j])!r}) selections of {owner} share "
+                                 f"{shared.size} atoms (topology indices {_ranges(shared)}); give disjoint "
+                                 "selections: an atom belongs to one species.")
+    return SpeciesSpec(labels=labels, selections=selections, roles=roles, params=params, atoms=tuple(groups))
 
 
 def metadata_temperature(source: Any, traj_id: int) -> float | None:
@@ -63,54 +140,3 @@ def species_particles(source: Any, atoms: np.ndarray, masses: np.ndarray | None,
     label = str(resnames[0]) if resnames.size == 1 and resnames[0] else "+".join(
         np.unique(table.names[atoms].astype(str)).tolist())
     return atoms, weights, offsets, label, seg_of
-
-
-def species_charges(source: Any, particles: list, labels: tuple[str, ...], charges: dict[str, float] | None,
-                    cation: Any, anion: Any) -> tuple[np.ndarray, str]:
-    """Charge in e of one particle of each species (cation, anion), and where it came from.
-
-    From ``charges`` (keyed by role, species label or atom names) or else the topology's charges.
-    """
-    table = source.atoms
-    example = f"charges={{'{labels[0]}': 1.0, '{labels[1]}': -1.0}} (CLI: --charges {labels[0]}=1 {labels[1]}=-1)"
-    out = np.empty(2)
-    used: set[str] = set()
-    for s, (role, (atoms, _w, offsets, label, seg)) in enumerate(zip(_ROLES, particles)):
-        sel = describe_selection(cation if s == 0 else anion)
-        if charges is not None:
-            names = table.names[atoms].astype(str)
-            if role in charges or label in charges:
-                key = role if role in charges else label
-                per_particle = np.array([charges[key]])
-                used.add(key)
-            elif all(n in charges for n in np.unique(names)):
-                per_atom = np.array([charges[n] for n in names])
-                per_particle = np.add.reduceat(per_atom, offsets[:-1])
-                used.update(np.unique(names).tolist())
-            else:
-                raise ValueError(f"The 'charges' parameter of Conductivity gives no charge for the {role} species "
-                                 f"{label!r} (selection {sel!r}); its keys are {sorted(charges)}. Give "
-                                 f"every species, e.g. {example}.")
-        else:
-            if table.charges is None:
-                raise ValueError(f"Conductivity needs the charge of the {role} species {label!r} (selection "
-                                 f"{sel!r}), but the topology '{source.members[0].topology}' carries no charges. "
-                                 f"Give them per species as {example}.")
-            per_particle = np.add.reduceat(table.charges[atoms], offsets[:-1])
-        if np.ptp(per_particle) > 1e-6:
-            raise ValueError(f"The {role} particles of selection {sel!r} carry different charges (from "
-                             f"{per_particle.min():g} to {per_particle.max():g} e); Conductivity needs one charge "
-                             f"per species: refine the selection or give {example}.")
-        q = float(per_particle.mean())
-        if (q <= 0) if s == 0 else (q >= 0):
-            origin = "given" if charges is not None else f"read from '{source.members[0].topology}'"
-            want = "positive" if s == 0 else "negative"
-            raise ValueError(f"The {role} species {label!r} (selection {sel!r}) has charge {q:g} e ({origin}); "
-                             f"Conductivity needs a {want} charge. Give the charges per species as {example}.")
-        out[s] = q
-    if charges is not None:
-        unused = set(charges) - used
-        if unused:
-            raise ValueError(f"The 'charges' parameter of Conductivity names {sorted(unused)}, which match no "
-                             f"species; use 'cation', 'anion', {labels[0]!r} or {labels[1]!r}.")
-    return out, "given" if charges is not None else "topology"

@@ -26,6 +26,7 @@ VALUE_ERROR = {
     "transference_NE": "transference_NE_err", "ionicity": "ionicity_err", "D_A2_ps": "D_err_A2_ps",
     "D_cm2_s": "D_err_cm2_s", "sigma_ij_S_m": "sigma_ij_err_S_m", "L_mol2_J_m_s": "L_err_mol2_J_m_s",
     "L_self_mol2_J_m_s": "L_self_err_mol2_J_m_s", "L_distinct_mol2_J_m_s": "L_distinct_err_mol2_J_m_s",
+    "transference_species": "transference_species_err", "transference_NE_species": "transference_NE_species_err",
 }
 _MEAN_ONLY = ("sigma_onsager_S_m", "volume_A3", "temperature_K")
 _CURVES = ("self_msd_A2", "collective_msd_A2", "charge_msd_e2A2")
