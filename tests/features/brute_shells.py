@@ -5,6 +5,7 @@ A molecule is a residue of the MDAnalysis Universe (the LAMMPS data file's molec
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -14,7 +15,9 @@ with warnings.catch_warnings():
     import MDAnalysis as mda
 
 
+@functools.lru_cache(maxsize=4)
 def universe(files):
+    """One MDAnalysis Universe per file pair for the whole session (parsing the LAMMPS data takes seconds)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return mda.Universe(*files)
@@ -26,30 +29,39 @@ def min_image(delta, lengths):
 
 
 def molecules_within(u, center, ligand, cutoff, *, site=None, com=False, n_frames=None):
-    """(F, n_centers, n_ligand_molecules) bool: which ligand molecules each centre atom holds.
+    """(F, n_centers, n_ligand_molecules) bool: which ligand molecules (residues) each centre atom holds.
 
     ``com``: the molecule's centre of mass decides; ``site``: only its atoms matching ``site`` do;
     else any of its atoms does.
     """
     c = u.select_atoms(center)
     lig = u.select_atoms(ligand)
-    res = lig.residues
+    res_of = lig.resindices
+    residues, first = np.unique(res_of, return_index=True)
+    if site is not None:
+        lig = lig.intersection(u.select_atoms(site))
+        res_of = lig.resindices
+    order = np.argsort(res_of, kind="stable")
+    owner = np.searchsorted(residues, res_of[order])
     out = []
     for ts in u.trajectory[:n_frames]:
         box = ts.dimensions[:3].astype(np.float64)
         assert np.allclose(ts.dimensions[3:], 90.0)
-        held = np.zeros((len(c), len(res)), dtype=bool)
-        for k, r in enumerate(res):
-            atoms = r.atoms.intersection(lig)
-            if site is not None:
-                atoms = atoms.intersection(u.select_atoms(site))
-            pos = atoms.positions.astype(np.float64)
-            if com:
-                m = atoms.masses.astype(np.float64)
-                rel = min_image(pos - pos[0], box)
-                pos = (pos[0] + (m[:, None] * rel).sum(0) / m.sum())[None]
-            d = np.linalg.norm(min_image(pos[None, :, :] - c.positions.astype(np.float64)[:, None, :], box), axis=2)
-            held[:, k] = (d < cutoff).any(axis=1)
+        pos = lig.positions.astype(np.float64)[order]
+        if com:
+            anchor = pos[np.searchsorted(owner, np.arange(residues.size))][owner]
+            m = lig.masses.astype(np.float64)[order]
+            rel = min_image(pos - anchor, box) * m[:, None]
+            tot = np.bincount(owner, weights=m)
+            pos = anchor[np.searchsorted(owner, np.arange(residues.size))] + np.stack(
+                [np.bincount(owner, weights=rel[:, k]) for k in range(3)], axis=1) / tot[:, None]
+            owner_now = np.arange(residues.size)
+        else:
+            owner_now = owner
+        d = np.linalg.norm(min_image(pos[None, :, :] - c.positions.astype(np.float64)[:, None, :], box), axis=2)
+        held = np.zeros((len(c), residues.size), dtype=bool)
+        ci, aj = np.nonzero(d < cutoff)
+        held[ci, owner_now[aj]] = True
         out.append(held)
     return np.array(out)
 
