@@ -50,10 +50,16 @@ __all__ = ["SolvationShells", "ShellsState", "ShellsResults"]
 _DEFAULT_SPECIES = {"polymer_o": "name O", "anion": "name TFSI"}
 
 
-def _check_species(value: dict[str, Any]) -> dict[str, Species]:
+def _parse_species(value: dict[str, Any]) -> dict[str, Species]:
     if not value:
         raise ValueError("a non-empty mapping of species names to species, e.g. {'bn': 'any:resname BN'}")
     return {str(k): Species.parse(v) for k, v in value.items()}
+
+
+def _check_species(value: dict[str, Any]) -> dict[str, Any]:
+    """Each value parses as a species; text and mappings stay as given (they key stored results as JSON)."""
+    parsed = _parse_species(value)
+    return {k: v if isinstance(v, (str, dict)) else parsed[str(k)] for k, v in ((str(k), v) for k, v in value.items())}
 
 
 def _check_cutoffs(value: dict[str, Any]) -> dict[str, float]:
@@ -192,7 +198,7 @@ class SolvationShells(Featurizer[ShellsState]):
         """Resolve the cation and every species, and each cut-off (first pass if not given); a bound copy."""
         owner = "SolvationShells"
         b = copy.copy(self)
-        species = _check_species(self.species or _DEFAULT_SPECIES)
+        species = _parse_species(self.species or _DEFAULT_SPECIES)
         b._cation = Species(self.cation).resolve(source, "cation", owner)
         b._sp = [sp.resolve(source, name, owner) for name, sp in species.items()]
         check_disjoint(owner, [("cation", b._cation.atoms)] + [(s.name, s.atoms) for s in b._sp])
