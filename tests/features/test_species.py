@@ -10,8 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
-from brute_shells import atoms_within, molecules_within, universe
 from _systems import write_system
+from brute_shells import atoms_within, molecules_within, universe
 
 from trajml.errors import EmptySelectionError, SelectionError
 from trajml.features import RDF, Coordination

@@ -237,7 +237,8 @@ class Coordination(Featurizer[CoordinationState]):
         if self._groups:
             keys = shell_pairs(self._sp_c, self._sp_l, chunk.positions, chunk.boxes, self._cutoff, self._pos_c,
                                self._pos_l, device=self.device)
-            counts = counts_per_center(keys, chunk.n_frames, self._sp_c.n_groups, self._sp_l.n_groups).astype(np.int32)
+            counts = counts_per_center(keys, chunk.n_frames, self._sp_c.n_groups,
+                                       self._sp_l.n_groups).astype(np.int32)
         else:
             pos_c = np.ascontiguousarray(chunk.positions[:, self._pos_c])
             pos_l = np.ascontiguousarray(chunk.positions[:, self._pos_l])

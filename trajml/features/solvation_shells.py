@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trajml._validation import DEVICES, Param
-from trajml.accumulators import add_padded, distribution
+from trajml.accumulators import add_padded
 from trajml.chunk import Chunk
 from trajml.features.base import Featurizer
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
@@ -246,7 +246,8 @@ class SolvationShells(Featurizer[ShellsState]):
         state.n_frames += f
         if self.keep_per_frame:
             state.blocks.append((np.full(f, chunk.traj_id, dtype=np.int64), chunk.frames.copy(), chunk.times.copy(),
-                                 counts.astype(np.int32), classes.reshape(f, n_c).astype(np.int8), chain_off, chain_ids))
+                                 counts.astype(np.int32), classes.reshape(f, n_c).astype(np.int8), chain_off,
+                                 chain_ids))
         return state
 
     def _speciation(self, state: ShellsState, keys: list[np.ndarray], f: int, n_c: int) -> np.ndarray:
