@@ -138,3 +138,14 @@ def test_overlapping_selections_are_rejected(hand_built):
     with pytest.raises(ValueError, match=r"The 'cation' \('name Li'\) and 'anion' \('name Li or name TFSI'\) selections "
                                          r"of Solvation must not overlap; they share \d+ atoms"):
         run(Solvation(anion="name Li or name TFSI", cutoff_o=3.0, cutoff_anion=3.0), src, progress=False)
+
+
+def test_an_anion_selection_with_several_atoms_per_molecule_is_refused(bn_fec):
+    """All PF₆⁻ atoms as 'anion' would make one PF₆⁻ near a Li⁺ look like an aggregate."""
+    with pytest.raises(ValueError, match=r"'anion' selection of Solvation \('byres type 20'\) holds 7 atoms of "
+                                         r"molecule \d+ \(49 molecules hold several\).*SolvationShells"):
+        run(Solvation("type 22", "type 5", "byres type 20", cutoff_o=2.6, cutoff_anion=2.8), open_source(*bn_fec),
+            progress=False)
+    one_site = run(Solvation("type 22", "type 5", "type 20", cutoff_o=2.6, cutoff_anion=3.6), open_source(*bn_fec),
+                   progress=False)  # type 20 is one atom per PF₆⁻
+    assert one_site.n_anions == 49

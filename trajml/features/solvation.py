@@ -34,7 +34,7 @@ from trajml.features.base import Featurizer
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.periodic import check_chunk
 from trajml.results import Results
-from trajml.selection import molecule_ids, resolve_atoms, union_positions
+from trajml.selection import describe_selection, molecule_ids, resolve_atoms, union_positions
 
 __all__ = ["Solvation", "SolvationState", "SolvationResults", "SPECIATION_LABELS", "classify_speciation"]
 
@@ -194,6 +194,24 @@ def classify_speciation(anion_offsets: np.ndarray, anion_neighbors: np.ndarray, 
     return classes, li_per_anion
 
 
+def _one_site_per_anion(source: Any, anion: np.ndarray, selection: Any, owner: str) -> None:
+    """Refuse an anion selection holding several atoms of one molecule: each would count as an anion.
+
+    Skipped where the topology defines no molecules (one molecule for every atom).
+    """
+    mol = molecule_ids(source)
+    if np.unique(mol).size < 2:
+        return
+    ids, counts = np.unique(mol[anion], return_counts=True)
+    if counts.max() > 1:
+        k = int(np.argmax(counts))
+        raise ValueError(
+            f"The 'anion' selection of {owner} ({describe_selection(selection)!r}) holds {int(counts[k])} atoms of "
+            f"molecule {int(ids[k])} ({int((counts > 1).sum())} molecules hold several); {owner} counts each atom as "
+            "an anion, which would miscount CIP and AGG. Select one site per anion (e.g. its P or N atom), or "
+            "count molecules: SolvationShells(species={'anion': 'any:<selection>', ...}) (trajml shells).")
+
+
 class Solvation(Featurizer[SolvationState]):
     """Li⁺ first-shell composition, ion-pair speciation and chains per shell, streamed.
 
@@ -274,6 +292,7 @@ class Solvation(Featurizer[SolvationState]):
                     f"The '{na}' ({getattr(self, na)!r}) and '{nb}' ({getattr(self, nb)!r}) selections of {owner} "
                     f"must not overlap; they share {shared.size} atoms (first index {int(shared[0])})."
                 )
+        _one_site_per_anion(source, b._an, self.anion, owner)
         b.atoms, (b._pos_li, b._pos_o, b._pos_an) = union_positions(b._li, b._o, b._an)
         mol = molecule_ids(source)[b._o]
         _, b._chain_o = np.unique(mol, return_inverse=True)  # compact 0..n_chains-1
