@@ -174,7 +174,7 @@ class Species:
                     f"({describe_selection(self.select)!r}); name an atom the molecules hold, e.g. 'name P'.")
         return ResolvedSpecies(name=name, rule="any", atoms=atoms[keep], site_atoms=atoms[keep],
                                site_group=group[keep].astype(np.int64), group_molecule=group_molecule,
-                               group_starts=starts, weights=None)
+                               group_starts=starts, weights=None, selected=atoms)
 
     def _group_keys(self, table: Any, name: str, owner: str) -> np.ndarray:
         n = table.n_atoms
@@ -225,6 +225,8 @@ class ResolvedSpecies:
         Where each group starts in ``atoms`` (``com``: the reduction offsets).
     weights : ndarray, shape (A,), float64, or None
         Mass fraction of each atom within its group (``com`` only).
+    selected : ndarray of int64 or None
+        Every atom of the selection (``atoms`` narrowed by a ``site`` leaves some out); None: ``atoms``.
     """
 
     name: str
@@ -235,6 +237,12 @@ class ResolvedSpecies:
     group_molecule: np.ndarray
     group_starts: np.ndarray
     weights: np.ndarray | None
+    selected: np.ndarray | None = None
+
+    @property
+    def all_atoms(self) -> np.ndarray:
+        """ndarray of int64: every selected atom (for overlap checks between species)."""
+        return self.atoms if self.selected is None else self.selected
 
     @property
     def n_groups(self) -> int:

@@ -167,6 +167,9 @@ def test_bad_input_is_named(bn_fec, monkeypatch, shells):
                                          r"\d+ atoms \(topology indices \d+"):
         run(SolvationShells(LI, {"bn": "any:" + SEL["bn"], "fec": "any:" + SEL["bn"], "anion": "any:" + SEL["pf6"]},
                             cutoffs={"bn": 2.6, "fec": 2.6, "anion": 2.8}), src, progress=False)
+    with pytest.raises(ValueError, match=r"'pf6' and 'f' selections .* share 294 atoms"):  # not only site atoms
+        run(SolvationShells(LI, {"pf6": "any[type 20]:" + SEL["pf6"], "f": f"any:({SEL['pf6']}) and not type 20"},
+                            cutoffs={"pf6": 3.6, "f": 2.8}, anions="pf6"), src, progress=False)
     with pytest.raises(ValueError, match=r"'cation' and 'anion' selections .* share 49 atoms"):
         run(SolvationShells(LI, {"anion": "any:type 22 or " + SEL["pf6"]}, cutoffs={"anion": 2.8}), src,
             progress=False)

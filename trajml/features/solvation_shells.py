@@ -201,7 +201,7 @@ class SolvationShells(Featurizer[ShellsState]):
         species = _parse_species(self.species or _DEFAULT_SPECIES)
         b._cation = Species(self.cation).resolve(source, "cation", owner)
         b._sp = [sp.resolve(source, name, owner) for name, sp in species.items()]
-        check_disjoint(owner, [("cation", b._cation.atoms)] + [(s.name, s.atoms) for s in b._sp])
+        check_disjoint(owner, [("cation", b._cation.atoms)] + [(s.name, s.all_atoms) for s in b._sp])
         b.atoms, positions = union_positions(b._cation.atoms, *[s.atoms for s in b._sp])
         b._pos_cation, b._pos = positions[0], positions[1:]
         b._anions = [i for i, name in enumerate(species) if name in _names(self.anions or "anion")]
