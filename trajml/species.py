@@ -40,7 +40,7 @@ _BY = ("molecule", "residue")
 _TEXT = re.compile(r"^\s*(?:(residue)-)?(atom|com|any)(?:\[([^\]]+)\])?\s*:(.*)$", re.S)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Species:
     """A selection plus a counting rule.
 
@@ -86,6 +86,24 @@ class Species:
                              f"site atom is within the cut-off); got rule={self.rule!r}.")
         if self.site is not None and (not isinstance(self.site, str) or not self.site.strip()):
             raise ValueError(f"A species' 'site' must be a selection string such as 'name P'. Got {self.site!r}.")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Species):
+            return NotImplemented
+        if (self.rule, self.by, self.site) != (other.rule, other.by, other.site):
+            return False
+        a, b = self.select, other.select
+        if isinstance(a, str) or isinstance(b, str):
+            return isinstance(a, str) and isinstance(b, str) and a == b
+        from trajml.selection import AtomGroupSelection
+
+        if isinstance(a, AtomGroupSelection) or isinstance(b, AtomGroupSelection):
+            return a == b  # indices and origin
+        return np.array_equal(np.asarray(a), np.asarray(b))  # index arrays
+
+    def __hash__(self) -> int:
+        sel = self.select if isinstance(self.select, str) else np.asarray(self.select).tobytes()
+        return hash((sel, self.rule, self.by, self.site))
 
     @classmethod
     def parse(cls, value: Any) -> "Species":

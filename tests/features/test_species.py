@@ -46,6 +46,9 @@ def test_text_form_round_trips():
     assert Species.parse({"select": "resname EC", "rule": "com"}).text() == "com:resname EC"
     for text in ("any[name P]:resname PF6", "residue-any:resname EC", "com:resname BN"):
         assert Species.parse(text).text() == text
+    assert Species(np.arange(3), "any") == Species([0, 1, 2], "any") != Species(np.arange(4), "any")
+    assert Species(np.arange(3), "any") != Species("index 0:2", "any")
+    assert len({Species("name O"), Species.parse("atom:name O")}) == 1
     with pytest.raises(ValueError, match=r"rule must be one of 'atom', 'com', 'any'. Got 'mol'"):
         Species("name O", rule="mol")
     with pytest.raises(ValueError, match=r"'site' \('name P'\) needs rule='any'"):
