@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from trajml.cli import main
-from trajml.features import Coordination, SolvationShells
+from trajml.features import Coordination, Solvation, SolvationShells
 from trajml.io import open_source
 from trajml.parallel import run
 
@@ -36,6 +36,19 @@ def test_coordination_takes_a_species_on_the_command_line(spe_files, tmp_path, c
     atoms = run(Coordination("name Li", "name O", cutoff=5.0), open_source(*spe_files), progress=False)
     assert (ref.n_ligands, atoms.n_ligands) == (12, 48)  # the 12 chains are counted, not their 48 O
     assert ref.mean <= atoms.mean
+
+
+def test_solvation_takes_species_on_the_command_line(spe_files, tmp_path):
+    out = tmp_path / "solv.json"
+    assert main(["solvation", *spe_files, "--polymer-o", "any:name O", "--anion", "any:name TFSI", "--cutoff-o", "5",
+                 "--cutoff-anion", "7", "-o", str(out), "--no-progress"]) == 0
+    data = json.loads(out.read_text())
+    ref = run(Solvation(polymer_o="any:name O", anion="any:name TFSI", cutoff_o=5.0, cutoff_anion=7.0),
+              open_source(*spe_files), progress=False)
+    assert data["n_polymer_o"] == 12  # chains, not their 48 O
+    for key in ("fraction_free", "fraction_cip", "fraction_agg", "mean_n_o", "mean_n_chains"):
+        assert data[key] == pytest.approx(getattr(ref, key), abs=1e-15)
+    assert ref.mean_n_o == ref.mean_n_chains
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -75,3 +75,14 @@ def atoms_within(u, center, ligand, cutoff, n_frames=None):
         d = np.linalg.norm(min_image(lig.positions[None].astype(np.float64) - c.positions[:, None], box), axis=2)
         out.append((d < cutoff).sum(axis=1))
     return np.array(out)
+
+
+def brute_classes(pairs):
+    """Per-Li⁺ speciation from (F, n_li, n_anions) bool: 0 free, 1 cip, 2 agg."""
+    n_an = pairs.sum(axis=2)
+    li_per_anion = pairs.sum(axis=1)
+    out = np.where(n_an == 0, 0, 2)
+    for t, i in zip(*np.nonzero(n_an == 1)):
+        a = np.flatnonzero(pairs[t, i])[0]
+        out[t, i] = 1 if li_per_anion[t, a] == 1 else 2
+    return out

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from brute_shells import molecules_within, universe
+from brute_shells import brute_classes, molecules_within, universe
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -53,17 +53,6 @@ def shells(bn_fec):
     sh = SolvationShells(LI, {k: "any:" + v for k, v in SEL.items()}, cutoffs=dict(RADII), anions="pf6",
                          keep_per_frame=True)
     return run(sh, open_source(*bn_fec), chunk_size=4, progress=False)
-
-
-def brute_classes(pairs):
-    """Per-Li⁺ speciation from (F, n_li, n_anions) bool: 0 free, 1 cip, 2 agg."""
-    n_an = pairs.sum(axis=2)
-    li_per_anion = pairs.sum(axis=1)
-    out = np.where(n_an == 0, 0, 2)
-    for t, i in zip(*np.nonzero(n_an == 1)):
-        a = np.flatnonzero(pairs[t, i])[0]
-        out[t, i] = 1 if li_per_anion[t, a] == 1 else 2
-    return out
 
 
 def test_counts_and_compositions_equal_solvation_analysis_and_brute_force(shells, oracle, held):
