@@ -165,6 +165,9 @@ def test_bad_input_is_named(bn_fec, monkeypatch, shells):
     with pytest.raises(ValueError, match=r"'anions' parameter of SolvationShells names 'tfsi', which is not a "
                                          r"species; the species are 'pf6'"):
         SolvationShells(LI, {"pf6": "any:" + SEL["pf6"]}, anions="tfsi")
+    with pytest.raises(ValueError, match=r"needs the anion species .* give the 'anions' parameter \(names among "
+                                         r"'bn', 'pf6'"):
+        SolvationShells(LI, {"bn": "any:" + SEL["bn"], "pf6": "any:" + SEL["pf6"]})
     with pytest.raises(ValueError, match=r"give the 'cutoffs' parameter of SolvationShells a value for 'bn'"):
         run(SolvationShells(LI, {"bn": "com:" + SEL["bn"], "anion": "any:" + SEL["pf6"]}), src, progress=False)
     with pytest.raises(ValueError, match=r"'cutoffs\[anion\]' parameter of SolvationShells must be at most half"):

@@ -182,6 +182,10 @@ class SolvationShells(Featurizer[ShellsState]):
             anions = ",".join(_names(anions))
         self._set_params(locals())
         names = tuple((self.species or _DEFAULT_SPECIES).keys())
+        if self.anions is None and "anion" not in names:
+            raise ValueError(f"SolvationShells needs the anion species for speciation and ion pairing: give the "
+                             f"'anions' parameter (names among {', '.join(map(repr, names))}, comma-separated), "
+                             "or name a species 'anion'.")
         for param, given in (("anions", _names(self.anions or "anion")), ("cutoffs", tuple(self.cutoffs or ())),
                              ("chains", _names(self.chains or ""))):
             unknown = [n for n in given if n not in names]
