@@ -25,9 +25,11 @@ _LAZY = {
     "RDF": "trajml.features",
     "Coordination": "trajml.features",
     "Solvation": "trajml.features",
+    "SolvationShells": "trajml.features",
+    "Species": "trajml.species",
     "NeighborGraphs": "trajml.features",
 }
-_SUBMODULES = {"base", "box", "chunk", "errors", "units", "selection", "periodic", "accumulators", "results", "unwrap",
+_SUBMODULES = {"base", "box", "chunk", "errors", "units", "selection", "species", "periodic", "accumulators", "results", "unwrap",
                "io", "parallel", "features", "store", "transport", "kinetics", "fes", "extrapolation", "workflows",
                "mda", "sim", "data", "plotting", "kernels", "pipelines", "cli"}
 
@@ -36,9 +38,10 @@ __all__ = sorted(_LAZY) + ["__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from trajml.box import Box
     from trajml.chunk import Chunk, ChunkSpec
-    from trajml.features import RDF, Coordination, NeighborGraphs, Solvation, TrajectorySummary
+    from trajml.features import RDF, Coordination, NeighborGraphs, Solvation, SolvationShells, TrajectorySummary
     from trajml.io import Source, open_source
     from trajml.parallel import run
+    from trajml.species import Species
 
 
 def __getattr__(name: str) -> Any:

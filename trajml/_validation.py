@@ -445,7 +445,10 @@ def _match_choice(text: str, choices: tuple[Any, ...]) -> Any:
 
 def _selection(value: Any, param: Param, owner: str, name: str | None) -> Any:
     from trajml.selection import AtomGroupSelection, is_atomgroup
+    from trajml.species import Species
 
+    if isinstance(value, Species):  # a selection plus a counting rule, where an analysis takes species
+        return value
     if isinstance(value, str):
         if not value.strip():
             raise param.error(value, owner, name)

@@ -23,6 +23,8 @@ def describe_selection(selection: Any) -> Any:
     """A JSON-friendly, short description of a selection (string as is, arrays as lists, AtomGroups as text)."""
     if isinstance(selection, str) or selection is None:
         return selection
+    if callable(getattr(selection, "text", None)):  # a trajml.species.Species: its text form
+        return selection.text()
     if is_atomgroup(selection):
         selection = AtomGroupSelection.from_atomgroup(selection)
     if isinstance(selection, AtomGroupSelection):
@@ -180,6 +182,13 @@ def resolve_atoms(source: Any, selection: Any, name: str, owner: str) -> np.ndar
     ValueError, TypeError
         An index array that is empty, not integer, repeats an index or leaves ``[0, n_atoms)``.
     """
+    if callable(getattr(selection, "resolve", None)):  # a trajml.species.Species
+        if selection.rule != "atom":
+            raise SelectionError(
+                f"The '{name}' parameter of {owner} takes atoms, but got the species {selection.text()!r} "
+                f"(rule {selection.rule!r}); pass its selection {describe_selection(selection.select)!r}, or use an "
+                "analysis that counts molecules (Coordination, SolvationShells).")
+        selection = selection.select
     if isinstance(selection, str):
         return source.select(selection)
     if is_atomgroup(selection):

@@ -1,6 +1,6 @@
 """The built-in pipeline stages, one module per subject; importing this package registers them.
 
-- :mod:`~trajml.pipelines.stages.structure`: info, rdf, coordination, solvation;
+- :mod:`~trajml.pipelines.stages.structure`: info, rdf, coordination, solvation, shells;
 - :mod:`~trajml.pipelines.stages.transport`: msd, residence, transport;
 - :mod:`~trajml.pipelines.stages.kinetics`: graphs, msm, fes;
 - :mod:`~trajml.pipelines.stages.extrapolation`: extrapolate.

@@ -1,4 +1,4 @@
-"""Structure stages: info, rdf, coordination, solvation.
+"""Structure stages: info, rdf, coordination, solvation, shells.
 
 Each runs one trajml featurizer over one system, serially inside its unit (the
 pipeline parallelises over units), and returns the result as JSON data, key
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from trajml.pipelines.registry import Param, StageContext, StageOutput, analysis_params, register_stage
 from trajml.pipelines.stages._common import _cutoff_from, _data, _exclusive, _figure, _run
 
-__all__ = ["info", "rdf", "coordination", "solvation"]
+__all__ = ["info", "rdf", "coordination", "solvation", "shells"]
 
 
 @register_stage("info", params={}, metadata=("charges",))
@@ -90,3 +92,17 @@ def solvation(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     return StageOutput(data=_data(res, cutoff_origin={"cutoff_o": how_o, "cutoff_anion": how_a}),
                        numbers=numbers, tables={"solvation": table},
                        figures={"solvation": _figure("solvation", res)})
+
+
+@register_stage("shells", analysis=_analysis_class("SolvationShells"), skip=("keep_per_frame",))
+def shells(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
+    """Cation shells with any number of species: compositions, coordination, pairing, speciation, chains."""
+    from trajml.features import SolvationShells
+
+    res = _run(SolvationShells(**analysis_params(params, "shells")), ctx, params)
+    numbers = {k: (getattr(res, k), "") for k in ("fraction_free", "fraction_cip", "fraction_agg")}
+    for name, mean, cutoff in zip(res.species, res.mean_coordination, res.cutoffs.values()):
+        numbers[f"mean_{name}"] = (float(mean), "")
+        numbers[f"cutoff_{name}"] = (float(cutoff), "Å")
+    return StageOutput(data=_data(res), numbers=numbers,
+                       tables={"compositions": {k: np.asarray(v) for k, v in res._table().items()}})

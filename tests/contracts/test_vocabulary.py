@@ -23,10 +23,12 @@ from trajml.pipelines.stages import get_stage, stage_names
 CLI_SKIPS = {
     ("coordination", "Coordination"): {"keep_per_frame": "the command writes the distribution only"},
     ("solvation", "Solvation"): {"keep_per_frame": "the command writes the distributions only"},
+    ("shells", "SolvationShells"): {"keep_per_frame": "the command writes the distributions only"},
 }
 STAGE_SKIPS = {
     ("coordination", "Coordination"): {"keep_per_frame": "stored results hold the distribution only"},
     ("solvation", "Solvation"): {"keep_per_frame": "stored results hold the distributions only"},
+    ("shells", "SolvationShells"): {"keep_per_frame": "stored results hold the distributions only"},
     ("msd", "MSD"): {"chunk_size": "the stage's frame parameter chunk_size (same default) is used"},
     ("residence", "ResidenceTime"): {"centers_per_task": "a unit runs serially; one task holds every centre"},
     ("msm", "KineticWorkflow"): {"graph_dir": "a unit keeps its graphs in a temporary folder"},

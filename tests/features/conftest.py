@@ -43,3 +43,14 @@ def sample_files() -> tuple[str, str]:
         return sample_topology(), sample_trajectory()
     except FileNotFoundError as exc:  # pragma: no cover - the sample ships with trajml
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def bn_fec() -> tuple[str, str]:
+    """solvation_analysis' own test system (LAMMPS data + 10-frame DCD, 7 118 atoms): 49 Li⁺ (type 22),
+    49 PF₆⁻ (residues holding type 20), 363 butyronitrile (type 5), 237 FEC (type 19). The wheel of
+    solvation_analysis, a dev dependency and these tests' oracle, ships it."""
+    from importlib.resources import files
+
+    folder = files("solvation_analysis") / "tests" / "data" / "bn_fec_data"
+    return str(folder / "bn_fec.data"), str(folder / "bn_fec_short_unwrap.dcd")

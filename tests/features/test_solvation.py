@@ -138,3 +138,32 @@ def test_overlapping_selections_are_rejected(hand_built):
     with pytest.raises(ValueError, match=r"The 'cation' \('name Li'\) and 'anion' \('name Li or name TFSI'\) selections "
                                          r"of Solvation must not overlap; they share \d+ atoms"):
         run(Solvation(anion="name Li or name TFSI", cutoff_o=3.0, cutoff_anion=3.0), src, progress=False)
+
+
+def test_an_anion_selection_with_several_atoms_per_molecule_is_refused(bn_fec):
+    """All PF₆⁻ atoms as 'anion' would make one PF₆⁻ near a Li⁺ look like an aggregate."""
+    with pytest.raises(ValueError, match=r"'anion' selection of Solvation \('byres type 20'\) holds 7 atoms of "
+                                         r"molecule \d+ \(49 molecules hold several\).*SolvationShells"):
+        run(Solvation("type 22", "type 5", "byres type 20", cutoff_o=2.6, cutoff_anion=2.8), open_source(*bn_fec),
+            progress=False)
+    one_site = run(Solvation("type 22", "type 5", "type 20", cutoff_o=2.6, cutoff_anion=3.6), open_source(*bn_fec),
+                   progress=False)  # type 20 is one atom per PF₆⁻
+    assert one_site.n_anions == 49
+
+
+def test_species_count_each_molecule_once(bn_fec):
+    """anion='any:…' and polymer_o='any:…' count molecules: equal to a brute-force per-Li⁺ count."""
+    from brute_shells import brute_classes, molecules_within, universe
+
+    u = universe(bn_fec)
+    res = run(Solvation("type 22", "any:byres type 5", "any:byres type 20", cutoff_o=2.61468, cutoff_anion=2.8,
+                        keep_per_frame=True), open_source(*bn_fec), chunk_size=3, progress=False)
+    bn = molecules_within(u, "type 22", "byres type 5", 2.61468)
+    pf6 = molecules_within(u, "type 22", "byres type 20", 2.8)
+    assert res.mean_n_o == pytest.approx(bn.sum(axis=2).mean(), rel=1e-12)
+    assert res.mean_n_anion == pytest.approx(pf6.sum(axis=2).mean(), rel=1e-12)
+    assert res.mean_n_chains == res.mean_n_o  # each BN molecule is its own chain
+    classes = brute_classes(pf6)
+    expected = np.stack([(classes == k).mean(axis=1) for k in range(3)], axis=1)
+    np.testing.assert_allclose(res.per_frame_speciation, expected, rtol=1e-12)
+    assert (res.n_polymer_o, res.n_anions) == (363, 49)

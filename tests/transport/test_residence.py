@@ -342,3 +342,31 @@ def test_plot_residence(telegraph_result):
     plt.close(fig)
     with pytest.raises(TypeError, match="plot_residence needs a result with lag_ps"):
         plot_residence(object())
+
+
+# ----------------------------------------------------------------------------------------------
+# Species: contacts with molecules, each counted once
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:ResidenceTime. no lifetime")
+def test_molecule_contacts_equal_a_brute_force_count(sample_source):
+    res = ResidenceTime("name Li", "any:name O", cutoff=5.0, hopping=True).run(sample_source, stop=40, step=10,
+                                                                               progress=False)
+    u = sample_source.universe()
+    li, o = u.select_atoms("name Li"), u.select_atoms("name O")
+    chains = np.unique(o.fragindices, return_inverse=True)[1]
+    for k, frame in enumerate(range(0, 40, 10)):
+        u.trajectory[frame]
+        near = distance_array(li.positions, o.positions, box=u.dimensions) < 5.0
+        held = np.zeros((len(li), chains.max() + 1), dtype=bool)
+        rows, cols = np.nonzero(near)
+        held[rows, chains[cols]] = True
+        assert res.contacts_per_frame[k] == int(held.sum())
+    assert res.n_ligands == chains.max() + 1
+
+
+def test_one_atom_molecules_give_the_atom_result(telegraph_files, telegraph_result):
+    files, _ = telegraph_files
+    res = ResidenceTime("name Li", "any:name X", cutoff=3.0, error_blocks=8).run(open_source(*files), progress=False)
+    np.testing.assert_array_equal(res.contacts_per_frame, telegraph_result.contacts_per_frame)
+    np.testing.assert_array_equal(res.continuous, telegraph_result.continuous)
+    np.testing.assert_array_equal(res.intermittent, telegraph_result.intermittent)

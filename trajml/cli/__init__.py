@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["main", "build_parser"]
 
 # Sub-command modules; each defines register(subparsers) and a run(args) -> int set as `func`.
-COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "msd", "residence", "transport", "msm", "fes",
+COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "shells", "msd", "residence", "transport", "msm", "fes",
             "extrapolate", "run")
 
 

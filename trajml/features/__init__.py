@@ -6,6 +6,7 @@ from trajml.features.graphs import GraphChunk, GraphResults, NeighborGraphs
 from trajml.features.rdf import RDF, RDFResults, find_first_shell
 from trajml.features.shell_counts import ShellCounts
 from trajml.features.solvation import SPECIATION_LABELS, Solvation, SolvationResults
+from trajml.features.solvation_shells import ShellsResults, SolvationShells
 from trajml.features.summary import TrajectorySummary
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "Solvation",
     "SolvationResults",
     "SPECIATION_LABELS",
+    "SolvationShells",
+    "ShellsResults",
     "NeighborGraphs",
     "GraphChunk",
     "GraphResults",

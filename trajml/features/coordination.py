@@ -1,4 +1,4 @@
-"""Coordination numbers: how many ligand atoms lie within a cut-off of each centre atom."""
+"""Coordination numbers: how many ligand atoms (or molecules, by a species rule) lie within a cut-off of each centre."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.periodic import check_chunk
 from trajml.results import Results
 from trajml.selection import resolve_atoms, union_positions
+from trajml.species import Species, counts_per_center, first_pass_selection, shell_pairs
 
 __all__ = ["Coordination", "CoordinationState", "CoordinationResults", "cutoff_from_rdf"]
 
@@ -61,9 +62,10 @@ class CoordinationResults(Results):
     n_frames : int
         Frames analysed.
     n_centers, n_ligands : int
-        Atoms in the centre and ligand selections.
+        Counted centres and ligands: atoms, or molecules/residues under a species rule.
     centers : ndarray, shape (n_centers,), int64
-        Topology indices of the centre atoms (columns of ``per_frame``).
+        Topology indices of the centre atoms (columns of ``per_frame``); under a species rule the
+        first atom of each centre molecule.
     rdf_r, rdf_g : ndarray, shape (n_bins,), float64, or None
         Bin centres (Å) and g(r) of the first-pass RDF that chose the cut-off; None when given.
     per_frame : ndarray, shape (F, n_centers), int32, or None
@@ -128,11 +130,17 @@ class Coordination(Featurizer[CoordinationState]):
 
     Parameters
     ----------
-    select_a : str or array_like of int
+    select_a : str, array_like of int or Species
         Centre atoms (default ``"name Li"``): selection string or topology indices. Formerly ``center``.
-    select_b : str or array_like of int
+        A :class:`~trajml.species.Species` (or its text form, e.g. ``"com:resname EC"``) makes each
+        centre a molecule.
+    select_b : str, array_like of int or Species
         Ligand atoms (default ``"name O"``). An atom in both selections is not its own ligand.
-        Formerly ``ligand``.
+        Formerly ``ligand``. A species counts molecules: ``"any:resname PF6"`` counts each PF₆⁻
+        once when any of its atoms is within the cut-off (``"any[name P]:resname PF6"``: when its
+        P is), ``"com:resname PF6"`` at its centre of mass (needs ``cutoff``). A centre is never
+        counted by its own molecule when either side counts molecules. The default, a bare
+        selection, counts atoms as before.
     cutoff : float, optional
         Cut-off in Å; ligands at ``d < cutoff`` count. By default it is the first
         minimum of the centre–ligand g(r) (:func:`~trajml.features.first_shell.first_shell`),
@@ -170,9 +178,11 @@ class Coordination(Featurizer[CoordinationState]):
     needs_box = True
 
     _parameters = {
-        "select_a": Param("selection", help="centre atoms (MDAnalysis syntax, e.g. 'name Li')",
+        "select_a": Param("selection", help="centre atoms (MDAnalysis syntax, e.g. 'name Li'), or a species "
+                          "RULE:SEL counting molecules (rules atom, com, any, residue-com, residue-any)",
                           aliases=("center", "--center"), metavar="SEL"),
-        "select_b": Param("selection", help="ligand atoms counted around each centre (e.g. 'name O')",
+        "select_b": Param("selection", help="ligand atoms counted around each centre (e.g. 'name O'), or a "
+                          "species counting molecules once, e.g. 'any:resname PF6' or 'any[name P]:resname PF6'",
                           aliases=("ligand", "--ligand"), metavar="SEL"),
         "cutoff": Param("float", help="cut-off: ligands at d < cutoff count", unit="Å", positive=True,
                         nullable=True, none_help="first minimum of g(r)"),
@@ -189,10 +199,27 @@ class Coordination(Featurizer[CoordinationState]):
     def bind(self, source: Any) -> "Coordination":
         """Resolve selections (and the cut-off, by a first pass, when not given); return a bound copy."""
         b = copy.copy(self)
-        b._c = resolve_atoms(source, self.select_a, "select_a", "Coordination")
-        b._l = resolve_atoms(source, self.select_b, "select_b", "Coordination")
-        b.atoms, (b._pos_c, b._pos_l) = union_positions(b._c, b._l)
-        b._shell = first_shell(source, self.select_a, self.select_b, cutoff=self.cutoff, owner="Coordination",
+        sp_a, sp_b = Species.parse(self.select_a), Species.parse(self.select_b)
+        b._groups = sp_a.counts_groups or sp_b.counts_groups
+        if b._groups:
+            # Molecules (or residues) are counted: resolve both species into the arrays the pair search takes.
+            b._sp_c = sp_a.resolve(source, "select_a", "Coordination")
+            b._sp_l = sp_b.resolve(source, "select_b", "Coordination")
+            b._c, n_lig = b._sp_c.site_atoms[np.unique(b._sp_c.site_group, return_index=True)[1]], b._sp_l.n_groups
+            b.atoms, (b._pos_c, b._pos_l) = union_positions(b._sp_c.atoms, b._sp_l.atoms)
+            pass_a, pass_b = first_pass_selection(sp_a, b._sp_c), first_pass_selection(sp_b, b._sp_l)
+            if self.cutoff is None and "com" in (sp_a.rule, sp_b.rule):
+                raise ValueError(
+                    "Coordination finds its cut-off from an atom–atom g(r), which does not locate the shell of "
+                    f"centres of mass ({sp_a.text()!r} around {sp_b.text()!r}); give the 'cutoff' parameter (Å).")
+        else:
+            b._c = resolve_atoms(source, sp_a.select, "select_a", "Coordination")
+            b._l = resolve_atoms(source, sp_b.select, "select_b", "Coordination")
+            n_lig = len(b._l)
+            b.atoms, (b._pos_c, b._pos_l) = union_positions(b._c, b._l)
+            pass_a, pass_b = sp_a.select, sp_b.select
+        b._n_ligands = n_lig
+        b._shell = first_shell(source, pass_a, pass_b, cutoff=self.cutoff, owner="Coordination",
                                name="cutoff", r_max=self.r_max, n_bins=self.n_bins, cutoff_frames=self.cutoff_frames,
                                smoothing=self.smoothing, device=self.device)
         b._cutoff = b._shell.cutoff
@@ -207,12 +234,18 @@ class Coordination(Featurizer[CoordinationState]):
         if chunk.n_frames == 0 and hasattr(self, "_cutoff"):
             return state
         check_chunk("Coordination", chunk, hasattr(self, "_cutoff"), cutoff=getattr(self, "_cutoff", 0.0))
-        pos_c = np.ascontiguousarray(chunk.positions[:, self._pos_c])
-        pos_l = np.ascontiguousarray(chunk.positions[:, self._pos_l])
-        out = np.zeros((chunk.n_frames, len(self._c), 1), dtype=np.int32)
-        neighbor_counts(pos_c, pos_l, chunk.boxes, self._cutoff, self._c, self._l,
-                        np.zeros(len(self._l), dtype=np.int32), 1, out, device=self.device)
-        counts = out[:, :, 0]
+        if self._groups:
+            keys = shell_pairs(self._sp_c, self._sp_l, chunk.positions, chunk.boxes, self._cutoff, self._pos_c,
+                               self._pos_l, device=self.device)
+            counts = counts_per_center(keys, chunk.n_frames, self._sp_c.n_groups,
+                                       self._sp_l.n_groups).astype(np.int32)
+        else:
+            pos_c = np.ascontiguousarray(chunk.positions[:, self._pos_c])
+            pos_l = np.ascontiguousarray(chunk.positions[:, self._pos_l])
+            out = np.zeros((chunk.n_frames, len(self._c), 1), dtype=np.int32)
+            neighbor_counts(pos_c, pos_l, chunk.boxes, self._cutoff, self._c, self._l,
+                            np.zeros(len(self._l), dtype=np.int32), 1, out, device=self.device)
+            counts = out[:, :, 0]
         state.histogram = add_padded(state.histogram, np.bincount(counts.ravel()).astype(np.int64))
         state.n_frames += chunk.n_frames
         if self.keep_per_frame:
@@ -239,7 +272,7 @@ class Coordination(Featurizer[CoordinationState]):
             cutoff_source=self._shell.origin,
             count=np.arange(len(state.histogram), dtype=np.int64), probability=p,
             occurrences=state.histogram.copy(), mean=mean, std=std, n_frames=state.n_frames,
-            n_centers=len(self._c), n_ligands=len(self._l), centers=self._c.copy(),
+            n_centers=len(self._c), n_ligands=self._n_ligands, centers=self._c.copy(),
             rdf_r=self._shell.rdf_r, rdf_g=self._shell.rdf_g,
             per_frame=per_frame, frames=frames, traj_ids=traj_ids, times=times,
             units=dict(UNITS), provenance={**provenance, "first_shell": {"cutoff": self._shell.describe()}},

@@ -34,7 +34,8 @@ from trajml.features.base import Featurizer
 from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.periodic import check_chunk
 from trajml.results import Results
-from trajml.selection import molecule_ids, resolve_atoms, union_positions
+from trajml.selection import describe_selection, molecule_ids, union_positions
+from trajml.species import ResolvedSpecies, Species, first_pass_selection, shell_pairs
 
 __all__ = ["Solvation", "SolvationState", "SolvationResults", "SPECIATION_LABELS", "classify_speciation"]
 
@@ -100,7 +101,7 @@ class SolvationResults(Results):
     n_frames : int
         Frames analysed.
     n_li, n_polymer_o, n_anions : int
-        Atoms in each selection.
+        Counted things in each selection: atoms, or molecules under a species rule.
     per_frame_speciation : ndarray, shape (F, 3), float64, or None
         Class fractions per frame (``keep_per_frame=True`` only), columns as :data:`SPECIATION_LABELS`.
     frames, traj_ids : ndarray, shape (F,), int64, or None
@@ -194,6 +195,24 @@ def classify_speciation(anion_offsets: np.ndarray, anion_neighbors: np.ndarray, 
     return classes, li_per_anion
 
 
+def _one_site_per_anion(source: Any, anion: np.ndarray, selection: Any, owner: str) -> None:
+    """Refuse an anion selection holding several atoms of one molecule: each would count as an anion.
+
+    Skipped where the topology defines no molecules (one molecule for every atom).
+    """
+    mol = molecule_ids(source)
+    if np.unique(mol).size < 2:
+        return
+    ids, counts = np.unique(mol[anion], return_counts=True)
+    if counts.max() > 1:
+        k = int(np.argmax(counts))
+        raise ValueError(
+            f"The 'anion' selection of {owner} ({describe_selection(selection)!r}) holds {int(counts[k])} atoms of "
+            f"molecule {int(ids[k])} ({int((counts > 1).sum())} molecules hold several); {owner} counts each atom as "
+            "an anion, which would miscount CIP and AGG. Select one site per anion (e.g. its P or N atom), or "
+            "count each molecule once: anion='any:<selection>' (or SolvationShells for more species).")
+
+
 class Solvation(Featurizer[SolvationState]):
     """Li⁺ first-shell composition, ion-pair speciation and chains per shell, streamed.
 
@@ -203,8 +222,12 @@ class Solvation(Featurizer[SolvationState]):
         Li⁺ atoms (default ``"name Li"``). Formerly ``li``.
     polymer_o : str or array_like of int
         Polymer (ether) oxygen atoms (default ``"name O"``).
-    anion : str or array_like of int
-        One site per anion (default ``"name TFSI"``; for all-atom TFSI use e.g. its N atom).
+    anion : str, array_like of int or Species
+        One site per anion (default ``"name TFSI"``; for all-atom TFSI use e.g. its N atom), or a
+        :class:`~trajml.species.Species` counting each anion molecule once (``"any:resname TFSI"``);
+        ``polymer_o`` takes a species too. Several atoms of one anion molecule under the atom rule
+        are refused: each would count as an anion. For more species use
+        :class:`~trajml.features.solvation_shells.SolvationShells`.
     cutoff_o, cutoff_anion : float, optional
         Shell cut-offs in Å (``d < cutoff`` is in the shell). Each cut-off not
         given is the first minimum of the corresponding Li⁺ g(r)
@@ -241,8 +264,10 @@ class Solvation(Featurizer[SolvationState]):
     _parameters = {
         "cation": Param("selection", help="Li⁺ (cation) atoms whose shells are analysed (MDAnalysis syntax)",
                         aliases=("li", "--li"), metavar="SEL"),
-        "polymer_o": Param("selection", help="polymer (ether) oxygen atoms", metavar="SEL"),
-        "anion": Param("selection", help="one site per anion (for all-atom TFSI e.g. its N atom)", metavar="SEL"),
+        "polymer_o": Param("selection", help="polymer (ether) oxygen atoms; or a species RULE:SEL counting "
+                           "molecules (e.g. 'any:resname EC')", metavar="SEL"),
+        "anion": Param("selection", help="one site per anion (for all-atom TFSI e.g. its N atom), or each anion "
+                       "molecule once: 'any:resname TFSI'", metavar="SEL"),
         "cutoff_o": Param("float", help="Li–O shell cut-off", unit="Å", positive=True, nullable=True,
                           none_help="first minimum of g(r)"),
         "cutoff_anion": Param("float", help="Li–anion shell cut-off", unit="Å", positive=True, nullable=True,
@@ -262,9 +287,11 @@ class Solvation(Featurizer[SolvationState]):
         """Resolve selections, molecule ids and cut-offs (first pass if needed); return a bound copy."""
         owner = "Solvation"
         b = copy.copy(self)
-        b._li = resolve_atoms(source, self.cation, "cation", owner)
-        b._o = resolve_atoms(source, self.polymer_o, "polymer_o", owner)
-        b._an = resolve_atoms(source, self.anion, "anion", owner)
+        sp_o, sp_an = Species.parse(self.polymer_o), Species.parse(self.anion)
+        b._sp_li = Species(self.cation).resolve(source, "cation", owner)
+        b._sp_o = sp_o.resolve(source, "polymer_o", owner)
+        b._sp_an = sp_an.resolve(source, "anion", owner)
+        b._li, b._o, b._an = b._sp_li.atoms, b._sp_o.all_atoms, b._sp_an.all_atoms
         # A bead is a cation, a polymer oxygen or an anion, never two of them: shells would double count.
         for (na, a), (nb, bb) in ((("cation", b._li), ("polymer_o", b._o)), (("cation", b._li), ("anion", b._an)),
                                   (("polymer_o", b._o), ("anion", b._an))):
@@ -274,16 +301,20 @@ class Solvation(Featurizer[SolvationState]):
                     f"The '{na}' ({getattr(self, na)!r}) and '{nb}' ({getattr(self, nb)!r}) selections of {owner} "
                     f"must not overlap; they share {shared.size} atoms (first index {int(shared[0])})."
                 )
-        b.atoms, (b._pos_li, b._pos_o, b._pos_an) = union_positions(b._li, b._o, b._an)
-        mol = molecule_ids(source)[b._o]
-        _, b._chain_o = np.unique(mol, return_inverse=True)  # compact 0..n_chains-1
+        if sp_an.rule == "atom":
+            _one_site_per_anion(source, b._an, self.anion, owner)
+        b.atoms, (b._pos_li, b._pos_o, b._pos_an) = union_positions(b._li, b._sp_o.atoms, b._sp_an.atoms)
+        _, b._chain_o = np.unique(b._sp_o.group_molecule, return_inverse=True)  # compact 0..n_chains-1
         b._n_chains = int(b._chain_o.max()) + 1
         b._shells = {}
-        for name, sel, given in (("cutoff_o", self.polymer_o, self.cutoff_o),
-                                 ("cutoff_anion", self.anion, self.cutoff_anion)):
-            shell = first_shell(source, self.cation, sel, cutoff=given, owner=owner, name=name, r_max=self.r_max,
-                                n_bins=self.n_bins, cutoff_frames=self.cutoff_frames, smoothing=self.smoothing,
-                                device=self.device)
+        for name, sp, res, given in (("cutoff_o", sp_o, b._sp_o, self.cutoff_o),
+                                     ("cutoff_anion", sp_an, b._sp_an, self.cutoff_anion)):
+            if given is None and sp.rule == "com":
+                raise ValueError(f"{owner} finds '{name}' from an atom–atom g(r), which does not locate the shell of "
+                                 f"centres of mass ({sp.text()!r}); give the '{name}' parameter (Å).")
+            shell = first_shell(source, self.cation, first_pass_selection(sp, res), cutoff=given, owner=owner,
+                                name=name, r_max=self.r_max, n_bins=self.n_bins, cutoff_frames=self.cutoff_frames,
+                                smoothing=self.smoothing, device=self.device)
             b._shells[name] = shell
             setattr(b, "_" + name, shell.cutoff)
         b._sources = {name: shell.origin for name, shell in b._shells.items()}
@@ -293,20 +324,14 @@ class Solvation(Featurizer[SolvationState]):
         return SolvationState()
 
     def update(self, state: SolvationState, chunk: Chunk) -> SolvationState:
-        from trajml.kernels.counts import radius_neighbors
-
         if chunk.n_frames == 0 and hasattr(self, "_cutoff_o"):
             return state
         bound = hasattr(self, "_cutoff_o")
         check_chunk("Solvation", chunk, bound, **({"cutoff_o": self._cutoff_o, "cutoff_anion": self._cutoff_anion}
                                                   if bound else {}))
-        f, n_li, n_an = chunk.n_frames, len(self._li), len(self._an)
-        pos = chunk.positions
-        pos_li = np.ascontiguousarray(pos[:, self._pos_li])
-        off_o, nb_o, _ = radius_neighbors(pos_li, np.ascontiguousarray(pos[:, self._pos_o]), chunk.boxes,
-                                          self._cutoff_o, self._li, self._o, device=self.device)
-        off_a, nb_a, _ = radius_neighbors(pos_li, np.ascontiguousarray(pos[:, self._pos_an]), chunk.boxes,
-                                          self._cutoff_anion, self._li, self._an, device=self.device)
+        f, n_li, n_an = chunk.n_frames, len(self._li), self._sp_an.n_groups
+        off_o, nb_o = self._shell_rows(chunk, self._sp_o, self._pos_o, self._cutoff_o)
+        off_a, nb_a = self._shell_rows(chunk, self._sp_an, self._pos_an, self._cutoff_anion)
         n_o, n_a = np.diff(off_o), np.diff(off_a)
         classes, li_per_anion = classify_speciation(off_a, nb_a, f, n_li, n_an)
 
@@ -327,6 +352,23 @@ class Solvation(Featurizer[SolvationState]):
             state.blocks.append((np.full(f, chunk.traj_id, dtype=np.int64), chunk.frames.copy(),
                                  chunk.times.copy(), per_frame))
         return state
+
+    def _shell_rows(self, chunk: Chunk, species: ResolvedSpecies, pos: np.ndarray,
+                    cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+        """CSR rows over (frame, Li⁺) of the atoms (or molecules, each once) of one species in the shell."""
+        from trajml.kernels.counts import radius_neighbors
+
+        if species.rule == "atom":
+            off, nb, _ = radius_neighbors(np.ascontiguousarray(chunk.positions[:, self._pos_li]),
+                                          np.ascontiguousarray(chunk.positions[:, pos]), chunk.boxes, cutoff,
+                                          self._li, species.atoms, device=self.device)
+            return off, nb
+        keys = shell_pairs(self._sp_li, species, chunk.positions, chunk.boxes, cutoff, self._pos_li, pos,
+                           device=self.device)
+        rows = chunk.n_frames * len(self._li)
+        off = np.zeros(rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys // species.n_groups, minlength=rows), out=off[1:])
+        return off, keys % species.n_groups
 
     def merge(self, a: SolvationState, b: SolvationState) -> SolvationState:
         return SolvationState(
@@ -359,7 +401,7 @@ class Solvation(Featurizer[SolvationState]):
             n_o_probability=p_o, n_anion_probability=p_a, n_chains_probability=p_c, anion_li_probability=p_l,
             mean_n_o=mean_o, mean_n_anion=mean_a, mean_n_chains=mean_c, mean_anion_li=mean_l,
             fraction_free=float(frac[0]), fraction_cip=float(frac[1]), fraction_agg=float(frac[2]),
-            n_frames=state.n_frames, n_li=len(self._li), n_polymer_o=len(self._o), n_anions=len(self._an),
+            n_frames=state.n_frames, n_li=len(self._li), n_polymer_o=self._sp_o.n_groups, n_anions=self._sp_an.n_groups,
             per_frame_speciation=per_frame, frames=frames, traj_ids=traj_ids, times=times,
             units=dict(UNITS),
             provenance={**provenance, "first_shell": {k: v.describe() for k, v in self._shells.items()}},

@@ -67,6 +67,7 @@ from trajml.io.spacing import require_regular, step_tolerance
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.periodic import check_cutoff_fits
 from trajml.selection import molecule_ids, resolve_atoms, union_positions
+from trajml.species import ResolvedSpecies, Species, first_pass_selection, shell_pairs
 from trajml.transport.chain_hops import _hop_statistics
 from trajml.transport.contact_tcf import _continuous_sums, _intermittent_sums, _runs, tcf_from_series
 from trajml.transport.lifetimes import LifetimeFit, fit_stretched_exponential
@@ -175,8 +176,11 @@ class ResidenceTime(ParticleAnalysis):
     ----------
     select_a : str or array_like of int
         Centre atoms, e.g. ``"name Li"`` (selection string or topology indices). Formerly ``center``.
-    select_b : str or array_like of int
+    select_b : str, array_like of int or Species
         Ligand atoms, e.g. ``"name O"`` (polymer O) or ``"name TFSI"`` (anions). Formerly ``ligand``.
+        A :class:`~trajml.species.Species` (or its text, ``"any:resname PF6"``) makes each ligand a
+        molecule: a contact lasts while any of its atoms (or its site, or its centre of mass) is within
+        the cut-off, so an anion rolling over between its atoms is one contact, not several.
     cutoff : float, optional
         Contact cut-off in Å (``d < cutoff``). Default: the first minimum of the
         centre–ligand g(r) from a first pass over at most ``cutoff_frames`` frames.
@@ -221,7 +225,8 @@ class ResidenceTime(ParticleAnalysis):
     _parameters = {
         "select_a": Param("selection", help="centre atoms (MDAnalysis syntax, e.g. 'name Li')",
                           aliases=("center", "--center"), metavar="SEL"),
-        "select_b": Param("selection", help="ligand atoms: polymer O, or one site per anion for ion pairs",
+        "select_b": Param("selection", help="ligand atoms: polymer O, or one site per anion for ion pairs; or a "
+                          "species RULE:SEL whose molecules are the ligands (e.g. 'any:resname PF6')",
                           aliases=("ligand", "--ligand"), metavar="SEL"),
         "cutoff": Param("float", help="contact cut-off (d < cutoff)", unit="Å", positive=True, nullable=True,
                         none_help="first minimum of g(r)"),
@@ -253,8 +258,22 @@ class ResidenceTime(ParticleAnalysis):
         owner = "ResidenceTime"
         b = copy.copy(self)
         b._c = resolve_atoms(source, self.select_a, "select_a", owner)
-        b._l = resolve_atoms(source, self.select_b, "select_b", owner)
-        mol = molecule_ids(source)[b._l]
+        sp_b = Species.parse(self.select_b)
+        pass_b: Any = self.select_b
+        if sp_b.counts_groups:
+            # Contacts with ligand molecules (each counted once), not with their atoms.
+            b._sp_l = sp_b.resolve(source, "select_b", owner)
+            b._mol_c = molecule_ids(source)[b._c]
+            b._l, b._n_l, mol = b._sp_l.atoms, b._sp_l.n_groups, b._sp_l.group_molecule
+            pass_b = first_pass_selection(sp_b, b._sp_l)
+            if self.cutoff is None and sp_b.rule == "com":
+                raise ValueError(f"{owner} finds its cut-off from an atom–atom g(r), which does not locate the shell "
+                                 f"of centres of mass ({sp_b.text()!r}); give the 'cutoff' parameter (Å).")
+        else:
+            b._sp_l = None
+            b._l = resolve_atoms(source, sp_b.select, "select_b", owner)
+            b._n_l, mol = len(b._l), molecule_ids(source)[b._l]
+            pass_b = sp_b.select
         chains, b._chain_of_ligand = np.unique(mol, return_inverse=True)
         b._chain_of_ligand = b._chain_of_ligand.astype(np.int64)
         b._n_chains = int(chains.size)
@@ -262,7 +281,7 @@ class ResidenceTime(ParticleAnalysis):
         b._hopping = bool(per_chain.max() >= 2) if self.hopping is None else self.hopping
         b._groups = min(self.error_blocks, len(b._c))
         b._group_of_center = (np.arange(len(b._c), dtype=np.int64) * b._groups) // len(b._c)
-        b._shell = first_shell(source, self.select_a, self.select_b, cutoff=self.cutoff, owner=owner, name="cutoff",
+        b._shell = first_shell(source, self.select_a, pass_b, cutoff=self.cutoff, owner=owner, name="cutoff",
                                r_max=self.r_max, n_bins=self.n_bins, cutoff_frames=self.cutoff_frames,
                                smoothing=self.smoothing, device=self.device)
         b._cutoff = b._shell.cutoff
@@ -339,8 +358,12 @@ class ResidenceTime(ParticleAnalysis):
         owner = "ResidenceTime"
         lo, hi = block
         centers = self._c[lo:hi]
-        n_b, n_l = len(centers), len(self._l)
+        n_b, n_l = len(centers), self._n_l
         atoms, (pos_c, pos_l) = union_positions(centers, self._l)
+        if self._sp_l is not None:
+            center_sp = ResolvedSpecies(name="select_a", rule="atom", atoms=centers, site_atoms=centers,
+                                        site_group=np.arange(n_b, dtype=np.int64), group_molecule=self._mol_c[lo:hi],
+                                        group_starts=np.arange(n_b, dtype=np.int64), weights=None)
         groups = self._group_of_center[lo:hi]
         g_of_pair = lambda p: groups[p // n_l]  # noqa: E731 - local, never pickled
         state = ResidenceState(hops=np.zeros(n_b, np.int64), rearrangements=np.zeros(n_b, np.int64),
@@ -355,10 +378,16 @@ class ResidenceTime(ParticleAnalysis):
                                           f"at frame {spec.start}.")
                 check_cutoff_fits(chunk.boxes, self._cutoff, "cutoff", owner, traj_id=spec.traj_id,
                                   frames=chunk.frames)
-                offsets, nbrs, _ = radius_neighbors(
-                    np.ascontiguousarray(chunk.positions[:, pos_c]), np.ascontiguousarray(chunk.positions[:, pos_l]),
-                    chunk.boxes, self._cutoff, centers, self._l, device=self.device)
-                rows = np.repeat(np.arange(chunk.n_frames * n_b, dtype=np.int64), np.diff(offsets))
+                if self._sp_l is not None:
+                    pairs = shell_pairs(center_sp, self._sp_l, chunk.positions, chunk.boxes, self._cutoff, pos_c,
+                                        pos_l, device=self.device)
+                    rows, nbrs = np.divmod(pairs, n_l)
+                else:
+                    offsets, nbrs, _ = radius_neighbors(
+                        np.ascontiguousarray(chunk.positions[:, pos_c]),
+                        np.ascontiguousarray(chunk.positions[:, pos_l]),
+                        chunk.boxes, self._cutoff, centers, self._l, device=self.device)
+                    rows = np.repeat(np.arange(chunk.n_frames * n_b, dtype=np.int64), np.diff(offsets))
                 f_local, c_local = np.divmod(rows, n_b)
                 keys.append((c_local * n_l + nbrs) * n_frames + (f_local + done))
                 times.append(chunk.times.astype(np.float64))
@@ -467,7 +496,7 @@ class ResidenceTime(ParticleAnalysis):
             threshold=self.threshold, fit_max_lag_ps=float(fit_max), cutoff=float(self._cutoff),
             cutoff_source=self._shell.origin,
             tolerance_frames=self.tolerance_frames, dt_ps=dt, n_frames=int(cpf.size),
-            n_trajectories=len(state.times), n_centers=n_c, n_ligands=len(self._l), error_blocks=self._groups,
+            n_trajectories=len(state.times), n_centers=n_c, n_ligands=self._n_l, error_blocks=self._groups,
             mean_contacts=float(cpf.sum() / (n_c * cpf.size)), contacts_per_frame=cpf, centers=self._c.copy(),
             hopping=self._hopping, **hop, units=dict(UNITS),
             provenance={**provenance, "first_shell": {"cutoff": self._shell.describe()}},
