@@ -1,10 +1,12 @@
 """Kinetics and free-energy stages: graphs (neighbour-graph statistics), msm (Li⁺ solvation-state
-kinetics by GraphVAMPNet, MLP VAMPNet or TICA → MSM) and fes (free energy of Li⁺ over its shell
+kinetics by TICA → MSM (the default), GraphVAMPNet or MLP VAMPNet) and fes (free energy of Li⁺ over its shell
 counts, with minima).
 
 Runs :func:`trajml.workflows.kinetic_analysis` on one system: implied timescales against the lag,
 a Chapman–Kolmogorov test, populations and per-state shell composition, with their figures in
-the report. Lags in frames (of the analysed frames), times in ps, lengths in Å.
+the report, and its diagnostics (``diagnostics`` records; the failed ones, and the workflow's own
+warnings in YAML words, among the stage's ``warnings``). Lags in frames (of the analysed frames),
+times in ps, lengths in Å.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ VAMPNet, or TICA → k-means → MSM with PCCA+), implied timescales against the
 intervals over target atoms, a Chapman–Kolmogorov test, stationary populations and the per-state
 interpretation (shell composition, net charge, per-state RDFs, representative frames).
 :meth:`KineticAnalysis.write` saves it all: ``timescales.json`` (lag → timescales in ps),
-``populations.json``, ``ck_test.json``, ``states.json``, the plots and the model file.
+``populations.json``, ``ck_test.json``, ``states.json``, ``diagnostics.json`` (the checks of
+:mod:`trajml.kinetics.diagnostics`, in plain language), the plots and the model file. The default
+model is 'tica' (seconds); a lag no trajectory spans is refused, one over a quarter of the shortest
+warns, and the graph model warns when its training budget is too small for the system.
 """
 
 from __future__ import annotations
@@ -65,6 +68,10 @@ class KineticAnalysis:
         PCCA+ memberships of the network's soft states in the metastable sets (``n_metastable``).
     first_shells : dict of str to str
         Each shell species' cut-off and where it came from (given, or the first minimum of which g(r)).
+    diagnostics : list of Diagnostic
+        The checks of :mod:`trajml.kinetics.diagnostics`, each with a code, whether it passed, a
+        plain-language message and its numbers: implied timescales converged in the lag, longer than
+        the lag, distinct states, the Chapman–Kolmogorov test, and (graph) rows cut at max_neighbors.
     """
 
     model_kind: str
