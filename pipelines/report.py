@@ -24,6 +24,7 @@ import re
 import shutil
 from typing import Any
 
+from trajml.pipelines.report_diagnostics import passed_checks
 from trajml.pipelines.report_series import temperature_series_section
 from trajml.pipelines.report_windows import stage_warnings, window_notes
 
@@ -153,6 +154,8 @@ def _system_section(system: Any, outcomes: list[Any], store: Any, folder: str) -
             continue
         entry = entries[o.key]
         out += [f"<p class='warning'>Warning: {e(w)}</p>" for w in stage_warnings(entry.data)]
+        checked = passed_checks(entry.data)
+        out += [f"<p class='note'>Checked: {e(' '.join(checked))}</p>"] if checked else []
         numbers = entry.meta.get("numbers", {})
         if numbers:
             out.append("<table>" + "".join(f"<tr><th class='l'>{e(k)}</th><td>{_fmt(v)}</td><td class='l'>{e(u)}</td></tr>"

@@ -1,14 +1,17 @@
 """Kinetics and free-energy stages: graphs (neighbour-graph statistics), msm (Li⁺ solvation-state
-kinetics by GraphVAMPNet, MLP VAMPNet or TICA → MSM) and fes (free energy of Li⁺ over its shell
+kinetics by TICA → MSM (the default), GraphVAMPNet or MLP VAMPNet) and fes (free energy of Li⁺ over its shell
 counts, with minima).
 
 Runs :func:`trajml.workflows.kinetic_analysis` on one system: implied timescales against the lag,
 a Chapman–Kolmogorov test, populations and per-state shell composition, with their figures in
-the report. Lags in frames (of the analysed frames), times in ps, lengths in Å.
+the report, and its diagnostics (``diagnostics`` records; the failed ones, and the workflow's own
+warnings in YAML words, among the stage's ``warnings``). Lags in frames (of the analysed frames),
+times in ps, lengths in Å.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from trajml._threads import torch_threads
@@ -33,12 +36,15 @@ def graphs(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     truncates too many rows shows up here first.
     """
     from trajml.features import NeighborGraphs
+    from trajml.kinetics.diagnostics import check_graph_truncation
     from trajml.pipelines.stages._common import _run
 
     res = _run(NeighborGraphs(**analysis_params(params, "graphs")), ctx, params)
     numbers = {"mean_degree": (float(res.mean_degree), ""), "fraction_truncated": (float(res.fraction_truncated), ""),
                "r_max": (float(res.r_max), "Å")}
-    return StageOutput(data=_data(res), numbers=numbers,
+    check = check_graph_truncation(float(res.fraction_truncated), int(res.max_neighbors), float(res.r_max))
+    return StageOutput(data=_data(res, diagnostics=[check.to_dict()], warnings=[] if check.passed else [check.message]),
+                       numbers=numbers,
                        tables={"degree": {"degree": res.degree, "probability": res.probability}})
 
 
@@ -63,8 +69,12 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     import numpy as np
 
     # One thread: units already run in parallel, and torch's workers would spin against theirs.
-    with torch_threads(1 if params["model"] in ("graph", "mlp") else None):
+    threads = 1 if params["model"] in ("graph", "mlp") else None
+    with torch_threads(threads), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", UserWarning)
         res = _analyse(ctx, params)
+    # in the pipeline's words (``epochs: 53``) where the warning has them
+    said = [str(getattr(w.message, "yaml_message", w.message)) for w in seen if issubclass(w.category, UserWarning)]
     its = res.timescales
     i = int(np.argmin(np.abs(its.lags - res.lag)))
     numbers: dict[str, tuple[float, str]] = {"lag": (res.lag * res.dt_ps, "ps")}
@@ -81,7 +91,8 @@ def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                          "net_charge_e": interp.net_charge_mean}}
     data = {"model": res.model_kind, "lag_frames": res.lag, "dt_ps": res.dt_ps, "summary": res.summary(),
             "timescales": _data(its), "ck_test": _data(res.ck), "populations": res.populations.tolist(),
-            "states": _data(interp)}
+            "states": _data(interp), "diagnostics": [d.to_dict() for d in res.diagnostics],
+            "warnings": list(dict.fromkeys(said + res.warnings))}
     if res.model_kind == "graph":
         data["graph"] = {"r_max": float(res.model.r_max), "max_neighbors": int(res.model.max_neighbors)}
     use_offscreen_backend()  # workers have no display

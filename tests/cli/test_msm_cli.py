@@ -22,8 +22,8 @@ pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
 PNG = b"\x89PNG\r\n\x1a\n"
-OUTPUTS = ("timescales.json", "populations.json", "ck_test.json", "states.json", "model.npz", "timescales.png",
-           "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
+OUTPUTS = ("timescales.json", "populations.json", "ck_test.json", "states.json", "diagnostics.json", "model.npz",
+           "timescales.png", "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +112,9 @@ def test_graph_route_end_to_end(tmp_path, capsys):
 
 @pytest.mark.parametrize("extra, message", [
     (["--targets", "name Zz"], "Selection 'name Zz' matched no atom"),
-    (["--lag", "500", "--stop", "50"], "'lag' parameter of kinetic_analysis (500 frames) must be shorter"),
+    (["--lag", "500", "--stop", "50"], "argument --lag: must be shorter than the shortest trajectory analysed (50 "
+                                       "frames): no transition fits in it. Give a lag of at most a quarter of it, "
+                                       "--lag 12, or analyse more frames (--start/--stop/--step). Got 500 frames"),
     (["--model", "mlp", "--stop", "20", "--batch-size", "5000"], "fewer than 'batch_size' = 5000"),
     (["--shell", "anion"], "must be LABEL=SEL items"),
 ])
@@ -162,3 +164,16 @@ def test_hard_states_interpretation_counts_each_row_once(tmp_path):
     states = json.loads((out / "states.json").read_text())
     occupation = np.bincount(labels.ravel(), minlength=2) / labels.size
     np.testing.assert_allclose(states["population"], occupation, atol=1e-12)
+
+
+def test_a_lag_over_a_quarter_of_the_run_warns_in_flags_and_the_default_route_is_tica(tmp_path, capsys):
+    out = tmp_path / "default"
+    assert main(["msm", "--lag", "12", "--stop", "40", "--clusters", "6", "--bootstrap", "0", "--r-shell", "8.0",
+                 "--its-lags", "1", "2", "--no-plots", "-o", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "trajml msm: warning: The lag of kinetic_analysis, 12 frames (60 ps), is longer than a quarter of the " \
+           "shortest trajectory analysed (40 frames)" in captured.err
+    assert "Give --lag 10 or less" in captured.err
+    assert "tica model, 3 states" in captured.out
+    diagnostics = json.loads((out / "diagnostics.json").read_text())["diagnostics"]
+    assert {d["code"] for d in diagnostics} == {"its_not_converged", "its_at_lag", "states_indistinct", "ck_failed"}

@@ -20,7 +20,7 @@ def test_check_lists_units_of_the_bundled_demo(capsys):
     args = _parser().parse_args(["run", "spe_demo", "--check"])
     assert args.scheduler == "local" and not args.resume
     assert args.func(args) == 0
-    assert "1 systems × 11 stages = 11 units" in capsys.readouterr().out
+    assert "1 systems × 10 stages = 10 units" in capsys.readouterr().out
 
 
 def test_run_prints_counts_and_report_then_reuses(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -284,6 +285,20 @@ def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
     assert stored["g"]["fraction_truncated"] == pytest.approx(ref.fraction_truncated, rel=1e-12)
     assert stored["msm"]["model"] == "graph"
     assert stored["msm"]["graph"] == {"r_max": 8.5, "max_neighbors": 8}
+    # rows cut at 8 neighbours: the graphs stage says so (over 5 % here), and its report shows it
+    (check,) = stored["g"]["diagnostics"]
+    assert check["code"] == "graph_truncated" and check["passed"] is (ref.fraction_truncated <= 0.05)
+    assert ref.fraction_truncated > 0.05 and check["message"] in stored["g"]["warnings"]
+    # one epoch over 28 frame pairs (2 steps) is far too little training, and the msm stage says so
+    assert any("will train for only" in w and "Give epochs: 500 (or more frames), or use model: tica" in w
+               for w in stored["msm"]["warnings"])
+    codes = {d["code"] for d in stored["msm"]["diagnostics"]}
+    assert codes == {"its_not_converged", "its_at_lag", "states_indistinct", "ck_failed", "graph_truncated"}
+    report = (tmp_path / "out" / "report" / "index.html").read_text()
+    assert "Warning: " + check["message"].split(":")[0] in report
+    for d in stored["msm"]["diagnostics"]:  # every check is in the report: a warning, or among those passed
+        assert html.escape(d["message"]) in report
+    assert ("Checked: " in report) is any(d["passed"] for d in stored["msm"]["diagnostics"])
 
 
 def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(tmp_path):

@@ -18,8 +18,10 @@ def parse(text: str, tmp_path=None):
 
 def test_bundled_demo_is_valid():
     spec = load_pipeline(bundled_pipeline("spe_demo"))
-    assert [s.stage for s in spec.stages] == ["info", "rdf", "rdf", "coordination", "solvation", "msd", "residence", "transport",
-                                                 "graphs", "msm", "fes"]
+    assert [s.stage for s in spec.stages] == ["info", "rdf", "rdf", "coordination", "solvation", "msd", "residence",
+                                             "transport", "msm", "fes"]
+    msm = spec.stages[8].params
+    assert msm["model"] == "tica" and msm["graphs_from"] is None  # the fast, validated route (seconds)
     assert spec.systems[0].metadata["temperature"] == 300.0
     assert spec.stages[3].params["cutoff_from"] == "rdf_li_o"
 

@@ -16,8 +16,8 @@ from trajml.kinetics import TICAMSMModel  # noqa: E402
 from trajml.store import load_model  # noqa: E402
 from trajml.workflows import KineticAnalysis, kinetic_analysis  # noqa: E402
 
-FILES = ("timescales.json", "populations.json", "ck_test.json", "states.json", "model.npz", "timescales.png",
-         "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
+FILES = ("timescales.json", "populations.json", "ck_test.json", "states.json", "diagnostics.json", "model.npz",
+         "timescales.png", "ck_test.png", "populations.png", "state_rdf.png", "state_shell.png")
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +114,35 @@ def test_a_gap_in_the_frames_analysed_is_refused_naming_file_and_frame(tmp_path)
         _tiny(source)
     with pytest.raises(IrregularTimeError, match="frame 20 of"):
         _tiny(mda.Universe(sample_topology(), gap))
+
+
+def test_a_lag_no_trajectory_spans_is_refused_and_one_over_a_quarter_warns():
+    from trajml.errors import InvalidParameterError
+
+    source = open_source(sample_topology(), sample_trajectory())
+    with pytest.raises(InvalidParameterError, match=r"The 'lag' parameter of kinetic_analysis must be shorter than the "
+                                                    r"shortest trajectory analysed \(40 frames\): no transition fits "
+                                                    r"in it\. Give a lag of at most a quarter of it, lag=10, .* Got 40 "
+                                                    r"frames \(200 ps\) instead\."):
+        kinetic_analysis(source, lag=40, r_shell=8.0, stop=40, n_bootstrap=0)
+    with pytest.warns(UserWarning, match=r"The lag of kinetic_analysis, 12 frames \(60 ps\), is longer than a quarter "
+                                         r"of the shortest trajectory analysed \(40 frames\).*Give lag=10 or less"):
+        res = kinetic_analysis(source, lag=12, r_shell=8.0, stop=40, n_bootstrap=0, n_clusters=6, its_lags=[1, 2])
+    assert res.ck.lags.tolist() == [0, 12, 24, 36]  # the CK multiples that fit in 40 frames
+    with pytest.raises(InvalidParameterError, match="must be shorter than the shortest"):
+        kinetic_analysis(source, lag=4, r_shell=8.0, stop=4, n_bootstrap=0)
+
+
+def test_the_default_route_is_tica_with_diagnostics_written(analysis, tmp_path):
+    import inspect
+
+    from trajml.workflows.kinetics import KineticWorkflow
+
+    assert inspect.signature(kinetic_analysis).parameters["model"].default == "tica"
+    assert KineticWorkflow().model == "tica"
+    codes = [d.code for d in analysis.diagnostics]
+    assert codes == ["its_not_converged", "its_at_lag", "states_indistinct", "ck_failed"]
+    assert analysis.warnings == [d.message for d in analysis.diagnostics if not d.passed]
+    analysis.write(tmp_path, plots=False)
+    stored = json.loads((tmp_path / "diagnostics.json").read_text())["diagnostics"]
+    assert [d["code"] for d in stored] == codes and all(isinstance(d["passed"], bool) for d in stored)

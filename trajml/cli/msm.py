@@ -1,4 +1,4 @@
-"""``trajml msm``: kinetic states of target atoms (GraphVAMPNet, MLP VAMPNet or TICA → MSM)."""
+"""``trajml msm``: kinetic states of target atoms (TICA → MSM by default, GraphVAMPNet or MLP VAMPNet)."""
 
 from __future__ import annotations
 
@@ -25,14 +25,17 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "msm",
-        help="kinetic (Markov) states of target atoms: GraphVAMPNet, MLP VAMPNet or TICA -> k-means -> MSM",
+        help="kinetic (Markov) states of target atoms: TICA -> k-means -> MSM (default), GraphVAMPNet or MLP VAMPNet",
         description="Learn M kinetic states of every target atom (default: every Li+) and validate them: "
         "implied timescales against the lag with bootstrap intervals over target atoms, a Chapman-Kolmogorov "
         "test, stationary populations, and per-state first-shell composition, net shell charge, RDFs and "
-        "representative frames. --model graph trains a graph-convolutional VAMPNet on the periodic neighbour "
-        "graphs of all atoms (GDyNet); mlp and tica use shell counts by species at a few radii. Writes "
+        "representative frames, with plain-language diagnostics (timescales not converged in the lag or not "
+        "longer than it, states with the same shell, a failed CK test, truncated graphs). The default, --model "
+        "tica, clusters TICA projections of shell counts by species at a few radii (seconds); --model graph "
+        "trains a graph-convolutional VAMPNet on the periodic neighbour graphs of all atoms (GDyNet; minutes to "
+        "hours, and it warns when --epochs are too few); mlp trains a VAMPNet on the shell counts. Writes "
         "timescales.json (lag in ps -> timescales in ps), populations.json, ck_test.json, states.json, "
-        "PNG plots and model.npz into DIR. Without TOP/TRAJ it analyses the bundled sample SPE.",
+        "diagnostics.json, PNG plots and model.npz into DIR. Without TOP/TRAJ it analyses the bundled sample SPE.",
     )
     add_input_arguments(p, optional=True)
     add_parameters(p.add_argument_group("model, validation and interpretation"), KineticWorkflow)

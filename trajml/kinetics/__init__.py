@@ -5,6 +5,8 @@
 - :mod:`~trajml.kinetics.tica`: TICA/VAMP projections and the TICA → k-means → MSM model;
 - :mod:`~trajml.kinetics.soft_validation`: timescales, CK tests and PCCA+ of soft state assignments;
 - :mod:`~trajml.kinetics.interpret`: what the first shell of a target looks like in each state;
+- :mod:`~trajml.kinetics.diagnostics`: plain-language checks of a model (timescales converged and
+  longer than the lag, distinct states, Chapman–Kolmogorov test, truncated graphs);
 - :mod:`trajml.kinetics.deep`: VAMPNets and graph VAMPNets (PyTorch, the ``deep`` extra).
 
 Names are imported lazily, so ``import trajml.kinetics`` stays light; deeptime is imported only

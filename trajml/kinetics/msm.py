@@ -14,6 +14,7 @@ import numpy as np
 
 from trajml._validation import Param, check_float, check_int, invalid
 from trajml.base import Estimator
+from trajml.kinetics._counts import PooledCounts
 from trajml.kinetics.koopman import LAG, _ro
 from trajml.results import Results
 from trajml.store.models import StoredModel, load_model, save_model
@@ -79,23 +80,19 @@ def _check_bootstrap(owner: str, n_bootstrap: Any, block_frames: Any, n_trajs: i
     return int(n_bootstrap), None
 
 
-def _resample(dtrajs: Sequence[np.ndarray], rng: np.random.Generator, block_frames: int | None) -> list[np.ndarray]:
-    pool = list(dtrajs)
-    if block_frames is not None:
-        pool = [d[s:s + block_frames] for d in dtrajs for s in range(0, len(d), block_frames)]
-    pick = rng.integers(0, len(pool), size=len(pool))
-    return [pool[i] for i in pick]
-
-
 def _fit_deeptime(dtrajs: Sequence[np.ndarray], lag: int, n_states: int, reversible: bool) -> Any:
-    from deeptime.markov import TransitionCountEstimator
+    return _fit_counts(PooledCounts(dtrajs, n_states).total(lag), lag, reversible)
+
+
+def _fit_counts(counts: np.ndarray, lag: int, reversible: bool) -> Any:
+    """deeptime's maximum-likelihood MSM on the largest strongly connected set of sliding ``counts``."""
+    from deeptime.markov import TransitionCountModel
     from deeptime.markov.msm import MaximumLikelihoodMSM
 
-    counts = TransitionCountEstimator(lagtime=lag, count_mode="sliding", n_states=n_states).fit(list(dtrajs)).fetch_model()
-    if counts.total_count == 0:
+    if not counts.sum() > 0:
         raise ValueError(f"No transition at lag {lag} frames in the discrete trajectories.")
-    counts = counts.submodel_largest(directed=True)
-    return MaximumLikelihoodMSM(reversible=reversible, lagtime=lag).fit(counts).fetch_model()
+    model = TransitionCountModel(counts, lagtime=lag).submodel_largest(directed=True)
+    return MaximumLikelihoodMSM(reversible=reversible, lagtime=lag).fit(model).fetch_model()
 
 
 def _timescales(eigenvalues: np.ndarray, lag_ps: float) -> np.ndarray:
@@ -351,10 +348,11 @@ def _check_lags(owner: str, lags: Any) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _its_row(d: Sequence[np.ndarray], lag: int, ns: int, rev: bool, dt: float, n_its: int) -> np.ndarray:
+def _its_row(pool: PooledCounts, weights: np.ndarray | None, lag: int, rev: bool, dt: float,
+             n_its: int) -> np.ndarray:
     row = np.full(n_its, np.nan)
     try:
-        msm = _fit_deeptime(d, lag, ns, rev)
+        msm = _fit_counts(pool.total(lag, weights), lag, rev)
     except ValueError:
         return row
     ev = np.linalg.eigvals(np.asarray(msm.transition_matrix))
@@ -403,14 +401,15 @@ def implied_timescales(dtrajs: Any, lags: Any, dt_ps: float = 1.0, *, n_its: int
     _check_enough(owner, d, int(lag_arr.max()))
     nb, block = _check_bootstrap(owner, n_bootstrap, block_frames, len(d), int(lag_arr.max()))
     ns = max(int(x.max()) for x in d if x.size) + 1
-    ts = np.stack([_its_row(d, int(lag), ns, reversible, dt, n_its) for lag in lag_arr])
+    ts = np.stack([_its_row(PooledCounts(d, ns), None, int(lag), reversible, dt, n_its) for lag in lag_arr])
     lower = upper = None
     if nb:
         rng = np.random.default_rng(seed)
+        pool = PooledCounts(d, ns, block)  # each item counted once per lag; samples sum them with weights
         samples = np.empty((nb,) + ts.shape)
         for b in range(nb):
-            dd = _resample(d, rng, block)
-            samples[b] = np.stack([_its_row(dd, int(lag), ns, reversible, dt, n_its) for lag in lag_arr])
+            w = pool.draw(rng)
+            samples[b] = np.stack([_its_row(pool, w, int(lag), reversible, dt, n_its) for lag in lag_arr])
         alpha = 100 * (1 - float(confidence)) / 2
         with np.errstate(all="ignore"):
             import warnings
@@ -544,28 +543,30 @@ def ck_test(dtrajs: Any, lag: int, dt_ps: float = 1.0, *, mlags: int = 5, n_meta
         memb = np.eye(ns)
     ks = np.arange(int(mlags) + 1)
 
-    def run(dd: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        b = _fit_deeptime(dd, lag, ns, reversible)
+    def run(pool: PooledCounts, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        b = _fit_counts(pool.total(lag, w), lag, reversible)
         pred = np.stack([_set_probabilities(b, memb, int(k)) for k in ks])
         est = [_set_probabilities(b, memb, 0)]
         for k in ks[1:]:
             try:
-                est.append(_set_probabilities(_fit_deeptime(dd, lag * int(k), ns, reversible), memb, 1))
+                est.append(_set_probabilities(_fit_counts(pool.total(lag * int(k), w), lag * int(k), reversible),
+                                              memb, 1))
             except ValueError:
                 est.append(np.full_like(est[0], np.nan))
         return pred, np.stack(est)
 
-    pred, est = run(d)
+    pred, est = run(PooledCounts(d, ns), None)
     extra: dict[str, Any] = dict.fromkeys(["predicted_lower", "predicted_upper", "estimated_lower", "estimated_upper",
                                            "predicted_std", "estimated_std"])
     if nb:
         import warnings
 
         rng = np.random.default_rng(seed)
+        pool = PooledCounts(d, ns, block)
         ps, es = [], []
         for _ in range(nb):
             try:
-                p, e = run(_resample(d, rng, block))
+                p, e = run(pool, pool.draw(rng))
             except ValueError:
                 continue
             ps.append(p)

@@ -6,7 +6,10 @@ VAMPNet, or TICA → k-means → MSM with PCCA+), implied timescales against the
 intervals over target atoms, a Chapman–Kolmogorov test, stationary populations and the per-state
 interpretation (shell composition, net charge, per-state RDFs, representative frames).
 :meth:`KineticAnalysis.write` saves it all: ``timescales.json`` (lag → timescales in ps),
-``populations.json``, ``ck_test.json``, ``states.json``, the plots and the model file.
+``populations.json``, ``ck_test.json``, ``states.json``, ``diagnostics.json`` (the checks of
+:mod:`trajml.kinetics.diagnostics`, in plain language), the plots and the model file. The default
+model is 'tica' (seconds); a lag no trajectory spans is refused, one over a quarter of the shortest
+warns, and the graph model warns when its training budget is too small for the system.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from trajml.base import Parameterized
 from trajml.io import open_source
 from trajml.io.spacing import require_regular
 from trajml.io.universe import is_universe
+from trajml.workflows.kinetic_checks import check_lag, check_training_budget
 
 __all__ = ["kinetic_analysis", "KineticAnalysis", "KineticWorkflow", "MODELS"]
 
@@ -64,6 +68,10 @@ class KineticAnalysis:
         PCCA+ memberships of the network's soft states in the metastable sets (``n_metastable``).
     first_shells : dict of str to str
         Each shell species' cut-off and where it came from (given, or the first minimum of which g(r)).
+    diagnostics : list of Diagnostic
+        The checks of :mod:`trajml.kinetics.diagnostics`, each with a code, whether it passed, a
+        plain-language message and its numbers: implied timescales converged in the lag, longer than
+        the lag, distinct states, the Chapman–Kolmogorov test, and (graph) rows cut at max_neighbors.
     """
 
     model_kind: str
@@ -78,6 +86,14 @@ class KineticAnalysis:
     feature_names: list[str]
     memberships: np.ndarray | None = None
     first_shells: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Any] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The messages of the diagnostics that did not pass (plain language, what to do)."""
+        from trajml.kinetics.diagnostics import warnings_of
+
+        return warnings_of(self.diagnostics)
 
     def summary(self) -> str:
         """One paragraph: slowest timescales at the model lag and the state populations."""
@@ -85,9 +101,10 @@ class KineticAnalysis:
         ts = ", ".join(f"{t:.4g}" for t in self.timescales.timescales_ps[i] if np.isfinite(t))
         pops = ", ".join(f"{p:.3f}" for p in self.populations)
         shells = "; ".join(f"{k}: {v}" for k, v in self.first_shells.items())
+        warned = "".join(f"\nwarning: {w}" for w in self.warnings)
         return (f"{self.model_kind} model, {len(self.populations)} states, lag {self.lag} frames "
                 f"({self.lag * self.dt_ps:g} ps): implied timescales {ts} ps; populations {pops}"
-                + (f"\nfirst shells: {shells}" if shells else ""))
+                + (f"\nfirst shells: {shells}" if shells else "") + warned)
 
     def write(self, directory: str | os.PathLike[str], *, plots: bool = True,
               provenance: dict[str, Any] | None = None) -> list[str]:
@@ -122,6 +139,8 @@ class KineticAnalysis:
             }),
             _write_json(d, "ck_test.json", provenance, json.loads(self.ck.to_json())),
             _write_json(d, "states.json", provenance, json.loads(self.interpretation.to_json())),
+            _write_json(d, "diagnostics.json", provenance, {
+                "model": self.model_kind, "diagnostics": [x.to_dict() for x in self.diagnostics]}),
         ]
         from trajml.store.models import save_model
 
@@ -208,8 +227,9 @@ class KineticWorkflow(Parameterized):
         "n_states": Param("int", help="number of kinetic states (softmax outputs, or PCCA+ sets for tica)",
                           minimum=2, aliases=("states", "--states"), metavar="M"),
         "lag": Param("int", help="model lag in analysed frames", minimum=1, metavar="FRAMES"),
-        "model": Param("str", help="graph (GraphVAMPNet), mlp (VAMPNet on shell counts) or tica (TICA -> MSM)",
-                       choices=MODELS),
+        "model": Param("str", help="tica (TICA -> k-means -> MSM on shell counts: seconds, the default), graph "
+                       "(GraphVAMPNet on neighbour graphs: minutes to hours of training) or mlp (VAMPNet on shell "
+                       "counts)", choices=MODELS),
         "shell": Param("mapping", help="shell species, LABEL=SEL", nullable=True,
                        none_help="'polymer O=name O' 'anion=name TFSI'", metavar="LABEL=SEL"),
         "r_shell": Param("any", help="first-shell cut-off(s)", unit="Å", nullable=True,
@@ -243,7 +263,7 @@ class KineticWorkflow(Parameterized):
                            "each target's most probable state (hard)", choices=("soft", "hard")),
     }
 
-    def __init__(self, select: Any = "name Li", n_states: int = 3, lag: int = 5, *, model: str = "graph",
+    def __init__(self, select: Any = "name Li", n_states: int = 3, lag: int = 5, *, model: str = "tica",
                  shell: Mapping[str, Any] | None = None, r_shell: float | Mapping[str, float] | None = None,
                  radii: Sequence[float] | None = None, its_lags: Sequence[int] | None = None, mlags: int = 4,
                  n_bootstrap: int = 50, epochs: int = 20, batch_size: int | None = None, n_clusters: int = 20,
@@ -268,7 +288,7 @@ class KineticWorkflow(Parameterized):
 
 
 def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, lag: int = 5, *,
-                     model: str = "graph", shell: Mapping[str, Any] | None = None,
+                     model: str = "tica", shell: Mapping[str, Any] | None = None,
                      r_shell: float | Mapping[str, float] | None = None, radii: Sequence[float] | None = None,
                      its_lags: Sequence[int] | None = None, mlags: int = 4, n_bootstrap: int = 50,
                      start: int = 0, stop: int | None = None, step: int = 1, chunk_size: int = 100,
@@ -291,9 +311,12 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
         Number of states m (softmax outputs, or PCCA+ sets for 'tica').
     lag : int
         Model lag in frames (of the analysed, strided frames). Default 5.
-    model : {'graph', 'mlp', 'tica'}
-        GraphVAMPNet on neighbour graphs of all atoms; MLP VAMPNet or TICA → k-means → MSM on
-        shell counts.
+    model : {'tica', 'graph', 'mlp'}
+        'tica' (default): TICA → k-means → MSM with PCCA+ on shell counts by species, seconds on
+        thousands of atoms, states that are shells by construction. 'graph': GraphVAMPNet on
+        neighbour graphs of all atoms, which must be trained (warns when ``epochs`` give it fewer
+        than :data:`~trajml.workflows.kinetic_checks.MIN_TRAINING_STEPS` optimizer steps). 'mlp':
+        MLP VAMPNet on shell counts.
     shell : mapping of str to selection, optional
         Shell species, e.g. ``{"polymer O": "name O", "anion": "name TFSI"}`` (the default).
     r_shell : float or mapping of str to float, optional
@@ -354,6 +377,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     """
     from trajml.features.first_shell import first_shell
     from trajml.features.shell_counts import ShellCounts
+    from trajml.kinetics.diagnostics import diagnose
     from trajml.kinetics.interpret import StateInterpretation
     from trajml.kinetics.soft_validation import soft_ck_test, soft_implied_timescales, soft_populations
     from trajml.parallel.options import show_progress
@@ -380,6 +404,10 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
         require_regular(source, k, range(start, n_k if stop is None else min(stop, n_k), step), "Kinetic analysis")
     dt = float(source.dt) * step
     opts = _checked_dt(dict(model_options or {}), dt, step, owner)
+    lengths = [len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
+               for k in range(source.n_trajectories)]
+    n_longest = max(lengths)
+    check_lag(lag, lengths, owner, dt)
     shell = dict(shell) if shell is not None else {"polymer O": "name O", "anion": "name TFSI"}
     half_box = _half_box(source)
     if r_shell is None:
@@ -391,13 +419,9 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
     else:
         origins = {label: "given" for label in shell}
     shells = r_shell if isinstance(r_shell, Mapping) else {label: float(r_shell) for label in shell}
-    n_longest = max(len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
-                    for k in range(source.n_trajectories))
-    if lag >= n_longest:
-        raise ValueError(f"The 'lag' parameter of {owner} ({lag} frames) must be shorter than the longest "
-                         f"trajectory analysed ({n_longest} frames).")
     feature_names: list[str] = []
     tmp_graphs = None
+    truncation = None
     if model == "graph":
         from trajml.kinetics.deep import GraphVAMPNet
         from trajml.store.graphs import GraphDataset
@@ -410,6 +434,8 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
             ds = GraphDataset.from_source(source, graph_dir, targets, r_max=r_graph, max_neighbors=max_neighbors,
                                           chunk_size=chunk_size, start=start, stop=stop, step=step, device=device,
                                           progress=progress)
+            check_training_budget(sum(max(0, n - lag) for n in lengths), epochs, batch_size or 16, owner)
+            truncation = (_full_rows(ds), ds.max_neighbors, ds.r_max)
             fitted = GraphVAMPNet(n_states, lag, epochs=epochs, batch_size=batch_size or 16, seed=seed,
                                   device=device, progress=progress, **opts).fit(ds).fetch_model()
             probs = fitted.transform(ds)
@@ -440,6 +466,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
             memb[fitted.msm.active_set] = fitted.msm.pcca_memberships
             probs = [_tica_probs(fitted, f, memb) for f in feats]
     lags = list(its_lags) if its_lags is not None else _default_lags(n_longest, lag)
+    ck_multiples = max(1, min(mlags, (n_longest - 1) // lag))  # a long lag (warned above) leaves fewer multiples
     memberships = None
     if n_metastable is not None and model != "tica":
         from trajml.kinetics.soft_validation import soft_pcca
@@ -453,20 +480,21 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
 
         dtrajs = [d for f in feats for d in fitted.assign(f, per_target=True)]
         its = implied_timescales(dtrajs, lags, dt, n_its=n_states - 1, n_bootstrap=n_bootstrap, seed=seed)
-        ck = ck_test(dtrajs, lag, dt, mlags=mlags, n_metastable=n_states, n_bootstrap=n_bootstrap, seed=seed)
+        ck = ck_test(dtrajs, lag, dt, mlags=ck_multiples, n_metastable=n_states, n_bootstrap=n_bootstrap, seed=seed)
         pops = fitted.msm.metastable_populations
     else:
         its = soft_implied_timescales(probs, lags, dt, n_bootstrap=n_bootstrap, seed=seed)
-        ck = soft_ck_test(probs, lag, dt, mlags=mlags, n_bootstrap=n_bootstrap, seed=seed)
+        ck = soft_ck_test(probs, lag, dt, mlags=ck_multiples, n_bootstrap=n_bootstrap, seed=seed)
         pops = soft_populations(probs, lag)
     states = probs if interpret == "soft" else [p.argmax(-1) for p in probs]
     interp = StateInterpretation(shell, r_shell=shells, r_max=min(max(shells.values()) * 1.6, half_box),
                                  n_bins=80, charge=source.atoms.charges is not None, n_states=n_sets).compute(
         source, targets, states if source.n_trajectories > 1 else states[0], start=start, stop=stop, step=step,
         chunk_size=chunk_size)
+    checks = diagnose(its=its, lag=lag, ck=ck, interpretation=interp, graph_truncation=truncation)
     return KineticAnalysis(model_kind=model, model=fitted, lag=lag, dt_ps=dt, probabilities=probs, timescales=its,
                            ck=ck, populations=np.asarray(pops), interpretation=interp, feature_names=feature_names,
-                           memberships=memberships, first_shells=origins)
+                           memberships=memberships, first_shells=origins, diagnostics=checks)
 
 
 def _checked_dt(opts: dict[str, Any], dt: float, step: int, owner: str) -> dict[str, Any]:
@@ -492,6 +520,17 @@ def _tica_probs(fitted: Any, features: np.ndarray, memberships: np.ndarray) -> n
     """PCCA+ memberships of the cluster each target is in, shape (T, n_targets, m)."""
     labels = np.stack(fitted.assign(features, per_target=True), axis=1)  # (T, n_targets)
     return memberships[labels]
+
+
+def _full_rows(ds: Any, chunk: int = 100) -> float:
+    """Share of the dataset's neighbour rows filled to its width (cut at max_neighbors, or exactly full)."""
+    full = rows = 0
+    for k, n in enumerate(ds.lengths):
+        for lo in range(0, n, chunk):
+            nbr, _ = ds.read(k, np.arange(lo, min(n, lo + chunk)))
+            full += int((nbr[..., -1] >= 0).sum())
+            rows += nbr.shape[0] * nbr.shape[1]
+    return full / rows if rows else 0.0
 
 
 def _half_box(source: Any) -> float:
