@@ -101,14 +101,15 @@ def _neighbor_counts_kernel(
     n_frames = pos_a.shape[0]
     r_max2 = cutoff * cutoff
     if per_frame:
-        for t in numba.prange(n_frames):
+        for tp in numba.prange(n_frames):
+            t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
             n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
             a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
             b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
             if not (ok_a and ok_b):
                 err[t] = 1
             _count_cells(
-                t, 0, n0 * n1 * n2, n0, n1, n2, boxes[t],
+                t, np.int64(0), n0 * n1 * n2, n0, n1, n2, boxes[t],
                 a_start, axs, ays, azs, a_ord, _gather(ids_a, a_ord),
                 b_start, bxs, bys, bzs, _gather(cls_b, b_ord), _gather(ids_b, b_ord), r_max2, out,
             )
@@ -224,7 +225,8 @@ def _fill_neighbors_kernel(
     n_frames = pos_a.shape[0]
     r_max2 = r_max * r_max
     if per_frame:
-        for t in numba.prange(n_frames):
+        for tp in numba.prange(n_frames):
+            t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
             n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
             a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
             b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
@@ -232,7 +234,7 @@ def _fill_neighbors_kernel(
                 err[t, 0] = 1
             keys = np.empty(max_row + 1, dtype=np.uint64)
             if not _fill_cells(
-                t, 0, n0 * n1 * n2, n0, n1, n2, boxes[t],
+                t, np.int64(0), n0 * n1 * n2, n0, n1, n2, boxes[t],
                 a_start, axs, ays, azs, a_ord, _gather(ids_a, a_ord),
                 b_start, bxs, bys, bzs, b_ord, _gather(ids_b, b_ord), r_max2, offsets, out_nb, out_d, keys,
             ):
@@ -323,11 +325,16 @@ def _run_counts(func: str, p: _Prepared, cutoff: float, classes: np.ndarray, out
         out[...] = 0
         return
     err = np.zeros(n_frames, dtype=np.int8)
+    # The kernel always counts into int64: one compiled signature for every caller's dtype (compiling
+    # this kernel costs seconds on a fresh install).
+    work = out if out.dtype == np.int64 else np.empty(out.shape, dtype=np.int64)
     _neighbor_counts_kernel(
         p.pos_a, p.pos_b, p.boxes, p.invs, p.ncells, p.ortho, cutoff, p.ids_a, p.ids_b, classes,
-        _per_frame(n_frames), _n_split(), out, err,
+        _per_frame(n_frames), _n_split(), work, err,
     )
     _raise_nonfinite(func, err)
+    if work is not out:
+        out[...] = work
 
 
 def count_neighbors(

@@ -86,7 +86,8 @@ def _pair_histogram_kernel(
     r_max2 = r_max * r_max
     dr = (r_max - r_min) / n_bins
     if per_frame:
-        for t in numba.prange(n_frames):
+        for tp in numba.prange(n_frames):
+            t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
             tid = numba.get_thread_id()
             n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
             a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
@@ -101,7 +102,7 @@ def _pair_histogram_kernel(
             a_mol = _gather(mol_a, a_ord) if use_mol else mol_a
             b_mol = _gather(mol_b, b_ord) if use_mol else mol_b
             _hist_cells(
-                0, n0 * n1 * n2, n0, n1, n2, boxes[t], half,
+                np.int64(0), n0 * n1 * n2, n0, n1, n2, boxes[t], half,
                 a_start, axs, ays, azs, a_id, a_mol, b_start, bxs, bys, bzs, b_id, b_mol,
                 use_mol, r_min, r_max2, dr, partial[tid],
             )

@@ -187,7 +187,8 @@ def _knn_kernel(
     n_frames = pos_a.shape[0]
     n_a = pos_a.shape[1]
     if per_frame:
-        for t in numba.prange(n_frames):
+        for tp in numba.prange(n_frames):
+            t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
             n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
             a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
             b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
@@ -195,7 +196,7 @@ def _knn_kernel(
                 err[t] = 1
             a_slot, a_cell = _slots_and_cells(a_start, a_ord)
             _knn_cells(
-                t, 0, n_a, a_slot, a_cell, n0, n1, n2, reach, boxes[t], invs[t], widths[t], ortho, r_max, order01,
+                t, np.int64(0), n_a, a_slot, a_cell, n0, n1, n2, reach, boxes[t], invs[t], widths[t], ortho, r_max, order01,
                 axs, ays, azs, _gather(ids_a, a_ord),
                 b_start, bxs, bys, bzs, b_ord, _gather(ids_b, b_ord), out_nb, out_d, out_cnt,
             )
