@@ -294,3 +294,24 @@ def test_bad_species(ionic_mix):
     with pytest.raises(InvalidParameterError, match=r"'species' parameter of Conductivity must be a mapping of at "
                                                     r"least two species"):
         Conductivity(species={"LI": "name LI"})
+
+
+def test_charge_scale_declared_in_the_run_metadata(tmp_path):
+    """A scaled-charge run of ``trajml simulate`` declares its scaling; Conductivity uses it and says so."""
+    import json
+    import os
+
+    from trajml.io import open_source
+
+    x, top = build_system(np.random.default_rng(5), scale=0.8)
+    files = write_system(tmp_path, x, BOX, DT, **top)
+    meta = os.path.splitext(files[0])[0] + ".json"
+    with open(meta, "w", encoding="utf-8") as fh:
+        json.dump({"parameters": {"charge_scale": 0.8, "temperature": TEMP}}, fh)
+    kw = {"species": SPECIES, "per_molecule": True, **WINDOW}
+    res = Conductivity(**kw).run(open_source(*files), progress=False)
+    assert np.allclose(res.charges_e, [0.8, 1.6, -0.8]) and res.charge_scale == 0.8
+    assert "charge_scale=0.8 declared in" in res.charge_source and res.temperature_source == "metadata"
+    # A value given in Python wins over the file.
+    with pytest.raises(ValueError, match=r"with charge_scale=0\.7 it must be an integer times 0\.7"):
+        Conductivity(charge_scale=0.7, **kw).run(open_source(*files), progress=False)

@@ -68,6 +68,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -80,7 +81,8 @@ from trajml.parallel.analysis import ParticleAnalysis
 from trajml.selection import describe_selection
 from trajml.transport.conductivity_charges import species_charges
 from trajml.transport.conductivity_estimates import conductivity_estimates
-from trajml.transport.conductivity_inputs import metadata_temperature, resolve_species, species_particles
+from trajml.transport.conductivity_inputs import (metadata_parameter, metadata_temperature, resolve_species,
+                                                  species_particles)
 from trajml.transport.conductivity_replicas import combine_replicas
 from trajml.transport.conductivity_results import UNITS, ConductivityResults
 from trajml.transport.diffusion import check_window
@@ -147,8 +149,9 @@ class Conductivity(ParticleAnalysis):
         per particle; each sum must be an integer (within 0.01 e), or an integer times ``charge_scale``.
     charge_scale : float, optional
         Declared scaling of the model's ionic charges (e.g. 0.8 for scaled-charge force fields): topology
-        sums must then be integers times it. The sums themselves are used. None: unscaled. Given
-        ``charges`` are used as given (no check).
+        sums must then be integers times it. The sums themselves are used. None: the ``charge_scale``
+        declared in the run's ``trajml simulate`` metadata file if there is one (the all-atom model's 0.8),
+        else unscaled. Given ``charges`` are used as given (no check).
     temperature : float, optional
         Temperature in K. None reads it from the run's metadata file (``<stem>.json`` written by
         ``trajml simulate`` beside the topology or trajectory) and fails if there is none.
@@ -209,7 +212,7 @@ class Conductivity(ParticleAnalysis):
                          "{'Li': 1.0, 'TFSI': -1.0}"),
         "charge_scale": Param("float", help="declared scaling of the ionic charges (topology sums must be "
                               "integers times it), e.g. 0.8", positive=True, nullable=True, metavar="SCALE",
-                              none_help="none: sums must be integers"),
+                              none_help="the run metadata's charge_scale, else none (sums must be integers)"),
         "temperature": Param("float", help="temperature", unit="K", positive=True, nullable=True,
                              none_help="the run's metadata JSON beside the topology", metavar="K"),
         "volume": Param("float", help="volume", unit="Å^3", positive=True, nullable=True,
@@ -272,9 +275,17 @@ class Conductivity(ParticleAnalysis):
         particles = [species_particles(source, g, masses, self.per_molecule) for g in spec.atoms]
         b._labels_txt = tuple(lab if lab is not None else p[3] for lab, p in zip(spec.labels, particles))
         b._selections = spec.selections
+        b._charge_scale, scale_note = self.charge_scale, ""
+        if self.charge_scale is None and self.charges is None:
+            # A scaled-charge model simulated by trajml declares its scaling in the run's metadata.
+            found = metadata_parameter(source, 0, "charge_scale")
+            if found is not None and found[0] != 1.0:
+                b._charge_scale = found[0]
+                scale_note = f" (charge_scale={found[0]:g} declared in '{os.path.basename(found[1])}')"
         b._charges, b._q_source = species_charges(source, particles, b._labels_txt, spec.selections, self.charges,
-                                                  roles=spec.roles, charge_scale=self.charge_scale,
+                                                  roles=spec.roles, charge_scale=b._charge_scale,
                                                   per_molecule=self.per_molecule)
+        b._q_source += scale_note
         b._n_ions = np.array([p[2].size - 1 for p in particles], dtype=np.int64)
         b._atoms = np.concatenate([p[0] for p in particles])
         b._weights = np.concatenate([p[1] for p in particles])
@@ -350,7 +361,7 @@ class Conductivity(ParticleAnalysis):
         record = {**provenance, "selections": [describe_selection(s) for s in self._selections]}
         return ConductivityResults(
             species=self._labels_txt, selections=sel_txt, charges_e=self._charges, charge_source=self._q_source,
-            charge_scale=1.0 if self.charge_scale is None else float(self.charge_scale),
+            charge_scale=1.0 if self._charge_scale is None else float(self._charge_scale),
             n_ions=self._n_ions, temperature_K=streamed.temperature, temperature_source=streamed.temperature_source,
             volume_A3=streamed.volume, lag_ps=lag, self_msd_A2=self_msd, **res, window_method=window_method,
             drift_removed=self.remove_drift, unwrapped=self.unwrap, per_molecule=self.per_molecule,

@@ -4,7 +4,8 @@
   of each species and checks that no atom belongs to two species.
 * :func:`species_particles` groups a selection into particles (atoms, or mass-weighted centres of the
   selected atoms of each molecule) and labels the species.
-* :func:`metadata_temperature` reads the temperature from a ``trajml simulate`` metadata file.
+* :func:`metadata_temperature` and :func:`metadata_parameter` read the temperature (or another run
+  parameter, such as the declared ``charge_scale``) from a ``trajml simulate`` metadata file.
 
 The charges are found by :func:`~trajml.transport.conductivity_charges.species_charges`.
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 from trajml.selection import _ranges, describe_selection, resolve_atoms
 
-__all__ = ["SpeciesSpec", "resolve_species", "species_particles", "metadata_temperature"]
+__all__ = ["SpeciesSpec", "resolve_species", "species_particles", "metadata_parameter", "metadata_temperature"]
 
 _ROLES = ("cation", "anion")
 #: The binary salt ``Conductivity()`` analyses when neither species nor cation/anion are given.
@@ -100,8 +101,11 @@ def resolve_species(source: Any, species: dict[str, Any] | None, cation: Any, an
     return SpeciesSpec(labels=labels, selections=selections, roles=roles, params=params, atoms=tuple(groups))
 
 
-def metadata_temperature(source: Any, traj_id: int) -> float | None:
-    """Temperature in K from a ``trajml simulate`` metadata file (``<stem>.json`` beside the files)."""
+def metadata_parameter(source: Any, traj_id: int, key: str) -> tuple[float, str] | None:
+    """A positive number ``parameters[key]`` from a ``trajml simulate`` metadata file, and that file.
+
+    The file is ``<stem>.json`` beside the topology or a trajectory part of member ``traj_id``.
+    """
     member = source.members[traj_id]
     for path in (member.topology, *member.parts):
         candidate = os.path.splitext(path)[0] + ".json"
@@ -110,12 +114,18 @@ def metadata_temperature(source: Any, traj_id: int) -> float | None:
         try:
             with open(candidate, encoding="utf-8") as fh:
                 meta = json.load(fh)
-            value = float(meta["parameters"]["temperature"])
+            value = float(meta["parameters"][key])
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if math.isfinite(value) and value > 0:
-            return value
+            return value, candidate
     return None
+
+
+def metadata_temperature(source: Any, traj_id: int) -> float | None:
+    """Temperature in K from a ``trajml simulate`` metadata file (``<stem>.json`` beside the files)."""
+    found = metadata_parameter(source, traj_id, "temperature")
+    return None if found is None else found[0]
 
 
 def species_particles(source: Any, atoms: np.ndarray, masses: np.ndarray | None, per_molecule: bool
