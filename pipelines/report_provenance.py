@@ -27,7 +27,7 @@ _DEPENDENCIES = ("numpy", "scipy", "numba", "MDAnalysis", "mdtraj", "matplotlib"
 
 def dependency_versions() -> dict[str, str]:
     """trajml, Python and every installed distribution of :data:`_DEPENDENCIES`: name -> version."""
-    from trajml import __version__
+    from trajml._version import __version__
 
     out = {"trajml": __version__, "Python": platform.python_version()}
     for name in _DEPENDENCIES:
