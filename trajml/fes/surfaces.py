@@ -287,6 +287,8 @@ class MLPSurface(StoredModel, part=True):
         # the members are the draws (n is ignored): their calibrated spread is the uncertainty, plus
         # independent counting noise per point (the part the members cannot show)
         fs = self.member_values(x)
+        if self.spread_scale == 1.0 and self.count_noise == 0.0 and self.bias_floor == 0.0:
+            return fs  # uncalibrated: the members themselves (and the caller's rng untouched)
         mean = fs.mean(axis=0)
         noise = np.sqrt(self._counting_var(mean)) * rng.standard_normal(fs.shape)
         return mean + self.spread_scale * (fs - mean) + noise
