@@ -62,8 +62,9 @@ class StageOutput:
         Key numbers with their units, for the report and the cross-system table.
     tables : dict of str to dict of str to array_like
         CSV tables: name -> columns (1-D, equal lengths).
-    figures : dict of str to matplotlib.figure.Figure
-        Figures saved as ``NAME.png``.
+    figures : dict of str to matplotlib.figure.Figure, str or None
+        Figures saved as ``NAME.png``. None (or a str saying why) for a figure the stage could not
+        draw because its data is missing: the report says so in its place.
     """
 
     data: dict[str, Any]

@@ -101,6 +101,8 @@ class RunSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     wall_s: float = 0.0
     report: str | None = None
+    started: str = ""   # UTC, ISO 8601, when the run began
+    finished: str = ""  # UTC, ISO 8601, when its last unit finished (before the report)
 
     def count(self, status: str) -> int:
         """Number of units with ``status``."""
@@ -320,7 +322,8 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
     folder = os.path.join(out, "runs", run_id)
     from trajml.parallel.schedulers import scheduler_name
 
-    summary = RunSummary(run_id, spec.path, out, scheduler_name(scheduler), resumed)
+    summary = RunSummary(run_id, spec.path, out, scheduler_name(scheduler), resumed,
+                         started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     t0 = time.perf_counter()
     _write_json(os.path.join(folder, "state.json"), {"status": "running", "pipeline": spec.path,
                                                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
@@ -345,6 +348,7 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
     order = {(s.name, st.id): i for i, (s, st) in enumerate((s, st) for s in spec.systems for st in spec.stages)}
     summary.outcomes.sort(key=lambda o: order.get((o.system, o.stage_id), -1))
     summary.wall_s = time.perf_counter() - t0
+    summary.finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if report:
         from trajml.pipelines.report import write_report
 

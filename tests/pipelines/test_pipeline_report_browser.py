@@ -1,4 +1,5 @@
-"""The report renders in a real browser: headless Chromium loads the page and decodes every figure.
+"""The report renders in a real browser: headless Chromium loads the page and decodes every figure,
+and nothing runs off a 1280-pixel-wide window (wide tables scroll inside their own box).
 
 CI installs Debian's ``chromium`` (see ``.ci/run``); elsewhere the test runs when a Chromium binary
 is on the PATH and is skipped, saying how to install one, when none is (never under CI).
@@ -25,7 +26,8 @@ window.addEventListener("load", () => {
   const rows = Array.from(document.images).map(i => `${i.getAttribute("src")} ${i.complete} ${i.naturalWidth}x${i.naturalHeight}`);
   const pre = document.createElement("pre");
   pre.id = "render-probe";
-  pre.textContent = "IMAGES " + rows.length + "\\n" + rows.join("\\n");
+  const wide = document.documentElement.scrollWidth;
+  pre.textContent = "PAGE " + wide + " " + window.innerWidth + "\\nIMAGES " + rows.length + "\\n" + rows.join("\\n");
   document.body.appendChild(pre);
 });
 </script>
@@ -56,12 +58,14 @@ def test_report_renders_its_figures_in_headless_chromium(tmp_path: Path) -> None
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'chromium-profile'}", "--allow-file-access-from-files",
-         "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+         "--virtual-time-budget=5000", "--window-size=1280,2000", "--dump-dom", probe.as_uri()],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    m = re.search(r'<pre id="render-probe">IMAGES (\d+)\n(.*?)</pre>', proc.stdout, flags=re.S)
+    m = re.search(r'<pre id="render-probe">PAGE \d+ \d+\nIMAGES (\d+)\n(.*?)</pre>', proc.stdout, flags=re.S)
     assert m, f"the page did not finish loading in Chromium:\n{proc.stdout[-2000:]}"
+    page = re.search(r"PAGE (\d+) (\d+)", proc.stdout)
+    assert page and int(page.group(1)) <= int(page.group(2)), f"the page is wider than the window: {page.group(0)}"
     rows = [r.split() for r in m.group(2).strip().splitlines()]
     assert int(m.group(1)) == len(rows) == 3  # rdf, coordination and solvation of the good system
     for src, complete, size in rows:

@@ -35,7 +35,7 @@ def test_arrhenius_section_recovers_the_activation_energy(tmp_path: Path):
     rows = _rows(ea, [280.0, 300.0, 320.0, 350.0, 380.0, 420.0])
     cols = list(rows[0])
     text = temperature_series_section(cols, rows, str(tmp_path))
-    m = re.search(r"<td>([0-9.]+) ± ([0-9.e-]+)</td>", text)
+    m = re.search(r"<td>([0-9.]+) ± ([0-9.]+) kJ/mol</td>", text)
     assert m, text
     value, err = float(m.group(1)), float(m.group(2))
     assert abs(value - ea) < 4 * err and err < 3.0

@@ -85,3 +85,16 @@ def test_bad_input():
         vft_fit([300, 350, 400], [1.0, 2.0, 3.0], [0.1, 0.0, 0.1])
     with pytest.raises(ValueError, match=r"must be 1-D arrays of equal length. Got shapes \(3,\) and \(2,\)"):
         arrhenius_fit([300, 350, 400], [1.0, 2.0])
+
+
+def test_vft_failure_says_why_when_the_points_do_not_determine_it():
+    T = np.linspace(280.0, 400.0, 7)
+    good = vft_fit(T, 10.0 * np.exp(-1200.0 / (T - 180.0)), 1e-3 * np.ones(7))
+    assert good.failure == ""
+    # pure Arrhenius data (R = 8.314 J/(mol K), E_a = 25 kJ/mol) has no VFT curvature: T0 runs to its bound 0
+    y = 5.0 * np.exp(-25.0 / (0.0083145 * T))
+    flat = vft_fit(T, y, 0.02 * y)
+    assert flat.at_bound and "T0 ended on its bound" in flat.failure and "nan" not in flat.failure
+    # a constant y determines no B and T0 at all
+    const = vft_fit(T, np.full(7, 2.0), np.full(7, 0.04))
+    assert "do not determine A, B and T0" in const.failure

@@ -14,11 +14,21 @@ Training targets, as available:
 Uncertainty comes from an ensemble: every member starts from its own random weights and sees
 its own bootstrap replicate of the data (Poisson-resampled counts, or targets perturbed by
 their errors), so the spread of the members reflects the sampling noise of the data as well as
-the arbitrariness of the fit.
+the arbitrariness of the fit. The spread of a few members is only proportional to the error, and
+not with a known factor (the members share the network's smoothing, and a handful of them
+under-sample the bootstrap), so a fit to samples calibrates it on held-out data
+(``calibrate=True``): the counts are split in two by binomial thinning (each effective
+sample goes to one half with probability ½, so the halves are independent Poisson counts), one
+ensemble is trained on each half, and the factors (on the members' spread and on counting noise)
+that explain how far the two fits land apart scale the uncertainty of the ensemble trained on all
+counts (:func:`spread_scale`); each half fit against the other half's histogram adds the error
+they share (:func:`bias_floor`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from typing import Any, ClassVar
 
@@ -32,7 +42,9 @@ from trajml.fes._validate import check_bins, check_cvs, check_ranges
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import MLPSurface
 
-__all__ = ["NeuralNetworkFES"]
+__all__ = ["NeuralNetworkFES", "spread_scale", "bias_floor"]
+
+
 
 
 def _layer_widths(value: Any) -> Any:
@@ -81,6 +93,14 @@ class NeuralNetworkFES(FESEstimator):
     n_threads : int or None
         Torch threads while training (default 1: the networks are small, and more threads
         mostly contend with other work); None keeps torch's setting.
+    calibrate : bool
+        Calibrate the predictive σ on two independent halves of the counts (default False; fits
+        to samples only; it trains two more ensembles, each on half the counts). The factors are
+        the model's ``provenance["spread_scale"]``, ``["count_noise"]`` and ``["bias_floor_kT"]``.
+        On exact samples (5 seeds; 4 members of (16, 16), 1000 steps) the pooled rms of
+        (error / σ) was 0.83 and 1.22 on a 1-D double well (2 000 and 20 000 samples) and 0.98 and
+        1.31 on Müller–Brown: near 1, yet at 20 000 samples errors that all networks share (the
+        fit's smoothing) are still partly under-estimated, so the option is not the default.
     """
 
     _METHOD = "nn"
@@ -95,13 +115,14 @@ class NeuralNetworkFES(FESEstimator):
         "seed": Param("int", help="seed of initial weights and bootstrap replicates", minimum=0),
         "n_threads": Param("int", help="torch threads while training", minimum=1, nullable=True,
                            none_help="torch's setting"),
+        "calibrate": Param("bool", help="calibrate the predictive sigma on two independent halves of the counts"),
     }
     _quick: ClassVar[dict[str, Any]] = {"bins": 12, "hidden": (4,), "n_members": 2, "n_steps": 5}
 
     def __init__(self, temperature: float = 300.0, bins: Any = None, ranges: Any = None, cv_units: str = "CV units",
                  statistical_inefficiency: float = 1.0, hidden: Any = (64, 64), n_members: int = 5,
                  n_steps: int = 500, learning_rate: float = 1.0, weight_decay: float = 1e-5, seed: int = 0,
-                 n_threads: int | None = 1, discrete: Any = "auto") -> None:
+                 n_threads: int | None = 1, discrete: Any = "auto", calibrate: bool = False) -> None:
         self._set_params(locals())
         self._model = None
 
@@ -111,21 +132,23 @@ class NeuralNetworkFES(FESEstimator):
                 self.weight_decay)
 
     # ------------------------------------------------------------------ training
-    def _train(self, d: int, shift: np.ndarray, scale: np.ndarray, loss_of: Any, y0: float) -> MLPSurface:
+    def _train(self, d: int, shift: np.ndarray, scale: np.ndarray, loss_of: Any, y0: float,
+               salt: int = 0) -> MLPSurface:
         """Train ``n_members`` networks.
 
         ``loss_of(rng)`` returns ``loss(f_of, c)`` for one member, where ``f_of(x)`` is the network
         output and ``c`` a free constant; the loss must read the free energy as ``f_of(x) − c``.
+        ``salt`` gives the calibration ensembles their own seeds.
         """
         torch = _torch()
         hidden, k, steps, lr, wd = self._nn_params()
         members = []
         for m in range(k):
-            rng = np.random.default_rng([self.seed, m])
+            rng = np.random.default_rng([self.seed, m, salt] if salt else [self.seed, m])
             dims = (d, *hidden, 1)
             layers = []
             with torch.random.fork_rng(devices=[]):  # seeded initial weights; the caller's torch RNG is untouched
-                torch.manual_seed(self.seed * 1000 + m)
+                torch.manual_seed(self.seed * 1000 + m + 7919 * salt)
                 for a, b in zip(dims[:-1], dims[1:]):
                     layers += [torch.nn.Linear(a, b, dtype=torch.float64), torch.nn.Tanh()]
             net = torch.nn.Sequential(*layers[:-1])
@@ -191,19 +214,38 @@ class NeuralNetworkFES(FESEstimator):
         occupied = b.counts > 0
         y0 = float(np.average(-np.log(b.counts[occupied] / b.exposure[occupied]), weights=b.counts[occupied]))
 
-        def loss_of(rng: np.random.Generator) -> Any:
-            # Poisson bootstrap replicate of the (effective) counts
-            n = torch.as_tensor(rng.poisson(b.counts).astype(np.float64))
+        def poisson_loss(counts: np.ndarray) -> Any:
+            def loss_of(rng: np.random.Generator) -> Any:
+                # Poisson bootstrap replicate of the (effective) counts
+                n = torch.as_tensor(rng.poisson(counts).astype(np.float64))
 
-            def loss(f_of: Any, c: Any) -> Any:
-                eta = torch.clamp(loge + c - f_of(X), max=50.0)  # no overflow in wild line-search trials
-                return (torch.exp(eta) - n * eta).sum() / total
-            return loss
+                def loss(f_of: Any, c: Any) -> Any:
+                    eta = torch.clamp(loge + c - f_of(X), max=50.0)  # no overflow in wild line-search trials
+                    return (torch.exp(eta) - n * eta).sum() / total
+                return loss
+            return loss_of
 
-        surface = self._train(x.shape[1], shift, scale, loss_of, y0)
+        surface = self._train(x.shape[1], shift, scale, poisson_loss(b.counts), y0)
+        extra: dict[str, Any] = {}
+        if self.calibrate:
+            # binomial thinning of the effective counts: two independent Poisson halves, one
+            # ensemble on each; how far apart they land calibrates the spread
+            rng = np.random.default_rng([self.seed, 104729])
+            n_all = np.rint(b.counts).astype(np.int64)
+            half_a = rng.binomial(n_all, 0.5).astype(np.float64)
+            halves = [self._train(x.shape[1], shift, scale, poisson_loss(h), y0, salt=k + 1)
+                      for k, h in enumerate((half_a, n_all - half_a))]
+            log_exposure = float(np.log(np.mean(b.exposure)))
+            predicted = [h.values(pts) for h in halves]
+            s, kappa = spread_scale(predicted, log_exposure, b.counts > 0)
+            counts = (half_a, n_all - half_a)
+            beta = bias_floor(predicted, counts[::-1], 0.5 * b.exposure, s, kappa, log_exposure)
+            surface = dataclasses.replace(surface, spread_scale=s, count_noise=kappa, log_exposure=log_exposure,
+                                          bias_floor=beta)
+            extra.update(spread_scale=s, count_noise=kappa, bias_floor_kT=beta)
         self._model = make_model(self._METHOD, T, self._kT(T), b.grid, surface, cv_units=self.cv_units,
                                  n_samples=len(x), n_effective=b.n_effective,
-                                 provenance=self._provenance(t0, mode="samples"))
+                                 provenance=self._provenance(t0, mode="samples", **extra))
         return self
 
     def fit_free_energies(self, points: Any = None, free_energy: Any = None, sigma: Any = None, *,
@@ -325,3 +367,113 @@ def _per_point(owner: str, value: Any, n: int, name: str, default: float, unit: 
     if s.shape != (n,) or not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise invalid(name, owner, f"> 0 and finite, a float or one per point ({n}), in {unit}", value)
     return s
+
+
+def spread_scale(halves: list[tuple[np.ndarray, np.ndarray]], log_exposure: float,
+                 cells: np.ndarray) -> tuple[float, float]:
+    """The factors on an ensemble's spread and on counting noise that explain two independent fits.
+
+    Parameters
+    ----------
+    halves : two (ndarray, ndarray), each shape (n_bins,), kT and kT²
+        Mean f = F/kT and spread (variance over members) of two ensembles, each trained on one of
+        two independent halves of the counts, at the bin centres; f is normalised so that a bin's
+        expected count is exp(log_exposure − f) for the full data (half that for a half).
+    log_exposure : float
+        ln of the full data's expected count per unit density.
+    cells : ndarray of bool, shape (n_bins,)
+        The bins compared (those with data).
+
+    Returns
+    -------
+    s : float
+        Factor on the members' standard deviation (dimensionless).
+    kappa : float
+        Factor on the counting noise: κ²/λ is added to the variance, λ the bin's expected count
+        (dimensionless). Where a handful of samples fall, members that share a network's shape
+        agree by construction, yet the data there say little; κ²/λ is the part of the error that
+        shrinks with the counts as the histogram's own (1/λ) does.
+
+    Notes
+    -----
+    With the variance of each fit modelled as s²·spread + κ²/λ, the difference of the two fits
+    has the sum of their variances; s, κ and a constant offset maximise its Gaussian likelihood
+    over ``cells``. Comparing two smooth fits, not a fit with a histogram, keeps the comparison
+    sensitive where counts are few. s is bounded to [0.1, 30] and κ to [0.001, 3]; (1, 0) when
+    fewer than 5 bins are compared.
+    """
+    from scipy.optimize import minimize
+
+    (fa, va), (fb, vb) = ((np.asarray(f, dtype=np.float64)[cells], np.maximum(np.asarray(v)[cells], 0.0))
+                          for f, v in halves)
+    if len(fa) < 5:
+        return 1.0, 0.0
+    d = fa - fb
+    # a half fit's f is normalised on its own counts: 1/λ_half = exp(f − log_exposure)
+    inv_lam = sum(np.exp(np.minimum(f - log_exposure, math.log(1e3))) for f in (fa, fb))
+
+    def nll(theta: np.ndarray) -> float:
+        log_s, log_k, offset = theta
+        v = math.exp(2.0 * log_s) * (va + vb) + math.exp(2.0 * log_k) * inv_lam + 1e-12
+        r = d - offset
+        return float(np.sum(r * r / v + np.log(v)))
+
+    bounds = [(math.log(0.1), math.log(30.0)), (math.log(1e-3), math.log(3.0)), (None, None)]
+    start = float(np.median(d))
+    best = min((minimize(nll, np.array([s0, k0, start]), method="L-BFGS-B", bounds=bounds)
+                for s0, k0 in ((0.0, math.log(0.3)), (math.log(3.0), math.log(0.03)))), key=lambda r: r.fun)
+    return float(math.exp(best.x[0])), float(math.exp(best.x[1]))
+
+
+def bias_floor(predicted: list[tuple[np.ndarray, np.ndarray]], held_out: tuple[np.ndarray, ...],
+               exposure: np.ndarray, s: float, kappa: float, log_exposure: float) -> float:
+    """The error both halves share (the networks' smoothing), from each half against the other's histogram.
+
+    Parameters
+    ----------
+    predicted : two (ndarray, ndarray), each shape (n_bins,), kT and kT²
+        Mean f and spread of the two half ensembles (as for :func:`spread_scale`).
+    held_out : two ndarray, shape (n_bins,)
+        The counts each fit did not see (the other half), in the order of ``predicted``.
+    exposure : ndarray, shape (n_bins,)
+        Expected count per unit density of one half.
+    s, kappa : float
+        From :func:`spread_scale`.
+    log_exposure : float
+        ln of the full data's expected count per unit density.
+
+    Returns
+    -------
+    float
+        β (kT) such that the difference between a fit and the held-out histogram, −ln(n/exposure)
+        with variance 1/n, has variance s²·spread + κ²/λ + β² + 1/n (maximum likelihood over the
+        bins with at least 10 held-out counts, where ln n is near-Gaussian, after a best constant);
+        two independent fits agree on their shared bias, which only data they did not see can show.
+        0 when fewer than 5 bins qualify.
+    """
+    from scipy.optimize import minimize
+
+    r_all, v_all = [], []
+    for (f, v), n in zip(predicted, held_out):
+        ok = n >= 10
+        if ok.sum() < 5:
+            continue
+        r = f[ok] + np.log(n[ok] / exposure[ok])
+        var = s * s * np.maximum(v[ok], 0.0) + kappa ** 2 * np.exp(f[ok] - log_exposure) + 1.0 / n[ok]
+        r_all.append(r)
+        v_all.append(var)
+    if not r_all:
+        return 0.0
+
+    def nll(theta: np.ndarray) -> float:
+        total = 0.0
+        for k, (r, var) in enumerate(zip(r_all, v_all)):
+            vv = var + math.exp(2.0 * theta[0])
+            d = r - theta[1 + k]
+            total += float(np.sum(d * d / vv + np.log(vv)))
+        return total
+
+    start = np.array([math.log(0.05), *(float(np.median(r)) for r in r_all)])
+    bounds = [(math.log(1e-3), math.log(3.0))] + [(None, None)] * len(r_all)
+    best = minimize(nll, start, method="L-BFGS-B", bounds=bounds)
+    return float(math.exp(best.x[0])) if best.x[0] > math.log(1.1e-3) else 0.0

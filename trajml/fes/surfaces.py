@@ -14,6 +14,7 @@ class registers itself with the model-file registry as a part (:class:`~trajml.s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,12 +231,21 @@ class MLPSurface(StoredModel, part=True):
     """Ensemble of tanh multilayer perceptrons f_k(x); mean and spread over members.
 
     ``layers[k]`` lists member k's (W, b) pairs, W of shape (out, in); inputs are standardised
-    with ``shift`` and ``scale`` (CV units) before the first layer.
+    with ``shift`` and ``scale`` (CV units) before the first layer. ``spread_scale`` multiplies the
+    members' deviations from their mean (the predictive σ and the draws): the calibration of the
+    spread against held-out data (:func:`trajml.fes.nn.spread_scale`; 1 uncalibrated), and
+    ``count_noise``² / λ(x) is added to the variance, λ(x) = exp(``log_exposure`` − f(x)) the
+    expected count of the training data in a bin at x, and ``bias_floor``² (kT²) for the error
+    all members share (0 uncalibrated).
     """
 
     layers: tuple[tuple[tuple[np.ndarray, np.ndarray], ...], ...]
     shift: np.ndarray
     scale: np.ndarray
+    spread_scale: float = 1.0
+    count_noise: float = 0.0
+    log_exposure: float = 0.0
+    bias_floor: float = 0.0
 
     def _member(self, k: int, x: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
         h = (x - self.shift) / self.scale
@@ -260,11 +270,25 @@ class MLPSurface(StoredModel, part=True):
     def values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fs = self.member_values(x)
         var = fs.var(axis=0, ddof=1) if len(fs) > 1 else np.zeros(fs.shape[1])
-        return fs.mean(axis=0), var
+        mean = fs.mean(axis=0)
+        return mean, var * self.spread_scale ** 2 + self._counting_var(mean)
+
+    def _counting_var(self, mean: np.ndarray) -> np.ndarray:
+        if self.count_noise == 0.0:
+            return np.full_like(mean, self.bias_floor ** 2)
+        # κ²/λ with λ = exp(log_exposure − f): capped where λ < 1e-3 (far outside the data)
+        return (self.count_noise ** 2 * np.exp(np.minimum(mean - self.log_exposure, math.log(1e3)))
+                + self.bias_floor ** 2)
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
         return np.mean([self._member(k, x, True)[1] for k in range(len(self.layers))], axis=0)
 
     def draws(self, x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-        # the members are the draws (n is ignored): their spread is the uncertainty
-        return self.member_values(x)
+        # the members are the draws (n is ignored): their calibrated spread is the uncertainty, plus
+        # independent counting noise per point (the part the members cannot show)
+        fs = self.member_values(x)
+        if self.spread_scale == 1.0 and self.count_noise == 0.0 and self.bias_floor == 0.0:
+            return fs  # uncalibrated: the members themselves (and the caller's rng untouched)
+        mean = fs.mean(axis=0)
+        noise = np.sqrt(self._counting_var(mean)) * rng.standard_normal(fs.shape)
+        return mean + self.spread_scale * (fs - mean) + noise

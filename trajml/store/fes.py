@@ -24,6 +24,8 @@ from trajml.store.models import FORMAT, FORMAT_VERSION, model_class, read_header
 __all__ = ["save_fes", "load_fes"]
 
 _MODEL_TYPE = "FESModel"
+#: Scalars of an MLPSurface's calibrated uncertainty (:func:`trajml.fes.nn.spread_scale`).
+_MLP_CALIBRATION = ("spread_scale", "count_noise", "log_exposure", "bias_floor")
 
 
 def _surface_arrays(surface: Any) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
@@ -37,6 +39,8 @@ def _surface_arrays(surface: Any) -> tuple[str, dict[str, Any], dict[str, np.nda
             for k, (W, b) in enumerate(member):
                 arrays[f"W{m}_{k}"], arrays[f"b{m}_{k}"] = W, b
         arrays["shift"], arrays["scale"] = surface.shift, surface.scale
+        for name in _MLP_CALIBRATION:  # the calibrated σ (files written before it keep the defaults)
+            scalars[name] = float(getattr(surface, name))
         return kind, scalars, arrays
     if kind not in ("GridSurface", "CellSurface", "KDESurface", "GPSurface"):
         raise TypeError(f"save_fes cannot store a surface of type {kind}.")
@@ -60,7 +64,8 @@ def _surface_from(kind: str, scalars: dict[str, Any], data: Any) -> Any:
     if kind == "MLPSurface":
         layers = tuple(tuple((a(f"W{m}_{k}"), a(f"b{m}_{k}")) for k in range(scalars["n_layers"]))
                        for m in range(scalars["n_members"]))
-        return model_class("MLPSurface")(layers=layers, shift=a("shift"), scale=a("scale"))
+        return model_class("MLPSurface")(layers=layers, shift=a("shift"), scale=a("scale"),
+                                         **{k: float(scalars[k]) for k in _MLP_CALIBRATION if k in scalars})
     if kind not in ("GridSurface", "CellSurface", "KDESurface", "GPSurface"):
         raise KeyError(kind)
     cls = model_class(kind)

@@ -169,13 +169,18 @@ class ResultStore:
             for name, columns in output.tables.items():
                 _write(os.path.join(tmp, f"{name}.csv"), _csv(columns))
                 files.append(f"{name}.csv")
+            missing = {}
             for name, fig in output.figures.items():
+                if fig is None or isinstance(fig, str):  # asked for, but the stage had nothing to draw
+                    missing[name] = fig or "the stage had no data to draw it"
+                    continue
                 fig.savefig(os.path.join(tmp, f"{name}.png"), dpi=110)
                 _close(fig)
                 files.append(f"{name}.png")
             numbers = {k: [_finite_or_none(v), unit] for k, (v, unit) in output.numbers.items()}
             _write(os.path.join(tmp, "entry.json"), json.dumps(_jsonable(
                 {**meta, "key": key, "schema": SCHEMA_VERSION, "numbers": numbers, "files": files,
+                 **({"missing_figures": missing} if missing else {}),
                  "written": time.strftime("%Y-%m-%dT%H:%M:%S")}), sort_keys=True, indent=1))
             os.makedirs(os.path.dirname(final), exist_ok=True)
             try:

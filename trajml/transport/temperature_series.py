@@ -111,6 +111,29 @@ class VFTFit(Results):
     weighted: bool
     at_bound: bool
 
+    @property
+    def failure(self) -> str:
+        """Why B and T0 are not determined by these points, or ``""`` when the fit holds.
+
+        A fit fails when a parameter ends on its bound (T0 at its lower or upper bound, B at 0:
+        the points do not curve the way VFT needs), when B is within one standard error of 0, or
+        when its covariance is singular or not finite (three parameters are not determined). Its
+        numbers are then no result to quote.
+        """
+        errs = (self.ln_A_err, self.B_err_K, self.T0_err_K)
+        if self.at_bound:
+            lo, hi = self.provenance.get("T0_bounds_K", (math.nan, math.nan))
+            if self.B_K <= 1e-9:
+                return "B went to 0: the points show no VFT curvature (use the Arrhenius fit)"
+            return (f"T0 ended on its bound ({self.T0_K:.1f} K, bounds {lo:.1f}–{hi:.1f} K): the points do not "
+                    "determine the Vogel temperature")
+        if not all(math.isfinite(v) for v in (self.ln_A, self.B_K, self.T0_K, *errs)):
+            return "the covariance is singular: these points do not determine A, B and T0"
+        if self.B_err_K >= self.B_K:
+            return (f"B = {self.B_K:.1f} ± {self.B_err_K:.1f} K is not distinguishable from 0: the points show no "
+                    "VFT curvature (use the Arrhenius fit)")
+        return ""
+
     def predict(self, temperature_K: Any) -> np.ndarray:
         """``A exp(−B/(T − T0))`` at temperatures in K (ndarray, float64, unit of y)."""
         t = np.asarray(temperature_K, dtype=np.float64)
