@@ -89,11 +89,11 @@ class AllAtomParameters:
     compression_pressure: float = 1000.0
     timestep: float = 0.002
     friction: float = 1.0
-    n_steps: int = 125_000
-    n_equilibration: int = 100_000
+    n_steps: int = 100_000
+    n_equilibration: int = 40_000
     save_interval: int = 500
     initial_density: float = 0.3
-    cutoff: float = 10.0
+    cutoff: float = 9.0
     seed: int = 0
     trajectory_format: str = "xtc"
     platform: str = "CPU"
