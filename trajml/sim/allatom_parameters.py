@@ -32,10 +32,11 @@ _PLATFORMS = ("CPU", "Reference", "CUDA", "OpenCL")
 class AllAtomParameters:
     """Every knob of an all-atom PEO/LiTFSI simulation, validated.
 
-    Equilibration (``n_equilibration`` steps in all) runs in three parts: the first 10 % at constant
-    volume with ``timestep / 2``, the next 45 % at constant pressure ``compression_pressure`` (squeezing
-    the low-density start), the last 45 % at ``pressure``. Production runs at constant volume (the box
-    at the end of equilibration), Langevin thermostat throughout; bonds to H are constrained.
+    Equilibration (``n_equilibration`` steps in all, Monte Carlo barostat) runs in three parts: the first
+    10 % with ``timestep / 2`` and the next 45 % with ``timestep``, both at ``compression_pressure``
+    (squeezing the low-density start into a melt), the last 45 % at ``pressure``. Production runs at
+    constant volume (the box at the end of equilibration); Langevin thermostat throughout; bonds to H
+    are constrained.
 
     Parameters
     ----------
