@@ -152,8 +152,9 @@ def parameters_from_args(args: argparse.Namespace) -> Any:
             wanted = "cg" if model == "all-atom" else "all-atom"
             raise ValueError(f"The '{flag}' option of simulate applies to --model {wanted} only (this run is "
                              f"--model {model}); drop it or pass --model {wanted}.")
-    if model != json_model:
-        base = {}
+    if path and model != json_model:
+        raise ValueError(f"The '--model' option of simulate is {model!r} but --from-json names a {json_model!r} run "
+                         f"({path}); drop --model or pass --model {json_model}.")
     for name in names:
         value = getattr(args, name, None)
         if value is not None:
