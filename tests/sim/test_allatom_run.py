@@ -173,3 +173,36 @@ def test_cli_from_json_repeats_an_all_atom_run(tiny_run):
     params, result, _ = tiny_run
     args = _parser().parse_args(["simulate", "--from-json", result.metadata, "--seed", "7"])
     assert parameters_from_args(args) == params.replace(seed=7)
+
+
+# --------------------------------------------------------------------------- bundled sample
+def test_bundled_allatom_sample():
+    mda = pytest.importorskip("MDAnalysis")
+    from trajml import data
+
+    top, traj, meta = data.sample_aa_topology(), data.sample_aa_trajectory(), data.sample_aa_parameters()
+    folder = os.path.dirname(top)
+    files = ["spe_aa_sample.psf", "spe_aa_sample.xtc", "spe_aa_sample.json", "README.md"]
+    assert sorted(os.listdir(folder)) == sorted(files)
+    assert sum(os.path.getsize(os.path.join(folder, f)) for f in files) < 5 * 1024**2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u = mda.Universe(top, traj)
+    p = AllAtomParameters.from_dict(meta["parameters"])
+    assert u.atoms.n_atoms == p.n_atoms == meta["derived"]["n_atoms"]
+    assert len(u.trajectory) == p.n_frames
+    assert len(u.atoms.fragments) == p.n_chains + 2 * p.n_li
+    assert u.atoms.total_charge() == pytest.approx(0.0, abs=1e-4)
+    assert meta["model"] == "all-atom" and meta["force_field"]["charge_scale"] == p.charge_scale
+    readme = open(data.sample_aa_readme(), encoding="utf-8").read()
+    assert "ns/day" in readme and "--model all-atom" in readme
+
+
+def test_cli_refuses_a_model_other_than_the_json_run(tmp_path):
+    from trajml.cli.simulate import parameters_from_args
+
+    path = tmp_path / "cg.json"
+    path.write_text(json.dumps({"parameters": {"n_chains": 4}}))
+    args = _parser().parse_args(["simulate", "--from-json", str(path), "--model", "all-atom"])
+    with pytest.raises(ValueError, match="'--model' option of simulate is 'all-atom' but --from-json names a 'cg' run"):
+        parameters_from_args(args)
