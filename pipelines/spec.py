@@ -306,16 +306,17 @@ class _Validator:
             self.bad(line_of(e, "bundled"), f"{where}.bundled", f"names {value!r}, which is not a bundled data "
                      f"set.{closest(value, BUNDLED)} Bundled: {', '.join(BUNDLED)}.")
             return []
-        from trajml import data
+        from trajml.data import (sample_aa_parameters, sample_aa_topology, sample_aa_trajectory, sample_parameters,
+                                 sample_topology, sample_trajectory)
 
         if value == "spe_aa_sample":  # all-atom: charges per residue (ions are molecules), scaled by the run
-            info = data.sample_aa_parameters()
+            info = sample_aa_parameters()
             scale = float(info["force_field"]["charge_scale"])
-            files = (data.sample_aa_topology(), data.sample_aa_trajectory())
+            files = (sample_aa_topology(), sample_aa_trajectory())
             base = {"temperature": info["parameters"]["temperature"], "charges": {"LI": scale, "TFSI": -scale}}
         else:
-            info = data.sample_parameters()
-            files = (data.sample_topology(), data.sample_trajectory())
+            info = sample_parameters()
+            files = (sample_topology(), sample_trajectory())
             base = {"temperature": info.get("parameters", {}).get("temperature"), "charges": {"Li": 1.0, "TFSI": -1.0}}
         return [SystemSpec(str(e.get("name") or value), files[0], (files[1],), {**base, **meta}, *options, line=line)]
 
