@@ -92,7 +92,7 @@ def _place(placed: np.ndarray, xyz: np.ndarray, box: float, rng: np.random.Gener
         trial = (centred @ _random_rotation(rng).T if rotate else centred) + rng.uniform(0.0, box, size=3)
         if placed.shape[0] == 0:
             return trial
-        # Candidates near the molecule's bounding sphere only, then exact minimum-image distances.
+        # Minimum-image distances from every new atom to every placed one (a few thousand atoms: cheap).
         d = placed[:, None, :] - trial[None, :, :]
         d -= box * np.round(d / box)
         if np.min(np.einsum("ijk,ijk->ij", d, d)) >= MIN_GAP**2:

@@ -83,7 +83,7 @@ def openmm_topology(topology: AllAtomTopology, box_length: float | None = None) 
         residue = omm.addResidue(name, chain)
         for i in idx:
             element = app.Element.getBySymbol(str(topology.elements[i]))
-            atoms[int(i)] = omm.addAtom(f"{topology.names[i]}{int(i) % 1000}", element, residue)
+            atoms[int(i)] = omm.addAtom(str(topology.names[i]), element, residue)
     for i, j in topology.bonds:
         omm.addBond(atoms[int(i)], atoms[int(j)])
     if box_length is not None:
