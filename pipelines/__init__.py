@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Pipelines shipped with trajml, by name.
-BUNDLED_PIPELINES = ("spe_demo",)
+BUNDLED_PIPELINES = ("spe_demo", "spe_allatom")
 
 
 def bundled_pipeline(name: str) -> str:

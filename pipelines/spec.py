@@ -64,7 +64,7 @@ __all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load
            "BUNDLED"]
 
 #: Values of ``bundled:`` an input may name.
-BUNDLED = ("spe_sample",)
+BUNDLED = ("spe_sample", "spe_aa_sample")
 TOPOLOGY_PATTERNS = ("*.psf", "*.tpr", "*.gro", "*.pdb", "*.data")
 TRAJECTORY_PATTERNS = ("*.xtc", "*.dcd", "*.trr", "*.nc", "*.lammpstrj", "*.dump")
 _TOP_KEYS = ("version", "name", "inputs", "stages", "outputs")
@@ -306,12 +306,19 @@ class _Validator:
             self.bad(line_of(e, "bundled"), f"{where}.bundled", f"names {value!r}, which is not a bundled data "
                      f"set.{closest(value, BUNDLED)} Bundled: {', '.join(BUNDLED)}.")
             return []
-        from trajml.data import sample_parameters, sample_topology, sample_trajectory
+        from trajml.data import (sample_aa_parameters, sample_aa_topology, sample_aa_trajectory, sample_parameters,
+                                 sample_topology, sample_trajectory)
 
-        params = sample_parameters().get("parameters", {})
-        base = {"temperature": params.get("temperature"), "charges": {"Li": 1.0, "TFSI": -1.0}}
-        return [SystemSpec(str(e.get("name") or value), sample_topology(), (sample_trajectory(),),
-                           {**base, **meta}, *options, line=line)]
+        if value == "spe_aa_sample":  # all-atom: charges per residue (ions are molecules), scaled by the run
+            info = sample_aa_parameters()
+            scale = float(info["force_field"]["charge_scale"])
+            files = (sample_aa_topology(), sample_aa_trajectory())
+            base = {"temperature": info["parameters"]["temperature"], "charges": {"LI": scale, "TFSI": -scale}}
+        else:
+            info = sample_parameters()
+            files = (sample_topology(), sample_trajectory())
+            base = {"temperature": info.get("parameters", {}).get("temperature"), "charges": {"Li": 1.0, "TFSI": -1.0}}
+        return [SystemSpec(str(e.get("name") or value), files[0], (files[1],), {**base, **meta}, *options, line=line)]
 
     def globbed(self, e: Mapping, where: str, line: int, meta: dict, options: tuple) -> list[SystemSpec]:
         pattern = e["glob"]

@@ -186,3 +186,15 @@ def test_msm_before_the_graphs_it_uses_is_an_order_error():
     text = INPUT + "stages:\n  - {stage: graphs, id: g}\n  - {stage: msm, model: tica, graphs_from: g}\n"
     with pytest.raises(PipelineSpecError, match=r"'stages\[1\]\.graphs_from' of stage 'msm' is used only by model: graph"):
         parse(text)
+
+
+def test_bundled_allatom_pipeline_is_valid():
+    spec = load_pipeline(bundled_pipeline("spe_allatom"))
+    assert [s.stage for s in spec.stages] == ["info", "rdf", "rdf", "rdf", "coordination", "coordination",
+                                             "solvation", "msd", "msd", "transport"]
+    system = spec.systems[0]
+    assert system.name == "spe_aa_sample" and system.metadata["temperature"] == 400.0
+    assert system.metadata["charges"] == {"LI": 0.8, "TFSI": -0.8}
+    by_id = {s.id: s for s in spec.stages}
+    assert by_id["transport"].params["per_molecule"] is True and by_id["msd_tfsi"].params["per_molecule"] is True
+    assert by_id["coordination_oe"].params["cutoff_from"] == "rdf_li_oe"

@@ -24,6 +24,10 @@ Files
 ``README.md``
     Provenance: the exact command, parameters and units.
 
+An all-atom twin (``trajml/data/sample_aa/``, accessors ``sample_aa_*``) was made with
+``trajml simulate --model all-atom``: OPLS-AA PEO chains CH3–O–(CH2CH2O)₂₂–CH3 with CL&P Li⁺/TFSI⁻ (ion
+charges scaled by 0.8) at 400 K; its README records how it was made and what it gives.
+
 Examples
 --------
 >>> import MDAnalysis as mda
@@ -39,18 +43,31 @@ import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["sample_topology", "sample_trajectory", "sample_parameters", "sample_readme", "SAMPLE_NAME"]
+__all__ = [
+    "sample_topology",
+    "sample_trajectory",
+    "sample_parameters",
+    "sample_readme",
+    "SAMPLE_NAME",
+    "sample_aa_topology",
+    "sample_aa_trajectory",
+    "sample_aa_parameters",
+    "sample_aa_readme",
+    "SAMPLE_AA_NAME",
+]
 
 #: File stem of the bundled sample.
 SAMPLE_NAME = "spe_sample"
+#: File stem of the bundled all-atom sample.
+SAMPLE_AA_NAME = "spe_aa_sample"
 
 
-def _sample_file(filename: str) -> str:
-    path = resources.files("trajml") / "data" / "sample" / filename
+def _sample_file(filename: str, folder: str = "sample") -> str:
+    path = resources.files("trajml") / "data" / folder / filename
     if not path.is_file():
         raise FileNotFoundError(
-            f"The bundled sample file 'trajml/data/sample/{filename}' is missing from this installation; "
-            "reinstall trajml (the package data glob 'data/sample/*' must be included)."
+            f"The bundled sample file 'trajml/data/{folder}/{filename}' is missing from this installation; "
+            f"reinstall trajml (the package data glob 'data/{folder}/*' must be included)."
         )
     return str(path)
 
@@ -95,3 +112,45 @@ def sample_parameters() -> dict[str, Any]:
 def sample_readme() -> str:
     """Path of the sample's README (provenance and units)."""
     return _sample_file("README.md")
+
+
+def sample_aa_topology() -> str:
+    """Path of the all-atom sample's PSF topology (``spe_aa_sample.psf``: bonds, charges in e as simulated,
+    masses in amu, resnames ``PEO``, ``TFSI``, ``LI``; ether O are named ``OE``, TFSI O ``OT``, Li ``LI``).
+
+    Returns
+    -------
+    str
+        Absolute path inside the installed package.
+    """
+    return _sample_file(f"{SAMPLE_AA_NAME}.psf", "sample_aa")
+
+
+def sample_aa_trajectory() -> str:
+    """Path of the all-atom sample's XTC trajectory (``spe_aa_sample.xtc``; Å, ps; molecules whole).
+
+    Returns
+    -------
+    str
+        Absolute path inside the installed package.
+    """
+    return _sample_file(f"{SAMPLE_AA_NAME}.xtc", "sample_aa")
+
+
+def sample_aa_parameters() -> dict[str, Any]:
+    """The all-atom sample's metadata: the JSON written by ``trajml simulate --model all-atom``.
+
+    Returns
+    -------
+    dict
+        Keys include ``"parameters"``, ``"derived"`` (``n_atoms``, ``n_li``, ``box_length_angstrom``,
+        ``density_g_per_cm3`` …), ``"force_field"`` (sources, ``charge_scale``), ``"performance"``
+        (``ns_per_day``), ``"equilibration_log"`` and ``"thermo"``.
+    """
+    with open(_sample_file(f"{SAMPLE_AA_NAME}.json", "sample_aa"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def sample_aa_readme() -> str:
+    """Path of the all-atom sample's README (how it was made, checks against published numbers)."""
+    return _sample_file("README.md", "sample_aa")
