@@ -17,7 +17,7 @@ from trajml.pipelines.stages._common import _cutoff_from, _data, _exclusive, _fi
 __all__ = ["info", "rdf", "coordination", "solvation", "shells"]
 
 
-@register_stage("info", params={}, metadata=("charges",))
+@register_stage("info", params={}, metadata=("charges",), version=2)  # 2: net charge from the topology
 def info(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Frames, times, box volume and species counts of a system (and its net charge from metadata)."""
     from trajml.features import TrajectorySummary
@@ -29,13 +29,36 @@ def info(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     duration = (max(times) - min(times)) if times else float("nan")
     numbers = {"n_atoms": (float(src.n_atoms), ""), "n_frames": (float(res.n_frames), ""),
                "duration": (float(duration), "ps"), "mean_volume": (float(res.mean_volume), "Å^3")}
-    charges = ctx.system.metadata.get("charges")
-    if charges:
-        numbers["net_charge"] = (float(sum(species.get(k, 0) * float(q) for k, q in charges.items())), "e")
+    net = _net_charge(src, species, ctx.system.metadata.get("charges"))
+    if net is not None:
+        numbers["net_charge"] = (net, "e")
     data = _data(res, n_atoms=src.n_atoms, species=species, dt=src.dt, duration=duration)
     data["units"].update({"dt": "ps", "duration": "ps"})
     return StageOutput(data=data, numbers=numbers,
                        tables={"species": {"species": list(species), "count": list(species.values())}})
+
+
+def _net_charge(src: Any, species: dict[str, int], charges: dict[str, Any] | None) -> float | None:
+    """Net charge in e: the topology's partial charges summed, else the metadata's charges per species.
+
+    Metadata charges are keyed by atom name (one per atom) or by residue name (one per molecule, as
+    for a molecular ion); a key that names neither leaves the net charge unknown (None), never a
+    partial sum.
+    """
+    table = src.atoms
+    if table.charges is not None:
+        return float(np.sum(table.charges, dtype=np.float64))
+    if not charges:
+        return None
+    total = 0.0
+    for key, q in charges.items():
+        if key in species:
+            total += species[key] * float(q)
+        elif table.resnames is not None and np.any(table.resnames == key):
+            total += np.unique(table.molecules[table.resnames == key]).size * float(q)
+        else:
+            return None
+    return total
 
 
 def _analysis_class(name: str) -> Any:
