@@ -191,7 +191,7 @@ def test_msm_before_the_graphs_it_uses_is_an_order_error():
 def test_bundled_allatom_pipeline_is_valid():
     spec = load_pipeline(bundled_pipeline("spe_allatom"))
     assert [s.stage for s in spec.stages] == ["info", "rdf", "rdf", "rdf", "coordination", "coordination",
-                                             "solvation", "msd", "msd", "transport"]
+                                             "solvation", "shells", "msd", "msd", "transport"]
     system = spec.systems[0]
     assert system.name == "spe_aa_sample" and system.metadata["temperature"] == 400.0
     assert system.metadata["charges"] == {"LI": 0.8, "TFSI": -0.8}
