@@ -143,3 +143,18 @@ def test_block_error_from_few_blocks_warns(small_source, n_blocks, warns):
     # particle errors never carry the block warning
     msd_pp = MSD("all", time_blocks=2, per_particle=True).run(small_source, progress=False)
     assert Diffusion(4.0, 40.0).fit(msd_pp).fetch_model().warnings == ()
+
+
+@pytest.mark.parametrize("alpha, kind", [(0.7, "sub-diffusive"), (1.4, "super-diffusive"), (1.0, None)])
+def test_a_given_window_that_is_not_diffusive_warns(alpha, kind):
+    """MSD ∝ t^α (analytic): a given window with |α - 1| beyond the tolerance says D is only apparent."""
+    t = np.arange(200) * 1.0
+    res = Diffusion(20.0, 100.0).fit(_fake(t, 3.0 * t**alpha)).fetch_model()
+    assert res.loglog_slope == pytest.approx(alpha, abs=1e-9)
+    if kind is None:
+        assert res.warnings == ()
+    else:
+        assert len(res.warnings) == 1
+        assert f"the MSD is {kind} over the given fit window 20-100 ps (log-log slope {alpha:.2f}" in res.warnings[0]
+    # A wider tolerance accepts it.
+    assert Diffusion(20.0, 100.0, tolerance=0.5).fit(_fake(t, 3.0 * t**alpha)).fetch_model().warnings == ()

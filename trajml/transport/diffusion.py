@@ -265,7 +265,8 @@ class Diffusion(Estimator):
                                  "several trajectories).")
             err, method, n_err = float(d_rep.std(ddof=1) / math.sqrt(d_rep.size)), "replicas", int(d_rep.size)
         d = slope / 6.0
-        note = few_blocks_warning("D", n_err) if method == "blocks" else None
+        notes = [few_blocks_warning("D", n_err) if method == "blocks" else None,
+                 self._subdiffusive_warning(ll, float(t[0]), float(t[-1])) if window_method == "given" else None]
         self._model = DiffusionResults(
             D_A2_ps=d, D_cm2_s=d * A2_PS_TO_CM2_S, D_err_A2_ps=err, D_err_cm2_s=err * A2_PS_TO_CM2_S,
             fit_start_ps=float(t[0]), fit_stop_ps=float(t[-1]), n_fit_points=int(idx.size), loglog_slope=ll,
@@ -273,9 +274,18 @@ class Diffusion(Estimator):
             n_error_samples=n_err, tolerance=self.tolerance, selection=str(getattr(msd, "selection", "")),
             D_replicas_A2_ps=d_rep,
             D_replicas_std_A2_ps=float(d_rep.std(ddof=1)) if d_rep is not None and d_rep.size > 1 else math.nan,
-            warnings=(note,) if note else (), units=dict(UNITS), provenance={"parameters": self.get_params()},
+            warnings=tuple(n for n in notes if n), units=dict(UNITS), provenance={"parameters": self.get_params()},
         )
         return self
+
+    def _subdiffusive_warning(self, beta: float, start: float, stop: float) -> str | None:
+        """A warning when a given window is not diffusive: its log-log slope β is beyond the tolerance of 1."""
+        if not math.isfinite(beta) or abs(beta - 1.0) <= self.tolerance:
+            return None
+        kind = "sub-diffusive" if beta < 1 else "super-diffusive"
+        return (f"the MSD is {kind} over the given fit window {start:g}-{stop:g} ps (log-log slope {beta:.2f}, "
+                f"more than tolerance={self.tolerance:g} from 1): D is an apparent value, not a diffusion "
+                "coefficient; use a later window or a longer trajectory")
 
     def fetch_model(self) -> DiffusionResults:
         """The result of the last :meth:`fit`."""
