@@ -70,6 +70,11 @@ def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
     from trajml._validation import invalid
     from trajml.kernels.geometry import max_cutoff
 
+    # Fast path: the file probes already know every frame's box (XTC headers); only a cut-off that
+    # might not fit is checked by reading the boxes, which also finds the frame to name.
+    known = [info.max_cutoff for member in getattr(source, "members", ()) for info in getattr(member, "infos", ())]
+    if known and all(k is not None for k in known) and r <= min(known):
+        return
     one = np.zeros(1, dtype=np.int64)
     worst: tuple[float, int, int] | None = None
     for t in range(source.n_trajectories):

@@ -90,7 +90,8 @@ def probe_part(
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
-    n_good, damage, stamps, precision = _integrity_times(reader, part)
+    header_boxes: list[tuple[float, ...]] = []
+    n_good, damage, stamps, precision = _integrity_times(reader, part, header_boxes)
     if stamps is not None and reader_kwargs.get("time_unit"):  # header stamps are in the format's ps
         stamps = stamps * TIME_UNITS[reader_kwargs["time_unit"]]
     # A frame that is structurally whole can still fail to decode: step back to the last good one.
@@ -141,8 +142,22 @@ def probe_part(
             python, cli = cli_text(f"Trajectory '{part}': mdtraj reads {n_md} frames but MDAnalysis reads {n_good}; "
                                    "use {backend} for this file.", backend="mdanalysis")
             raise with_cli_text(CorruptTrajectoryError(python), cli)
+    limit = None if reader_kwargs.get("box") is not None else _header_max_cutoff(header_boxes[:n_good])
     return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=axis.dt, first_time=first_time,
-                    last_time=last_time, has_box=has_box, damage=damage, axis=axis, head_times=head)
+                    last_time=last_time, has_box=has_box, damage=damage, axis=axis, head_times=head,
+                    max_cutoff=limit)
+
+
+def _header_max_cutoff(boxes: list[tuple[float, ...]]) -> float | None:
+    """Half the smallest perpendicular width (Å) of boxes read from frame headers (nm); None if any is empty."""
+    from trajml.kernels.geometry import max_cutoff
+
+    if not boxes:
+        return None
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 3, 3) * 10.0
+    if not np.all(np.isfinite(b)) or np.any(np.abs(np.linalg.det(b)) <= 0):
+        return None
+    return float(max_cutoff(b))
 
 
 def read_frames(

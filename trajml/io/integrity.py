@@ -25,10 +25,12 @@ _XTC_MAGIC_2023 = 2023
 _TRR_MAGIC = 1993
 
 
-def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None) -> tuple[int, str | None]:
+def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None,
+              boxes: list[tuple[float, ...]] | None = None) -> tuple[int, str | None]:
     """Walk XTC frame headers; return the number of structurally whole frames and the damage.
 
-    When ``times`` is a list, the float32 time stamp of every whole frame is appended to it.
+    When ``times`` is a list, the float32 time stamp of every whole frame is appended to it; when
+    ``boxes`` is a list, its box (9 floats, the box vectors as rows, nm).
 
     Layout per frame (XDR, big-endian): magic, natoms, step, time, box (9 floats),
     natoms again; then for natoms <= 9 raw floats, else precision, minint[3],
@@ -65,6 +67,8 @@ def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None) -> tupl
                 return i, f"frame {i} is truncated ({size - pos} of {frame_size} bytes present)"
             if times is not None:
                 times.append(struct.unpack(">f", head[12:16])[0])
+            if boxes is not None:
+                boxes.append(struct.unpack(">9f", head[16:52]))
             pos += frame_size
             i += 1
     return i, None
@@ -237,7 +241,8 @@ def scan_frames(reader: Any, path: str) -> tuple[int, str | None]:
     return n, damage
 
 
-def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarray | None, str]:
+def scan_frame_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | None = None
+                     ) -> tuple[int, str | None, np.ndarray | None, str]:
     """Count the whole frames of a file and read their time stamps from the frame headers.
 
     XTC frames store their time as a float32 and TRR frames as a float or a double at
@@ -249,6 +254,9 @@ def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarra
         The file's reader (its class selects the layout).
     path : str
         The file.
+    boxes : list, optional
+        For an XTC file, filled with the box of every whole frame (9 floats, box vectors as rows,
+        nm) from the same walk; left empty for other formats.
 
     Returns
     -------
@@ -268,7 +276,7 @@ def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarra
 
     times: list[float] = []
     if isinstance(reader, XTCReader):
-        n, damage = _scan_xtc(path, int(reader.n_atoms), times)
+        n, damage = _scan_xtc(path, int(reader.n_atoms), times, boxes)
         if n < 0:
             return n, damage, None, "float32"
         return n, damage, np.asarray(times, dtype=np.float64), "float32"
@@ -283,11 +291,12 @@ def scan_frame_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarra
     return -1, None, None, "float64"
 
 
-def _integrity_times(reader: Any, path: str) -> tuple[int, str | None, np.ndarray | None, str]:
+def _integrity_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | None = None
+                     ) -> tuple[int, str | None, np.ndarray | None, str]:
     """Readable frames of a file, the damage that ends them early (None when whole), the header time
-    stamps of those frames and their precision (see :func:`scan_frame_times`)."""
+    stamps of those frames and their precision (see :func:`scan_frame_times`; ``boxes`` as there)."""
     n = int(reader.n_frames)
-    n_scan, damage, times, precision = scan_frame_times(reader, path)
+    n_scan, damage, times, precision = scan_frame_times(reader, path, boxes)
     if n_scan < 0:
         return n, None, None, precision
     if damage is None and n_scan != n:

@@ -32,6 +32,10 @@ class PartInfo:
         The file's time axis: regular (``t0 + k * dt``) or where it first breaks.
     head_times : tuple of float
         The first few time stamps as stored, ps (to find restart overlaps).
+    max_cutoff : float or None
+        Half the smallest perpendicular box width over the readable frames, Å, where the frame
+        headers give every box without decoding coordinates (XTC); None when unknown. It lets a
+        cut-off be checked against every frame's box without reading the file again.
     """
 
     n_frames: int
@@ -43,6 +47,7 @@ class PartInfo:
     damage: str | None = None
     axis: TimeAxis | None = None
     head_times: tuple[float, ...] = ()
+    max_cutoff: float | None = None
 
     @property
     def regular(self) -> bool:
