@@ -117,7 +117,8 @@ def solvation(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
                        figures={"solvation": _figure("solvation", res)})
 
 
-@register_stage("shells", analysis=_analysis_class("SolvationShells"), skip=("keep_per_frame",))
+@register_stage("shells", analysis=_analysis_class("SolvationShells"), skip=("keep_per_frame",),
+                version=2)  # 2: the shells figure
 def shells(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Cation shells with any number of species: compositions, coordination, pairing, speciation, chains."""
     from trajml.features import SolvationShells
@@ -128,4 +129,5 @@ def shells(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
         numbers[f"mean_{name}"] = (float(mean), "")
         numbers[f"cutoff_{name}"] = (float(cutoff), "Å")
     return StageOutput(data=_data(res), numbers=numbers,
-                       tables={"compositions": {k: np.asarray(v) for k, v in res._table().items()}})
+                       tables={"compositions": {k: np.asarray(v) for k, v in res._table().items()}},
+                       figures={"shells": _figure("shells", res)})

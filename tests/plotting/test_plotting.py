@@ -108,3 +108,28 @@ def test_missing_matplotlib_names_the_plot_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'trajml\[plot\]'"):
         plot_rdf(rdf_result())
+
+
+def test_plot_shells_draws_what_the_result_holds():
+    from trajml.data import sample_aa_topology, sample_aa_trajectory
+    from trajml.features import SolvationShells
+    from trajml.io import open_source
+    from trajml.plotting import plot_shells
+
+    src = open_source(sample_aa_topology(), sample_aa_trajectory())
+    res = SolvationShells("name LI", {"ether_o": "name OE", "tfsi": "any:resname TFSI"},
+                          cutoffs={"ether_o": 3.5, "tfsi": 3.0}, anions="tfsi", chains="ether_o").run(
+        src, stop=20, progress=False)
+    fig = plot_shells(res, top=3)
+    left, mid, right = fig.axes
+    np.testing.assert_allclose([b.get_height() for b in left.patches],
+                               [res.fraction_free, res.fraction_cip, res.fraction_agg])
+    n_bars = sum(len(p) for p in res.coordination_probability) + len(res.n_chains_probability)
+    assert len(mid.patches) == n_bars
+    assert [t.get_text() for t in mid.get_legend().get_texts()] == ["ether_o (< 3.50 Å)", "tfsi (< 3.00 Å)",
+                                                                  "chains of ether_o"]
+    widths = [b.get_width() for b in right.patches]
+    assert widths == sorted(res.composition_fraction, reverse=True)[:3]
+    best = int(np.argmax(res.composition_fraction))
+    expected = " + ".join(f"{n} {s}" for n, s in zip(res.compositions[best], res.species) if n) or "empty"
+    assert right.get_yticklabels()[0].get_text() == expected

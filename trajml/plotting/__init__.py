@@ -1,6 +1,6 @@
 """Matplotlib figures of trajml results, one module per subject. Compute classes never plot; these functions take Results.
 
-- :mod:`trajml.plotting.structure`: g(r), coordination numbers, Li⁺ solvation;
+- :mod:`trajml.plotting.structure`: g(r), coordination numbers, Li⁺ solvation, shells of many species;
 - :mod:`trajml.plotting.transport`: MSDs, the self and collective MSDs behind a conductivity,
   residence-time correlation functions;
 - :mod:`trajml.plotting.kinetics`: implied timescales, Chapman–Kolmogorov tests, populations and
@@ -23,6 +23,7 @@ from trajml._lazy import lazy_exports
 _EXPORTS = {
     "use_offscreen_backend": "_base",
     "plot_rdf": "structure", "plot_coordination": "structure", "plot_solvation": "structure",
+    "plot_shells": "structure",
     "plot_msd": "transport", "plot_residence": "transport", "plot_transport": "transport",
     "plot_implied_timescales": "kinetics", "plot_ck_test": "kinetics", "plot_populations": "kinetics",
     "plot_state_rdf": "kinetics", "plot_state_shell": "kinetics", "plot_state_populations": "kinetics",
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
         plot_state_rdf,
         plot_state_shell,
     )
-    from trajml.plotting.structure import plot_coordination, plot_rdf, plot_solvation
+    from trajml.plotting.structure import plot_coordination, plot_rdf, plot_shells, plot_solvation
     from trajml.plotting.transport import plot_msd, plot_residence, plot_transport
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

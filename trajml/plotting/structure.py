@@ -1,4 +1,5 @@
-"""Figures of structure results: g(r) with n(r) and the first shell, coordination numbers, Li⁺ solvation."""
+"""Figures of structure results: g(r) with n(r) and the first shell, coordination numbers, Li⁺ solvation,
+shells with any number of species."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from trajml.plotting._base import _axes, _check
 
-__all__ = ["plot_rdf", "plot_coordination", "plot_solvation"]
+__all__ = ["plot_rdf", "plot_coordination", "plot_solvation", "plot_shells"]
 
 
 def plot_rdf(result: Any, ax: Any = None, *, show_n: bool = True, mark_shell: bool = True,
@@ -115,3 +116,55 @@ def plot_solvation(result: Any, ax: Any = None) -> Any:
 
 
 # --------------------------------------------------------------------------- transport
+
+
+def plot_shells(result: Any, ax: Any = None, *, top: int = 8) -> Any:
+    """Shells with any number of species: speciation, counts per species, the most frequent compositions.
+
+    Parameters
+    ----------
+    result : ShellsResults
+        From :class:`trajml.features.SolvationShells`.
+    ax : sequence of three matplotlib.axes.Axes, optional
+        Left: free/SSIP, CIP and AGG fractions of the cations (over the ``anions`` species; empty when
+        none is named); middle: probability of k molecules (or atoms) of each species in a shell, and of
+        k chains with ``chains``; right: the ``top`` most frequent shell compositions and their fractions
+        (default: a new figure).
+    top : int
+        Compositions shown on the right.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _check(result, "plot_shells", ("species", "coordination_probability", "compositions", "composition_fraction"))
+    fig, (left, mid, right) = _axes(ax, 3, figsize=(14.0, 3.8))
+    if result.anions:
+        left.bar(["free/SSIP", "CIP", "AGG"], [result.fraction_free, result.fraction_cip, result.fraction_agg],
+                 color=["C0", "C1", "C2"])
+        left.set_title(f"speciation over {', '.join(result.anions)}", fontsize=9)
+    else:
+        left.text(0.5, 0.5, "no anion species named", ha="center", va="center", transform=left.transAxes)
+    left.set_ylabel("fraction of cations")
+    left.set_ylim(0, 1)
+    dists = [(f"{name} (< {cut:.2f} Å)", np.asarray(p)) for name, p, cut in
+             zip(result.species, result.coordination_probability, result.cutoffs.values())]
+    if result.chains is not None:
+        dists.append((f"chains of {result.chains}", np.asarray(result.n_chains_probability)))
+    width = 0.8 / len(dists)
+    for k, (name, p) in enumerate(dists):
+        x = np.arange(len(p)) + (k - (len(dists) - 1) / 2) * width
+        mid.bar(x, p, width=width, label=name)
+    mid.set_xlabel("count in the first shell")
+    mid.set_ylabel("probability")
+    mid.legend(frameon=False, fontsize=8)
+    order = np.argsort(-np.asarray(result.composition_fraction), kind="stable")[:top]
+    labels = [" + ".join(f"{int(n)} {s}" for n, s in zip(result.compositions[i], result.species) if n) or "empty"
+              for i in order]
+    right.barh(np.arange(len(order)), np.asarray(result.composition_fraction)[order], color="C4")
+    right.set_yticks(np.arange(len(order)), labels, fontsize=8)
+    right.invert_yaxis()
+    right.set_xlabel("fraction of shells")
+    right.set_title(f"most frequent compositions (top {len(order)} of {len(result.composition_fraction)})",
+                    fontsize=9)
+    return fig
