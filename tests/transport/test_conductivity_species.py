@@ -87,7 +87,7 @@ def mix_result(ionic_mix):
         src, progress=False)
 
 
-def mdanalysis_oracle(files, species):
+def mdanalysis_oracle(files, species, *, dt=DT, temperature=TEMP, window=WINDOW):
     """σ (S/m), L_ij (mol²/(J m s)), charges and collective MSDs by MDAnalysis and NumPy alone.
 
     Centres of mass of each species' fragments from MDAnalysis-unwrapped (NoJump) atoms, in the
@@ -114,7 +114,7 @@ def mdanalysis_oracle(files, species):
     charges = np.array([qs[0] for qs in q])
     current = np.einsum("s,stk->tk", charges, m)
     n_t = m.shape[1]
-    lag = np.arange(n_t) * DT
+    lag = np.arange(n_t) * dt
     charge_msd = np.zeros(n_t)
     cross = np.zeros((len(groups), len(groups), n_t))
     for k in range(1, n_t):
@@ -122,9 +122,9 @@ def mdanalysis_oracle(files, species):
         charge_msd[k] = np.mean(np.sum(dj * dj, axis=1))
         dm = m[:, k:] - m[:, :-k]
         cross[..., k] = np.einsum("itc,jtc->ij", dm, dm) / (n_t - k)
-    win = (lag >= WINDOW["fit_start"] - 1e-6) & (lag <= WINDOW["fit_stop"] + 1e-6)
+    win = (lag >= window["fit_start"] - 1e-6) & (lag <= window["fit_stop"] + 1e-6)
     volume_m3 = np.mean(volumes) * 1e-30
-    to_si = 1e-8 / (6.0 * volume_m3 * K_B_J_K * TEMP)  # Å²/ps over 6 V kB T -> 1/(J m s)
+    to_si = 1e-8 / (6.0 * volume_m3 * K_B_J_K * temperature)  # Å²/ps over 6 V kB T -> 1/(J m s)
     sigma = E_CHARGE_C**2 * to_si * np.polyfit(lag[win], charge_msd[win], 1)[0]
     big_l = np.array([[np.polyfit(lag[win], cross[i, j, win], 1)[0] for j in range(len(groups))]
                       for i in range(len(groups))]) * to_si / N_A_MOL**2
