@@ -127,3 +127,9 @@ def test_torch_is_imported_at_module_level_only_under_deep_packages():
             if any(n.split(".")[0] in ("torch", "torch_geometric") for n in names):
                 bad.append(name)
     assert not bad, bad
+
+
+def test_test_modules_have_unique_names():
+    """pytest (rootdir-relative, no __init__ packages) cannot collect two test modules of one basename."""
+    names = Counter(p.name for p in (REPO / "tests").rglob("test_*.py"))
+    assert [n for n, c in names.items() if c > 1] == []
