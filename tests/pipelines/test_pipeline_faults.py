@@ -11,12 +11,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from pipeline_helpers import batch_yaml, make_systems, stored_results, write_pipeline
 
-from trajml.pipelines import run_pipeline
+from trajml.pipelines import PipelineSpecError, parse_pipeline, run_pipeline
 from trajml.pipelines.outputs import LOCK, MARKER, OutputsFolderError, OutputsLockedError, StaleLockWarning
 from trajml.pipelines.runner import DamagedEntryWarning
 from trajml.store.results import DamagedEntryError, ResultStore
@@ -162,3 +164,54 @@ def test_a_former_trajml_output_without_marker_is_adopted(clean):
     (folder / "former" / MARKER).unlink()
     assert {o.status for o in _run(path).outcomes} == {"reused"}
     assert (folder / "former" / MARKER).is_file()
+
+
+BOMB = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_alias_bomb_is_refused_quickly_with_bounded_memory(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB)  # 9**9 ~ 387 million strings once expanded
+    from trajml.cli import run as run_cmd
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="trajml")
+    run_cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["run", str(path), "--check"])
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(PipelineSpecError, match=rf"{path}, line 7: 'yaml' expands its aliases to more than "
+                                                    "100,000 values"):
+            args.func(args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < 5.0
+    assert peak < 20 * 2**20
+
+
+def test_self_referring_alias_and_oversized_spec_are_refused(tmp_path):
+    with pytest.raises(PipelineSpecError, match="s.yaml, line 2: 'yaml' an alias refers to the list or mapping"):
+        parse_pipeline("version: 1\ninputs: &x [1, *x]\n", filename="s.yaml")
+    big = tmp_path / "big.yaml"
+    big.write_text("version: 1\n" + "# padding\n" * 120_000)
+    from trajml.pipelines import load_pipeline
+
+    with pytest.raises(PipelineSpecError, match=r"big.yaml, line 104858: 'pipeline' is longer than 1,048,576 "
+                                                "characters"):
+        load_pipeline(big)
+    # A few aliases (shared metadata) stay welcome.
+    with pytest.raises(PipelineSpecError) as info:
+        parse_pipeline("version: 1\nx: &m {temperature: 300}\ny: *m\n", filename="ok.yaml")
+    assert "alias" not in str(info.value) and "'x' is not a known top-level key" in str(info.value)
