@@ -211,6 +211,8 @@ def test_self_referring_alias_and_oversized_spec_are_refused(tmp_path):
     with pytest.raises(PipelineSpecError, match=r"big.yaml, line 104858: 'pipeline' is longer than 1,048,576 "
                                                 "characters"):
         load_pipeline(big)
+    with pytest.raises(PipelineSpecError, match="deep.yaml, line 1: 'yaml' is nested too deeply"):
+        parse_pipeline("[" * 5000 + "]" * 5000, filename="deep.yaml")
     # A few aliases (shared metadata) stay welcome.
     with pytest.raises(PipelineSpecError) as info:
         parse_pipeline("version: 1\nx: &m {temperature: 300}\ny: *m\n", filename="ok.yaml")
