@@ -25,6 +25,7 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,11 +34,16 @@ from trajml._files import atomic_write_json
 from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
+from trajml.pipelines.outputs import claim_outputs, outputs_lock
 from trajml.pipelines.registry import StageContext, get_stage
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.store.results import ResultStore, unit_key
 
-__all__ = ["UnitTask", "Outcome", "RunSummary", "plan", "execute_unit", "run_pipeline"]
+__all__ = ["UnitTask", "Outcome", "RunSummary", "DamagedEntryWarning", "plan", "execute_unit", "run_pipeline"]
+
+
+class DamagedEntryWarning(UserWarning):
+    """A stored unit failed its checksums (or is unreadable): it is discarded and computed again."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,8 @@ def plan(spec: PipelineSpec, store: ResultStore) -> tuple[list[UnitTask], list[O
     """Key every unit; return the tasks to run (dependency order) and the outcomes known already.
 
     Known outcomes are "reused" (key stored) or "failed" (files vanished since validation).
+    A stored entry that fails :meth:`~trajml.store.results.ResultStore.check` is discarded with a
+    :class:`DamagedEntryWarning` naming the unit and the folder, and planned to run again.
     """
     tasks: list[UnitTask] = []
     known: list[Outcome] = []
@@ -189,8 +197,14 @@ def plan(spec: PipelineSpec, store: ResultStore) -> tuple[list[UnitTask], list[O
             key = keys[st.id] = unit_key(sdef.name, sdef.version, key_params, fingerprint, deps, meta)
             unit = f"{system.name}/{st.id}"
             if store.has(key):
-                known.append(Outcome(unit, system.name, st.id, st.stage, key, "reused"))
-                continue
+                problem = store.check(key)
+                if problem is None:
+                    known.append(Outcome(unit, system.name, st.id, st.stage, key, "reused"))
+                    continue
+                # A damaged entry must neither wedge the run nor be reused: say so, drop it, compute it.
+                warnings.warn(f"{unit}: the stored result {store.path(key)} is damaged ({problem}); "
+                              "it is discarded and computed again.", DamagedEntryWarning, stacklevel=3)
+                store.discard(key)
             after = tuple(f"{system.name}/{sid}" for sid in (st.params[p] for p in deps)
                           if any(t.unit == f"{system.name}/{sid}" for t in tasks))
             tasks.append(UnitTask(unit, system, st.stage, st.id, dict(st.params), key, deps, after,
@@ -313,11 +327,36 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
     RunSummary
         Counts of computed, reused, failed and skipped units, the failures with
         their reasons, and the report path.
+
+    Raises
+    ------
+    OutputsFolderError
+        The outputs folder holds files trajml did not write (see :mod:`trajml.pipelines.outputs`).
+    OutputsLockedError
+        Another run is working in the outputs folder.
     """
     validate_scheduler(scheduler)
     spec = pipeline if isinstance(pipeline, PipelineSpec) else load_pipeline(pipeline)
     out = os.path.abspath(outputs or spec.outputs)
+    claim_outputs(out)  # refuses a folder holding a user's files before writing anything
+    with outputs_lock(out):
+        return _run_locked(spec, out, scheduler, n_workers, resume, progress, report)
+
+
+def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | None, resume: bool,
+                progress: bool, report: bool) -> RunSummary:
+    """:func:`run_pipeline` once the outputs folder is claimed and locked."""
     store = ResultStore(os.path.join(out, "store"))
+    # The lock means no other run writes here: whatever tmp/ holds was left by a killed run.
+    from trajml._progress import log_line
+    from trajml.transport.store import remove_stale_series_stores
+
+    for path in store.clean_tmp(older_than_s=0.0):
+        log_line(f"removed {path}, left half-written by an interrupted run")
+    # Series stores of MSD/conductivity units killed mid-way (only those of dead PIDs of this host).
+    for tmpdir in {None, *(st.params.get("tmpdir") for st in spec.stages)}:
+        for path in remove_stale_series_stores(tmpdir):
+            log_line(f"removed {path}, the temporary series store of a killed process")
     run_id, resumed = _run_folder(out, resume)
     folder = os.path.join(out, "runs", run_id)
     from trajml.parallel.schedulers import scheduler_name

@@ -58,7 +58,7 @@ import yaml
 import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
 from trajml.errors import TrajmlError
 from trajml.pipelines.registry import REQUIRED, check_param, closest, get_stage, stage_names
-from trajml.pipelines.yamlmarks import line_of, load_marked
+from trajml.pipelines.yamlmarks import YAMLTooLarge, line_of, load_marked
 
 __all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load_pipeline", "parse_pipeline",
            "BUNDLED"]
@@ -67,6 +67,8 @@ __all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load
 BUNDLED = ("spe_sample", "spe_aa_sample")
 TOPOLOGY_PATTERNS = ("*.psf", "*.tpr", "*.gro", "*.pdb", "*.data")
 TRAJECTORY_PATTERNS = ("*.xtc", "*.dcd", "*.trr", "*.nc", "*.lammpstrj", "*.dump")
+#: Longest pipeline file read (characters): bounds the memory a spec may take, even under ``--check``.
+MAX_SPEC_CHARS = 1 << 20
 _TOP_KEYS = ("version", "name", "inputs", "stages", "outputs")
 _INPUT_KEYS = ("name", "bundled", "glob", "topology", "trajectory", "metadata", "reader", "type_map", "backend",
                "format", "topology_format", "on_damage")
@@ -176,14 +178,26 @@ def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Pipeline file '{path}' does not exist.")
     with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+        text = fh.read(MAX_SPEC_CHARS + 1)  # never more than the cap into memory
     return parse_pipeline(text, filename=path, base_dir=os.path.dirname(os.path.abspath(path)))
 
 
 def parse_pipeline(text: str, *, filename: str = "<pipeline>", base_dir: str = ".") -> PipelineSpec:
-    """Validate pipeline YAML text; input paths resolve against ``base_dir``."""
+    """Validate pipeline YAML text; input paths resolve against ``base_dir``.
+
+    Text over :data:`MAX_SPEC_CHARS` characters, or whose aliases expand beyond
+    :data:`~trajml.pipelines.yamlmarks.MAX_NODES` values, is refused before it is built.
+    """
+    if len(text) > MAX_SPEC_CHARS:
+        line = text.count("\n", 0, MAX_SPEC_CHARS) + 1
+        raise PipelineSpecError(filename, [(line, "pipeline", f"is longer than {MAX_SPEC_CHARS:,} characters "
+                                            "(here it passes the cap): a pipeline file is a short list of inputs "
+                                            "and stages; list many systems with 'glob:' instead.")])
     try:
         doc = load_marked(text)
+    except YAMLTooLarge as exc:
+        mark = exc.problem_mark
+        raise PipelineSpecError(filename, [((mark.line + 1) if mark else 0, "yaml", f"{exc.problem}.")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise PipelineSpecError(filename, [((mark.line + 1) if mark else 0, "yaml", f"is not valid YAML: {exc.problem}")]) from None

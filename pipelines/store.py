@@ -6,6 +6,6 @@
 
 from __future__ import annotations
 
-from trajml.store.results import SCHEMA_VERSION, Entry, ResultStore, canonical_json, unit_key
+from trajml.store.results import SCHEMA_VERSION, DamagedEntryError, Entry, ResultStore, canonical_json, unit_key
 
-__all__ = ["SCHEMA_VERSION", "ResultStore", "Entry", "unit_key", "canonical_json"]
+__all__ = ["SCHEMA_VERSION", "DamagedEntryError", "ResultStore", "Entry", "unit_key", "canonical_json"]

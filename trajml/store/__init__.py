@@ -7,7 +7,7 @@
 - :mod:`trajml.store.graphs`: periodic neighbour graphs of whole trajectories on disk
   (:class:`GraphDataset`), read back as torch-geometric batches;
 - :mod:`trajml.store.results`: the content-addressed store of finished pipeline units
-  (:class:`ResultStore`, :func:`unit_key`).
+  (:class:`ResultStore`, :func:`unit_key`, :class:`DamagedEntryError`).
 
 Names load on first use, so ``import trajml.store`` imports no model, no torch and no matplotlib.
 """
@@ -25,7 +25,7 @@ _EXPORTS = {
     "save_fes": "fes", "load_fes": "fes",
     "GraphDataset": "graphs", "frames_to_batch": "graphs", "chunk_to_batch": "graphs", "padded_from_chunk": "graphs",
     "ResultStore": "results", "Entry": "results", "unit_key": "results", "canonical_json": "results",
-    "SCHEMA_VERSION": "results",
+    "SCHEMA_VERSION": "results", "DamagedEntryError": "results",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -44,6 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
         register_model,
         save_model,
     )
-    from trajml.store.results import SCHEMA_VERSION, Entry, ResultStore, canonical_json, unit_key
+    from trajml.store.results import SCHEMA_VERSION, DamagedEntryError, Entry, ResultStore, canonical_json, unit_key
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

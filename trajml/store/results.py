@@ -7,6 +7,7 @@ Layout::
         entry.json                 stage, system, parameters, key inputs, timing, provenance
         NAME.csv                   tables (one header line, then rows)
         NAME.png                   figures
+        sha256.json                SHA-256 of every other file of the entry
     STORE/tmp/                     entries being written
 
 The key is ``sha256`` of the canonical JSON of {schema version, stage name and
@@ -21,6 +22,15 @@ complete entry or none, whatever moment a crash (even SIGKILL) strikes. Two
 workers finishing the same key race harmlessly: the second rename fails and its
 copy is dropped, the content being the same by construction. On a cluster the
 store must live on a file system every worker and the driver share.
+
+Every entry carries ``sha256.json``, the SHA-256 of each of its other files, written
+last into the temporary folder. :meth:`ResultStore.check` verifies it, so an entry
+damaged after the fact (truncated, bytes changed, a file deleted) is found, and
+:meth:`ResultStore.discard` takes it out so that the unit is computed again.
+Entries written before checksums existed have no ``sha256.json``: what can be
+verified is (result.json and entry.json parse as JSON objects, every file that
+entry.json lists exists), and such an entry is trusted once it passes, rather
+than recomputing every stored unit of every project once.
 """
 
 from __future__ import annotations
@@ -37,7 +47,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SCHEMA_VERSION", "ResultStore", "Entry", "unit_key", "canonical_json"]
+__all__ = ["SCHEMA_VERSION", "ResultStore", "Entry", "unit_key", "canonical_json", "DamagedEntryError"]
+
+#: The file of an entry that holds the SHA-256 of each of its other files.
+CHECKSUMS = "sha256.json"
+
+
+class DamagedEntryError(KeyError):
+    """A stored entry whose files fail their checksums (or are missing or unreadable).
+
+    A KeyError, as for a missing entry: the caller treats it as not stored and computes it again.
+    """
+
+    def __str__(self) -> str:  # KeyError quotes its argument; this message is a sentence
+        return str(self.args[0]) if self.args else ""
 
 #: Version of the entry layout and of the key recipe; bump to invalidate every stored entry.
 SCHEMA_VERSION = 1
@@ -144,11 +167,84 @@ class ResultStore:
         folder = self.path(key)
         if not os.path.isdir(folder):
             raise KeyError(f"No stored result with key {key[:12]}… in '{self.root}'.")
+        # The two files read here; a lost figure or table is the reader's to name (the report does).
+        problem = self.check(key, ("result.json", "entry.json"))
+        if problem:
+            raise DamagedEntryError(f"The stored result {folder} is damaged: {problem}. Run the pipeline again "
+                                    "to compute it anew.")
         with open(os.path.join(folder, "result.json"), encoding="utf-8") as fh:
             data = json.load(fh)
         with open(os.path.join(folder, "entry.json"), encoding="utf-8") as fh:
             meta = json.load(fh)
         return Entry(key, folder, data, meta)
+
+    def check(self, key: str, names: tuple[str, ...] | None = None) -> str | None:
+        """What is wrong with the stored entry ``key``: None when it is whole, else a short reason.
+
+        With ``sha256.json`` every file it lists must exist with its checksum; without it (an entry
+        written before checksums existed) result.json and entry.json must parse as JSON objects
+        and every file entry.json lists must exist. A missing entry is not damaged (None).
+
+        Parameters
+        ----------
+        key : str
+            The entry.
+        names : tuple of str, optional
+            Check only these files of the entry (default: every file).
+        """
+        folder = self.path(key)
+        if not os.path.isdir(folder):
+            return None
+        sums_path = os.path.join(folder, CHECKSUMS)
+        if os.path.isfile(sums_path):
+            try:
+                with open(sums_path, encoding="utf-8") as fh:
+                    sums = json.load(fh)
+            except (OSError, ValueError) as exc:
+                return f"{CHECKSUMS} is unreadable ({type(exc).__name__})"
+            if not isinstance(sums, dict) or not {"result.json", "entry.json"} <= set(sums):
+                return f"{CHECKSUMS} does not list result.json and entry.json"
+            for name, digest in sorted(sums.items()):
+                if names is not None and name not in names:
+                    continue
+                path = os.path.join(folder, name)
+                if not os.path.isfile(path):
+                    return f"{name} is missing"
+                if _sha256(path) != digest:
+                    return f"{name} does not match its checksum"
+            return None
+        # Written before checksums existed: verify what can be verified.
+        parsed = {}
+        for name in ("result.json", "entry.json"):
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                    parsed[name] = json.load(fh)
+            except FileNotFoundError:
+                return f"{name} is missing"
+            except (OSError, ValueError) as exc:
+                return f"{name} is not valid JSON ({type(exc).__name__}: {exc})"
+            if not isinstance(parsed[name], dict):
+                return f"{name} is not a JSON object"
+        for name in parsed["entry.json"].get("files", []):
+            if names is not None and name not in names:
+                continue
+            if not os.path.isfile(os.path.join(folder, str(name))):
+                return f"{name} is missing"
+        return None
+
+    def discard(self, key: str) -> None:
+        """Take entry ``key`` out of the store (a damaged one), so that its unit counts as not stored.
+
+        The folder is first renamed into ``tmp/`` (atomic: a reader sees the entry whole or not at
+        all), then removed.
+        """
+        folder = self.path(key)
+        trash = os.path.join(self.root, "tmp", f"damaged-{key}.{uuid.uuid4().hex}")
+        try:
+            os.replace(folder, trash)
+        except FileNotFoundError:
+            return  # another process discarded it already
+        shutil.rmtree(trash, ignore_errors=True)
 
     def put(self, key: str, output: Any, meta: dict[str, Any]) -> str:
         """Write a :class:`~trajml.pipelines.registry.StageOutput` as entry ``key``, atomically.
@@ -182,6 +278,9 @@ class ResultStore:
                 {**meta, "key": key, "schema": SCHEMA_VERSION, "numbers": numbers, "files": files,
                  **({"missing_figures": missing} if missing else {}),
                  "written": time.strftime("%Y-%m-%dT%H:%M:%S")}), sort_keys=True, indent=1))
+            # Last: the checksums of every file above, so a damaged entry is found on reading.
+            sums = {name: _sha256(os.path.join(tmp, name)) for name in sorted(os.listdir(tmp))}
+            _write(os.path.join(tmp, CHECKSUMS), json.dumps(sums, sort_keys=True, indent=1))
             os.makedirs(os.path.dirname(final), exist_ok=True)
             try:
                 os.replace(tmp, final)
@@ -192,20 +291,38 @@ class ResultStore:
             shutil.rmtree(tmp, ignore_errors=True)
         return final
 
-    def clean_tmp(self, older_than_s: float = 3600.0) -> int:
-        """Remove half-written folders left by killed runs (older than ``older_than_s``); return how many."""
-        base, now, n = os.path.join(self.root, "tmp"), time.time(), 0
-        for name in os.listdir(base):
+    def clean_tmp(self, older_than_s: float = 3600.0) -> list[str]:
+        """Remove half-written folders left by killed runs (older than ``older_than_s`` s); return their paths.
+
+        A run that holds the outputs folder's lock passes 0: no other run can be writing there.
+        """
+        base, now, removed = os.path.join(self.root, "tmp"), time.time(), []
+        for name in sorted(os.listdir(base)):
             p = os.path.join(base, name)
-            if now - os.path.getmtime(p) > older_than_s:
+            try:
+                if now - os.path.getmtime(p) < older_than_s:
+                    continue
+            except FileNotFoundError:
+                continue
+            if os.path.isdir(p) and not os.path.islink(p):
                 shutil.rmtree(p, ignore_errors=True)
-                n += 1
-        return n
+            else:
+                os.remove(p)
+            removed.append(p)
+        return removed
 
 
 def _finite_or_none(v: Any) -> float | None:
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _write(path: str, text: str) -> None:

@@ -17,7 +17,9 @@ strided ``(T, B, 3)`` read, handed to the kernels as a ``(B, T, 3)`` view.
   a temporary name and renamed once complete (atomic: a reader never sees a
   half-written store) with plain buffered writes (written pages stay in the
   page cache, not in the process' resident memory), and :class:`SeriesStore`
-  removes its folder on exit. With a multi-machine dask cluster the folder must
+  removes its folder on exit; a killed process cannot, so the folder's name
+  carries the PID and host (``trajml-series-PID@HOST.XXXX``) and
+  :func:`remove_stale_series_stores` removes those of dead processes. With a multi-machine dask cluster the folder must
   be on a file system every worker sees (the ``tmpdir`` parameter of
   :class:`~trajml.transport.MSD`).
 * :class:`MemorySeries` keeps the same array in memory
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,10 +45,11 @@ from typing import Any
 
 import numpy as np
 
+from trajml._processes import pid_alive
 from trajml.chunk import Chunk
 from trajml.errors import MissingBoxError
 
-__all__ = ["StoredSeries", "MemorySeries", "SeriesStore", "StreamedSeries", "NumpyNoJump", "stream_to_store",
+__all__ = ["StoredSeries", "MemorySeries", "SeriesStore", "remove_stale_series_stores", "StreamedSeries", "NumpyNoJump", "stream_to_store",
            "NUMBA_UNWRAP_MIN_ATOMS"]
 
 #: Reads of at least this many atoms per frame are unwrapped by the numba kernel, smaller ones by NumPy.
@@ -154,6 +158,38 @@ class MemorySeries:
         return out
 
 
+_SERIES_PREFIX = "trajml-series-"
+
+
+def remove_stale_series_stores(tmpdir: str | os.PathLike | None = None) -> list[str]:
+    """Remove the series store folders that processes of this host left when killed; return their paths.
+
+    Only folders named by :class:`SeriesStore` on this host whose PID is no longer running are
+    removed, so the stores of runs still working (of any user) are left alone.
+
+    Parameters
+    ----------
+    tmpdir : str, optional
+        The folder the stores were made in (default: the system's temporary folder).
+    """
+    base, host, removed = os.fspath(tmpdir) if tmpdir else tempfile.gettempdir(), socket.gethostname(), []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return removed
+    for name in names:
+        if not name.startswith(_SERIES_PREFIX) or "@" not in name:
+            continue
+        pid, _, rest = name[len(_SERIES_PREFIX):].partition("@")
+        if not pid.isdigit() or rest.rpartition(".")[0] != host or pid_alive(int(pid)):
+            continue
+        path = os.path.join(base, name)
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):  # another user's folder stays (no permission): not ours to report
+            removed.append(path)
+    return removed
+
+
 class SeriesStore:
     """A temporary folder of series files, removed by :meth:`close` (or on leaving a ``with`` block).
 
@@ -164,7 +200,8 @@ class SeriesStore:
     """
 
     def __init__(self, tmpdir: str | os.PathLike | None = None) -> None:
-        self.folder = tempfile.mkdtemp(prefix="trajml-series-", dir=tmpdir)
+        # PID and host in the name: a killed process's folder can be told from a live one's.
+        self.folder = tempfile.mkdtemp(prefix=f"{_SERIES_PREFIX}{os.getpid()}@{socket.gethostname()}.", dir=tmpdir)
 
     def create(self, name: str, n_particles: int, n_frames: int, dtype: Any, *,
                in_memory: bool = False) -> "_SeriesWriter | _MemoryWriter":
