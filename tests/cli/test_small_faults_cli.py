@@ -1,0 +1,96 @@
+"""Small faults refused with a message in the user's syntax instead of exit 0 or a raw traceback.
+
+A mapping option given the same key twice, a temperature outside a physical range, a trajectory id
+beyond the source, parts that go back in time, an empty frame range, and a plot written in place.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trajml.cli import main
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import MDAnalysis as mda
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+N_ATOMS, N_FRAMES, DT, T0 = 6, 30, 0.5, 10.0
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A topology and a writer of XTC parts holding frames ``k`` of one run, stamped T0 + DT * k."""
+    d = tmp_path_factory.mktemp("faults")
+    rng = np.random.default_rng(7)
+    x = (np.cumsum(rng.normal(0, 0.3, (N_FRAMES, N_ATOMS, 3)), axis=0) + 20.0).astype(np.float32)
+    u = mda.Universe.empty(N_ATOMS, trajectory=True)
+    u.add_TopologyAttr("names", ["Li"] * N_ATOMS)
+    u.dimensions = [40.0, 40.0, 40.0, 90.0, 90.0, 90.0]
+    u.atoms.positions = x[0]
+    top = str(d / "top.pdb")
+
+    def write(name: str, frames: np.ndarray) -> str:
+        path = str(d / name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mda.Writer(path, n_atoms=N_ATOMS) as w:
+                for k in frames:
+                    u.atoms.positions = x[k]
+                    u.trajectory.ts.time = T0 + DT * k
+                    w.write(u.atoms)
+        return path
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u.atoms.write(top)
+    return {"top": top, "write": write, "whole": write("whole.xtc", np.arange(N_FRAMES))}
+
+
+def _usage_error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
+    """argparse refuses ``argv`` (exit 2); its message."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err
+
+
+def _error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
+    """The command fails (exit 1, no traceback); its message."""
+    assert main(argv) == 1
+    return capsys.readouterr().err
+
+
+# -- 1. a mapping option with a repeated key --------------------------------------------------------
+@pytest.mark.parametrize("argv", [["--charges", "Li=1", "Li=2"], ["--charges", "Li=1", "TFSI=-1", "--charges", "Li=2"]])
+def test_a_repeated_key_of_a_mapping_option_is_refused_naming_it(capsys: pytest.CaptureFixture,
+                                                                  argv: list[str]) -> None:
+    err = _usage_error(capsys, ["transport", *argv])
+    assert "argument --charges: must be NAME=CHARGE items with each key once (give --charges Li=... once). " \
+           "Got 'Li' twice instead." in err
+
+
+def test_distinct_keys_over_repeated_options_still_add_up() -> None:
+    import argparse
+
+    from trajml.cli._options import add_parameters
+    from trajml.transport import Conductivity
+
+    parser = argparse.ArgumentParser()
+    add_parameters(parser, Conductivity)
+    args = parser.parse_args(["--charges", "Li=1", "--charges", "TFSI=-1"])
+    assert args.charges == {"Li": 1.0, "TFSI": -1.0}
+
+
+def test_parse_charges_refuses_a_repeated_key_in_python() -> None:
+    from trajml.cli.transport import parse_charges
+    from trajml.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"each key once \(give --charges TFSI=\.\.\. once\)"):
+        parse_charges(["TFSI=-1", "Li=1", "TFSI=-0.8"])
