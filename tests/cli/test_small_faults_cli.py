@@ -94,3 +94,34 @@ def test_parse_charges_refuses_a_repeated_key_in_python() -> None:
 
     with pytest.raises(InvalidParameterError, match=r"each key once \(give --charges TFSI=\.\.\. once\)"):
         parse_charges(["TFSI=-1", "Li=1", "TFSI=-0.8"])
+
+
+# -- 2. temperatures in a physical range, the same in Python, CLI and YAML -------------------------
+@pytest.mark.parametrize("value", ["1e-30", "0.5", "1", "10000", "3e5"])
+def test_an_unphysical_temperature_is_refused_on_the_command_line(capsys: pytest.CaptureFixture, value: str) -> None:
+    err = _usage_error(capsys, ["transport", "--temperature", value])
+    assert "argument --temperature: must be a float in (1, 10000) K or None. Got" in err
+
+
+def test_an_unphysical_temperature_is_refused_in_python() -> None:
+    from trajml.errors import InvalidParameterError
+    from trajml.fes import GaussianProcessFES, HistogramFES, KernelDensityFES
+    from trajml.transport import Conductivity
+
+    with pytest.raises(InvalidParameterError, match=r"'temperature' parameter of Conductivity must be a float in "
+                                                    r"\(1, 10000\) K or None\. Got 1e-30 instead"):
+        Conductivity(temperature=1e-30)
+    assert Conductivity(temperature=353.0).temperature == 353.0
+    for cls in (HistogramFES, KernelDensityFES, GaussianProcessFES):
+        with pytest.raises(InvalidParameterError, match=r"'temperature' parameter of \w+ must be a float in "
+                                                        r"\(1, 10000\) K\. Got 20000\.0 instead"):
+            cls(temperature=20000.0)
+
+
+def test_every_declared_temperature_has_the_one_range() -> None:
+    from trajml._validation import TEMPERATURE_RANGE_K
+    from trajml.fes._base import FES_PARAMETERS
+    from trajml.transport import Conductivity
+
+    for p in (FES_PARAMETERS["temperature"], Conductivity.parameters()["temperature"]):
+        assert (p.low, p.high, p.low_closed, p.high_closed, p.unit) == (*TEMPERATURE_RANGE_K, False, False, "K")

@@ -102,7 +102,17 @@ positive_int = _number(int, 1, False, "an int >= 1", "an int >= 1")
 non_negative_int = _number(int, 0, False, "an int >= 0", "an int >= 0")
 positive_float = _number(float, 0.0, True, "a float > 0 (Å)", "a finite float > 0 (a length in Å)")
 non_negative_time = _number(float, 0.0, False, "a float >= 0 (ps)", "a finite time >= 0 in ps (fit windows)")
-positive_temperature = _number(float, 0.0, True, "a temperature > 0 K", "a finite temperature > 0 in K")
+
+
+def positive_temperature(text: str) -> float:
+    """argparse type: a temperature in K, in the range every declared temperature has."""
+    from trajml._validation import temperature_param
+    from trajml.errors import InvalidParameterError
+
+    try:
+        return temperature_param(name="temperature").parse_text(text, "fes")
+    except InvalidParameterError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
