@@ -125,3 +125,48 @@ def test_every_declared_temperature_has_the_one_range() -> None:
 
     for p in (FES_PARAMETERS["temperature"], Conductivity.parameters()["temperature"]):
         assert (p.low, p.high, p.low_closed, p.high_closed, p.unit) == (*TEMPERATURE_RANGE_K, False, False, "K")
+
+
+# -- 3. a trajectory id beyond the source ------------------------------------------------------------
+@pytest.mark.parametrize("flag", ["--traj-ids", "--traj-id"])
+def test_a_traj_id_beyond_the_source_names_the_valid_range(walk: dict, capsys: pytest.CaptureFixture,
+                                                          flag: str) -> None:
+    err = _error(capsys, ["msd", walk["top"], walk["whole"], "--select", "name Li", flag, "5", "--no-progress"])
+    assert "Traceback" not in err
+    assert (f"argument --traj-ids: must be trajectory ids in [0, 0] (this source has 1 trajectory; 0 is "
+            f"'{walk['whole']}'). Got 5 instead.") in err
+
+
+def test_a_traj_id_beyond_the_source_is_an_index_error_in_python(walk: dict) -> None:
+    from trajml.errors import InvalidParameterError
+    from trajml.io import open_source
+
+    src = open_source(walk["top"], walk["whole"])
+    for kind in (IndexError, InvalidParameterError):
+        with pytest.raises(kind, match=r"'traj_ids' parameter of run must be trajectory ids in \[0, 0\].*Got 3 "):
+            src.partition(10, traj_ids=[0, 3])
+    with pytest.raises(IndexError, match=r"'traj_id' parameter of run .*Got 1 instead"):
+        src.n_frames_of(1)
+
+
+# -- 5. an empty frame range --------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, shown", [(["--start", "10", "--stop", "10"], "10:10:1"),
+                                         (["--start", "100"], "100::1"),
+                                         (["--start", "30", "--stop", "40", "--step", "2"], "30:40:2")])
+def test_an_empty_frame_range_is_refused_naming_range_and_frames(walk: dict, capsys: pytest.CaptureFixture,
+                                                                argv: list[str], shown: str) -> None:
+    err = _error(capsys, ["msd", walk["top"], walk["whole"], "--select", "name Li", "--no-progress", *argv])
+    assert (f"argument --start: must be below the stop and the number of frames: start:stop:step = {shown} "
+            f"selects no frame of trajectory 0 ('{walk['whole']}'), which has {N_FRAMES} frames (0 to "
+            f"{N_FRAMES - 1})") in err
+
+
+def test_an_empty_frame_range_is_refused_in_python(walk: dict) -> None:
+    from trajml.errors import InvalidParameterError
+    from trajml.io import open_source
+
+    src = open_source(walk["top"], walk["whole"])
+    assert len(src.partition(10, start=29)) == 1  # the last frame alone is a range
+    with pytest.raises(InvalidParameterError, match=r"'start' parameter of run must be below .* = 5:3:1 selects no "
+                                                    r"frame of trajectory 0"):
+        src.partition(10, start=5, stop=3)

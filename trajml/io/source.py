@@ -33,6 +33,7 @@ from trajml.errors import (
 )
 from trajml.io.ase_reader import ase_universe, is_ase_file
 from trajml.io.backends import PartInfo, open_universe, probe_part, read_frames
+from trajml.io.frame_checks import empty_range_error, traj_id_error
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
 from trajml.io.universe import is_universe, source_from_universe
@@ -209,7 +210,7 @@ class Source:
 
     def _member(self, traj_id: int) -> TrajectoryMember:
         if not 0 <= traj_id < len(self.members):
-            raise IndexError(f"traj_id {traj_id} is out of range: this source has {len(self.members)} trajectories.")
+            raise traj_id_error(self.members, [traj_id], "traj_id")
         return self.members[traj_id]
 
     def _universe(self, traj_id: int, part: int | None = 0) -> Any:
@@ -316,10 +317,14 @@ class Source:
             raise ValueError(f"The 'stop' parameter must be None or an int >= 0. Got {stop!r} instead.")
         specs = []
         ids = range(len(self.members)) if traj_ids is None else traj_ids
+        if any(not 0 <= int(t) < len(self.members) for t in ids):
+            raise traj_id_error(self.members, ids)
         for t in ids:
             n = self.n_frames_of(t)
             end = n if stop is None else min(stop, n)
             frames = range(start, end, step)
+            if not frames:  # an analysis of no frames would report NaN as if it were a result
+                raise empty_range_error(self.members[t].parts, int(t), start, stop, step, n)
             for i in range(0, len(frames), chunk_size):
                 sub = frames[i:i + chunk_size]
                 specs.append(ChunkSpec(int(t), sub.start, sub[-1] + 1, step))

@@ -145,10 +145,19 @@ def run(
         traj_ids = [traj_id] if not isinstance(traj_id, (list, tuple)) else list(traj_id)
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)
+    _check_frames(source, opts)
     opts["progress"] = show_progress(progress)
     if _partition(analysis) == "particles":
         return _run_particles(analysis, source, opts)
     return _run_frames(analysis, source, opts)
+
+
+def _check_frames(source: Any, opts: dict[str, Any]) -> None:
+    """Refuse trajectory ids beyond the source and empty frame ranges before any reading.
+
+    One chunk per trajectory: the partition checks the selection without listing its frames.
+    """
+    source.partition(2 ** 62, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
 
 
 def _run_frames(featurizer: Any, source: Any, opts: dict[str, Any]) -> Any:
@@ -267,6 +276,7 @@ def stream(
     _check_analysis(featurizer, source)
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)
+    _check_frames(source, opts)
     bound = featurizer.bind(source)
     specs = source.partition(opts["chunk_size"] or 100, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
     task = functools.partial(_map_chunk, bound, source, method)
