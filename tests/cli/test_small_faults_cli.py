@@ -149,6 +149,35 @@ def test_a_traj_id_beyond_the_source_is_an_index_error_in_python(walk: dict) -> 
         src.n_frames_of(1)
 
 
+# -- 4. parts that go back in time --------------------------------------------------------------------
+def test_parts_in_the_wrong_order_are_refused_naming_files_times_and_order(walk: dict,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    from trajml.errors import IrregularTimeError
+    from trajml.io import open_source
+
+    a = walk["write"]("first.xtc", np.arange(0, 15))
+    b = walk["write"]("second.xtc", np.arange(15, N_FRAMES))
+    assert open_source(walk["top"], [a, b]).n_frames == N_FRAMES  # the right order still links
+    with pytest.raises(IrregularTimeError, match=rf"go back in time: '{re.escape(a)}' starts at 10 ps, before "
+                                                 rf"'{re.escape(b)}' given ahead of it \(17\.5 to 24\.5 ps\)\. "
+                                                 rf"Parts are joined in the order given; give them in time order "
+                                                 rf"\('{re.escape(a)}' '{re.escape(b)}'\)"):
+        open_source(walk["top"], [b, a])
+    err = _error(capsys, ["info", walk["top"], b, a])
+    assert "trajml info: error: The parts of one trajectory go back in time" in err and "Traceback" not in err
+
+
+def test_a_part_inside_the_previous_one_is_refused(walk: dict) -> None:
+    from trajml.errors import IrregularTimeError
+    from trajml.io import open_source
+
+    a = walk["write"]("long.xtc", np.arange(0, 20))
+    b = walk["write"]("inside.xtc", np.arange(5, 10))  # 12.5 to 14.5 ps, within 10 to 19.5 ps
+    with pytest.raises(IrregularTimeError, match=rf"'{re.escape(b)}' \(5 frames, 12\.5 to 14\.5 ps\) lies within "
+                                                 rf"the time span of '{re.escape(a)}'"):
+        open_source(walk["top"], [a, b])
+
+
 # -- 5. an empty frame range --------------------------------------------------------------------------
 @pytest.mark.parametrize("argv, shown", [(["--start", "10", "--stop", "10"], "10:10:1"),
                                          (["--start", "100"], "100::1"),
