@@ -199,3 +199,34 @@ def test_an_empty_frame_range_is_refused_in_python(walk: dict) -> None:
     with pytest.raises(InvalidParameterError, match=r"'start' parameter of run must be below .* = 5:3:1 selects no "
                                                     r"frame of trajectory 0"):
         src.partition(10, start=5, stop=3)
+
+
+# -- 6. plots are written atomically ------------------------------------------------------------------
+def test_a_failed_plot_leaves_the_previous_file_and_no_temporary(tmp_path: Path) -> None:
+    from trajml.cli._common import save_plot
+
+    class Failing:
+        def savefig(self, fh, **kwargs):
+            fh.write(b"half a figure")
+            raise RuntimeError("the renderer died")
+
+    path = tmp_path / "plot.png"
+    path.write_bytes(b"previous")
+    with pytest.raises(RuntimeError, match="the renderer died"):
+        save_plot(Failing(), str(path))
+    assert path.read_bytes() == b"previous" and [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+def test_a_plot_is_written_in_the_format_of_its_extension(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from trajml.cli._common import save_plot
+
+    fig = plt.figure()
+    for name, magic in (("p.png", b"\x89PNG"), ("p.pdf", b"%PDF"), ("p.svg", b"<?xml")):
+        save_plot(fig, str(tmp_path / name))
+        assert (tmp_path / name).read_bytes()[:len(magic)] == magic
+    plt.close(fig)

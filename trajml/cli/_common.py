@@ -231,10 +231,11 @@ def save_plot(fig: Any, path: str, args: argparse.Namespace | None = None) -> No
     if args is not None and keys:
         p = provenance(args)
         metadata = {keys[0]: f"trajml {p['version']}", keys[1]: json.dumps(p)}
-    try:
-        fig.savefig(path, dpi=150, metadata=metadata)
-    except OSError as exc:
-        raise OSError(f"Cannot write the plot file '{path}': {exc.strerror or exc}.") from None
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    # written beside and renamed over the destination, as every other output: a killed run or a full
+    # disk never leaves a truncated figure in place of the previous one
+    with atomic_write(path, "wb", what="plot file") as fh:
+        fig.savefig(fh, dpi=150, metadata=metadata, format=ext or None)
 
 
 def warn_results(*results: Any) -> None:
