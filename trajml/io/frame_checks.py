@@ -12,7 +12,7 @@ from typing import Any
 
 from trajml.errors import InvalidParameterError, TrajectoryIdError
 
-__all__ = ["traj_id_error", "empty_range_error"]
+__all__ = ["traj_id_error", "empty_range_error", "check_frame_selection"]
 
 
 def traj_id_error(members: Sequence[Any], traj_ids: Sequence[int], name: str = "traj_ids",
@@ -40,3 +40,20 @@ def empty_range_error(parts: Sequence[str], traj_id: int, start: int, stop: int 
                   f"frame of trajectory {traj_id} ({files}), which has {n_frames} frames (0 to {n_frames - 1})")
     return InvalidParameterError(f"The 'start' parameter of run must be {constraint}. Got {start} instead.",
                                  parameter="start", owner="run", constraint=constraint, value=start)
+
+
+def check_frame_selection(source: Any, start: int, stop: int | None, step: int,
+                          traj_ids: Sequence[int] | None) -> None:
+    """Refuse trajectory ids outside ``source`` and a slice that selects no frame of a chosen trajectory.
+
+    For analyses: a run over no frames would report NaN as if it were a result. (``Source.partition``
+    itself returns no chunk for an empty slice, for callers that stream a part of a run.)
+    """
+    members = source.members
+    ids = range(len(members)) if traj_ids is None else traj_ids
+    if any(not 0 <= int(t) < len(members) for t in ids):
+        raise traj_id_error(members, ids)
+    for t in ids:
+        n = source.n_frames_of(int(t))
+        if not range(start, n if stop is None else min(stop, n), step):
+            raise empty_range_error(members[int(t)].parts, int(t), start, stop, step, n)

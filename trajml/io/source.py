@@ -33,7 +33,7 @@ from trajml.errors import (
 )
 from trajml.io.ase_reader import ase_universe, is_ase_file
 from trajml.io.backends import PartInfo, open_universe, probe_part, read_frames
-from trajml.io.frame_checks import empty_range_error, traj_id_error
+from trajml.io.frame_checks import traj_id_error
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
 from trajml.io.universe import is_universe, source_from_universe
@@ -302,7 +302,12 @@ class Source:
         Returns
         -------
         list of ChunkSpec
-            In trajectory order, then time order.
+            In trajectory order, then time order; none for a slice that selects no frame.
+
+        Raises
+        ------
+        TrajectoryIdError
+            A trajectory id outside the source (an ``IndexError``); the message names the valid range.
         """
         def is_int(v: Any) -> bool:
             return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -323,8 +328,6 @@ class Source:
             n = self.n_frames_of(t)
             end = n if stop is None else min(stop, n)
             frames = range(start, end, step)
-            if not frames:  # an analysis of no frames would report NaN as if it were a result
-                raise empty_range_error(self.members[t].parts, int(t), start, stop, step, n)
             for i in range(0, len(frames), chunk_size):
                 sub = frames[i:i + chunk_size]
                 specs.append(ChunkSpec(int(t), sub.start, sub[-1] + 1, step))

@@ -25,6 +25,7 @@ from typing import Any
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError, WrongCallError
 from trajml.io import open_source
+from trajml.io.frame_checks import check_frame_selection
 from trajml.io.universe import is_universe
 from trajml.parallel.options import check_run_options, show_progress
 from trajml.parallel.provenance import provenance_record
@@ -153,11 +154,9 @@ def run(
 
 
 def _check_frames(source: Any, opts: dict[str, Any]) -> None:
-    """Refuse trajectory ids beyond the source and empty frame ranges before any reading.
-
-    One chunk per trajectory: the partition checks the selection without listing its frames.
-    """
-    source.partition(2 ** 62, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
+    """Refuse trajectory ids beyond the source and empty frame ranges before any reading."""
+    if hasattr(source, "members") and hasattr(source, "n_frames_of"):
+        check_frame_selection(source, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
 
 
 def _run_frames(featurizer: Any, source: Any, opts: dict[str, Any]) -> Any:
