@@ -56,6 +56,7 @@ from typing import Any
 import yaml
 
 import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
+from trajml._validation import TEMPERATURE_RANGE_K
 from trajml.errors import TrajmlError
 from trajml.pipelines.registry import REQUIRED, check_param, closest, get_stage, stage_names
 from trajml.pipelines.yamlmarks import YAMLTooLarge, line_of, load_marked
@@ -385,8 +386,10 @@ class _Validator:
             self.bad(line_of(e, "metadata"), f"{where}.metadata", f"must be a mapping; got {meta!r}.")
             return {}
         t = meta.get("temperature")
-        if "temperature" in meta and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
-            self.bad(line_of(meta, "temperature"), f"{where}.metadata.temperature", f"must be a number > 0 (K); got {t!r}.")
+        low, high = TEMPERATURE_RANGE_K  # the range every declared temperature has
+        if "temperature" in meta and (isinstance(t, bool) or not isinstance(t, (int, float)) or not low < t < high):
+            self.bad(line_of(meta, "temperature"), f"{where}.metadata.temperature",
+                     f"must be a number in ({low:g}, {high:g}) K; got {t!r}.")
         q = meta.get("charges")
         if "charges" in meta and not (isinstance(q, Mapping) and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in q.values())):

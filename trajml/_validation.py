@@ -32,10 +32,16 @@ import numpy as np
 from trajml.errors import InvalidParameterError
 
 __all__ = ["Param", "REQUIRED", "KINDS", "DEVICES", "check_float", "check_int", "check_choice", "check_bool",
-           "check_device", "invalid", "cli_value_text"]
+           "check_device", "invalid", "cli_value_text", "TEMPERATURE_RANGE_K", "temperature_param",
+           "check_temperature"]
 
 #: Kinds of declared parameters.
 KINDS = ("float", "int", "bool", "str", "selection", "mapping", "floats", "ints", "path", "any")
+
+#: Open range of a temperature in K. Solid polymer electrolytes are simulated at 250-600 K; below 1 K or
+#: above 10 000 K a value is a slip (a kT in eV, 1e-30, milli-kelvin, a wrong exponent) that would scale
+#: k_B T and every number derived from it silently, so it is refused rather than used.
+TEMPERATURE_RANGE_K = (1.0, 1.0e4)
 
 #: Values of the reserved ``device`` parameter.
 DEVICES = ("cpu", "cuda")
@@ -498,6 +504,17 @@ def check_int(value: Any, name: str, owner: str, *, minimum: int = 1, maximum: i
     """Validate an integer ``>= minimum`` (and ``<= maximum``); return it as int."""
     return Param("int", name=name, minimum=minimum, high=maximum, high_closed=True,
                  nullable=allow_none).validate(value, owner)
+
+
+def temperature_param(help: str = "temperature", **fields: Any) -> Param:
+    """The declaration of a temperature in K, in :data:`TEMPERATURE_RANGE_K` (other fields as :class:`Param`)."""
+    low, high = TEMPERATURE_RANGE_K
+    return Param("float", help=help, unit="K", low=low, low_closed=False, high=high, **fields)
+
+
+def check_temperature(value: Any, name: str, owner: str, *, allow_none: bool = False) -> float | None:
+    """Validate a temperature in K, in :data:`TEMPERATURE_RANGE_K`; return it as float."""
+    return temperature_param(name=name, nullable=allow_none).validate(value, owner)
 
 
 def check_choice(value: Any, name: str, owner: str, choices: Sequence[Any]) -> Any:

@@ -18,6 +18,7 @@ __all__ = [
     "NonFiniteCoordinatesError",
     "MissingExtraError",
     "InvalidParameterError",
+    "TrajectoryIdError",
     "NotFittedError",
     "WrongCallError",
     "IrregularTimeError",
@@ -93,6 +94,14 @@ class InvalidParameterError(TrajmlError, ValueError, TypeError):
         text = str(self)
         head = f"The '{self.parameter}' parameter of {self.owner} "
         return text[len(head):] if self.parameter and text.startswith(head) else text
+
+
+class TrajectoryIdError(InvalidParameterError, IndexError):
+    """A trajectory id outside the source; the message names the valid range.
+
+    Subclasses ``IndexError`` (what trajml raised before) and :class:`InvalidParameterError`, so the
+    command line names ``--traj-ids`` and a pipeline the ``traj_ids`` key.
+    """
 
 
 class NotFittedError(TrajmlError, RuntimeError, ValueError, AttributeError):

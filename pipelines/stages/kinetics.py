@@ -15,6 +15,7 @@ import warnings
 from typing import Any
 
 from trajml._threads import torch_threads
+from trajml._validation import temperature_param
 from trajml.pipelines.registry import Param, StageContext, StageOutput, analysis_params, register_stage
 from trajml.pipelines.stages._common import _data
 from trajml.plotting import use_offscreen_backend
@@ -121,8 +122,7 @@ def _analyse(ctx: StageContext, params: dict[str, Any]) -> Any:
     "cutoff_y": Param("float", None, "shell radius of the second CV", unit="Å", positive=True, nullable=True,
                       none_help="first minimum of g(r)", aliases=("y_cutoff",)),
     "method": Param("str", "gp", "hist, kde, gp or nn", choices=("hist", "kde", "gp", "nn")),
-    "temperature": Param("float", None, "temperature (null: the system's metadata)", unit="K", positive=True,
-                         nullable=True),
+    "temperature": temperature_param("temperature (null: the system's metadata)", default=None, nullable=True),
 }, metadata=("temperature",), version=2)
 def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Free energy of the targets over (select_x within cutoff_x, select_y within cutoff_y), with its minima.

@@ -82,13 +82,14 @@ def test_nan_in_csv_is_named_and_nothing_is_written(cvs, tmp_path, capsys):
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["bad.csv"]
 
 
-@pytest.mark.parametrize("temperature", ["0", "-10", "nan"])
-def test_temperature_must_be_positive(cvs, tmp_path, capsys, temperature):
+@pytest.mark.parametrize("temperature", ["0", "-10", "nan", "1e-30", "20000"])
+def test_temperature_must_be_physical(cvs, tmp_path, capsys, temperature):
     folder, _, _ = cvs
     with pytest.raises(SystemExit) as exc:
         main(["fes", str(folder / "cvs.npy"), "--temperature", temperature, "-o", str(tmp_path / "o.npz")])
     assert exc.value.code == 2
-    assert "argument --temperature: must be a temperature > 0 K" in capsys.readouterr().err
+    assert ("argument --temperature: must be a float in (1, 10000) K. Got "
+            f"{temperature} instead.") in capsys.readouterr().err
 
 
 def test_bad_weights_and_ranges(cvs, tmp_path, capsys):

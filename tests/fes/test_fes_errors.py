@@ -22,9 +22,9 @@ def test_nan_cvs(cls):
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
-@pytest.mark.parametrize("temperature", [0.0, -300.0, float("nan"), "hot"])
+@pytest.mark.parametrize("temperature", [0.0, -300.0, float("nan"), "hot", 1e-30, 2e4])
 def test_temperature_not_positive(cls, temperature):
-    with pytest.raises(ValueError, match=r"'temperature' parameter of \w+ must be a float in \(0, inf\) K"):
+    with pytest.raises(ValueError, match=r"'temperature' parameter of \w+ must be a float in \(1, 10000\) K"):
         cls(temperature=temperature).fit(X)
 
 
@@ -106,5 +106,6 @@ def test_predict_input_is_checked():
 def test_temperature_zero_is_refused(method):
     from trajml.fes import estimator
 
-    with pytest.raises(ValueError, match=r"'temperature' parameter of \w+FES must be a float in \(0, inf\) K. Got 0.0"):
+    with pytest.raises(ValueError, match=r"'temperature' parameter of \w+FES must be a float in \(1, 10000\) K\. "
+                                         r"Got 0.0"):
         estimator(method, temperature=0.0).fit(np.arange(100.0))

@@ -160,10 +160,21 @@ def test_duplicate_ids_keys_and_system_names():
         parse("inputs:\n  - bundled: spe_sample\n  - bundled: true\nstages: [info]\n")
 
 
+@pytest.mark.parametrize("stage", ["transport", "fes"])
+def test_a_stage_temperature_outside_the_physical_range_names_the_key(stage):
+    with pytest.raises(PipelineSpecError) as info:
+        parse(INPUT + f"stages:\n  - stage: {stage}\n    temperature: 1.0e-30\n")
+    assert (f"'stages[0].temperature' of stage '{stage}' must be a float in (1, 10000) K or None. Got 1e-30 "
+            "instead.") in str(info.value)
+
+
 def test_metadata_and_bundled_checks():
-    with pytest.raises(PipelineSpecError, match=r"line 4: 'inputs\[0\]\.metadata\.temperature' must be a number > 0 "
-                                                r"\(K\); got -5"):
+    with pytest.raises(PipelineSpecError, match=r"line 4: 'inputs\[0\]\.metadata\.temperature' must be a number in "
+                                                r"\(1, 10000\) K; got -5"):
         parse("inputs:\n  - bundled: spe_sample\n    metadata:\n      temperature: -5\nstages: [info]\n")
+    with pytest.raises(PipelineSpecError, match=r"line 4: 'inputs\[0\]\.metadata\.temperature' must be a number in "
+                                                r"\(1, 10000\) K; got 1e-30"):
+        parse("inputs:\n  - bundled: spe_sample\n    metadata:\n      temperature: 1.0e-30\nstages: [info]\n")
     with pytest.raises(PipelineSpecError, match=r"line 2: 'inputs\[0\]\.bundled' names 'spe_sampel'.*"
                                                 r"Did you mean 'spe_sample'\?"):
         parse("inputs:\n  - bundled: spe_sampel\nstages: [info]\n")

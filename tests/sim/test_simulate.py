@@ -82,6 +82,7 @@ def test_to_dict_from_dict_round_trip():
         ({"debye_length": float("nan")}, r"'debye_length'"),
         ({"relative_permittivity": 0.0}, r"'relative_permittivity'"),
         ({"temperature": -300.0}, r"'temperature' .* K\. Got -300\.0"),
+        ({"temperature": 1e-30}, r"'temperature' .* float in \(1, 10000\) K\. Got 1e-30"),
         ({"timestep": 0.0}, r"'timestep' .* ps"),
         ({"timestep": 1.0}, r"'timestep' .*\(0\.02 τ"),
         ({"friction": 0.0}, r"'friction'"),

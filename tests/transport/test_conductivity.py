@@ -316,7 +316,7 @@ def test_missing_charges_say_how_to_give_them(free_ions):
 
 def test_temperature_zero_or_missing(free_ions):
     src, _, _ = free_ions
-    with pytest.raises(ValueError, match=r"'temperature' parameter of Conductivity must be a float in \(0, inf\) K "
+    with pytest.raises(ValueError, match=r"'temperature' parameter of Conductivity must be a float in \(1, 10000\) K "
                                          r"or None. Got 0.0 instead"):
         Conductivity("name P", "name N", charges=CHARGES, temperature=0.0)
     with pytest.raises(ValueError, match=r"needs the temperature in K: pass temperature=\.\.\. "

@@ -102,7 +102,17 @@ positive_int = _number(int, 1, False, "an int >= 1", "an int >= 1")
 non_negative_int = _number(int, 0, False, "an int >= 0", "an int >= 0")
 positive_float = _number(float, 0.0, True, "a float > 0 (Å)", "a finite float > 0 (a length in Å)")
 non_negative_time = _number(float, 0.0, False, "a float >= 0 (ps)", "a finite time >= 0 in ps (fit windows)")
-positive_temperature = _number(float, 0.0, True, "a temperature > 0 K", "a finite temperature > 0 in K")
+
+
+def positive_temperature(text: str) -> float:
+    """argparse type: a temperature in K, in the range every declared temperature has."""
+    from trajml._validation import temperature_param
+    from trajml.errors import InvalidParameterError
+
+    try:
+        return temperature_param(name="temperature").parse_text(text, "fes")
+    except InvalidParameterError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
@@ -221,10 +231,11 @@ def save_plot(fig: Any, path: str, args: argparse.Namespace | None = None) -> No
     if args is not None and keys:
         p = provenance(args)
         metadata = {keys[0]: f"trajml {p['version']}", keys[1]: json.dumps(p)}
-    try:
-        fig.savefig(path, dpi=150, metadata=metadata)
-    except OSError as exc:
-        raise OSError(f"Cannot write the plot file '{path}': {exc.strerror or exc}.") from None
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    # written beside and renamed over the destination, as every other output: a killed run or a full
+    # disk never leaves a truncated figure in place of the previous one
+    with atomic_write(path, "wb", what="plot file") as fh:
+        fig.savefig(fh, dpi=150, metadata=metadata, format=ext or None)
 
 
 def warn_results(*results: Any) -> None:

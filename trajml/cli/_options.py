@@ -84,7 +84,9 @@ class _ParamAction(argparse.Action):
                 value = _pairs(values, p, self.owner, option_string or "")
                 seen = namespace.__dict__.setdefault("_given_mappings", set())
                 if self.dest in seen:  # a repeated option adds to the mapping (--shell A=x --shell B=y)
-                    value = {**getattr(namespace, self.dest), **value}
+                    before = getattr(namespace, self.dest)
+                    _refuse_repeated(p, self.owner, option_string or "", [k for k in value if k in before])
+                    value = {**before, **value}
                 seen.add(self.dest)
                 value = p.validate(value, self.owner)
             elif p.kind in ("floats", "ints"):
@@ -110,8 +112,19 @@ def _pairs(items: Iterable[str], p: Param, owner: str, flag: str) -> dict[str, A
                 value = float(value)
             except ValueError:
                 raise p.error(item, owner, constraint=f"{form} items (e.g. {example})") from None
+        if key.strip() in out:
+            _refuse_repeated(p, owner, flag, [key.strip()])
         out[key.strip()] = value
     return out
+
+
+def _refuse_repeated(p: Param, owner: str, flag: str, keys: list[str]) -> None:
+    """A key given twice would silently keep only its last value (``--charges Li=1 Li=2``): refuse it."""
+    if keys:
+        key = keys[0]
+        form = p.metavar or "KEY=VALUE"
+        raise p.error(key, owner, constraint=f"{form} items with each key once (give {flag} {key}=... once)",
+                      shown=repr(key) + " twice")
 
 
 def add_parameters(parser: Any, spec: Any, *, skip: Iterable[str] = (), owner: str | None = None,

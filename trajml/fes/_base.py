@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml._validation import Param
+from trajml._validation import Param, temperature_param
 from trajml.base import Estimator
 from trajml.fes._grid import BinnedSamples, Grid, bin_samples
 from trajml.fes._validate import (
@@ -29,7 +29,7 @@ __all__ = ["FESEstimator", "FES_PARAMETERS"]
 
 #: The parameters every free-energy estimator declares.
 FES_PARAMETERS: dict[str, Param] = {
-    "temperature": Param("float", help="temperature", unit="K", positive=True),
+    "temperature": temperature_param(),
     "bins": Param("any", help="grid bins per CV (an int, or one per CV)", nullable=True,
                   none_help="100, 60, 24 for 1, 2, 3 CVs", describe="an int >= 2 or one such int per CV, or None",
                   check=bins_value),

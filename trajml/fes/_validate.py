@@ -81,12 +81,12 @@ def check_weights(owner: str, weights: Any, n: int, name: str = "weights") -> np
 
 
 def check_temperature(owner: str, temperature: Any, name: str = "temperature") -> float:
-    """Validate a temperature in K (finite, > 0).
+    """Validate a temperature in K (in :data:`trajml._validation.TEMPERATURE_RANGE_K`).
 
     The former argument order, kept for the ``trajml.models`` paths; new code declares a
     :class:`~trajml._validation.Param` or calls :func:`trajml._validation.check_float` (value, name, owner).
     """
-    return _validation.check_float(temperature, name, owner, unit="K")
+    return _validation.check_temperature(temperature, name, owner)
 
 
 def check_int(owner: str, value: Any, name: str, minimum: int = 1) -> int:

@@ -33,6 +33,7 @@ from trajml.errors import (
 )
 from trajml.io.ase_reader import ase_universe, is_ase_file
 from trajml.io.backends import PartInfo, open_universe, probe_part, read_frames
+from trajml.io.frame_checks import traj_id_error
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
 from trajml.io.universe import is_universe, source_from_universe
@@ -209,7 +210,7 @@ class Source:
 
     def _member(self, traj_id: int) -> TrajectoryMember:
         if not 0 <= traj_id < len(self.members):
-            raise IndexError(f"traj_id {traj_id} is out of range: this source has {len(self.members)} trajectories.")
+            raise traj_id_error(self.members, [traj_id], "traj_id")
         return self.members[traj_id]
 
     def _universe(self, traj_id: int, part: int | None = 0) -> Any:
@@ -301,7 +302,12 @@ class Source:
         Returns
         -------
         list of ChunkSpec
-            In trajectory order, then time order.
+            In trajectory order, then time order; none for a slice that selects no frame.
+
+        Raises
+        ------
+        TrajectoryIdError
+            A trajectory id outside the source (an ``IndexError``); the message names the valid range.
         """
         def is_int(v: Any) -> bool:
             return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -316,6 +322,8 @@ class Source:
             raise ValueError(f"The 'stop' parameter must be None or an int >= 0. Got {stop!r} instead.")
         specs = []
         ids = range(len(self.members)) if traj_ids is None else traj_ids
+        if any(not 0 <= int(t) < len(self.members) for t in ids):
+            raise traj_id_error(self.members, ids)
         for t in ids:
             n = self.n_frames_of(t)
             end = n if stop is None else min(stop, n)

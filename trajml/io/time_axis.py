@@ -93,6 +93,8 @@ MESSAGES: dict[str, str] = {
                         "but not on one of its frames (time step {dt:.6g} ps)"),
     "part_inside": ("'{path}' ({n} frames, {time:.9g} to {end:.9g} ps) lies within the time span of "
                     "'{prev_path}' (which ends at {prev_time:.9g} ps)"),
+    "part_order": ("The parts of one trajectory go back in time: {what}. Parts are joined in the order given; "
+                   "give them in time order ({order}), and only parts of one run."),
     "overlap_mismatch": ("Trajectory '{path}' frames 0 to {last} ({t_first:.9g} to {t_last:.9g} ps) repeat the "
                          "times of frames {p_first} to {p_last} of '{prev_path}', but their coordinates differ by up "
                          "to {diff:.3g} Å (beyond float32 precision): a restart overlap that does not match the "
@@ -130,8 +132,8 @@ class TimeAxis:
         What is wrong there, naming the file and the frame; None when regular.
     kind : str or None
         ``"repeat"``, ``"backwards"``, ``"gap"``, ``"uneven"``, ``"drift"``, ``"endpoints"``,
-        ``"no_times"``, ``"part_gap"``, ``"part_dt"``, ``"part_misaligned"`` or ``"part_inside"``; None when
-        regular.
+        ``"no_times"``, ``"part_gap"`` or ``"part_dt"``; None when regular. (Parts that go back in time
+        are refused when they are linked: :func:`link_parts`.)
     """
 
     t0: float
@@ -432,6 +434,17 @@ def _resolution_of(t: float, precision: str) -> float:
     return float(stamp_resolution(np.array([t]), "float32" if precision == "float32" else "float64")[0])
 
 
+def _backward(parts: Sequence[str], infos: Sequence[Any], p: int, what: str) -> IrregularTimeError:
+    """Part ``p`` goes back in time past what a restart overlap explains: name the files, times and order.
+
+    Refused rather than sorted: the order given is the user's statement of how the run continued,
+    and a wrong order (or a part of another run) is better fixed by them than guessed here.
+    """
+    order = " ".join(f"'{parts[i]}'" for i in sorted(range(len(parts)), key=lambda i: infos[i].first_time))
+    return IrregularTimeError(MESSAGES["part_order"].format(what=what, order=order), path=parts[p], frame=0,
+                              kind="part_order")
+
+
 def link_parts(parts: Sequence[str], infos: Sequence[Any],
                max_difference: Callable[[int, np.ndarray, int, np.ndarray], tuple[float, float]],
                ) -> tuple[tuple[int, ...], TimeAxis, tuple[str, ...]]:
@@ -464,7 +477,8 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
     Raises
     ------
     IrregularTimeError
-        An overlap whose coordinates do not match the previous part's frames.
+        An overlap whose coordinates do not match the previous part's frames, or a part that goes
+        back in time without being such an overlap (parts out of order, a part inside another's span).
     """
     # a backend that builds its PartInfo without an axis gets one checked from its first and last times
     axes = [i.axis if i.axis is not None else
@@ -488,6 +502,10 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
             dt = a.dt
         step = dt
         tol = FACTOR * (_resolution_of(prev_last, precision) + _resolution_of(cur.first_time, precision))
+        if cur.first_time < infos[p - 1].first_time - tol:  # before the previous part even begins: out of order
+            raise _backward(parts, infos, p, f"'{parts[p]}' starts at {cur.first_time:.9g} ps, before "
+                                             f"'{parts[p - 1]}' given ahead of it ({infos[p - 1].first_time:.9g} to "
+                                             f"{infos[p - 1].last_time:.9g} ps)")
         k, overlap, aligned = 0, False, True
         if step > 0 and cur.first_time <= prev_last + tol:
             overlap = True
@@ -500,29 +518,27 @@ def link_parts(parts: Sequence[str], infos: Sequence[Any],
             overlap, k = True, 1  # no step to align with: only a repeat of the last frame is an overlap
         if overlap:
             fields = dict(path=parts[p], prev_path=parts[p - 1], time=cur.first_time, prev_time=prev_last, dt=step)
+            # Not a restart that rewrote the previous part's last frames: time would run backwards, and an
+            # analysis that does not need even spacing (msm, info's duration) would use it silently.
             if not aligned or k > infos[p - 1].n_frames - skip[p - 1]:
-                if bad is None:
-                    bad = replace(a0, regular=False, irregular_frame=offset, kind="part_misaligned",
-                                  irregularity=MESSAGES["part_misaligned"].format(**fields))
-                k = 0
-            elif k >= cur.n_frames:  # nothing would be left: not a restart overlap, leave the frames alone
-                if bad is None:
-                    bad = replace(a0, regular=False, irregular_frame=offset, kind="part_inside",
-                                  irregularity=MESSAGES["part_inside"].format(n=cur.n_frames, end=cur.last_time,
-                                                                              **fields))
-                k = 0
-            else:
-                n_prev = infos[p - 1].n_frames
-                prev_frames = np.arange(n_prev - k, n_prev, dtype=np.int64)
-                cur_frames = np.arange(k, dtype=np.int64)
-                diff, scale = max_difference(p - 1, prev_frames, p, cur_frames)
-                over = dict(path=parts[p], prev_path=parts[p - 1], last=k - 1, t_first=cur.first_time,
-                            t_last=cur.first_time + ((k - 1) * step if k > 1 else 0.0), p_first=n_prev - k,
-                            p_last=n_prev - 1)
-                if not diff <= OVERLAP_ATOL + 4 * 2.0 ** -24 * scale:
-                    raise IrregularTimeError(MESSAGES["overlap_mismatch"].format(diff=diff, **over),
-                                             path=parts[p], frame=0, kind="overlap_mismatch")
-                notes.append(MESSAGES["overlap_note"].format(**over))
+                raise _backward(parts, infos, p, MESSAGES["part_misaligned"].format(**fields))
+            if k >= cur.n_frames:
+                raise _backward(parts, infos, p, MESSAGES["part_inside"].format(n=cur.n_frames, end=cur.last_time,
+                                                                                **fields))
+            n_prev = infos[p - 1].n_frames
+            prev_frames = np.arange(n_prev - k, n_prev, dtype=np.int64)
+            cur_frames = np.arange(k, dtype=np.int64)
+            diff, scale = max_difference(p - 1, prev_frames, p, cur_frames)
+            over = dict(path=parts[p], prev_path=parts[p - 1], last=k - 1, t_first=cur.first_time,
+                        t_last=cur.first_time + ((k - 1) * step if k > 1 else 0.0), p_first=n_prev - k,
+                        p_last=n_prev - 1)
+            if not diff <= OVERLAP_ATOL + 4 * 2.0 ** -24 * scale:
+                raise IrregularTimeError(MESSAGES["overlap_mismatch"].format(diff=diff, **over),
+                                         path=parts[p], frame=0, kind="overlap_mismatch")
+            notes.append(MESSAGES["overlap_note"].format(**over))
+        elif cur.first_time < prev_last - tol:  # no time step to align a restart with: a jump back
+            raise _backward(parts, infos, p, f"'{parts[p]}' starts at {cur.first_time:.9g} ps, before "
+                                             f"'{parts[p - 1]}' ends ({prev_last:.9g} ps)")
         skip.append(k)
         if bad is None and dt > 0:
             kept_first = (cur.head_times[k] if k < len(cur.head_times) else cur.first_time + k * a.dt)

@@ -25,6 +25,7 @@ from typing import Any
 from trajml.chunk import ChunkSpec
 from trajml.errors import MissingBoxError, WrongCallError
 from trajml.io import open_source
+from trajml.io.frame_checks import check_frame_selection
 from trajml.io.universe import is_universe
 from trajml.parallel.options import check_run_options, show_progress
 from trajml.parallel.provenance import provenance_record
@@ -145,10 +146,17 @@ def run(
         traj_ids = [traj_id] if not isinstance(traj_id, (list, tuple)) else list(traj_id)
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)
+    _check_frames(source, opts)
     opts["progress"] = show_progress(progress)
     if _partition(analysis) == "particles":
         return _run_particles(analysis, source, opts)
     return _run_frames(analysis, source, opts)
+
+
+def _check_frames(source: Any, opts: dict[str, Any]) -> None:
+    """Refuse trajectory ids beyond the source and empty frame ranges before any reading."""
+    if hasattr(source, "members") and hasattr(source, "n_frames_of"):
+        check_frame_selection(source, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
 
 
 def _run_frames(featurizer: Any, source: Any, opts: dict[str, Any]) -> Any:
@@ -267,6 +275,7 @@ def stream(
     _check_analysis(featurizer, source)
     opts = check_run_options(start=start, stop=stop, step=step, chunk_size=chunk_size, traj_ids=traj_ids,
                              scheduler=scheduler, n_workers=n_workers, progress=progress)
+    _check_frames(source, opts)
     bound = featurizer.bind(source)
     specs = source.partition(opts["chunk_size"] or 100, opts["start"], opts["stop"], opts["step"], opts["traj_ids"])
     task = functools.partial(_map_chunk, bound, source, method)

@@ -27,7 +27,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-from trajml._validation import check_float, check_int, invalid
+from trajml._validation import check_float, check_int, check_temperature, invalid
 
 from trajml.units import KB_KJ_MOL_K as BOLTZMANN
 
@@ -161,7 +161,7 @@ class SimulationParameters:
         check_float(self.anion_sigma, "anion_sigma", _OWNER, low=0.0, unit="Å")
         check_float(self.debye_length, "debye_length", _OWNER, low=0.0, unit="Å")
         check_float(self.relative_permittivity, "relative_permittivity", _OWNER, low=0.0, unit="")
-        check_float(self.temperature, "temperature", _OWNER, low=0.0, unit="K")
+        check_temperature(self.temperature, "temperature", _OWNER)
         check_float(self.timestep, "timestep", _OWNER, low=0.0, unit="ps")
         check_float(self.friction, "friction", _OWNER, low=0.0, unit="1/ps")
         check_int(self.n_steps, "n_steps", _OWNER, minimum=1)

@@ -75,7 +75,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml._validation import Param
+from trajml._validation import Param, temperature_param
 from trajml.errors import InvalidParameterError
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.selection import describe_selection
@@ -213,8 +213,8 @@ class Conductivity(ParticleAnalysis):
         "charge_scale": Param("float", help="declared scaling of the ionic charges (topology sums must be "
                               "integers times it), e.g. 0.8", positive=True, nullable=True, metavar="SCALE",
                               none_help="the run metadata's charge_scale, else none (sums must be integers)"),
-        "temperature": Param("float", help="temperature", unit="K", positive=True, nullable=True,
-                             none_help="the run's metadata JSON beside the topology", metavar="K"),
+        "temperature": temperature_param(nullable=True,
+                                         none_help="the run's metadata JSON beside the topology", metavar="K"),
         "volume": Param("float", help="volume", unit="Å^3", positive=True, nullable=True,
                         none_help="the mean box volume"),
         "per_molecule": Param("bool", help="ions are molecules' centres of mass (molecular ions: bonded fragments, or "
