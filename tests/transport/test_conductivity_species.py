@@ -315,3 +315,18 @@ def test_charge_scale_declared_in_the_run_metadata(tmp_path):
     # A value given in Python wins over the file.
     with pytest.raises(ValueError, match=r"with charge_scale=0\.7 it must be an integer times 0\.7"):
         Conductivity(charge_scale=0.7, **kw).run(open_source(*files), progress=False)
+
+
+def test_a_metadata_temperature_outside_the_physical_range_is_refused(tmp_path):
+    import json
+    import os
+
+    from trajml.io import open_source
+
+    x, top = build_system(np.random.default_rng(5))
+    files = write_system(tmp_path, x, BOX, DT, **top)
+    with open(os.path.splitext(files[0])[0] + ".json", "w", encoding="utf-8") as fh:
+        json.dump({"parameters": {"temperature": 1e-30}}, fh)
+    with pytest.raises(ValueError, match=r"The temperature 1e-30 K in '.*sys\.json' is outside \(1, 10000\) K; fix "
+                                         r"the file or pass temperature=\.\.\. \(CLI: --temperature K\)"):
+        Conductivity(species=SPECIES, per_molecule=True, **WINDOW).run(open_source(*files), progress=False)

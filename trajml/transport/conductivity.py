@@ -75,14 +75,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml._validation import Param, temperature_param
+from trajml._validation import TEMPERATURE_RANGE_K, Param, temperature_param
 from trajml.errors import InvalidParameterError
 from trajml.parallel.analysis import ParticleAnalysis
 from trajml.selection import describe_selection
 from trajml.transport.conductivity_charges import species_charges
 from trajml.transport.conductivity_estimates import conductivity_estimates
-from trajml.transport.conductivity_inputs import (metadata_parameter, metadata_temperature, resolve_species,
-                                                  species_particles)
+from trajml.transport.conductivity_inputs import metadata_parameter, resolve_species, species_particles
 from trajml.transport.conductivity_replicas import combine_replicas
 from trajml.transport.conductivity_results import UNITS, ConductivityResults
 from trajml.transport.diffusion import check_window
@@ -376,7 +375,12 @@ class Conductivity(ParticleAnalysis):
     def _temperature(self, source: Any, traj_id: int) -> tuple[float, str]:
         if self.temperature is not None:
             return self.temperature, "given"
-        found = metadata_temperature(source, traj_id)
+        found = metadata_parameter(source, traj_id, "temperature")
+        if found is not None and not TEMPERATURE_RANGE_K[0] < found[0] < TEMPERATURE_RANGE_K[1]:
+            low, high = TEMPERATURE_RANGE_K
+            raise ValueError(f"The temperature {found[0]:g} K in '{found[1]}' is outside ({low:g}, {high:g}) K; "
+                             "fix the file or pass temperature=... (CLI: --temperature K).")
+        found = None if found is None else found[0]
         if found is None:
             member = source.members[traj_id]
             raise ValueError(
