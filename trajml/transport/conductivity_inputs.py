@@ -4,8 +4,8 @@
   of each species and checks that no atom belongs to two species.
 * :func:`species_particles` groups a selection into particles (atoms, or mass-weighted centres of the
   selected atoms of each molecule) and labels the species.
-* :func:`metadata_temperature` and :func:`metadata_parameter` read the temperature (or another run
-  parameter, such as the declared ``charge_scale``) from a ``trajml simulate`` metadata file.
+* :func:`metadata_parameter` reads a run parameter (the temperature, the declared ``charge_scale``)
+  from a ``trajml simulate`` metadata file.
 
 The charges are found by :func:`~trajml.transport.conductivity_charges.species_charges`.
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from trajml.selection import _ranges, describe_selection, resolve_atoms
 
-__all__ = ["SpeciesSpec", "resolve_species", "species_particles", "metadata_parameter", "metadata_temperature"]
+__all__ = ["SpeciesSpec", "resolve_species", "species_particles", "metadata_parameter"]
 
 _ROLES = ("cation", "anion")
 #: The binary salt ``Conductivity()`` analyses when neither species nor cation/anion are given.
@@ -120,12 +120,6 @@ def metadata_parameter(source: Any, traj_id: int, key: str) -> tuple[float, str]
         if math.isfinite(value) and value > 0:
             return value, candidate
     return None
-
-
-def metadata_temperature(source: Any, traj_id: int) -> float | None:
-    """Temperature in K from a ``trajml simulate`` metadata file (``<stem>.json`` beside the files)."""
-    found = metadata_parameter(source, traj_id, "temperature")
-    return None if found is None else found[0]
 
 
 def species_particles(source: Any, atoms: np.ndarray, masses: np.ndarray | None, per_molecule: bool
