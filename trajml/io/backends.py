@@ -195,7 +195,9 @@ def read_frames(
     -------
     positions : ndarray, shape (F, N, 3), float32, Å
     boxes : ndarray, shape (F, 3, 3), float32, Å, or None
-        None when any frame has no box.
+        None when any frame has no box in a file without one (``info.has_box`` false); a zero
+        matrix for a frame without a box in a file with one, which the plausibility checks
+        (:mod:`trajml.io.plausibility`) name at its frame.
     times : ndarray, shape (F,), float64, ps
     """
     local_frames = np.asarray(local_frames, dtype=np.int64)
@@ -226,7 +228,7 @@ def read_frames(
     positions = np.empty((n, n_atoms, 3), dtype=np.float32)
     boxes = np.empty((n, 3, 3), dtype=np.float32)
     times = np.empty(n, dtype=np.float64)
-    has_box = True
+    missing = np.zeros(n, dtype=bool)
     for i, frame in enumerate(local_frames):  # one file read per frame: I/O bound, not a compute loop
         try:
             ts = reader[int(frame)]
@@ -238,10 +240,14 @@ def read_frames(
         times[i] = ts.time
         tri = ts.triclinic_dimensions
         if tri is None:
-            has_box = False
+            missing[i] = True
         else:
             boxes[i] = tri
-    return positions, (boxes if has_box else None), times
+    if missing.any():
+        if info is None or not info.has_box:
+            return positions, None, times
+        boxes[missing] = 0.0  # a file with a box that loses it in one frame: damage, named at its frame
+    return positions, boxes, times
 
 
 def _probe_ase(topology: str, part: str, *, topology_format: str | None, format: str | None,
