@@ -147,3 +147,12 @@ def test_bundled_samples_pass(prefix):
     assert scan_source(src) == []
     for _ in src.iter_chunks(chunk_size=50):  # the checks run on every chunk read
         pass
+
+
+def test_damage_in_a_chunks_first_frame_names_that_frame(tmp_path):
+    pos, dims = _walk()
+    pos[10, 6, 1] += 60.0  # frame 10 only: the next frame jumps back
+    top, traj = _write(tmp_path, pos, dims, "trr")
+    src = open_source(top, traj)
+    with pytest.raises(ImplausibleFrameError, match=r"frame 10 is implausible.*atom 6 moved .* since frame 9"):
+        src.read(ChunkSpec(0, 10, 15))

@@ -31,7 +31,7 @@ reads the trajectory in order and carries the previous frame. Files without a bo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -207,13 +207,22 @@ def damage_error(path: str, finding: Finding, more: int = 0) -> ImplausibleFrame
 
 
 def check_plausible(positions: np.ndarray, boxes: np.ndarray | None, path: str, frames: np.ndarray,
-                    atoms: np.ndarray | None = None) -> None:
+                    atoms: np.ndarray | None = None, previous: Callable[[int], tuple] | None = None) -> None:
     """Raise :class:`~trajml.errors.ImplausibleFrameError` for the first implausible frame of a chunk.
 
     ``frames`` is each frame's index in ``path`` (``stop`` in the fix counts frames of a one-file
     trajectory; a later part of a multi-file trajectory is named by its file and frame).
+    ``previous(frame)`` reads one earlier frame of the file (positions, boxes, times, as
+    :func:`~trajml.io.backends.read_frames`): the frame before the chunk is then compared too, so an
+    atom that jumps in the chunk's first frame names that frame, not the next one, where it jumps back.
     """
-    found = find_implausible(positions, boxes, frames, atoms)
+    frames = np.asarray(frames)
+    before = None
+    if previous is not None and frames.size and frames[0] > 0:
+        p_pos, p_box, _ = previous(int(frames[0]) - 1)
+        if np.isfinite(p_pos).all() and (p_box is None or np.isfinite(p_box).all()):
+            before = (p_pos[0], None if p_box is None else p_box[0], int(frames[0]) - 1)
+    found = find_implausible(positions, boxes, frames, atoms, previous=before)
     if found:
         raise damage_error(path, found[0], len({f.frame for f in found}) - 1)
 

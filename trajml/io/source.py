@@ -370,7 +370,10 @@ class Source:
             )
             if self.check_finite:
                 _check_finite(pos, box, member.parts[p], local)
-                check_plausible(pos, box, member.parts[p], local, atoms)
+                check_plausible(pos, box, member.parts[p], local, atoms, previous=lambda f: read_frames(
+                    self.backend, member.topology, member.parts[p], np.array([f]), atoms,
+                    topology_format=self.topology_format, format=self.format, type_map=self.type_map,
+                    reader_kwargs=self.reader_kwargs, info=member.infos[p]))
             part_axis = member.infos[p].axis
             if part_axis is not None:  # exact t0 + k*dt where regular, not float32 stamps
                 times = part_axis.apply(local, times)
