@@ -156,3 +156,45 @@ def test_damage_in_a_chunks_first_frame_names_that_frame(tmp_path):
     src = open_source(top, traj)
     with pytest.raises(ImplausibleFrameError, match=r"frame 10 is implausible.*atom 6 moved .* since frame 9"):
         src.read(ChunkSpec(0, 10, 15))
+
+
+_READ_ALL = """
+import sys
+from trajml.io import open_source
+from trajml.errors import CorruptTrajectoryError
+try:
+    for _ in open_source(sys.argv[1], sys.argv[2]).iter_chunks(chunk_size=5):
+        pass
+except CorruptTrajectoryError as exc:
+    print("REFUSED:", exc)
+else:
+    print("READ")
+"""
+
+
+@pytest.mark.parametrize("field, offset, value", [
+    ("small-integer index", 84, 10**9),    # indexes the decoder's 73-entry table of bit sizes
+    ("coordinate range", 72, -(2**31)),    # maxint[0] below minint[0]
+    ("precision", 56, -1.0),
+])
+def test_damaged_xtc_header_refused_without_crash(tmp_path, field, offset, value):
+    """The decoder trusts these fields; they are checked before it runs. Read in a subprocess so
+    a crash fails this test instead of killing pytest."""
+    import struct
+    import subprocess
+    import sys
+
+    pos, dims = _walk()
+    top, traj = _write(tmp_path, pos, dims)
+    raw = bytearray(open(traj, "rb").read())
+    at = 0
+    for _ in range(5):  # to frame 5: 92 header bytes and the compressed bytes, padded to 4
+        (n_bytes,) = struct.unpack(">i", raw[at + 88:at + 92])
+        at += 92 + 4 * ((n_bytes + 3) // 4)
+    raw[at + offset:at + offset + 4] = struct.pack(">f" if isinstance(value, float) else ">i", value)
+    bad = tmp_path / "bad.xtc"
+    bad.write_bytes(bytes(raw))
+    run = subprocess.run([sys.executable, "-c", _READ_ALL, top, str(bad)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "REFUSED:" in run.stdout and f"frame 5 at byte {at} has a damaged header ({field}" in run.stdout
