@@ -198,3 +198,15 @@ def test_damaged_xtc_header_refused_without_crash(tmp_path, field, offset, value
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "REFUSED:" in run.stdout and f"frame 5 at byte {at} has a damaged header ({field}" in run.stdout
+
+
+def test_unreadable_file_is_permission_denied_not_damaged(tmp_path, monkeypatch):
+    """os.access stands in for a mode-000 file: root, which runs CI containers, may read any file."""
+    import os
+
+    pos, dims = _walk()
+    top, traj = _write(tmp_path, pos, dims)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p) == traj else real(p, mode, *a, **k))
+    with pytest.raises(PermissionError, match=r"Permission denied: cannot read '.*traj\.xtc' \(the file is not damaged"):
+        open_source(top, traj)

@@ -19,6 +19,7 @@ This module probes a file (:func:`probe_part`: integrity, frame count, time axis
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -42,6 +43,15 @@ __all__ = [
     "BACKENDS",
 ]
 
+
+
+def _check_readable(*paths: str) -> None:
+    """Raise PermissionError naming the first existing file this process may not read: a damaged-file
+    message for it would send the user to restore a sound file."""
+    for path in paths:
+        if os.path.isfile(path) and not os.access(path, os.R_OK):
+            raise PermissionError(f"Permission denied: cannot read '{path}' (the file is not damaged; "
+                                  "grant read permission, e.g. chmod u+r, or run as its owner).")
 
 
 def probe_part(
@@ -80,7 +90,10 @@ def probe_part(
     IrregularTimeError
         A ``dt`` in ``reader_kwargs`` that contradicts the file's time stamps beyond
         their precision (see :mod:`trajml.io.time_axis`).
+    PermissionError
+        A topology or trajectory file this process may not read (named, not called damaged).
     """
+    _check_readable(topology, part)
     if backend == "ase":
         if type_map:
             raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their "
