@@ -6,6 +6,7 @@ frame and atom the test chose itself; the bundled samples and a wrapped random w
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -210,3 +211,23 @@ def test_unreadable_file_is_permission_denied_not_damaged(tmp_path, monkeypatch)
     monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p) == traj else real(p, mode, *a, **k))
     with pytest.raises(PermissionError, match=r"Permission denied: cannot read '.*traj\.xtc' \(the file is not damaged"):
         open_source(top, traj)
+
+
+def test_info_scan_lists_every_implausible_frame(tmp_path, capsys):
+    from trajml.cli import main
+
+    pos, dims = _walk()
+    pos[5:, 3, 2] += 60.0
+    dims[17, :3] = 0.0
+    top, traj = _write(tmp_path, pos, dims, "trr")
+    assert main(["info", top, traj, "--scan"]) == 1
+    out = capsys.readouterr().out
+    assert "IMPLAUSIBLE  : 2 frames" in out
+    assert "traj.trr' frame 5 (jump): atom 3 moved" in out and "traj.trr' frame 17 (box): the box is degenerate" in out
+    assert main(["info", top, traj, "--scan", "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)["implausible"]
+    assert [(f["frame"], f["kind"]) for f in found] == [(5, "jump"), (17, "box")]
+    pos, dims = _walk()
+    top, traj = _write(tmp_path, pos, dims, "trr")
+    assert main(["info", top, traj, "--scan"]) == 0
+    assert "plausibility : every frame read passes" in capsys.readouterr().out
