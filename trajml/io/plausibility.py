@@ -66,8 +66,8 @@ class Finding:
     atom : int or None
         Topology index of the first offending atom (None for box findings).
     value : float
-        The offending value: the coordinate (Å), the displacement (Å), the volume (Å³) or the
-        volume ratio.
+        The offending value: the coordinate beyond 1e6 Å (Å) or the distance outside the box (box
+        lengths), the displacement (Å), the degenerate box's volume (Å³) or the volume ratio.
     n_atoms : int
         How many atoms of the frame are affected (0 for box findings).
     message : str
@@ -256,7 +256,7 @@ def scan_source(source: Any, chunk_size: int = 100) -> list[dict[str, Any]]:
         prev_path = None
         previous = None
         for path, chunk, local in _part_frames(source, chunk_size):
-            pos, box = chunk.positions, chunk.boxes
+            pos, box, start = chunk.positions, chunk.boxes, len(out)
             finite = np.isfinite(pos).all(axis=(1, 2))
             if box is not None:
                 finite &= np.isfinite(box).all(axis=(1, 2))
@@ -265,14 +265,15 @@ def scan_source(source: Any, chunk_size: int = 100) -> list[dict[str, Any]]:
                             "n_atoms": int((~np.isfinite(pos[i]).all(axis=1)).sum()),
                             "message": "NaN or infinite coordinates or box"})
             keep = np.flatnonzero(finite)
-            prev = previous if path == prev_path else None
+            prev = previous if (chunk.traj_id, path) == prev_path else None
             for f in find_implausible(pos[keep], None if box is None else box[keep], local[keep], previous=prev):
                 out.append({"file": path, "frame": f.frame, "kind": f.kind, "atom": f.atom, "value": f.value,
                             "n_atoms": f.n_atoms, "message": f.message})
+            out[start:] = sorted(out[start:], key=lambda d: d["frame"])
             if keep.size:
                 last = keep[-1]
                 previous = (pos[last], None if box is None else box[last], int(local[last]))
-                prev_path = path
+                prev_path = (chunk.traj_id, path)
     finally:
         source.check_finite = checked
     return out
