@@ -231,3 +231,18 @@ def test_info_scan_lists_every_implausible_frame(tmp_path, capsys):
     top, traj = _write(tmp_path, pos, dims, "trr")
     assert main(["info", top, traj, "--scan"]) == 0
     assert "plausibility : every frame read passes" in capsys.readouterr().out
+
+
+def test_triclinic_wrapped_walk_passes_and_a_two_box_vector_jump_is_found(small_triclinic_xtc):
+    """Fractions from the triangular solve: wrapped crossings pass; 2 a + 0.3 b does not (oracle:
+    the displacement the test adds, in box vectors)."""
+    top, traj = small_triclinic_xtc
+    src = open_source(top, traj)
+    assert scan_source(src, chunk_size=7) == []
+    chunk = src.read(ChunkSpec(0, 0, 10))
+    pos = chunk.positions.copy()
+    a, b = chunk.boxes[4, 0], chunk.boxes[4, 1]
+    pos[4:, 17] += 2.0 * a + 0.3 * b
+    found = find_implausible(pos, chunk.boxes, chunk.frames)
+    assert [(f.frame, f.kind, f.atom) for f in found] == [(4, "jump", 17)]
+    assert found[0].value == pytest.approx(np.linalg.norm(pos[4, 17].astype(float) - pos[3, 17]), rel=1e-5)

@@ -91,6 +91,8 @@ def _fractions(pos: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     MDAnalysis gives (a few elementwise passes), a matrix product otherwise."""
     if not (np.any(boxes[:, 0, 1:]) or boxes[:, 1, 2].any()):
         inv = 1.0 / np.stack([boxes[:, 0, 0], boxes[:, 1, 1], boxes[:, 2, 2]], axis=1).astype(np.float32)
+        if not (boxes[:, 1, 0].any() or boxes[:, 2, :2].any()):  # orthorhombic: one product
+            return np.multiply(pos, inv[:, None, :], dtype=np.float32)
         frac = np.empty(pos.shape, np.float32)
         sc = np.multiply(pos[..., 2], inv[:, 2, None], out=frac[..., 2])
         sb = np.subtract(pos[..., 1], sc * boxes[:, 2, 1, None], out=frac[..., 1])
