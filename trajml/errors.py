@@ -12,6 +12,7 @@ __all__ = [
     "UnknownFormatError",
     "AtomCountMismatchError",
     "CorruptTrajectoryError",
+    "ImplausibleFrameError",
     "MissingBoxError",
     "EmptySelectionError",
     "SelectionError",
@@ -39,6 +40,12 @@ class AtomCountMismatchError(TrajmlError, ValueError):
 
 class CorruptTrajectoryError(TrajmlError, OSError):
     """A trajectory file is truncated or damaged; the message names the file and frame."""
+
+
+class ImplausibleFrameError(CorruptTrajectoryError):
+    """A frame that decodes but cannot be physical (a coordinate far outside the box, an atom that
+    jumps further than any motion allows, a degenerate box or a box volume jump); the message names
+    the file, frame, atom and value. Typical of bit flips inside an otherwise well-formed file."""
 
 
 class MissingBoxError(TrajmlError, ValueError):

@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
     add_input_arguments(p, optional=True)
     p.add_argument("--json", action="store_true", help="print JSON (keys: n_frames, n_atoms, dt_ps, species, box, ...)")
     p.add_argument("--scan", action="store_true",
-                   help="read every frame (validates the files; adds volume statistics)")
+                   help="read every frame (validates the files, lists every implausible frame; adds volume statistics)")
     add_run_arguments(p, skip=("start", "stop", "step", "chunk_size", "traj_ids"))
     p.set_defaults(func=run)
 
@@ -49,7 +49,9 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
         last frame, summed over trajectories), ``time_start_ps``, ``species`` (atom name →
         count), ``box`` (``matrix_A``, ``lengths_A``, ``angles_deg``, ``volume_A3`` of the
         first frame, or None), ``files``, ``time_axes`` (one :func:`time_axis_summary` per
-        trajectory); with ``scan`` also ``volume_A3`` statistics.
+        trajectory); with ``scan`` also ``implausible`` (every implausible frame, see
+        :func:`trajml.io.plausibility.scan_source`; empty for a sound file) and, when there is none,
+        ``volume_A3`` statistics.
     """
     from trajml.box import Box
     from trajml.chunk import ChunkSpec
@@ -82,7 +84,12 @@ def describe(source: Any, scan: bool = False, scheduler: Any = "serial", progres
         info["total_charge_e"] = round(float(source.atoms.charges.sum()), 6)
     if scan:
         from trajml.features import TrajectorySummary
+        from trajml.io.plausibility import scan_source
         from trajml.parallel import run as run_featurizer
+
+        info["implausible"] = scan_source(source)
+        if info["implausible"]:  # the summary would stop at the first; the list says it all
+            return info
 
         res = run_featurizer(TrajectorySummary(), source, scheduler=scheduler, n_workers=n_workers, progress=progress)
         info["volume_A3"] = {"mean": res.mean_volume, "std": res.std_volume, "min": res.min_volume,
@@ -163,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     info = describe(source, scan=args.scan, scheduler=args.scheduler, progress=args.progress, n_workers=args.n_workers)
     if args.json:
         print(json.dumps(info, indent=2))
-        return 0
+        return 1 if info.get("implausible") else 0
     lines = [
         # a file that is its own topology (XDATCAR, a multi-frame PDB) is named once
         f"files        : {'; '.join(' + '.join(dict.fromkeys(f)) for f in info['files'])}",
@@ -190,5 +197,11 @@ def run(args: argparse.Namespace) -> int:
         v = info["volume_A3"]
         lines.append(f"volume       : {v['mean']:.6g} ± {v['std']:.3g} Å³ (min {v['min']:.6g}, max {v['max']:.6g}), "
                      f"{info['frames_read']} frames read")
+    found = info.get("implausible", [])
+    if found:
+        lines.append(f"IMPLAUSIBLE  : {len(found)} frames; the files are probably damaged:")
+        lines.extend(f"  '{f['file']}' frame {f['frame']} ({f['kind']}): {f['message']}" for f in found)
+    elif "implausible" in info:
+        lines.append("plausibility : every frame read passes (coordinates, jumps, box, volume)")
     print("\n".join(lines))
-    return 0
+    return 1 if found else 0

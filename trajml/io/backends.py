@@ -19,6 +19,7 @@ This module probes a file (:func:`probe_part`: integrity, frame count, time axis
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -42,6 +43,15 @@ __all__ = [
     "BACKENDS",
 ]
 
+
+
+def _check_readable(*paths: str) -> None:
+    """Raise PermissionError naming the first existing file this process may not read: a damaged-file
+    message for it would send the user to restore a sound file."""
+    for path in paths:
+        if os.path.isfile(path) and not os.access(path, os.R_OK):
+            raise PermissionError(f"Permission denied: cannot read '{path}' (the file is not damaged; "
+                                  "grant read permission, e.g. chmod u+r, or run as its owner).")
 
 
 def probe_part(
@@ -80,7 +90,10 @@ def probe_part(
     IrregularTimeError
         A ``dt`` in ``reader_kwargs`` that contradicts the file's time stamps beyond
         their precision (see :mod:`trajml.io.time_axis`).
+    PermissionError
+        A topology or trajectory file this process may not read (named, not called damaged).
     """
+    _check_readable(topology, part)
     if backend == "ase":
         if type_map:
             raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their "
@@ -195,7 +208,9 @@ def read_frames(
     -------
     positions : ndarray, shape (F, N, 3), float32, Å
     boxes : ndarray, shape (F, 3, 3), float32, Å, or None
-        None when any frame has no box.
+        None when any frame has no box in a file without one (``info.has_box`` false); a zero
+        matrix for a frame without a box in a file with one, which the plausibility checks
+        (:mod:`trajml.io.plausibility`) name at its frame.
     times : ndarray, shape (F,), float64, ps
     """
     local_frames = np.asarray(local_frames, dtype=np.int64)
@@ -226,7 +241,7 @@ def read_frames(
     positions = np.empty((n, n_atoms, 3), dtype=np.float32)
     boxes = np.empty((n, 3, 3), dtype=np.float32)
     times = np.empty(n, dtype=np.float64)
-    has_box = True
+    missing = np.zeros(n, dtype=bool)
     for i, frame in enumerate(local_frames):  # one file read per frame: I/O bound, not a compute loop
         try:
             ts = reader[int(frame)]
@@ -238,10 +253,14 @@ def read_frames(
         times[i] = ts.time
         tri = ts.triclinic_dimensions
         if tri is None:
-            has_box = False
+            missing[i] = True
         else:
             boxes[i] = tri
-    return positions, (boxes if has_box else None), times
+    if missing.any():
+        if info is None or not info.has_box:
+            return positions, None, times
+        boxes[missing] = 0.0  # a file with a box that loses it in one frame: damage, named at its frame
+    return positions, boxes, times
 
 
 def _probe_ase(topology: str, part: str, *, topology_format: str | None, format: str | None,

@@ -8,6 +8,15 @@ Fortran record markers) from the public file layouts, without MDAnalysis
 internals, and reports the first damaged frame. Garbage that lands inside the
 compressed coordinates of an XTC frame, or inside the coordinate block of a
 DCD/TRR frame, leaves the structure intact and cannot be detected this way.
+
+The XTC decoder (MDAnalysis' xdrfile) trusts each frame's precision, ``minint``/``maxint``,
+``smallidx`` and byte count: out-of-range values make it write outside its buffers and
+crash the process (SIGSEGV) instead of raising. The scan checks them first, so such a frame
+is refused with a message. Random bytes inside the compressed coordinates themselves are
+not caught here: they decode to wrong coordinates, which the plausibility checks
+(:mod:`trajml.io.plausibility`) refuse, but the decoder may already have corrupted memory
+and the process can still crash later. Only a separate process isolates that (read a file
+of doubtful origin with ``trajml info --scan`` first; a crash there leaves the caller alive).
 """
 
 from __future__ import annotations
@@ -23,6 +32,29 @@ __all__ = ["scan_frames", "scan_frame_times"]
 _XTC_MAGIC = 1995
 _XTC_MAGIC_2023 = 2023
 _TRR_MAGIC = 1993
+
+
+#: The compressed-coordinate header fields the XTC decoder trusts (xdrfile's ``xdr3dfcoord``): it
+#: reads ``byte_cnt`` bytes into a buffer of ``3 * natoms * 1.2`` ints and indexes its table of 73
+#: bit sizes with ``smallidx``; values outside these bounds overrun memory instead of failing.
+_XTC_SMALLIDX_MAX = 72
+
+
+def _xtc_coord_header_damage(head: bytes, natoms: int) -> str | None:
+    """What is wrong with an XTC frame's precision, minint/maxint, smallidx and byte count, or None."""
+    (precision,) = struct.unpack(">f", head[56:60])
+    minint = struct.unpack(">3i", head[60:72])
+    maxint = struct.unpack(">3i", head[72:84])
+    smallidx, byte_cnt = struct.unpack(">ii", head[84:92])
+    if not (np.isfinite(precision) and precision > 0):
+        return f"precision {precision}"
+    if any(lo > hi or hi - lo >= 2**31 - 1 for lo, hi in zip(minint, maxint)):
+        return f"coordinate range minint {minint}, maxint {maxint}"
+    if not 9 <= smallidx <= _XTC_SMALLIDX_MAX:  # the writer starts at the 10th bit size
+        return f"small-integer index {smallidx}"
+    if not 0 <= byte_cnt <= int(4 * 3 * natoms * 1.2):
+        return f"byte count {byte_cnt} for {natoms} atoms"
+    return None
 
 
 def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None,
@@ -60,8 +92,9 @@ def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None,
                 if len(head) < 92:
                     return i, f"frame {i} is truncated ({size - pos} bytes of a frame header at byte {pos})"
                 (byte_cnt,) = struct.unpack(">i", head[88:92])
-                if byte_cnt < 0:
-                    return i, f"frame {i} at byte {pos} has a damaged header (byte count {byte_cnt})"
+                bad = _xtc_coord_header_damage(head, natoms)
+                if bad is not None:
+                    return i, f"frame {i} at byte {pos} has a damaged header ({bad})"
                 frame_size = 92 + 4 * ((byte_cnt + 3) // 4)
             if pos + frame_size > size:
                 return i, f"frame {i} is truncated ({size - pos} of {frame_size} bytes present)"

@@ -34,6 +34,7 @@ from trajml.errors import (
 from trajml.io.ase_reader import ase_universe, is_ase_file
 from trajml.io.backends import PartInfo, open_universe, probe_part, read_frames
 from trajml.io.frame_checks import traj_id_error
+from trajml.io.plausibility import check_plausible
 from trajml.io.time_axis import TimeAxis, link_parts
 from trajml.io.topology import AtomTable
 from trajml.io.universe import is_universe, source_from_universe
@@ -377,6 +378,10 @@ class Source:
             )
             if self.check_finite:
                 _check_finite(pos, box, member.parts[p], local)
+                check_plausible(pos, box, member.parts[p], local, atoms, previous=lambda f: read_frames(
+                    self.backend, member.topology, member.parts[p], np.array([f]), atoms,
+                    topology_format=self.topology_format, format=self.format, type_map=self.type_map,
+                    reader_kwargs=self.reader_kwargs, info=member.infos[p]))
             part_axis = member.infos[p].axis
             if part_axis is not None:  # exact t0 + k*dt where regular, not float32 stamps
                 times = part_axis.apply(local, times)
@@ -536,7 +541,11 @@ def open_source(
         Periodic box for every frame: ``[a, b, c, alpha, beta, gamma]`` (Å, degrees) or a 3×3 matrix of
         box vectors (Å); replaces a file's own box with a warning.
     check_finite : bool
-        Raise :class:`~trajml.errors.NonFiniteCoordinatesError` on NaN or infinite coordinates.
+        Raise :class:`~trajml.errors.NonFiniteCoordinatesError` on NaN or infinite coordinates, and
+        :class:`~trajml.errors.ImplausibleFrameError` on a frame no simulation produces (a coordinate
+        beyond 1e6 Å or 100 box lengths outside the box, an atom jumping more than 1.5 box lengths
+        between frames read, a degenerate box, a volume jump by more than 1.5x), checked on every
+        chunk read (see :mod:`trajml.io.plausibility`).
     **reader_kwargs
         Passed to ``MDAnalysis.Universe``.
         With ``backend="ase"`` only the declared ``dt``, ``time_unit`` and ``box`` apply
