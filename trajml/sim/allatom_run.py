@@ -34,7 +34,7 @@ from trajml.sim.allatom_builder import build_allatom
 from trajml.sim.allatom_metadata import allatom_metadata
 from trajml.sim.allatom_parameters import AllAtomParameters
 from trajml.sim.allatom_system import build_allatom_system
-from trajml.sim.openmm_stages import _advance, _is_nan_failure, _state_ok
+from trajml.sim.openmm_stages import _advance, _production, _state_ok
 from trajml.sim.openmm_system import make_platform
 from trajml.sim.outputs import _open_writer, _temporary, _write_pdb
 from trajml.sim.parameters import BOLTZMANN
@@ -203,45 +203,14 @@ def simulate_allatom(
         integrator.setStepSize(params.timestep)
         t0 = time.perf_counter()
         n_frames = params.n_frames
-        thermo = {"time_ps": np.empty(n_frames), "potential_energy_kj_per_mol": np.empty(n_frames),
-                  "temperature_k": np.empty(n_frames)}
-        first_frame: np.ndarray | None = None
         writer = _open_writer(temps["trajectory"], params.trajectory_format, topology.n_atoms, params)
         universe = mda.Universe.empty(topology.n_atoms, trajectory=True)
-        ts = universe.trajectory.ts
         box = _box_edge(context.getState(), unit)
         try:
-            for k in range(n_frames):
-                step = (k + 1) * params.save_interval
-                try:
-                    integrator.step(params.save_interval)
-                except Exception as exc:
-                    if not _is_nan_failure(exc):
-                        raise
-                    raise NonFiniteCoordinatesError(
-                        f"Production frame {k} (step {step}) has non-finite coordinates: {exc}. Lower 'timestep' "
-                        f"(got {params.timestep} ps) or lengthen 'n_equilibration'."
-                    ) from exc
-                state = context.getState(getPositions=True, getEnergy=True, enforcePeriodicBox=True)
-                if not _state_ok(state, unit):
-                    raise NonFiniteCoordinatesError(
-                        f"Production frame {k} (step {step}) has non-finite energies or coordinates. Lower "
-                        f"'timestep' (got {params.timestep} ps) or lengthen 'n_equilibration'."
-                    )
-                xyz32 = np.asarray(state.getPositions(asNumpy=True).value_in_unit(unit.angstrom), dtype=np.float32)
-                if first_frame is None:
-                    first_frame = xyz32.copy()
-                ts.positions = xyz32
-                ts.dimensions = np.array([box, box, box, 90.0, 90.0, 90.0], dtype=np.float32)
-                ts.time = step * params.timestep
-                ts.data["step"] = step
-                ts.frame = k
-                writer.write(universe.atoms)
-                thermo["time_ps"][k] = step * params.timestep
-                thermo["potential_energy_kj_per_mol"][k] = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-                ke = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
-                thermo["temperature_k"][k] = 2.0 * ke / (dof * BOLTZMANN)
-                bar.update(params.save_interval)
+            thermo, first_frame = _production(
+                integrator, context, writer, universe, n_frames, params.save_interval, params.timestep, box, dof,
+                unit, bar, wrap=False,
+                advice=f"Lower 'timestep' (got {params.timestep} ps) or lengthen 'n_equilibration'.")
         finally:
             writer.close()
             bar.close()

@@ -19,7 +19,7 @@ import numpy as np
 from trajml.errors import NonFiniteCoordinatesError, require_extra
 from trajml.sim.builder import SPETopology
 from trajml.sim.openmm_system import build_pushoff_system
-from trajml.sim.parameters import EPSILON, SimulationParameters
+from trajml.sim.parameters import BOLTZMANN, EPSILON, SimulationParameters
 
 __all__: list[str] = []
 
@@ -115,3 +115,52 @@ def _advance(context: Any, integrator: Any, n_steps: int, step_size: float, chun
         on_steps(todo)
 
 
+
+
+def _production(integrator: Any, context: Any, writer: Any, universe: Any, n_frames: int, save_interval: int,
+                timestep: float, box: float, dof: int, unit: Any, bar: Any, *, wrap: bool,
+                advice: str) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Production of both models: step, check, write each frame; the thermodynamic log and the first frame.
+
+    ``wrap`` puts every atom into the cubic box (the CG model); otherwise OpenMM's per-molecule wrapping
+    is kept (molecules stay whole). ``advice`` ends the message of a non-finite frame (the fix).
+    Returns ``{"time_ps", "potential_energy_kj_per_mol", "temperature_k"}`` arrays (n_frames,) and the
+    first frame's positions (N, 3) float32 Å.
+    """
+    thermo = {"time_ps": np.empty(n_frames), "potential_energy_kj_per_mol": np.empty(n_frames),
+              "temperature_k": np.empty(n_frames)}
+    first_frame: np.ndarray | None = None
+    ts = universe.trajectory.ts
+    for k in range(n_frames):
+        step = (k + 1) * save_interval
+        try:
+            integrator.step(save_interval)
+        except Exception as exc:
+            if not _is_nan_failure(exc):
+                raise
+            raise NonFiniteCoordinatesError(
+                f"Production frame {k} (step {step}) has non-finite coordinates: {exc}. {advice}") from exc
+        state = context.getState(getPositions=True, getEnergy=True, enforcePeriodicBox=True)
+        if not _state_ok(state, unit):
+            raise NonFiniteCoordinatesError(
+                f"Production frame {k} (step {step}) has non-finite energies or coordinates. {advice}")
+        xyz = np.asarray(state.getPositions(asNumpy=True).value_in_unit(unit.angstrom), dtype=np.float64)
+        if wrap:
+            xyz = np.mod(xyz, box)
+        xyz32 = xyz.astype(np.float32)
+        if wrap:
+            xyz32[xyz32 >= np.float32(box)] = 0.0  # float32 rounding of a coordinate just below the edge
+        if first_frame is None:
+            first_frame = xyz32.copy()
+        ts.positions = xyz32
+        ts.dimensions = np.array([box, box, box, 90.0, 90.0, 90.0], dtype=np.float32)
+        ts.time = step * timestep
+        ts.data["step"] = step
+        ts.frame = k
+        writer.write(universe.atoms)
+        thermo["time_ps"][k] = step * timestep
+        thermo["potential_energy_kj_per_mol"][k] = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+        ke = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
+        thermo["temperature_k"][k] = 2.0 * ke / (dof * BOLTZMANN)
+        bar.update(save_interval)
+    return thermo, first_frame

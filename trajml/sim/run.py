@@ -41,10 +41,10 @@ import numpy as np
 from trajml.errors import NonFiniteCoordinatesError, require_extra
 from trajml.sim.builder import build_topology, initial_positions
 from trajml.sim.metadata import SCHEMA_VERSION, _metadata
-from trajml.sim.openmm_stages import _advance, _is_nan_failure, _max_bond_length, _push_off, _state_ok
+from trajml.sim.openmm_stages import _advance, _max_bond_length, _production, _push_off, _state_ok
 from trajml.sim.openmm_system import FENE_R0, build_system, compute_cutoffs, make_platform
 from trajml.sim.outputs import _open_writer, _temporary, _write_pdb
-from trajml.sim.parameters import BOLTZMANN, SimulationParameters
+from trajml.sim.parameters import SimulationParameters
 from trajml.sim.psf import write_psf
 
 __all__ = ["simulate", "SimulationResult", "SCHEMA_VERSION"]
@@ -248,50 +248,14 @@ def simulate(
         integrator.setStepSize(params.timestep)
         box = topology.box_length
         n_frames = params.n_frames
-        thermo_time = np.empty(n_frames)
-        thermo_pe = np.empty(n_frames)
-        thermo_temp = np.empty(n_frames)
         dof = 3 * topology.n_beads
-        first_frame: np.ndarray | None = None
         writer = _open_writer(temps["trajectory"], params.trajectory_format, topology.n_beads, params)
         mda = require_extra("MDAnalysis", "sim", "trajml simulate")
         universe = mda.Universe.empty(topology.n_beads, trajectory=True)
-        ts = universe.trajectory.ts
         try:
-            for k in range(n_frames):
-                step = (k + 1) * params.save_interval
-                try:
-                    integrator.step(params.save_interval)
-                except Exception as exc:
-                    if not _is_nan_failure(exc):
-                        raise
-                    raise NonFiniteCoordinatesError(
-                        f"Production frame {k} (step {step}) of simulate has non-finite coordinates: {exc}. "
-                        f"Lower 'timestep' (got {params.timestep} ps)."
-                    ) from exc
-                state = context.getState(getPositions=True, getEnergy=True, enforcePeriodicBox=True)
-                if not _state_ok(state, unit):
-                    raise NonFiniteCoordinatesError(
-                        f"Production frame {k} (step {step}) of simulate has non-finite energies or coordinates. "
-                        f"Lower 'timestep' (got {params.timestep} ps)."
-                    )
-                xyz = np.asarray(state.getPositions(asNumpy=True).value_in_unit(unit.angstrom), dtype=np.float64)
-                xyz = np.mod(xyz, box)
-                xyz32 = xyz.astype(np.float32)
-                xyz32[xyz32 >= np.float32(box)] = 0.0
-                if first_frame is None:
-                    first_frame = xyz32.copy()
-                ts.positions = xyz32
-                ts.dimensions = np.array([box, box, box, 90.0, 90.0, 90.0], dtype=np.float32)
-                ts.time = step * params.timestep
-                ts.data["step"] = step
-                ts.frame = k
-                writer.write(universe.atoms)
-                thermo_time[k] = step * params.timestep
-                thermo_pe[k] = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-                ke = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
-                thermo_temp[k] = 2.0 * ke / (dof * BOLTZMANN)
-                bar.update(params.save_interval)
+            thermo, first_frame = _production(
+                integrator, context, writer, universe, n_frames, params.save_interval, params.timestep, box, dof,
+                unit, bar, wrap=True, advice=f"Lower 'timestep' (got {params.timestep} ps).")
         finally:
             writer.close()
             bar.close()
@@ -313,9 +277,9 @@ def simulate(
             retries=retries,
             timings=timings,
             thermo={
-                "time_ps": thermo_time.tolist(),
-                "potential_energy_kj_per_mol": thermo_pe.tolist(),
-                "temperature_k": thermo_temp.tolist(),
+                "time_ps": thermo["time_ps"].tolist(),
+                "potential_energy_kj_per_mol": thermo["potential_energy_kj_per_mol"].tolist(),
+                "temperature_k": thermo["temperature_k"].tolist(),
             },
         )
         with open(temps["metadata"], "w", encoding="utf-8") as fh:
