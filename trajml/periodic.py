@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_cutoff_fits", "check_chunk", "check_source_boxes", "missing_box_error"]
+__all__ = ["check_cutoff_fits", "check_chunk", "check_source_boxes", "missing_box_error", "source_max_cutoff"]
 
 
 def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, traj_id: int,
@@ -50,6 +50,31 @@ def check_chunk(owner: str, chunk: Any, bound: bool, **cutoffs: float) -> None:
                               f"at frame {frame}.")
     for name, value in cutoffs.items():
         check_cutoff_fits(chunk.boxes, value, name, owner, traj_id=chunk.traj_id, frames=chunk.frames)
+
+
+def source_max_cutoff(source: Any) -> float | None:
+    """Half the smallest perpendicular box width (Å) over every frame of a source; None without boxes.
+
+    From the file probes where they know every frame's box (XTC headers), else by reading the boxes
+    (one atom per frame).
+    """
+    from trajml.kernels.geometry import max_cutoff
+
+    known = [info.max_cutoff for member in getattr(source, "members", ()) for info in getattr(member, "infos", ())]
+    if known and all(k is not None for k in known):
+        return float(min(known))
+    one = np.zeros(1, dtype=np.int64)
+    limit: float | None = None
+    for t in range(source.n_trajectories):
+        if source.n_frames_of(t) == 0:
+            continue
+        for chunk in source.iter_chunks(chunk_size=1000, atoms=one, traj_ids=[t]):
+            if chunk.boxes is None:
+                return None
+            if len(chunk.boxes):
+                value = max_cutoff(chunk.boxes)
+                limit = value if limit is None else min(limit, value)
+    return limit
 
 
 def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:

@@ -109,7 +109,7 @@ UNITS = {"cutoff": "Å", "count": "", "probability": "", "occurrences": "", "mea
          "frames": "", "traj_ids": "", "times": "ps"}
 
 
-def cutoff_from_rdf(owner: str, name: str, center: Any, ligand: Any, source: Any, *, r_max: float,
+def cutoff_from_rdf(owner: str, name: str, center: Any, ligand: Any, source: Any, *, r_max: float | None,
                     n_bins: int, smoothing: float, max_frames: int, device: str) -> tuple[float, Any]:
     """The first minimum of the centre–ligand g(r) as a cut-off in Å (see :func:`~trajml.features.first_shell`).
 
@@ -147,8 +147,9 @@ class Coordination(Featurizer[CoordinationState]):
         from a first pass in :meth:`bind` over at most ``cutoff_frames`` frames spread
         evenly over the whole source; the same pair and source give the same cut-off to
         every analysis.
-    r_max : float
-        Range in Å of the first-pass RDF (default 15); unused with ``cutoff``.
+    r_max : float, optional
+        Range in Å of the first-pass RDF (default: 15, or just under half the smallest box width when
+        shorter); unused with ``cutoff``.
     n_bins : int
         Bins of the first-pass RDF (default 150: 0.1 Å bins, as an :class:`RDF`).
     cutoff_frames : int
@@ -191,7 +192,7 @@ class Coordination(Featurizer[CoordinationState]):
         "device": Param("str", help="where the neighbour-count kernel runs", choices=DEVICES),
     }
 
-    def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None, r_max: float = 15.0,
+    def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None, r_max: float | None = None,
                  n_bins: int = 150, cutoff_frames: int = 1000, keep_per_frame: bool = False,
                  smoothing: float = 0.5, device: str = "cpu") -> None:
         self._set_params(locals())

@@ -30,16 +30,20 @@ import numpy as np
 
 from trajml._validation import Param
 from trajml.features.rdf import RDF, run_on_sampled_frames
-from trajml.periodic import check_source_boxes
+from trajml.periodic import check_source_boxes, source_max_cutoff
 from trajml.results import Results
 from trajml.selection import describe_selection
 
 __all__ = ["FirstShell", "first_shell", "FIRST_SHELL_PARAMS", "clear_first_shell_cache", "shared_cache"]
 
+#: Range of the first-pass g(r) in Å when the boxes allow it.
+DEFAULT_R_MAX = 15.0
+
 #: The first pass that finds a cut-off, declared once for every analysis that needs one.
 FIRST_SHELL_PARAMS: dict[str, Param] = {
     "r_max": Param("float", help="range of the first-pass g(r) that finds the cut-off (no cut-off given)",
-                   unit="Å", positive=True),
+                   unit="Å", positive=True, nullable=True,
+                   none_help="15 Å, or just under half the smallest box width when that is shorter"),
     "n_bins": Param("int", help="bins of the first-pass g(r)", minimum=1),
     "cutoff_frames": Param("int", help="frames of the first pass, spread evenly over the source", minimum=1),
     "smoothing": Param("float", help="moving-average width that locates the first minimum", unit="Å",
@@ -118,7 +122,7 @@ def _key(source: Any, a: Any, b: Any, params: dict[str, Any]) -> str:
 
 
 def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | None = None, owner: str = "",
-                name: str = "cutoff", r_max: float = 15.0, n_bins: int = 150, cutoff_frames: int = 1000,
+                name: str = "cutoff", r_max: float | None = None, n_bins: int = 150, cutoff_frames: int = 1000,
                 smoothing: float = 0.5, device: str = "cpu") -> FirstShell:
     """The first-shell cut-off of a centre–ligand pair: the given one, or the first minimum of g(r).
 
@@ -136,6 +140,8 @@ def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | No
         The first pass (:data:`FIRST_SHELL_PARAMS`). The defaults, which every analysis that finds
         a cut-off shares, are an RDF's (0.1 Å bins to 15 Å, 0.5 Å smoothing) over at most 1000
         frames: every frame of a run that short, so the cut-off is the first minimum `trajml rdf` prints.
+        ``r_max=None`` is 15 Å, or just under half the smallest box width of the source when that is
+        shorter (a small all-atom box), so the default works on any box.
     device : {"cpu", "cuda"}
         Where the pair search runs.
 
@@ -153,6 +159,10 @@ def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | No
         check_source_boxes(source, float(cutoff), name, owner)
         return FirstShell(cutoff=float(cutoff), origin="given", select_a=describe_selection(select_a),
                           select_b=describe_selection(select_b), units=dict(_UNITS))
+    if r_max is None:
+        limit = source_max_cutoff(source)
+        # Just under the limit: a chunk's float32 boxes may give a limit a hair below the headers'.
+        r_max = DEFAULT_R_MAX if limit is None or limit > DEFAULT_R_MAX else float(np.floor(limit * 0.999 * 100) / 100)
     params = {"r_max": float(r_max), "n_bins": int(n_bins), "cutoff_frames": int(cutoff_frames),
               "smoothing": float(smoothing)}
     key = _key(source, select_a, select_b, params)

@@ -233,8 +233,9 @@ class Solvation(Featurizer[SolvationState]):
         given is the first minimum of the corresponding Li⁺ g(r)
         (:func:`~trajml.features.rdf.find_first_shell`), from a first pass in
         :meth:`bind` over at most ``cutoff_frames`` frames spread over the source.
-    r_max : float
-        Range in Å of the first-pass RDFs (default 15).
+    r_max : float, optional
+        Range in Å of the first-pass RDFs (default: 15, or just under half the smallest box width when
+        shorter).
     n_bins : int
         Bins of the first-pass RDFs (default 150: 0.1 Å bins, as an :class:`RDF`).
     cutoff_frames : int
@@ -278,7 +279,7 @@ class Solvation(Featurizer[SolvationState]):
     }
 
     def __init__(self, cation: Any = "name Li", polymer_o: Any = "name O", anion: Any = "name TFSI", *,
-                 cutoff_o: float | None = None, cutoff_anion: float | None = None, r_max: float = 15.0,
+                 cutoff_o: float | None = None, cutoff_anion: float | None = None, r_max: float | None = None,
                  n_bins: int = 150, cutoff_frames: int = 1000, keep_per_frame: bool = False, smoothing: float = 0.5,
                  device: str = "cpu") -> None:
         self._set_params(locals())

@@ -176,7 +176,7 @@ class SolvationShells(Featurizer[ShellsState]):
 
     def __init__(self, cation: Any = "name Li", species: dict[str, Any] | None = None, *,
                  cutoffs: dict[str, float] | None = None, anions: str | tuple[str, ...] | None = None,
-                 chains: str | None = None, r_max: float = 15.0, n_bins: int = 150, cutoff_frames: int = 1000,
+                 chains: str | None = None, r_max: float | None = None, n_bins: int = 150, cutoff_frames: int = 1000,
                  keep_per_frame: bool = False, smoothing: float = 0.5, device: str = "cpu") -> None:
         if isinstance(anions, (list, tuple)):  # stored as its text form, as the command line gives it
             anions = ",".join(_names(anions))

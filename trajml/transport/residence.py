@@ -194,8 +194,9 @@ class ResidenceTime(ParticleAnalysis):
         Disjoint blocks of centres for block errors (default 5; capped at the number of centres).
     hopping : bool, optional
         Compute hop statistics. Default: when some molecule owns two or more ligand atoms.
-    r_max : float
-        Range of the first-pass g(r) in Å (default 15).
+    r_max : float, optional
+        Range of the first-pass g(r) in Å (default: 15, or just under half the smallest box width when
+        shorter).
     n_bins : int
         Bins of the first-pass g(r) (default 150: 0.1 Å bins, as an RDF).
     cutoff_frames : int
@@ -247,7 +248,7 @@ class ResidenceTime(ParticleAnalysis):
 
     def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None,
                  tolerance_frames: int = 0, threshold: float = 0.01, fit_max_lag_ps: float | None = None,
-                 error_blocks: int = 5, hopping: bool | None = None, r_max: float = 15.0, n_bins: int = 150,
+                 error_blocks: int = 5, hopping: bool | None = None, r_max: float | None = None, n_bins: int = 150,
                  cutoff_frames: int = 1000, smoothing: float = 0.5, centers_per_task: int | None = None,
                  device: str = "cpu") -> None:
         self._set_params(locals())
