@@ -39,7 +39,7 @@ from trajml.sim.openmm_system import make_platform
 from trajml.sim.outputs import _open_writer, _temporary, _write_pdb
 from trajml.sim.parameters import BOLTZMANN
 from trajml.sim.psf import write_psf
-from trajml.sim.run import SimulationResult, _check_name
+from trajml.sim.run import SimulationResult, _check_name, _resolve_parameters
 
 __all__ = ["simulate_allatom"]
 
@@ -94,14 +94,7 @@ def simulate_allatom(
         If OpenMM is not installed (``pip install 'trajml[sim]'``).
     """
     t_start = time.perf_counter()
-    if parameters is None:
-        parameters = AllAtomParameters()
-    elif not isinstance(parameters, AllAtomParameters):
-        raise TypeError(
-            "The 'parameters' parameter of simulate_allatom must be an AllAtomParameters or None. "
-            f"Got {type(parameters).__name__} instead."
-        )
-    params = parameters.replace(**overrides) if overrides else parameters
+    params = _resolve_parameters(parameters, AllAtomParameters, "simulate_allatom", overrides)
     name = _check_name(name)
     out_dir = os.fspath(output_dir)
     mm = require_extra("openmm", "sim", "trajml simulate --model all-atom")

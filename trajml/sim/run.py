@@ -97,6 +97,19 @@ def _check_name(name: object) -> str:
     return name
 
 
+def _resolve_parameters(parameters: Any, cls: type, owner: str, overrides: dict[str, Any]) -> Any:
+    """``parameters`` (an instance of ``cls``, None for its defaults) with ``overrides`` applied."""
+    if parameters is None:
+        parameters = cls()
+    elif not isinstance(parameters, cls):
+        raise TypeError(
+            f"The 'parameters' parameter of {owner} must be {'an' if cls.__name__[0] in 'AEIOU' else 'a'} "
+            f"{cls.__name__} or None. "
+            f"Got {type(parameters).__name__} instead."
+        )
+    return parameters.replace(**overrides) if overrides else parameters
+
+
 def simulate(
     parameters: SimulationParameters | None = None,
     output_dir: str | os.PathLike[str] = ".",
@@ -139,14 +152,7 @@ def simulate(
         If OpenMM is not installed (``pip install 'trajml[sim]'``).
     """
     t_start = time.perf_counter()
-    if parameters is None:
-        parameters = SimulationParameters()
-    elif not isinstance(parameters, SimulationParameters):
-        raise TypeError(
-            "The 'parameters' parameter of simulate must be a SimulationParameters or None. "
-            f"Got {type(parameters).__name__} instead."
-        )
-    params = parameters.replace(**overrides) if overrides else parameters
+    params = _resolve_parameters(parameters, SimulationParameters, "simulate", overrides)
     name = _check_name(name)
     out_dir = os.fspath(output_dir)
     mm = require_extra("openmm", "sim", "trajml simulate")
