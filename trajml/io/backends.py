@@ -27,6 +27,7 @@ import numpy as np
 from trajml.errors import CorruptTrajectoryError
 from trajml.io.ase_reader import ase_universe, probe_ase, read_ase
 from trajml.io.integrity import _integrity_times, scan_frames
+from trajml.io.xtc_payload import check_xtc_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
 from trajml.io.part_info import PartInfo
@@ -104,7 +105,9 @@ def probe_part(
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
     header_boxes: list[tuple[float, ...]] = []
-    n_good, damage, stamps, precision = _integrity_times(reader, part, header_boxes)
+    offsets: list[int] = []
+    n_good, damage, stamps, precision = _integrity_times(reader, part, header_boxes, offsets)
+    frame_offsets = np.asarray(offsets[:n_good], dtype=np.int64) if offsets else None
     if stamps is not None and reader_kwargs.get("time_unit"):  # header stamps are in the format's ps
         stamps = stamps * TIME_UNITS[reader_kwargs["time_unit"]]
     # A frame that is structurally whole can still fail to decode: step back to the last good one.
@@ -112,6 +115,8 @@ def probe_part(
     has_box = False
     while n_good > 0:
         try:
+            if frame_offsets is not None:  # never hand the decoder a frame that would crash it
+                check_xtc_frames(part, frame_offsets, np.array([n_good - 1]), len(universe.atoms))
             ts = reader[n_good - 1]
             last_time = float(ts.time)
             break
@@ -135,6 +140,8 @@ def probe_part(
     if n_good == 0:
         raise CorruptTrajectoryError(f"Trajectory '{part}' has no frame.")
     try:
+        if frame_offsets is not None:
+            check_xtc_frames(part, frame_offsets, np.array([0]), len(universe.atoms))
         ts = reader[0]
         first_time = float(ts.time)
         has_box = ts.dimensions is not None and bool(np.all(np.asarray(ts.dimensions[:3]) > 0))
@@ -158,7 +165,7 @@ def probe_part(
     limit = None if reader_kwargs.get("box") is not None else _header_max_cutoff(header_boxes[:n_good])
     return PartInfo(n_frames=n_good, n_atoms=len(universe.atoms), dt=axis.dt, first_time=first_time,
                     last_time=last_time, has_box=has_box, damage=damage, axis=axis, head_times=head,
-                    max_cutoff=limit)
+                    max_cutoff=limit, frame_offsets=None if frame_offsets is None else frame_offsets[:n_good])
 
 
 def _header_max_cutoff(boxes: list[tuple[float, ...]]) -> float | None:
@@ -223,6 +230,8 @@ def read_frames(
             reader = universe.trajectory
             info = PartInfo(reader.n_frames, len(universe.atoms), float(reader.dt), float(reader[0].time),
                             float("nan"), True)
+        if info.frame_offsets is not None and len(local_frames):
+            check_xtc_frames(part, info.frame_offsets, local_frames, info.n_atoms)
         positions, boxes, times = _read_mdtraj(part, local_frames, atoms, info, format)
         # The reader options (trajml.io.reader_options) apply to mdtraj's frames too; the probe's
         # timing already follows them.
@@ -236,6 +245,8 @@ def read_frames(
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory
+    if info is not None and info.frame_offsets is not None and len(local_frames):
+        check_xtc_frames(part, info.frame_offsets, local_frames, len(universe.atoms))
     n_atoms = len(universe.atoms) if atoms is None else len(atoms)
     n = len(local_frames)
     positions = np.empty((n, n_atoms, 3), dtype=np.float32)

@@ -12,11 +12,11 @@ DCD/TRR frame, leaves the structure intact and cannot be detected this way.
 The XTC decoder (MDAnalysis' xdrfile) trusts each frame's precision, ``minint``/``maxint``,
 ``smallidx`` and byte count: out-of-range values make it write outside its buffers and
 crash the process (SIGSEGV) instead of raising. The scan checks them first, so such a frame
-is refused with a message. Random bytes inside the compressed coordinates themselves are
-not caught here: they decode to wrong coordinates, which the plausibility checks
-(:mod:`trajml.io.plausibility`) refuse, but the decoder may already have corrupted memory
-and the process can still crash later. Only a separate process isolates that (read a file
-of doubtful origin with ``trajml info --scan`` first; a crash there leaves the caller alive).
+is refused with a message. Random bytes inside the compressed coordinates themselves
+leave the headers intact; :mod:`trajml.io.xtc_payload` walks each frame's packed bits with
+every index checked right before the decoder sees the frame, and refuses the frames it would
+choke on. Bytes that decode to other, valid-looking numbers are for the plausibility checks
+(:mod:`trajml.io.plausibility`).
 """
 
 from __future__ import annotations
@@ -58,11 +58,14 @@ def _xtc_coord_header_damage(head: bytes, natoms: int) -> str | None:
 
 
 def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None,
-              boxes: list[tuple[float, ...]] | None = None) -> tuple[int, str | None]:
+              boxes: list[tuple[float, ...]] | None = None,
+              offsets: list[int] | None = None) -> tuple[int, str | None]:
     """Walk XTC frame headers; return the number of structurally whole frames and the damage.
 
     When ``times`` is a list, the float32 time stamp of every whole frame is appended to it; when
-    ``boxes`` is a list, its box (9 floats, the box vectors as rows, nm).
+    ``boxes`` is a list, its box (9 floats, the box vectors as rows, nm); when ``offsets`` is a
+    list, the byte offset where the frame starts (the payload checks of
+    :mod:`trajml.io.xtc_payload` find frames by it).
 
     Layout per frame (XDR, big-endian): magic, natoms, step, time, box (9 floats),
     natoms again; then for natoms <= 9 raw floats, else precision, minint[3],
@@ -102,6 +105,8 @@ def _scan_xtc(path: str, n_atoms: int, times: list[float] | None = None,
                 times.append(struct.unpack(">f", head[12:16])[0])
             if boxes is not None:
                 boxes.append(struct.unpack(">9f", head[16:52]))
+            if offsets is not None:
+                offsets.append(pos)
             pos += frame_size
             i += 1
     return i, None
@@ -274,8 +279,8 @@ def scan_frames(reader: Any, path: str) -> tuple[int, str | None]:
     return n, damage
 
 
-def scan_frame_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | None = None
-                     ) -> tuple[int, str | None, np.ndarray | None, str]:
+def scan_frame_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | None = None,
+                     offsets: list[int] | None = None) -> tuple[int, str | None, np.ndarray | None, str]:
     """Count the whole frames of a file and read their time stamps from the frame headers.
 
     XTC frames store their time as a float32 and TRR frames as a float or a double at
@@ -290,6 +295,8 @@ def scan_frame_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | No
     boxes : list, optional
         For an XTC file, filled with the box of every whole frame (9 floats, box vectors as rows,
         nm) from the same walk; left empty for other formats.
+    offsets : list, optional
+        For an XTC file, filled with the byte offset of every whole frame; left empty otherwise.
 
     Returns
     -------
@@ -309,7 +316,7 @@ def scan_frame_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | No
 
     times: list[float] = []
     if isinstance(reader, XTCReader):
-        n, damage = _scan_xtc(path, int(reader.n_atoms), times, boxes)
+        n, damage = _scan_xtc(path, int(reader.n_atoms), times, boxes, offsets)
         if n < 0:
             return n, damage, None, "float32"
         return n, damage, np.asarray(times, dtype=np.float64), "float32"
@@ -324,12 +331,13 @@ def scan_frame_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | No
     return -1, None, None, "float64"
 
 
-def _integrity_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | None = None
-                     ) -> tuple[int, str | None, np.ndarray | None, str]:
+def _integrity_times(reader: Any, path: str, boxes: list[tuple[float, ...]] | None = None,
+                     offsets: list[int] | None = None) -> tuple[int, str | None, np.ndarray | None, str]:
     """Readable frames of a file, the damage that ends them early (None when whole), the header time
-    stamps of those frames and their precision (see :func:`scan_frame_times`; ``boxes`` as there)."""
+    stamps of those frames and their precision (see :func:`scan_frame_times`; ``boxes`` and
+    ``offsets`` as there)."""
     n = int(reader.n_frames)
-    n_scan, damage, times, precision = scan_frame_times(reader, path, boxes)
+    n_scan, damage, times, precision = scan_frame_times(reader, path, boxes, offsets)
     if n_scan < 0:
         return n, None, None, precision
     if damage is None and n_scan != n:

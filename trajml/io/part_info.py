@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from trajml.io.time_axis import TimeAxis
 
@@ -36,6 +38,10 @@ class PartInfo:
         Half the smallest perpendicular box width over the readable frames, Å, where the frame
         headers give every box without decoding coordinates (XTC); None when unknown. It lets a
         cut-off be checked against every frame's box without reading the file again.
+    frame_offsets : ndarray of int64 or None
+        Byte offset of every readable frame where the header walk found them (XTC), so that each
+        frame's compressed data can be checked before it is decoded (:mod:`trajml.io.xtc_payload`);
+        None for other formats.
     """
 
     n_frames: int
@@ -48,6 +54,7 @@ class PartInfo:
     axis: TimeAxis | None = None
     head_times: tuple[float, ...] = ()
     max_cutoff: float | None = None
+    frame_offsets: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def regular(self) -> bool:
