@@ -40,6 +40,7 @@ __all__ = [
     "image_jumps_reference",
     "apply_images_reference",
     "nojump_unwrap_reference",
+    "frame_extents_reference",
 ]
 
 
@@ -255,3 +256,19 @@ def nojump_unwrap_reference(
     image_jumps_reference(positions, boxes, prev_frac, images)
     apply_images_reference(positions, boxes, images, start_images, out)
     out_images[...] = start_images + (images[-1] if positions.shape[0] else 0)
+
+
+def frame_extents_reference(positions: np.ndarray, inverse_boxes: np.ndarray | None) -> np.ndarray:
+    """NumPy twin of :func:`~trajml.kernels.extents.frame_extents`."""
+    pos = np.asarray(positions, dtype=np.float64)
+    out = np.empty((len(pos), 4))
+    out[:, 0] = np.abs(pos).max(axis=(1, 2))
+    if inverse_boxes is None:
+        out[:, 1:] = (np.inf, -np.inf, 0.0)
+        return out
+    frac = np.einsum("fnj,fjk->fnk", pos, np.asarray(inverse_boxes, dtype=np.float64))
+    out[:, 1] = frac.min(axis=(1, 2))
+    out[:, 2] = frac.max(axis=(1, 2))
+    out[0, 3] = 0.0
+    out[1:, 3] = np.abs(np.diff(frac, axis=0)).max(axis=(1, 2))
+    return out

@@ -143,6 +143,19 @@ def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbit
     if nbits > 0:
         digits[n], at, lastbits, lastbyte = _bits(buf, end, at, lastbits, lastbyte, nbits)
         n += 1
+    if n <= 8:  # the packed number fits 64 bits: two divisions instead of a long division per byte
+        num = np.uint64(0)
+        for j in range(n - 1, -1, -1):
+            num = (num << np.uint64(8)) | np.uint64(digits[j])
+        size2 = np.uint64(s2)
+        size1 = np.uint64(s1)
+        out[2] = np.int64(num % size2)
+        num //= size2
+        out[1] = np.int64(num % size1)
+        num //= size1
+        low = np.int64(num & np.uint64(0xFFFFFFFF))  # the reference keeps the quotient's low 4 bytes
+        out[0] = low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
+        return at, lastbits, lastbyte
     for i in range(2, 0, -1):
         size = np.uint64(s2 if i == 2 else s1)
         num = np.uint64(0)
@@ -152,7 +165,8 @@ def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbit
             digits[j] = np.int64(p)
             num = num - p * size
         out[i] = np.int64(num)
-    out[0] = digits[0] | (digits[1] << 8) | (digits[2] << 16) | (digits[3] << 24)
+    low = digits[0] | (digits[1] << 8) | (digits[2] << 16) | (digits[3] << 24)
+    out[0] = low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
     return at, lastbits, lastbyte
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from trajml.errors import CorruptTrajectoryError
 from trajml.io.ase_reader import ase_universe, probe_ase, read_ase
 from trajml.io.integrity import _integrity_times, scan_frames
+from trajml.io.xtc_frames import read_xtc_frames
 from trajml.io.xtc_payload import check_xtc_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
@@ -180,6 +181,10 @@ def _header_max_cutoff(boxes: list[tuple[float, ...]]) -> float | None:
     return float(max_cutoff(b))
 
 
+#: Reader options that change an XTC file's times or boxes: with any of them, MDAnalysis reads it.
+_CHANGES_XTC_NUMBERS = ("dt", "time_unit", "lammps_units", "box")
+
+
 def read_frames(
     backend: str,
     topology: str,
@@ -242,6 +247,9 @@ def read_frames(
         if any(reader_kwargs.get(k) is not None for k in ("dt", "time_unit", "lammps_units")):
             times = info.first_time + local_frames.astype(np.float64) * info.dt
         return positions, boxes, times
+    if (info is not None and info.frame_offsets is not None and len(local_frames)
+            and not any(reader_kwargs.get(k) is not None for k in _CHANGES_XTC_NUMBERS)):
+        return read_xtc_frames(part, info, local_frames, atoms)  # one bounds-checked decode per chunk
     universe = open_universe(topology, part, topology_format=topology_format, format=format,
                              type_map=type_map, **reader_kwargs)
     reader = universe.trajectory

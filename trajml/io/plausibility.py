@@ -109,8 +109,9 @@ def find_implausible(positions: np.ndarray, boxes: np.ndarray | None, frames: np
                      ) -> list[Finding]:
     """Every implausible frame of a chunk (at most one finding per frame and kind).
 
-    Whole frames are reduced first (their extreme coordinate, their largest step); atoms are
-    looked at only in a frame that fails, so a sound chunk costs a few passes over its array.
+    Whole frames are reduced first in one pass (:func:`trajml.kernels.extents.frame_extents`: their
+    extreme coordinate, box-fraction range and largest step); atoms are looked at only in a frame
+    that fails, so a sound chunk costs one pass over its array.
 
     Parameters
     ----------
@@ -150,7 +151,16 @@ def find_implausible(positions: np.ndarray, boxes: np.ndarray | None, frames: np
 
     if pos.shape[0] == 0 or pos.shape[1] == 0:
         return found
-    huge_frame = (pos.max(axis=(1, 2)) > MAX_ABS_A) | (pos.min(axis=(1, 2)) < -MAX_ABS_A)
+    from trajml.kernels.extents import frame_extents
+
+    if boxes is not None:
+        vol = _volumes(boxes)
+        bad_box = ~(vol >= _MIN_VOLUME_A3)
+        safe = np.where(bad_box[:, None, None], np.eye(3), boxes.astype(np.float64))  # degenerate: fractions unused
+        ext = frame_extents(pos, np.linalg.inv(safe))
+    else:
+        ext = frame_extents(pos, None)
+    huge_frame = ext[:, 0] > MAX_ABS_A
     for i in np.flatnonzero(huge_frame):
         mag = np.abs(pos[i]).max(axis=1)
         j = int(np.argmax(mag))
@@ -158,17 +168,14 @@ def find_implausible(positions: np.ndarray, boxes: np.ndarray | None, frames: np
         add(i, "coordinate", topo(j), v, (mag > MAX_ABS_A).sum(), f"atom {topo(j)} is at {v:.4g} Å, beyond {MAX_ABS_A:g} Å")
     if boxes is None:
         return sorted(found, key=lambda f: f.frame)
-    vol = _volumes(boxes)
-    bad_box = ~(vol >= _MIN_VOLUME_A3)
     for i in np.flatnonzero(bad_box):
         add(i, "box", None, vol[i], 0, f"the box is degenerate (volume {vol[i]:.4g} Å³, box vectors "
             f"{np.round(boxes[i].astype(float), 3).tolist()} Å)")
     skip = bad_box | huge_frame  # frames already reported: their fractions mean nothing
-    safe = np.where(skip[:, None, None], np.eye(3, dtype=np.float32), boxes).astype(np.float32)
-    frac = _fractions(pos.astype(np.float32, copy=False), safe)  # (f, n, 3) box fractions
-    far_frame = ((frac.max(axis=(1, 2)) > 1.0 + MAX_BOX_LENGTHS) | (frac.min(axis=(1, 2)) < -MAX_BOX_LENGTHS)) & ~skip
-    for i in np.flatnonzero(far_frame):
-        outside = np.maximum(-frac[i], frac[i] - 1.0).max(axis=1)
+    far_frame = ((ext[:, 2] > 1.0 + MAX_BOX_LENGTHS) | (ext[:, 1] < -MAX_BOX_LENGTHS)) & ~skip
+    for i in np.flatnonzero(far_frame):  # atoms are looked at only in a frame that fails
+        frac = _fractions(pos[i:i + 1].astype(np.float32, copy=False), safe[i:i + 1].astype(np.float32))[0]
+        outside = np.maximum(-frac, frac - 1.0).max(axis=1)
         j = int(np.argmax(outside))
         add(i, "coordinate", topo(j), outside[j], (outside > MAX_BOX_LENGTHS).sum(),
             f"atom {topo(j)} at {np.round(pos[i, j].astype(float), 3).tolist()} Å is {outside[j]:.3g} box "
@@ -176,10 +183,9 @@ def find_implausible(positions: np.ndarray, boxes: np.ndarray | None, frames: np
     skip |= far_frame
     if pos.shape[0] > 1:
         ok = ~skip[1:] & ~skip[:-1]
-        step = np.subtract(frac[1:], frac[:-1])
-        np.abs(step, out=step)
-        for k in np.flatnonzero((step.max(axis=(1, 2)) > MAX_JUMP_BOX) & ok):
-            per_atom = step[k].max(axis=1)
+        for k in np.flatnonzero((ext[1:, 3] > MAX_JUMP_BOX) & ok):
+            pair = _fractions(pos[k:k + 2].astype(np.float32, copy=False), safe[k:k + 2].astype(np.float32))
+            per_atom = np.abs(pair[1] - pair[0]).max(axis=1)
             j = int(np.argmax(per_atom))
             n_jump = int((per_atom > MAX_JUMP_BOX).sum())
             dist = float(np.linalg.norm(pos[k + 1, j].astype(float) - pos[k, j]))

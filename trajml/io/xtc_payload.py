@@ -19,11 +19,14 @@ import numpy as np
 
 from trajml.errors import CorruptTrajectoryError
 
-__all__ = ["check_xtc_frames"]
+__all__ = ["check_xtc_frames", "frame_bytes", "raise_damaged"]
 
 
-def _frame_bytes(path: str, offsets: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The bytes of ``frames`` (one read when they lie close together) and where each starts in them."""
+def frame_bytes(path: str, offsets: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of ``frames`` of an XTC file (one read when they lie close together) and where each starts.
+
+    ``offsets`` are the byte offsets of every frame of the file; ``frames`` increase.
+    """
     size = os.path.getsize(path)
     ends = np.where(frames + 1 < len(offsets), offsets[np.minimum(frames + 1, len(offsets) - 1)], size)
     lo, hi = int(offsets[frames[0]]), int(ends[-1])
@@ -60,22 +63,28 @@ def check_xtc_frames(path: str, offsets: np.ndarray, frames: np.ndarray, n_atoms
     CorruptTrajectoryError
         Naming the file, the first unsafe frame and what is wrong with it.
     """
-    from trajml.kernels.xtc import XTC_STATUS, xtc_decode
+    from trajml.kernels.xtc import xtc_decode
 
     frames = np.asarray(frames, dtype=np.int64)
     if frames.size == 0:
         return
     offsets = np.asarray(offsets, dtype=np.int64)
-    data, starts = _frame_bytes(path, offsets, frames)
+    data, starts = frame_bytes(path, offsets, frames)
     status = xtc_decode(data, starts, n_atoms)
-    bad = np.flatnonzero(status)
-    if bad.size:
-        f = int(frames[bad[0]])
-        more = f" ({bad.size - 1} more of the {frames.size} frames read here too)" if bad.size > 1 else ""
-        from trajml._fixes import cli_text, with_cli_text
+    if status.any():
+        raise_damaged(path, frames, status)
 
-        python, cli = cli_text(
-            f"Trajectory '{path}' frame {f} is damaged: {XTC_STATUS[int(status[bad[0]])]}{more}. Decoding it would "
-            "crash the XTC decoder, so it is refused. Restore the file from a good copy, or analyse only the frames "
-            "before it ({stop}); `trajml info --scan` lists the damaged frames.", stop=f)
-        raise with_cli_text(CorruptTrajectoryError(python), cli)
+
+def raise_damaged(path: str, frames: np.ndarray, status: np.ndarray) -> None:
+    """Raise the :class:`CorruptTrajectoryError` for the first of ``frames`` with a non-zero ``status``."""
+    from trajml._fixes import cli_text, with_cli_text
+    from trajml.kernels.xtc import XTC_STATUS
+
+    bad = np.flatnonzero(status)
+    f = int(frames[bad[0]])
+    more = f" ({bad.size - 1} more of the {len(frames)} frames read here too)" if bad.size > 1 else ""
+    python, cli = cli_text(
+        f"Trajectory '{path}' frame {f} is damaged: {XTC_STATUS[int(status[bad[0]])]}{more}. Decoding it would "
+        "crash the XTC decoder, so it is refused. Restore the file from a good copy, or analyse only the frames "
+        "before it ({stop}); `trajml info --scan` lists the damaged frames.", stop=f)
+    raise with_cli_text(CorruptTrajectoryError(python), cli)
