@@ -11,23 +11,25 @@ from trajml.errors import CorruptTrajectoryError
 from trajml.kernels.xtc import xtc_decode
 
 
-def _damaged_copy(tmp_path, frame: int):
-    """A copy of the all-atom sample whose ``frame`` has a run that overruns the atom count."""
+def _damaged_copy(tmp_path, *frames: int):
+    """A copy of the all-atom sample whose ``frames`` each have a run that overruns the atom count."""
     from tests.kernels.test_xtc_kernel import frame_offsets
     from trajml.data import sample_aa_topology, sample_aa_trajectory
 
-    data = np.fromfile(sample_aa_trajectory(), dtype=np.uint8)
-    offsets = frame_offsets(data)
-    end = offsets[frame + 1] if frame + 1 < len(offsets) else len(data)
+    bad = np.fromfile(sample_aa_trajectory(), dtype=np.uint8)
+    offsets = frame_offsets(bad)
     rng = np.random.default_rng(3)
-    for _ in range(500):  # random bytes until the decoder would write past its buffer (status 3)
-        bad = data.copy()
-        at = rng.integers(offsets[frame] + 92, end, size=4)
-        bad[at] = rng.integers(0, 256, size=4)
-        if xtc_decode(bad, offsets, 1854)[frame] == 3:
-            break
-    else:
-        pytest.fail("no overrunning damage found")
+    for frame in frames:
+        end = offsets[frame + 1] if frame + 1 < len(offsets) else len(bad)
+        for _ in range(500):  # random bytes until the decoder would write past its buffer (status 3)
+            trial = bad.copy()
+            at = rng.integers(offsets[frame] + 92, end, size=4)
+            trial[at] = rng.integers(0, 256, size=4)
+            if xtc_decode(trial, offsets, 1854)[frame] == 3:
+                bad = trial
+                break
+        else:
+            pytest.fail("no overrunning damage found")
     top = tmp_path / "aa.psf"
     shutil.copyfile(sample_aa_topology(), top)
     path = tmp_path / "aa.xtc"
@@ -67,3 +69,13 @@ def test_a_damaged_last_frame_is_dropped_when_truncating(tmp_path):
     with pytest.warns(RuntimeWarning, match="frame 199"):
         src = open_source(top, path, on_damage="truncate")
     assert src.n_frames == 199
+
+
+def test_the_scan_lists_every_undecodable_frame_and_reads_on(tmp_path):
+    from trajml.io import open_source
+    from trajml.io.plausibility import scan_source
+
+    top, path = _damaged_copy(tmp_path, 57, 120)
+    found = scan_source(open_source(top, path))
+    assert [(f["frame"], f["kind"]) for f in found] == [(57, "undecodable"), (120, "undecodable")]
+    assert "run of compressed atoms" in found[0]["message"]

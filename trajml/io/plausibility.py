@@ -235,21 +235,47 @@ def check_plausible(positions: np.ndarray, boxes: np.ndarray | None, path: str, 
         raise damage_error(path, found[0], len({f.frame for f in found}) - 1)
 
 
-def _part_frames(source: Any, chunk_size: int) -> Iterator[tuple[str, Any, np.ndarray]]:
-    """(file, chunk) in trajectory order, each chunk within one file, read without the checks."""
+def _undecodable(member: Any, p: int, local: np.ndarray) -> np.ndarray:
+    """Status per frame of part ``p`` (its own frame numbers ``local``): 0, or why the XTC decoder would choke."""
+    offsets = getattr(member.infos[p], "frame_offsets", None)
+    if offsets is None:
+        return np.zeros(len(local), dtype=np.int64)
+    from trajml.io.xtc_payload import frame_bytes
+    from trajml.kernels.xtc import xtc_decode
+
+    data, starts = frame_bytes(member.parts[p], offsets, local)
+    return xtc_decode(data, starts, int(member.infos[p].n_atoms))
+
+
+def _part_frames(source: Any, chunk_size: int, damaged: list[dict[str, Any]]
+                 ) -> Iterator[tuple[str, Any, np.ndarray]]:
+    """(file, chunk, frames in that file) in trajectory order, each chunk within one file, read without the
+    checks. Frames the XTC decoder would choke on are appended to ``damaged`` and left out (a chunk ends there)."""
     from trajml.chunk import ChunkSpec
+    from trajml.kernels.xtc import XTC_STATUS
 
     for t, member in enumerate(source.members):
         bounds = np.concatenate([[0], np.cumsum(member.part_lengths)])
         for p, path in enumerate(member.parts):
             for a in range(int(bounds[p]), int(bounds[p + 1]), chunk_size):
-                chunk = source.read(ChunkSpec(t, a, min(a + chunk_size, int(bounds[p + 1]))))
-                local = chunk.frames - bounds[p] + int(member.skip_first[p])
-                yield path, chunk, local
+                b = min(a + chunk_size, int(bounds[p + 1]))
+                shift = int(member.skip_first[p]) - int(bounds[p])
+                status = _undecodable(member, p, np.arange(a, b) + shift)
+                cuts = np.flatnonzero(status)
+                for f in cuts:
+                    damaged.append({"file": path, "frame": int(a + f + shift), "kind": "undecodable", "atom": None,
+                                    "value": None, "n_atoms": 0, "message": XTC_STATUS[int(status[f])]})
+                for lo, hi in zip(np.concatenate([[-1], cuts]) + 1, np.concatenate([cuts, [b - a]])):
+                    if hi > lo:  # the runs of decodable frames between damaged ones
+                        chunk = source.read(ChunkSpec(t, a + int(lo), a + int(hi)))
+                        yield path, chunk, chunk.frames + shift
 
 
 def scan_source(source: Any, chunk_size: int = 100) -> list[dict[str, Any]]:
     """Every implausible frame of a source, read in order (jumps across chunk boundaries included).
+
+    XTC frames whose compressed data would crash the decoder are listed with the kind
+    ``"undecodable"`` and skipped, so the scan goes on past them and lists every damaged frame.
 
     Returns
     -------
@@ -263,7 +289,7 @@ def scan_source(source: Any, chunk_size: int = 100) -> list[dict[str, Any]]:
     try:
         prev_path = None
         previous = None
-        for path, chunk, local in _part_frames(source, chunk_size):
+        for path, chunk, local in _part_frames(source, chunk_size, out):
             pos, box, start = chunk.positions, chunk.boxes, len(out)
             finite = np.isfinite(pos).all(axis=(1, 2))
             if box is not None:
