@@ -113,17 +113,26 @@ def _legacy_entry(store: ResultStore, key: str, data: dict, meta: dict) -> str:
 def test_an_entry_of_the_previous_release_loads_with_the_same_arrays(tmp_path):
     store = ResultStore(tmp_path / "store")
     key = unit_key("rdf", 1, {}, "1" * 64)
-    lists = {"r": R.tolist(), "g": G.tolist(), "first_min_r": 8.05, "species": ["Li"], "units": {"r": "Å"}}
+    lists = {"r": R.tolist(), "g": G.tolist(), "first_min_r": 8.05, "species": ["Li", "TFSI"], "D_A2_ps": [0.2, 0.1],
+             "units": {"r": "Å"}}
     _legacy_entry(store, key, lists, {"stage": "rdf", "stage_id": "rdf", "system": "old",
                                       "numbers": {"first_min_r": [8.05, "Å"]}})
     assert store.check(key) is None
     data = store.get(key).data
     assert np.array_equal(data["r"], R) and np.array_equal(data["g"], G) and data["first_min_r"] == 8.05
-    # and in the pipeline reader, as a Dataset like a new entry's
+    # and in the pipeline reader beside a unit stored since: on the newer unit's dimensions and labels
+    new = unit_key("rdf", 1, {}, "2" * 64)
+    store.put(new, StageOutput(data={**lists, "units": {"r": "Å"}, "dims": {"r": ["r"], "g": ["r"],
+                                                                              "D_A2_ps": ["species"]}},
+                               numbers={"first_min_r": (8.05, "Å")}), {"stage": "rdf", "stage_id": "rdf"})
     (tmp_path / "summary.json").write_text(json.dumps({"pipeline": "p.yaml", "outcomes": [
-        {"system": "old", "stage_id": "rdf", "key": key, "status": "reused"}]}))
+        {"system": "old", "stage_id": "rdf", "key": key, "status": "reused"},
+        {"system": "new", "stage_id": "rdf", "key": new, "status": "computed"}]}))
     ds = open_results(tmp_path)
-    np.testing.assert_array_equal(ds["rdf.g"].sel(system="old").values, G)
+    assert ds["rdf.g"].dims == ("system", "rdf.r") and ds["rdf.D_A2_ps"].dims == ("system", "rdf.species")
+    assert list(ds["rdf.species"].values) == ["Li", "TFSI"]
+    np.testing.assert_array_equal(ds["rdf.r"].values, R)
+    np.testing.assert_array_equal(ds["rdf.g"].values, [G, G])
     assert ds["rdf.r"].attrs["units"] == "Å" and float(ds["rdf.first_min_r"].sel(system="old")) == 8.05
 
 

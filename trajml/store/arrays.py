@@ -15,8 +15,8 @@ The file is self-describing, so ``xarray.open_dataset("…/arrays.nc")`` opens i
   one length is one dimension; an array without declared dimensions (or whose declared length
   clashes) gets ``NAME_dim0``, ``NAME_dim1``…;
 - a 1-D array whose name is its dimension's is that dimension's coordinate (``r``, ``lag_ps``);
-  lists of labels with a declared dimension (``species``) are written as coordinates too (they
-  also stay in the JSON, which remains what trajml reads them from);
+  a list of labels named like a dimension of its length (``species``) is written as that
+  dimension's coordinate too (it also stays in the JSON, which trajml reads it from);
 - arrays of more than :data:`CHUNKED_ABOVE` values are chunked and compressed (gzip, shuffle).
 
 Floats are stored as float64 and integers as int64, what the JSON lists held, so reading an
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ARRAYS", "PLACEHOLDER", "CHUNKED_ABOVE", "CHUNK_VALUES", "split_arrays", "write_arrays", "read_arrays", "join_arrays",
-           "numeric_arrays", "placeholders"]
+__all__ = ["ARRAYS", "PLACEHOLDER", "CHUNKED_ABOVE", "CHUNK_VALUES", "split_arrays", "write_arrays", "read_arrays",
+           "join_arrays", "numeric_arrays", "placeholders"]
 
 #: The file of an entry that holds its arrays.
 ARRAYS = "arrays.nc"
@@ -150,9 +150,7 @@ def _split(data: dict[str, Any], prefix: str, layout: _Layout) -> dict[str, Any]
         if arr is None:
             out[key] = value.tolist() if isinstance(value, np.ndarray) else value
             labels = _labels(value)
-            declared = dims.get(key)
-            if labels is not None and isinstance(declared, (list, tuple)) and len(declared) == 1 \
-                    and declared[0] == key:
+            if labels is not None:  # the coordinate of the dimension of its name, if the arrays have one
                 layout.labels[prefix + key] = {"values": labels, "dims": (prefix + key,), "units": None}
             continue
         name = layout.add(prefix + key, arr, dims.get(key), prefix, units.get(key))

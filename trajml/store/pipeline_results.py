@@ -89,11 +89,13 @@ def results_table(outputs: str | os.PathLike) -> Any:
     return df
 
 
-def unit_dataset(entry: Entry) -> Any:
+def unit_dataset(entry: Entry, like: Any = None) -> Any:
     """The arrays of one stored unit as an :class:`xarray.Dataset`, units in ``attrs["units"]``.
 
-    Opens the entry's ``arrays.nc``; an entry written before arrays were stored there (JSON lists
-    only) gives the same variables, built from its ``result.json``.
+    Opens the entry's ``arrays.nc``. An entry written before arrays were stored there (JSON lists
+    only, no dimension names) gives the same variables, built from its ``result.json``, with the
+    dimensions of the same variables in ``like`` (a Dataset of the same stage from a newer entry)
+    where their lengths agree, else ``NAME_dim0``, ``NAME_dim1``….
     """
     import xarray as xr
 
@@ -102,13 +104,34 @@ def unit_dataset(entry: Entry) -> Any:
         with xr.open_dataset(path) as ds:
             return ds.load()
     _, arrays = split_arrays(entry.data)
-    coords = {n: xr.Variable(a["dims"], a["values"]) for n, a in arrays.items() if a["dims"] == (n,)}
-    data = {n: xr.Variable(a["dims"], a["values"], attrs={"units": a["units"]} if a["units"] is not None else {})
-            for n, a in arrays.items() if n not in coords}
-    for n, a in arrays.items():
-        if n in coords and a["units"] is not None:
-            coords[n].attrs["units"] = a["units"]
-    return xr.Dataset(data, coords=coords)
+    sizes: dict[str, int] = {}
+    variables: dict[str, Any] = {}
+    for name, a in arrays.items():
+        dims = a["dims"]
+        if like is not None and name in like.variables and like[name].ndim == a["values"].ndim:
+            wanted = like[name].dims
+            if all(sizes.get(d, n) == n for d, n in zip(wanted, a["values"].shape)):
+                dims = wanted
+        sizes.update(zip(dims, a["values"].shape))
+        variables[name] = xr.Variable(dims, a["values"], attrs={"units": a["units"]} if a["units"] is not None
+                                      else {})
+    if like is not None:  # labels (species names) that the newer entry has as coordinates
+        for name in like.coords:
+            value = _at(entry.data, name)
+            if name not in variables and like[name].dims == (name,) and isinstance(value, list) \
+                    and sizes.get(name) == len(value):
+                variables[name] = xr.Variable((name,), np.asarray(value, dtype=object))
+    coords = {n: v for n, v in variables.items() if v.dims == (n,)}
+    return xr.Dataset({n: v for n, v in variables.items() if n not in coords}, coords=coords)
+
+
+def _at(data: Any, name: str) -> Any:
+    """The value at the dotted path ``name`` of a result dict (None when there is none)."""
+    for part in name.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
 
 
 def _prefixed(ds: Any, stage_id: str, label: set[str]) -> Any:
@@ -118,6 +141,13 @@ def _prefixed(ds: Any, stage_id: str, label: set[str]) -> Any:
     ds = ds.rename(names)
     ds.attrs = {}
     return ds
+
+
+def _datasets(units: list[tuple[str, Entry]]) -> list[tuple[str, Any]]:
+    """(system, Dataset) of the units of one stage; entries of earlier releases take the newer ones' dimensions."""
+    newer = next((e for _, e in units if os.path.isfile(e.file(ARRAYS))), None)
+    like = unit_dataset(newer) if newer is not None else None
+    return [(system, unit_dataset(e, like)) for system, e in units]
 
 
 def open_results(outputs: str | os.PathLike, stages: list[str] | tuple[str, ...] | None = None) -> Any:
@@ -139,7 +169,8 @@ def open_results(outputs: str | os.PathLike, stages: list[str] | tuple[str, ...]
         ``system`` then the array's own, named ``STAGE_ID.DIM``: ``rdf_li_o.g`` over
         ``rdf_li_o.r``). Arrays of systems with different coordinates (lags of runs of different
         lengths) are aligned on the union of them and filled with NaN; a dimension without a
-        coordinate whose length differs between systems is labelled 0, 1, 2…. Each variable's ``attrs["units"]`` holds its unit.
+        coordinate whose length differs between systems is labelled 0, 1, 2…. Each variable's
+        ``attrs["units"]`` holds its unit.
 
     Raises
     ------
@@ -168,7 +199,8 @@ def open_results(outputs: str | os.PathLike, stages: list[str] | tuple[str, ...]
         for name, (value, unit) in entry.meta.get("numbers", {}).items():
             var = numbers.setdefault(f"{o['stage_id']}.{name}", {"values": {}, "unit": unit})
             var["values"][o["system"]] = np.nan if value is None else float(value)
-        per_stage.setdefault(o["stage_id"], []).append((o["system"], unit_dataset(entry)))
+        per_stage.setdefault(o["stage_id"], []).append((o["system"], entry))
+    per_stage = {sid: _datasets(units) for sid, units in per_stage.items()}
     parts = []
     for stage_id, units in per_stage.items():
         # A dimension without a coordinate whose length differs between systems is labelled 0, 1, 2… so

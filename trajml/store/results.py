@@ -52,8 +52,15 @@ from typing import Any
 
 import numpy as np
 
-from trajml.store.arrays import (ARRAYS, join_arrays, numeric_arrays, placeholders, read_arrays, split_arrays,
-                                 write_arrays)
+from trajml.store.arrays import (
+    ARRAYS,
+    join_arrays,
+    numeric_arrays,
+    placeholders,
+    read_arrays,
+    split_arrays,
+    write_arrays,
+)
 
 __all__ = ["SCHEMA_VERSION", "ResultStore", "Entry", "unit_key", "canonical_json", "DamagedEntryError"]
 
