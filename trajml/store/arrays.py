@@ -178,7 +178,9 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], att
         sizes.update(zip(spec["dims"], np.shape(spec["values"])))
     # HDF5 1.10 object headers: a third smaller for the many small variables of a result, and read by
     # every netCDF-4 library since 2018. Creation order kept, so variables list in the result's order.
-    with h5netcdf.File(os.fspath(path), "w", track_order=True, libver="v110") as f:
+    # No HDF5 file locks: the file is private to its temporary folder until the entry's rename, and
+    # the shared file systems of clusters (NFS, Lustre) often refuse them.
+    with h5netcdf.File(os.fspath(path), "w", track_order=True, libver="v110", locking=False) as f:
         f.attrs.update({k: v for k, v in attrs.items() if v is not None})
         f.dimensions.update(sizes)
         for name, spec in arrays.items():
@@ -205,7 +207,7 @@ def read_arrays(path: str | os.PathLike, names: list[str] | None = None) -> dict
     import h5netcdf
 
     out = {}
-    with h5netcdf.File(os.fspath(path), "r") as f:
+    with h5netcdf.File(os.fspath(path), "r", locking=False) as f:  # a finished entry never changes
         for name in (names if names is not None else list(f.variables)):
             var = f.variables[name]
             if var.dtype.kind in "fi":

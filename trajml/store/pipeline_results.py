@@ -101,7 +101,11 @@ def unit_dataset(entry: Entry, like: Any = None) -> Any:
 
     path = entry.file(ARRAYS)
     if os.path.isfile(path):
-        with xr.open_dataset(path) as ds:
+        import h5netcdf
+
+        # Read through h5netcdf (a core dependency; netCDF4 is not) without HDF5 file locks, which the
+        # shared file systems of clusters often refuse; a finished entry never changes.
+        with h5netcdf.File(path, "r", locking=False) as f, xr.open_dataset(xr.backends.H5NetCDFStore(f)) as ds:
             return ds.load()
     _, arrays = split_arrays(entry.data)
     sizes: dict[str, int] = {}
