@@ -193,3 +193,27 @@ def test_the_reader_names_a_folder_that_is_no_pipelines_outputs(tmp_path):
     with pytest.raises(ValueError, match=r"'stages' of open_results name \['rdf'\], .* finished stages are "
                                          r"\['msd'\]"):
         open_results(out, stages=["rdf"])
+
+
+def test_awkward_names_and_dimensions_still_store_and_open(tmp_path):
+    """Declared lengths that clash, a field named like another's dimension, '/' in keys, int keys, NaN."""
+    data = {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0], "r": [[1.0, 2.0], [3.0, 4.0]], "x/y": [5, 6], 3: [7.5, np.nan],
+            "dims": {"a": ["n"], "b": ["n"], "g": ["r"]}, "g": [0.0, 1.0, 2.0, 4.0],
+            "inner": {"a": [1.0], "dims": {"a": ["n"]}}}
+    store = ResultStore(tmp_path / "store")
+    key = _put(store, data)
+    back = store.get(key).data
+    for k in ("a", "b", "r", "g"):
+        np.testing.assert_array_equal(back[k], data[k])
+    np.testing.assert_array_equal(back["x/y"], [5, 6])
+    np.testing.assert_array_equal(back["3"], [7.5, np.nan])
+    np.testing.assert_array_equal(back["inner"]["a"], [1.0])
+    with xr.open_dataset(os.path.join(store.path(key), ARRAYS)) as ds:
+        assert ds["a"].dims == ("n",) and ds.sizes["n"] == 3 and ds["b"].dims != ("n",)  # 2 values: not n
+        assert "r" in ds.data_vars and ds["g"].dims != ("r",)  # r is a 2-D field, not g's coordinate
+        assert ds["inner.a"].dims == ("inner.n",)
+    # the other order: g's dimension r exists before the 2-D field r, which is then stored as r_values
+    key = _put(store, {"g": [0.0, 1.0], "r": [[1.0, 2.0], [3.0, 4.0]], "dims": {"g": ["r"]}}, system="sys1")
+    np.testing.assert_array_equal(store.get(key).data["r"], [[1.0, 2.0], [3.0, 4.0]])
+    with xr.open_dataset(os.path.join(store.path(key), ARRAYS)) as ds:
+        assert ds["g"].dims == ("r",) and ds["r_values"].shape == (2, 2)
