@@ -149,6 +149,8 @@ def test_a_damaged_arrays_file_is_named_by_its_checksum(tmp_path):
         store.get(key)
     path.unlink()
     assert store.check(key) == f"{ARRAYS} is missing"
+    os.remove(os.path.join(store.path(key), "sha256.json"))  # no checksums left to say so
+    assert store.check(key) == f"{ARRAYS} is missing"
 
 
 def _outputs(tmp_path: Path, units: list[tuple[str, str, dict, float]]) -> Path:

@@ -212,8 +212,9 @@ class ResultStore:
         """What is wrong with the stored entry ``key``: None when it is whole, else a short reason.
 
         With ``sha256.json`` every file it lists must exist with its checksum; without it (an entry
-        written before checksums existed) result.json and entry.json must parse as JSON objects
-        and every file entry.json lists must exist. A missing entry is not damaged (None).
+        written before checksums existed) result.json and entry.json must parse as JSON objects,
+        every file entry.json lists must exist, and so must arrays.nc where result.json refers to
+        it. A missing entry is not damaged (None).
 
         Parameters
         ----------
@@ -260,6 +261,9 @@ class ResultStore:
                 continue
             if not os.path.isfile(os.path.join(folder, str(name))):
                 return f"{name} is missing"
+        # sha256.json lost from an entry that keeps arrays: its arrays file must be there at least
+        if placeholders(parsed["result.json"]) and not os.path.isfile(os.path.join(folder, ARRAYS)):
+            return f"{ARRAYS} is missing"
         return None
 
     def discard(self, key: str) -> None:
