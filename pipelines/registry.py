@@ -57,7 +57,9 @@ class StageOutput:
     Attributes
     ----------
     data : dict
-        JSON-serialisable result (e.g. ``Results.to_dict()`` plus ``"units"``).
+        JSON-serialisable result (e.g. ``Results.to_dict()`` plus ``"units"`` and ``"dims"``, the
+        dimension names of its arrays). The store keeps its numeric arrays in the entry's
+        ``arrays.nc`` and the rest in ``result.json`` (:mod:`trajml.store.arrays`).
     numbers : dict of str to (float, str)
         Key numbers with their units, for the report and the cross-system table.
     tables : dict of str to dict of str to array_like
@@ -83,7 +85,7 @@ class StageContext:
         The simulation: name, files, metadata (temperature in K, charges in e, ...).
     dependencies : dict of str to dict
         For each "stage:NAME" parameter that is set, the referenced stored result
-        (its ``data`` dict).
+        (its ``data`` dict, numeric arrays as float64 or int64 ndarrays).
     opener : callable, optional
         ``opener(system) -> Source`` (the runner passes a per-worker cache).
     """

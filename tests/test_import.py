@@ -8,7 +8,7 @@ def test_import_is_light_and_fast():
     code = (
         "import sys, time; t = time.perf_counter(); import trajml; dt = time.perf_counter() - t; "
         "heavy = [m for m in ('torch', 'torch_geometric', 'dask.distributed', 'distributed', 'MDAnalysis', "
-        "'mdtraj', 'numba', 'openmm') if m in sys.modules]; print(heavy, dt)"
+        "'mdtraj', 'numba', 'openmm', 'xarray', 'pandas', 'h5py', 'h5netcdf') if m in sys.modules]; print(heavy, dt)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     heavy, dt = out.rsplit(" ", 1)
@@ -34,7 +34,8 @@ def test_subject_packages_import_light():
         "from trajml.store import GraphDataset, ResultStore, load_fes, load_model, save_model; "
         "from trajml.workflows import kinetic_analysis; "
         "from trajml.plotting import plot_fes, plot_rdf, plot_state_rdf, use_offscreen_backend; "
-        "print([m for m in ('torch', 'torch_geometric', 'matplotlib.pyplot', 'dask.distributed') if m in sys.modules])"
+        "print([m for m in ('torch', 'torch_geometric', 'matplotlib.pyplot', 'dask.distributed', 'xarray', 'h5py') "
+        "if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", f"the subject packages pulled in {out}"

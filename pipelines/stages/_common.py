@@ -18,7 +18,10 @@ def _run(featurizer: Any, ctx: StageContext, params: dict[str, Any]) -> Any:
 
 
 def _data(res: Any, **extra: Any) -> dict[str, Any]:
-    return {**res.to_dict(), "units": dict(res.units), **extra}
+    """A result as stored: its fields, their units and the dimension names of its arrays (``arrays.nc``)."""
+    fields = res.to_dict()
+    dims = {k: list(v) for k, v in dict(res._DIMS).items() if k in fields}
+    return {**fields, "units": dict(res.units), **({"dims": dims} if dims else {}), **extra}
 
 
 def _figure(name: str, res: Any, *args: Any) -> Any:

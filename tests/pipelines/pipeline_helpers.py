@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import textwrap
@@ -62,17 +61,21 @@ def run_serial(folder: Path, name: str, yaml_text: str):
 
 
 def results_by_stage(outputs: Path, summary) -> dict[str, dict]:
-    """Stage id -> stored result.json of every unit of a one-system run."""
-    objects = outputs / "store" / "objects"
-    return {o.stage_id: json.loads((objects / o.key[:2] / o.key / "result.json").read_text())
-            for o in summary.outcomes}
+    """Stage id -> stored result of every unit of a one-system run (result.json with its arrays.nc put back)."""
+    from trajml.store.results import ResultStore
+
+    store = ResultStore(outputs / "store")
+    return {o.stage_id: store.get(o.key).data for o in summary.outcomes}
 
 
 def stored_results(outputs: Path) -> dict[str, bytes]:
-    """Key -> bytes of result.json and CSV tables of every stored entry (figures and timings excluded)."""
+    """Key -> bytes of result.json, arrays.nc and CSV tables of every stored entry (figures and timings excluded).
+
+    arrays.nc is compared byte for byte too: equal arrays, dimensions and units write equal bytes.
+    """
     out = {}
     for entry in sorted((outputs / "store" / "objects").glob("*/*")):
         for f in sorted(entry.iterdir()):
-            if f.name == "result.json" or f.suffix == ".csv":
+            if f.name in ("result.json", "arrays.nc") or f.suffix == ".csv":
                 out[f"{entry.name}/{f.name}"] = f.read_bytes()
     return out

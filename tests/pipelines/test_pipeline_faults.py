@@ -6,6 +6,7 @@ results (result.json and CSV tables, byte for byte) must be equal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pipeline_helpers import batch_yaml, make_systems, stored_results, write_pipeline
 
@@ -23,7 +25,7 @@ from trajml.pipelines.outputs import LOCK, MARKER, OutputsFolderError, OutputsLo
 from trajml.pipelines.runner import DamagedEntryWarning
 from trajml.store.results import DamagedEntryError, ResultStore
 
-#: Two units per system: info (result.json only) and an RDF (result.json, a CSV table and a PNG figure).
+#: Two units per system: info (result.json, arrays.nc, a CSV table) and an RDF (the same and a PNG figure).
 TINY = """\
 stages:
   - {stage: info, stop: 4}
@@ -73,7 +75,14 @@ def _delete(entry: str) -> str:
     return f"{png} is missing"
 
 
-@pytest.mark.parametrize("damage", [_truncate, _flip, _delete])
+def _flip_arrays(entry: str) -> str:
+    data = bytearray(Path(entry, "arrays.nc").read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of the binary arrays
+    Path(entry, "arrays.nc").write_bytes(bytes(data))
+    return "arrays.nc does not match its checksum"
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip, _delete, _flip_arrays])
 def test_damaged_entry_is_named_recomputed_and_equals_a_clean_run(clean, damage):
     folder, expected = clean
     name = damage.__name__.strip("_")
@@ -82,7 +91,7 @@ def test_damaged_entry_is_named_recomputed_and_equals_a_clean_run(clean, damage)
     store = ResultStore(folder / name / "store")
     key = os.path.basename(entry)
     assert store.check(key) == reason
-    if reason.startswith("result.json"):  # get() verifies the files it reads
+    if reason.startswith(("result.json", "arrays.nc")):  # get() verifies the files it reads
         with pytest.raises(DamagedEntryError, match=f"{entry} is damaged: {reason}"):
             store.get(key)
     else:  # a table or figure is its reader's to name (the report says which one is missing)
@@ -107,6 +116,48 @@ def test_entry_without_checksums_is_verified_as_far_as_it_can_be(clean):
         again = _run(path)
     assert {o.stage_id: o.status for o in again.outcomes} == {"info": "reused", "rdf_li_o": "computed"}
     assert stored_results(folder / "legacy") == expected
+
+
+def _as_previous_release(store: ResultStore, key: str) -> None:
+    """Rewrite an entry as the release before arrays.nc wrote it: arrays as JSON lists, result.json checksummed."""
+    entry = store.path(key)
+    data = store.get(key).data
+    Path(entry, "result.json").write_text(json.dumps(_plain(data), sort_keys=True, indent=1))
+    os.remove(os.path.join(entry, "arrays.nc"))
+    sums = json.loads(Path(entry, "sha256.json").read_text())
+    del sums["arrays.nc"]
+    sums["result.json"] = hashlib.sha256(Path(entry, "result.json").read_bytes()).hexdigest()
+    Path(entry, "sha256.json").write_text(json.dumps(sums, sort_keys=True, indent=1))
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def _same(a, b) -> bool:
+    """Equal values, arrays equal in dtype and bits (NaN where NaN)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    return a == b or (a != a and b != b)
+
+
+def test_an_outputs_folder_of_the_previous_release_is_reused_with_the_same_results(clean):
+    folder, _ = clean
+    path, entry = _fresh_run(folder, "previous")
+    store = ResultStore(folder / "previous" / "store")
+    before = {k: store.get(k).data for k in store.keys()}
+    for key in store.keys():
+        _as_previous_release(store, key)
+        assert not os.path.exists(os.path.join(store.path(key), "arrays.nc"))
+        assert isinstance(json.loads(Path(store.path(key), "result.json").read_text())["n_frames"], int)
+    again = _run(path)
+    assert {o.status for o in again.outcomes} == {"reused"}  # same keys: nothing recomputed
+    for key, data in before.items():  # the JSON lists read back as the arrays arrays.nc gave
+        assert _same(store.get(key).data, data)
 
 
 def test_stale_tmp_entries_are_removed_at_the_start_of_a_run(clean):

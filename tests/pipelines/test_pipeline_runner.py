@@ -101,7 +101,7 @@ def test_processes_and_local_cluster_store_identical_results(tmp_path):
     serial = run_pipeline(load_pipeline(tmp_path / "local.yaml"), scheduler="serial", progress=False,
                           outputs=str(tmp_path / "serial"), report=False)
     assert serial.computed == 6
-    assert len(results["local"]) == 12  # per unit: result.json and one CSV table
+    assert len(results["local"]) == 18  # per unit: result.json, arrays.nc and one CSV table
     assert results["processes"] == results["local"] == stored_results(tmp_path / "serial")
 
 

@@ -7,9 +7,13 @@
 - :mod:`trajml.store.graphs`: periodic neighbour graphs of whole trajectories on disk
   (:class:`GraphDataset`), read back as torch-geometric batches;
 - :mod:`trajml.store.results`: the content-addressed store of finished pipeline units
-  (:class:`ResultStore`, :func:`unit_key`, :class:`DamagedEntryError`).
+  (:class:`ResultStore`, :func:`unit_key`, :class:`DamagedEntryError`); each unit's arrays are one
+  netCDF file, ``arrays.nc`` (:mod:`trajml.store.arrays`), that ``xarray.open_dataset`` opens;
+- :mod:`trajml.store.pipeline_results`: a whole pipeline's results — :func:`open_results` (an xarray
+  Dataset along ``system``) and :func:`results_table` (a pandas table, system × quantity).
 
-Names load on first use, so ``import trajml.store`` imports no model, no torch and no matplotlib.
+Names load on first use, so ``import trajml.store`` imports no model, no torch, no matplotlib and no
+xarray or h5py (those load when arrays are written or read).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ _EXPORTS = {
     "GraphDataset": "graphs", "frames_to_batch": "graphs", "chunk_to_batch": "graphs", "padded_from_chunk": "graphs",
     "ResultStore": "results", "Entry": "results", "unit_key": "results", "canonical_json": "results",
     "SCHEMA_VERSION": "results", "DamagedEntryError": "results",
+    "open_results": "pipeline_results", "results_table": "pipeline_results", "unit_dataset": "pipeline_results",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -44,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
         register_model,
         save_model,
     )
+    from trajml.store.pipeline_results import open_results, results_table, unit_dataset
     from trajml.store.results import SCHEMA_VERSION, DamagedEntryError, Entry, ResultStore, canonical_json, unit_key
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

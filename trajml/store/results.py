@@ -3,7 +3,8 @@
 Layout::
 
     STORE/objects/ab/abcdef.../    one finished (system, stage) unit
-        result.json                the result (numbers, arrays as lists, units)
+        result.json                the result: numbers, labels, units; a placeholder for each array
+        arrays.nc                  its arrays (netCDF-4, units as attributes; see trajml.store.arrays)
         entry.json                 stage, system, parameters, key inputs, timing, provenance
         NAME.csv                   tables (one header line, then rows)
         NAME.png                   figures
@@ -27,6 +28,10 @@ Every entry carries ``sha256.json``, the SHA-256 of each of its other files, wri
 last into the temporary folder. :meth:`ResultStore.check` verifies it, so an entry
 damaged after the fact (truncated, bytes changed, a file deleted) is found, and
 :meth:`ResultStore.discard` takes it out so that the unit is computed again.
+Entries written before the arrays moved to ``arrays.nc`` keep them as JSON lists in
+``result.json``; they load as they are (:meth:`ResultStore.get` gives the lists) and are
+reused, since the keys are unchanged.
+
 Entries written before checksums existed have no ``sha256.json``: what can be
 verified is (result.json and entry.json parse as JSON objects, every file that
 entry.json lists exists), and such an entry is trusted once it passes, rather
@@ -46,6 +51,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from trajml.store.arrays import (
+    ARRAYS,
+    join_arrays,
+    numeric_arrays,
+    placeholders,
+    read_arrays,
+    split_arrays,
+    write_arrays,
+)
 
 __all__ = ["SCHEMA_VERSION", "ResultStore", "Entry", "unit_key", "canonical_json", "DamagedEntryError"]
 
@@ -117,7 +132,12 @@ def unit_key(stage: str, stage_version: int, params: dict[str, Any], fingerprint
 
 @dataclass(frozen=True)
 class Entry:
-    """A finished unit read back from the store: folder, result data and entry metadata."""
+    """A finished unit read back from the store: folder, result data and entry metadata.
+
+    ``data`` is the stage's result dict with every numeric array as an ndarray (float64 or int64),
+    whether the entry keeps its arrays in ``arrays.nc`` or (written by an earlier release) as JSON
+    lists in ``result.json``.
+    """
 
     key: str
     path: str
@@ -167,8 +187,8 @@ class ResultStore:
         folder = self.path(key)
         if not os.path.isdir(folder):
             raise KeyError(f"No stored result with key {key[:12]}… in '{self.root}'.")
-        # The two files read here; a lost figure or table is the reader's to name (the report does).
-        problem = self.check(key, ("result.json", "entry.json"))
+        # The files read here; a lost figure or table is the reader's to name (the report does).
+        problem = self.check(key, ("result.json", "entry.json", ARRAYS))
         if problem:
             raise DamagedEntryError(f"The stored result {folder} is damaged: {problem}. Run the pipeline again "
                                     "to compute it anew.")
@@ -176,14 +196,25 @@ class ResultStore:
             data = json.load(fh)
         with open(os.path.join(folder, "entry.json"), encoding="utf-8") as fh:
             meta = json.load(fh)
+        names = placeholders(data)
+        if not names:  # written before arrays.nc: the same arrays, from the JSON lists
+            data = numeric_arrays(data)
+        else:
+            try:
+                data = join_arrays(data, read_arrays(os.path.join(folder, ARRAYS), names))
+            except (OSError, KeyError, ValueError) as exc:  # only where no checksum could say so first
+                raise DamagedEntryError(f"The stored result {folder} is damaged: {ARRAYS} is unreadable "
+                                        f"({type(exc).__name__}: {exc}). Run the pipeline again to compute it "
+                                        "anew.") from None
         return Entry(key, folder, data, meta)
 
     def check(self, key: str, names: tuple[str, ...] | None = None) -> str | None:
         """What is wrong with the stored entry ``key``: None when it is whole, else a short reason.
 
         With ``sha256.json`` every file it lists must exist with its checksum; without it (an entry
-        written before checksums existed) result.json and entry.json must parse as JSON objects
-        and every file entry.json lists must exist. A missing entry is not damaged (None).
+        written before checksums existed) result.json and entry.json must parse as JSON objects,
+        every file entry.json lists must exist, and so must arrays.nc where result.json refers to
+        it. A missing entry is not damaged (None).
 
         Parameters
         ----------
@@ -230,6 +261,9 @@ class ResultStore:
                 continue
             if not os.path.isfile(os.path.join(folder, str(name))):
                 return f"{name} is missing"
+        # sha256.json lost from an entry that keeps arrays: its arrays file must be there at least
+        if placeholders(parsed["result.json"]) and not os.path.isfile(os.path.join(folder, ARRAYS)):
+            return f"{ARRAYS} is missing"
         return None
 
     def discard(self, key: str) -> None:
@@ -261,7 +295,15 @@ class ResultStore:
         os.makedirs(tmp)
         try:
             files = []
-            _write(os.path.join(tmp, "result.json"), json.dumps(_jsonable(output.data), sort_keys=True, indent=1))
+            data, arrays = split_arrays(output.data)
+            _write(os.path.join(tmp, "result.json"), json.dumps(_jsonable(data), sort_keys=True, indent=1))
+            if arrays:
+                write_arrays(os.path.join(tmp, ARRAYS), arrays, {
+                    "title": f"trajml stage {meta.get('stage_id', meta.get('stage', ''))} of system "
+                             f"{meta.get('system', '')}",
+                    "stage": meta.get("stage"), "stage_id": meta.get("stage_id"), "system": meta.get("system"),
+                    "key": key, "schema": SCHEMA_VERSION})
+                _fsync(os.path.join(tmp, ARRAYS))
             for name, columns in output.tables.items():
                 _write(os.path.join(tmp, f"{name}.csv"), _csv(columns))
                 files.append(f"{name}.csv")
@@ -329,6 +371,11 @@ def _write(path: str, text: str) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync(path: str) -> None:
+    with open(path, "rb") as fh:
         os.fsync(fh.fileno())
 
 
