@@ -123,6 +123,21 @@ class Source:
 
     Build one with :func:`open_source`.
 
+    Parameters
+    ----------
+    members : sequence of TrajectoryMember
+        The trajectories (ensemble members), indexed by ``traj_id``.
+    backend : str
+        Library that reads coordinates (see :func:`open_source`).
+    topology_format, format : str or None
+        MDAnalysis format names of the topology and of the trajectories; None: from the file extension.
+    type_map : tuple of (str, str)
+        Numeric LAMMPS atom types and their names, as pairs.
+    reader_kwargs : mapping
+        Passed to ``MDAnalysis.Universe``.
+    check_finite : bool
+        Check every chunk read for non-finite coordinates and implausible frames (see :func:`open_source`).
+
     Attributes
     ----------
     members : tuple of TrajectoryMember
@@ -551,17 +566,17 @@ def open_source(
         With ``backend="ase"`` only the declared ``dt``, ``time_unit`` and ``box`` apply
         (see :mod:`trajml.io.ase_reader`).
 
-    The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
-    command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).
-    A LAMMPS-written DCD, a LAMMPS dump or a file that stores no times (XYZ, multi-frame PDB) opened
-    without ``dt``, ``time_unit`` or ``lammps_units`` gives one warning stating the time step assumed.
-
     Returns
     -------
     Source
 
     Notes
     -----
+    The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
+    command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).
+    A LAMMPS-written DCD, a LAMMPS dump or a file that stores no times (XYZ, multi-frame PDB) opened
+    without ``dt``, ``time_unit`` or ``lammps_units`` gives one warning stating the time step assumed.
+
     Frame times are ``t0 + frame * dt`` (float64, ps) unless the file's stamps are truly
     uneven; ``dt`` is fitted to every stamp within the precision the format stores them
     with (float32 in XTC), see :mod:`trajml.io.time_axis`. A ``dt=`` keyword that

@@ -81,7 +81,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, numpy values as Python values."""
+    """Deterministic JSON: sorted keys, no spaces, numpy values as Python values.
+
+    Parameters
+    ----------
+    value : object
+        JSON-serialisable, numpy values allowed.
+    """
     return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
@@ -117,7 +123,17 @@ def unit_key(stage: str, stage_version: int, params: dict[str, Any], fingerprint
 
 @dataclass(frozen=True)
 class Entry:
-    """A finished unit read back from the store: folder, result data and entry metadata."""
+    """A finished unit read back from the store: folder, result data and entry metadata.
+
+    Attributes
+    ----------
+    key, path : str
+        Store key and folder.
+    data : dict
+        The stored result.
+    meta : dict
+        Entry metadata (stage, parameters, timing, ...).
+    """
 
     key: str
     path: str
