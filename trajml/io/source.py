@@ -125,18 +125,8 @@ class Source:
 
     Parameters
     ----------
-    members : sequence of TrajectoryMember
-        The trajectories (ensemble members), indexed by ``traj_id``.
-    backend : str
-        Library that reads coordinates (see :func:`open_source`).
-    topology_format, format : str or None
-        MDAnalysis format names of the topology and of the trajectories; None: from the file extension.
-    type_map : tuple of (str, str)
-        Numeric LAMMPS atom types and their names, as pairs.
-    reader_kwargs : mapping
-        Passed to ``MDAnalysis.Universe``.
-    check_finite : bool
-        Check every chunk read for non-finite coordinates and implausible frames (see :func:`open_source`).
+    members, backend, topology_format, format, type_map, reader_kwargs, check_finite
+        As :func:`open_source` makes them from its arguments (``members``: the trajectories).
 
     Attributes
     ----------
