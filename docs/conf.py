@@ -47,6 +47,7 @@ extensions = [
 
 exclude_patterns = ["_build", "README.md", "_gallery_src", "_inventories"]
 templates_path: list[str] = []
+smartquotes = False  # selections such as 'name Li' and YAML values must keep their straight quotes
 html_theme = "pydata_sphinx_theme"
 html_title = f"trajml {release}"
 html_theme_options = {
@@ -108,6 +109,8 @@ sphinx_gallery_conf = {
     "filename_pattern": r".*\.py$",  # execute every example, not only plot_*.py
     "within_subsection_order": "FileNameSortKey",
     "reset_modules": ("matplotlib",),  # close figures and reset rcParams between examples
+    # every build runs every example, so the numbers on the pages come from the installed trajml
+    "run_stale_examples": True,
     "abort_on_example_error": False,  # run them all, then fail the build listing each one that raised
     "only_warn_on_example_error": False,
     "remove_config_comments": True,

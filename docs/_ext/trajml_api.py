@@ -8,8 +8,8 @@ is the deprecated alias of former paths. :data:`SUBJECTS` assigns each namespace
 from the built site.
 
 An object exported by several namespaces (``trajml.RDF`` is ``trajml.features.RDF``) is described
-once, in the first namespace that exports it in :data:`SUBJECTS` order; the others list it as an
-alias with a link.
+once, in the first namespace that exports it in :data:`SUBJECTS` order (``trajml`` itself last); the
+others list it as an alias with a link.
 """
 
 from __future__ import annotations
@@ -112,13 +112,14 @@ def _kind(obj: object) -> str:
 def _canonical_owners() -> dict[int, str]:
     """id(object) -> ``namespace.name`` where it is described (first exporter in SUBJECTS order)."""
     owners: dict[int, str] = {}
-    for _, _, _, namespaces in SUBJECTS:
-        for ns in namespaces:
-            module = importlib.import_module(ns)
-            for name in public_names_of(module):
-                obj = getattr(module, name)
-                if _kind(obj) != "data":
-                    owners.setdefault(id(obj), f"{ns}.{name}")
+    ordered = [ns for *_, namespaces in SUBJECTS for ns in namespaces]
+    # ``trajml`` re-exports the most used names: describe them in their subject's namespace
+    for ns in [n for n in ordered if n != "trajml"] + ["trajml"]:
+        module = importlib.import_module(ns)
+        for name in public_names_of(module):
+            obj = getattr(module, name)
+            if _kind(obj) != "data":
+                owners.setdefault(id(obj), f"{ns}.{name}")
     return owners
 
 

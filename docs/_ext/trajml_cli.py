@@ -112,7 +112,8 @@ def yaml_rst() -> str:
                   "   * - key", "     - kind", "     - default", "     - unit", "     - allowed", "     - meaning"]
         for row in stage_rows(name):
             lines.append(f"   * - ``{row[0]}``")
-            lines += [f"     - {_cell(c) or ' '}" if i != 1 else f"     - ``{_cell(c)}``"
+            # kind and default as code: a YAML value is shown exactly as it is written
+            lines += [f"     - ``{_cell(c)}``" if i in (1, 2) else f"     - {_cell(c) or ' '}"
                       for i, c in enumerate(row[1:], start=1)]
         lines += [""]
     return "\n".join(lines) + "\n"
