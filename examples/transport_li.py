@@ -32,8 +32,8 @@ def main() -> None:
     # Conductivity: charges from the topology, temperature from the sample's metadata; errors over
     # time blocks (the block count is printed beside them)
     cond = Conductivity("name Li", "name TFSI").run(src, progress=False)
-    print(f"σ = {cond.sigma_S_m:.3g} ± {cond.sigma_err_S_m:.2g} S/m, Nernst–Einstein σ_NE = {cond.sigma_NE_S_m:.3g} S/m, "
-          f"ionicity σ/σ_NE = {cond.ionicity:.2f}")
+    print(f"σ = {cond.sigma_S_m:.3g} ± {cond.sigma_err_S_m:.2g} S/m, "
+          f"Nernst–Einstein σ_NE = {cond.sigma_NE_S_m:.3g} S/m, ionicity σ/σ_NE = {cond.ionicity:.2f}")
     print(f"t+ = {cond.transference:.2f} ± {cond.transference_err:.2f}")
     for warning in cond.warnings:
         print("warning:", warning)

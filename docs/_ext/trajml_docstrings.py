@@ -7,8 +7,9 @@ under ``Attributes`` instead (a Results record). Data (constants, tuples) is not
 
 A docstring without a Parameters section may delegate: when it refers (``:func:`...```,
 ``:class:`...```) to an object whose signature has these parameters (it may have more, such as
-``device``) and whose docstring documents them (the NumPy twin of a kernel, "see :func:`imap_ordered` for the parameters"), those
-are its parameters. A class that inherits ``__init__`` is checked where ``__init__`` is defined.
+``device``) and whose docstring documents them (the NumPy twin of a kernel, "see
+:func:`imap_ordered` for the parameters"), those are its parameters. A class that inherits
+``__init__`` is checked where ``__init__`` is defined.
 Fields a dataclass inherits are checked on the class that declares them.
 """
 

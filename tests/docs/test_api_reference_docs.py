@@ -26,7 +26,8 @@ PENDING: frozenset[str] = frozenset()
 def test_every_public_namespace_has_a_page():
     on_pages = {ns for *_, namespaces in trajml_api.SUBJECTS for ns in namespaces}
     missing = sorted(set(trajml_api.public_namespaces()) - on_pages)
-    assert not missing, f"public namespaces without an API page (add them to SUBJECTS in docs/_ext/trajml_api.py): {missing}"
+    assert not missing, (f"public namespaces without an API page (add them to SUBJECTS in "
+                         f"docs/_ext/trajml_api.py): {missing}")
     stale = sorted(on_pages - set(trajml_api.public_namespaces()))
     assert not stale, f"SUBJECTS lists namespaces that are not public (no __all__ or gone): {stale}"
 

@@ -24,7 +24,8 @@ from tests.docs.docs_site_build import build_site
 _PROBE = """
 <script>
 window.addEventListener("load", () => {
-  const rows = Array.from(document.images).map(i => `${i.getAttribute("src")} ${i.complete} ${i.naturalWidth}x${i.naturalHeight}`);
+  const rows = Array.from(document.images).map(
+    i => `${i.getAttribute("src")} ${i.complete} ${i.naturalWidth}x${i.naturalHeight}`);
   const pre = document.createElement("pre");
   pre.id = "render-probe";
   pre.textContent = "IMAGES " + rows.length + "\\n" + rows.join("\\n");
