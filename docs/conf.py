@@ -59,6 +59,7 @@ html_theme_options = {
     "footer_end": [],
 }
 html_show_sourcelink = False
+html_sidebars = {"reference/*": [], "index": []}  # wide pages for the --help texts and YAML tables
 # No web fonts, analytics or other remote assets: the site must work offline.
 html_static_path: list[str] = []
 

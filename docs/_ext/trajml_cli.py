@@ -15,7 +15,7 @@ from pathlib import Path
 from trajml_api import _write_if_changed
 
 #: Width the help texts are formatted at (argparse reads the COLUMNS environment variable).
-COLUMNS = 100
+COLUMNS = 80
 
 
 def command_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -54,7 +54,7 @@ def help_texts() -> dict[str, str]:
 
 
 def _literal(text: str) -> list[str]:
-    return ["::", ""] + [("    " + line).rstrip() for line in text.rstrip("\n").splitlines()] + [""]
+    return [".. code-block:: text", ""] + [("    " + line).rstrip() for line in text.rstrip("\n").splitlines()] + [""]
 
 
 def cli_rst() -> str:

@@ -9,7 +9,9 @@ PATH (for working on these tests; CI never sets it).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,7 @@ def build_site() -> Path:
         return _BUILT["html"]
     pytest.importorskip("sphinx_gallery", reason="install the docs extra (the dev extra includes it)")
     out = Path(tempfile.mkdtemp(prefix="trajml-docs-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-d", str(out / "doctrees"),
            str(DOCS), str(out / "html")]
     env = {**os.environ, "MPLBACKEND": "Agg"}
