@@ -1,4 +1,8 @@
-"""Structure and ion transport in the bundled all-atom PEO/LiTFSI sample.
+"""
+Structure and ion transport in the all-atom PEO/LiTFSI sample
+=============================================================
+
+Structure and ion transport in the bundled all-atom PEO/LiTFSI sample.
 
 Li–O(ether) and Li–O(TFSI) g(r), coordination numbers and Li⁺ speciation, then Li⁺ and TFSI⁻ (per-molecule
 centre of mass) MSD slopes and the conductivity. The sample is short (200 ps, see

@@ -1,4 +1,8 @@
-"""Free-energy surface, minimum free-energy path and barriers on the Müller–Brown potential.
+"""
+A free-energy surface and its minimum free-energy path
+======================================================
+
+Free-energy surface, minimum free-energy path and barriers on the Müller–Brown potential.
 
 Equilibrium samples of two CVs come from a seeded overdamped-Langevin run (kT = 15 Müller–Brown
 units at 300 K); F = V + const is the exact answer. The histogram, the Gaussian process and the

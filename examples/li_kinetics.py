@@ -1,4 +1,8 @@
-"""Li⁺ solvation-state kinetics in the bundled sample SPE: a GraphVAMPNet and the classic TICA route.
+"""
+Li⁺ solvation-state kinetics: implied timescales, CK test and per-state shells
+==============================================================================
+
+Li⁺ solvation-state kinetics in the bundled sample SPE: a GraphVAMPNet and the classic TICA route.
 
 Run: python examples/li_kinetics.py   (needs the [deep] extra; writes li_kinetics_graph/ and
 li_kinetics_tica/ in the current folder: timescales.json, populations.json, plots, model.npz)
@@ -24,6 +28,9 @@ def main() -> None:
             counts = ", ".join(f"{n:.2f} {name}" for name, n in zip(shells.species, shells.shell_count_mean[s]))
             print(f"  state {s}: {counts} per Li⁺, net shell charge {shells.net_charge_mean[s]:+.2f} e")
         result.write(f"li_kinetics_{model}")
+    # The TICA model's figures: implied timescales against the lag, the Chapman–Kolmogorov test,
+    # populations, and each state's g(r) and first-shell composition (net charge annotated).
+    result.figures()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Li⁺ structure in the bundled sample SPE: Li–O RDF, coordination, solvation and neighbour graphs.
+"""
+Li⁺ structure and solvation in the bundled sample SPE
+=====================================================
+
+Li⁺ structure in the bundled sample SPE: Li–O RDF, coordination, solvation and neighbour graphs.
 
 Run: python examples/li_structure.py   (writes li_o_rdf.png in the current folder)
 """
@@ -28,11 +32,12 @@ def main() -> None:
           f"mean degree {first.degree.mean():.1f} within 10 Å")
 
     try:
-        from trajml.plotting import plot_rdf
+        from trajml.plotting import plot_rdf, plot_solvation
     except ImportError:
         return
     plot_rdf(rdf).savefig("li_o_rdf.png", dpi=100)
     print("wrote li_o_rdf.png")
+    plot_solvation(solv)  # speciation bars and first-shell composition
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Open the bundled sample SPE, select species, stream chunks and summarise in parallel.
+"""
+Reading the bundled sample: selections, chunks and a parallel summary
+=====================================================================
+
+Open the bundled sample SPE, select species, stream chunks and summarise in parallel.
 
 Run: python examples/read_and_summarise.py
 """

@@ -166,7 +166,17 @@ def knn_neighbors_reference(
 
 def displacement_moments_direct_reference(positions: np.ndarray, out_msd: np.ndarray,
                                           out_m4: np.ndarray | None) -> None:
-    """NumPy twin of the displacement-moment kernels: a loop over lags, vectorised over origins."""
+    """NumPy twin of the displacement-moment kernels: a loop over lags, vectorised over origins.
+
+    Parameters
+    ----------
+    positions : ndarray, shape (T, N, 3), float64
+        Unwrapped positions in Å.
+    out_msd : ndarray, shape (T,), float64
+        Filled with the MSD (Å²) at each lag.
+    out_m4 : ndarray, shape (T,), float64, optional
+        Filled with the mean fourth power of the displacement (Å⁴), or None.
+    """
     _check_moments(positions, out_msd, out_m4)
     x = np.asarray(positions, dtype=np.float64)
     n_frames = x.shape[1]

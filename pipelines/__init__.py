@@ -37,6 +37,11 @@ BUNDLED_PIPELINES = ("spe_demo", "spe_allatom")
 def bundled_pipeline(name: str) -> str:
     """Path of a pipeline YAML shipped with trajml (e.g. ``"spe_demo"``).
 
+    Parameters
+    ----------
+    name : str
+        One of :data:`BUNDLED_PIPELINES`.
+
     Raises
     ------
     KeyError

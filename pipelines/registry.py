@@ -109,6 +109,22 @@ class StageDef:
 
     ``analysis`` holds the classes whose declared parameters the schema includes (their
     names, defaults and checks are the classes' own); ``analysis_names`` lists them.
+
+    Attributes
+    ----------
+    name : str
+    func : callable
+        ``func(ctx, params) -> StageOutput``.
+    params : mapping of str to Param
+        The schema.
+    requires, metadata : tuple of str
+        See :func:`register_stage`.
+    version : int
+    doc : str
+        First line of the function's docstring.
+    check : callable or None
+        Checks between parameters.
+    analysis, analysis_names, skipped : tuple
     """
 
     name: str
@@ -135,7 +151,16 @@ class StageDef:
 
 
 def analysis_params(params: Mapping[str, Any], stage: StageDef | str, cls: Any = None) -> dict[str, Any]:
-    """The keyword arguments of a stage's analysis class (``cls``, or its only one) among its parameters."""
+    """The keyword arguments of a stage's analysis class (``cls``, or its only one) among its parameters.
+
+    Parameters
+    ----------
+    params : mapping
+        The stage's validated parameters.
+    stage : StageDef or str
+    cls : class, optional
+        One of the stage's analysis classes.
+    """
     sdef = get_stage(stage) if isinstance(stage, str) else stage
     names = sdef.analysis_names if cls is None else [k for k in cls.parameters() if k in sdef.analysis_names]
     return {k: params[k] for k in names if k in params}
@@ -199,7 +224,12 @@ def register_stage(name: str, *, params: Mapping[str, Param] | None = None, anal
 
 
 def unregister_stage(name: str) -> None:
-    """Remove a stage from the registry (for plug-ins and tests)."""
+    """Remove a stage from the registry (for plug-ins and tests).
+
+    Parameters
+    ----------
+    name : str
+    """
     _REGISTRY.pop(name, None)
 
 
@@ -210,6 +240,10 @@ def stage_names() -> list[str]:
 
 def get_stage(name: str) -> StageDef:
     """The registered stage ``name``.
+
+    Parameters
+    ----------
+    name : str
 
     Raises
     ------
@@ -226,6 +260,15 @@ def check_param(param: Param, value: Any, owner: str = "stage") -> tuple[Any, st
     """Validate and normalise one YAML value with its declaration.
 
     YAML's ``none`` (a string) means None where None is allowed, like ``null``.
+
+    Parameters
+    ----------
+    param : Param
+        The declaration.
+    value : object
+        The YAML value.
+    owner : str
+        The stage, for the message.
 
     Returns
     -------

@@ -81,6 +81,17 @@ class Outcome:
     :attr:`trajml.io.Source.notes`), when the unit opened them. ``started`` is when the unit
     began on its worker (seconds since the epoch; 0 when it did not run) and ``seconds`` its
     own run time, so a stage's time is its units', not the run's.
+
+    Attributes
+    ----------
+    unit, system, stage_id, stage, key : str
+        The unit, its system, stage id and type, and store key.
+    status : str
+    reason : str
+        Why it failed or was skipped.
+    seconds : float
+    notes : tuple of str
+    started : float
     """
 
     unit: str
@@ -97,7 +108,26 @@ class Outcome:
 
 @dataclass
 class RunSummary:
-    """The result of :func:`run_pipeline`: one outcome per unit, counts, and where things are."""
+    """The result of :func:`run_pipeline`: one outcome per unit, counts, and where things are.
+
+    Attributes
+    ----------
+    run_id : str
+    pipeline : str
+        The pipeline file.
+    outputs : str
+        The outputs folder.
+    scheduler : str
+    resumed : bool
+    outcomes : list of Outcome
+        One per unit.
+    wall_s : float
+        Seconds of the run.
+    report : str or None
+        Path of the report's index.html.
+    started, finished : str
+        ISO timestamps.
+    """
 
     run_id: str
     pipeline: str

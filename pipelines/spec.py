@@ -155,6 +155,15 @@ class PipelineSpec:
     """A validated pipeline: systems, stages in order, output folder (absolute).
 
     ``notes`` lists what the file should change but still works (former parameter names).
+
+    Attributes
+    ----------
+    name, path : str
+        The pipeline's name and file.
+    systems : tuple of SystemSpec
+    stages : tuple of StageSpec
+    outputs : str
+    notes : tuple of str
     """
 
     name: str
@@ -167,6 +176,11 @@ class PipelineSpec:
 
 def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
     """Read and validate a pipeline YAML file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The YAML file.
 
     Raises
     ------
@@ -188,6 +202,15 @@ def parse_pipeline(text: str, *, filename: str = "<pipeline>", base_dir: str = "
 
     Text over :data:`MAX_SPEC_CHARS` characters, or whose aliases expand beyond
     :data:`~trajml.pipelines.yamlmarks.MAX_NODES` values, is refused before it is built.
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    filename : str
+        Named in messages.
+    base_dir : str
+        Folder that relative input paths resolve against.
     """
     if len(text) > MAX_SPEC_CHARS:
         line = text.count("\n", 0, MAX_SPEC_CHARS) + 1

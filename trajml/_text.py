@@ -9,6 +9,14 @@ __all__ = ["closest"]
 
 
 def closest(word: object, candidates: Iterable[object]) -> str:
-    """``" Did you mean 'x'?"`` for the candidate closest to ``word`` (difflib), or ``""``."""
+    """``" Did you mean 'x'?"`` for the candidate closest to ``word`` (difflib), or ``""``.
+
+    Parameters
+    ----------
+    word : object
+        What was given.
+    candidates : iterable
+        What is known.
+    """
     match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.5)
     return f" Did you mean {match[0]!r}?" if match else ""

@@ -88,6 +88,11 @@ def add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def distribution(histogram: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Probabilities, mean and standard deviation of a histogram over counts 0, 1, 2, ...
 
+    Parameters
+    ----------
+    histogram : ndarray, shape (K,)
+        Occurrences of the counts 0, 1, ..., K - 1.
+
     Returns
     -------
     probability : ndarray, shape (K,), float64

@@ -19,6 +19,19 @@ def check_cutoff_fits(boxes: np.ndarray, r: float, name: str, owner: str, *, tra
     """Raise ValueError when ``r`` exceeds half the smallest perpendicular box width of any frame.
 
     The message names the parameter, the limit and the trajectory and frame where it fails.
+
+    Parameters
+    ----------
+    boxes : ndarray, shape (F, 3, 3)
+        Box vectors in Å.
+    r : float
+        The cut-off in Å.
+    name, owner : str
+        Parameter and analysis, for the message.
+    traj_id : int
+        Trajectory of the frames.
+    frames : ndarray, shape (F,), int64
+        Their frame indices.
     """
     from trajml.kernels.geometry import max_cutoff
 
@@ -38,6 +51,16 @@ def check_chunk(owner: str, chunk: Any, bound: bool, **cutoffs: float) -> None:
     Raises RuntimeError for an unbound featurizer, MissingBoxError for a chunk
     without boxes, and ValueError (via :func:`check_cutoff_fits`) when a cut-off
     (``name=value`` in Å) exceeds half the smallest perpendicular box width.
+
+    Parameters
+    ----------
+    owner : str
+        The analysis, for the message.
+    chunk : Chunk
+    bound : bool
+        Whether the analysis is bound to a source.
+    **cutoffs : float
+        Cut-offs in Å by parameter name.
     """
     from trajml.errors import MissingBoxError
 
@@ -57,6 +80,10 @@ def source_max_cutoff(source: Any) -> float | None:
 
     From the file probes where they know every frame's box (XTC headers), else by reading the boxes
     (one atom per frame).
+
+    Parameters
+    ----------
+    source : Source
     """
     from trajml.kernels.geometry import max_cutoff
 
@@ -84,6 +111,14 @@ def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
     frame but not a later, smaller one (an NPT run, a shearing triclinic cell) is reported here
     once, with the largest allowed value over the whole source and the frame that sets it,
     rather than one chunk at a time during the run.
+
+    Parameters
+    ----------
+    source : Source
+    r : float
+        The cut-off in Å.
+    name, owner : str
+        Parameter and analysis, for the message.
 
     Raises
     ------
@@ -123,7 +158,18 @@ def check_source_boxes(source: Any, r: float, name: str, owner: str) -> None:
 
 
 def missing_box_error(source: Any, traj_id: int, owner: str, frame: int = 0) -> Exception:
-    """A :class:`~trajml.errors.MissingBoxError` naming the files and how to give a box, in the user's syntax."""
+    """A :class:`~trajml.errors.MissingBoxError` naming the files and how to give a box, in the user's syntax.
+
+    Parameters
+    ----------
+    source : Source
+    traj_id : int
+        The trajectory without boxes.
+    owner : str
+        The analysis, for the message.
+    frame : int
+        The frame without a box.
+    """
     from trajml._fixes import cli_text, with_cli_text
     from trajml.errors import MissingBoxError
 

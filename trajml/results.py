@@ -15,7 +15,13 @@ __all__ = ["Results", "read_only"]
 
 
 def read_only(a: Any, dtype: Any = np.float64) -> np.ndarray:
-    """A read-only copy of ``a`` as ``dtype``: frozen results must not change under their users."""
+    """A read-only copy of ``a`` as ``dtype``: frozen results must not change under their users.
+
+    Parameters
+    ----------
+    a : array_like
+    dtype : numpy dtype
+    """
     out = np.array(a, dtype=dtype)
     out.flags.writeable = False
     return out
@@ -28,6 +34,15 @@ class Results:
     Subclasses are frozen dataclasses whose fields are the computed quantities;
     ``units`` maps each field name to its unit string ("" for dimensionless,
     absent for labels) and ``provenance`` records inputs, parameters and timing.
+
+    Attributes
+    ----------
+    units : dict of str to str
+        Unit of each field ("" for dimensionless).
+    provenance : dict
+        Inputs, parameters, versions and timing.
+    replicas : tuple of Results
+        One result per replica (trajectory) when there are several, else empty.
     """
 
     # Subclasses name the 1-D fields that form their table (to_pandas) and the dimensions of

@@ -20,7 +20,12 @@ __all__ = ["resolve_atoms", "union_positions", "molecule_ids", "species_codes", 
 
 
 def describe_selection(selection: Any) -> Any:
-    """A JSON-friendly, short description of a selection (string as is, arrays as lists, AtomGroups as text)."""
+    """A JSON-friendly, short description of a selection (string as is, arrays as lists, AtomGroups as text).
+
+    Parameters
+    ----------
+    selection : str, array_like or AtomGroup
+    """
     if isinstance(selection, str) or selection is None:
         return selection
     if callable(getattr(selection, "text", None)):  # a trajml.species.Species: its text form
@@ -33,7 +38,12 @@ def describe_selection(selection: Any) -> Any:
 
 
 def is_atomgroup(value: Any) -> bool:
-    """Whether ``value`` is an MDAnalysis AtomGroup (without importing MDAnalysis: none exists before it is)."""
+    """Whether ``value`` is an MDAnalysis AtomGroup (without importing MDAnalysis: none exists before it is).
+
+    Parameters
+    ----------
+    value : object
+    """
     groups = sys.modules.get("MDAnalysis.core.groups")
     return groups is not None and isinstance(value, groups.AtomGroup)
 
@@ -56,6 +66,15 @@ class AtomGroupSelection:
     Analyses keep this instead of the AtomGroup, so they stay small and picklable (an AtomGroup
     pickles its whole Universe); :func:`resolve_atoms` checks the origin against the source the
     analysis is bound to.
+
+    Parameters
+    ----------
+    indices : array_like of int
+        Topology indices.
+    n_atoms : int
+        Atoms of the Universe.
+    topology : str or None
+        Its topology file.
 
     Attributes
     ----------
@@ -219,6 +238,11 @@ def resolve_atoms(source: Any, selection: Any, name: str, owner: str) -> np.ndar
 def union_positions(*groups: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """The sorted union of index groups, and where each group sits in it.
 
+    Parameters
+    ----------
+    *groups : ndarray of int64
+        Topology indices.
+
     Returns
     -------
     atoms : ndarray, shape (U,), int64
@@ -237,6 +261,10 @@ def molecule_ids(source: Any) -> np.ndarray:
     split over many residues is still one molecule), otherwise a residue (PSF,
     LAMMPS data and GRO files of coarse-grained SPEs give one residue per molecule).
 
+    Parameters
+    ----------
+    source : Source
+
     Returns
     -------
     ndarray, shape (n_atoms,), int64
@@ -247,6 +275,12 @@ def molecule_ids(source: Any) -> np.ndarray:
 
 def species_codes(source: Any, by: str = "names") -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer species codes of every atom, from atom names (or types).
+
+    Parameters
+    ----------
+    source : Source
+    by : {"names", "types"}
+        The atom attribute that labels a species.
 
     Returns
     -------

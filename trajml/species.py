@@ -215,7 +215,13 @@ class Species:
 
 
 def as_species(value: Any) -> Species:
-    """:meth:`Species.parse` as a function (the ``check`` of declared species parameters)."""
+    """:meth:`Species.parse` as a function (the ``check`` of declared species parameters).
+
+    Parameters
+    ----------
+    value : Species, str or mapping
+        What :meth:`Species.parse` takes.
+    """
     return Species.parse(value)
 
 
@@ -302,7 +308,14 @@ class ResolvedSpecies:
 
 
 def first_pass_selection(species: Species, resolved: ResolvedSpecies) -> Any:
-    """The atoms whose g(r) with a centre locates this species' first shell (the site atoms, when named)."""
+    """The atoms whose g(r) with a centre locates this species' first shell (the site atoms, when named).
+
+    Parameters
+    ----------
+    species : Species
+    resolved : ResolvedSpecies
+        Its atoms in the source.
+    """
     if species.site is None:
         return species.select
     narrowed = species.site_selection()
@@ -351,5 +364,13 @@ def shell_pairs(center: ResolvedSpecies, ligand: ResolvedSpecies, positions: np.
 
 
 def counts_per_center(keys: np.ndarray, n_frames: int, n_center: int, n_ligand: int) -> np.ndarray:
-    """Ligands per (frame, centre) from :func:`shell_pairs` keys, shape (n_frames, n_center), int64."""
+    """Ligands per (frame, centre) from :func:`shell_pairs` keys, shape (n_frames, n_center), int64.
+
+    Parameters
+    ----------
+    keys : ndarray of int64
+        Pair keys of :func:`shell_pairs`.
+    n_frames, n_center, n_ligand : int
+        Frames, centres and ligands the keys index.
+    """
     return np.bincount(keys // n_ligand, minlength=n_frames * n_center).reshape(n_frames, n_center)

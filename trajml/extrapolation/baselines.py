@@ -96,6 +96,11 @@ def least_squares_lines(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, 
     """Per task (column), the least-squares line ``high ≈ slope · low + intercept`` over the rows with
     both values.
 
+    Parameters
+    ----------
+    low, high : ndarray, shape (n_rows, n_tasks)
+        Short- and long-run values; NaN where missing.
+
     Returns
     -------
     slope, intercept : ndarray, shape (n_tasks,), float64
@@ -139,7 +144,18 @@ class LinearCorrection(Estimator):
 def graph_fingerprints(table: ExtrapolationTable, n_bits: int = 512, radius: int = 2,
                        vocabulary: Sequence[str] | None = None) -> np.ndarray:
     """Fingerprints of the rows' repeat units: Morgan bits of the ring (SMILES, needs RDKit) or the
-    bead-type fractions over ``vocabulary`` (coarse-grained)."""
+    bead-type fractions over ``vocabulary`` (coarse-grained).
+
+    Parameters
+    ----------
+    table : ExtrapolationTable
+    n_bits : int
+        Length of the Morgan bit vector (SMILES).
+    radius : int
+        Morgan radius in bonds (SMILES).
+    vocabulary : sequence of str, optional
+        Bead types of coarse-grained repeat units; default those of ``table``.
+    """
     if table.graph_kind == "smiles":
         from trajml.extrapolation.polymer_rings import morgan_fingerprints
 

@@ -180,6 +180,13 @@ def read_table_csv(path: str | os.PathLike[str], *, require_labels: bool = False
     ``beads`` holds a coarse-grained repeat unit as space-separated bead names (``C O``). Columns
     ``group`` (chemistry, for cross-validation) are optional. Every other column is a numeric feature.
     Screening candidates are such a file without label columns.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+    require_labels : bool
+        Refuse a file without ``low:``/``high:`` label columns.
     """
     name = os.fspath(path)
     header, rows = _read_rows(name)
@@ -217,7 +224,16 @@ def read_table_csv(path: str | os.PathLike[str], *, require_labels: bool = False
 
 
 def write_table_csv(table: ExtrapolationTable, path: str, comment: str | None = None) -> None:
-    """Write ``table`` in the layout :func:`read_table_csv` reads (atomically); ``comment`` as a first ``#`` line."""
+    """Write ``table`` in the layout :func:`read_table_csv` reads (atomically); ``comment`` as a first ``#`` line.
+
+    Parameters
+    ----------
+    table : ExtrapolationTable
+    path : str
+        The CSV file to write.
+    comment : str, optional
+        Written as a first ``#`` line.
+    """
     gcol = "smiles" if table.graph_kind == "smiles" else "beads"
     header = ["id", gcol, "group", *table.feature_names, *(f"{f}:{t}" for f in ("low", "high") for t in table.tasks)]
     rows = [[table.ids[k], g if isinstance(g, str) else " ".join(g), table.groups[k],
@@ -290,6 +306,8 @@ def table_from_pipeline(short: Any, long: Any = None, *, targets: Mapping[str, s
         Column that identifies the same system in the short and the long runs.
     fidelity_column : str, optional
         Metadata column whose value is ``short_label`` or ``long_label`` on each row (one table).
+    short_label, long_label : str
+        Values of ``fidelity_column`` that mark a short and a long run.
 
     Returns
     -------

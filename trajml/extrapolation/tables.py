@@ -40,7 +40,15 @@ TASK_UNITS = {"log10_sigma": "log10(S/m)", "log10_D_Li": "log10(Å^2/ps)", "log1
 
 
 def check_task(owner: str, task: Any) -> str:
-    """Validate a task name (one of :data:`TASKS`)."""
+    """Validate a task name (one of :data:`TASKS`).
+
+    Parameters
+    ----------
+    owner : str
+        Who asks, for the message.
+    task : str
+        The task name.
+    """
     if task not in TASKS:
         raise invalid("task", owner, f"one of {list(TASKS)}", task)
     return str(task)
@@ -134,7 +142,16 @@ class ExtrapolationTable:
 
 
 def check_labels(owner: str, table: ExtrapolationTable, fidelity: str = "high") -> None:
-    """Refuse a table whose ``fidelity`` labels are all missing, or constant, for some task."""
+    """Refuse a table whose ``fidelity`` labels are all missing, or constant, for some task.
+
+    Parameters
+    ----------
+    owner : str
+        Who asks, for the message.
+    table : ExtrapolationTable
+    fidelity : {"high", "low"}
+        Which labels to check.
+    """
     values = getattr(table, fidelity)
     for j, t in enumerate(table.tasks):
         v = values[:, j][np.isfinite(values[:, j])]

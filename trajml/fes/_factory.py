@@ -14,6 +14,13 @@ METHODS = ("hist", "kde", "gp", "nn")
 def estimator(method: str, **params: Any) -> Any:
     """A free-energy estimator by name: "hist", "kde", "gp" or "nn", with its parameters.
 
+    Parameters
+    ----------
+    method : {"hist", "kde", "gp", "nn"}
+        The estimator.
+    **params
+        Its parameters (``temperature`` in K, ``bins``, ...).
+
     Examples
     --------
     >>> type(estimator("hist", temperature=300.0, bins=40)).__name__

@@ -123,6 +123,11 @@ class Source:
 
     Build one with :func:`open_source`.
 
+    Parameters
+    ----------
+    members, backend, topology_format, format, type_map, reader_kwargs, check_finite
+        As :func:`open_source` makes them from its arguments (``members``: the trajectories).
+
     Attributes
     ----------
     members : tuple of TrajectoryMember
@@ -551,17 +556,17 @@ def open_source(
         With ``backend="ase"`` only the declared ``dt``, ``time_unit`` and ``box`` apply
         (see :mod:`trajml.io.ase_reader`).
 
-    The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
-    command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).
-    A LAMMPS-written DCD, a LAMMPS dump or a file that stores no times (XYZ, multi-frame PDB) opened
-    without ``dt``, ``time_unit`` or ``lammps_units`` gives one warning stating the time step assumed.
-
     Returns
     -------
     Source
 
     Notes
     -----
+    The reader options are declared once in :data:`trajml.io.reader_options.READER_OPTIONS` (the
+    command line's ``--dt``, ``--box``, … and a pipeline input's ``reader:`` mapping take the same).
+    A LAMMPS-written DCD, a LAMMPS dump or a file that stores no times (XYZ, multi-frame PDB) opened
+    without ``dt``, ``time_unit`` or ``lammps_units`` gives one warning stating the time step assumed.
+
     Frame times are ``t0 + frame * dt`` (float64, ps) unless the file's stamps are truly
     uneven; ``dt`` is fitted to every stamp within the precision the format stores them
     with (float32 in XTC), see :mod:`trajml.io.time_axis`. A ``dt=`` keyword that

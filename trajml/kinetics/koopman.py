@@ -398,7 +398,14 @@ def koopman_matrix(cov: CovarianceModel, epsilon: float = 1e-6) -> np.ndarray:
 
 
 def singular_values(cov: CovarianceModel, epsilon: float = 1e-6) -> np.ndarray:
-    """Singular values of :func:`koopman_matrix` in descending order, shape (d,), float64, dimensionless."""
+    """Singular values of :func:`koopman_matrix` in descending order, shape (d,), float64, dimensionless.
+
+    Parameters
+    ----------
+    cov : CovarianceModel
+    epsilon : float
+        Eigenvalue cut-off of the covariance inverses (see :func:`koopman_matrix`).
+    """
     return np.linalg.svd(koopman_matrix(cov, epsilon), compute_uv=False)
 
 

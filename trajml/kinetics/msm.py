@@ -468,7 +468,7 @@ class CKTestResults(Results):
 
     @property
     def deviation_sigma(self) -> np.ndarray:
-        """|predicted − estimated| in units of the combined bootstrap standard deviation, shape (n_lags, n_sets, n_sets)."""
+        """``|predicted − estimated|`` in units of the combined bootstrap standard deviation, shape (n_lags, n_sets, n_sets)."""
         if self.predicted_std is None or self.estimated_std is None:
             raise ValueError("deviation_sigma needs a CK test run with n_bootstrap > 0.")
         sd = np.sqrt(self.predicted_std ** 2 + self.estimated_std ** 2)

@@ -37,6 +37,14 @@ __all__ = ["run", "stream", "process_chunk"]
 def process_chunk(featurizer: Any, source: Any, spec: ChunkSpec) -> tuple[Any, dict[str, Any]]:
     """Read one chunk and fold it into a fresh state (runs on a worker).
 
+    Parameters
+    ----------
+    featurizer : Featurizer
+        Bound to ``source``.
+    source : Source
+    spec : ChunkSpec
+        The frames to read.
+
     Returns
     -------
     state

@@ -53,7 +53,15 @@ def check_scheduler(scheduler: Any, owner: str = "run") -> Any:
 
 
 def check_run_options(owner: str = "run", **values: Any) -> dict[str, Any]:
-    """Validate run options (names of :data:`RUN_OPTIONS`); return them normalised."""
+    """Validate run options (names of :data:`RUN_OPTIONS`); return them normalised.
+
+    Parameters
+    ----------
+    owner : str
+        Who asks, for the message.
+    **values
+        Run options by name.
+    """
     out = {}
     for name, value in values.items():
         if name == "scheduler":
@@ -68,6 +76,11 @@ def show_progress(progress: bool | None) -> bool:
 
     How it shows is :func:`trajml._progress.progress_bar`'s choice: bars on a terminal,
     timestamped lines where standard error is a file (``progress=True`` in a batch job).
+
+    Parameters
+    ----------
+    progress : bool or None
+        As asked; None: when standard error is a terminal.
     """
     if progress is None:
         return bool(getattr(sys.stderr, "isatty", lambda: False)())

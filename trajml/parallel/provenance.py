@@ -51,6 +51,24 @@ def provenance_record(analysis: Any, source: Any, options: dict[str, Any], *, ch
     ``trajml_version``), ``files``, ``backend``, ``frames``, ``traj_ids``, ``chunk_size``,
     ``n_chunks``/``n_tasks``, ``scheduler``, ``wall_s``, ``bind_s``, ``read_s``, ``compute_s`` and
     ``chunks`` (per chunk or task: spec, read and compute seconds, worker), plus ``extra``.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The bound analysis.
+    source : Source
+    options : dict
+        The run options.
+    chunk_size : int
+        Frames per chunk.
+    n_tasks : int
+        Chunks or particle blocks run.
+    wall_s, bind_s : float
+        Seconds of the whole run and of binding the analysis.
+    timings : list of dict
+        Per chunk or task: spec, read and compute seconds, worker.
+    extra : dict, optional
+        Further keys.
     """
     record = {
         "analysis": type(analysis).__name__,

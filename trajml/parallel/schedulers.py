@@ -28,7 +28,12 @@ from trajml.parallel.options import SCHEDULERS
 
 
 def scheduler_name(scheduler: Any) -> str:
-    """A printable name for a scheduler argument (for provenance)."""
+    """A printable name for a scheduler argument (for provenance).
+
+    Parameters
+    ----------
+    scheduler : str or dask.distributed.Client
+    """
     if isinstance(scheduler, str):
         return scheduler
     address = getattr(getattr(scheduler, "scheduler", None), "address", None)
@@ -161,6 +166,14 @@ def map_specs(
     """Apply ``func`` to every item on a scheduler; return the results in input order.
 
     See :func:`imap_ordered` for the parameters.
+
+    Parameters
+    ----------
+    func : callable
+        Applied to each item.
+    items : iterable
+    scheduler, n_workers, progress, desc
+        As for :func:`imap_ordered`.
     """
     return list(imap_ordered(func, list(items), scheduler=scheduler, n_workers=n_workers,
                              progress=progress, desc=desc))

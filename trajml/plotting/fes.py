@@ -44,6 +44,8 @@ def plot_fes(model: Any, ax: Any = None, *, unit: str = "kT", max_free_energy: f
         Paths to draw, with their saddle points.
     basins : Basins, optional
         Basin boundaries drawn as thin lines.
+    labels : sequence of str, optional
+        Labels of the ``minima`` (default A, B, C, ...).
     cv_labels : sequence of str, optional
         Axis labels (default "CV 0 (units)", ...).
 
@@ -136,8 +138,11 @@ def plot_path_profile(path: Any, ax: Any = None, *, unit: str = "kT", kT_kJmol: 
     Parameters
     ----------
     path : MinimumPath
+    ax : matplotlib Axes, optional
     unit : {"kT", "kJ/mol"}
         "kT" needs ``kT_kJmol`` (the model's kT).
+    kT_kJmol : float, optional
+        kT in kJ/mol, to draw in units of kT.
     """
     if unit == "kT":
         if kT_kJmol is None:

@@ -83,7 +83,13 @@ def _surface_from(kind: str, scalars: dict[str, Any], data: Any) -> Any:
 
 
 def save_fes(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write a :class:`~trajml.fes.model.FESModel` to ``path`` (atomically: temp file + rename)."""
+    """Write a :class:`~trajml.fes.model.FESModel` to ``path`` (atomically: temp file + rename).
+
+    Parameters
+    ----------
+    model : FESModel
+    path : str or os.PathLike
+    """
     if not isinstance(model, model_class(_MODEL_TYPE)):
         raise TypeError(f"The 'model' parameter of save_fes must be a FESModel. Got {type(model).__name__} instead.")
     kind, scalars, sarrays = _surface_arrays(model.surface)
@@ -102,7 +108,12 @@ def save_fes(model: Any, path: str | os.PathLike[str]) -> None:
 
 
 def load_fes(path: str | os.PathLike[str]) -> Any:
-    """Read a model written by :func:`save_fes`; refuses other files with a message saying why."""
+    """Read a model written by :func:`save_fes`; refuses other files with a message saying why.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    """
     FESModel = model_class(_MODEL_TYPE)
     name = os.fspath(path)
     try:

@@ -118,7 +118,18 @@ def frames_to_batch(species: np.ndarray, readout: np.ndarray, neighbors: np.ndar
 
 
 def chunk_to_batch(chunk: Any, readout: np.ndarray, width: int, device: torch.device | str = "cpu") -> Batch:
-    """:func:`frames_to_batch` of a :class:`~trajml.features.GraphChunk` of all atoms."""
+    """:func:`frames_to_batch` of a :class:`~trajml.features.GraphChunk` of all atoms.
+
+    Parameters
+    ----------
+    chunk : GraphChunk
+        Graphs of all atoms.
+    readout : ndarray of int64
+        Atom indices of the targets.
+    width : int
+        Neighbours per row of the padded arrays.
+    device : torch.device or str
+    """
     nbr, dist = padded_from_chunk(chunk, width)
     return frames_to_batch(chunk.species, readout, nbr, dist, device)
 
@@ -149,6 +160,13 @@ class GraphDataset:
     Building streams the trajectories chunk by chunk, writes each trajectory to temporary files and
     renames them only when complete, so an interrupted build leaves no half-written trajectory and
     a rebuild into the same directory reuses the trajectories already finished.
+
+    Parameters
+    ----------
+    directory : str
+        The dataset's folder.
+    meta : dict
+        Its metadata (read by :meth:`open`).
 
     Attributes
     ----------

@@ -96,7 +96,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, numpy values as Python values."""
+    """Deterministic JSON: sorted keys, no spaces, numpy values as Python values.
+
+    Parameters
+    ----------
+    value : object
+        JSON-serialisable, numpy values allowed.
+    """
     return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
@@ -134,9 +140,16 @@ def unit_key(stage: str, stage_version: int, params: dict[str, Any], fingerprint
 class Entry:
     """A finished unit read back from the store: folder, result data and entry metadata.
 
-    ``data`` is the stage's result dict with every numeric array as an ndarray (float64 or int64),
-    whether the entry keeps its arrays in ``arrays.nc`` or (written by an earlier release) as JSON
-    lists in ``result.json``.
+    Attributes
+    ----------
+    key, path : str
+        Store key and folder.
+    data : dict
+        The stage's result, with every numeric array as an ndarray (float64 or int64), whether the
+        entry keeps its arrays in ``arrays.nc`` or (written by an earlier release) as JSON lists in
+        ``result.json``.
+    meta : dict
+        Entry metadata (stage, parameters, timing, ...).
     """
 
     key: str

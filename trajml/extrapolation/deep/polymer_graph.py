@@ -19,7 +19,12 @@ __all__ = ["ring_data", "smiles_graph", "cg_graph", "cg_graph_from_topology", "t
 
 
 def ring_data(ring: RingGraph) -> Data:
-    """A :class:`RingGraph` as ``Data(x, edge_index, edge_attr)`` (float32 features, int64 edges)."""
+    """A :class:`RingGraph` as ``Data(x, edge_index, edge_attr)`` (float32 features, int64 edges).
+
+    Parameters
+    ----------
+    ring : RingGraph
+    """
     return Data(x=torch.from_numpy(np.ascontiguousarray(ring.node_features, dtype=np.float32)),
                 edge_index=torch.from_numpy(np.ascontiguousarray(ring.edge_index, dtype=np.int64)),
                 edge_attr=torch.from_numpy(np.ascontiguousarray(ring.edge_features, dtype=np.float32)))
@@ -30,12 +35,33 @@ def smiles_graph(smiles: str, *, row: int | None = None, id: Any = None) -> Data
 
     See :func:`trajml.extrapolation.polymer_rings.smiles_ring_graph` for the features; ``row`` and ``id``
     are quoted in error messages.
+
+    Parameters
+    ----------
+    smiles : str
+        Repeat-unit SMILES with two ``*`` attachment points.
+    row : int, optional
+        1-based table row, quoted in error messages.
+    id : object, optional
+        Row id, quoted in error messages.
     """
     return ring_data(smiles_ring_graph(smiles, row=row, id=id))
 
 
 def cg_graph(beads: Sequence[str], vocabulary: Sequence[str], *, row: int | None = None, id: Any = None) -> Data:
-    """Ring graph of a coarse-grained repeat unit (beads in chain order; one-hot bead types over ``vocabulary``)."""
+    """Ring graph of a coarse-grained repeat unit (beads in chain order; one-hot bead types over ``vocabulary``).
+
+    Parameters
+    ----------
+    beads : sequence of str
+        Bead names of the repeat unit in chain order.
+    vocabulary : sequence of str
+        Bead types of the one-hot features.
+    row : int, optional
+        1-based table row, quoted in error messages.
+    id : object, optional
+        Row id, quoted in error messages.
+    """
     return ring_data(cg_ring_graph(beads, vocabulary, row=row, id=id))
 
 
@@ -58,6 +84,12 @@ def table_graphs(table: ExtrapolationTable, vocabulary: Sequence[str] = ()) -> l
     """One graph per row of ``table`` (built once per distinct repeat unit).
 
     Errors name the 1-based row and the id of the first row that fails.
+
+    Parameters
+    ----------
+    table : ExtrapolationTable
+    vocabulary : sequence of str
+        Bead types of coarse-grained repeat units.
     """
     cache: dict[Any, Data] = {}
     out = []

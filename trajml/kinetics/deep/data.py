@@ -93,6 +93,19 @@ def split_segments(lengths: Sequence[int], validation: str, fraction: float, lag
 
     Whole trajectories are held out, or (with ``validation='blocks'`` or a single trajectory) one
     random contiguous time block of each; segments too short for one pair at ``lag`` are dropped.
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Frames of each trajectory.
+    validation : {"trajectories", "blocks"}
+        What is held out.
+    fraction : float
+        Share of the frames held out (0: none).
+    lag : int
+        Lag in frames.
+    seed : int
+        Seed of the random choice.
     """
     segs = [(k, 0, int(n)) for k, n in enumerate(lengths)]
     if fraction == 0.0:
