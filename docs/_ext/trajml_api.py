@@ -48,10 +48,10 @@ SUBJECTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("simulation", "Simulation", "Coarse-grained and all-atom PEO/LiTFSI simulations with OpenMM ([sim] extra).",
      ("trajml.sim",)),
     ("kernels", "Kernels", "numba kernels on plain arrays (Å), their NumPy references and CUDA twins.",
-     ("trajml.kernels.correlation", "trajml.kernels.counts", "trajml.kernels.geometry",
+     ("trajml.kernels.correlation", "trajml.kernels.counts", "trajml.kernels.extents", "trajml.kernels.geometry",
       "trajml.kernels.histograms", "trajml.kernels.knn", "trajml.kernels.msd",
       "trajml.kernels.neighbors", "trajml.kernels.neighbors_cuda", "trajml.kernels.neighbors_reference",
-      "trajml.kernels.reference", "trajml.kernels.unwrap", "trajml.kernels.cuda")),
+      "trajml.kernels.reference", "trajml.kernels.unwrap", "trajml.kernels.xtc", "trajml.kernels.cuda")),
 )
 
 #: Deprecated aliases of former paths: not documented (the reference shows the new names).

@@ -64,13 +64,15 @@ _CLASSES: dict[str, type] = {}
 class StoredModel:
     """Base of the classes trajml model files hold: a subclass registers itself when it is defined.
 
-    Class keywords
-    --------------
-    own_file : bool
+    Notes
+    -----
+    A subclass takes two class keywords (``class M(StoredModel, own_file=True)``):
+
+    ``own_file`` (bool)
         The class writes and reads its own file layout (a ``save(path)`` method and a ``load(path)``
         classmethod, with the header of :func:`read_header`); otherwise :func:`save_model` writes its
         dataclass fields (arrays, parameters, nested models) and :func:`load_model` rebuilds it.
-    part : bool
+    ``part`` (bool)
         Stored only inside another model's file (e.g. the surface behind a free-energy model).
 
     Examples
