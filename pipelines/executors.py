@@ -55,7 +55,8 @@ def validate_scheduler(scheduler: Any) -> None:
 
 
 def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
-            on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str) -> None:
+            on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str,
+            on_client: Callable[[Any], None] | None = None) -> None:
     """Run ``func(task, *outcomes_of_task.after)`` for every task, respecting ``task.after``.
 
     Parameters
@@ -74,6 +75,8 @@ def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_wo
         ``failed(task, exc) -> outcome`` for a task whose worker died.
     tag : str
         Unique prefix of task keys on a shared cluster (the run id).
+    on_client : callable, optional
+        Called with the distributed Client before anything is submitted (the store check).
     """
     validate_scheduler(scheduler)
     if scheduler == "serial":
@@ -84,7 +87,7 @@ def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_wo
     elif scheduler in ("threads", "processes"):
         _local_pool(func, tasks, scheduler, n_workers or os.cpu_count() or 1, on_done)
     else:
-        _distributed(func, tasks, scheduler, n_workers, on_done, failed, tag)
+        _distributed(func, tasks, scheduler, n_workers, on_done, failed, tag, on_client)
 
 
 def _local_pool(func: Callable, tasks: Sequence[Any], kind: str, workers: int,
@@ -109,18 +112,24 @@ def _local_pool(func: Callable, tasks: Sequence[Any], kind: str, workers: int,
     if kind == "threads":
         pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(workers)
     else:
-        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        from trajml.parallel.orphans import follow_parent
+
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=follow_parent)  # no orphans after a kill
     with pool, _Done():
         dask.compute(*graph.values(), scheduler=kind, pool=pool)
 
 
 def _distributed(func: Callable, tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
-                 on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str) -> None:
+                 on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str,
+                 on_client: Callable[[Any], None] | None) -> None:
     from dask.distributed import as_completed
 
     from trajml.parallel.schedulers import _client_for
 
     with _client_for(scheduler, n_workers) as client:
+        if on_client is not None:
+            on_client(client)
         futures: dict[str, Any] = {}
         owner: dict[str, Any] = {}
         for i, t in enumerate(tasks):
