@@ -22,8 +22,8 @@ __all__ = ["check_shared_store"]
 _PREFIX = ".probe-"
 
 
-def _worker_probe(root: str, token: str) -> str:
-    """On a worker: read the driver's probe in ``root`` and write this worker's; return its file name."""
+def _worker_probe(root: str, token: str, worker: str = "") -> str:
+    """On ``worker`` (its address): read the driver's probe in ``root``, write its own; return that file's name."""
     driver = os.path.join(root, f"{_PREFIX}{token}")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"the folder does not exist on host {socket.gethostname()}")
@@ -73,9 +73,9 @@ def check_shared_store(client: Any, root: str) -> None:
                 pass
 
 
-def _probe(root: str, token: str) -> str:
-    # Looked up at call time, so a test can stand in for the worker's side.
-    return _worker_probe(root, token)
+def _probe(root: str, token: str, dask_worker: Any = None) -> str:
+    # Dask passes the worker; _worker_probe is looked up at call time, so a test can stand in for it.
+    return _worker_probe(root, token, getattr(dask_worker, "address", ""))
 
 
 def _refuse(worker: str, root: str, why: str) -> None:
