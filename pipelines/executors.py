@@ -117,7 +117,9 @@ def _local_pool(func: Callable, tasks: Sequence[Any], kind: str, workers: int,
         pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                                       initializer=follow_parent)  # no orphans after a kill
     with pool, _Done():
-        dask.compute(*graph.values(), scheduler=kind, pool=pool)
+        # chunksize=1: Dask's process scheduler otherwise hands up to 6 ready units to one worker, in turn.
+        extra = {"chunksize": 1} if kind == "processes" else {}
+        dask.compute(*graph.values(), scheduler=kind, pool=pool, **extra)
 
 
 def _distributed(func: Callable, tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
