@@ -12,9 +12,10 @@
   an existing cluster. Units run where the workers are; the results store and
   the inputs must be on a file system the workers share with the driver.
 
-Batch clusters (SLURM, PBS, SGE, LSF) come through dask-jobqueue: start a
-cluster whose jobs are Dask workers and hand its Client to
-:func:`trajml.pipelines.run_pipeline`::
+Batch clusters (SLURM, PBS) come through dask-jobqueue: a pipeline's ``cluster:`` mapping
+(``trajml run --cluster type=slurm ...``, ``run_pipeline(cluster={...})``; see
+:mod:`trajml.parallel.jobqueue`) starts one for the run, or hand the Client of a cluster you
+started (any dask-jobqueue class) to :func:`trajml.pipelines.run_pipeline`::
 
     from dask.distributed import Client
     from dask_jobqueue import SLURMCluster        # or PBSCluster
@@ -24,8 +25,11 @@ cluster whose jobs are Dask workers and hand its Client to
     cluster.scale(jobs=4)                         # 4 batch jobs of 16 workers each
     run_pipeline("sweep.yaml", scheduler=Client(cluster))
 
-or start ``dask scheduler`` and ``dask worker tcp://HOST:8786`` in job scripts
-and pass the address: ``trajml run sweep.yaml --scheduler tcp://HOST:8786``.
+or start ``dask scheduler --scheduler-file FILE`` and ``dask worker --scheduler-file FILE`` in job
+scripts and pass the file: ``trajml run sweep.yaml --scheduler-file FILE``
+(:mod:`trajml.parallel.connect`). On every distributed scheduler the driver first checks that
+each worker reads and writes the results store (:mod:`trajml.pipelines.store_probe`).
+Workers of "processes" and "local" exit when their driver dies (:mod:`trajml.parallel.orphans`).
 Each unit runs single-threaded inside its worker, so give workers one thread.
 Scripts that use "local" or "processes" need the usual ``if __name__ == "__main__":``
 guard (worker processes are spawned and re-import the main module); the

@@ -35,7 +35,7 @@ from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.outputs import claim_outputs, outputs_lock
-from trajml.pipelines.store_probe import check_shared_store
+from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
 from trajml.pipelines.registry import StageContext, get_stage
 from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
@@ -76,6 +76,7 @@ class UnitTask:
     fingerprint: str
     log: bool = False  # print a "started" line from the worker (a batch log; the driver logs the finish)
     timeout: float | None = None  # seconds (unit_timeout); None: no limit
+    marker: str = ""  # the run's marker file in the store: a worker that does not see it has another store
 
 
 @dataclass
@@ -250,6 +251,9 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     bad = [o for o in after if o.status not in ("computed", "reused")]
     if bad:
         return outcome("skipped", f"needs {bad[0].stage_id}, which {bad[0].status}")
+    blind = missing_store(task.marker)
+    if blind:
+        return outcome("failed", f"SharedStoreError: {blind}")
     if task.log:
         from trajml._progress import log_line
 
@@ -400,8 +404,9 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
     tasks, known = plan(spec, store)
     summary.outcomes.extend(known)
     bars = _StageProgress(spec, tasks, progress, run_id)
-    if bars.lines or timeout is not None:
-        tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout) for t in tasks]
+    remove_run_markers(store.root)  # a killed run's (the lock says no other run is here)
+    marker = place_run_marker(store.root, run_id)
+    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker) for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
     def on_done(o: Outcome) -> None:
@@ -416,6 +421,7 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
     finally:
         journal.close()
         bars.close()
+        remove_run_markers(store.root)
     order = {(s.name, st.id): i for i, (s, st) in enumerate((s, st) for s in spec.systems for st in spec.stages)}
     summary.outcomes.sort(key=lambda o: order.get((o.system, o.stage_id), -1))
     summary.wall_s = time.perf_counter() - t0

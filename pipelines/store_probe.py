@@ -6,6 +6,10 @@ worker that cannot see or write it would fail each unit it takes (or, worse, sto
 driver never sees). So at start the driver writes a probe file into the store, every worker reads
 it and writes its own, and the driver reads those back; the first worker that fails stops the run
 with a :class:`~trajml.errors.SharedStoreError` naming the worker and the path.
+
+Workers that join later (a batch job that leaves the queue after the run started) are checked by
+each unit: the run keeps a marker file in the store, and a unit whose worker does not see it fails
+at once with the same message instead of writing results where the driver cannot read them.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Any
 
 from trajml.errors import SharedStoreError
 
-__all__ = ["check_shared_store"]
+__all__ = ["check_shared_store", "place_run_marker", "remove_run_markers", "missing_store"]
 
 _PREFIX = ".probe-"
+_MARKER = ".run-"
 
 
 def _worker_probe(root: str, token: str, worker: str = "") -> str:
@@ -78,8 +83,41 @@ def _probe(root: str, token: str, dask_worker: Any = None) -> str:
     return _worker_probe(root, token, getattr(dask_worker, "address", ""))
 
 
+def _message(worker: str, root: str, why: str) -> str:
+    return (f"Dask worker {worker} cannot use the results store '{root}' ({why}). Every worker must read and "
+            "write the pipeline's outputs folder on a file system it shares with the driver: put 'outputs' "
+            "(--outputs) on a shared file system (not a node-local scratch folder), or start the workers where "
+            "they see it.")
+
+
 def _refuse(worker: str, root: str, why: str) -> None:
-    raise SharedStoreError(
-        f"Dask worker {worker} cannot use the results store '{root}' ({why}). Every worker must read and "
-        "write the pipeline's outputs folder on a file system it shares with the driver: put 'outputs' "
-        "(--outputs) on a shared file system (not a node-local scratch folder), or start the workers where they see it.")
+    raise SharedStoreError(_message(worker, root, why))
+
+
+def place_run_marker(root: str, run_id: str) -> str:
+    """Write the run's marker file into the store folder ``root``; return its path."""
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, f"{_MARKER}{run_id}")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(run_id)
+    return path
+
+
+def remove_run_markers(root: str) -> None:
+    """Remove every run marker (this run's at its end; a killed run's at the next start, under the lock)."""
+    if os.path.isdir(root):
+        for name in os.listdir(root):
+            if name.startswith((_MARKER, _PREFIX)):
+                try:
+                    os.remove(os.path.join(root, name))
+                except OSError:
+                    pass
+
+
+def missing_store(marker: str) -> str | None:
+    """On a worker: None when it sees the run marker, else the text of a :class:`SharedStoreError`."""
+    if not marker or os.path.isfile(marker):
+        return None
+    worker = f"on host {socket.gethostname()} (PID {os.getpid()})"
+    return _message(worker, os.path.dirname(marker), f"the run's marker file {os.path.basename(marker)} is not "
+                    "there")

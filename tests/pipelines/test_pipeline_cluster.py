@@ -8,6 +8,7 @@ fast and lets a test stand in for one worker's view of the file system.
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import time
@@ -174,3 +175,22 @@ def test_cluster_settings_in_yaml_and_on_the_command_line_are_checked(tmp_path, 
     good = _pipeline(tmp_path, 1, "cluster: {type: pbs, cores: 4, memory: 8GB, walltime: '01:00:00', jobs: 2}\n")
     assert load_pipeline(good).cluster == {"type": "pbs", "cores": 4, "memory": "8GB", "walltime": "01:00:00",
                                            "jobs": 2}
+
+
+def test_unit_on_a_worker_that_joined_late_without_the_store_fails_at_once(tmp_path):
+    """A worker that joins after the start-up check is checked by each unit (the run's marker file)."""
+    import dataclasses
+
+    from trajml.pipelines.runner import execute_unit, plan
+    from trajml.store.results import ResultStore
+
+    spec = load_pipeline(_pipeline(tmp_path, 1))
+    store = ResultStore(str(tmp_path / "out" / "store"))
+    (task,), _ = plan(spec, store)
+    elsewhere = tmp_path / "node-local" / "store" / ".run-20260101-000000-abcdef"  # never written
+    outcome = execute_unit(dataclasses.replace(task, marker=str(elsewhere)))
+    assert outcome.status == "failed"
+    assert re.match(rf"SharedStoreError: Dask worker on host \S+ \(PID {os.getpid()}\) cannot use the results store "
+                    rf"'{re.escape(str(elsewhere.parent))}' \(the run's marker file {elsewhere.name} is not there\)",
+                    outcome.reason), outcome.reason
+    assert not store.has(task.key)
