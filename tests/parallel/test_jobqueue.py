@@ -76,3 +76,13 @@ def test_unknown_setting_is_refused_with_the_known_ones():
 def test_bad_cluster_settings(settings, match):
     with pytest.raises(InvalidParameterError, match=match):
         normalise_cluster(settings)
+
+
+def test_no_submit_command_here_fails_before_waiting_for_workers(tmp_path, monkeypatch):
+    from trajml.parallel.jobqueue import start_cluster
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no qsub
+    for kind, command in (("slurm", "sbatch"), ("pbs", "qsub")):
+        with pytest.raises(FileNotFoundError, match=rf"A cluster of type '{kind}' submits its jobs with '{command}', "
+                           r"which is not on this machine's PATH: run trajml where those jobs can be submitted"):
+            start_cluster({"type": kind, "cores": 1, "memory": "1GB"})

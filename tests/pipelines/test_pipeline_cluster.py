@@ -194,3 +194,13 @@ def test_unit_on_a_worker_that_joined_late_without_the_store_fails_at_once(tmp_p
                     rf"'{re.escape(str(elsewhere.parent))}' \(the run's marker file {elsewhere.name} is not there\)",
                     outcome.reason), outcome.reason
     assert not store.has(task.key)
+
+
+def test_cluster_of_the_pipeline_is_started_through_its_batch_system(tmp_path, monkeypatch):
+    """With no SLURM here the run stops at the submit command, naming it, instead of waiting for workers."""
+    pipeline = _pipeline(tmp_path, 1, "cluster: {type: slurm, cores: 1, memory: 1GB, jobs: 2}\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="submits its jobs with 'sbatch', which is not on this machine's PATH"):
+        run_pipeline(pipeline, progress=False)
+    # The command line's choice wins over the file's cluster.
+    assert run_pipeline(pipeline, scheduler="serial", progress=False, report=False).computed == 1

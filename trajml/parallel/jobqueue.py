@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -125,7 +126,19 @@ def make_cluster(settings: Mapping[str, Any]) -> Any:
 
 
 def start_cluster(settings: Mapping[str, Any]) -> Any:
-    """:func:`make_cluster`, then submit its ``jobs`` batch jobs (1 unless set)."""
+    """:func:`make_cluster`, then submit its ``jobs`` batch jobs (1 unless set).
+
+    Raises
+    ------
+    FileNotFoundError
+        The batch system's submit command (``sbatch``, ``qsub``) is not on this machine's PATH: no
+        job could start, and the run would wait for workers forever.
+    """
+    submit = getattr(_classes(settings["type"])[1], "submit_command", None)
+    if submit and shutil.which(submit.split()[0]) is None:
+        raise FileNotFoundError(f"A cluster of type {settings['type']!r} submits its jobs with '{submit}', which is "
+                                "not on this machine's PATH: run trajml where those jobs can be submitted (a login "
+                                "node), or leave out 'cluster' (--cluster) to run here.")
     cluster = make_cluster(settings)
     cluster.scale(jobs=int(settings.get("jobs", 1)))
     return cluster
