@@ -35,11 +35,11 @@ from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.outputs import claim_outputs, outputs_lock
-from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
 from trajml.pipelines.registry import StageContext, get_stage
 from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
+from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 

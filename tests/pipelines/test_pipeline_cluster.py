@@ -8,8 +8,8 @@ fast and lets a test stand in for one worker's view of the file system.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import socket
 import time
 
@@ -64,7 +64,8 @@ def test_scheduler_file_from_the_pipeline_and_from_the_command_line(tmp_path, cl
     code = main(["run", str(plain), "--scheduler-file", str(path), "--no-progress", "--outputs", str(tmp_path / "c")])
     assert code == 0, capsys.readouterr().err
     assert client.scheduler.address.startswith("tcp://127.0.0.1:")
-    assert f"distributed:{client.scheduler.address}" == json.loads((tmp_path / "c" / "summary.json").read_text())["scheduler"]
+    written = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert written["scheduler"] == f"distributed:{client.scheduler.address}"
 
 
 def test_missing_scheduler_file_is_refused_before_anything_is_written(tmp_path, capsys):
