@@ -82,7 +82,7 @@ def open_scheduler(placement: Placement) -> Iterator[Any]:
 
         cluster = start_cluster(placement.cluster)
         try:
-            with Client(cluster, set_as_default=False) as client:
+            with Client(cluster) as client:
                 yield client
         finally:
             cluster.close()

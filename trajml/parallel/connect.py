@@ -76,7 +76,7 @@ def connect(address: str | None = None, scheduler_file: str | os.PathLike | None
         address = read_scheduler_file(scheduler_file, flag)  # type: ignore[arg-type]
         where = f" (named in the scheduler file '{os.fspath(scheduler_file)}')"  # type: ignore[arg-type]
     try:
-        return Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+        return Client(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError) as exc:
         stale = " The file may be left over from a scheduler that has stopped: start a new one." if where else ""
         raise SchedulerConnectionError(
