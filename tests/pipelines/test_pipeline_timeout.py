@@ -80,3 +80,18 @@ def test_bad_unit_timeouts(tmp_path, capsys):
         main(["run", str(good), "--unit-timeout", "soon"])
     assert "argument --unit-timeout: must be a float in (0, inf) s or None. Got 'soon' instead." in \
         capsys.readouterr().err
+
+
+def test_hung_unit_on_a_distributed_worker(tmp_path):
+    """The limit holds on a Dask worker too (in this process, where the test stages are registered)."""
+    from dask.distributed import Client, LocalCluster
+
+    make_systems(tmp_path, 2)
+    pipeline = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out"), STAGES) + "unit_timeout: 1\n")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client:
+        summary = run_pipeline(pipeline, scheduler=client, progress=False, report=False)
+    status = {o.unit: o.status for o in summary.outcomes}
+    assert status == {"sys0/nap": "failed", "sys0/after_nap": "skipped", "sys1/nap": "computed",
+                      "sys1/after_nap": "computed"}
+    assert "sys0/nap ran longer than the unit time limit of 1 s" in summary.failures[0].reason
