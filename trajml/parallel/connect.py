@@ -50,7 +50,7 @@ def read_scheduler_file(path: str | os.PathLike, flag: str = "scheduler_file") -
 
 
 def connect(address: str | None = None, scheduler_file: str | os.PathLike | None = None,
-            timeout_s: float = CONNECT_TIMEOUT_S, flag: str = "scheduler_file") -> Any:
+            timeout_s: float | None = None, flag: str = "scheduler_file") -> Any:
     """A ``dask.distributed.Client`` of a running scheduler (close it when done).
 
     Parameters
@@ -59,8 +59,8 @@ def connect(address: str | None = None, scheduler_file: str | os.PathLike | None
         ``tcp://host:port``.
     scheduler_file : path, optional
         A file written by ``dask scheduler --scheduler-file``; used when ``address`` is None.
-    timeout_s : float
-        Seconds to wait for the scheduler to answer.
+    timeout_s : float, optional
+        Seconds to wait for the scheduler to answer (default :data:`CONNECT_TIMEOUT_S`).
     flag : str
         How the caller named the file (``--scheduler-file`` on the command line), for messages.
 
@@ -72,6 +72,7 @@ def connect(address: str | None = None, scheduler_file: str | os.PathLike | None
     from dask.distributed import Client
 
     where = ""
+    timeout_s = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
     if address is None:
         address = read_scheduler_file(scheduler_file, flag)  # type: ignore[arg-type]
         where = f" (named in the scheduler file '{os.fspath(scheduler_file)}')"  # type: ignore[arg-type]
