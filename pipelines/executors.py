@@ -12,9 +12,10 @@
   an existing cluster. Units run where the workers are; the results store and
   the inputs must be on a file system the workers share with the driver.
 
-Batch clusters (SLURM, PBS, SGE, LSF) come through dask-jobqueue: start a
-cluster whose jobs are Dask workers and hand its Client to
-:func:`trajml.pipelines.run_pipeline`::
+Batch clusters (SLURM, PBS) come through dask-jobqueue: a pipeline's ``cluster:`` mapping
+(``trajml run --cluster type=slurm ...``, ``run_pipeline(cluster={...})``; see
+:mod:`trajml.parallel.jobqueue`) starts one for the run, or hand the Client of a cluster you
+started (any dask-jobqueue class) to :func:`trajml.pipelines.run_pipeline`::
 
     from dask.distributed import Client
     from dask_jobqueue import SLURMCluster        # or PBSCluster
@@ -24,8 +25,11 @@ cluster whose jobs are Dask workers and hand its Client to
     cluster.scale(jobs=4)                         # 4 batch jobs of 16 workers each
     run_pipeline("sweep.yaml", scheduler=Client(cluster))
 
-or start ``dask scheduler`` and ``dask worker tcp://HOST:8786`` in job scripts
-and pass the address: ``trajml run sweep.yaml --scheduler tcp://HOST:8786``.
+or start ``dask scheduler --scheduler-file FILE`` and ``dask worker --scheduler-file FILE`` in job
+scripts and pass the file: ``trajml run sweep.yaml --scheduler-file FILE``
+(:mod:`trajml.parallel.connect`). On every distributed scheduler the driver first checks that
+each worker reads and writes the results store (:mod:`trajml.pipelines.store_probe`).
+Workers of "processes" and "local" exit when their driver dies (:mod:`trajml.parallel.orphans`).
 Each unit runs single-threaded inside its worker, so give workers one thread.
 Scripts that use "local" or "processes" need the usual ``if __name__ == "__main__":``
 guard (worker processes are spawned and re-import the main module); the
@@ -55,7 +59,8 @@ def validate_scheduler(scheduler: Any) -> None:
 
 
 def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
-            on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str) -> None:
+            on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str,
+            on_client: Callable[[Any], None] | None = None) -> None:
     """Run ``func(task, *outcomes_of_task.after)`` for every task, respecting ``task.after``.
 
     Parameters
@@ -74,6 +79,8 @@ def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_wo
         ``failed(task, exc) -> outcome`` for a task whose worker died.
     tag : str
         Unique prefix of task keys on a shared cluster (the run id).
+    on_client : callable, optional
+        Called with the distributed Client before anything is submitted (the store check).
     """
     validate_scheduler(scheduler)
     if scheduler == "serial":
@@ -84,7 +91,7 @@ def execute(func: Callable[..., Any], tasks: Sequence[Any], scheduler: Any, n_wo
     elif scheduler in ("threads", "processes"):
         _local_pool(func, tasks, scheduler, n_workers or os.cpu_count() or 1, on_done)
     else:
-        _distributed(func, tasks, scheduler, n_workers, on_done, failed, tag)
+        _distributed(func, tasks, scheduler, n_workers, on_done, failed, tag, on_client)
 
 
 def _local_pool(func: Callable, tasks: Sequence[Any], kind: str, workers: int,
@@ -109,18 +116,26 @@ def _local_pool(func: Callable, tasks: Sequence[Any], kind: str, workers: int,
     if kind == "threads":
         pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(workers)
     else:
-        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        from trajml.parallel.orphans import follow_parent
+
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=follow_parent)  # no orphans after a kill
     with pool, _Done():
-        dask.compute(*graph.values(), scheduler=kind, pool=pool)
+        # chunksize=1: Dask's process scheduler otherwise hands up to 6 ready units to one worker, in turn.
+        extra = {"chunksize": 1} if kind == "processes" else {}
+        dask.compute(*graph.values(), scheduler=kind, pool=pool, **extra)
 
 
 def _distributed(func: Callable, tasks: Sequence[Any], scheduler: Any, n_workers: int | None,
-                 on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str) -> None:
+                 on_done: Callable[[Any], None], failed: Callable[[Any, BaseException], Any], tag: str,
+                 on_client: Callable[[Any], None] | None) -> None:
     from dask.distributed import as_completed
 
     from trajml.parallel.schedulers import _client_for
 
     with _client_for(scheduler, n_workers) as client:
+        if on_client is not None:
+            on_client(client)
         futures: dict[str, Any] = {}
         owner: dict[str, Any] = {}
         for i, t in enumerate(tasks):

@@ -36,7 +36,11 @@ from trajml.features.first_shell import shared_cache
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.outputs import claim_outputs, outputs_lock
 from trajml.pipelines.registry import StageContext, get_stage
+from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
+from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
+from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
+from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 
 __all__ = ["UnitTask", "Outcome", "RunSummary", "DamagedEntryWarning", "plan", "execute_unit", "run_pipeline"]
@@ -71,6 +75,8 @@ class UnitTask:
     store_root: str
     fingerprint: str
     log: bool = False  # print a "started" line from the worker (a batch log; the driver logs the finish)
+    timeout: float | None = None  # seconds (unit_timeout); None: no limit
+    marker: str = ""  # the run's marker file in the store: a worker that does not see it has another store
 
 
 @dataclass
@@ -275,18 +281,26 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     bad = [o for o in after if o.status not in ("computed", "reused")]
     if bad:
         return outcome("skipped", f"needs {bad[0].stage_id}, which {bad[0].status}")
+    blind = missing_store(task.marker)
+    if blind:
+        return outcome("failed", f"SharedStoreError: {blind}")
     if task.log:
         from trajml._progress import log_line
 
         log_line(f"{task.unit}: started")
     started, t0 = time.time(), time.perf_counter()
-    try:
+
+    def compute() -> Any:  # the unit's work, which unit_timeout limits (storing it is not)
+        nonlocal ctx
         deps = {p: store.get(k).data for p, k in task.dependencies.items()}
-        sdef = get_stage(task.stage)
         # Units of one system on different workers share one first-shell cut-off per pair.
         with shared_cache(os.path.join(task.store_root, "cache", "first_shell")):
             ctx = StageContext(task.system, deps, opener=_open)
-            output = sdef.func(ctx, dict(task.params))
+            return sdef.func(ctx, dict(task.params))
+
+    try:
+        sdef = get_stage(task.stage)
+        output = call_with_timeout(compute, task.timeout, task.unit)
         seconds = time.perf_counter() - t0
         meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
                 "system": task.system.name, "params": task.params, "dependencies": task.dependencies,
@@ -326,19 +340,20 @@ def _write_json(path: str, value: Any) -> None:
     atomic_write_json(path, value, indent=1, default=str)
 
 
-def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any = "local",
+def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any = None,
                  n_workers: int | None = None, resume: bool = False, progress: bool = True,
-                 outputs: str | None = None, report: bool = True) -> RunSummary:
+                 outputs: str | None = None, report: bool = True, scheduler_file: str | os.PathLike | None = None,
+                 cluster: dict[str, Any] | None = None, unit_timeout: float | None = None) -> RunSummary:
     """Run every (system × stage) unit of a pipeline that is not stored yet, then write the report.
 
     Parameters
     ----------
     pipeline : PipelineSpec or path
         A validated spec, or a YAML file (validated here; errors raise before anything runs).
-    scheduler : str or dask.distributed.Client
-        "local" (a LocalCluster, default), "processes", "serial", a scheduler
-        address, or a Client (e.g. of a dask-jobqueue cluster); see
-        :mod:`trajml.pipelines.executors`.
+    scheduler : str or dask.distributed.Client, optional
+        "local" (a LocalCluster), "processes", "serial", a scheduler address, or a
+        Client (e.g. of a dask-jobqueue cluster); see :mod:`trajml.pipelines.executors`.
+        Default: the pipeline file's ``scheduler_file`` or ``cluster``, else "local".
     n_workers : int, optional
         Workers of "local" and "processes" (default: all cores).
     resume : bool
@@ -351,6 +366,15 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         Output folder instead of the pipeline's ``outputs``.
     report : bool
         Write the HTML report (``OUTPUTS/report/index.html``).
+    scheduler_file : path, optional
+        Run on the Dask scheduler that wrote this file (``dask scheduler --scheduler-file FILE``)
+        and its workers, instead of ``scheduler`` (:mod:`trajml.parallel.connect`).
+    cluster : dict, optional
+        Start a SLURM or PBS cluster with dask-jobqueue, e.g. ``{"type": "slurm", "cores": 16,
+        "memory": "64GB", "walltime": "04:00:00", "jobs": 4}`` (:mod:`trajml.parallel.jobqueue`).
+    unit_timeout : float, optional
+        Longest run time of one unit in s; a unit that takes longer fails with its name and the
+        timeout, and the other units go on. Default: the pipeline file's, else no limit.
 
     Returns
     -------
@@ -364,17 +388,28 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         The outputs folder holds files trajml did not write (see :mod:`trajml.pipelines.outputs`).
     OutputsLockedError
         Another run is working in the outputs folder.
+    FileNotFoundError
+        The scheduler file does not exist.
+    SchedulerConnectionError
+        No scheduler answers at the address (or the scheduler file's) within a few seconds.
+    SharedStoreError
+        A worker cannot read or write the results store (:mod:`trajml.pipelines.store_probe`).
     """
-    validate_scheduler(scheduler)
+    if scheduler is not None:
+        validate_scheduler(scheduler)
+    if unit_timeout is not None:
+        unit_timeout = RUN_PIPELINE_OPTIONS["unit_timeout"].validate(unit_timeout, "run_pipeline")
     spec = pipeline if isinstance(pipeline, PipelineSpec) else load_pipeline(pipeline)
+    placement = resolve_placement(spec, scheduler, scheduler_file, cluster)
+    timeout = unit_timeout if unit_timeout is not None else spec.unit_timeout
     out = os.path.abspath(outputs or spec.outputs)
     claim_outputs(out)  # refuses a folder holding a user's files before writing anything
-    with outputs_lock(out):
-        return _run_locked(spec, out, scheduler, n_workers, resume, progress, report)
+    with outputs_lock(out), open_scheduler(placement) as where:
+        return _run_locked(spec, out, where, n_workers, resume, progress, report, timeout)
 
 
 def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | None, resume: bool,
-                progress: bool, report: bool) -> RunSummary:
+                progress: bool, report: bool, timeout: float | None = None) -> RunSummary:
     """:func:`run_pipeline` once the outputs folder is claimed and locked."""
     store = ResultStore(os.path.join(out, "store"))
     # The lock means no other run writes here: whatever tmp/ holds was left by a killed run.
@@ -399,8 +434,9 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
     tasks, known = plan(spec, store)
     summary.outcomes.extend(known)
     bars = _StageProgress(spec, tasks, progress, run_id)
-    if bars.lines:
-        tasks = [dataclasses.replace(t, log=True) for t in tasks]
+    remove_run_markers(store.root)  # a killed run's (the lock says no other run is here)
+    marker = place_run_marker(store.root, run_id)
+    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker) for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
     def on_done(o: Outcome) -> None:
@@ -410,10 +446,12 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
         bars.update(o)
 
     try:
-        execute(execute_unit, tasks, scheduler, n_workers, on_done, _worker_died, run_id)
+        execute(execute_unit, tasks, scheduler, n_workers, on_done, _worker_died, run_id,
+                on_client=lambda client: check_shared_store(client, store.root))
     finally:
         journal.close()
         bars.close()
+        remove_run_markers(store.root)
     order = {(s.name, st.id): i for i, (s, st) in enumerate((s, st) for s in spec.systems for st in spec.stages)}
     summary.outcomes.sort(key=lambda o: order.get((o.system, o.stage_id), -1))
     summary.wall_s = time.perf_counter() - t0

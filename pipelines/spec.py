@@ -25,6 +25,14 @@ Format (``version: 1``)
       - {stage: rdf, id: rdf_li_o, sel_a: name Li, sel_b: name O, r_max: 12.0}
       - {stage: coordination, cutoff_from: rdf_li_o}
     outputs: results                 # folder (relative to the working directory)
+    unit_timeout: 3600               # optional: s one unit may run; a longer one fails, the rest go on
+    cluster:                         # optional: a SLURM/PBS cluster (dask-jobqueue), or instead
+      {type: slurm, cores: 16, processes: 16, memory: 64GB, walltime: "04:00:00", jobs: 4}
+    # scheduler_file: scheduler.json # a running scheduler's file (relative to the working directory)
+
+The run keys (``scheduler_file``, ``cluster``, ``unit_timeout``) are declared once in
+:mod:`trajml.pipelines.run_options`; ``run_pipeline``'s keywords and ``trajml run``'s flags
+override them.
 
 ``reader:`` takes the reader options of :func:`trajml.io.open_source` (the command line's
 ``--dt``, ``--box``, …), declared once in :data:`trajml.io.reader_options.READER_OPTIONS`:
@@ -59,6 +67,7 @@ import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
 from trajml._validation import TEMPERATURE_RANGE_K
 from trajml.errors import TrajmlError
 from trajml.pipelines.registry import REQUIRED, check_param, closest, get_stage, stage_names
+from trajml.pipelines.run_options import FILE_KEYS, RUN_PIPELINE_OPTIONS
 from trajml.pipelines.yamlmarks import YAMLTooLarge, line_of, load_marked
 
 __all__ = ["PipelineSpecError", "SystemSpec", "StageSpec", "PipelineSpec", "load_pipeline", "parse_pipeline",
@@ -70,7 +79,7 @@ TOPOLOGY_PATTERNS = ("*.psf", "*.tpr", "*.gro", "*.pdb", "*.data")
 TRAJECTORY_PATTERNS = ("*.xtc", "*.dcd", "*.trr", "*.nc", "*.lammpstrj", "*.dump")
 #: Longest pipeline file read (characters): bounds the memory a spec may take, even under ``--check``.
 MAX_SPEC_CHARS = 1 << 20
-_TOP_KEYS = ("version", "name", "inputs", "stages", "outputs")
+_TOP_KEYS = ("version", "name", "inputs", "stages", "outputs", *FILE_KEYS)
 _INPUT_KEYS = ("name", "bundled", "glob", "topology", "trajectory", "metadata", "reader", "type_map", "backend",
                "format", "topology_format", "on_damage")
 #: Reader options an input may also give at its top level (the format before ``reader:``).
@@ -172,6 +181,9 @@ class PipelineSpec:
     stages: tuple[StageSpec, ...]
     outputs: str
     notes: tuple[str, ...] = field(default=(), compare=False)
+    scheduler_file: str | None = None
+    cluster: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    unit_timeout: float | None = None
 
 
 def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
@@ -261,12 +273,37 @@ class _Validator:
         systems = self.inputs(doc["inputs"], line_of(doc, "inputs")) if "inputs" in doc else []
         stages = self.stages(doc["stages"], line_of(doc, "stages")) if "stages" in doc else []
         outputs = self.outputs(doc.get("outputs", f"{name}_results"), line_of(doc, "outputs"))
+        run = self.run_options(doc)
         if self.problems:
             raise PipelineSpecError(self.filename, self.problems)
         for note in self.notes:
             warnings.warn(note, DeprecationWarning, stacklevel=3)
         return PipelineSpec(str(name), os.path.abspath(self.filename), tuple(systems), tuple(stages), outputs,
-                            tuple(self.notes))
+                            tuple(self.notes), **run)
+
+    def run_options(self, doc: Mapping) -> dict[str, Any]:
+        """``scheduler_file``, ``cluster`` and ``unit_timeout``: each checked by its declaration."""
+        from trajml.parallel.jobqueue import cluster_problems
+
+        out: dict[str, Any] = {}
+        if "scheduler_file" in doc and "cluster" in doc:
+            self.bad(line_of(doc, "cluster"), "cluster", "cannot be combined with 'scheduler_file' (line "
+                     f"{line_of(doc, 'scheduler_file')}): give one.")
+        for key in FILE_KEYS:
+            if doc.get(key) is None:
+                continue
+            line = line_of(doc, key)
+            if key == "cluster":  # one line per bad setting, at its own line
+                node = doc[key]
+                for k, text in cluster_problems(node):
+                    own = isinstance(node, Mapping) and k in node
+                    self.bad(line_of(node, k) if own else line, f"cluster.{k}" if k else "cluster", text)
+            value, problem = check_param(RUN_PIPELINE_OPTIONS[key], _plain(doc[key]), "pipeline")
+            if problem and key != "cluster":
+                self.bad(line, key, problem)
+            elif not problem:
+                out[key] = os.path.abspath(os.path.expanduser(value)) if key == "scheduler_file" else value
+        return out
 
     def outputs(self, node: Any, line: int) -> str:
         if isinstance(node, Mapping):

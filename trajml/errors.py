@@ -14,6 +14,8 @@ __all__ = [
     "CorruptTrajectoryError",
     "ImplausibleFrameError",
     "MissingBoxError",
+    "SchedulerConnectionError",
+    "SharedStoreError",
     "EmptySelectionError",
     "SelectionError",
     "NonFiniteCoordinatesError",
@@ -66,6 +68,14 @@ class NonFiniteCoordinatesError(TrajmlError, ValueError):
 
 class MissingExtraError(TrajmlError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class SchedulerConnectionError(TrajmlError, ConnectionError):
+    """A Dask scheduler (an address or a scheduler file) that cannot be reached; the message names it."""
+
+
+class SharedStoreError(TrajmlError, OSError):
+    """A worker that cannot read or write the results store: the message names the worker and the path."""
 
 
 class InvalidParameterError(TrajmlError, ValueError, TypeError):

@@ -18,7 +18,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def test_check_lists_units_of_the_bundled_demo(capsys):
     args = _parser().parse_args(["run", "spe_demo", "--check"])
-    assert args.scheduler == "local" and not args.resume
+    # No --scheduler: the pipeline's scheduler_file or cluster if it has one, else "local".
+    assert args.scheduler is None and not args.resume
+    from trajml.pipelines import load_pipeline
+    from trajml.pipelines.run_scheduler import resolve_placement
+
+    assert resolve_placement(load_pipeline(run_cmd._resolve("spe_demo")), None, None, None).scheduler == "local"
     assert args.func(args) == 0
     assert "1 systems × 10 stages = 10 units" in capsys.readouterr().out
 

@@ -10,18 +10,21 @@ from typing import Any
 from trajml.cli._common import print_notes
 from trajml.cli._options import add_parameters
 from trajml.parallel.options import RUN_OPTIONS
+from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 
 __all__ = ["register", "run", "PIPELINE_OPTIONS"]
 
 #: The run options of a pipeline: the engine's, with a LocalCluster by default (units in parallel).
 PIPELINE_OPTIONS = {
     "scheduler": RUN_OPTIONS["scheduler"].replace(
-        default="local", help="local (a LocalCluster), threads, processes, serial, or a dask scheduler address "
-        "such as tcp://host:8786"),
+        default=None, help="local (a LocalCluster), threads, processes, serial, or a dask scheduler address "
+        "such as tcp://host:8786", none_help="the pipeline's scheduler_file or cluster, else local"),
     "n_workers": RUN_OPTIONS["n_workers"],
     # On by default: a bar per stage on a terminal, timestamped lines in a batch job's log.
     "progress": RUN_OPTIONS["progress"].replace(help="show progress (--no-progress: none)",
                                                 none_help="bars on a terminal, timestamped lines otherwise"),
+    # Where units run besides --scheduler, and the per-unit time limit (also top-level keys of the YAML).
+    **RUN_PIPELINE_OPTIONS,
 }
 
 
@@ -68,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {s.name}: {os.path.basename(s.topology)} + {len(s.trajectories)} trajectory file(s)")
         return 0
     summary = run_pipeline(spec, scheduler=args.scheduler, n_workers=args.n_workers, resume=args.resume,
-                           progress=args.progress is not False, outputs=args.outputs)
+                           progress=args.progress is not False, outputs=args.outputs,
+                           scheduler_file=args.scheduler_file, cluster=args.cluster, unit_timeout=args.unit_timeout)
     print_notes("trajml run", summary.notes)
     print(summary.text())
     print(f"Report: {summary.report}")

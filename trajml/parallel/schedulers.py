@@ -58,12 +58,17 @@ def _client_for(scheduler: Any, n_workers: int | None) -> Iterator[Any]:
     from dask.distributed import Client, LocalCluster
 
     if scheduler == "local":
+        from trajml.parallel.follow_plugin import FollowDriver
+
         workers = n_workers or os.cpu_count() or 1
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
+            client.register_plugin(FollowDriver())  # workers end when this driver is killed
             yield client
     elif isinstance(scheduler, str):
-        with Client(scheduler) as client:
+        from trajml.parallel.connect import connect
+
+        with connect(scheduler, flag="scheduler") as client:
             yield client
     else:
         yield scheduler
@@ -126,6 +131,8 @@ def _dask_local(func: Callable, items: list, scheduler: str, workers: int, size:
     import dask
     from dask.callbacks import Callback
 
+    from trajml.parallel.orphans import follow_parent
+
     class _Tick(Callback):
         def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, id: Any) -> None:
             bar.update(1)
@@ -133,7 +140,8 @@ def _dask_local(func: Callable, items: list, scheduler: str, workers: int, size:
     if scheduler == "threads":
         pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(workers)
     else:
-        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=follow_parent)  # no orphans after a kill
     task = dask.delayed(func, pure=False)
     with pool:
         for lo in range(0, len(items), size):
