@@ -69,9 +69,9 @@ def frame_extents(positions: np.ndarray, inverse_boxes: np.ndarray | None) -> np
     Returns
     -------
     ndarray, shape (F, 4), float64
-        Columns: max |x| (Å); min and max box fraction over atoms and axes; the largest change
-        of any fraction since the frame before (0 for the first frame). Columns 1-3 are
-        inf, -inf and 0 without a box.
+        Columns: the largest absolute coordinate (Å); the smallest and largest box fraction over
+        atoms and axes; the largest change of any fraction since the frame before (0 for the first
+        frame). Columns 1-3 are inf, -inf and 0 without a box.
     """
     pos = np.ascontiguousarray(positions)
     use_box = inverse_boxes is not None
