@@ -173,6 +173,12 @@ class PipelineSpec:
     stages : tuple of StageSpec
     outputs : str
     notes : tuple of str
+    scheduler_file : str or None
+        The ``scheduler_file`` key: a running Dask scheduler's file to connect to.
+    cluster : dict or None
+        The ``cluster`` key: a SLURM/PBS cluster's settings (``type`` and dask-jobqueue settings).
+    unit_timeout : float or None
+        The ``unit_timeout`` key: seconds after which a unit fails (None: no limit).
     """
 
     name: str

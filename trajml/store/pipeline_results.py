@@ -96,6 +96,17 @@ def unit_dataset(entry: Entry, like: Any = None) -> Any:
     only, no dimension names) gives the same variables, built from its ``result.json``, with the
     dimensions of the same variables in ``like`` (a Dataset of the same stage from a newer entry)
     where their lengths agree, else ``NAME_dim0``, ``NAME_dim1``….
+
+    Parameters
+    ----------
+    entry : Entry
+        A stored unit (:meth:`ResultStore.get`).
+    like : xarray.Dataset, optional
+        A Dataset of the same stage from a newer entry, whose dimension names an older entry takes.
+
+    Returns
+    -------
+    xarray.Dataset
     """
     import xarray as xr
 
