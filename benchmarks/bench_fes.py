@@ -1,10 +1,24 @@
-"""Gaussian-process free-energy regression: trajml's sparse GP against scikit-learn's exact GP.
+"""Free-energy surfaces: trajml's sparse GP against scikit-learn's exact GP (``--part gp``), and the
+calibration of the NN ensemble's error bars (``--part nn``).
 
 Run by hand (not in CI)::
 
-    python benchmarks/bench_fes.py                       # 10^3, 10^4, 10^5 points, 3 repeats
-    python benchmarks/bench_fes.py --quick               # smoke test in seconds
-    python benchmarks/bench_fes.py --out bench_fes.json
+    python benchmarks/bench_fes.py                       # both parts
+    python benchmarks/bench_fes.py --part gp             # 10^3, 10^4, 10^5 points, 3 repeats
+    python benchmarks/bench_fes.py --part nn --jobs 2    # 2 potentials x 2 sizes x 5 seeds
+    python benchmarks/bench_fes.py --quick               # smoke test
+    python benchmarks/bench_fes.py --out bench_fes.json  # a part not run keeps its earlier results there
+
+NN calibration (``--part nn``; the cases are described in ``_fes_nn_cases.py``): exact samples of
+a 1-D double well and of Müller–Brown, 2 000 and 20 000 samples, 5 seeds;
+``NeuralNetworkFES(calibrate=True)`` (4 members of (16, 16), 1000 L-BFGS steps) and
+``HistogramFES`` on the same samples and bins. Per case: RMSE of each against the exact F and the
+rms of (error / predicted σ) over the bins with data; pooled over seeds, the target is
+0.8 <= z-rms <= 1.25 and the network's RMSE below the histogram's in every case. ``z-rms raw``
+uses the members' spread alone as σ (no calibration) and ``z-rms no β`` the calibrated σ without
+its bias floor, for comparison.
+
+GP regression (``--part gp``):
 
 Data, identical for both libraries: ``n`` points drawn uniformly where the Müller–Brown
 potential (kT = 15 of its units) is within 12 kT of its minimum, with free energies
@@ -106,6 +120,11 @@ print(json.dumps({"fit_s": t1 - t0, "predict_s": t2 - t1, "seconds": t2 - t0, "r
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--part", choices=("all", "gp", "nn"), default="all", help="which benchmark to run (default all)")
+    p.add_argument("--nn-sizes", type=int, nargs="+", default=None, help="NN part: samples (default 2000 20000)")
+    p.add_argument("--nn-seeds", type=int, default=None, help="NN part: seeds per case (default 5; --quick 2)")
+    p.add_argument("--nn-steps", type=int, default=1000, help="NN part: L-BFGS steps per member (default 1000)")
+    p.add_argument("--jobs", type=int, default=1, help="NN part: cases run at once, each in its own process")
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="numbers of points (default 1000 10000 100000)")
     p.add_argument("--repeats", type=int, default=None, help="runs per method and size (default 3; --quick 1)")
     p.add_argument("--sklearn-max", type=int, default=20_000,
@@ -118,7 +137,48 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.sizes = args.sizes or ([300, 1000] if args.quick else [1000, 10_000, 100_000])
     args.repeats = args.repeats or (1 if args.quick else 3)
+    args.nn_sizes = args.nn_sizes or ([500, 2000] if args.quick else [2000, 20_000])
+    args.nn_seeds = args.nn_seeds or (2 if args.quick else 5)
     return args
+
+
+def run_nn_calibration(args: argparse.Namespace) -> dict[str, Any]:
+    """The NN calibration target: every (potential, size, seed), pooled per (potential, size)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from _fes_nn_cases import CASES, run_case
+
+    nn = {"hidden": (16, 16), "n_members": 4, "n_steps": args.nn_steps}
+    todo = [(name, n, seed, nn) for name in CASES for n in args.nn_sizes for seed in range(args.nn_seeds)]
+    with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        runs = []
+        for out in pool.map(run_case, *zip(*todo)):
+            runs.append(out)
+            print(f"  nn {out['potential']:15s} n={out['n']:6d} seed {out['seed']}: z-rms {out['z_rms']:.2f} "
+                  f"(raw {out['z_rms_raw_spread']:.2f})  RMSE nn {out['rmse_nn_kT']:.3f} hist "
+                  f"{out['rmse_hist_kT']:.3f} kT  fit {out['fit_s']:.0f} s", flush=True)
+    rows, pooled = [], {}
+    for name in CASES:
+        for n in args.nn_sizes:
+            rs = [r for r in runs if r["potential"] == name and r["n"] == n]
+            cells = sum(r["n_cells"] for r in rs)
+            z = (sum(r["sum_z2"] for r in rs) / cells) ** 0.5
+            z_raw = (sum(r["sum_z2_raw"] for r in rs) / cells) ** 0.5
+            z_nb = (sum(r["sum_z2_without_bias_floor"] for r in rs) / cells) ** 0.5
+            beats = all(r["rmse_nn_kT"] < r["rmse_hist_kT"] for r in rs)
+            key = f"{name} {n}"
+            pooled[key] = {"z_rms": z, "z_rms_raw_spread": z_raw, "z_rms_without_bias_floor": z_nb, "z_rms_per_seed": [r["z_rms"] for r in rs],
+                           "rmse_nn_kT": [r["rmse_nn_kT"] for r in rs], "rmse_hist_kT": [r["rmse_hist_kT"] for r in rs],
+                           "nn_beats_hist_every_seed": beats, "in_target": bool(0.8 <= z <= 1.25 and beats)}
+            rows.append([name, n, len(rs), f"{z:.2f}", f"{z_raw:.2f}", f"{z_nb:.2f}",
+                         f"{min(r['z_rms'] for r in rs):.2f}-{max(r['z_rms'] for r in rs):.2f}",
+                         f"{statistics.mean(r['rmse_nn_kT'] for r in rs):.3f}",
+                         f"{statistics.mean(r['rmse_hist_kT'] for r in rs):.3f}", "yes" if beats else "NO",
+                         f"{statistics.median(r['fit_s'] for r in rs):.0f}"])
+    table = format_table(["potential", "samples", "seeds", "z-rms", "z-rms raw", "z-rms no β", "per seed", "RMSE nn kT",
+                          "RMSE hist kT", "nn < hist", "fit s"], rows, align="lrrrrrrrrlr")
+    return {"settings": {**nn, "calibrate": True}, "cases": runs, "pooled": pooled, "table": rows,
+            "table_text": table}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -127,8 +187,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     env = _common.environment(("numpy", "scipy", "sklearn", "trajml"))
     print(f"bench_fes: sizes {args.sizes}, {args.repeats} repeat(s), {env['cpu_count']} CPUs, " +
           ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
-    results: dict[str, Any] = {"command": command, "environment": env, "config": {k: v for k, v in vars(args).items()
-                                                                                  if k != "out"}, "sizes": {}}
+    header = {"command": command, "environment": env, "config": {k: v for k, v in vars(args).items() if k != "out"}}
+    results: dict[str, Any] = {}
+    if args.out and os.path.exists(args.out):  # a part not run keeps its earlier results (and their command)
+        with open(args.out) as fh:
+            results = json.load(fh)
+    if args.part in ("all", "nn"):
+        nn = run_nn_calibration(args)
+        results["nn_calibration"] = {**header, **nn}
+        print("\n" + nn["table_text"])
+    if args.part in ("all", "gp"):  # the GP part's results sit at the top level, as before
+        results.update(header, **run_gp(args, command))
+    print(f"\ncommand: {command}")
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(results, fh, indent=1)
+        print(f"results written to {args.out}")
+    return results
+
+
+def run_gp(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """trajml's GP against scikit-learn's, per size."""
+    results: dict[str, Any] = {"sizes": {}}
     rows = []
     for n in args.sizes:
         runs: dict[str, list[dict[str, Any]]] = {}
@@ -171,12 +251,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print()
     print(format_table(["n", "method", "fit s", "fit vs trajml", "predict s (2500 pts)", "predict vs trajml", "peak RSS",
                         "RMSE kT"], rows, align="rlrrrrrr"))
-    print(f"\ncommand: {command}")
     results["table"] = rows
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1)
-        print(f"results written to {args.out}")
     return results
 
 
