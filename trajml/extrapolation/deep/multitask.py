@@ -144,7 +144,8 @@ class MultitaskExtrapolator(Estimator):
         p["device"] = resolve_torch_device(self.device, type(self).__name__)
         return p
 
-    def fit(self, table: ExtrapolationTable) -> "MultitaskExtrapolator":
+    def fit(self, table: ExtrapolationTable,
+            validation: ExtrapolationTable | None = None) -> "MultitaskExtrapolator":
         """Train the ensemble on ``table``, replacing any earlier fit.
 
         Parameters
@@ -152,6 +153,9 @@ class MultitaskExtrapolator(Estimator):
         table : ExtrapolationTable
             Rows with graphs, features and low/high-fidelity labels (NaN = missing). Every task needs
             at least two distinct long-run labels; short-run labels must not be constant.
+        validation : ExtrapolationTable, optional
+            A predefined validation set (same tasks and features) that every member stops early on,
+            instead of ``validation_fraction`` of the training rows; it needs long-run labels.
 
         Returns
         -------
@@ -166,8 +170,12 @@ class MultitaskExtrapolator(Estimator):
         if not table.tasks:
             raise ValueError(f"{owner}.fit: the table has no tasks (label columns); known tasks: {list(TASKS)}.")
         check_labels(owner, table, "high")
+        n_train = len(table)
+        if validation is not None:
+            table = _with_validation(owner, table, validation)
+        rows = table.subset(np.arange(n_train))  # the training rows: statistics and prior search see only them
         for j, t in enumerate(table.tasks):
-            v = table.low[:, j][np.isfinite(table.low[:, j])]
+            v = rows.low[:, j][np.isfinite(rows.low[:, j])]
             if v.size >= 2 and np.ptp(v) == 0.0:
                 raise ValueError(f"{owner}: the low-fidelity labels of task '{t}' are constant ({v[0]:g} in all "
                                  f"{v.size} rows); there is nothing to learn.")
@@ -177,20 +185,20 @@ class MultitaskExtrapolator(Estimator):
         if p["correction_prior"] != "auto":
             p["correction_prior"] = [p["correction_prior"]] * len(table.tasks)
         elif p["residual"]:
-            prior_choice = self._choose_prior(table, p)
+            prior_choice = self._choose_prior(rows, p)
             p["correction_prior"] = [prior_choice["chosen"][t] for t in table.tasks]
         else:
             p["correction_prior"] = [0.0] * len(table.tasks)
-        both = np.concatenate([table.low, table.high])
+        both = np.concatenate([rows.low, rows.high])
         mean = np.nanmean(both, axis=0)
         std = np.nanstd(both, axis=0)
         std = np.where(std > 0, std, 1.0)
-        f_mean = table.features.mean(axis=0) if len(table.feature_names) else np.zeros(0)
-        f_std = table.features.std(axis=0) if len(table.feature_names) else np.zeros(0)
+        f_mean = rows.features.mean(axis=0) if len(table.feature_names) else np.zeros(0)
+        f_std = rows.features.std(axis=0) if len(table.feature_names) else np.zeros(0)
         f_std = np.where(f_std > 0, f_std, 1.0)
         low_s, high_s = (table.low - mean) / std, (table.high - mean) / std
         node_dim, edge_dim = int(graphs[0].x.shape[1]), int(graphs[0].edge_attr.shape[1])
-        slope, intercept, _ = least_squares_lines(low_s, high_s)  # slope 1, intercept 0 where no line
+        slope, intercept, _ = least_squares_lines(low_s[:n_train], high_s[:n_train])  # 1, 0 where no line
 
         params: dict[str, np.ndarray] = {}
         train_curves, val_curves, best_epochs = [], [], []
@@ -207,7 +215,10 @@ class MultitaskExtrapolator(Estimator):
                     net.slope.copy_(torch.as_tensor(slope, dtype=torch.float32))
                     net.intercept.copy_(torch.as_tensor(intercept, dtype=torch.float32))
                     net.linear_only.copy_(torch.as_tensor(np.isinf(p["correction_prior"])))
-            tr, va = self._split(table, p["validation_fraction"], seed)
+            if validation is None:
+                tr, va = self._split(table, p["validation_fraction"], seed)
+            else:
+                tr, va = np.arange(n_train), np.arange(n_train, len(table))
             curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed, f"{owner} member {k}")
             train_curves.append(curves[0])
             val_curves.append(curves[1])
@@ -226,10 +237,11 @@ class MultitaskExtrapolator(Estimator):
                    "validation_losses": ""},
             provenance={"estimator": owner, "params": {k: (str(v) if k == "device" else v) for k, v in p.items()},
                         **({"correction_prior_choice": prior_choice} if prior_choice else {}),
-                        "n_rows": len(table), "n_low_labels": {t: int(np.isfinite(table.low[:, j]).sum())
-                                                               for j, t in enumerate(table.tasks)},
-                        "n_high_labels": {t: int(np.isfinite(table.high[:, j]).sum())
-                                          for j, t in enumerate(table.tasks)}})
+                        "n_rows": n_train, "n_low_labels": {t: int(np.isfinite(rows.low[:, j]).sum())
+                                                            for j, t in enumerate(table.tasks)},
+                        "n_high_labels": {t: int(np.isfinite(rows.high[:, j]).sum())
+                                          for j, t in enumerate(table.tasks)},
+                        **({"n_validation_rows": len(table) - n_train} if validation is not None else {})})
         return self
 
     def _choose_prior(self, table: ExtrapolationTable, p: dict[str, Any]) -> dict[str, Any]:
@@ -356,3 +368,23 @@ class MultitaskExtrapolator(Estimator):
             bar.update(1)
         bar.close()
         return train_losses, val_losses, best_epoch, {k: v.detach().cpu().clone() for k, v in best_state.items()}
+
+
+def _with_validation(owner: str, table: ExtrapolationTable, validation: ExtrapolationTable) -> ExtrapolationTable:
+    """``table`` with the rows of ``validation`` appended, after checking that they fit together."""
+    if not isinstance(validation, ExtrapolationTable):
+        raise TypeError(f"The 'validation' parameter of {owner}.fit must be an ExtrapolationTable. "
+                        f"Got {type(validation).__name__} instead.")
+    for what in ("tasks", "feature_names", "graph_kind"):
+        if getattr(validation, what) != getattr(table, what):
+            raise ValueError(f"The 'validation' table of {owner}.fit has {what} {getattr(validation, what)!r}; the "
+                             f"training table has {getattr(table, what)!r}.")
+    if not np.isfinite(validation.high).any():
+        raise ValueError(f"The 'validation' table of {owner}.fit has no long-run label; early stopping needs them.")
+    shared = sorted(set(table.ids) & set(validation.ids))
+    if shared:
+        raise ValueError(f"The 'validation' table of {owner}.fit shares id(s) {shared[:5]} with the training table.")
+    return ExtrapolationTable(table.ids + validation.ids, table.graphs + validation.graphs, table.graph_kind,
+                              table.feature_names, np.concatenate([table.features, validation.features]),
+                              table.tasks, np.concatenate([table.low, validation.low]),
+                              np.concatenate([table.high, validation.high]), table.groups + validation.groups)
