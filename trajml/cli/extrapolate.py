@@ -127,6 +127,8 @@ def register(subparsers: Any) -> None:
                    help="score the random-forest-on-fingerprints baseline in the cross-validation too (scikit-learn)")
     m.add_argument("--cv-output", default=None, metavar="JSON", help="write the cross-validation MAEs here")
     _add_scoring(tr)
+    tr.add_argument("--quiet", action="store_true",
+                    help="no progress (member and epoch, correction-prior search) on standard error")
     tr.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write (.npz)")
     tr.set_defaults(func=run)
 
@@ -292,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
         table, validation, test = _training_table(args)
 
         params = parameters_from_args(args, multitask_parameters())
+        params["progress"] = not args.quiet  # timestamped lines in a batch log, a bar on a terminal
 
         def make() -> MultitaskExtrapolator:
             return MultitaskExtrapolator(**params)
@@ -315,6 +318,9 @@ def run(args: argparse.Namespace) -> int:
               f"{f' (early stopping on {len(validation)} validation systems)' if validation is not None else ''}, "
               f"tasks {', '.join(model.tasks)}, features {list(model.feature_names)}; wrote {args.output}")
         _print_prior(model)
+        if model.std_scale is not None:
+            print("predicted std scaled on the validation systems (rms z = 1 there): " + ", ".join(
+                f"{t} x{v:.3g}" for t, v in zip(model.tasks, model.std_scale)))
         if test is not None:
             pred = model.predict(test)
             if args.test_output:

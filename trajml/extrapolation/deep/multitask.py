@@ -33,6 +33,7 @@ head (``heteroscedastic=True``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from typing import Any, ClassVar
 
@@ -40,6 +41,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from trajml._progress import log_line
 from trajml._torch import resolve_torch_device
 from trajml.base import Estimator
 from trajml.extrapolation.baselines import least_squares_lines
@@ -219,7 +221,8 @@ class MultitaskExtrapolator(Estimator):
                 tr, va = self._split(table, p["validation_fraction"], seed)
             else:
                 tr, va = np.arange(n_train), np.arange(n_train, len(table))
-            curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed, f"{owner} member {k}")
+            curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed,
+                                 f"{owner} member {k + 1}/{p['n_models']}")
             train_curves.append(curves[0])
             val_curves.append(curves[1])
             best_epochs.append(curves[2])
@@ -242,7 +245,26 @@ class MultitaskExtrapolator(Estimator):
                         "n_high_labels": {t: int(np.isfinite(rows.high[:, j]).sum())
                                           for j, t in enumerate(table.tasks)},
                         **({"n_validation_rows": len(table) - n_train} if validation is not None else {})})
+        if validation is not None:
+            self._model = self._calibrated(self._model, validation)
         return self
+
+    @staticmethod
+    def _calibrated(model: MultitaskModel, validation: ExtrapolationTable) -> MultitaskModel:
+        """``model`` with its std scaled per task so the validation rows' z-scores have rms 1.
+
+        Tasks with fewer than 3 long-run validation labels, or no ensemble spread, keep a factor of 1.
+        The validation rows also chose the stopping epoch, so the factor is slightly optimistic.
+        """
+        pred = model.predict(validation)
+        scale = np.ones(len(model.tasks))
+        for j in range(len(model.tasks)):
+            ok = np.isfinite(validation.high[:, j]) & np.isfinite(pred.high_std[:, j]) & (pred.high_std[:, j] > 0)
+            if ok.sum() >= 3:
+                z = (pred.high[ok, j] - validation.high[ok, j]) / pred.high_std[ok, j]
+                scale[j] = float(np.sqrt(np.mean(z ** 2)))
+        prov = {**model.provenance, "std_scale": {t: float(v) for t, v in zip(model.tasks, scale)}}
+        return dataclasses.replace(model, std_scale=_ro(scale), provenance=prov)
 
     def _choose_prior(self, table: ExtrapolationTable, p: dict[str, Any]) -> dict[str, Any]:
         """Per task, the correction prior of :data:`PRIOR_GRID` with the lowest 3-fold (by group)
@@ -251,6 +273,7 @@ class MultitaskExtrapolator(Estimator):
         groups = np.asarray(table.groups, dtype=object)
         n_splits = min(3, len(set(groups[has_long])))
         scores: dict[float, list[np.ndarray]] = {c: [] for c in PRIOR_GRID}
+        fold = 0
         if n_splits >= 2:
             for train, test in kfold_indices(len(table), n_splits, p["seed"], table.groups, stratify=has_long):
                 tr, te = table.subset(train), table.subset(test)
@@ -259,6 +282,7 @@ class MultitaskExtrapolator(Estimator):
                     check_labels("", tr, "high")
                 except ValueError:  # a task with < 2 distinct long labels in this fold: skip the fold
                     continue
+                fold += 1
                 for prior in PRIOR_GRID:
                     est = copy.copy(self)
                     est.n_models, est.correction_prior, est.progress = 1, prior, False
@@ -266,6 +290,9 @@ class MultitaskExtrapolator(Estimator):
                     err = np.where(scored, np.abs(pred - te.high), np.nan)
                     with np.errstate(invalid="ignore"):
                         scores[prior].append(np.nanmean(err, axis=0))
+                    if self.progress:
+                        mae = ", ".join(f"{t} {v:.4f}" for t, v in zip(table.tasks, scores[prior][-1]))
+                        log_line(f"correction-prior search: inner fold {fold}/{n_splits}, prior {prior:g}: MAE {mae}")
         chosen, table_scores = {}, {}
         for j, task in enumerate(table.tasks):
             with np.errstate(invalid="ignore"):
