@@ -67,8 +67,11 @@ def _train_args(d, units=("S/cm", "cm2/s")):
 def test_train_predict_evaluate_published_layout(published, capsys):
     d, rows = published
     rc = main([*_train_args(d), "--test-output", str(d / "test_pred.csv"), "-o", str(d / "model.npz")])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert rc == 0, out
+    assert "MultitaskExtrapolator member 2/2" in captured.err  # progress: plain timestamped lines off a terminal
+    assert "predicted std scaled on the validation systems" in out
     assert "early stopping on 2 validation systems" in out and "scores against the 2 test systems" in out
     from trajml.extrapolation.deep import MultitaskModel
 
@@ -158,3 +161,21 @@ def test_predict_refuses_a_constant_short_run_column(published, capsys):
     err = capsys.readouterr().err
     assert f"Column 'low:log10_sigma' of '{d / 'cand.csv'}' is 0 in all 2 rows" in err and "placeholder" in err
     assert not (d / "p.csv").exists()
+
+
+def test_train_on_the_polymernet_layout(published, capsys):
+    d, rows = published
+    root = d / "data" / "conductivity"
+    (root / "50ns").mkdir(parents=True)
+    (root / "5ns").mkdir()
+    for k in range(3):  # cv_0..2 of 50-ns labels, 2 rows each after the 2 test rows
+        _write(root / "50ns" / f"cv_{k}.csv", [(i, s, f"{hs!r}") for i, s, _, hs, _, _ in rows[2 + 4 * k: 6 + 4 * k]])
+    _write(root / "50ns" / "test.csv", [(i, s, f"{hs!r}") for i, s, _, hs, _, _ in rows[:2]])
+    _write(root / "5ns" / "all.csv", [(i, s, f"{ls!r}") for i, s, ls, _, _, _ in rows])
+    assert main(["extrapolate", "train", "--polymernet", str(d / "data"), "--property", "conductivity", "--split", "1",
+                 "--epochs", "3", "--hidden", "4", "--n-models", "2", "--correction-prior", "10", "--quiet",
+                 "-o", str(d / "m.npz")]) == 0
+    out = capsys.readouterr()
+    assert "on 8 systems (early stopping on 4 validation systems)" in out.out
+    assert "scores against the 2 test systems" in out.out and "log10_sigma      high" in out.out
+    assert "member" not in out.err  # --quiet

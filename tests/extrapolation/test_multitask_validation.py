@@ -52,3 +52,14 @@ def test_bad_validation_tables(split):
         est.fit(train, train.subset([0, 1]))
     with pytest.raises(TypeError, match="must be an ExtrapolationTable"):
         est.fit(train, "val.csv")
+
+
+def test_prior_search_reports_each_inner_fold(split, capsys):
+    train, _ = split
+    est = MultitaskExtrapolator(**{**QUICK, "n_models": 1, "epochs": 2, "correction_prior": "auto"}, progress=True)
+    model = est.fit(train).fetch_model()
+    err = capsys.readouterr().err
+    for prior in ("0", "10", "100", "1000", "inf"):
+        assert f"correction-prior search: inner fold 1/3, prior {prior}: MAE log10_D_Li " in err
+    assert "MultitaskExtrapolator member 1/1" in err
+    assert set(model.provenance["correction_prior_choice"]["chosen"]) == {"log10_D_Li", "transference"}
