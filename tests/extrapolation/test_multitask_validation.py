@@ -63,3 +63,13 @@ def test_prior_search_reports_each_inner_fold(split, capsys):
         assert f"correction-prior search: inner fold 1/3, prior {prior}: MAE log10_D_Li " in err
     assert "MultitaskExtrapolator member 1/1" in err
     assert set(model.provenance["correction_prior_choice"]["chosen"]) == {"log10_D_Li", "transference"}
+
+
+def test_prior_search_in_worker_processes_equals_the_serial_search(split):
+    train, _ = split
+    quick = {**QUICK, "n_models": 1, "epochs": 2, "correction_prior": "auto"}
+    serial = MultitaskExtrapolator(**quick).fit(train).fetch_model().provenance["correction_prior_choice"]
+    pooled = MultitaskExtrapolator(**quick, n_workers=2).fit(train).fetch_model().provenance["correction_prior_choice"]
+    assert pooled["chosen"] == serial["chosen"]
+    for task, by_prior in serial["mae"].items():
+        assert pooled["mae"][task] == pytest.approx(by_prior, rel=1e-5)

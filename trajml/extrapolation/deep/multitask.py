@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -114,6 +115,9 @@ class MultitaskExtrapolator(Estimator):
         validation loss is that of both heads. 0 keeps the last epoch.
     patience : int or None
         Epochs without a better validation loss before stopping; None never stops early.
+    n_workers : int or None
+        Processes of the ``'auto'`` correction-prior search (its single-network fits run side by side,
+        one torch thread each); None: one per CPU core. 1 (default) runs them in this process.
     seed : int
         Seeds weights, splits and shuffling (member k uses ``seed + k``).
     device : str
@@ -136,7 +140,8 @@ class MultitaskExtrapolator(Estimator):
                  weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
                  heteroscedastic: bool = False, residual: bool = True, correction_prior: float | str = "auto",
                  low_input: str = "observed", low_dropout: float = 0.3,
-                 validation_fraction: float = 0.1, patience: int | None = 50, seed: int = 0, device: str = "cpu",
+                 validation_fraction: float = 0.1, patience: int | None = 50, n_workers: int | None = 1,
+                 seed: int = 0, device: str = "cpu",
                  progress: bool = False) -> None:
         self._set_params(locals())
         self._model: MultitaskModel | None = None
@@ -273,26 +278,37 @@ class MultitaskExtrapolator(Estimator):
         groups = np.asarray(table.groups, dtype=object)
         n_splits = min(3, len(set(groups[has_long])))
         scores: dict[float, list[np.ndarray]] = {c: [] for c in PRIOR_GRID}
-        fold = 0
+        jobs = []
         if n_splits >= 2:
             for train, test in kfold_indices(len(table), n_splits, p["seed"], table.groups, stratify=has_long):
                 tr, te = table.subset(train), table.subset(test)
-                scored = np.isfinite(te.high)
                 try:
                     check_labels("", tr, "high")
                 except ValueError:  # a task with < 2 distinct long labels in this fold: skip the fold
                     continue
-                fold += 1
-                for prior in PRIOR_GRID:
-                    est = copy.copy(self)
-                    est.n_models, est.correction_prior, est.progress = 1, prior, False
-                    pred = est.fit(tr).fetch_model().predict(te).high
-                    err = np.where(scored, np.abs(pred - te.high), np.nan)
-                    with np.errstate(invalid="ignore"):
-                        scores[prior].append(np.nanmean(err, axis=0))
-                    if self.progress:
-                        mae = ", ".join(f"{t} {v:.4f}" for t, v in zip(table.tasks, scores[prior][-1]))
-                        log_line(f"correction-prior search: inner fold {fold}/{n_splits}, prior {prior:g}: MAE {mae}")
+                jobs += [(len(jobs) // len(PRIOR_GRID) + 1, prior, tr, te) for prior in PRIOR_GRID]
+        params = {**self.get_params(), "n_models": 1, "progress": False, "n_workers": 1}
+        n_folds = len(jobs) // len(PRIOR_GRID)
+        workers = min(len(jobs), p["n_workers"] or os.cpu_count() or 1)
+
+        def report(fold: int, prior: float, mae: np.ndarray) -> None:
+            scores[prior].append(mae)
+            if self.progress:
+                text = ", ".join(f"{t} {v:.4f}" for t, v in zip(table.tasks, mae))
+                log_line(f"correction-prior search: inner fold {fold}/{n_folds}, prior {prior:g}: MAE {text}")
+
+        if workers <= 1:
+            for fold, prior, tr, te in jobs:
+                report(fold, prior, _prior_fold_mae(params, prior, tr, te))
+        else:
+            # spawned processes, one torch thread each: fork after torch has started threads can hang
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_prior_fold_mae, params, prior, tr, te) for _, prior, tr, te in jobs]
+                for (fold, prior, _, _), fut in zip(jobs, futures):
+                    report(fold, prior, fut.result())
         chosen, table_scores = {}, {}
         for j, task in enumerate(table.tasks):
             with np.errstate(invalid="ignore"):
@@ -415,3 +431,22 @@ def _with_validation(owner: str, table: ExtrapolationTable, validation: Extrapol
                               table.feature_names, np.concatenate([table.features, validation.features]),
                               table.tasks, np.concatenate([table.low, validation.low]),
                               np.concatenate([table.high, validation.high]), table.groups + validation.groups)
+
+
+def _prior_fold_mae(params: dict[str, Any], prior: float, train: ExtrapolationTable,
+                    test: ExtrapolationTable) -> np.ndarray:
+    """MAE per task on ``test``'s long-run labels of one network with correction prior ``prior``
+    trained on ``train`` (one job of the prior search; runs in a worker process too)."""
+    if multiprocessing_child():
+        torch.set_num_threads(1)
+    pred = MultitaskExtrapolator(**{**params, "correction_prior": prior}).fit(train).fetch_model().predict(test).high
+    err = np.where(np.isfinite(test.high), np.abs(pred - test.high), np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(err, axis=0)
+
+
+def multiprocessing_child() -> bool:
+    """Whether this is a worker process of a pool (not the main process)."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
