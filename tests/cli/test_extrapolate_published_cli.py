@@ -120,6 +120,7 @@ def test_published_bad_input(published, capsys):
         assert main(args) == 1
         err = capsys.readouterr().err
         assert match in err, err
+        return err
 
     # raw S/cm values without --units: refused as implausible logarithms
     fails([*_train_args(d, units=("cm2/s",)), "-o", "x"], "look like raw values, not logarithms")
@@ -134,8 +135,9 @@ def test_published_bad_input(published, capsys):
     # attachment points: zero, one and three, each naming the row and the id
     for n, smi in ((0, "CCO"), (1, "[Cu]CCO"), (3, "[Cu]CC([Au])O[Au]")):
         _write(d / "bad_smiles.csv", [("a1", "[Cu]CCO[Au]", "1e-5"), ("a2", smi, "2e-5")])
-        fails([*base[:-2], "--high", f"log10_sigma={d / 'bad_smiles.csv'}", "-o", "x"],
-              f"of row 2 (id 'a2') of '{d / 'bad_smiles.csv'}' has {n} attachment point(s)")
+        err = fails([*base[:-2], "--high", f"log10_sigma={d / 'bad_smiles.csv'}", "-o", "x"],
+                    f"of row 2 (id 'a2') of '{d / 'bad_smiles.csv'}' has {n} attachment point(s)")
+        assert "name another pair with --attachments '[Ge],[Sn]'" in err
     # a test file sharing an id with the training labels
     _write(d / "leaky_test.csv", [(rows[0][0], rows[0][1], "1e-5"), (rows[5][0], rows[5][1], "2e-5")])
     fails([*[a if a != f"log10_sigma={d / 'sigma_test.csv'}" else f"log10_sigma={d / 'leaky_test.csv'}"

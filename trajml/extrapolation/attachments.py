@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from trajml._fixes import with_cli_text
+
 __all__ = ["DEFAULT_ATTACHMENTS", "normalise_attachments", "check_attachments"]
 
 #: Markers recognised without being named: ``*``, ``[*]`` and the ``[Cu]``/``[Au]`` pair.
@@ -50,6 +52,9 @@ def normalise_attachments(smiles: str, markers: Sequence[str] = DEFAULT_ATTACHME
     found = re.findall(pattern, smiles)
     if len(found) != 2:
         shown = " or ".join(repr(m) for m in dict.fromkeys(markers))
-        raise ValueError(f"SMILES {smiles!r} of {where or 'a repeat unit'} has {len(found)} attachment point(s) "
-                         f"({', '.join(found) or 'none'}); a repeat unit needs exactly 2, marked {shown}.")
+        text = (f"SMILES {smiles!r} of {where or 'a repeat unit'} has {len(found)} attachment point(s) "
+                f"({', '.join(found) or 'none'}); a repeat unit needs exactly 2, marked {shown} (name another pair "
+                f"with FIX).")
+        raise with_cli_text(ValueError(text.replace("FIX", "attachments=('[Ge]', '[Sn]')")),
+                            text.replace("FIX", "--attachments '[Ge],[Sn]'"))
     return re.sub(pattern, "*", smiles)
