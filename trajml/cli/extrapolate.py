@@ -221,6 +221,9 @@ def _training_table(args: argparse.Namespace) -> Any:
     if args.polymernet is not None:
         if args.property is None:
             raise ValueError("--polymernet needs --property (a folder of it: conductivity, li_diff, ...).")
+        if args.low or args.features or args.validation or args.test or args.units or args.log10:
+            raise ValueError("--polymernet reads its own files, units and split: drop --low, --features, "
+                             "--validation, --test, --units and --log10 (or give the files with --high instead).")
         splits = read_polymernet(args.polymernet, args.property, args.split)
         return splits.train, splits.validation, splits.test
     files = [*(args.high or []), *(args.low or []), *(args.validation or []), *(args.test or [])]

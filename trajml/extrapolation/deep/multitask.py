@@ -27,7 +27,9 @@ log10 σ (σ in S/m), log10 D_Li, log10 D_anion, log10 D_polymer (D in Å²/ps),
 Missing labels are masked out of the loss (:func:`masked_loss`). Targets are standardised per
 task internally; predictions come back in task units. Uncertainty: an ensemble of ``n_models``
 networks (different seeds and validation splits), plus the predicted noise of a heteroscedastic
-head (``heteroscedastic=True``).
+head (``heteroscedastic=True``). Trained with a predefined validation set (``fit(table, validation)``),
+every member stops early on it and the std is rescaled per task so that its z-scores on that set
+have rms 1 (the raw ensemble spread of a few networks is several times smaller than the error).
 """
 
 from __future__ import annotations
