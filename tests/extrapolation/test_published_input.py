@@ -155,3 +155,22 @@ def test_scores_match_scikit_learn():
     for m in ("mae", "rmse", "r2"):
         lo, hi = s.interval[m]
         assert lo < getattr(s, m) < hi
+
+
+def test_score_prediction_matches_ids_and_refuses_unpredicted_rows(tmp_path):
+    from trajml.extrapolation.readers import read_prediction_csv, table_from_csvs
+    from trajml.extrapolation.scores import score_prediction
+
+    (tmp_path / "pred.csv").write_text("# trajml provenance\nid,log10_sigma,log10_sigma_std,log10_sigma_short\n"
+                                       "b,-2.5,0.1,-2.0\na,-3.0,0.2,-2.6\nc,-4.0,0.1,\n")
+    labels = table_from_csvs({"log10_sigma": _rows(tmp_path / "l.csv", [("a", "[Cu]CO[Au]", "1e-5"),
+                                                                         ("b", "[Cu]CN[Au]", "3e-5")])},
+                             units={"log10_sigma": "S/cm"})
+    pred = read_prediction_csv(tmp_path / "pred.csv")
+    (s,) = score_prediction(pred, labels, n_boot=0)
+    truth = np.log10(np.array([1e-5, 3e-5]) * 100)
+    assert s.n == 2 and s.mae == pytest.approx(np.mean(np.abs(np.array([-3.0, -2.5]) - truth)))
+    assert s.z_rms == pytest.approx(np.sqrt(np.mean(((np.array([-3.0, -2.5]) - truth) / [0.2, 0.1]) ** 2)))
+    extra = table_from_csvs({"log10_sigma": _rows(tmp_path / "m.csv", [("z", "*CO*", "-3")])})
+    with pytest.raises(ValueError, match=r"1 id\(s\) of the labels have no prediction, e.g. \['z'\]"):
+        score_prediction(pred, extra, source="the labels")
