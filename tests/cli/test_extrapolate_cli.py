@@ -105,7 +105,7 @@ def test_train_refuses_constant_targets_and_missing_input(tmp_path, capsys):
                  "-o", str(tmp_path / "m.npz")]) == 1
     assert "labels of task 'log10_sigma' are constant" in capsys.readouterr().err
     assert main(["extrapolate", "train", "-o", str(tmp_path / "m.npz")]) == 1
-    assert "give either --table or one or more --high" in capsys.readouterr().err
+    assert "give one of --table, --polymernet DIR --property NAME, or one or more --high" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["extrapolate", "train", "--high", "log10_speed=x.csv", "-o", "m.npz"])
     for bad in ("-1", "sometimes", "nan"):

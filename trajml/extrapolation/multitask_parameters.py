@@ -55,6 +55,8 @@ MULTITASK_PARAMETERS: dict[str, Param] = {
                                  high=1.0),
     "patience": Param("int", 50, help="epochs without a better validation loss before stopping", minimum=1,
                       nullable=True, none_help="never stop early"),
+    "n_workers": Param("int", 1, help="processes of the correction-prior search", minimum=1, nullable=True,
+                       none_help="one per CPU core"),
     "seed": Param("int", 0, help="seed of weights, splits and shuffling (member k: seed + k)", minimum=0),
     "device": DEVICE.replace(default="cpu"),
     "progress": Param("bool", False, help="progress bar over epochs", cli=False),

@@ -19,7 +19,8 @@ import numpy as np
 
 from trajml.extrapolation.tables import TASKS, ExtrapolationTable, _atomic_csv, _fmt, check_task
 
-__all__ = ["read_property_csv", "table_from_csvs", "read_table_csv", "write_table_csv", "table_from_pipeline",
+__all__ = ["read_property_csv", "table_from_csvs", "read_features", "merge_smiles", "read_prediction_csv",
+           "read_table_csv", "write_table_csv", "table_from_pipeline",
            "PIPELINE_TARGETS"]
 
 #: Default pipeline columns of each task (``STAGE_ID.NUMBER [UNIT]`` of the cross-system table).
@@ -34,7 +35,10 @@ _TO_SI = {"S/m": 1.0, "mS/cm": 0.1, "S/cm": 100.0, "Å^2/ps": 1.0, "A^2/ps": 1.0
 # CSV readers
 # ----------------------------------------------------------------------------------------------
 
-def _read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]]:
+def _read_rows(path: str | os.PathLike[str],
+               headerless: Sequence[str] | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV; with ``headerless``, a file whose first line names none of those
+    columns is taken to have no header and those columns (the published ``id,smiles,value`` files)."""
     name = os.fspath(path)
     try:
         with open(name, newline="", encoding="utf-8-sig") as fh:
@@ -44,8 +48,15 @@ def _read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[str]]
         raise OSError(f"Cannot read the CSV file '{name}': {exc.strerror or exc}.") from None
     if not lines:
         raise ValueError(f"CSV file '{name}' is empty: expected a header line and at least one row.")
-    header = [h.strip() for h in lines[0]]
-    rows = [[c.strip() for c in r] for r in lines[1:]]
+    first = [h.strip() for h in lines[0]]
+    if headerless is not None and not {h.lower() for h in first} & {c.lower() for c in headerless}:
+        if len(first) != len(headerless):
+            raise ValueError(f"CSV file '{name}' has no header and {len(first)} fields in its first row; a file "
+                             f"without a header must have the {len(headerless)} columns {','.join(headerless)}.")
+        header, body = list(headerless), lines
+    else:
+        header, body = first, lines[1:]
+    rows = [[c.strip() for c in r] for r in body]
     for k, r in enumerate(rows):
         if len(r) != len(header):
             raise ValueError(f"Row {k + 1} of CSV file '{name}' has {len(r)} fields; the header has {len(header)}.")
@@ -63,31 +74,52 @@ def _number(text: str, what: str) -> float:
         raise ValueError(f"{what} is {text!r}, not a number.") from None
 
 
-def read_property_csv(path: str | os.PathLike[str], *, log10: bool = False) -> tuple[list[str], list[str], np.ndarray]:
-    """Read one property at one fidelity from a CSV of ``id,smiles,value``.
+def read_property_csv(path: str | os.PathLike[str], *, log10: bool = False, task: str | None = None,
+                      units: str | None = None,
+                      attachments: Sequence[str] | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    """Read one property at one fidelity from a CSV of ``id,smiles,value``, as published.
 
     Parameters
     ----------
     path : str or path-like
-        CSV with a header naming the columns ``id``, ``smiles`` and ``value`` (any order, any case;
-        other columns are ignored). Empty values are missing labels.
+        CSV of the columns ``id``, ``smiles`` and ``value``: with a header naming them (any order, any
+        case; other columns are ignored) or without a header, in that order. Empty values are missing
+        labels. Attachment points may be ``*``, ``[*]`` or ``[Cu]``/``[Au]``; they come back as ``*``.
     log10 : bool
         Take log10 of the values (which must then be > 0), for files that hold σ in S/m or D in Å²/ps
-        rather than their logarithms.
+        rather than their logarithms (the same as ``units='S/m'`` or ``'A2/ps'``).
+    task : str, optional
+        The task the values are labels of (one of :data:`~trajml.extrapolation.tables.TASKS`): they
+        are then converted from ``units`` to the task's units and checked for plausibility.
+    units : str, optional
+        Unit of the values (``'S/cm'``, ``'S/m'``, ``'mS/cm'``, ``'cm2/s'``, ``'m2/s'``, ``'A2/ps'``, or
+        ``'log10(UNIT)'`` for logarithms; see :mod:`trajml.extrapolation.value_units`); needs ``task``.
+        Default: the task's own units (log10 of S/m or Å²/ps; with ``log10``, S/m or Å²/ps).
+    attachments : pair of str, optional
+        The two markers of the attachment points when they are neither ``*`` nor ``[Cu]``/``[Au]``.
 
     Returns
     -------
     ids, smiles : list of str
     values : ndarray, shape (n,), float64
-        NaN where missing.
+        NaN where missing; in the task's units when ``task`` is given.
     """
+    from trajml.extrapolation.attachments import check_attachments, normalise_attachments
+    from trajml.extrapolation.value_units import TASK_KIND, to_task_units
+
     name = os.fspath(path)
-    header, rows = _read_rows(name)
+    if units is not None and task is None:
+        raise ValueError(f"read_property_csv('{name}'): 'units' needs 'task' (the task the values are labels of).")
+    if units is not None and log10:
+        raise ValueError(f"read_property_csv('{name}'): give 'units' or 'log10', not both ('log10' is units='S/m' "
+                         f"or 'A2/ps').")
+    markers = check_attachments("read_property_csv", attachments)
+    header, rows = _read_rows(name, headerless=("id", "smiles", "value"))
     lower = [h.lower() for h in header]
     missing = [c for c in ("id", "smiles", "value") if c not in lower]
     if missing:
         raise ValueError(f"CSV file '{name}' has no column(s) {missing}; a property file has the header "
-                         f"'id,smiles,value'. Got {header}.")
+                         f"'id,smiles,value' (or no header and those three columns). Got {header}.")
     ci, cs, cv = (lower.index(c) for c in ("id", "smiles", "value"))
     ids = [r[ci] for r in rows]
     seen: dict[str, int] = {}
@@ -99,6 +131,15 @@ def read_property_csv(path: str | os.PathLike[str], *, log10: bool = False) -> t
         seen[i] = k
     values = np.array([_number(r[cv], f"The value of row {k + 1} (id {r[ci]!r}) of '{name}'")
                        for k, r in enumerate(rows)])
+    smiles = [normalise_attachments(r[cs], markers, where=f"row {k + 1} (id {r[ci]!r}) of '{name}'")
+              for k, r in enumerate(rows)]
+    if task is not None:
+        check_task("read_property_csv", task)
+        if units is None:
+            kind = TASK_KIND[task]
+            raw = {"conductivity": "S/m", "diffusion": "A2/ps", "dimensionless": "1"}[kind]
+            units = raw if log10 or kind == "dimensionless" else f"log10({raw})"
+        return ids, smiles, to_task_units(values, task, units, lambda k: f"row {k + 1} (id {ids[k]!r})", name)
     bad = np.flatnonzero(np.isinf(values) | (log10 & (values <= 0)))
     if len(bad):
         k = bad[0]
@@ -106,11 +147,13 @@ def read_property_csv(path: str | os.PathLike[str], *, log10: bool = False) -> t
         raise ValueError(f"The value of row {k + 1} (id {ids[k]!r}) of '{name}' is {values[k]:g}; it must be {need}.")
     if log10:
         values = np.log10(values)
-    return ids, [r[cs] for r in rows], values
+    return ids, smiles, values
 
 
 def table_from_csvs(high: Mapping[str, str | os.PathLike[str]], low: Mapping[str, str | os.PathLike[str]] | None = None,
-                    *, features: str | os.PathLike[str] | None = None, log10: bool = False) -> ExtrapolationTable:
+                    *, features: str | os.PathLike[str] | None = None, log10: bool = False,
+                    units: Mapping[str, str] | None = None,
+                    attachments: Sequence[str] | None = None) -> ExtrapolationTable:
     """Build a table from per-property, per-fidelity CSVs of ``id,smiles,value``.
 
     Parameters
@@ -124,6 +167,11 @@ def table_from_csvs(high: Mapping[str, str | os.PathLike[str]], low: Mapping[str
         ``temperature``); every id of the label files must appear in it.
     log10 : bool
         The ``log10_*`` files hold σ (S/m) and D (Å²/ps) rather than their logarithms.
+    units : mapping of task to str, optional
+        Unit of each task's values (``'S/cm'``, ``'cm2/s'``, ``'log10(S/cm)'``, ...; see
+        :func:`read_property_csv`), converted to the task units; default the task units.
+    attachments : pair of str, optional
+        Attachment markers other than ``*``, ``[*]`` and ``[Cu]``/``[Au]``.
 
     Returns
     -------
@@ -132,8 +180,9 @@ def table_from_csvs(high: Mapping[str, str | os.PathLike[str]], low: Mapping[str
     """
     owner = "table_from_csvs"
     low = dict(low or {})
+    units = dict(units or {})
     tasks = [t for t in TASKS if t in high or t in low]
-    for t in list(high) + list(low):
+    for t in list(high) + list(low) + list(units):
         check_task(owner, t)
     if not tasks:
         raise ValueError(f"The 'high' parameter of {owner} must name at least one task file. Got {dict(high)!r}.")
@@ -142,36 +191,47 @@ def table_from_csvs(high: Mapping[str, str | os.PathLike[str]], low: Mapping[str
     labels: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
     for fid, files in (("high", high), ("low", low)):
         for t, path in files.items():
-            ids, sm, vals = read_property_csv(path, log10=log10 and t.startswith("log10_"))
-            for i, s in zip(ids, sm):
-                if i in smiles and smiles[i][0] != s:
-                    raise ValueError(f"Id {i!r} has SMILES {smiles[i][0]!r} in '{smiles[i][1]}' but {s!r} in "
-                                     f"'{os.fspath(path)}'.")
-                smiles.setdefault(i, (s, os.fspath(path)))
-                order.setdefault(i, len(order))
+            ids, sm, vals = read_property_csv(path, log10=log10 and t.startswith("log10_") and t not in units,
+                                              task=t, units=units.get(t), attachments=attachments)
+            merge_smiles(smiles, order, ids, sm, os.fspath(path))
             labels[(fid, t)] = (ids, vals)
     ids = sorted(order, key=order.__getitem__)
     arrays = {f: np.full((len(ids), len(tasks)), np.nan) for f in ("low", "high")}
     for (fid, t), (tids, vals) in labels.items():
         arrays[fid][[order[i] for i in tids], tasks.index(t)] = vals
-    names: tuple[str, ...] = ()
-    feats = np.zeros((len(ids), 0))
-    if features is not None:
-        fname = os.fspath(features)
-        header, rows = _read_rows(fname)
-        if "id" not in [h.lower() for h in header]:
-            raise ValueError(f"Feature file '{fname}' has no 'id' column. Got {header}.")
-        ci = [h.lower() for h in header].index("id")
-        cols = [c for c in range(len(header)) if c != ci and header[c].lower() != "smiles"]
-        names = tuple(header[c] for c in cols)
-        by_id = {r[ci]: r for r in rows}
-        absent = [i for i in ids if i not in by_id]
-        if absent:
-            raise ValueError(f"Feature file '{fname}' has no row for id(s) {absent[:5]}.")
-        feats = np.array([[_number(by_id[i][c], f"Feature '{header[c]}' of id {i!r} in '{fname}'") for c in cols]
-                          for i in ids]).reshape(len(ids), len(cols))
+    names, feats = read_features(features, ids)
     return ExtrapolationTable(tuple(ids), tuple(smiles[i][0] for i in ids), "smiles", names, feats, tuple(tasks),
                               arrays["low"], arrays["high"])
+
+
+def merge_smiles(smiles: dict[str, tuple[str, str]], order: dict[str, int], ids: Sequence[str],
+                 sm: Sequence[str], path: str) -> None:
+    """Record each id's SMILES (and the file it came from) in ``smiles`` and its first appearance in
+    ``order``; refuse an id whose SMILES differs between files."""
+    for i, s in zip(ids, sm):
+        if i in smiles and smiles[i][0] != s:
+            raise ValueError(f"Id {i!r} has SMILES {smiles[i][0]!r} in '{smiles[i][1]}' but {s!r} in '{path}'.")
+        smiles.setdefault(i, (s, path))
+        order.setdefault(i, len(order))
+
+
+def read_features(features: str | os.PathLike[str] | None, ids: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """Feature names and the (len(ids), n_features) values of ``ids`` from a CSV with an ``id`` column."""
+    if features is None:
+        return (), np.zeros((len(ids), 0))
+    fname = os.fspath(features)
+    header, rows = _read_rows(fname)
+    if "id" not in [h.lower() for h in header]:
+        raise ValueError(f"Feature file '{fname}' has no 'id' column. Got {header}.")
+    ci = [h.lower() for h in header].index("id")
+    cols = [c for c in range(len(header)) if c != ci and header[c].lower() != "smiles"]
+    by_id = {r[ci]: r for r in rows}
+    absent = [i for i in ids if i not in by_id]
+    if absent:
+        raise ValueError(f"Feature file '{fname}' has no row for id(s) {absent[:5]}.")
+    feats = np.array([[_number(by_id[i][c], f"Feature '{header[c]}' of id {i!r} in '{fname}'") for c in cols]
+                      for i in ids]).reshape(len(ids), len(cols))
+    return tuple(header[c] for c in cols), feats
 
 
 def read_table_csv(path: str | os.PathLike[str], *, require_labels: bool = False) -> ExtrapolationTable:
@@ -217,7 +277,13 @@ def read_table_csv(path: str | os.PathLike[str], *, require_labels: bool = False
                                                         f"'{name}'") for k, r in enumerate(rows)]
     feats = np.array([[_number(r[c], f"Feature {header[c]!r} of row {k + 1} (id {r[ci]!r}) of '{name}'")
                        for c in feat_cols] for k, r in enumerate(rows)]).reshape(len(rows), len(feat_cols))
-    graphs = tuple(r[cg] if kind == "smiles" else tuple(r[cg].split()) for r in rows)
+    if kind == "smiles":
+        from trajml.extrapolation.attachments import normalise_attachments
+
+        graphs: tuple[Any, ...] = tuple(
+            normalise_attachments(r[cg], where=f"row {k + 1} (id {r[ci]!r}) of '{name}'") for k, r in enumerate(rows))
+    else:
+        graphs = tuple(tuple(r[cg].split()) for r in rows)
     groups = tuple(r[cgroup] for r in rows) if cgroup is not None else ()
     return ExtrapolationTable(tuple(ids), graphs, kind, tuple(header[c] for c in feat_cols), feats, tasks,
                               arrays["low"], arrays["high"], groups)
@@ -390,3 +456,34 @@ def _is_number(text: str) -> bool:
         return math.isfinite(float(text))
     except ValueError:
         return False
+
+
+def read_prediction_csv(path: str | os.PathLike[str]) -> Any:
+    """Read predictions written by ``trajml extrapolate predict`` (``id``, ``TASK``, ``TASK_std``, ``TASK_short``).
+
+    Returns
+    -------
+    ExtrapolationPrediction
+        Missing ``_std`` or ``_short`` columns read as NaN.
+    """
+    from trajml.extrapolation.tables import ExtrapolationPrediction
+
+    name = os.fspath(path)
+    header, rows = _read_rows(name)
+    if "id" not in header:
+        raise ValueError(f"Prediction file '{name}' has no 'id' column. Got {header}.")
+    tasks = tuple(t for t in TASKS if t in header)
+    if not tasks:
+        raise ValueError(f"Prediction file '{name}' has no task column (one of {list(TASKS)}). Got {header}.")
+    ci = header.index("id")
+
+    def column(col: str) -> np.ndarray:
+        if col not in header:
+            return np.full(len(rows), np.nan)
+        c = header.index(col)
+        return np.array([_number(r[c], f"Column {col!r} of row {k + 1} (id {r[ci]!r}) of '{name}'")
+                         for k, r in enumerate(rows)])
+
+    cols = {suffix: np.stack([column(t + suffix) for t in tasks], axis=1) for suffix in ("", "_std", "_short")}
+    return ExtrapolationPrediction(ids=tuple(r[ci] for r in rows), tasks=tasks, high=cols[""], high_std=cols["_std"],
+                                   low=cols["_short"])

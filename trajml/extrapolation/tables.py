@@ -32,6 +32,7 @@ from trajml._validation import invalid
 from trajml.results import Results
 
 __all__ = ["TASKS", "TASK_UNITS", "ExtrapolationTable", "ExtrapolationPrediction", "kfold_indices", "check_task",
+           "check_short_run_inputs",
            "check_labels"]
 
 TASKS = ("log10_sigma", "log10_D_Li", "log10_D_anion", "log10_D_polymer", "transference")
@@ -293,3 +294,17 @@ def kfold_indices(n: int, n_splits: int = 5, seed: int | None = 0,
         test = np.flatnonzero(np.isin(labels, held))
         out.append((np.setdiff1d(np.arange(n), test).astype(np.int64), test.astype(np.int64)))
     return out
+
+
+def check_short_run_inputs(table: ExtrapolationTable, source: str) -> None:
+    """Refuse candidates whose measured short-run values of a task are one constant (a placeholder).
+
+    A column filled with one value (0, -1, a copied number) would be fed to the long-run head as if
+    every candidate had been simulated and found equal; leave it empty to predict without it.
+    """
+    for j, t in enumerate(table.tasks):
+        v = table.low[:, j][np.isfinite(table.low[:, j])]
+        if v.size >= 2 and np.ptp(v) == 0.0:
+            raise ValueError(f"Column 'low:{t}' of '{source}' is {v[0]:g} in all {v.size} rows that give it: a "
+                             f"placeholder, not measured short runs. Leave the column empty (or drop it) to predict "
+                             f"from the graph alone.")

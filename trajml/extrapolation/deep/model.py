@@ -75,6 +75,9 @@ class MultitaskModel(Results, StoredModel, own_file=True):
     best_epochs : ndarray, shape (n_models,), int64
     parameters : dict of str to ndarray
         ``m{k}.{name}`` of each member's ``state_dict``, float32.
+    std_scale : ndarray, shape (n_tasks,), float64, optional
+        Factor on the ensemble's std per task, fitted on a predefined validation set so that its
+        z-scores have rms 1 (None: the raw ensemble spread).
     """
 
     tasks: tuple[str, ...]
@@ -94,6 +97,7 @@ class MultitaskModel(Results, StoredModel, own_file=True):
     validation_losses: np.ndarray
     best_epochs: np.ndarray
     parameters: dict[str, np.ndarray]
+    std_scale: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -175,6 +179,8 @@ class MultitaskModel(Results, StoredModel, own_file=True):
         highs_a, lows_a, var_a = np.array(highs) * std + mean, np.array(lows) * std + mean, np.array(variances)
         total = highs_a.var(axis=0) + var_a.mean(axis=0) * std ** 2
         high_std = np.sqrt(total) if (self.n_models > 1 or self.heteroscedastic) else np.full_like(total, np.nan)
+        if self.std_scale is not None:
+            high_std = high_std * self.std_scale
         return ExtrapolationPrediction(ids=table.ids, tasks=self.tasks, high=highs_a.mean(axis=0), high_std=high_std,
                                        low=lows_a.mean(axis=0),
                                        units={"high": "task units", "high_std": "task units", "low": "task units"})
@@ -190,7 +196,8 @@ class MultitaskModel(Results, StoredModel, own_file=True):
                   "provenance": json.loads(json.dumps(_plain(self.provenance), default=str))}
         arrays = {"a:target_mean": self.target_mean, "a:target_std": self.target_std,
                   "a:train_losses": self.train_losses, "a:validation_losses": self.validation_losses,
-                  "a:best_epochs": self.best_epochs, **{f"p:{k}": v for k, v in self.parameters.items()}}
+                  "a:best_epochs": self.best_epochs, **{f"p:{k}": v for k, v in self.parameters.items()},
+                  **({"a:std_scale": self.std_scale} if self.std_scale is not None else {})}
         with atomic_write(path, "wb", what="model file") as fh:
             np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
 
@@ -221,6 +228,7 @@ class MultitaskModel(Results, StoredModel, own_file=True):
                            validation_losses=_ro(data["a:validation_losses"]),
                            best_epochs=_ro(data["a:best_epochs"], np.int64),
                            parameters={k: _ro(data[f"p:{k}"], np.float32) for k in header["state_dict"]},
+                           std_scale=_ro(data["a:std_scale"]) if "a:std_scale" in data.files else None,
                            units=header["units"], provenance=header["provenance"])
         except (OSError, EOFError, KeyError, json.JSONDecodeError) as exc:
             raise ValueError(f"File '{name}' cannot be read as a {cls.__name__} file: {exc!r}") from exc
