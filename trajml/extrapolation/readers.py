@@ -461,6 +461,11 @@ def _is_number(text: str) -> bool:
 def read_prediction_csv(path: str | os.PathLike[str]) -> Any:
     """Read predictions written by ``trajml extrapolate predict`` (``id``, ``TASK``, ``TASK_std``, ``TASK_short``).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+
     Returns
     -------
     ExtrapolationPrediction

@@ -81,6 +81,8 @@ def score_values(predicted: np.ndarray, labels: np.ndarray, std: np.ndarray | No
         In the same units.
     std : ndarray, shape (n,), optional
         Predicted standard deviation (for the z-scores).
+    task, fidelity : str
+        Labels of the score (the task's name; ``"high"`` or ``"low"``).
     n_boot : int
         Bootstrap resamples of the rows (0: no intervals).
     level : float
@@ -119,6 +121,25 @@ def score_prediction(prediction: ExtrapolationPrediction, labels: ExtrapolationT
 
     Rows are matched by id; every labelled id must have been predicted.
 
+    Parameters
+    ----------
+    prediction : ExtrapolationPrediction
+        Predictions (long run with its std, and the short run where given).
+    labels : ExtrapolationTable
+        Known labels, in the same units.
+    n_boot : int
+        Bootstrap resamples of the rows (0: no intervals).
+    level : float
+        Coverage of the intervals.
+    seed : int
+        Seed of the resampling.
+    source : str
+        What the labels are (named in messages).
+
+    Returns
+    -------
+    list of Score
+
     Raises
     ------
     ValueError
@@ -146,7 +167,19 @@ def score_prediction(prediction: ExtrapolationPrediction, labels: ExtrapolationT
 
 
 def format_scores(scores: list[Score], level: float = 0.95) -> str:
-    """A plain-text table: task, fidelity, n, each metric with its interval, z-rms."""
+    """A plain-text table: task, fidelity, n, each metric with its interval, z-rms.
+
+    Parameters
+    ----------
+    scores : list of Score
+        From :func:`score_values` or :func:`score_prediction`.
+    level : float
+        Coverage of the intervals (for the column headers).
+
+    Returns
+    -------
+    str
+    """
     pct = f"{100 * level:g}%"
     lines = [f"{'task':<16} {'fidelity':<8} {'n':>5}  {'MAE [' + pct + ']':<26} {'RMSE [' + pct + ']':<26} "
              f"{'R2 [' + pct + ']':<26} z-rms"]

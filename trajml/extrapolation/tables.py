@@ -301,6 +301,18 @@ def check_short_run_inputs(table: ExtrapolationTable, source: str) -> None:
 
     A column filled with one value (0, -1, a copied number) would be fed to the long-run head as if
     every candidate had been simulated and found equal; leave it empty to predict without it.
+
+    Parameters
+    ----------
+    table : ExtrapolationTable
+        The candidates, with their short-run columns (``low``).
+    source : str
+        The file the candidates came from (named in the message).
+
+    Raises
+    ------
+    ValueError
+        A short-run column with one value in every row that gives it.
     """
     for j, t in enumerate(table.tasks):
         v = table.low[:, j][np.isfinite(table.low[:, j])]

@@ -42,6 +42,16 @@ def parse_unit(text: str) -> tuple[str, bool]:
 
     ``"log10(S/cm)"`` gives ``("S/cm", True)``; ``"cm^2/s"`` gives ``("cm2/s", False)``.
 
+    Parameters
+    ----------
+    text : str
+        A unit as a user writes it.
+
+    Returns
+    -------
+    unit : str
+    is_log10 : bool
+
     Raises
     ------
     ValueError
@@ -134,6 +144,18 @@ def _example(task: str) -> str:
 
 def units_by_task(items: list[str], tasks: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Units of each task from ``UNIT`` items (every task of that unit's kind) and ``TASK=UNIT`` items.
+
+    Parameters
+    ----------
+    items : list of str
+        ``UNIT`` or ``TASK=UNIT`` (``--units`` on the command line).
+    tasks : sequence of str
+        The tasks of the table.
+
+    Returns
+    -------
+    dict of str to str
+        Unit text per task.
 
     Raises
     ------
