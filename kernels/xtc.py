@@ -171,57 +171,74 @@ def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbit
 
 
 @numba.njit(nogil=True, cache=True)
-def _frame(buf: np.ndarray, at: int, natoms: int, xyz: np.ndarray) -> int:
-    """Decode (or only check, when ``xyz`` has no rows) the frame starting at byte ``at``; a status code."""
+def _header(buf: np.ndarray, at: int, natoms: int, minint: np.ndarray, sizeint: np.ndarray,
+            bitsizeint: np.ndarray) -> tuple[int, float, int, int, int]:
+    """Read and check a frame's header up to its packed stream.
+
+    Returns ``(status, precision, bitsize, smallidx, byte_cnt)``; status -1 for a frame of at most 9
+    atoms (raw floats, nothing packed), else 0 or a key of :data:`XTC_STATUS`. Fills ``minint``,
+    ``sizeint`` (the three radices) and ``bitsizeint`` (their widths when a radix exceeds 24 bits,
+    then ``bitsize`` is 0; else ``bitsize`` is the width of the three packed as one number).
+    """
     end = buf.shape[0]
     if at + 56 > end:
-        return 5
+        return 5, 0.0, 0, 0, 0
     if _be_int(buf, at) != 1995 or _be_int(buf, at + 4) != natoms or _be_int(buf, at + 52) != natoms:
-        return 1
-    write = xyz.shape[0] > 0
+        return 1, 0.0, 0, 0, 0
     if natoms <= 9:
-        if at + 56 + 12 * natoms > end:
-            return 5
-        if write:
-            for i in range(natoms):
-                for k in range(3):
-                    xyz[i, k] = _be_float(buf, at + 56 + 12 * i + 4 * k)
-        return 0
+        return (5 if at + 56 + 12 * natoms > end else -1), 0.0, 0, 0, 0
     if at + 92 > end:
-        return 5
+        return 5, 0.0, 0, 0, 0
     precision = _be_float(buf, at + 56)
     if not (precision > 0 and np.isfinite(precision)):
-        return 1
-    minint = np.empty(3, dtype=np.int64)
-    sizeint = np.empty(3, dtype=np.int64)
-    bitsizeint = np.zeros(3, dtype=np.int64)
+        return 1, 0.0, 0, 0, 0
     large = False
     for k in range(3):
         minint[k] = _be_int(buf, at + 60 + 4 * k)
         sizeint[k] = _be_int(buf, at + 72 + 4 * k) - minint[k] + 1
         if sizeint[k] <= 0 or sizeint[k] > (np.int64(1) << 32):
-            return 1
+            return 1, 0.0, 0, 0, 0
         if sizeint[k] > 0xFFFFFF:
             large = True
+    bitsize = 0
+    bitsizeint[:] = 0
     if large:
         for k in range(3):
             bitsizeint[k] = _size_of_int(sizeint[k])
-        bitsize = 0
     else:
         bitsize = _size_of_ints(sizeint)
     smallidx = _be_int(buf, at + 84)
     if smallidx < _FIRSTIDX or smallidx >= _MAGICINTS.shape[0]:
-        return 2
+        return 2, 0.0, 0, 0, 0
     byte_cnt = _be_int(buf, at + 88)
     if byte_cnt < 0 or at + 92 + byte_cnt > end:
-        return 5
+        return 5, 0.0, 0, 0, 0
+    return 0, np.float64(precision), bitsize, smallidx, byte_cnt
+
+
+@numba.njit(nogil=True, cache=True)
+def _frame(buf: np.ndarray, at: int, natoms: int, xyz: np.ndarray) -> int:
+    """Decode (or only check, when ``xyz`` has no rows) the frame starting at byte ``at``; a status code."""
+    minint = np.empty(3, dtype=np.int64)
+    sizeint = np.empty(3, dtype=np.int64)
+    bitsizeint = np.empty(3, dtype=np.int64)
+    status, precision, bitsize, smallidx, byte_cnt = _header(buf, at, natoms, minint, sizeint, bitsizeint)
+    write = xyz.shape[0] > 0
+    if status == -1:
+        if write:
+            for i in range(natoms):
+                for k in range(3):
+                    xyz[i, k] = _be_float(buf, at + 56 + 12 * i + 4 * k)
+        return 0
+    if status != 0:
+        return status
     smaller = _MAGICINTS[max(_FIRSTIDX, smallidx - 1)] // 2
     smallnum = _MAGICINTS[smallidx] // 2
     pos = at + 92  # the packed stream: its reading position, bits left in its last byte, the last bytes
     stop = at + 92 + byte_cnt
     lastbits = 0
     lastbyte = 0
-    inv = np.float32(1.0 / np.float64(precision))  # as xdrfile: a double quotient stored as float
+    inv = np.float32(1.0 / precision)  # as xdrfile: a double quotient stored as float
     this = np.empty(3, dtype=np.int64)
     digits = np.zeros(32, dtype=np.int64)  # scratch of the mixed-radix unpacking (at most 9 bytes used)
     prev = np.empty(3, dtype=np.int64)
@@ -311,36 +328,13 @@ def _check_frame(buf: np.ndarray, at: int, natoms: int) -> int:
     The packed integers' widths depend only on the header and on ``smallidx``, never on their
     values, so the walk skips them by their width and reads only the run flags and lengths.
     """
-    end = buf.shape[0]
-    if at + 56 > end:
-        return 5
-    if _be_int(buf, at) != 1995 or _be_int(buf, at + 4) != natoms or _be_int(buf, at + 52) != natoms:
-        return 1
-    if natoms <= 9:
-        return 5 if at + 56 + 12 * natoms > end else 0
-    if at + 92 > end:
-        return 5
-    precision = _be_float(buf, at + 56)
-    if not (precision > 0 and np.isfinite(precision)):
-        return 1
+    minint = np.empty(3, dtype=np.int64)
     sizeint = np.empty(3, dtype=np.int64)
-    large = False
-    for k in range(3):
-        sizeint[k] = _be_int(buf, at + 72 + 4 * k) - _be_int(buf, at + 60 + 4 * k) + 1
-        if sizeint[k] <= 0 or sizeint[k] > (np.int64(1) << 32):
-            return 1
-        if sizeint[k] > 0xFFFFFF:
-            large = True
-    if large:
-        big = _size_of_int(sizeint[0]) + _size_of_int(sizeint[1]) + _size_of_int(sizeint[2])
-    else:
-        big = _size_of_ints(sizeint)
-    smallidx = _be_int(buf, at + 84)
-    if smallidx < _FIRSTIDX or smallidx >= _MAGICINTS.shape[0]:
-        return 2
-    byte_cnt = _be_int(buf, at + 88)
-    if byte_cnt < 0 or at + 92 + byte_cnt > end:
-        return 5
+    bitsizeint = np.empty(3, dtype=np.int64)
+    status, _, bitsize, smallidx, byte_cnt = _header(buf, at, natoms, minint, sizeint, bitsizeint)
+    if status != 0:
+        return 0 if status == -1 else status
+    big = bitsize if bitsize > 0 else bitsizeint[0] + bitsizeint[1] + bitsizeint[2]
     base = at + 92
     limit = 8 * byte_cnt  # bits in the stream: the decoder reads whole bytes, so ceil(bits / 8) <= byte_cnt
     cursor = 0

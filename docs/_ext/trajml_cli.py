@@ -8,32 +8,15 @@ stage from its schema (:func:`trajml.pipelines.get_stage`). Nothing is written t
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
 from trajml_api import _write_if_changed
 
+from trajml.cli import command_parsers
+
 #: Width the help texts are formatted at (argparse reads the COLUMNS environment variable).
 COLUMNS = 80
-
-
-def command_parsers() -> dict[str, argparse.ArgumentParser]:
-    """Every command's parser by its full name (``"rdf"``, ``"extrapolate train"``), in parser order."""
-    from trajml.cli import build_parser
-
-    out: dict[str, argparse.ArgumentParser] = {}
-
-    def walk(name: str, parser: argparse.ArgumentParser) -> None:
-        if name:
-            out[name] = parser
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for sub_name, sub in action.choices.items():
-                    walk(f"{name} {sub_name}".strip(), sub)
-
-    walk("", build_parser())
-    return out
 
 
 def help_texts() -> dict[str, str]:

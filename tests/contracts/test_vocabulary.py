@@ -7,7 +7,6 @@ the three fails here. Former names are accepted everywhere with a deprecation no
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import re
 import warnings
@@ -43,18 +42,9 @@ def _commands():
 
 def _all_parsers():
     """Every (sub)command parser, nested ones included (``extrapolate train``), by its full name."""
-    out = {}
+    from trajml.cli import command_parsers
 
-    def walk(name, parser):
-        out[name] = parser
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for sub_name, sub in action.choices.items():
-                    walk(f"{name} {sub_name}".strip(), sub)
-
-    walk("", build_parser())
-    out.pop("")
-    return out
+    return command_parsers()
 
 
 def _class_named(name):

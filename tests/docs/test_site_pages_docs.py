@@ -9,10 +9,7 @@ saying how to install one, when none is on the PATH (never under CI).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -20,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tests.docs.docs_site_build import build_site
+from tests.headless_chromium import dump_dom
 
 _PROBE = """
 <script>
@@ -79,36 +77,11 @@ def test_the_link_check_finds_a_broken_link(tmp_path):
     assert "gone" not in _ids(tmp_path / "b.html")
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def _images_in_chromium(page: Path, tmp_path: Path) -> list[tuple[str, bool, int, int]]:
-    browser = _chromium()
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Chromium for this test (apt-get install chromium); none is on the PATH.")
-        pytest.skip("no Chromium on the PATH: install Debian's 'chromium' package to run this test")
-    probe = page.with_name(page.stem + "-probe.html")
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
-    try:
-        proc = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'chromium-profile'}", "--allow-file-access-from-files",
-             "--virtual-time-budget=5000", "--window-size=1280,2000", "--dump-dom", probe.as_uri()],
-            capture_output=True, text=True, timeout=120,
-        )
-    finally:
-        probe.unlink()
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = dump_dom(page, _PROBE, tmp_path)
     # the theme makes every <pre> focusable (tabindex), so the probe's tag may carry attributes
-    m = re.search(r'<pre id="render-probe"[^>]*>IMAGES (\d+)\n?(.*?)</pre>', proc.stdout, flags=re.S)
-    assert m, f"{page.name} did not finish loading in Chromium:\n{proc.stdout[-2000:]}"
+    m = re.search(r'<pre id="render-probe"[^>]*>IMAGES (\d+)\n?(.*?)</pre>', dom, flags=re.S)
+    assert m, f"{page.name} did not finish loading in Chromium:\n{dom[-2000:]}"
     rows = []
     for line in m.group(2).strip().splitlines():
         src, complete, size = line.rsplit(" ", 2)

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "command_parsers"]
 
 # Sub-command modules; each defines register(subparsers) and a run(args) -> int set as `func`.
 COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "shells", "msd", "residence", "transport", "msm", "fes",
@@ -32,6 +32,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"trajml.cli.{name}").register(subparsers)
     return parser
+
+
+def command_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser by its full name (``"rdf"``, ``"extrapolate train"``), in parser order.
+
+    The docs' CLI reference and the vocabulary contract read the commands from here.
+    """
+    out: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(name: str, parser: argparse.ArgumentParser) -> None:
+        if name:
+            out[name] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    walk(f"{name} {sub_name}".strip(), sub)
+
+    walk("", build_parser())
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
