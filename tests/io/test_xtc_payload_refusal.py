@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
 
 from trajml.errors import CorruptTrajectoryError
-from trajml.kernels.xtc import xtc_decode
 
 
 def _damaged_copy(tmp_path, *frames: int):
     """A copy of the all-atom sample whose ``frames`` each have a run that overruns the atom count."""
-    from tests.kernels.test_xtc_kernel import frame_offsets
+    from tests.xtc_damage import damage_frames
     from trajml.data import sample_aa_topology, sample_aa_trajectory
 
-    bad = np.fromfile(sample_aa_trajectory(), dtype=np.uint8)
-    offsets = frame_offsets(bad)
-    rng = np.random.default_rng(3)
-    for frame in frames:
-        end = offsets[frame + 1] if frame + 1 < len(offsets) else len(bad)
-        for _ in range(500):  # random bytes until the decoder would write past its buffer (status 3)
-            trial = bad.copy()
-            at = rng.integers(offsets[frame] + 92, end, size=4)
-            trial[at] = rng.integers(0, 256, size=4)
-            if xtc_decode(trial, offsets, 1854)[frame] == 3:
-                bad = trial
-                break
-        else:
-            pytest.fail("no overrunning damage found")
     top = tmp_path / "aa.psf"
     shutil.copyfile(sample_aa_topology(), top)
     path = tmp_path / "aa.xtc"
-    bad.tofile(path)
+    damage_frames(sample_aa_trajectory(), path, frames)
     return str(top), str(path)
 
 

@@ -7,23 +7,10 @@ import struct
 import numpy as np
 import pytest
 
+from tests.xtc_damage import frame_offsets
 from trajml.kernels.xtc import xtc_decode
 
 MDA_FILES = ("XTC", "COORDINATES_XTC", "XTC_sub_sol", "XTC_multi_frame", "AUX_EDR_XTC")
-
-
-def frame_offsets(data: np.ndarray) -> np.ndarray:
-    """Byte offsets of the frames of an intact XTC file (its published layout)."""
-    offsets, pos = [], 0
-    while pos < len(data):
-        offsets.append(pos)
-        natoms = struct.unpack(">i", data[pos + 4:pos + 8].tobytes())[0]
-        if natoms <= 9:
-            pos += 56 + 12 * natoms
-        else:
-            nbytes = struct.unpack(">i", data[pos + 88:pos + 92].tobytes())[0]
-            pos += 92 + 4 * ((nbytes + 3) // 4)
-    return np.array(offsets, dtype=np.int64)
 
 
 def _files() -> list[str]:
