@@ -37,7 +37,7 @@ import numpy as np
 from trajml._threads import torch_threads
 from trajml._validation import Param, invalid
 from trajml.fes._base import FES_PARAMETERS, FESEstimator
-from trajml.fes._grid import Grid
+from trajml.fes._grid import Grid, bin_quadrature
 from trajml.fes._validate import check_bins, check_cvs, check_ranges
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import MLPSurface
@@ -208,19 +208,26 @@ class NeuralNetworkFES(FESEstimator):
         lo = np.array([e[0] for e in b.grid.edges])
         hi = np.array([e[-1] for e in b.grid.edges])
         shift, scale = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        X = torch.as_tensor(pts)
-        loge = torch.as_tensor(np.log(b.exposure))
-        total = float(b.counts.sum())
+        # a bin's count measures the bin average of exp(−F), not exp(−F) at its centre: the rate
+        # averages over quadrature nodes, so the network learns F itself and not its bin average
+        offsets, qw = (bin_quadrature(b.grid.widths, ~self._discrete_axes) if x.shape[1] <= 2
+                       else (np.zeros((1, x.shape[1])), np.ones(1)))
+        Xq = torch.as_tensor(np.concatenate([pts + o for o in offsets]))
+        base = torch.as_tensor(np.log(b.exposure)[None, :] + np.log(qw)[:, None])  # (Q, n_bins)
         occupied = b.counts > 0
         y0 = float(np.average(-np.log(b.counts[occupied] / b.exposure[occupied]), weights=b.counts[occupied]))
 
         def poisson_loss(counts: np.ndarray) -> Any:
+            # each fit's loss is per count of its own data, so halves get the full fit's relative weight decay
+            total = float(counts.sum())
+
             def loss_of(rng: np.random.Generator) -> Any:
                 # Poisson bootstrap replicate of the (effective) counts
                 n = torch.as_tensor(rng.poisson(counts).astype(np.float64))
 
                 def loss(f_of: Any, c: Any) -> Any:
-                    eta = torch.clamp(loge + c - f_of(X), max=50.0)  # no overflow in wild line-search trials
+                    eta = base + c - f_of(Xq).reshape(len(qw), -1)
+                    eta = torch.clamp(torch.logsumexp(eta, dim=0), max=50.0)  # no overflow in wild line-search trials
                     return (torch.exp(eta) - n * eta).sum() / total
                 return loss
             return loss_of
@@ -239,7 +246,9 @@ class NeuralNetworkFES(FESEstimator):
             predicted = [h.values(pts) for h in halves]
             s, kappa = spread_scale(predicted, log_exposure, b.counts > 0)
             counts = (half_a, n_all - half_a)
-            beta = bias_floor(predicted, counts[::-1], 0.5 * b.exposure, s, kappa, log_exposure)
+            # a held-out histogram measures the bin average of the fit, −ln⟨exp(−f)⟩ over the bin
+            binned = [(_bin_average(h, pts, offsets, qw), v) for h, (_, v) in zip(halves, predicted)]
+            beta = bias_floor(binned, counts[::-1], 0.5 * b.exposure, s, kappa, log_exposure)
             surface = dataclasses.replace(surface, spread_scale=s, count_noise=kappa, log_exposure=log_exposure,
                                           bias_floor=beta)
             extra.update(spread_scale=s, count_noise=kappa, bias_floor_kT=beta)
@@ -346,6 +355,13 @@ class NeuralNetworkFES(FESEstimator):
                                                              n_free_energies=0 if free_energy is None else len(terms[0][1]),
                                                              n_forces=0 if mean_forces is None else len(terms[-1][1])))
         return self
+
+
+def _bin_average(surface: MLPSurface, pts: np.ndarray, offsets: np.ndarray, qw: np.ndarray) -> np.ndarray:
+    """−ln of the quadrature average of exp(−f) over each bin (kT), f the ensemble mean."""
+    f = np.stack([surface.values(pts + o)[0] for o in offsets])  # (Q, n_bins)
+    lo = f.min(axis=0)
+    return lo - np.log(np.sum(qw[:, None] * np.exp(-(f - lo)), axis=0))
 
 
 def _align_members(surface: MLPSurface, x: np.ndarray) -> MLPSurface:
