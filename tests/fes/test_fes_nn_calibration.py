@@ -1,8 +1,8 @@
 """The NN ensemble's calibration on two independent halves of the counts (``calibrate=True``).
 
 :func:`spread_scale` is checked against synthetic fits whose variance components are known; the
-estimator against exact samples of a 1-D double well whose F is known, where calibration must
-bring the rms of (error / σ) closer to 1 than the members' raw spread does.
+estimator against exact samples of a 1-D double well whose F is known, where the calibrated σ
+must explain the errors (rms of error / σ in [0.8, 1.25]) and the members' raw spread must not.
 """
 
 from __future__ import annotations
@@ -33,13 +33,16 @@ def test_spread_scale_recovers_known_variance_components():
     assert s == pytest.approx(s_true, rel=0.15) and kappa == pytest.approx(k_true, rel=0.15)
 
 
-def test_calibration_brings_error_bars_closer_to_one(tmp_path):
+def test_calibrated_error_bars_match_the_errors_and_raw_spread_does_not(tmp_path):
+    """1-D double well, 20 000 exact samples, 3 seeds: the pooled rms of (error / σ) against the
+    exact F lies in [0.8, 1.25] with ``calibrate=True``; the members' raw spread
+    (``calibrate=False``) under-states the error there (its z-rms is above 1.25)."""
     from trajml.fes import HistogramFES, NeuralNetworkFES
 
     U, box, bins, h = CASES["double_well_1d"]
     z_raw, z_cal = [], []
     for seed in range(3):
-        x = exact_samples(U, box, 2000, seed, h)
+        x = exact_samples(U, box, 20_000, seed, h)
         kw = dict(temperature=300.0, bins=bins, ranges=box, hidden=(16, 16), n_members=4, n_steps=200, seed=seed)
         cells = np.isfinite(HistogramFES(temperature=300.0, bins=bins, ranges=box).fit(x)
                             .fetch_model().free_energy_kJmol.ravel())
@@ -55,5 +58,5 @@ def test_calibration_brings_error_bars_closer_to_one(tmp_path):
                                            model.predict(pts, return_std=True, unit="kT")[1], rtol=1e-12)
     raw, cal = (float(np.sqrt(np.mean(np.concatenate(z) ** 2))) for z in (z_raw, z_cal))
     print(f"z-rms raw {raw:.2f}, calibrated {cal:.2f}")
-    assert abs(np.log(cal)) < abs(np.log(raw)), (raw, cal)
-    assert 0.7 < cal < 1.5, cal
+    assert 0.8 <= cal <= 1.25, (raw, cal)
+    assert not 0.8 <= raw <= 1.25, (raw, cal)

@@ -36,12 +36,12 @@ from scipy.optimize import minimize
 
 from trajml._validation import Param, invalid
 from trajml.fes._base import FES_PARAMETERS, FESEstimator
-from trajml.fes._grid import Grid
+from trajml.fes._grid import Grid, bin_quadrature
 from trajml.fes._validate import check_bins, check_cvs, check_ranges, positive_floats, single_blas_thread
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import GPSurface, _blocks, rbf
 
-__all__ = ["GaussianProcessFES", "Hyperparameters", "bin_quadrature", "fit_hyperparameters", "inducing_grid"]
+__all__ = ["GaussianProcessFES", "Hyperparameters", "fit_hyperparameters", "inducing_grid"]
 
 _JITTERS = (1e-10, 1e-8, 1e-6, 1e-4)
 _MIN_PER_DIM = {1: 24, 2: 12, 3: 7}
@@ -224,21 +224,6 @@ def _surface_from_precision(z: np.ndarray, hp: Hyperparameters, L: np.ndarray, p
     S = solve_triangular(P, np.eye(len(P)), lower=True).T    # S Sᵀ = prec⁻¹
     return GPSurface(inducing=z, lengthscales=hp.lengthscales, signal_var=hp.signal_var, mean=hp.mean, chol_uu=L,
                      w_mean=w, w_chol=S)
-
-
-def bin_quadrature(widths: np.ndarray, smooth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Two-point Gauss–Legendre nodes per CV inside a bin: offsets (Q, d) in CV units and weights (Q,).
-
-    A bin's count measures the bin average of exp(−F), not exp(−F) at its centre; averaging
-    over these nodes is exact for quadratic F, which removes the O(width²) curvature bias that
-    otherwise grows to several error bars in well-sampled wells. Axes where ``smooth`` is False
-    (integer cells) keep the centre only.
-    """
-    d = len(widths)
-    smooth = np.ones(d, dtype=bool) if smooth is None else smooth
-    per_axis = [np.array([-0.5, 0.5]) * w / math.sqrt(3.0) if s else np.zeros(1) for w, s in zip(widths, smooth)]
-    offsets = np.stack([m.ravel() for m in np.meshgrid(*per_axis, indexing="ij")], axis=1)
-    return offsets, np.full(len(offsets), 1.0 / len(offsets))
 
 
 def _posterior_poisson(points: np.ndarray, counts: np.ndarray, exposure: np.ndarray, z: np.ndarray,

@@ -6,8 +6,9 @@ model evaluates the networks in NumPy, so predicting, plotting and path finding 
 Training targets, as available:
 
 - CV samples (:meth:`NeuralNetworkFES.fit`): the grid's bin counts are Poisson counts with rate
-  exposure·exp(c − f(x)), f = F/kT the network output; empty bins count. This is the same
-  likelihood as the GP's, with a network in place of the GP prior.
+  exposure·⟨exp(c − f)⟩ over the bin (a two-point Gauss–Legendre rule per CV, up to 2 CVs), f = F/kT
+  the network output; empty bins count. This is the same likelihood as the GP's, with a network
+  in place of the GP prior; the network learns F itself, not its bin average.
 - Free energies with errors and/or mean forces (:meth:`NeuralNetworkFES.fit_free_energies`):
   weighted least squares on F/kT and on the gradient, ∇f = −(mean force)/kT.
 
@@ -17,12 +18,13 @@ their errors), so the spread of the members reflects the sampling noise of the d
 the arbitrariness of the fit. The spread of a few members is only proportional to the error, and
 not with a known factor (the members share the network's smoothing, and a handful of them
 under-sample the bootstrap), so a fit to samples calibrates it on held-out data
-(``calibrate=True``): the counts are split in two by binomial thinning (each effective
-sample goes to one half with probability ½, so the halves are independent Poisson counts), one
-ensemble is trained on each half, and the factors (on the members' spread and on counting noise)
-that explain how far the two fits land apart scale the uncertainty of the ensemble trained on all
-counts (:func:`spread_scale`); each half fit against the other half's histogram adds the error
-they share (:func:`bias_floor`).
+(``calibrate=True``): the counts are split in three by binomial thinning (each effective sample
+goes to one part with probability ⅓, so the parts are independent Poisson counts), one ensemble
+is trained on the shared part plus each of the other two (two thirds of the data each, close to
+the full fit so that their errors extrapolate to it), and the factors (on the members' spread and
+on counting noise) that explain how far the two fits land apart scale the uncertainty of the
+ensemble trained on all counts (:func:`spread_scale`); each fit against the histogram of the part
+it did not see adds the error they share (:func:`bias_floor`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 from trajml._threads import torch_threads
 from trajml._validation import Param, invalid
 from trajml.fes._base import FES_PARAMETERS, FESEstimator
-from trajml.fes._grid import Grid
+from trajml.fes._grid import Grid, bin_quadrature
 from trajml.fes._validate import check_bins, check_cvs, check_ranges
 from trajml.fes.model import make_model
 from trajml.fes.surfaces import MLPSurface
@@ -94,13 +96,18 @@ class NeuralNetworkFES(FESEstimator):
         Torch threads while training (default 1: the networks are small, and more threads
         mostly contend with other work); None keeps torch's setting.
     calibrate : bool
-        Calibrate the predictive σ on two independent halves of the counts (default False; fits
-        to samples only; it trains two more ensembles, each on half the counts). The factors are
-        the model's ``provenance["spread_scale"]``, ``["count_noise"]`` and ``["bias_floor_kT"]``.
-        On exact samples (5 seeds; 4 members of (16, 16), 1000 steps) the pooled rms of
-        (error / σ) was 0.83 and 1.22 on a 1-D double well (2 000 and 20 000 samples) and 0.98 and
-        1.31 on Müller–Brown: near 1, yet at 20 000 samples errors that all networks share (the
-        fit's smoothing) are still partly under-estimated, so the option is not the default.
+        Calibrate the predictive σ on held-out counts (default False; fits to samples only; it
+        trains two more ensembles, each on two thirds of the counts: three ensembles instead of
+        one). Without it, σ is the members' spread alone, which measures how much the fit
+        varies with its bootstrap replicate and random start, not its error: on exact samples
+        with 20 000 points it under-stated the error by up to about 2x. With it, σ (kT) estimates
+        the standard deviation of the predicted F/kT about the true F/kT (up to the additive
+        constant), bin by bin: s²·spread + κ²/λ + β², the factors the model's
+        ``provenance["spread_scale"]``, ``["count_noise"]`` and ``["bias_floor_kT"]``. On exact
+        samples (5 seeds; 4 members of (16, 16), 1000 steps) the pooled rms of (error / σ) was
+        0.85 and 0.85 on a 1-D double well (2 000 and 20 000 samples) and 0.82 and 0.89 on
+        Müller–Brown (raw spread: 1.26, 1.51, 1.27, 1.59): σ errs slightly on the safe side
+        (``benchmarks/bench_fes.py --part nn``).
     """
 
     _METHOD = "nn"
@@ -208,19 +215,26 @@ class NeuralNetworkFES(FESEstimator):
         lo = np.array([e[0] for e in b.grid.edges])
         hi = np.array([e[-1] for e in b.grid.edges])
         shift, scale = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        X = torch.as_tensor(pts)
-        loge = torch.as_tensor(np.log(b.exposure))
-        total = float(b.counts.sum())
+        # a bin's count measures the bin average of exp(−F), not exp(−F) at its centre: the rate
+        # averages over quadrature nodes, so the network learns F itself and not its bin average
+        offsets, qw = (bin_quadrature(b.grid.widths, ~self._discrete_axes) if x.shape[1] <= 2
+                       else (np.zeros((1, x.shape[1])), np.ones(1)))
+        Xq = torch.as_tensor(np.concatenate([pts + o for o in offsets]))
+        base = torch.as_tensor(np.log(b.exposure)[None, :] + np.log(qw)[:, None])  # (Q, n_bins)
         occupied = b.counts > 0
         y0 = float(np.average(-np.log(b.counts[occupied] / b.exposure[occupied]), weights=b.counts[occupied]))
 
         def poisson_loss(counts: np.ndarray) -> Any:
+            # each fit's loss is per count of its own data, so halves get the full fit's relative weight decay
+            total = float(counts.sum())
+
             def loss_of(rng: np.random.Generator) -> Any:
                 # Poisson bootstrap replicate of the (effective) counts
                 n = torch.as_tensor(rng.poisson(counts).astype(np.float64))
 
                 def loss(f_of: Any, c: Any) -> Any:
-                    eta = torch.clamp(loge + c - f_of(X), max=50.0)  # no overflow in wild line-search trials
+                    eta = base + c - f_of(Xq).reshape(len(qw), -1)
+                    eta = torch.clamp(torch.logsumexp(eta, dim=0), max=50.0)  # no overflow in wild line-search trials
                     return (torch.exp(eta) - n * eta).sum() / total
                 return loss
             return loss_of
@@ -232,14 +246,17 @@ class NeuralNetworkFES(FESEstimator):
             # ensemble on each; how far apart they land calibrates the spread
             rng = np.random.default_rng([self.seed, 104729])
             n_all = np.rint(b.counts).astype(np.int64)
-            half_a = rng.binomial(n_all, 0.5).astype(np.float64)
-            halves = [self._train(x.shape[1], shift, scale, poisson_loss(h), y0, salt=k + 1)
-                      for k, h in enumerate((half_a, n_all - half_a))]
+            shared = rng.binomial(n_all, 1.0 / 3.0)
+            only_a = rng.binomial(n_all - shared, 0.5)
+            only = (only_a.astype(np.float64), (n_all - shared - only_a).astype(np.float64))
+            fits = [self._train(x.shape[1], shift, scale, poisson_loss(shared + o), y0, salt=k + 1)
+                    for k, o in enumerate(only)]
             log_exposure = float(np.log(np.mean(b.exposure)))
-            predicted = [h.values(pts) for h in halves]
-            s, kappa = spread_scale(predicted, log_exposure, b.counts > 0)
-            counts = (half_a, n_all - half_a)
-            beta = bias_floor(predicted, counts[::-1], 0.5 * b.exposure, s, kappa, log_exposure)
+            predicted = [h.values(pts) for h in fits]
+            s, kappa = spread_scale(predicted, log_exposure, b.counts > 0, fraction=2.0 / 3.0)
+            # a held-out histogram measures the bin average of the fit, −ln⟨exp(−f)⟩ over the bin
+            binned = [(_bin_average(h, pts, offsets, qw), v) for h, (_, v) in zip(fits, predicted)]
+            beta = bias_floor(binned, only[::-1], b.exposure / 3.0, s, kappa, log_exposure)
             surface = dataclasses.replace(surface, spread_scale=s, count_noise=kappa, log_exposure=log_exposure,
                                           bias_floor=beta)
             extra.update(spread_scale=s, count_noise=kappa, bias_floor_kT=beta)
@@ -348,6 +365,13 @@ class NeuralNetworkFES(FESEstimator):
         return self
 
 
+def _bin_average(surface: MLPSurface, pts: np.ndarray, offsets: np.ndarray, qw: np.ndarray) -> np.ndarray:
+    """−ln of the quadrature average of exp(−f) over each bin (kT), f the ensemble mean."""
+    f = np.stack([surface.values(pts + o)[0] for o in offsets])  # (Q, n_bins)
+    lo = f.min(axis=0)
+    return lo - np.log(np.sum(qw[:, None] * np.exp(-(f - lo)), axis=0))
+
+
 def _align_members(surface: MLPSurface, x: np.ndarray) -> MLPSurface:
     """Forces fix F only up to a constant per member: give every member the same mean over ``x``."""
     means = surface.member_values(x).mean(axis=1)
@@ -370,19 +394,24 @@ def _per_point(owner: str, value: Any, n: int, name: str, default: float, unit: 
 
 
 def spread_scale(halves: list[tuple[np.ndarray, np.ndarray]], log_exposure: float,
-                 cells: np.ndarray) -> tuple[float, float]:
+                 cells: np.ndarray, fraction: float = 0.5) -> tuple[float, float]:
     """The factors on an ensemble's spread and on counting noise that explain two independent fits.
 
     Parameters
     ----------
     halves : two (ndarray, ndarray), each shape (n_bins,), kT and kT²
-        Mean f = F/kT and spread (variance over members) of two ensembles, each trained on one of
-        two independent halves of the counts, at the bin centres; f is normalised so that a bin's
-        expected count is exp(log_exposure − f) for the full data (half that for a half).
+        Mean f = F/kT and spread (variance over members) of two ensembles, each trained on a
+        ``fraction`` of the counts (independent halves, or overlapping parts that differ by
+        independent counts), at the bin centres; f is normalised so that a bin's expected count
+        is exp(log_exposure − f) for the full data (``fraction`` of that for a part).
     log_exposure : float
         ln of the full data's expected count per unit density.
     cells : ndarray of bool, shape (n_bins,)
         The bins compared (those with data).
+    fraction : float
+        The share p of all counts each fit saw (default ½: two disjoint halves). Fits to
+        overlapping parts differ by the counts they do not share: the variance of their
+        difference is (1 − p)/p times the sum of their variances.
 
     Returns
     -------
@@ -397,7 +426,7 @@ def spread_scale(halves: list[tuple[np.ndarray, np.ndarray]], log_exposure: floa
     Notes
     -----
     With the variance of each fit modelled as s²·spread + κ²/λ, the difference of the two fits
-    has the sum of their variances; s, κ and a constant offset maximise its Gaussian likelihood
+    has (1 − p)/p times the sum of their variances; s, κ and a constant offset maximise its Gaussian likelihood
     over ``cells``. Comparing two smooth fits, not a fit with a histogram, keeps the comparison
     sensitive where counts are few. s is bounded to [0.1, 30] and κ to [0.001, 3]; (1, 0) when
     fewer than 5 bins are compared.
@@ -409,12 +438,15 @@ def spread_scale(halves: list[tuple[np.ndarray, np.ndarray]], log_exposure: floa
     if len(fa) < 5:
         return 1.0, 0.0
     d = fa - fb
-    # a half fit's f is normalised on its own counts: 1/λ_half = exp(f − log_exposure)
+    # fits to overlapping fractions p differ only by the counts they do not share: for an
+    # estimator whose variance goes as 1/counts, var(fa − fb) = (1 − p)/p · (var a + var b)
+    share = (1.0 - fraction) / fraction
+    # a part's fit is normalised on its own counts: 1/λ_part = exp(f − log_exposure)
     inv_lam = sum(np.exp(np.minimum(f - log_exposure, math.log(1e3))) for f in (fa, fb))
 
     def nll(theta: np.ndarray) -> float:
         log_s, log_k, offset = theta
-        v = math.exp(2.0 * log_s) * (va + vb) + math.exp(2.0 * log_k) * inv_lam + 1e-12
+        v = share * (math.exp(2.0 * log_s) * (va + vb) + math.exp(2.0 * log_k) * inv_lam) + 1e-12
         r = d - offset
         return float(np.sum(r * r / v + np.log(v)))
 
@@ -427,16 +459,17 @@ def spread_scale(halves: list[tuple[np.ndarray, np.ndarray]], log_exposure: floa
 
 def bias_floor(predicted: list[tuple[np.ndarray, np.ndarray]], held_out: tuple[np.ndarray, ...],
                exposure: np.ndarray, s: float, kappa: float, log_exposure: float) -> float:
-    """The error both halves share (the networks' smoothing), from each half against the other's histogram.
+    """The error both fits share (the networks' smoothing), from each against a histogram of data it did not see.
 
     Parameters
     ----------
     predicted : two (ndarray, ndarray), each shape (n_bins,), kT and kT²
-        Mean f and spread of the two half ensembles (as for :func:`spread_scale`).
+        Mean f, as the fit's bin average −ln⟨exp(−f)⟩ (what a histogram measures), and spread of
+        the two ensembles (as for :func:`spread_scale`).
     held_out : two ndarray, shape (n_bins,)
-        The counts each fit did not see (the other half), in the order of ``predicted``.
+        Counts each fit did not see, independent of its data, in the order of ``predicted``.
     exposure : ndarray, shape (n_bins,)
-        Expected count per unit density of one half.
+        Expected count per unit density of the held-out counts.
     s, kappa : float
         From :func:`spread_scale`.
     log_exposure : float
