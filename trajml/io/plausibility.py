@@ -240,11 +240,9 @@ def _undecodable(member: Any, p: int, local: np.ndarray) -> np.ndarray:
     offsets = getattr(member.infos[p], "frame_offsets", None)
     if offsets is None:
         return np.zeros(len(local), dtype=np.int64)
-    from trajml.io.xtc_payload import frame_bytes
-    from trajml.kernels.xtc import xtc_decode
+    from trajml.io.xtc_payload import frame_status
 
-    data, starts = frame_bytes(member.parts[p], offsets, local)
-    return xtc_decode(data, starts, int(member.infos[p].n_atoms))
+    return frame_status(member.parts[p], offsets, local, int(member.infos[p].n_atoms))
 
 
 def _part_frames(source: Any, chunk_size: int, damaged: list[dict[str, Any]]

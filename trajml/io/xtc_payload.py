@@ -19,7 +19,7 @@ import numpy as np
 
 from trajml.errors import CorruptTrajectoryError
 
-__all__ = ["check_xtc_frames", "frame_bytes", "raise_damaged"]
+__all__ = ["check_xtc_frames", "frame_bytes", "frame_status", "raise_damaged"]
 
 
 def frame_bytes(path: str, offsets: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +44,20 @@ def frame_bytes(path: str, offsets: np.ndarray, frames: np.ndarray) -> tuple[np.
     return np.frombuffer(b"".join(pieces), dtype=np.uint8), starts.astype(np.int64)
 
 
+def frame_status(path: str, offsets: np.ndarray, frames: np.ndarray, n_atoms: int) -> np.ndarray:
+    """Per frame of ``frames``: 0 when it decodes safely, else a key of :data:`trajml.kernels.xtc.XTC_STATUS`.
+
+    ``offsets`` are the byte offsets of every frame of the XTC file; ``frames`` increase.
+    """
+    from trajml.kernels.xtc import xtc_decode
+
+    frames = np.asarray(frames, dtype=np.int64)
+    if frames.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    data, starts = frame_bytes(path, np.asarray(offsets, dtype=np.int64), frames)
+    return xtc_decode(data, starts, n_atoms)
+
+
 def check_xtc_frames(path: str, offsets: np.ndarray, frames: np.ndarray, n_atoms: int) -> None:
     """Raise when any of ``frames`` of an XTC file would not decode safely.
 
@@ -63,16 +77,9 @@ def check_xtc_frames(path: str, offsets: np.ndarray, frames: np.ndarray, n_atoms
     CorruptTrajectoryError
         Naming the file, the first unsafe frame and what is wrong with it.
     """
-    from trajml.kernels.xtc import xtc_decode
-
-    frames = np.asarray(frames, dtype=np.int64)
-    if frames.size == 0:
-        return
-    offsets = np.asarray(offsets, dtype=np.int64)
-    data, starts = frame_bytes(path, offsets, frames)
-    status = xtc_decode(data, starts, n_atoms)
+    status = frame_status(path, offsets, frames, n_atoms)
     if status.any():
-        raise_damaged(path, frames, status)
+        raise_damaged(path, np.asarray(frames, dtype=np.int64), status)
 
 
 def raise_damaged(path: str, frames: np.ndarray, status: np.ndarray) -> None:
