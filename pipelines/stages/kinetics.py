@@ -123,7 +123,7 @@ def _analyse(ctx: StageContext, params: dict[str, Any]) -> Any:
                       none_help="first minimum of g(r)", aliases=("y_cutoff",)),
     "method": Param("str", "gp", "hist, kde, gp or nn", choices=("hist", "kde", "gp", "nn")),
     "temperature": temperature_param("temperature (null: the system's metadata)", default=None, nullable=True),
-}, metadata=("temperature",), version=2)
+}, metadata=("temperature",), version=3)
 def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Free energy of the targets over (select_x within cutoff_x, select_y within cutoff_y), with its minima.
 
@@ -168,8 +168,13 @@ def fes(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     fig = ax.figure if hasattr(ax, "figure") else ax
     data = {"method": params["method"], "temperature_K": float(temperature), "n_samples": int(len(cvs)),
             "minima": {"points": minima.points.tolist(), "free_energy_kJmol": minima.free_energy_kJmol.tolist()},
-            "grid": {"axes": [a.tolist() for a in model.axes], "free_energy_kJmol": model.free_energy_kJmol.tolist(),
-                     "uncertainty_kJmol": model.uncertainty_kJmol.tolist()},
+            # the grid's dimensions are its two CVs, whose bin centres are their coordinates (arrays.nc)
+            "grid": {"axes": [a.tolist() for a in model.axes], "cv_x": model.axes[0], "cv_y": model.axes[1],
+                     "free_energy_kJmol": model.free_energy_kJmol, "uncertainty_kJmol": model.uncertainty_kJmol,
+                     "units": {"free_energy_kJmol": "kJ/mol", "uncertainty_kJmol": "kJ/mol", "cv_x": "count",
+                               "cv_y": "count"},
+                     "dims": {"cv_x": ["cv_x"], "cv_y": ["cv_y"], "free_energy_kJmol": ["cv_x", "cv_y"],
+                              "uncertainty_kJmol": ["cv_x", "cv_y"]}},
             "first_shell": {axis: shell.describe() for axis, shell in cut.items()},
             "cutoff_x": cut["x"].cutoff, "cutoff_y": cut["y"].cutoff,
             "units": {"free_energy_kJmol": "kJ/mol", "uncertainty_kJmol": "kJ/mol", "temperature_K": "K",

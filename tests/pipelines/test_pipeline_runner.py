@@ -260,6 +260,17 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     np.testing.assert_allclose(np.array(stored["grid"]["free_energy_kJmol"], dtype=float), ref.free_energy_kJmol,
                                rtol=1e-12, equal_nan=True)
     assert "fes--fes.png" in (tmp_path / "out" / "report" / "index.html").read_text()
+    # arrays.nc: the grid's dimensions are its CVs, with the bin centres as coordinates and units
+    import xarray as xr
+
+    from trajml.store import open_results
+
+    ds = open_results(tmp_path / "out", stages=["fes"])
+    grid = ds["fes.grid.free_energy_kJmol"]
+    assert grid.dims == ("system", "fes.grid.cv_x", "fes.grid.cv_y") and grid.attrs["units"] == "kJ/mol"
+    np.testing.assert_array_equal(grid["fes.grid.cv_x"].values, ref.axes[0])
+    np.testing.assert_array_equal(grid["fes.grid.cv_y"].values, ref.axes[1])
+    assert isinstance(ds, xr.Dataset)
 
 
 def test_graphs_stage_feeds_the_msm_graph_model(tmp_path):
