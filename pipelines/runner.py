@@ -8,7 +8,10 @@ the others run on the scheduler (:mod:`trajml.pipelines.executors`), each
 writing its own entry into the store the moment it finishes, so a run killed at
 any point loses at most the units in flight. Failed units (a corrupt
 trajectory, a bad selection) are recorded with their reason, never stored, and
-retried by the next run; units that depend on them are *skipped*.
+retried by the next run; units that depend on them are *skipped*. Before a unit
+computes, its system's files pass the whole-file check once
+(:mod:`trajml.pipelines.system_check`): a system whose file fails it fails all its
+units with one message, its stored units included, and the other systems go on.
 
 Each run keeps a folder ``OUTPUTS/runs/RUN_ID/`` with ``state.json``
 (running/finished), ``outcomes.jsonl`` (one line per finished unit, appended as
