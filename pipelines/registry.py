@@ -147,6 +147,10 @@ class StageDef:
                 cls.validate_params({k: params[k] for k in cls.parameters() if k in self.analysis_names})
             except InvalidParameterError as exc:
                 problems.append((exc.parameter or "", exc.problem))
+        start, stop = params.get("start"), params.get("stop")
+        if isinstance(start, int) and isinstance(stop, int) and stop <= start:  # found by --check, not mid-run
+            problems.append(("stop", f"must be greater than 'start' ({start}): frames {start} to {stop} are none. "
+                                     f"Got {stop} instead"))
         return problems + (self.check(params) if self.check else [])
 
 

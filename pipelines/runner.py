@@ -8,7 +8,10 @@ the others run on the scheduler (:mod:`trajml.pipelines.executors`), each
 writing its own entry into the store the moment it finishes, so a run killed at
 any point loses at most the units in flight. Failed units (a corrupt
 trajectory, a bad selection) are recorded with their reason, never stored, and
-retried by the next run; units that depend on them are *skipped*.
+retried by the next run; units that depend on them are *skipped*. Before a unit
+computes, its system's files pass the whole-file check once
+(:mod:`trajml.pipelines.system_check`): a system whose file fails it fails all its
+units with one message, its stored units included, and the other systems go on.
 
 Each run keeps a folder ``OUTPUTS/runs/RUN_ID/`` with ``state.json``
 (running/finished), ``outcomes.jsonl`` (one line per finished unit, appended as
@@ -40,6 +43,7 @@ from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
+from trajml.pipelines.system_check import SystemFileError, check_system
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 
@@ -278,12 +282,16 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     store = ResultStore(task.store_root)
     if store.has(task.key):
         return outcome("reused")
-    bad = [o for o in after if o.status not in ("computed", "reused")]
-    if bad:
-        return outcome("skipped", f"needs {bad[0].stage_id}, which {bad[0].status}")
     blind = missing_store(task.marker)
     if blind:
         return outcome("failed", f"SharedStoreError: {blind}")
+    try:  # before the dependencies: a unit of a damaged system fails by the file, not "skipped"
+        check_system(task.system, task.store_root, _open)
+    except Exception as exc:
+        return outcome("failed", f"{type(exc).__name__}: {exc}")
+    bad = [o for o in after if o.status not in ("computed", "reused")]
+    if bad:
+        return outcome("skipped", f"needs {bad[0].stage_id}, which {bad[0].status}")
     if task.log:
         from trajml._progress import log_line
 
@@ -314,6 +322,18 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
                  if last and not isinstance(exc, TrajmlError) else "")
         return outcome("failed", f"{type(exc).__name__}: {exc}{where}", time.perf_counter() - t0)
     return outcome("computed", seconds=seconds)
+
+
+def _fail_damaged_systems(outcomes: list[Outcome]) -> None:
+    """A system whose files failed the whole-file check fails all its units: its stored ones too.
+
+    Their store entries are kept (see :mod:`trajml.pipelines.system_check`).
+    """
+    prefix = f"{SystemFileError.__name__}: "
+    reasons = {o.system: o.reason for o in outcomes if o.status == "failed" and o.reason.startswith(prefix)}
+    for o in outcomes:
+        if o.system in reasons and o.status != "failed":
+            o.status, o.reason = "failed", reasons[o.system]
 
 
 def _worker_died(task: UnitTask, exc: BaseException) -> Outcome:
@@ -452,6 +472,7 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
         journal.close()
         bars.close()
         remove_run_markers(store.root)
+    _fail_damaged_systems(summary.outcomes)
     order = {(s.name, st.id): i for i, (s, st) in enumerate((s, st) for s in spec.systems for st in spec.stages)}
     summary.outcomes.sort(key=lambda o: order.get((o.system, o.stage_id), -1))
     summary.wall_s = time.perf_counter() - t0

@@ -210,8 +210,18 @@ def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Pipeline file '{path}' does not exist.")
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read(MAX_SPEC_CHARS + 1)  # never more than the cap into memory
+    cap = 4 * (MAX_SPEC_CHARS + 1)  # UTF-8 takes at most 4 bytes a character: never more than the cap into memory
+    with open(path, "rb") as fh:
+        raw = fh.read(cap)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # the codec's message names neither the file nor the line
+        if len(raw) == cap and exc.start >= cap - 4:  # a character cut by the cap: the length check refuses it
+            text = raw.decode("utf-8", errors="ignore")
+        else:
+            raise PipelineSpecError(path, [(raw.count(b"\n", 0, exc.start) + 1, "pipeline",
+                                            f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+                                            f"({exc.reason}). Save the file as UTF-8.")]) from None
     return parse_pipeline(text, filename=path, base_dir=os.path.dirname(os.path.abspath(path)))
 
 

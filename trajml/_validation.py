@@ -42,6 +42,8 @@ KINDS = ("float", "int", "bool", "str", "selection", "mapping", "floats", "ints"
 #: above 10 000 K a value is a slip (a kT in eV, 1e-30, milli-kelvin, a wrong exponent) that would scale
 #: k_B T and every number derived from it silently, so it is refused rather than used.
 TEMPERATURE_RANGE_K = (1.0, 1.0e4)
+#: Most histogram bins an analysis takes (80 MB of float64 counts per histogram).
+MAX_BINS = 10_000_000
 
 #: Values of the reserved ``device`` parameter.
 DEVICES = ("cpu", "cuda")

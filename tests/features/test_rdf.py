@@ -210,7 +210,7 @@ def test_missing_tables_extra_is_named(spe_nvt, monkeypatch):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"r_max": -1.0}, r"The 'r_max' parameter of RDF must be a float in \(0, inf\) Å. Got -1.0 instead."),
-    ({"n_bins": 0}, r"The 'n_bins' parameter of RDF must be an int >= 1. Got 0 instead."),
+    ({"n_bins": 0}, r"The 'n_bins' parameter of RDF must be an int in \[1, 10000000\]. Got 0 instead."),
     ({"r_min": 20.0}, r"The 'r_min' parameter of RDF must be a float in \[0, 15\) Å. Got 20.0 instead."),
     ({"exclude": "chain"}, r"The 'exclude' parameter of RDF must be one of \('self', 'molecule', None\)"),
     ({"smoothing": -1.0}, r"The 'smoothing' parameter of RDF must be a float in \[0, inf\) Å. Got -1.0 instead."),

@@ -34,7 +34,7 @@ def test_run_prints_counts_and_report_then_reuses(tmp_path, capsys):
     args = _parser().parse_args(["run", str(path), "--scheduler", "serial", "--no-progress"])
     assert args.func(args) == 1  # a unit failed
     out = capsys.readouterr().out
-    assert "8 units: 4 computed, 0 reused, 2 failed, 2 skipped" in out
+    assert "8 units: 4 computed, 0 reused, 4 failed, 0 skipped" in out
     assert f"Report: {tmp_path / 'out' / 'report' / 'index.html'}" in out
     args = _parser().parse_args(["run", str(path), "--scheduler", "serial", "--no-progress", "--resume",
                                  "--outputs", str(tmp_path / "out")])

@@ -52,7 +52,7 @@ def test_report_renders_with_plots_tables_and_failures(tmp_path):
     assert float(rows[0]["info.net_charge [e]"]) == 0.0
     assert rows[2]["rdf_li_o.first_peak_r [Å]"] == ""
     text = index.read_text(encoding="utf-8")
-    assert "Failed systems" in text and "sys2/rdf_li_o" in text and "CorruptTrajectoryError" in text
+    assert "Failed systems" in text and "sys2/rdf_li_o" in text and "SystemFileError" in text
     # A re-run (all reused) rewrites the report with the same figures.
     again = run_pipeline(path, scheduler="serial", progress=False)
     assert again.reused == 8 and Path(again.report) == index

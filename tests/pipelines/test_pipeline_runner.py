@@ -74,19 +74,19 @@ def test_corrupt_trajectory_fails_only_its_system(tmp_path):
     status = {o.unit: o.status for o in summary.outcomes}
     for k in (0, 2):
         assert all(status[f"sys{k}/{s}"] == "computed" for s in ("info", "rdf_li_o", "coordination", "solvation"))
-    assert status["sys1/info"] == status["sys1/rdf_li_o"] == "failed"
-    assert status["sys1/coordination"] == status["sys1/solvation"] == "skipped"
+    # Every unit of the damaged system fails by its file (none "skipped" behind a failed dependency).
+    assert all(status[f"sys1/{s}"] == "failed" for s in ("info", "rdf_li_o", "coordination", "solvation"))
     reason = next(o.reason for o in summary.outcomes if o.unit == "sys1/info")
-    assert reason.startswith("CorruptTrajectoryError: Trajectory '") and "sys1/traj.xtc' is truncated" in reason
-    assert "FAILED sys1/info: CorruptTrajectoryError" in summary.text()
+    assert reason.startswith("SystemFileError: Trajectory '") and "sys1/traj.xtc' is truncated" in reason
+    assert "FAILED sys1/info: SystemFileError" in summary.text()
     saved = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert saved["counts"] == {"computed": 8, "reused": 0, "failed": 2, "skipped": 2}
-    assert any(o["unit"] == "sys1/rdf_li_o" and "truncated" in o["reason"] for o in saved["outcomes"])
+    assert saved["counts"] == {"computed": 8, "reused": 0, "failed": 4, "skipped": 0}
+    assert any(o["unit"] == "sys1/solvation" and "truncated" in o["reason"] for o in saved["outcomes"])
     html = Path(summary.report).read_text()
     assert "Failed systems" in html and "sys1/info" in html and "is truncated or corrupt" in html
     # Failures are not stored: the next run retries them (and reuses the rest).
     rerun = run_pipeline(path, scheduler="serial", progress=False, report=False)
-    assert (rerun.reused, rerun.count("failed"), rerun.count("skipped")) == (8, 2, 2)
+    assert (rerun.reused, rerun.count("failed"), rerun.count("skipped")) == (8, 4, 0)
 
 
 def test_processes_and_local_cluster_store_identical_results(tmp_path):

@@ -68,14 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    from trajml.errors import TrajmlError
+
     try:
         with reported_warnings(f"trajml {args.command}"):
             return int(args.func(args) or 0)
-    except (OSError, ValueError, TypeError, ImportError) as exc:
+    except (OSError, ValueError, TypeError, ImportError, TrajmlError) as exc:
         # Errors trajml raises on bad input already name the file, frame or parameter; a parameter is
-        # named by its flag here (--r-min), not by its Python name.
+        # named by its flag here (--r-min), not by its Python name. TrajmlError: those of other builtin
+        # kinds too (a locked outputs folder is a RuntimeError).
         from trajml.cli._options import render_error
-        from trajml.errors import TrajmlError
 
         if isinstance(exc, TypeError) and not isinstance(exc, TrajmlError):
             raise

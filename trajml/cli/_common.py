@@ -66,6 +66,7 @@ def open_from_args(args: Any, *, show_notes: bool = True) -> Any:
     """
     from trajml.io import open_source
 
+    check_plot_path(getattr(args, "plot", None))  # before the analysis runs, not after
     topology, trajectories = args.topology, list(args.trajectories or [])
     if topology is None:
         from trajml.data import sample_topology, sample_trajectory
@@ -222,6 +223,19 @@ def write_json(path: str | None, text: str, args: argparse.Namespace | None = No
 
 #: Figure metadata keys each format accepts for (the program, the provenance JSON).
 _PLOT_KEYS = {".png": ("Software", "Description"), ".pdf": ("Creator", "Subject"), ".svg": ("Creator", "Description")}
+
+
+def check_plot_path(path: str | None) -> None:
+    """Refuse a ``--plot`` file whose extension Matplotlib cannot write, naming the flag and the file."""
+    if not path:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if ext and ext not in formats:  # no extension: Matplotlib's default format, as before
+        raise ValueError(f"argument --plot: '{path}' must end in an image format Matplotlib writes "
+                         f"({', '.join('.' + f for f in sorted(formats))}); got .{ext}.")
 
 
 def save_plot(fig: Any, path: str, args: argparse.Namespace | None = None) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from trajml._validation import Param
+from trajml._validation import MAX_BINS, Param
 from trajml.features.rdf import RDF, run_on_sampled_frames
 from trajml.periodic import check_source_boxes, source_max_cutoff
 from trajml.results import Results
@@ -44,7 +44,7 @@ FIRST_SHELL_PARAMS: dict[str, Param] = {
     "r_max": Param("float", help="range of the first-pass g(r) that finds the cut-off (no cut-off given)",
                    unit="Å", positive=True, nullable=True,
                    none_help="15 Å, or just under half the smallest box width when that is shorter"),
-    "n_bins": Param("int", help="bins of the first-pass g(r)", minimum=1),
+    "n_bins": Param("int", help="bins of the first-pass g(r)", minimum=1, high=MAX_BINS, high_closed=True),
     "cutoff_frames": Param("int", help="frames of the first pass, spread evenly over the source", minimum=1),
     "smoothing": Param("float", help="moving-average width that locates the first minimum", unit="Å",
                        minimum=0.0),

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from trajml._validation import DEVICES, Param, invalid
+from trajml._validation import DEVICES, MAX_BINS, Param, invalid
 from trajml.accumulators import ExactSum
 from trajml.chunk import Chunk
 from trajml.errors import MissingBoxError
@@ -189,7 +189,9 @@ class RDF(Featurizer[RDFState]):
                           aliases=("sel_b", "--sel-b"), metavar="SEL"),
         "r_max": Param("float", help="outer edge of the last bin, at most half the shortest box width", unit="Å",
                        positive=True),
-        "n_bins": Param("int", help="number of uniform bins in [r_min, r_max)", minimum=1, aliases=("--bins",)),
+        # capped: 1e12 bins asked for 7 TiB and died with a MemoryError instead of a message
+        "n_bins": Param("int", help="number of uniform bins in [r_min, r_max)", minimum=1, high=MAX_BINS,
+                        high_closed=True, aliases=("--bins",)),
         "r_min": Param("float", help="inner edge of the first bin", unit="Å", minimum=0.0),
         "exclude": Param("str", help="pairs left out: an atom with itself, the same molecule, or none",
                          choices=EXCLUDE),

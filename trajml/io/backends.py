@@ -26,7 +26,7 @@ import numpy as np
 
 from trajml.errors import CorruptTrajectoryError
 from trajml.io.ase_reader import ase_universe, probe_ase, read_ase
-from trajml.io.integrity import _integrity_times, scan_frames
+from trajml.io.integrity import _integrity_times, check_leading_bytes, scan_frames
 from trajml.io.xtc_frames import read_xtc_frames
 from trajml.io.xtc_payload import check_xtc_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
@@ -96,6 +96,8 @@ def probe_part(
         A topology or trajectory file this process may not read (named, not called damaged).
     """
     _check_readable(topology, part)
+    if os.path.isfile(part) and backend != "ase":
+        check_leading_bytes(part, format)
     if backend == "ase":
         if type_map:
             raise TypeError(f"type_map does not apply to '{part}': backend='ase' names atoms by their "

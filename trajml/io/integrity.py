@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["scan_frames", "scan_frame_times"]
+__all__ = ["scan_frames", "scan_frame_times", "check_leading_bytes"]
 
 _XTC_MAGIC = 1995
 _XTC_MAGIC_2023 = 2023
@@ -38,6 +38,51 @@ _TRR_MAGIC = 1993
 #: reads ``byte_cnt`` bytes into a buffer of ``3 * natoms * 1.2`` ints and indexes its table of 73
 #: bit sizes with ``smallidx``; values outside these bounds overrun memory instead of failing.
 _XTC_SMALLIDX_MAX = 72
+
+
+def check_leading_bytes(path: str, format: str | None = None) -> None:
+    """Refuse an empty file, or an XTC, TRR or DCD file whose first bytes are not that format's.
+
+    MDAnalysis' readers fail on such files half-way through their construction, and the half-built
+    reader then prints an ``Exception ignored ... AttributeError`` traceback when it is collected,
+    after the real message: checking the first bytes here keeps the message alone.
+
+    Parameters
+    ----------
+    path : str
+        The trajectory file.
+    format : str, optional
+        Its MDAnalysis format name (default: from the extension).
+
+    Raises
+    ------
+    CorruptTrajectoryError
+        Naming the file and what its first bytes are.
+    """
+    from trajml.errors import CorruptTrajectoryError
+
+    size = os.path.getsize(path)
+    if size == 0:
+        raise CorruptTrajectoryError(f"Trajectory '{path}' is empty (0 bytes): it holds no frame. "
+                                     "Give the complete file (a run killed at its start writes an empty one).")
+    fmt = (format or os.path.splitext(path)[1].lstrip(".")).upper()
+    expected = {"XTC": (_XTC_MAGIC, _XTC_MAGIC_2023), "TRR": (_TRR_MAGIC,)}.get(fmt)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if expected is not None:
+        magic = struct.unpack(">i", head[:4])[0] if len(head) >= 4 else None
+        if magic not in expected:
+            raise CorruptTrajectoryError(
+                f"Trajectory '{path}' is not {'an' if fmt == 'XTC' else 'a'} {fmt} file: it starts with {head[:4].hex(' ')} (magic number "
+                f"{magic}), not {expected[0]}. The file is damaged, or in another format than its extension "
+                "says (give the format then).")
+    elif fmt == "DCD":
+        markers = {struct.unpack("<i", head[:4])[0], struct.unpack(">i", head[:4])[0]} if len(head) >= 4 else set()
+        wide = {struct.unpack("<q", head)[0], struct.unpack(">q", head)[0]} if len(head) == 8 else set()
+        if 84 not in markers | wide:
+            raise CorruptTrajectoryError(
+                f"Trajectory '{path}' is not a DCD file: it starts with {head[:4].hex(' ')}, not the 84-byte "
+                "header record of a DCD. The file is damaged, or in another format than its extension says.")
 
 
 def _xtc_coord_header_damage(head: bytes, natoms: int) -> str | None:

@@ -38,7 +38,7 @@ import numpy as np
 from trajml._fixes import cli_text, with_cli_text
 from trajml.errors import ImplausibleFrameError
 
-__all__ = ["Finding", "find_implausible", "check_plausible", "scan_source",
+__all__ = ["Finding", "find_implausible", "check_plausible", "scan_source", "iter_findings",
            "MAX_ABS_A", "MAX_BOX_LENGTHS", "MAX_JUMP_BOX", "MAX_VOLUME_RATIO"]
 
 #: Largest plausible absolute coordinate, Å.
@@ -269,6 +269,44 @@ def _part_frames(source: Any, chunk_size: int, damaged: list[dict[str, Any]]
                         yield path, chunk, chunk.frames + shift
 
 
+def iter_findings(source: Any, chunk_size: int = 100) -> Iterator[dict[str, Any]]:
+    """Yield the implausible, non-finite and undecodable frames of a source as they are read.
+
+    The lazy form of :func:`scan_source` (same dicts, same order), so that a caller who needs only
+    the first damaged frame stops reading there (:mod:`trajml.io.file_check`).
+    """
+    pending: list[dict[str, Any]] = []
+    checked = source.check_finite
+    source.check_finite = False
+    try:
+        prev_path = None
+        previous = None
+        for path, chunk, local in _part_frames(source, chunk_size, pending):
+            pos, box = chunk.positions, chunk.boxes
+            finite = np.isfinite(pos).all(axis=(1, 2))
+            if box is not None:
+                finite &= np.isfinite(box).all(axis=(1, 2))
+            for i in np.flatnonzero(~finite):
+                pending.append({"file": path, "frame": int(local[i]), "kind": "nonfinite", "atom": None,
+                                "value": None, "n_atoms": int((~np.isfinite(pos[i]).all(axis=1)).sum()),
+                                "message": "NaN or infinite coordinates or box"})
+            keep = np.flatnonzero(finite)
+            prev = previous if (chunk.traj_id, path) == prev_path else None
+            for f in find_implausible(pos[keep], None if box is None else box[keep], local[keep], previous=prev):
+                pending.append({"file": path, "frame": f.frame, "kind": f.kind, "atom": f.atom, "value": f.value,
+                                "n_atoms": f.n_atoms, "message": f.message})
+            if keep.size:
+                last = keep[-1]
+                previous = (pos[last], None if box is None else box[last], int(local[last]))
+                prev_path = (chunk.traj_id, path)
+            pending.sort(key=lambda d: d["frame"])  # one file's: undecodable frames of this stretch and the chunk's
+            yield from pending
+            pending.clear()
+        yield from pending  # undecodable frames after the last decodable chunk
+    finally:
+        source.check_finite = checked
+
+
 def scan_source(source: Any, chunk_size: int = 100) -> list[dict[str, Any]]:
     """Every implausible frame of a source, read in order (jumps across chunk boundaries included).
 
@@ -281,31 +319,4 @@ def scan_source(source: Any, chunk_size: int = 100) -> list[dict[str, Any]]:
         ``file``, ``frame`` (in that file), ``kind``, ``atom``, ``value``, ``n_atoms`` and ``message``,
         in reading order.
     """
-    out: list[dict[str, Any]] = []
-    checked = source.check_finite
-    source.check_finite = False
-    try:
-        prev_path = None
-        previous = None
-        for path, chunk, local in _part_frames(source, chunk_size, out):
-            pos, box, start = chunk.positions, chunk.boxes, len(out)
-            finite = np.isfinite(pos).all(axis=(1, 2))
-            if box is not None:
-                finite &= np.isfinite(box).all(axis=(1, 2))
-            for i in np.flatnonzero(~finite):
-                out.append({"file": path, "frame": int(local[i]), "kind": "nonfinite", "atom": None, "value": None,
-                            "n_atoms": int((~np.isfinite(pos[i]).all(axis=1)).sum()),
-                            "message": "NaN or infinite coordinates or box"})
-            keep = np.flatnonzero(finite)
-            prev = previous if (chunk.traj_id, path) == prev_path else None
-            for f in find_implausible(pos[keep], None if box is None else box[keep], local[keep], previous=prev):
-                out.append({"file": path, "frame": f.frame, "kind": f.kind, "atom": f.atom, "value": f.value,
-                            "n_atoms": f.n_atoms, "message": f.message})
-            out[start:] = sorted(out[start:], key=lambda d: d["frame"])
-            if keep.size:
-                last = keep[-1]
-                previous = (pos[last], None if box is None else box[last], int(local[last]))
-                prev_path = (chunk.traj_id, path)
-    finally:
-        source.check_finite = checked
-    return out
+    return list(iter_findings(source, chunk_size))

@@ -116,6 +116,9 @@ def box_dimensions(value: Any) -> tuple[float, ...]:
     if arr.size != 6:
         raise ValueError(what)
     a, b, c, al, be, ga = arr
+    if 0 < max(al, be, ga) < 2 * math.pi:  # no cell has three angles under 6.3°: these are radians
+        raise ValueError(f"{what}: angles in degrees, not radians (all three of {al:g} {be:g} {ga:g} are below "
+                         f"2π; 90° is 1.5708 rad)")
     ca, cb, cg = (math.cos(math.radians(x)) for x in (al, be, ga))
     square = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
     if min(a, b, c) <= 0 or min(al, be, ga) <= 0 or max(al, be, ga) >= 180 or square <= 1e-10:
