@@ -369,6 +369,17 @@ def _check_frame(buf: np.ndarray, at: int, natoms: int) -> int:
     return 0
 
 
+#: Atom-frames below which a chunk decodes on one thread (about 10 ms of work): waking the thread pool
+#: costs tens of microseconds on an idle machine but milliseconds when other processes hold the cores.
+_PARALLEL_MIN_ATOMS = 500_000
+
+
+@numba.njit(nogil=True, cache=True)
+def _decode_serial(buf: np.ndarray, starts: np.ndarray, natoms: int, out: np.ndarray, status: np.ndarray) -> None:
+    for f in range(starts.shape[0]):
+        status[f] = _frame(buf, starts[f], natoms, out[f])
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _decode_kernel(buf: np.ndarray, starts: np.ndarray, natoms: int, out: np.ndarray, status: np.ndarray) -> None:
     for fp in numba.prange(starts.shape[0]):
@@ -411,5 +422,6 @@ def xtc_decode(data: np.ndarray, starts: np.ndarray, n_atoms: int, out: np.ndarr
         return status
     if out.shape != (len(starts), n_atoms, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {(len(starts), n_atoms, 3)}")
-    _decode_kernel(data, starts, np.int64(n_atoms), out, status)
+    kernel = _decode_kernel if len(starts) * n_atoms >= _PARALLEL_MIN_ATOMS else _decode_serial
+    kernel(data, starts, np.int64(n_atoms), out, status)
     return status
