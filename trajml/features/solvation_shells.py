@@ -208,6 +208,8 @@ class SolvationShells(Featurizer[ShellsState]):
         check_disjoint(owner, [("cation", b._cation.atoms)] + [(s.name, s.all_atoms) for s in b._sp])
         b.atoms, positions = union_positions(b._cation.atoms, *[s.atoms for s in b._sp])
         b._pos_cation, b._pos = positions[0], positions[1:]
+        if b.atoms.size == source.n_atoms:  # every atom: read whole frames, without a gathering copy
+            b.atoms = None
         b._anions = [i for i, name in enumerate(species) if name in _names(self.anions or "anion")]
         b._chains = next((i for i, name in enumerate(species) if name == self.chains), None)
         if b._chains is not None:
