@@ -350,7 +350,7 @@ def shell_pairs(center: ResolvedSpecies, ligand: ResolvedSpecies, positions: np.
     from trajml.kernels.counts import radius_neighbors
 
     f = positions.shape[0]
-    if device == "cpu":
+    if device == "cpu" and center.n_sites <= _BRUTE_MAX_CENTRES:
         return _shell_pairs_cpu(center, ligand, positions, boxes, cutoff, pos_center, pos_ligand)
     sites_c = center.site_positions(positions[:, pos_center], boxes)
     sites_l = ligand.site_positions(positions[:, pos_ligand], boxes)
@@ -363,6 +363,11 @@ def shell_pairs(center: ResolvedSpecies, ligand: ResolvedSpecies, positions: np.
         other = center.group_molecule[cg] != ligand.group_molecule[lg]
         rows, cg, lg = rows[other], cg[other], lg[other]
     return np.unique(((rows // center.n_sites) * center.n_groups + cg) * ligand.n_groups + lg)
+
+
+#: Most centre sites for which :func:`shell_pairs` scans every (centre, site) pair on the CPU: a scan
+#: costs one pass over the sites per centre, a cell list a few tens of such passes to build and walk.
+_BRUTE_MAX_CENTRES = 64
 
 
 def _sites(species: ResolvedSpecies, positions: np.ndarray, boxes: np.ndarray,
