@@ -244,9 +244,14 @@ def shell_groups(
     mol_b = _check_ids(func, "mol_b", mol_b, ib.size) if use_mol else np.empty(0, np.int64)
     if n_frames == 0 or ia.size == 0 or ib.size == 0:
         return np.empty(0, dtype=np.int64)
-    widths = _widths(b)
-    vol = np.abs(np.linalg.det(b))
-    flat = np.flatnonzero(~(vol > 0.0) | ~np.isfinite(widths).all(axis=1))
+    ortho = bool(np.all(b[:, ~np.eye(3, dtype=bool)] == 0.0))
+    if ortho:  # widths and inverses straight from the diagonal (the general path costs more than the scan)
+        widths = np.abs(np.diagonal(b, axis1=1, axis2=2))
+        bad = ~(widths > 0.0).all(axis=1)
+    else:
+        widths = _widths(b)
+        bad = ~(np.abs(np.linalg.det(b)) > 0.0) | ~np.isfinite(widths).all(axis=1)
+    flat = np.flatnonzero(bad)
     if flat.size:
         raise ValueError(f"The box of frame {flat[0]} of this chunk in {func} is singular: {b[flat[0]].tolist()}.")
     half = 0.5 * widths.min(axis=1)
@@ -257,9 +262,14 @@ def shell_groups(
         raise ValueError(f"The 'cutoff' parameter ({_num(r)} Å) exceeds half the shortest perpendicular box width "
                          f"({_num(bound)} Å) at frame {t} of this chunk; minimum-image search needs "
                          f"cutoff <= {_num(bound)} Å.")
-    ortho = bool(np.all(b[:, ~np.eye(3, dtype=bool)] == 0.0))
+    if ortho:
+        invs = np.zeros_like(b)
+        idx = np.arange(3)
+        invs[:, idx, idx] = 1.0 / np.diagonal(b, axis1=1, axis2=2)
+    else:
+        invs = np.ascontiguousarray(np.linalg.inv(b))
     err = np.zeros(n_frames, dtype=np.int8)
-    keys = _shell_groups_kernel(pa, ia, pb, ib, b, np.ascontiguousarray(np.linalg.inv(b)), ortho, r * r, ids_a,
+    keys = _shell_groups_kernel(pa, ia, pb, ib, b, invs, ortho, r * r, ids_a,
                                 ids_b, group_b, int(n_groups), use_mol, mol_a, mol_b, err)
     bad = np.flatnonzero(err)
     if bad.size:

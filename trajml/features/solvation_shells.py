@@ -76,6 +76,20 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(str(x).strip() for x in items if str(x).strip())
 
 
+def _composition_counts(flat: np.ndarray) -> dict[tuple[int, ...], int]:
+    """How often each row of ``flat`` (samples, species) occurs: rows coded as one mixed-radix integer each."""
+    if flat.size == 0:
+        return {}
+    radix = flat.max(axis=0).astype(np.int64) + 1
+    if float(np.prod(radix.astype(np.float64))) >= 2.0**62:  # too many combinations for one int64
+        rows, pops = np.unique(flat, axis=0, return_counts=True)
+    else:
+        place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+        codes, pops = np.unique(flat.astype(np.int64) @ place, return_counts=True)
+        rows = (codes[:, None] // place) % radix
+    return {tuple(int(x) for x in r): int(p) for r, p in zip(rows, pops)}
+
+
 @dataclass
 class ShellsState:
     """Additive statistics of cation shells.
@@ -242,8 +256,7 @@ class SolvationShells(Featurizer[ShellsState]):
                             pos, device=self.device) for sp, pos in zip(self._sp, self._pos)]
         counts = np.stack([counts_per_center(k, f, n_c, sp.n_groups) for k, sp in zip(keys, self._sp)], axis=-1)
         flat = counts.reshape(-1, counts.shape[-1])
-        rows, pops = np.unique(flat, axis=0, return_counts=True)
-        state.compositions.update({tuple(int(x) for x in r): int(p) for r, p in zip(rows, pops)})
+        state.compositions.update(_composition_counts(flat))
         state.coordination = [add_padded(h, np.bincount(flat[:, s]).astype(np.int64))
                               for s, h in enumerate(state.coordination)]
         state.paired = state.paired + (flat > 0).sum(axis=0)
@@ -264,9 +277,12 @@ class SolvationShells(Featurizer[ShellsState]):
             classes = np.zeros(f * n_c, dtype=np.int64)
         else:
             shift = np.cumsum([0] + sizes[:-1])
-            merged = np.sort(np.concatenate([
-                (keys[i] // self._sp[i].n_groups) * n_an + shift[j] + keys[i] % self._sp[i].n_groups
-                for j, i in enumerate(self._anions)]))
+            if len(self._anions) == 1:  # one anion species: its keys are the merged keys, sorted already
+                merged = keys[self._anions[0]]
+            else:
+                merged = np.sort(np.concatenate([
+                    (keys[i] // self._sp[i].n_groups) * n_an + shift[j] + keys[i] % self._sp[i].n_groups
+                    for j, i in enumerate(self._anions)]))
             offsets = np.zeros(f * n_c + 1, dtype=np.int64)
             np.cumsum(np.bincount(merged // n_an, minlength=f * n_c), out=offsets[1:])
             classes, per_anion = classify_speciation(offsets, merged % n_an, f, n_c, n_an)
