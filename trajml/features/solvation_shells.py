@@ -41,7 +41,7 @@ from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.features.shell_overlap import check_disjoint
 from trajml.features.solvation import SPECIATION_LABELS, classify_speciation
 from trajml.features.solvation_tables import ShellsResults, shells_results
-from trajml.periodic import check_chunk
+from trajml.periodic import check_chunk, check_source_boxes
 from trajml.selection import union_positions
 from trajml.species import Species, counts_per_center, first_pass_selection, shell_pairs
 
@@ -229,6 +229,10 @@ class SolvationShells(Featurizer[ShellsState]):
         if b._chains is not None:
             _, b._chain_of_group = np.unique(b._sp[b._chains].group_molecule, return_inverse=True)
         cutoffs, b._shells = {}, {}
+        given_all = {k: v for k, v in (self.cutoffs or {}).items() if k in species}
+        if given_all:  # the largest given cut-off against every frame's box: one read of the boxes for all
+            largest = max(given_all, key=given_all.get)
+            check_source_boxes(source, float(given_all[largest]), f"cutoffs[{largest}]", owner)
         for (name, sp), res in zip(species.items(), b._sp):
             given = (self.cutoffs or {}).get(name)
             if given is None and sp.rule == "com":
@@ -236,7 +240,8 @@ class SolvationShells(Featurizer[ShellsState]):
                                  f"'cutoffs' parameter of {owner} a value for {name!r} (Å).")
             shell = first_shell(source, self.cation, first_pass_selection(sp, res), cutoff=given, owner=owner,
                                 name=f"cutoffs[{name}]", r_max=self.r_max, n_bins=self.n_bins,
-                                cutoff_frames=self.cutoff_frames, smoothing=self.smoothing, device=self.device)
+                                cutoff_frames=self.cutoff_frames, smoothing=self.smoothing, device=self.device,
+                                check_boxes=False)
             cutoffs[name], b._shells[name] = shell.cutoff, shell
         b._cutoffs = cutoffs
         return b
