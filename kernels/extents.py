@@ -66,8 +66,38 @@ def _extents_kernel(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.nda
 
 @numba.njit(nogil=True, cache=True)
 def _extents_serial(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.ndarray) -> None:
+    """As :func:`_extents_kernel` on one thread, in one pass per frame: each frame's box fractions are
+    kept for the next frame's steps instead of being computed again."""
+    if not use_box:
+        for t in range(pos.shape[0]):
+            _extents_frame(pos, inv, use_box, t, out)
+        return
+    n_atoms = pos.shape[1]
+    prev = np.empty((n_atoms, 3), dtype=np.float64)
     for t in range(pos.shape[0]):
-        _extents_frame(pos, inv, use_box, t, out)
+        big = 0.0
+        lo = np.inf
+        hi = -np.inf
+        step = 0.0
+        for i in range(n_atoms):
+            for k in range(3):
+                a = abs(np.float64(pos[t, i, k]))
+                if a > big:
+                    big = a
+                f = _frac(pos, t, i, inv, k)
+                if f < lo:
+                    lo = f
+                if f > hi:
+                    hi = f
+                if t > 0:
+                    d = abs(f - prev[i, k])
+                    if d > step:
+                        step = d
+                prev[i, k] = f
+        out[t, 0] = big
+        out[t, 1] = lo
+        out[t, 2] = hi
+        out[t, 3] = step
 
 
 def frame_extents(positions: np.ndarray, inverse_boxes: np.ndarray | None) -> np.ndarray:
