@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -137,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps({"environment": environment(("numpy", "MDAnalysis", "trajml",
                                                                          "solvation_analysis")),
-                                              "command": " ".join(["python", "benchmarks/bench_solvation.py",
-                                                                   *(argv if argv is not None else sys.argv[1:])]),
+                                              "command": shlex.join(["python", "benchmarks/bench_solvation.py",
+                                                                     *(argv if argv is not None else sys.argv[1:])]),
                                               "seconds": {"trajml": t_ours, "solvation_analysis": t_theirs},
                                               "cpu_seconds": {"trajml": c_ours, "solvation_analysis": c_theirs},
                                               "speedup_wall": ratio, "speedup_cpu": cpu_ratio,
