@@ -9,15 +9,21 @@ Run by hand (not in CI)::
 Both read the same frames of the same files and count each solvent molecule once per cation
 within its radius (trajml's ``any`` rule; solvation_analysis keeps the closest atom of each
 residue). The table gives the median wall time over ``--repeats`` interleaved repeats of the
-analysis (selections, reading every frame, pair search, tables); parsing the topology is left out
-of both (trajml keeps a parsed topology per thread, so a repeat would not parse it again), and
-whether the numbers agree: mean coordination and pairing per species, every composition's fraction.
+analysis (selections, reading every frame, pair search, tables; trajml's also checks every frame's
+box against the cut-offs and the plausibility of every chunk read), and the median CPU time of the
+process over the same repeats (steadier than wall time on a shared machine). Parsing the topology
+is left out of both (trajml keeps a parsed topology per thread, so a repeat would not parse it
+again); both run once before timing (numba compiles or loads its cache, files enter the page
+cache). The table ends with whether the numbers agree: mean coordination and pairing per species,
+every composition's fraction. The 1-minute load average before and after is recorded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 import time
 import warnings
@@ -47,12 +53,13 @@ def run_trajml(src, cation: str, species: dict, radii: dict, anions: str) -> dic
     from trajml.features import SolvationShells
     from trajml.parallel import run
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     shells = SolvationShells(cation, {k: "any:" + v for k, v in species.items()}, cutoffs=radii, anions=anions)
     res = run(shells, src, scheduler="serial", progress=False)
-    seconds = time.perf_counter() - t0
     table = res.to_pandas()
-    return {"seconds": seconds, "coordination": res.coordination(),
+    coordination = res.coordination()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"seconds": seconds, "cpu_seconds": cpu, "coordination": coordination,
             "pairing": dict(zip(res.species, res.fraction_paired.tolist())), "table": table,
             "speciation": res.speciation(), "n_frames": res.n_frames}
 
@@ -60,16 +67,17 @@ def run_trajml(src, cation: str, species: dict, radii: dict, anions: str) -> dic
 def run_solvation_analysis(u, cation: str, species: dict, radii: dict) -> dict:
     from solvation_analysis.solute import Solute
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         solute = Solute.from_atoms(u.select_atoms(cation), {k: u.select_atoms(v) for k, v in species.items()},
                                    radii=dict(radii), skip_rdf=True,
                                    analysis_classes=["coordination", "pairing", "speciation"])
         solute.run()
-    seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "coordination": solute.coordination.coordination_numbers,
-            "pairing": solute.pairing.solvent_pairing, "table": solute.speciation.speciation_fraction,
+        table = solute.speciation.speciation_fraction
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"seconds": seconds, "cpu_seconds": cpu, "coordination": solute.coordination.coordination_numbers,
+            "pairing": solute.pairing.solvent_pairing, "table": table,
             "n_frames": solute.n_frames}
 
 
@@ -104,25 +112,38 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         u = mda.Universe(top, traj)
+    load_before = os.getloadavg()[0]
     run_trajml(src, args.cation, species, radii, args.anions)  # warm-up: numba compiles or loads its cache
+    run_solvation_analysis(u, args.cation, species, radii)  # warm-up for the peer alike
     samples = time_interleaved({
         "trajml": lambda: run_trajml(src, args.cation, species, radii, args.anions),
         "solvation_analysis": lambda: run_solvation_analysis(u, args.cation, species, radii),
     }, args.repeats, log=None)
     ours, theirs = samples["trajml"][-1], samples["solvation_analysis"][-1]
     checks = agree(ours, theirs, list(species))
+    load_after = os.getloadavg()[0]
     t_ours = summarise([s["seconds"] for s in samples["trajml"]])
     t_theirs = summarise([s["seconds"] for s in samples["solvation_analysis"]])
+    c_ours = summarise([s["cpu_seconds"] for s in samples["trajml"]])
+    c_theirs = summarise([s["cpu_seconds"] for s in samples["solvation_analysis"]])
     ratio = t_theirs["median"] / t_ours["median"]
-    rows = [["trajml SolvationShells (serial)", f"{t_ours['median']:.3f}", f"{ratio:.2f}"],
-            ["solvation_analysis Solute", f"{t_theirs['median']:.3f}", "1.00"]]
-    print(f"{ours['n_frames']} frames of {Path(traj).name}; median of {args.repeats} repeats")
-    print(format_table(["method", "seconds", "speed-up vs solvation_analysis"], rows))
+    cpu_ratio = c_theirs["median"] / c_ours["median"]
+    rows = [["trajml SolvationShells (serial)", f"{t_ours['median']:.4f}", f"{ratio:.2f}", f"{c_ours['median']:.4f}",
+             f"{cpu_ratio:.2f}"],
+            ["solvation_analysis Solute", f"{t_theirs['median']:.4f}", "1.00", f"{c_theirs['median']:.4f}", "1.00"]]
+    print(f"{ours['n_frames']} frames of {Path(traj).name}; median of {args.repeats} repeats; "
+          f"load average {load_before:.1f} before, {load_after:.1f} after")
+    print(format_table(["method", "wall s", "speed-up (wall)", "CPU s", "speed-up (CPU)"], rows))
     print("numbers agree: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in checks.items()))
     if args.out:
         Path(args.out).write_text(json.dumps({"environment": environment(("numpy", "MDAnalysis", "trajml",
                                                                          "solvation_analysis")),
+                                              "command": shlex.join(["python", "benchmarks/bench_solvation.py",
+                                                                     *(argv if argv is not None else sys.argv[1:])]),
                                               "seconds": {"trajml": t_ours, "solvation_analysis": t_theirs},
+                                              "cpu_seconds": {"trajml": c_ours, "solvation_analysis": c_theirs},
+                                              "speedup_wall": ratio, "speedup_cpu": cpu_ratio,
+                                              "load_average_1min": {"before": load_before, "after": load_after},
                                               "agree": checks, "n_frames": ours["n_frames"]}, indent=2))
     return 0 if all(checks.values()) else 1
 

@@ -123,6 +123,8 @@ def _check_boxes(func: str, boxes: object, n_frames: int) -> np.ndarray:
 def _widths(boxes: np.ndarray) -> np.ndarray:
     """Perpendicular widths ``V / |b_i x b_j|`` along each box vector, (F, 3) in Å."""
     b = np.asarray(boxes, dtype=np.float64)
+    if b.size and not b[:, ~np.eye(3, dtype=bool)].any():  # every box diagonal: the widths are its lengths
+        return np.abs(np.diagonal(b, axis1=1, axis2=2)).copy()
     vol = np.abs(np.linalg.det(b))
     areas = np.stack(
         [

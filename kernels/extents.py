@@ -5,7 +5,7 @@ frame, how far any atom lies from the origin, how far outside its box (in box
 fractions), and how far any atom moved since the frame before (in box fractions, so
 an atom wrapped across the box does not count). With NumPy that is several passes and
 chunk-sized temporaries; :func:`frame_extents` reduces each frame in one pass over the
-coordinates, parallel over frames, and the caller looks at atoms only in the rare frame
+coordinates, parallel over frames (serial for a small chunk), and the caller looks at atoms only in the rare frame
 that fails.
 """
 
@@ -23,11 +23,58 @@ def _frac(pos: np.ndarray, t: int, i: int, inv: np.ndarray, k: int) -> float:
             + np.float64(pos[t, i, 2]) * inv[t, 2, k])
 
 
+#: Atom-frames below which a chunk is reduced on one thread (a few ms of work): waking the thread pool
+#: costs tens of microseconds on an idle machine but milliseconds when other processes hold the cores.
+_PARALLEL_MIN_ATOMS = 2_000_000
+
+
+@numba.njit(nogil=True, cache=True)
+def _extents_frame(pos: np.ndarray, inv: np.ndarray, use_box: bool, t: int, out: np.ndarray) -> None:
+    n_atoms = pos.shape[1]
+    big = 0.0
+    lo = np.inf
+    hi = -np.inf
+    step = 0.0
+    for i in range(n_atoms):
+        for k in range(3):
+            a = abs(np.float64(pos[t, i, k]))
+            if a > big:
+                big = a
+    if use_box:
+        for i in range(n_atoms):
+            for k in range(3):
+                f = _frac(pos, t, i, inv, k)
+                if f < lo:
+                    lo = f
+                if f > hi:
+                    hi = f
+                if t > 0:
+                    d = abs(f - _frac(pos, t - 1, i, inv, k))
+                    if d > step:
+                        step = d
+    out[t, 0] = big
+    out[t, 1] = lo
+    out[t, 2] = hi
+    out[t, 3] = step
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _extents_kernel(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.ndarray) -> None:
-    n_frames, n_atoms = pos.shape[0], pos.shape[1]
-    for tp in numba.prange(n_frames):
-        t = np.int64(tp)
+    for tp in numba.prange(pos.shape[0]):
+        _extents_frame(pos, inv, use_box, np.int64(tp), out)
+
+
+@numba.njit(nogil=True, cache=True)
+def _extents_serial(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.ndarray) -> None:
+    """As :func:`_extents_kernel` on one thread, in one pass per frame: each frame's box fractions are
+    kept for the next frame's steps instead of being computed again."""
+    if not use_box:
+        for t in range(pos.shape[0]):
+            _extents_frame(pos, inv, use_box, t, out)
+        return
+    n_atoms = pos.shape[1]
+    prev = np.empty((n_atoms, 3), dtype=np.float64)
+    for t in range(pos.shape[0]):
         big = 0.0
         lo = np.inf
         hi = -np.inf
@@ -37,18 +84,16 @@ def _extents_kernel(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.nda
                 a = abs(np.float64(pos[t, i, k]))
                 if a > big:
                     big = a
-        if use_box:
-            for i in range(n_atoms):
-                for k in range(3):
-                    f = _frac(pos, t, i, inv, k)
-                    if f < lo:
-                        lo = f
-                    if f > hi:
-                        hi = f
-                    if t > 0:
-                        d = abs(f - _frac(pos, t - 1, i, inv, k))
-                        if d > step:
-                            step = d
+                f = _frac(pos, t, i, inv, k)
+                if f < lo:
+                    lo = f
+                if f > hi:
+                    hi = f
+                if t > 0:
+                    d = abs(f - prev[i, k])
+                    if d > step:
+                        step = d
+                prev[i, k] = f
         out[t, 0] = big
         out[t, 1] = lo
         out[t, 2] = hi
@@ -79,5 +124,6 @@ def frame_extents(positions: np.ndarray, inverse_boxes: np.ndarray | None) -> np
            else np.zeros((len(pos), 3, 3), dtype=np.float64))
     out = np.empty((len(pos), 4), dtype=np.float64)
     if len(pos):
-        _extents_kernel(pos, inv, use_box, out)
+        kernel = _extents_kernel if pos.shape[0] * pos.shape[1] >= _PARALLEL_MIN_ATOMS else _extents_serial
+        kernel(pos, inv, use_box, out)
     return out

@@ -29,6 +29,7 @@ __all__ = [
     "count_neighbors_reference",
     "fill_neighbors_reference",
     "radius_neighbors_reference",
+    "shell_groups_reference",
     "knn_neighbors_reference",
     "msd_fft_reference",
     "displacement_moments_fft_reference",
@@ -138,6 +139,25 @@ def radius_neighbors_reference(
     if max_neighbors is not None:
         return _truncate_rows(offsets, neighbors, distances, int(max_neighbors))
     return offsets, neighbors, distances
+
+
+def shell_groups_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, cutoff: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    group_b: np.ndarray, n_groups: int, *, index_a: np.ndarray | None = None, index_b: np.ndarray | None = None,
+    mol_a: np.ndarray | None = None, mol_b: np.ndarray | None = None,
+) -> np.ndarray:
+    """NumPy twin of :func:`~trajml.kernels.shells.shell_groups` (no validation)."""
+    ia = np.arange(pos_a.shape[1]) if index_a is None else np.asarray(index_a)
+    ib = np.arange(pos_b.shape[1]) if index_b is None else np.asarray(index_b)
+    keys = []
+    for t in range(pos_a.shape[0]):
+        within = _minimum_image_sq(pos_a[t, ia], pos_b[t, ib], boxes[t]) < cutoff * cutoff
+        within &= np.asarray(ids_a)[:, None] != np.asarray(ids_b)[None, :]
+        if mol_a is not None:
+            within &= np.asarray(mol_a)[:, None] != np.asarray(mol_b)[None, :]
+        i, j = np.nonzero(within)
+        keys.append((t * ia.size + i) * n_groups + np.asarray(group_b)[j])
+    return np.unique(np.concatenate(keys)).astype(np.int64) if keys else np.empty(0, np.int64)
 
 
 def knn_neighbors_reference(

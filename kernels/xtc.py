@@ -131,9 +131,33 @@ def _bits(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbit
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbits: int, s0: int, s1: int,
-          s2: int, out: np.ndarray, digits: np.ndarray) -> tuple[int, int, int]:
-    """Three integers packed in ``nbits`` bits as one mixed-radix number with radices ``s0, s1, s2``."""
+def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbits: int, s1: int, s2: int,
+          digits: np.ndarray) -> tuple[int, int, int, int, int, int]:
+    """Three integers packed in ``nbits`` bits as one mixed-radix number with radices ``(s0,) s1, s2``.
+
+    Returns the three, then the new reading state. The number is stored as bytes, least significant
+    first; below 2**64 it is unpacked with two divisions, else by the reference's long division.
+    """
+    if nbits <= 64:
+        num = np.uint64(0)
+        shift = 0
+        while nbits > 8:
+            byte, at, lastbits, lastbyte = _bits(buf, end, at, lastbits, lastbyte, 8)
+            num |= np.uint64(byte) << np.uint64(shift)
+            shift += 8
+            nbits -= 8
+        if nbits > 0:
+            byte, at, lastbits, lastbyte = _bits(buf, end, at, lastbits, lastbyte, nbits)
+            num |= np.uint64(byte) << np.uint64(shift)
+        size2 = np.uint64(s2)
+        size1 = np.uint64(s1)
+        z = np.int64(num % size2)
+        num //= size2
+        y = np.int64(num % size1)
+        num //= size1
+        low = np.int64(num & np.uint64(0xFFFFFFFF))  # the reference keeps the quotient's low 4 bytes
+        x = low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
+        return x, y, z, at, lastbits, lastbyte
     digits[1] = digits[2] = digits[3] = 0
     n = 0
     while nbits > 8:
@@ -143,19 +167,8 @@ def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbit
     if nbits > 0:
         digits[n], at, lastbits, lastbyte = _bits(buf, end, at, lastbits, lastbyte, nbits)
         n += 1
-    if n <= 8:  # the packed number fits 64 bits: two divisions instead of a long division per byte
-        num = np.uint64(0)
-        for j in range(n - 1, -1, -1):
-            num = (num << np.uint64(8)) | np.uint64(digits[j])
-        size2 = np.uint64(s2)
-        size1 = np.uint64(s1)
-        out[2] = np.int64(num % size2)
-        num //= size2
-        out[1] = np.int64(num % size1)
-        num //= size1
-        low = np.int64(num & np.uint64(0xFFFFFFFF))  # the reference keeps the quotient's low 4 bytes
-        out[0] = low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
-        return at, lastbits, lastbyte
+    z = np.int64(0)
+    y = np.int64(0)
     for i in range(2, 0, -1):
         size = np.uint64(s2 if i == 2 else s1)
         num = np.uint64(0)
@@ -164,10 +177,13 @@ def _ints(buf: np.ndarray, end: int, at: int, lastbits: int, lastbyte: int, nbit
             p = num // size
             digits[j] = np.int64(p)
             num = num - p * size
-        out[i] = np.int64(num)
+        if i == 2:
+            z = np.int64(num)
+        else:
+            y = np.int64(num)
     low = digits[0] | (digits[1] << 8) | (digits[2] << 16) | (digits[3] << 24)
-    out[0] = low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
-    return at, lastbits, lastbyte
+    x = low - (np.int64(1) << 32) if low >= (np.int64(1) << 31) else low
+    return x, y, z, at, lastbits, lastbyte
 
 
 @numba.njit(nogil=True, cache=True)
@@ -239,23 +255,24 @@ def _frame(buf: np.ndarray, at: int, natoms: int, xyz: np.ndarray) -> int:
     lastbits = 0
     lastbyte = 0
     inv = np.float32(1.0 / precision)  # as xdrfile: a double quotient stored as float
-    this = np.empty(3, dtype=np.int64)
-    digits = np.zeros(32, dtype=np.int64)  # scratch of the mixed-radix unpacking (at most 9 bytes used)
-    prev = np.empty(3, dtype=np.int64)
+    digits = np.zeros(32, dtype=np.int64)  # scratch of the long-division unpacking (at most 9 bytes used)
+    m0, m1, m2 = minint[0], minint[1], minint[2]
     run = 0
     i = 0
     out_row = 0
     while i < natoms:
         if bitsize == 0:
-            for k in range(3):
-                this[k], pos, lastbits, lastbyte = _bits(buf, stop, pos, lastbits, lastbyte, bitsizeint[k])
+            t0, pos, lastbits, lastbyte = _bits(buf, stop, pos, lastbits, lastbyte, bitsizeint[0])
+            t1, pos, lastbits, lastbyte = _bits(buf, stop, pos, lastbits, lastbyte, bitsizeint[1])
+            t2, pos, lastbits, lastbyte = _bits(buf, stop, pos, lastbits, lastbyte, bitsizeint[2])
         else:
-            pos, lastbits, lastbyte = _ints(buf, stop, pos, lastbits, lastbyte, bitsize, sizeint[0], sizeint[1],
-                                            sizeint[2], this, digits)
+            t0, t1, t2, pos, lastbits, lastbyte = _ints(buf, stop, pos, lastbits, lastbyte, bitsize, sizeint[1],
+                                                        sizeint[2], digits)
         i += 1
-        for k in range(3):
-            this[k] += minint[k]
-            prev[k] = this[k]
+        t0 += m0
+        t1 += m1
+        t2 += m2
+        p0, p1, p2 = t0, t1, t2
         flag, pos, lastbits, lastbyte = _bits(buf, stop, pos, lastbits, lastbyte, 1)
         is_smaller = 0
         if flag == 1:
@@ -268,33 +285,35 @@ def _frame(buf: np.ndarray, at: int, natoms: int, xyz: np.ndarray) -> int:
         if run > 0:
             if i + run // 3 > natoms:  # the reference decoder would write past its buffer here
                 return 3
+            small = _MAGICINTS[smallidx]
             for r in range(0, run, 3):
-                small = _MAGICINTS[smallidx]
-                pos, lastbits, lastbyte = _ints(buf, stop, pos, lastbits, lastbyte, smallidx, small, small, small,
-                                                this, digits)
+                d0, d1, d2, pos, lastbits, lastbyte = _ints(buf, stop, pos, lastbits, lastbyte, smallidx, small,
+                                                            small, digits)
                 i += 1
-                for k in range(3):
-                    this[k] += prev[k] - smallnum
+                t0 = p0 + d0 - smallnum
+                t1 = p1 + d1 - smallnum
+                t2 = p2 + d2 - smallnum
                 if r == 0:  # the writer swaps the first two atoms of a run (water packs better)
-                    for k in range(3):
-                        tmp = this[k]
-                        this[k] = prev[k]
-                        prev[k] = tmp
+                    t0, p0 = p0, t0
+                    t1, p1 = p1, t1
+                    t2, p2 = p2, t2
                     if write:
-                        for k in range(3):
-                            xyz[out_row, k] = np.float32(prev[k]) * inv
+                        xyz[out_row, 0] = np.float32(p0) * inv
+                        xyz[out_row, 1] = np.float32(p1) * inv
+                        xyz[out_row, 2] = np.float32(p2) * inv
                     out_row += 1
                 else:
-                    for k in range(3):
-                        prev[k] = this[k]
+                    p0, p1, p2 = t0, t1, t2
                 if write:
-                    for k in range(3):
-                        xyz[out_row, k] = np.float32(this[k]) * inv
+                    xyz[out_row, 0] = np.float32(t0) * inv
+                    xyz[out_row, 1] = np.float32(t1) * inv
+                    xyz[out_row, 2] = np.float32(t2) * inv
                 out_row += 1
         else:
             if write:
-                for k in range(3):
-                    xyz[out_row, k] = np.float32(this[k]) * inv
+                xyz[out_row, 0] = np.float32(t0) * inv
+                xyz[out_row, 1] = np.float32(t1) * inv
+                xyz[out_row, 2] = np.float32(t2) * inv
             out_row += 1
         if pos > stop:
             return 4
@@ -369,6 +388,17 @@ def _check_frame(buf: np.ndarray, at: int, natoms: int) -> int:
     return 0
 
 
+#: Atom-frames below which a chunk decodes on one thread (about 10 ms of work): waking the thread pool
+#: costs tens of microseconds on an idle machine but milliseconds when other processes hold the cores.
+_PARALLEL_MIN_ATOMS = 500_000
+
+
+@numba.njit(nogil=True, cache=True)
+def _decode_serial(buf: np.ndarray, starts: np.ndarray, natoms: int, out: np.ndarray, status: np.ndarray) -> None:
+    for f in range(starts.shape[0]):
+        status[f] = _frame(buf, starts[f], natoms, out[f])
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _decode_kernel(buf: np.ndarray, starts: np.ndarray, natoms: int, out: np.ndarray, status: np.ndarray) -> None:
     for fp in numba.prange(starts.shape[0]):
@@ -411,5 +441,6 @@ def xtc_decode(data: np.ndarray, starts: np.ndarray, n_atoms: int, out: np.ndarr
         return status
     if out.shape != (len(starts), n_atoms, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {(len(starts), n_atoms, 3)}")
-    _decode_kernel(data, starts, np.int64(n_atoms), out, status)
+    kernel = _decode_kernel if len(starts) * n_atoms >= _PARALLEL_MIN_ATOMS else _decode_serial
+    kernel(data, starts, np.int64(n_atoms), out, status)
     return status

@@ -350,6 +350,8 @@ def shell_pairs(center: ResolvedSpecies, ligand: ResolvedSpecies, positions: np.
     from trajml.kernels.counts import radius_neighbors
 
     f = positions.shape[0]
+    if device == "cpu" and center.n_sites <= _BRUTE_MAX_CENTRES:
+        return _shell_pairs_cpu(center, ligand, positions, boxes, cutoff, pos_center, pos_ligand)
     sites_c = center.site_positions(positions[:, pos_center], boxes)
     sites_l = ligand.site_positions(positions[:, pos_ligand], boxes)
     off, nb, _ = radius_neighbors(sites_c, sites_l, boxes, cutoff, center.site_atoms, ligand.site_atoms,
@@ -361,6 +363,38 @@ def shell_pairs(center: ResolvedSpecies, ligand: ResolvedSpecies, positions: np.
         other = center.group_molecule[cg] != ligand.group_molecule[lg]
         rows, cg, lg = rows[other], cg[other], lg[other]
     return np.unique(((rows // center.n_sites) * center.n_groups + cg) * ligand.n_groups + lg)
+
+
+#: Most centre sites for which :func:`shell_pairs` scans every (centre, site) pair on the CPU: a scan
+#: costs one pass over the sites per centre, a cell list a few tens of such passes to build and walk.
+_BRUTE_MAX_CENTRES = 64
+
+
+def _sites(species: ResolvedSpecies, positions: np.ndarray, boxes: np.ndarray,
+           pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions holding a species' search sites and where the sites sit along their atom axis."""
+    if species.rule == "com":
+        return species.site_positions(positions[:, pos], boxes), np.arange(species.n_sites, dtype=np.int64)
+    return positions, pos  # atom and any rules: the sites are the atoms, in order
+
+
+def _shell_pairs_cpu(center: ResolvedSpecies, ligand: ResolvedSpecies, positions: np.ndarray, boxes: np.ndarray,
+                     cutoff: float, pos_center: np.ndarray, pos_ligand: np.ndarray) -> np.ndarray:
+    """:func:`shell_pairs` by one brute-force scan that reduces to ligand groups as it goes (few centres)."""
+    from trajml.kernels.shells import shell_groups
+
+    pc, ic = _sites(center, positions, boxes, pos_center)
+    pl, il = _sites(ligand, positions, boxes, pos_ligand)
+    molecules = center.rule != "atom" or ligand.rule != "atom"
+    keys = shell_groups(pc, pl, boxes, cutoff, center.site_atoms, ligand.site_atoms, ligand.site_group,
+                        ligand.n_groups, index_a=ic, index_b=il,
+                        mol_a=center.group_molecule[center.site_group] if molecules else None,
+                        mol_b=ligand.group_molecule[ligand.site_group] if molecules else None)
+    if center.n_sites == center.n_groups and np.array_equal(center.site_group, np.arange(center.n_groups)):
+        return keys  # one site per centre group, in order: the rows are the groups already
+    row, lg = np.divmod(keys, ligand.n_groups)
+    t, cs = np.divmod(row, center.n_sites)
+    return np.unique((t * center.n_groups + center.site_group[cs]) * ligand.n_groups + lg)
 
 
 def counts_per_center(keys: np.ndarray, n_frames: int, n_center: int, n_ligand: int) -> np.ndarray:

@@ -51,7 +51,8 @@ SUBJECTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      ("trajml.kernels.correlation", "trajml.kernels.counts", "trajml.kernels.extents", "trajml.kernels.geometry",
       "trajml.kernels.histograms", "trajml.kernels.knn", "trajml.kernels.msd",
       "trajml.kernels.neighbors", "trajml.kernels.neighbors_cuda", "trajml.kernels.neighbors_reference",
-      "trajml.kernels.reference", "trajml.kernels.unwrap", "trajml.kernels.xtc", "trajml.kernels.cuda")),
+      "trajml.kernels.reference", "trajml.kernels.shells", "trajml.kernels.unwrap", "trajml.kernels.xtc",
+      "trajml.kernels.cuda")),
 )
 
 #: Deprecated aliases of former paths: not documented (the reference shows the new names).

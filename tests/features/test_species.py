@@ -55,7 +55,16 @@ def test_text_form_round_trips():
         Species("resname PF6", rule="com", site="name P")
 
 
-def test_molecules_are_counted_once_as_solvation_analysis_does(bn_fec, solute):
+@pytest.fixture(params=["scan", "cells"])
+def pair_search(request, monkeypatch):
+    """Both CPU pair searches of shell_pairs: the brute-force scan around a few centres, and the cell list."""
+    import trajml.species
+
+    monkeypatch.setattr(trajml.species, "_BRUTE_MAX_CENTRES", 10**9 if request.param == "scan" else -1)
+    return request.param
+
+
+def test_molecules_are_counted_once_as_solvation_analysis_does(bn_fec, solute, pair_search):
     u = universe(bn_fec)
     src = open_source(*bn_fec)
     for name, sel in (("pf6", PF6), ("bn", BN)):
@@ -71,7 +80,7 @@ def test_molecules_are_counted_once_as_solvation_analysis_does(bn_fec, solute):
     assert atoms.mean > solute.coordination.coordination_numbers["pf6"] + 0.02
 
 
-def test_site_and_centre_of_mass_rules_equal_brute_force(bn_fec):
+def test_site_and_centre_of_mass_rules_equal_brute_force(bn_fec, pair_search):
     u = universe(bn_fec)
     src = open_source(*bn_fec)
     site = run(Coordination(LI, Species(PF6, "any", site="type 20"), cutoff=3.6, keep_per_frame=True), src,

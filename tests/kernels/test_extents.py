@@ -10,7 +10,11 @@ from trajml.kernels.reference import frame_extents_reference
 
 
 @pytest.mark.parametrize("triclinic", [False, True])
-def test_frame_extents_equal_the_numpy_twin(triclinic):
+@pytest.mark.parametrize("parallel", [False, True])
+def test_frame_extents_equal_the_numpy_twin(triclinic, parallel, monkeypatch):
+    from trajml.kernels import extents
+
+    monkeypatch.setattr(extents, "_PARALLEL_MIN_ATOMS", 0 if parallel else 2**62)  # both kernels, whatever the size
     rng = np.random.default_rng(0)
     boxes = np.tile(np.diag([20.0, 25.0, 30.0]), (7, 1, 1))
     if triclinic:

@@ -62,7 +62,7 @@ def test_every_kernel_has_a_numpy_reference():
     from trajml.kernels import reference
 
     no_reference = {"knn_to_csr"}  # compacts rows; checked against plain indexing in test_knn
-    for name in ("histograms", "counts", "knn", "correlation", "unwrap"):
+    for name in ("histograms", "counts", "knn", "shells", "correlation", "unwrap"):
         module = importlib.import_module(f"{PACKAGE}.{name}")
         for kernel in set(module.__all__) - no_reference:
             assert callable(getattr(reference, f"{kernel}_reference", None)), f"{name}.{kernel} has no reference"

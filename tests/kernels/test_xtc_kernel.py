@@ -22,8 +22,13 @@ def _files() -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(len(MDA_FILES) + 2))
-def test_decoded_coordinates_equal_mdanalysis_bitwise(index):
+@pytest.mark.parametrize("parallel", [False, True])
+def test_decoded_coordinates_equal_mdanalysis_bitwise(index, parallel, monkeypatch):
     from MDAnalysis.lib.formats.libmdaxdr import XTCFile
+
+    from trajml.kernels import xtc
+
+    monkeypatch.setattr(xtc, "_PARALLEL_MIN_ATOMS", 0 if parallel else 2**62)  # both kernels, whatever the size
 
     path = _files()[index]
     with XTCFile(path) as fh:

@@ -123,7 +123,7 @@ def _key(source: Any, a: Any, b: Any, params: dict[str, Any]) -> str:
 
 def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | None = None, owner: str = "",
                 name: str = "cutoff", r_max: float | None = None, n_bins: int = 150, cutoff_frames: int = 1000,
-                smoothing: float = 0.5, device: str = "cpu") -> FirstShell:
+                smoothing: float = 0.5, device: str = "cpu", check_boxes: bool = True) -> FirstShell:
     """The first-shell cut-off of a centre–ligand pair: the given one, or the first minimum of g(r).
 
     Parameters
@@ -144,6 +144,9 @@ def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | No
         shorter (a small all-atom box), so the default works on any box.
     device : {"cpu", "cuda"}
         Where the pair search runs.
+    check_boxes : bool
+        Check a given cut-off against every frame's box (reads the boxes once); False when the
+        caller has checked a cut-off at least as large already.
 
     Returns
     -------
@@ -156,7 +159,8 @@ def first_shell(source: Any, select_a: Any, select_b: Any, *, cutoff: float | No
     """
     owner = owner or "first_shell"
     if cutoff is not None:
-        check_source_boxes(source, float(cutoff), name, owner)
+        if check_boxes:
+            check_source_boxes(source, float(cutoff), name, owner)
         return FirstShell(cutoff=float(cutoff), origin="given", select_a=describe_selection(select_a),
                           select_b=describe_selection(select_b), units=dict(_UNITS))
     if r_max is None:

@@ -21,6 +21,10 @@ def check_disjoint(owner: str, groups: Sequence[tuple[str, np.ndarray]]) -> None
     groups : sequence of (name, ndarray of int64)
         Each group's name (a parameter or species name) and its topology indices.
     """
+    arrays = [np.asarray(a, dtype=np.int64) for _, a in groups]
+    every = np.concatenate(arrays) if arrays else np.empty(0, np.int64)
+    if every.size == 0 or np.bincount(every).max() <= 1:  # one pass: no atom twice (each group holds an atom once)
+        return
     for i, (name_a, a) in enumerate(groups):
         for name_b, b in groups[i + 1:]:
             shared = np.intersect1d(a, b)

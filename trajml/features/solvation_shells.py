@@ -41,7 +41,7 @@ from trajml.features.first_shell import FIRST_SHELL_PARAMS, first_shell
 from trajml.features.shell_overlap import check_disjoint
 from trajml.features.solvation import SPECIATION_LABELS, classify_speciation
 from trajml.features.solvation_tables import ShellsResults, shells_results
-from trajml.periodic import check_chunk
+from trajml.periodic import check_chunk, check_source_boxes
 from trajml.selection import union_positions
 from trajml.species import Species, counts_per_center, first_pass_selection, shell_pairs
 
@@ -74,6 +74,20 @@ def _check_cutoffs(value: dict[str, Any]) -> dict[str, float]:
 def _names(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else list(value)
     return tuple(str(x).strip() for x in items if str(x).strip())
+
+
+def _composition_counts(flat: np.ndarray) -> dict[tuple[int, ...], int]:
+    """How often each row of ``flat`` (samples, species) occurs: rows coded as one mixed-radix integer each."""
+    if flat.size == 0:
+        return {}
+    radix = flat.max(axis=0).astype(np.int64) + 1
+    if float(np.prod(radix.astype(np.float64))) >= 2.0**62:  # too many combinations for one int64
+        rows, pops = np.unique(flat, axis=0, return_counts=True)
+    else:
+        place = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+        codes, pops = np.unique(flat.astype(np.int64) @ place, return_counts=True)
+        rows = (codes[:, None] // place) % radix
+    return {tuple(int(x) for x in r): int(p) for r, p in zip(rows, pops)}
 
 
 @dataclass
@@ -208,11 +222,17 @@ class SolvationShells(Featurizer[ShellsState]):
         check_disjoint(owner, [("cation", b._cation.atoms)] + [(s.name, s.all_atoms) for s in b._sp])
         b.atoms, positions = union_positions(b._cation.atoms, *[s.atoms for s in b._sp])
         b._pos_cation, b._pos = positions[0], positions[1:]
+        if b.atoms.size == source.n_atoms:  # every atom: read whole frames, without a gathering copy
+            b.atoms = None
         b._anions = [i for i, name in enumerate(species) if name in _names(self.anions or "anion")]
         b._chains = next((i for i, name in enumerate(species) if name == self.chains), None)
         if b._chains is not None:
             _, b._chain_of_group = np.unique(b._sp[b._chains].group_molecule, return_inverse=True)
         cutoffs, b._shells = {}, {}
+        given_all = {k: v for k, v in (self.cutoffs or {}).items() if k in species}
+        if given_all:  # the largest given cut-off against every frame's box: one read of the boxes for all
+            largest = max(given_all, key=given_all.get)
+            check_source_boxes(source, float(given_all[largest]), f"cutoffs[{largest}]", owner)
         for (name, sp), res in zip(species.items(), b._sp):
             given = (self.cutoffs or {}).get(name)
             if given is None and sp.rule == "com":
@@ -220,7 +240,8 @@ class SolvationShells(Featurizer[ShellsState]):
                                  f"'cutoffs' parameter of {owner} a value for {name!r} (Å).")
             shell = first_shell(source, self.cation, first_pass_selection(sp, res), cutoff=given, owner=owner,
                                 name=f"cutoffs[{name}]", r_max=self.r_max, n_bins=self.n_bins,
-                                cutoff_frames=self.cutoff_frames, smoothing=self.smoothing, device=self.device)
+                                cutoff_frames=self.cutoff_frames, smoothing=self.smoothing, device=self.device,
+                                check_boxes=False)
             cutoffs[name], b._shells[name] = shell.cutoff, shell
         b._cutoffs = cutoffs
         return b
@@ -240,8 +261,7 @@ class SolvationShells(Featurizer[ShellsState]):
                             pos, device=self.device) for sp, pos in zip(self._sp, self._pos)]
         counts = np.stack([counts_per_center(k, f, n_c, sp.n_groups) for k, sp in zip(keys, self._sp)], axis=-1)
         flat = counts.reshape(-1, counts.shape[-1])
-        rows, pops = np.unique(flat, axis=0, return_counts=True)
-        state.compositions.update({tuple(int(x) for x in r): int(p) for r, p in zip(rows, pops)})
+        state.compositions.update(_composition_counts(flat))
         state.coordination = [add_padded(h, np.bincount(flat[:, s]).astype(np.int64))
                               for s, h in enumerate(state.coordination)]
         state.paired = state.paired + (flat > 0).sum(axis=0)
@@ -262,9 +282,12 @@ class SolvationShells(Featurizer[ShellsState]):
             classes = np.zeros(f * n_c, dtype=np.int64)
         else:
             shift = np.cumsum([0] + sizes[:-1])
-            merged = np.sort(np.concatenate([
-                (keys[i] // self._sp[i].n_groups) * n_an + shift[j] + keys[i] % self._sp[i].n_groups
-                for j, i in enumerate(self._anions)]))
+            if len(self._anions) == 1:  # one anion species: its keys are the merged keys, sorted already
+                merged = keys[self._anions[0]]
+            else:
+                merged = np.sort(np.concatenate([
+                    (keys[i] // self._sp[i].n_groups) * n_an + shift[j] + keys[i] % self._sp[i].n_groups
+                    for j, i in enumerate(self._anions)]))
             offsets = np.zeros(f * n_c + 1, dtype=np.int64)
             np.cumsum(np.bincount(merged // n_an, minlength=f * n_c), out=offsets[1:])
             classes, per_anion = classify_speciation(offsets, merged % n_an, f, n_c, n_an)
