@@ -40,6 +40,7 @@ from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
+from trajml.pipelines.unit_parallel import plan_unit_scheduler, unit_scheduler
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 
@@ -77,6 +78,7 @@ class UnitTask:
     log: bool = False  # print a "started" line from the worker (a batch log; the driver logs the finish)
     timeout: float | None = None  # seconds (unit_timeout); None: no limit
     marker: str = ""  # the run's marker file in the store: a worker that does not see it has another store
+    inner: str = "serial"  # where the unit's analysis runs its chunks (trajml.pipelines.unit_parallel)
 
 
 @dataclass
@@ -289,13 +291,14 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
 
         log_line(f"{task.unit}: started")
     started, t0 = time.time(), time.perf_counter()
+    inner, inner_workers = unit_scheduler(task.inner)  # on this thread: a cluster's worker is found here
 
     def compute() -> Any:  # the unit's work, which unit_timeout limits (storing it is not)
         nonlocal ctx
         deps = {p: store.get(k).data for p, k in task.dependencies.items()}
         # Units of one system on different workers share one first-shell cut-off per pair.
         with shared_cache(os.path.join(task.store_root, "cache", "first_shell")):
-            ctx = StageContext(task.system, deps, opener=_open)
+            ctx = StageContext(task.system, deps, opener=_open, scheduler=inner, n_workers=inner_workers)
             return sdef.func(ctx, dict(task.params))
 
     try:
@@ -436,7 +439,8 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
     bars = _StageProgress(spec, tasks, progress, run_id)
     remove_run_markers(store.root)  # a killed run's (the lock says no other run is here)
     marker = place_run_marker(store.root, run_id)
-    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker) for t in tasks]
+    inner = plan_unit_scheduler(scheduler, n_workers, len(tasks), timeout)
+    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker, inner=inner) for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
     def on_done(o: Outcome) -> None:

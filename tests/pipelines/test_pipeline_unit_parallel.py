@@ -1,0 +1,99 @@
+"""Parallel inside a unit: a stage's chunks run on the pipeline's cluster, with the serial results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from pipeline_helpers import make_systems, stored_results, write_pipeline
+
+from trajml.pipelines import run_pipeline
+from trajml.pipelines.unit_parallel import plan_unit_scheduler
+
+# One system, rdf and msd over 120 frames in chunks of 20 (6 chunks each), msd blocks of 16 Li.
+STAGES = """\
+stages:
+  - {stage: rdf, id: rdf_li_o, select_a: name Li, select_b: name O, r_max: 12.0, n_bins: 60, stop: 120,
+     chunk_size: 20}
+  - {stage: msd, select: name Li, stop: 120, chunk_size: 20, block_size: 16}
+"""
+
+
+def _one_system(folder, outputs, stages=STAGES):
+    if not (folder / "sims").is_dir():  # one copy: the same files (and unit keys) for every run of a test
+        make_systems(folder, 1)
+    return write_pipeline(folder, f"version: 1\nname: big\ninputs:\n  - glob: sims/sys*\n{stages}"
+                          f"outputs: {folder / outputs}\n", f"{outputs}.yaml")
+
+
+@pytest.fixture()
+def serial_results(tmp_path):
+    path = _one_system(tmp_path, "serial")
+    summary = run_pipeline(path, scheduler="serial", progress=False, report=False, outputs=str(tmp_path / "serial"))
+    assert summary.computed == 2 and not summary.failures
+    return stored_results(tmp_path / "serial")
+
+
+def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results):
+    from dask.distributed import Client, LocalCluster, get_task_stream
+
+    path = _one_system(tmp_path, "cluster")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client, get_task_stream(client) as stream:
+        summary = run_pipeline(path, scheduler=client, progress=False, report=False)
+    assert summary.computed == 2 and not summary.failures, summary.text()
+    assert stored_results(tmp_path / "cluster") == serial_results
+    names = [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
+    # rdf: 6 chunks; msd: 6 chunks read, 6 unwrapped in the series file, 4 blocks of particles
+    assert sum(n.startswith("process_chunk") for n in names) == 6
+    assert sum(n.startswith("_read_task") for n in names) == 6
+    assert sum(n.startswith("_unwrap_task") for n in names) == 6
+    assert sum(n.startswith("_particle_task") for n in names) == 4
+
+
+def test_one_single_threaded_worker_runs_a_unit_and_its_chunks(tmp_path, serial_results):
+    # The unit leaves its worker's only thread while it waits for its chunks (no deadlock).
+    path = _one_system(tmp_path, "one")
+    driver = tmp_path / "driver.py"
+    driver.write_text(textwrap.dedent("""
+        import sys
+        from trajml.pipelines import run_pipeline
+        if __name__ == "__main__":
+            summary = run_pipeline(sys.argv[1], scheduler="local", n_workers=1, progress=False, report=False)
+            print(summary.computed, len(summary.failures))
+    """))
+    done = subprocess.run([sys.executable, str(driver), str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["2", "0"]
+    assert stored_results(tmp_path / "one") == serial_results
+
+
+def test_processes_scheduler_gives_units_the_idle_workers_as_threads(tmp_path, serial_results):
+    # Two units on four worker processes: each unit's chunks run on two threads in its process.
+    assert plan_unit_scheduler("processes", 4, 2, None) == "threads:2"
+    path = _one_system(tmp_path, "processes")
+    summary = run_pipeline(path, scheduler="processes", n_workers=4, progress=False, report=False)
+    assert summary.computed == 2 and not summary.failures, summary.text()
+    assert stored_results(tmp_path / "processes") == serial_results
+
+
+@pytest.mark.parametrize("scheduler, n_workers, units, timeout, plan", [
+    ("serial", None, 1, None, "serial"),                   # nothing changes under serial
+    ("threads", 4, 1, None, "threads:4"),
+    ("processes", 2, 2, None, "serial"),                   # a batch: one unit per worker, serial inside
+    ("processes", 3, 2, None, "serial"),                   # 3 // 2 = 1 thread each
+    ("local", 2, 100, None, "cluster"),                    # the cluster decides, chunk by chunk
+    ("tcp://127.0.0.1:8786", None, 1, None, "cluster"),
+    ("local", 2, 1, 60.0, "serial"),                       # unit_timeout: the work runs in a helper thread
+])
+def test_plan_of_the_units_analyses(scheduler, n_workers, units, timeout, plan):
+    assert plan_unit_scheduler(scheduler, n_workers, units, timeout) == plan
+
+
+def test_unit_called_outside_a_cluster_runs_serially():
+    from trajml.pipelines.unit_parallel import unit_scheduler
+
+    assert unit_scheduler("cluster") == ("serial", None)
+    assert unit_scheduler("threads:3") == ("threads", 3)
