@@ -33,6 +33,7 @@ import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
 from trajml._files import atomic_write_json
 from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
+from trajml.pipelines.devices import check_pipeline_devices, check_stage_device
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.outputs import claim_outputs, outputs_lock
 from trajml.pipelines.registry import StageContext, get_stage
@@ -303,6 +304,7 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
 
     try:
         sdef = get_stage(task.stage)
+        check_stage_device(task.stage_id, task.stage, task.params)  # this worker's GPU
         output = call_with_timeout(compute, task.timeout, task.unit)
         seconds = time.perf_counter() - t0
         meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
@@ -397,6 +399,9 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         No scheduler answers at the address (or the scheduler file's) within a few seconds.
     SharedStoreError
         A worker cannot read or write the results store (:mod:`trajml.pipelines.store_probe`).
+    InvalidParameterError
+        A stage has ``device: cuda`` and the units run on this machine, which has no CUDA GPU
+        (:mod:`trajml.pipelines.devices`; on a remote cluster the unit fails with that message).
     """
     if scheduler is not None:
         validate_scheduler(scheduler)
@@ -404,6 +409,8 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         unit_timeout = RUN_PIPELINE_OPTIONS["unit_timeout"].validate(unit_timeout, "run_pipeline")
     spec = pipeline if isinstance(pipeline, PipelineSpec) else load_pipeline(pipeline)
     placement = resolve_placement(spec, scheduler, scheduler_file, cluster)
+    if isinstance(placement.scheduler, str) and "://" not in placement.scheduler:
+        check_pipeline_devices(spec)  # units run on this machine: refuse device: cuda without a GPU now
     timeout = unit_timeout if unit_timeout is not None else spec.unit_timeout
     out = os.path.abspath(outputs or spec.outputs)
     claim_outputs(out)  # refuses a folder holding a user's files before writing anything

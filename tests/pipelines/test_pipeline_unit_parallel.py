@@ -1,4 +1,8 @@
-"""Parallel inside a unit: a stage's chunks run on the pipeline's cluster, with the serial results."""
+"""Parallel inside a unit: a stage's chunks run on the pipeline's cluster, with the serial results.
+
+Also the ``device`` stage parameter: declared once (Python, command line, pipeline file) and
+refused with the stage and key where no CUDA GPU is.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import textwrap
 import pytest
 from pipeline_helpers import make_systems, stored_results, write_pipeline
 
+from trajml.errors import InvalidParameterError
 from trajml.pipelines import run_pipeline
 from trajml.pipelines.unit_parallel import plan_unit_scheduler
 
@@ -97,3 +102,67 @@ def test_unit_called_outside_a_cluster_runs_serially():
 
     assert unit_scheduler("cluster") == ("serial", None)
     assert unit_scheduler("threads:3") == ("threads", 3)
+
+
+# -- device ---------------------------------------------------------------------------------------
+
+DEVICE = "stages:\n  - {{stage: rdf, id: rdf_li_o, select_a: name Li, select_b: name O, r_max: 8.0, n_bins: 8, " \
+         "stop: 2, device: {device}}}\n"
+
+
+def _no_gpu(monkeypatch):
+    from trajml.pipelines import devices
+
+    monkeypatch.setattr(devices, "cuda_problem", lambda: "numba finds no usable CUDA GPU (test)")
+
+
+def test_device_is_one_declaration_for_python_cli_and_yaml():
+    from trajml.features import RDF
+    from trajml.pipelines.stages import get_stage
+
+    for stage in ("rdf", "coordination", "solvation", "shells", "residence", "graphs"):
+        assert get_stage(stage).params["device"].choices == ("cpu", "cuda"), stage
+        assert get_stage(stage).params["device"].default == "cpu"
+    assert get_stage("rdf").params["device"] == RDF.parameters()["device"].replace(name="device")
+    assert RDF.parameters()["device"].cli_flag == "--device"
+    with pytest.raises(InvalidParameterError, match="'device' parameter of RDF must be one of"):
+        RDF("name Li", device="gpu")
+
+
+def test_yaml_device_outside_its_choices_names_stage_and_key(tmp_path):
+    from trajml.pipelines.spec import PipelineSpecError
+
+    path = _one_system(tmp_path, "bad", DEVICE.format(device="gpu"))
+    with pytest.raises(PipelineSpecError, match=r"device.*'gpu'|'gpu'.*device"):
+        run_pipeline(path, scheduler="serial", progress=False, report=False)
+
+
+def test_cuda_without_gpu_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    _no_gpu(monkeypatch)
+    path = _one_system(tmp_path, "cuda", DEVICE.format(device="cuda"))
+    with pytest.raises(InvalidParameterError, match=r"Stage 'rdf_li_o' \(rdf\) has 'device: cuda', but on this "
+                                                    r"machine numba finds no usable CUDA GPU.*Set 'device: cpu'"):
+        run_pipeline(path, scheduler="serial", progress=False, report=False)
+    assert not (tmp_path / "cuda").exists()
+
+
+def test_cuda_without_gpu_on_the_command_line_names_the_key_not_a_flag(tmp_path, monkeypatch, capsys):
+    from trajml.cli import main
+
+    _no_gpu(monkeypatch)
+    path = _one_system(tmp_path, "cli", DEVICE.format(device="cuda"))
+    assert main(["run", str(path), "--scheduler", "serial", "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert "Stage 'rdf_li_o' (rdf) has 'device: cuda'" in err and "argument --device" not in err
+
+
+def test_cuda_without_gpu_on_a_remote_worker_fails_that_unit(tmp_path, monkeypatch):
+    from dask.distributed import Client, LocalCluster
+
+    _no_gpu(monkeypatch)
+    path = _one_system(tmp_path, "remote", DEVICE.format(device="cuda") + "  - {stage: info, stop: 2}\n")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client:
+        summary = run_pipeline(path, scheduler=client, progress=False, report=False)
+    assert summary.computed == 1 and [o.unit for o in summary.failures] == ["sys0/rdf_li_o"]
+    assert "Stage 'rdf_li_o' (rdf) has 'device: cuda', but on host" in summary.failures[0].reason
