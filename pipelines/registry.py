@@ -94,6 +94,9 @@ class StageContext:
         cluster the unit runs on (:mod:`trajml.pipelines.unit_parallel`).
     n_workers : int or None
         Workers of that scheduler (``n_workers=`` of :func:`trajml.parallel.run`).
+    scratch : str or None
+        Folder for temporary files the analysis' tasks share (``tmpdir`` of MSD) that every worker
+        sees; None: the system's temporary folder.
     """
 
     system: Any
@@ -102,6 +105,7 @@ class StageContext:
     _source: Any = None
     scheduler: Any = "serial"
     n_workers: int | None = None
+    scratch: str | None = None
 
     @property
     def source(self) -> Any:

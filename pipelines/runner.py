@@ -41,7 +41,7 @@ from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
-from trajml.pipelines.unit_parallel import plan_unit_scheduler, unit_scheduler
+from trajml.pipelines.unit_parallel import plan_unit_scheduler, unit_scheduler, unit_scratch
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 
@@ -299,7 +299,8 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
         deps = {p: store.get(k).data for p, k in task.dependencies.items()}
         # Units of one system on different workers share one first-shell cut-off per pair.
         with shared_cache(os.path.join(task.store_root, "cache", "first_shell")):
-            ctx = StageContext(task.system, deps, opener=_open, scheduler=inner, n_workers=inner_workers)
+            ctx = StageContext(task.system, deps, opener=_open, scheduler=inner, n_workers=inner_workers,
+                               scratch=unit_scratch(task.inner, task.store_root))
             return sdef.func(ctx, dict(task.params))
 
     try:

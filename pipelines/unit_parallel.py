@@ -19,7 +19,9 @@ unwrapping pass (MSD), and these run on the unit's scheduler:
 
 Results do not depend on this: the engine folds chunk states in chunk order and blocks in block
 order on every scheduler (:func:`trajml.parallel.imap_ordered`), so a unit stores the same numbers
-as under ``scheduler="serial"``. A run with a ``unit_timeout`` keeps its units' analyses serial
+as under ``scheduler="serial"``. On a cluster that may span machines (anything but ``"local"``),
+temporary files that a unit's tasks share (msd's series file) go to the results store's ``tmp/``
+folder, which every worker sees (the run checks that at start), unless the stage sets ``tmpdir``. A run with a ``unit_timeout`` keeps its units' analyses serial
 on a cluster: the limit runs a unit's work in a helper thread, which cannot leave the worker's
 thread pool while it waits for the unit's own chunks.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["plan_unit_scheduler", "unit_scheduler"]
+__all__ = ["plan_unit_scheduler", "unit_scheduler", "unit_scratch"]
 
 
 def plan_unit_scheduler(scheduler: Any, n_workers: int | None, n_units: int, timeout: float | None) -> str:
@@ -49,7 +51,8 @@ def plan_unit_scheduler(scheduler: Any, n_workers: int | None, n_units: int, tim
     Returns
     -------
     str
-        ``"serial"``, ``"cluster"`` (tasks on the cluster the unit runs on) or ``"threads:K"``.
+        ``"serial"``, ``"threads:K"``, ``"cluster"`` (tasks on the cluster the unit runs on, here) or
+        ``"cluster:store"`` (on a cluster that may span machines: temporary files in the results store).
     """
     if scheduler == "serial":
         return "serial"
@@ -57,7 +60,9 @@ def plan_unit_scheduler(scheduler: Any, n_workers: int | None, n_units: int, tim
         workers = n_workers or os.cpu_count() or 1
         share = workers // max(1, min(n_units, workers))
         return f"threads:{share}" if share > 1 else "serial"
-    return "serial" if timeout is not None else "cluster"
+    if timeout is not None:
+        return "serial"
+    return "cluster" if scheduler == "local" else "cluster:store"
 
 
 def unit_scheduler(plan: str) -> tuple[Any, int | None]:
@@ -77,7 +82,7 @@ def unit_scheduler(plan: str) -> tuple[Any, int | None]:
     """
     if plan.startswith("threads:"):
         return "threads", int(plan.split(":", 1)[1])
-    if plan == "cluster":
+    if plan.startswith("cluster"):
         from trajml.parallel.schedulers import _in_worker_task
 
         if _in_worker_task():  # not a cluster's worker (a unit called directly): serial
@@ -86,3 +91,21 @@ def unit_scheduler(plan: str) -> tuple[Any, int | None]:
             client = get_client()
             return client, max(1, sum(client.nthreads().values()))
     return "serial", None
+
+
+def unit_scratch(plan: str, store_root: str) -> str | None:
+    """Folder for temporary files a unit's tasks share: the store's ``tmp/`` on a cluster that may span machines.
+
+    Parameters
+    ----------
+    plan : str
+        What :func:`plan_unit_scheduler` decided.
+    store_root : str
+        The results store's folder.
+
+    Returns
+    -------
+    str or None
+        None: the system's temporary folder (every task runs on this machine).
+    """
+    return os.path.join(store_root, "tmp") if plan == "cluster:store" else None

@@ -28,7 +28,9 @@ def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Mean-squared displacement (FFT, all time origins) and the self-diffusion coefficient D."""
     from trajml.transport import MSD, Diffusion
 
-    res = _run(MSD(**analysis_params(params, "msd", MSD)), ctx, params)
+    given = analysis_params(params, "msd", MSD)
+    # the series file's folder changes no number (it is not in the unit's key): one every worker sees
+    res = _run(MSD(**{**given, "tmpdir": given.get("tmpdir") or ctx.scratch}), ctx, params)
     fit = Diffusion(**analysis_params(params, "msd", Diffusion)).fit(res).fetch_model()
     numbers = {"D": (fit.D_A2_ps, "Å^2/ps"), "D_err": (fit.D_err_A2_ps, "Å^2/ps"),
                "D_cm2_s": (fit.D_cm2_s, "cm^2/s"), "fit_start": (fit.fit_start_ps, "ps"),

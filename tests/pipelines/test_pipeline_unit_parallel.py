@@ -41,15 +41,24 @@ def serial_results(tmp_path):
     return stored_results(tmp_path / "serial")
 
 
-def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results):
+def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results, monkeypatch):
     from dask.distributed import Client, LocalCluster, get_task_stream
 
+    from trajml.transport.store import SeriesStore
+
+    folders = []
+    opened = SeriesStore.__init__
+    monkeypatch.setattr(SeriesStore, "__init__", lambda self, tmpdir=None: (folders.append(tmpdir),
+                                                                           opened(self, tmpdir))[-1])
     path = _one_system(tmp_path, "cluster")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
             Client(lc) as client, get_task_stream(client) as stream:
         summary = run_pipeline(path, scheduler=client, progress=False, report=False)
     assert summary.computed == 2 and not summary.failures, summary.text()
     assert stored_results(tmp_path / "cluster") == serial_results
+    # a Client's cluster may span machines: msd's series file went to the store (and was removed)
+    assert folders == [str(tmp_path / "cluster" / "store" / "tmp")]
+    assert not list((tmp_path / "cluster" / "store" / "tmp").iterdir())
     names = [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
     # rdf: 6 chunks; msd: 6 chunks read, 6 unwrapped in the series file, 4 blocks of particles
     assert sum(n.startswith("process_chunk") for n in names) == 6
@@ -90,7 +99,7 @@ def test_processes_scheduler_gives_units_the_idle_workers_as_threads(tmp_path, s
     ("processes", 2, 2, None, "serial"),                   # a batch: one unit per worker, serial inside
     ("processes", 3, 2, None, "serial"),                   # 3 // 2 = 1 thread each
     ("local", 2, 100, None, "cluster"),                    # the cluster decides, chunk by chunk
-    ("tcp://127.0.0.1:8786", None, 1, None, "cluster"),
+    ("tcp://127.0.0.1:8786", None, 1, None, "cluster:store"),  # may span machines: msd's series in the store
     ("local", 2, 1, 60.0, "serial"),                       # unit_timeout: the work runs in a helper thread
 ])
 def test_plan_of_the_units_analyses(scheduler, n_workers, units, timeout, plan):
@@ -100,7 +109,7 @@ def test_plan_of_the_units_analyses(scheduler, n_workers, units, timeout, plan):
 def test_unit_called_outside_a_cluster_runs_serially():
     from trajml.pipelines.unit_parallel import unit_scheduler
 
-    assert unit_scheduler("cluster") == ("serial", None)
+    assert unit_scheduler("cluster") == unit_scheduler("cluster:store") == ("serial", None)
     assert unit_scheduler("threads:3") == ("threads", 3)
 
 
