@@ -292,7 +292,6 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
 
         log_line(f"{task.unit}: started")
     started, t0 = time.time(), time.perf_counter()
-    inner, inner_workers = unit_scheduler(task.inner)  # on this thread: a cluster's worker is found here
 
     def compute() -> Any:  # the unit's work, which unit_timeout limits (storing it is not)
         nonlocal ctx
@@ -306,6 +305,7 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     try:
         sdef = get_stage(task.stage)
         check_stage_device(task.stage_id, task.stage, task.params)  # this worker's GPU
+        inner, inner_workers = unit_scheduler(task.inner)  # on this thread: a cluster's worker is found here
         output = call_with_timeout(compute, task.timeout, task.unit)
         seconds = time.perf_counter() - t0
         meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
