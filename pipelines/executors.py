@@ -30,7 +30,9 @@ scripts and pass the file: ``trajml run sweep.yaml --scheduler-file FILE``
 (:mod:`trajml.parallel.connect`). On every distributed scheduler the driver first checks that
 each worker reads and writes the results store (:mod:`trajml.pipelines.store_probe`).
 Workers of "processes" and "local" exit when their driver dies (:mod:`trajml.parallel.orphans`).
-Each unit runs single-threaded inside its worker, so give workers one thread.
+Each unit runs on one thread of its worker, and its analysis' chunks run as tasks on the same
+cluster (:mod:`trajml.pipelines.unit_parallel`), so one large system uses every worker: give
+workers one thread.
 Scripts that use "local" or "processes" need the usual ``if __name__ == "__main__":``
 guard (worker processes are spawned and re-import the main module); the
 ``trajml run`` command has it.

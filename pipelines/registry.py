@@ -88,12 +88,24 @@ class StageContext:
         (its ``data`` dict, numeric arrays as float64 or int64 ndarrays).
     opener : callable, optional
         ``opener(system) -> Source`` (the runner passes a per-worker cache).
+    scheduler : str or dask.distributed.Client
+        Where the stage's analysis runs its chunks or particle blocks (``scheduler=`` of
+        :func:`trajml.parallel.run`): ``"serial"``, ``"threads"``, or the Client of the
+        cluster the unit runs on (:mod:`trajml.pipelines.unit_parallel`).
+    n_workers : int or None
+        Workers of that scheduler (``n_workers=`` of :func:`trajml.parallel.run`).
+    scratch : str or None
+        Folder for temporary files the analysis' tasks share (``tmpdir`` of MSD) that every worker
+        sees; None: the system's temporary folder.
     """
 
     system: Any
     dependencies: dict[str, dict[str, Any]]
     opener: Callable[[Any], Any] | None = None
     _source: Any = None
+    scheduler: Any = "serial"
+    n_workers: int | None = None
+    scratch: str | None = None
 
     @property
     def source(self) -> Any:

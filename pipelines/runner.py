@@ -36,6 +36,7 @@ import trajml.pipelines.stages  # noqa: F401  (registers the built-in stages)
 from trajml._files import atomic_write_json
 from trajml.errors import TrajmlError
 from trajml.features.first_shell import shared_cache
+from trajml.pipelines.devices import check_pipeline_devices, check_stage_device
 from trajml.pipelines.executors import execute, validate_scheduler
 from trajml.pipelines.outputs import claim_outputs, outputs_lock
 from trajml.pipelines.registry import StageContext, get_stage
@@ -44,6 +45,7 @@ from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
 from trajml.pipelines.system_check import SystemFileError, check_system
+from trajml.pipelines.unit_parallel import plan_unit_scheduler, unit_scheduler, unit_scratch
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 
@@ -81,6 +83,7 @@ class UnitTask:
     log: bool = False  # print a "started" line from the worker (a batch log; the driver logs the finish)
     timeout: float | None = None  # seconds (unit_timeout); None: no limit
     marker: str = ""  # the run's marker file in the store: a worker that does not see it has another store
+    inner: str = "serial"  # where the unit's analysis runs its chunks (trajml.pipelines.unit_parallel)
 
 
 @dataclass
@@ -303,11 +306,14 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
         deps = {p: store.get(k).data for p, k in task.dependencies.items()}
         # Units of one system on different workers share one first-shell cut-off per pair.
         with shared_cache(os.path.join(task.store_root, "cache", "first_shell")):
-            ctx = StageContext(task.system, deps, opener=_open)
+            ctx = StageContext(task.system, deps, opener=_open, scheduler=inner, n_workers=inner_workers,
+                               scratch=unit_scratch(task.inner, task.store_root))
             return sdef.func(ctx, dict(task.params))
 
     try:
         sdef = get_stage(task.stage)
+        check_stage_device(task.stage_id, task.stage, task.params)  # this worker's GPU
+        inner, inner_workers = unit_scheduler(task.inner)  # on this thread: a cluster's worker is found here
         output = call_with_timeout(compute, task.timeout, task.unit)
         seconds = time.perf_counter() - t0
         meta = {"stage": task.stage, "stage_id": task.stage_id, "stage_version": sdef.version,
@@ -414,6 +420,9 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         No scheduler answers at the address (or the scheduler file's) within a few seconds.
     SharedStoreError
         A worker cannot read or write the results store (:mod:`trajml.pipelines.store_probe`).
+    InvalidParameterError
+        A stage has ``device: cuda`` and the units run on this machine, which has no CUDA GPU
+        (:mod:`trajml.pipelines.devices`; on a remote cluster the unit fails with that message).
     """
     if scheduler is not None:
         validate_scheduler(scheduler)
@@ -421,6 +430,8 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         unit_timeout = RUN_PIPELINE_OPTIONS["unit_timeout"].validate(unit_timeout, "run_pipeline")
     spec = pipeline if isinstance(pipeline, PipelineSpec) else load_pipeline(pipeline)
     placement = resolve_placement(spec, scheduler, scheduler_file, cluster)
+    if isinstance(placement.scheduler, str) and "://" not in placement.scheduler:
+        check_pipeline_devices(spec)  # units run on this machine: refuse device: cuda without a GPU now
     timeout = unit_timeout if unit_timeout is not None else spec.unit_timeout
     out = os.path.abspath(outputs or spec.outputs)
     claim_outputs(out)  # refuses a folder holding a user's files before writing anything
@@ -456,7 +467,8 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
     bars = _StageProgress(spec, tasks, progress, run_id)
     remove_run_markers(store.root)  # a killed run's (the lock says no other run is here)
     marker = place_run_marker(store.root, run_id)
-    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker) for t in tasks]
+    inner = plan_unit_scheduler(scheduler, n_workers, len(tasks), timeout)
+    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker, inner=inner) for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
     def on_done(o: Outcome) -> None:

@@ -1,4 +1,4 @@
-"""What the built-in stages share: running an analysis serially in a unit, its stored data, figures, cut-offs."""
+"""What the built-in stages share: running an analysis on the unit's scheduler, its stored data, figures, cut-offs."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from trajml.pipelines.registry import StageContext
 __all__ = ["_run", "_data", "_figure", "_cutoff_from", "_exclusive", "_SEL"]
 
 
-def _run(featurizer: Any, ctx: StageContext, params: dict[str, Any]) -> Any:
+def _run(analysis: Any, ctx: StageContext, params: dict[str, Any]) -> Any:
+    """Run an analysis over the unit's frames on the unit's scheduler (its results are the same on all)."""
     from trajml.parallel import run
 
-    return run(featurizer, ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
-               chunk_size=params["chunk_size"], scheduler="serial", progress=False)
+    return run(analysis, ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
+               chunk_size=params["chunk_size"], scheduler=ctx.scheduler, n_workers=ctx.n_workers, progress=False)
 
 
 def _data(res: Any, **extra: Any) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Structure stages: info, rdf, coordination, solvation, shells.
 
-Each runs one trajml featurizer over one system, serially inside its unit (the
-pipeline parallelises over units), and returns the result as JSON data, key
-numbers with units, CSV tables and PNG figures. Lengths are in Å, times in ps.
+Each runs one trajml featurizer over one system, its chunks on the unit's scheduler
+(the pipeline's cluster when the unit runs on one, :mod:`trajml.pipelines.unit_parallel`),
+and returns the result as JSON data, key numbers with units, CSV tables and PNG figures.
+Lengths are in Å, times in ps.
 """
 
 from __future__ import annotations

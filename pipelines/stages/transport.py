@@ -1,7 +1,9 @@
 """Transport stages: msd (with D), residence (contact lifetimes, Li⁺ hops) and transport (σ, t₊).
 
-Like the structure stages, each runs serially inside its unit; the pipeline
-parallelises over (system × stage) units. Lengths in Å, times in ps.
+Like the structure stages, each runs on its unit's scheduler: the msd stage's particle blocks
+(and its unwrapping pass) on the pipeline's cluster when the unit runs on one
+(:mod:`trajml.pipelines.unit_parallel`); residence and transport serially inside their unit.
+Lengths in Å, times in ps.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 from typing import Any
 
 from trajml.pipelines.registry import Param, StageContext, StageOutput, analysis_params, register_stage
-from trajml.pipelines.stages._common import _cutoff_from, _data, _exclusive, _figure
+from trajml.pipelines.stages._common import _cutoff_from, _data, _exclusive, _figure, _run
 
 __all__ = ["msd", "residence", "transport"]
 
@@ -26,9 +28,9 @@ def msd(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Mean-squared displacement (FFT, all time origins) and the self-diffusion coefficient D."""
     from trajml.transport import MSD, Diffusion
 
-    res = MSD(**analysis_params(params, "msd", MSD)).run(
-        ctx.source, start=params["start"], stop=params["stop"], step=params["step"], chunk_size=params["chunk_size"],
-        scheduler="serial", progress=False)
+    given = analysis_params(params, "msd", MSD)
+    # the series file's folder changes no number (it is not in the unit's key): one every worker sees
+    res = _run(MSD(**{**given, "tmpdir": given.get("tmpdir") or ctx.scratch}), ctx, params)
     fit = Diffusion(**analysis_params(params, "msd", Diffusion)).fit(res).fetch_model()
     numbers = {"D": (fit.D_A2_ps, "Å^2/ps"), "D_err": (fit.D_err_A2_ps, "Å^2/ps"),
                "D_cm2_s": (fit.D_cm2_s, "cm^2/s"), "fit_start": (fit.fit_start_ps, "ps"),

@@ -5,7 +5,8 @@
 - ``"serial"``: a plain loop in this thread; Dask is not imported.
 - ``"threads"``: Dask's threaded scheduler (kernels release the GIL).
 - ``"processes"``: Dask's multiprocessing scheduler (spawned workers reopen files).
-- ``"local"``: a temporary ``dask.distributed.LocalCluster`` (one process per core).
+- ``"local"``: a temporary ``dask.distributed.LocalCluster`` (one single-threaded process per core,
+  whose numba kernels use one thread unless ``NUMBA_NUM_THREADS`` is set: ``n_workers`` cores in all).
 - a ``dask.distributed.Client``: an existing cluster, e.g. from dask-jobqueue (SLURM/PBS).
 - a string address such as ``"tcp://10.0.0.5:8786"``: connect to a running scheduler.
 
@@ -25,6 +26,10 @@ from typing import Any
 __all__ = ["map_specs", "imap_ordered", "scheduler_name", "SCHEDULERS"]
 
 from trajml.parallel.options import SCHEDULERS
+
+#: Dask priority of the tasks :func:`imap_ordered` submits: above the default (0) of a pipeline's
+#: units, so that a unit's chunks run before units that have not started.
+NESTED_PRIORITY = 1
 
 
 def scheduler_name(scheduler: Any) -> str:
@@ -61,8 +66,11 @@ def _client_for(scheduler: Any, n_workers: int | None) -> Iterator[Any]:
         from trajml.parallel.follow_plugin import FollowDriver
 
         workers = n_workers or os.cpu_count() or 1
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        # One core per single-threaded worker: numba's parallel kernels would otherwise start a thread
+        # per core in every worker, so N workers used all cores (and oversubscribed them N times).
+        env = {} if "NUMBA_NUM_THREADS" in os.environ else {"NUMBA_NUM_THREADS": "1"}
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          env=env) as cluster, Client(cluster) as client:
             client.register_plugin(FollowDriver())  # workers end when this driver is killed
             yield client
     elif isinstance(scheduler, str):
@@ -151,15 +159,40 @@ def _dask_local(func: Callable, items: list, scheduler: str, workers: int, size:
             yield from results
 
 
-def _distributed(func: Callable, items: list, client: Any, size: int, bar: Any) -> Iterator[Any]:
-    from dask.distributed import as_completed
+def _in_worker_task() -> bool:
+    """True on the thread of a task a dask worker is running (a map from there is nested)."""
+    try:
+        from distributed.worker import get_worker
+    except ImportError:  # pragma: no cover - distributed is a dependency of every non-serial path
+        return False
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
+
+def _distributed(func: Callable, items: list, client: Any, size: int, bar: Any) -> Iterator[Any]:
+    from dask.distributed import as_completed, rejoin, secede
+
+    # A map from inside a task (a pipeline unit's chunks) is nested: the task leaves its worker's
+    # thread pool while it waits, so its own chunks can run there even with one single-threaded
+    # worker, and takes its slot back to fold the results. Its chunks outrank tasks submitted at
+    # the default priority (the units not started yet), so a started unit finishes first.
+    nested = _in_worker_task()
     for lo in range(0, len(items), size):
-        futures = client.map(func, items[lo:lo + size], pure=False)
-        for _ in as_completed(futures):
-            bar.update(1)
-        yield from client.gather(futures)
-        del futures
+        futures = client.map(func, items[lo:lo + size], pure=False, priority=NESTED_PRIORITY)
+        if nested:
+            secede()
+        try:
+            for _ in as_completed(futures):
+                bar.update(1)
+            results = client.gather(futures)
+        finally:
+            if nested:
+                rejoin()
+        yield from results
+        del futures, results
 
 
 def map_specs(

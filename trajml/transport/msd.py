@@ -2,7 +2,9 @@
 
 Algorithm
 ---------
-1. **Stream once** (:func:`~trajml.transport.store.stream_to_store`): the
+1. **Stream once** (:func:`~trajml.transport.store.stream_to_store`; on a scheduler with
+   workers, atom series at frame step 1 are read and unwrapped chunk by chunk in parallel,
+   :mod:`trajml.transport.stream_parallel`, with the same values): the
    trajectory is read in chunks of frames (only the selected atoms unless
    ``remove_drift``), no-jump unwrapped, and the selected atoms' series (or the
    mass-weighted centres of mass of their molecules) are written, one
@@ -366,12 +368,24 @@ class MSD(ParticleAnalysis):
         k_blocks = self.time_blocks if n_frames // max(self.time_blocks, 1) >= 2 else 0
         fft_workers = _n_cores() if sched == "serial" else 1
         opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(self._names), fft_workers)
+        # Atom series into a file on a scheduler with workers: chunks read and unwrapped in parallel
+        # (bitwise the serial values); molecules, drift and frame steps stream serially.
+        parallel = (not in_memory and sched != "serial" and self._segments is None and not self.remove_drift
+                    and frames.step == 1)
         with SeriesStore(self.tmpdir) as store:
-            streamed = stream_to_store(
-                source, store, self._atoms, segments=self._segments, masses=self._masses,
-                remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id, start=frames.start,
-                stop=frames.stop, step=frames.step, chunk_size=self.chunk_size or chunk_size, progress=progress,
-                in_memory=in_memory)
+            if parallel:
+                from trajml.transport.stream_parallel import stream_to_file_parallel
+
+                streamed = stream_to_file_parallel(
+                    source, store.folder, self._atoms, unwrap=self.unwrap, traj_id=traj_id, start=frames.start,
+                    stop=frames.stop, chunk_size=self.chunk_size or chunk_size, scheduler=scheduler,
+                    progress=progress)
+            else:
+                streamed = stream_to_store(
+                    source, store, self._atoms, segments=self._segments, masses=self._masses,
+                    remove_drift=self.remove_drift, unwrap=self.unwrap, traj_id=traj_id, start=frames.start,
+                    stop=frames.stop, step=frames.step, chunk_size=self.chunk_size or chunk_size, progress=progress,
+                    in_memory=in_memory)
             dt = equal_spacing(source, traj_id, np.asarray(frames), streamed.times, "MSD")
             yield _Streamed(streamed.series, streamed.drift, streamed.times, dt, n_frames,
                             self._labels, opts, in_memory, traj_id, files)

@@ -1,0 +1,143 @@
+"""One large system in a pipeline: ``--workers 2`` against ``--workers 1`` for the rdf and msd stages.
+
+Run by hand (not in CI), on an idle machine for figures to report::
+
+    python benchmarks/bench_unit_parallel.py                 # 51 200 beads, 400 frames, 3 repeats (a few minutes)
+    python benchmarks/bench_unit_parallel.py --quick         # 20 480 beads, 100 frames, 1 repeat: a smoke test
+    python benchmarks/bench_unit_parallel.py --workers 1 2 4 --atoms 102400
+
+The system is a synthetic coarse-grained PEO/LiTFSI trajectory
+(:func:`_common.generate_spe_trajectory`, cached in ``--workdir``; nothing is committed). Each
+pipeline has one system and one stage, ``rdf`` (Li–EO, r_max 12 Å) or ``msd`` (Li, D fitted over
+200–2000 ps), and runs with
+``run_pipeline(scheduler="local", n_workers=N)`` into an empty outputs folder, the N values
+interleaved within each repeat so a drifting load hits them alike. Numba kernels are compiled
+and cached by a serial warm-up run first.
+
+Reported per stage and N: the unit's own seconds (``Outcome.seconds``: the stage's work, as the
+pipeline's summary shows it) and the whole run's wall time (cluster start, store, report-less),
+their medians, the speed-up ``t(N=first) / t(N)``, and whether the stored results (result.json,
+arrays.nc, CSV tables) are byte-identical to a ``scheduler="serial"`` run. The machine's load
+(``os.getloadavg``) before and after goes into the JSON, which is written to
+``benchmarks/results/bench_unit_parallel.json`` (``--out`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _common  # noqa: E402
+
+STAGES = {
+    "rdf": "{{stage: rdf, select_a: name LI, select_b: name EO, r_max: 12.0, n_bins: 120, chunk_size: {c}}}",
+    # a fixed D window (ps): polymer beads (--msd-select all) are subdiffusive, and the automatic window refuses them
+    "msd": "{{stage: msd, select: {sel}, chunk_size: {c}, fit_start: 200.0, fit_stop: 2000.0}}",
+}
+
+
+def write_pipeline(folder: Path, stage: str, topology: str, trajectory: str, chunk: int, msd_select: str) -> Path:
+    """A one-system, one-stage pipeline file; return its path."""
+    body = STAGES[stage].format(c=chunk, sel=msd_select)
+    path = folder / f"{stage}.yaml"
+    path.write_text(f"version: 1\nname: unitpar_{stage}\ninputs:\n  - name: big\n    topology: {topology}\n"
+                    f"    trajectory: {trajectory}\nstages:\n  - {body}\noutputs: {folder / 'out'}\n")
+    return path
+
+
+def stored(outputs: Path) -> dict[str, bytes]:
+    """Bytes of every stored entry's result.json, arrays.nc and CSV tables."""
+    out = {}
+    for entry in sorted((outputs / "store" / "objects").glob("*/*")):
+        for f in sorted(entry.iterdir()):
+            if f.name in ("result.json", "arrays.nc") or f.suffix == ".csv":
+                out[f"{entry.name}/{f.name}"] = f.read_bytes()
+    return out
+
+
+def timed(path: Path, outputs: Path, **kw: object) -> tuple[float, float]:
+    """Run the pipeline into an empty ``outputs``; return (unit seconds, run wall seconds)."""
+    from trajml.pipelines import run_pipeline
+
+    shutil.rmtree(outputs, ignore_errors=True)
+    t0 = time.perf_counter()
+    summary = run_pipeline(path, progress=False, outputs=str(outputs), report=False, **kw)
+    wall = time.perf_counter() - t0
+    if summary.computed != 1 or summary.failures:
+        raise RuntimeError(summary.text())
+    return summary.outcomes[0].seconds, wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--atoms", type=int, default=51200, help="beads of the synthetic system (>= 50 000 for the issue)")
+    p.add_argument("--frames", type=int, default=400)
+    p.add_argument("--chunk", type=int, default=50, help="chunk_size of the stages (frames per task)")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--stages", nargs="+", default=["rdf", "msd"], choices=sorted(STAGES))
+    p.add_argument("--msd-select", default="name LI", help="selection of the msd stage")
+    p.add_argument("--quick", action="store_true", help="20 480 beads, 100 frames, one repeat")
+    p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "trajml-bench-data"),
+                   help="cache of the generated trajectory")
+    p.add_argument("--out", default=os.path.join(_common.BENCH_DIR, "results", "bench_unit_parallel.json"))
+    args = p.parse_args(argv)
+    if args.quick:
+        args.atoms, args.frames, args.repeats = 20480, 100, 1
+    gen = _common.generate_spe_trajectory(args.workdir, args.atoms, [args.frames])
+    topology, trajectory = gen["topology"], gen["files"]["xtc"][args.frames]
+    load_before = os.getloadavg()
+    report: dict[str, object] = {"atoms": args.atoms, "frames": args.frames, "chunk_size": args.chunk,
+                                 "workers": args.workers, "repeats": args.repeats, "msd_select": args.msd_select,
+                                 "pipelines": {k: v.format(c=args.chunk, sel=args.msd_select) for k, v in STAGES.items()},
+                                 "cpu_count": os.cpu_count(), "environment": _common.environment(),
+                                 "loadavg_before": load_before, "stages": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for stage in args.stages:
+            folder = work / stage
+            folder.mkdir()
+            path = write_pipeline(folder, stage, topology, trajectory, args.chunk, args.msd_select)
+            serial_s, _ = timed(path, folder / "serial", scheduler="serial")  # also the numba warm-up
+            reference = stored(folder / "serial")
+            units: dict[int, list[float]] = {n: [] for n in args.workers}
+            walls: dict[int, list[float]] = {n: [] for n in args.workers}
+            identical = True
+            for _ in range(args.repeats):
+                for n in args.workers:
+                    u, w = timed(path, folder / f"local{n}", scheduler="local", n_workers=n)
+                    units[n].append(u)
+                    walls[n].append(w)
+                    identical &= stored(folder / f"local{n}") == reference
+            med_u = {n: statistics.median(v) for n, v in units.items()}
+            med_w = {n: statistics.median(v) for n, v in walls.items()}
+            base = args.workers[0]
+            report["stages"][stage] = {  # type: ignore[index]
+                "serial_unit_s": serial_s, "unit_s": units, "wall_s": walls, "median_unit_s": med_u,
+                "median_wall_s": med_w, "speedup_unit": {n: med_u[base] / med_u[n] for n in args.workers},
+                "speedup_wall": {n: med_w[base] / med_w[n] for n in args.workers},
+                "identical_to_serial": identical}
+            print(f"{stage}: serial unit {serial_s:.2f} s; " + "; ".join(
+                f"workers {n}: unit {med_u[n]:.2f} s (x{med_u[base] / med_u[n]:.2f}), run {med_w[n]:.2f} s "
+                f"(x{med_w[base] / med_w[n]:.2f})" for n in args.workers) + f"; identical to serial: {identical}",
+                flush=True)
+    report["loadavg_after"] = os.getloadavg()
+    print(f"{args.atoms} beads, {args.frames} frames, {os.cpu_count()} cores; load average before "
+          f"{load_before[0]:.2f}, after {report['loadavg_after'][0]:.2f}")  # type: ignore[index]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
