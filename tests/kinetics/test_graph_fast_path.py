@@ -254,3 +254,12 @@ def test_training_reaches_the_same_validation_score_as_the_direct_computation(da
     np.testing.assert_allclose(fast.validation_scores, ref.validation_scores, atol=2e-3)
     np.testing.assert_allclose(fast.train_scores, ref.train_scores, atol=2e-3)
     assert fast.best_epoch == ref.best_epoch
+
+
+@pytest.mark.parametrize("use_kernels", [False, True])
+def test_no_targets_give_no_outputs(dataset, use_kernels, monkeypatch):
+    monkeypatch.setattr(messages, "USE_KERNELS", use_kernels)
+    nbr, dist = dataset.read(0, np.array([0]))
+    field = field_from_frames(dataset.species, np.zeros(0, dtype=np.int64), nbr, dist, 3)
+    assert field.level_end == (0, 0, 0, 0)
+    assert _lobe(dataset)(field).shape == (0, 3)

@@ -200,8 +200,8 @@ class _MessageSum(torch.autograd.Function):
             conv_forward(_np(c), _np(h), _np(edge), _np(nbr), _np(mask), _np(index), _np(fraction), dim,
                          gate_table(), keep, out.numpy(), alpha.numpy(), gates.numpy())
             ctx.gates = gates
-        step = a if kernel else _block_rows(c.device, k, width)
-        for lo in range(0, a if not kernel else 0, step):
+        step = _block_rows(c.device, k, width)
+        for lo in range(0, 0 if kernel else a, step):
             hi = min(lo + step, a)
             z = _pre_activation(c, h, edge, nbr, index, fraction, lo, hi)
             al = _attention(z[..., 2 * dim], mask[lo:hi], count[lo:hi])
