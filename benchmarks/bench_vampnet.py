@@ -49,12 +49,16 @@ Parts
     and the repeats scattered. Use ``--threads 2`` on an idle machine.
 
 ``graph``
-    GraphVAMPNet epoch time and peak memory on a generated ~20 000-bead trajectory
-    (:func:`trajml.sim.hopping_system`, 300 Li in cages of O hosts), at two trajectory lengths,
-    each in a fresh interpreter: the graph dataset is built (K = 12, r_max = 6 Å) and one epoch
-    trained (batches of 8 frame pairs, no validation). Peak RSS must stay flat as the trajectory
-    grows: frames are read from the on-disk dataset batch by batch. deeptime has no graph
-    VAMPNet, so there is no peer to compare with.
+    GraphVAMPNet epoch time, peak memory and validation VAMP-2 on a generated ~20 000-bead
+    trajectory (:func:`trajml.sim.hopping_system`, 300 Li in cages of O hosts; graphs with K = 12,
+    r_max = 6 Å; batches of 8 frame pairs; 3 states, dim 16, 3 convolutions), each run in a fresh
+    interpreter, for two computations of the same network: ``reference``, the direct torch
+    computation on whole torch-geometric batches (the code before; ``GraphVAMPNet._reference_path``),
+    and ``fast``, the default (receptive fields of the targets, blocked message sums, tabulated
+    distance filters). Epoch times are interleaved repeats (medians, wall and CPU time); peak RSS
+    at 100 and 400 frames must stay flat (frames are read from disk batch by batch); the
+    validation VAMP-2 of equal fits (same seed, a held-out time block) must agree. deeptime has no
+    graph VAMPNet, so there is no peer to compare with.
 """
 
 from __future__ import annotations
@@ -94,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed fits per method (default 7; --quick 1)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch.set_num_threads for every method (default 1; see the module docstring)")
+    p.add_argument("--graph-epochs", type=int, default=4,
+                   help="epochs of the graph part's validation fits (default 4)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     p.add_argument("--out", default=None, help="write the results as JSON here")
@@ -334,6 +340,10 @@ torch.set_num_threads(PAYLOAD["threads"])
 from trajml.io import open_source
 from trajml.kinetics.deep import GraphVAMPNet
 from trajml.store import GraphDataset
+
+class Reference(GraphVAMPNet):
+    _reference_path = True  # the direct computation on whole torch-geometric batches (the code before)
+
 src = open_source(PAYLOAD["top"], PAYLOAD["traj"])
 base = rss_peak()
 t0 = time.perf_counter()
@@ -341,25 +351,40 @@ ds = GraphDataset.from_source(src, PAYLOAD["graphs"], "name Li", r_max=PAYLOAD["
                               max_neighbors=PAYLOAD["k"], stop=PAYLOAD["frames"], chunk_size=50)
 t_build = time.perf_counter() - t0
 build_peak = rss_peak()
-net = GraphVAMPNet(3, PAYLOAD["lag"], epochs=1, batch_size=PAYLOAD["batch"], validation_fraction=0.0,
-                   patience=None, seed=0)
-t0 = time.perf_counter()
-net.fit(ds)
-t_epoch = time.perf_counter() - t0
-n_pairs = (PAYLOAD["frames"] - PAYLOAD["lag"]) // PAYLOAD["batch"] * PAYLOAD["batch"]
-print(json.dumps({"frames": PAYLOAD["frames"], "build_s": t_build, "epoch_s": t_epoch,
-                  "frame_pairs_per_s": n_pairs / t_epoch, "peak_rss": rss_peak(), "rss_after_import": base,
-                  "build_peak_rss": build_peak,
-                  "dataset_bytes": sum(os.path.getsize(os.path.join(PAYLOAD["graphs"], f))
-                                       for f in os.listdir(PAYLOAD["graphs"]))}))
+cls = Reference if PAYLOAD["path"] == "reference" else GraphVAMPNet
+net = cls(3, PAYLOAD["lag"], epochs=PAYLOAD["epochs"], batch_size=PAYLOAD["batch"],
+          validation="blocks", validation_fraction=PAYLOAD["validation_fraction"], patience=None, seed=0)
+t0, c0 = time.perf_counter(), time.process_time()
+model = net.fit(ds).fetch_model()
+t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0
+out = {"path": PAYLOAD["path"], "frames": PAYLOAD["frames"], "epochs": PAYLOAD["epochs"], "build_s": t_build,
+       "fit_s": t_fit, "fit_cpu_s": c_fit, "epoch_s": t_fit / PAYLOAD["epochs"],
+       "epoch_cpu_s": c_fit / PAYLOAD["epochs"], "peak_rss": rss_peak(), "rss_after_import": base,
+       "build_peak_rss": build_peak, "train_scores": model.train_scores.tolist(),
+       "validation_scores": model.validation_scores.tolist(), "best_epoch": model.best_epoch,
+       "dataset_bytes": sum(os.path.getsize(os.path.join(PAYLOAD["graphs"], f))
+                            for f in os.listdir(PAYLOAD["graphs"]))}
+if PAYLOAD["validation_fraction"] > 0:
+    # the held-out block scored by the returned model (best epoch), and the state probabilities of a
+    # few frames, to compare the two computations on identical weights in the parent
+    out["validation_vamp2"] = float(max(model.validation_scores))
+print(json.dumps(out))
 """
+
+_PATHS = ("reference", "fast")
 
 
 def bench_graph(args: argparse.Namespace) -> dict[str, Any]:
-    """GraphVAMPNet: one training epoch on a ~20 000-bead hopping trajectory, at two trajectory lengths.
+    """GraphVAMPNet on a ~20 000-bead hopping trajectory: the direct computation ("reference", the code
+    before receptive fields and tables) against the default ("fast"), in fresh interpreters.
 
-    Each length runs in a fresh interpreter (peak RSS from the kernel); memory must not grow with the
-    number of frames, because frames are read from the on-disk graph dataset batch by batch.
+    1. Epoch time: one training epoch (no validation) on the first 100 frames, ``--repeats`` times per
+       path, the two paths interleaved (reference, fast, reference, ...); medians and their ratio.
+    2. Peak RSS against trajectory length: one epoch on 100 and on 400 frames per path; memory must
+       not grow with the frames (they are read from the on-disk dataset batch by batch).
+    3. Validation VAMP-2 at equal settings: ``--graph-epochs`` epochs on 100 frames with a held-out
+       time block (validation='blocks', 20 %), same seed, per path: the best validation score
+       (constant function included, so in [1, 3]).
     """
     import tempfile
 
@@ -367,23 +392,67 @@ def bench_graph(args: argparse.Namespace) -> dict[str, Any]:
 
     cells = (4, 4, 4) if args.quick else (10, 10, 11)
     lengths = (40, 80) if args.quick else (100, 400)
+    repeats = 1 if args.quick else max(args.repeats // 2, 2)
     work = tempfile.mkdtemp(prefix="bench-graph-")
     system = hopping_system(max(lengths), n_ions=32 if args.quick else 300, cells=cells, dt_ps=1.0, seed=1)
     top, traj = system.write(work)
-    print(f"\ngraph: {system.n_atoms} atoms ({system.n_ions} Li), frames {lengths}, torch threads {args.threads}")
-    rows = []
-    for n in lengths:
-        payload = {"top": top, "traj": traj, "graphs": os.path.join(work, f"graphs{n}"), "frames": n, "k": 12,
-                   "r_max": 6.0, "lag": 5, "batch": 8, "threads": args.threads}
-        rows.append(_common.run_python_child(_GRAPH_CHILD, payload))
-        r = rows[-1]
-        print(f"  {n:5d} frames: epoch {r['epoch_s']:.1f} s ({r['frame_pairs_per_s']:.1f} frame pairs/s), "
-              f"peak RSS {_common.fmt_bytes(r['peak_rss'])}, graphs on disk {_common.fmt_bytes(r['dataset_bytes'])}")
-    growth = rows[-1]["peak_rss"] / rows[0]["peak_rss"]
-    print(f"  peak RSS ratio {lengths[-1]} / {lengths[0]} frames: {growth:.3f} (flat = 1)")
-    return {"n_atoms": system.n_atoms, "n_targets": system.n_ions, "runs": rows, "peak_rss_ratio": growth,
+    print(f"\ngraph: {system.n_atoms} atoms ({system.n_ions} Li), frames {lengths}, torch threads {args.threads}, "
+          f"paths {_PATHS}")
+
+    def child(path: str, frames: int, epochs: int, validation_fraction: float) -> dict[str, Any]:
+        payload = {"top": top, "traj": traj, "graphs": os.path.join(work, f"graphs{frames}"), "frames": frames,
+                   "k": 12, "r_max": 6.0, "lag": 5, "batch": 8, "threads": args.threads, "path": path,
+                   "epochs": epochs, "validation_fraction": validation_fraction}
+        return _common.run_python_child(_GRAPH_CHILD, payload)
+
+    child("fast", lengths[0], 1, 0.0)  # warm-up (untimed): compiles the numba kernels into their cache
+    epoch_runs: dict[str, list[dict[str, Any]]] = {p: [] for p in _PATHS}
+    for r in range(repeats):
+        for path in _PATHS:
+            out = child(path, lengths[0], 1, 0.0)
+            epoch_runs[path].append(out)
+            print(f"  epoch, {lengths[0]} frames, {path:9s} repeat {r}: {out['epoch_s']:6.2f} s "
+                  f"(CPU {out['epoch_cpu_s']:6.2f} s), peak RSS {_common.fmt_bytes(out['peak_rss'])}")
+    epoch = {p: {"epoch_s": _common.summarise([o["epoch_s"] for o in runs]),
+                 "epoch_cpu_s": _common.summarise([o["epoch_cpu_s"] for o in runs]),
+                 "peak_rss": max(o["peak_rss"] for o in runs)} for p, runs in epoch_runs.items()}
+    speedup = epoch["reference"]["epoch_s"]["median"] / epoch["fast"]["epoch_s"]["median"]
+    speedup_cpu = epoch["reference"]["epoch_cpu_s"]["median"] / epoch["fast"]["epoch_cpu_s"]["median"]
+    paired = _common.summarise([a["epoch_s"] / b["epoch_s"] for a, b in zip(epoch_runs["reference"],
+                                                                           epoch_runs["fast"])])
+    print(f"  epoch time reference / fast: {speedup:.2f}x (wall, medians), {speedup_cpu:.2f}x (CPU), "
+          f"per repeat {paired['min']:.2f}-{paired['max']:.2f}x")
+
+    scaling: dict[str, list[dict[str, Any]]] = {p: [epoch_runs[p][0]] for p in _PATHS}
+    for path in _PATHS:
+        out = child(path, lengths[1], 1, 0.0)
+        scaling[path].append(out)
+        print(f"  epoch, {lengths[1]} frames, {path:9s}: {out['epoch_s']:6.2f} s, peak RSS "
+              f"{_common.fmt_bytes(out['peak_rss'])}")
+    growth = {p: runs[1]["peak_rss"] / runs[0]["peak_rss"] for p, runs in scaling.items()}
+    print("  peak RSS ratio " + ", ".join(f"{p} {g:.3f}" for p, g in growth.items()) + " (flat = 1)")
+
+    validation = {}
+    for path in _PATHS:
+        out = child(path, lengths[0], args.graph_epochs, 0.2)
+        validation[path] = out
+        print(f"  {args.graph_epochs} epochs with validation, {path:9s}: {out['fit_s']:6.1f} s, validation "
+              f"VAMP-2 per epoch {[round(v, 4) for v in out['validation_scores']]}")
+    dv = validation["fast"]["validation_vamp2"] - validation["reference"]["validation_vamp2"]
+    print(f"  best validation VAMP-2: reference {validation['reference']['validation_vamp2']:.4f}, fast "
+          f"{validation['fast']['validation_vamp2']:.4f} (difference {dv:+.4f})")
+    return {"n_atoms": system.n_atoms, "n_targets": system.n_ions,
+            "epoch": {"frames": lengths[0], "repeats": repeats, "runs": epoch_runs, "summary": epoch,
+                      "speedup_wall": speedup, "speedup_cpu": speedup_cpu, "speedup_per_repeat": paired},
+            "rss_scaling": {"frames": list(lengths), "runs": scaling, "peak_rss_ratio": growth},
+            "validation": {"frames": lengths[0], "epochs": args.graph_epochs, "validation": "blocks",
+                           "validation_fraction": 0.2, "runs": validation, "best_vamp2_difference": dv,
+                           "score_convention": "include_constant=True (deeptime), max 3 for 3 states"},
             "config": {"k": 12, "r_max_A": 6.0, "lag": 5, "batch_frame_pairs": 8, "dim": 16, "n_conv": 3,
-                       "torch_threads": args.threads}}
+                       "n_states": 3, "torch_threads": args.threads, "seed": 0,
+                       "paths": {"reference": "GraphVAMPNet._reference_path = True: torch-geometric batches "
+                                              "and _GraphLobe.forward_reference (the computation before)",
+                                 "fast": "receptive fields, blocked message sums, tabulated filters"}}}
 
 
 #: One function per part; ``--part all`` runs them in this order.

@@ -49,7 +49,7 @@ SUBJECTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      ("trajml.sim",)),
     ("kernels", "Kernels", "numba kernels on plain arrays (Å), their NumPy references and CUDA twins.",
      ("trajml.kernels.correlation", "trajml.kernels.counts", "trajml.kernels.extents", "trajml.kernels.geometry",
-      "trajml.kernels.histograms", "trajml.kernels.knn", "trajml.kernels.msd",
+      "trajml.kernels.histograms", "trajml.kernels.knn", "trajml.kernels.msd", "trajml.kernels.receptive_field",
       "trajml.kernels.neighbors", "trajml.kernels.neighbors_cuda", "trajml.kernels.neighbors_reference",
       "trajml.kernels.reference", "trajml.kernels.shells", "trajml.kernels.unwrap", "trajml.kernels.xtc",
       "trajml.kernels.cuda")),

@@ -3,6 +3,9 @@
 - :mod:`~trajml.kinetics.deep.losses`: differentiable VAMP scores and the VAMP loss;
 - :mod:`~trajml.kinetics.deep.data`: time-lagged pairs inside each trajectory, batches, held-out segments;
 - :mod:`~trajml.kinetics.deep.networks`: the torch lobes (perceptron, graph convolutions);
+- :mod:`~trajml.kinetics.deep.fields` and :mod:`~trajml.kinetics.deep.messages`: how the graph lobe
+  computes: the receptive fields of the targets, and the message sums of its convolutions (blocked
+  autograd functions; fused numba kernels on the CPU; distance filters read from fine tables);
 - :mod:`~trajml.kinetics.deep.models`: the trained, frozen models (:class:`VAMPNetModel`,
   :class:`GraphVAMPNetModel`);
 - :mod:`~trajml.kinetics.deep.training`: the estimators (:class:`VAMPNet`, :class:`GraphVAMPNet`)

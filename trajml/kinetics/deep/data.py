@@ -8,13 +8,14 @@ models, the frames of a batch of pairs are read from a disk-backed
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch
 
 from trajml._validation import check_int
+from trajml.kinetics.deep.fields import Field, field_from_frames
 from trajml.store.graphs import GraphDataset, frames_to_batch
 
 __all__ = ["lagged_pairs", "pair_batches", "split_segments"]
@@ -131,16 +132,32 @@ def _split(trajs: list[np.ndarray], validation: str, fraction: float, lag: int,
     return [trajs[k][lo:hi] for k, lo, hi in train], [trajs[k][lo:hi] for k, lo, hi in val]
 
 
-def _pair_batch(data: GraphDataset, sel: np.ndarray, lag: int, device: torch.device) -> Batch:
-    """One batch of the frames t (first half) and t + lag (second half) of the pairs ``sel`` (trajectory, t)."""
+def _pair_frames(data: GraphDataset, sel: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbour rows and distances of the frames t (first half) and t + lag (second half) of the pairs ``sel``."""
     frames = [(sel[:, 0], sel[:, 1]), (sel[:, 0], sel[:, 1] + lag)]
-    nbrs, dists = [], []
-    for trajs, ts in frames:
-        nb = np.empty((len(ts), len(data.species), data.max_neighbors), dtype=np.int32)
-        di = np.empty(nb.shape, dtype=np.float32)
+    shape = (2 * len(sel), len(data.species), data.max_neighbors)
+    nbr = np.empty(shape, dtype=np.int32)
+    dist = np.empty(shape, dtype=np.float32)
+    for half, (trajs, ts) in enumerate(frames):
         for k in np.unique(trajs):  # one positional read per trajectory and run of frames
-            rows = np.flatnonzero(trajs == k)
-            nb[rows], di[rows] = data.read(int(k), ts[rows])
-        nbrs.append(nb)
-        dists.append(di)
-    return frames_to_batch(data.species, data.readout, np.concatenate(nbrs), np.concatenate(dists), device)
+            rows = np.flatnonzero(trajs == k) + half * len(sel)
+            nbr[rows], dist[rows] = data.read(int(k), ts[rows - half * len(sel)])
+    return nbr, dist
+
+
+def _pair_batch(data: GraphDataset, sel: np.ndarray, lag: int, device: torch.device) -> Batch:
+    """One torch-geometric batch of the frames t (first half) and t + lag (second half) of the pairs ``sel``."""
+    nbr, dist = _pair_frames(data, sel, lag)
+    return frames_to_batch(data.species, data.readout, nbr, dist, device)
+
+
+def _pair_field(data: GraphDataset, sel: np.ndarray, lag: int, n_hops: int, device: torch.device) -> Field:
+    """The receptive field of the targets in the frames t (first half) and t + lag (second half) of ``sel``."""
+    nbr, dist = _pair_frames(data, sel, lag)
+    return field_from_frames(data.species, data.readout, nbr, dist, n_hops, device)
+
+
+def _frames_field(data: GraphDataset, traj_id: int, frames: np.ndarray, n_hops: int, device: Any) -> Field:
+    """The receptive field of the targets in some frames of one trajectory."""
+    nbr, dist = data.read(traj_id, frames)
+    return field_from_frames(data.species, data.readout, nbr, dist, n_hops, device)

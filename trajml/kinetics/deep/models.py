@@ -20,6 +20,8 @@ from torch_geometric.data import Batch
 
 from trajml._files import atomic_write
 from trajml._validation import check_float, check_int
+from trajml.kinetics.deep.data import _frames_field
+from trajml.kinetics.deep.fields import field_from_frames
 from trajml.kinetics.deep.losses import _METHODS, _check_method
 from trajml.kinetics.deep.networks import _GraphLobe, _Lobe, _transform_arrays, reuse_freed_memory
 from trajml.kinetics.koopman import (
@@ -31,7 +33,7 @@ from trajml.kinetics.koopman import (
     vamp_score,
 )
 from trajml.results import Results, _plain, read_only
-from trajml.store.graphs import GraphDataset, chunk_to_batch
+from trajml.store.graphs import GraphDataset, padded_from_chunk
 from trajml.store.models import FORMAT, FORMAT_VERSION, StoredModel, read_header
 
 __all__ = ["SoftStateModel", "VAMPNetModel", "GraphVAMPNetModel"]
@@ -414,8 +416,9 @@ class GraphVAMPNetModel(SoftStateModel, Results, StoredModel, own_file=True):
                                  f"do not exist in graphs of {len(graphs.species)} atoms; pass 'readout' for this "
                                  f"system (e.g. its Li⁺ ids).")
             width = int(np.diff(graphs.offsets).max(initial=1))
+            nbr, dist = padded_from_chunk(graphs, max(width, 1))
             with torch.no_grad():
-                out = lobe(chunk_to_batch(graphs, ro, max(width, 1)))
+                out = lobe(field_from_frames(graphs.species, ro, nbr, dist, self.n_conv))
             return out.double().numpy().reshape(graphs.n_frames, len(ro), self.n_states)
         if isinstance(graphs, Batch) or hasattr(graphs, "edge_index"):
             if not all(hasattr(graphs, a) for a in ("x", "nbr", "nbr_dist", "readout")):
@@ -435,7 +438,8 @@ class GraphVAMPNetModel(SoftStateModel, Results, StoredModel, own_file=True):
         with torch.no_grad():
             for lo in range(0, n, per_pass):
                 hi = min(lo + per_pass, n)
-                out[lo:hi] = lobe(ds.batch(k, np.arange(lo, hi))).double().numpy().reshape(hi - lo, ds.n_targets, -1)
+                field = _frames_field(ds, k, np.arange(lo, hi), self.n_conv, "cpu")
+                out[lo:hi] = lobe(field).double().numpy().reshape(hi - lo, ds.n_targets, -1)
         return out
 
     def _probs(self, data: Any, owner: str) -> list[np.ndarray]:

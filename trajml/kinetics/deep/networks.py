@@ -11,11 +11,22 @@ convolution updates just the atoms the later layers read.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch
+
+from trajml.kinetics.deep.fields import Field, field_from_batch
+from trajml.kinetics.deep.messages import (
+    GRID_PER_WIDTH,
+    _lerp_rows,
+    grid_coordinates,
+    message_sum,
+    pair_message_sum,
+    pair_table,
+)
 
 __all__ = ["reuse_freed_memory"]
 
@@ -98,7 +109,14 @@ class _AttentionConv(torch.nn.Module):
 
 
 class _GraphLobe(torch.nn.Module):
-    """Species embedding → n_conv attention convolutions → perceptron at the targets → softmax."""
+    """Species embedding → n_conv attention convolutions → perceptron at the targets → softmax.
+
+    :meth:`forward` works on the receptive field of the targets (:mod:`~trajml.kinetics.deep.fields`)
+    with the blocked message sums of :mod:`~trajml.kinetics.deep.messages`; with ``tabulate``
+    (the default) the distance terms are interpolated from fine grids (the first layer entirely,
+    per species pair, when that table is smaller than the layer's edges). :meth:`forward_reference`
+    is the direct computation on a whole torch-geometric batch, kept as the tests' oracle.
+    """
 
     def __init__(self, n_species: int, n_states: int, dim: int, n_conv: int, n_gaussians: int,
                  r_max: float) -> None:
@@ -108,8 +126,47 @@ class _GraphLobe(torch.nn.Module):
         self.convs = torch.nn.ModuleList([_AttentionConv(dim, n_gaussians) for _ in range(n_conv)])
         self.head = torch.nn.Sequential(torch.nn.Linear(dim, dim), torch.nn.ELU(), torch.nn.Linear(dim, n_states),
                                         torch.nn.Softmax(dim=-1))
+        self.r_max = float(r_max)
+        self.tabulate = True
 
-    def forward(self, batch: Batch) -> torch.Tensor:
+    def forward(self, data: "Field | Batch") -> torch.Tensor:
+        """State probabilities (n_outputs, m) of a :class:`Field` or a torch-geometric batch."""
+        field = data if isinstance(data, Field) else field_from_batch(data, len(self.convs))
+        n_conv, dim = len(self.convs), self.embed.embedding_dim
+        ends = field.level_end
+        spacing = self.expand.width / GRID_PER_WIDTH
+        n_points = int(math.ceil(max(field.d_max, self.r_max) / spacing)) + 2
+        grid = torch.arange(n_points, device=field.dist.device, dtype=torch.float32) * spacing
+        index, fraction = grid_coordinates(field.dist, spacing, n_points)
+        n_species = self.embed.num_embeddings
+        x: torch.Tensor | None = None
+        for i, conv in enumerate(self.convs):
+            a, m = ends[n_conv - 1 - i], ends[n_conv - i]  # rows updated, rows read
+            nbr, mask = field.nbr[:a], field.mask[:a]
+            if self.tabulate:
+                edge_grid = self.expand(grid) @ conv.edge.weight.t()
+            if i == 0 and self.tabulate and n_species ** 2 * n_points < a * nbr.shape[1]:
+                emb = self.embed.weight
+                table = pair_table(conv.centre(emb), conv.neighbour(emb), edge_grid, dim)
+                out = pair_message_sum(table, field.species, nbr, mask, index[:a], fraction[:a], n_species, dim)
+                base = self.embed(field.species[:a])
+            else:
+                if x is None:
+                    x = self.embed(field.species[:m])
+                c, h = conv.centre(x[:a]), conv.neighbour(x[:m])
+                if self.tabulate:
+                    out = message_sum(c, h, _lerp_rows(edge_grid), nbr, mask, dim, index[:a], fraction[:a])
+                else:
+                    dist = field.dist[:a]
+                    edge = conv.edge(self.expand(dist.reshape(-1)).view(dist.shape + (-1,)))
+                    out = message_sum(c, h, edge, nbr, mask, dim)
+                base = x[:a]
+            x = base + torch.nn.functional.softplus(conv.norm(out))
+        assert x is not None
+        return self.head(x[field.out_rows])
+
+    def forward_reference(self, batch: Batch) -> torch.Tensor:
+        """The direct computation on a whole batch from :func:`trajml.store.graphs.frames_to_batch`."""
         nbr_all, dist_all = batch.nbr, batch.nbr_dist
         n = batch.x.shape[0]
         # Atoms each layer must update: the targets for the last, then one hop wider per layer down.

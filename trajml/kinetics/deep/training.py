@@ -16,7 +16,15 @@ from typing import Any, ClassVar, Iterator
 import numpy as np
 import torch
 
-from trajml.kinetics.deep.data import _pair_batch, _split, lagged_pairs, pair_batches, split_segments
+from trajml.kinetics.deep.data import (
+    _frames_field,
+    _pair_batch,
+    _pair_field,
+    _split,
+    lagged_pairs,
+    pair_batches,
+    split_segments,
+)
 from trajml._torch import DEVICE, resolve_torch_device
 from trajml._validation import Param
 from trajml.base import Estimator
@@ -353,6 +361,9 @@ class GraphVAMPNet(Estimator):
     _fit_input: ClassVar[str] = "graphs"
     _quick: ClassVar[dict[str, Any]] = {"n_states": 2, "lag": 2, "dim": 4, "n_conv": 1, "n_gaussians": 4, "epochs": 1,
                                         "batch_size": 4, "validation_fraction": 0.0}
+    #: Train with the direct computation on whole torch-geometric batches (``_GraphLobe.forward_reference``)
+    #: instead of the receptive fields and interpolated tables: the benchmarks' "before".
+    _reference_path: ClassVar[bool] = False
 
     def __init__(self, n_states: int, lag: int = 1, *, dim: int = 16, n_conv: int = 3, n_gaussians: int = 16,
                  lr: float = 1e-3, batch_size: int = 16, epochs: int = 30, patience: int | None = 5,
@@ -412,7 +423,10 @@ class GraphVAMPNet(Estimator):
             order = torch.randperm(len(abs_pairs), generator=gen).numpy()
             for b in range(len(abs_pairs) // bs):
                 sel = abs_pairs[order[b * bs:(b + 1) * bs]]
-                out = lobe(_pair_batch(data, sel, lag, dev))
+                if self._reference_path:
+                    out = lobe.forward_reference(_pair_batch(data, sel, lag, dev))
+                else:
+                    out = lobe(_pair_field(data, sel, lag, p["n_conv"], dev))
                 yield out[:bs * n_t], out[bs * n_t:]
 
         def validate() -> float:
@@ -423,8 +437,11 @@ class GraphVAMPNet(Estimator):
                     per = []
                     for s in range(lo, hi, 16):
                         e = min(s + 16, hi)
-                        per.append(lobe(data.batch(k, np.arange(s, e), dev)).double().cpu().numpy()
-                                   .reshape(e - s, n_t, -1))
+                        if self._reference_path:
+                            out = lobe.forward_reference(data.batch(k, np.arange(s, e), dev))
+                        else:
+                            out = lobe(_frames_field(data, k, np.arange(s, e), p["n_conv"], dev))
+                        per.append(out.double().cpu().numpy().reshape(e - s, n_t, -1))
                     a = np.concatenate(per)
                     probs.extend(np.ascontiguousarray(a[:, j]) for j in range(n_t))
             lobe.train()
