@@ -53,6 +53,11 @@ __all__ = ["knn_neighbors", "knn_neighbors_csr", "knn_to_csr"]
 _PRUNED_ABOVE = 10.0
 
 
+def _same(p: _Prepared) -> bool:
+    """A and B are the same atoms (one array and equal ids): B then reuses A's cell list."""
+    return p.pos_a is p.pos_b and (p.ids_a is p.ids_b or np.array_equal(p.ids_a, p.ids_b))
+
+
 def _prune(n_b: int, boxes: np.ndarray, r_max: float, k: int) -> bool:
     """Whether ``count_all=False`` takes the pruned search (dense B relative to ``k``)."""
     volume = float(np.abs(np.linalg.det(boxes)).mean())
@@ -179,7 +184,7 @@ def _knn_frames(p: _Prepared, r: float, k: int, count_all: bool, t0: int, t1: in
         return
     _knn_kernel(
         p.pos_a[t0:t1], p.pos_b[t0:t1], boxes, p.invs[t0:t1], p.ncells[t0:t1], p.ortho, r, count_all,
-        knn_cells._TRIAL, knn_cells._GROW, p.ids_a, p.ids_b, _per_frame(t1 - t0), _n_split(), out_nb, out_d,
+        knn_cells._TRIAL, knn_cells._GROW, p.ids_a, p.ids_b, _same(p), _per_frame(t1 - t0), _n_split(), out_nb, out_d,
         out_cnt, err[t0:t1],
     )
 
@@ -329,7 +334,7 @@ def knn_neighbors_csr(
     err = np.zeros(n_frames, dtype=np.int8)
     _knn_csr_kernel(
         p.pos_a, p.pos_b, p.boxes, p.invs, p.ncells, p.ortho, r, count_all, knn_cells._TRIAL, knn_cells._GROW,
-        p.ids_a, p.ids_b, k, counts, offsets, out_nb, out_d, err,
+        p.ids_a, p.ids_b, _same(p), k, counts, offsets, out_nb, out_d, err,
     )
     _raise_nonfinite(func, err)
     e = int(offsets[-1])

@@ -100,18 +100,19 @@ def _gather_stencil(
 
 
 @numba.njit(nogil=True, cache=True)
-def _select(hd: np.ndarray, hj: np.ndarray, m: int, k: int, hk: np.ndarray, keys: np.ndarray, one: np.ndarray) -> int:
+def _select(hd: np.ndarray, hj: np.ndarray, m: int, k: int, hf: np.ndarray, hk: np.ndarray, keys: np.ndarray) -> int:
     """The ``min(m, k)`` smallest (float32 distance bits, index) keys of ``m`` candidates, sorted into ``keys``.
 
-    ``hd`` holds squared distances (Å²) and ``hj`` indices into B. Small sets
-    are ranked branch-free (each key's rank is the number of smaller keys;
-    keys are distinct since each B atom enters once), larger ones sorted.
-    ``one`` is a float32 scratch array of length 1.
+    ``hd`` holds squared distances (Å²) and ``hj`` indices into B; ``hf``
+    (float32) and ``hk`` are scratch. Small sets are ranked branch-free (each
+    key's rank is the number of smaller keys; keys are distinct since each B
+    atom enters once), larger ones sorted.
     """
-    one_bits = one.view(np.uint32)
+    for h in range(m):  # two vectorisable passes: float32 distances, then their bits as keys
+        hf[h] = np.float32(math.sqrt(hd[h]))
+    bits = hf.view(np.uint32)
     for h in range(m):
-        one[0] = np.float32(math.sqrt(hd[h]))
-        hk[h] = (np.uint64(one_bits[0]) << np.uint64(32)) | np.uint64(hj[h])
+        hk[h] = (np.uint64(bits[h]) << np.uint64(32)) | np.uint64(hj[h])
     if m > _RANK_MAX:
         hk[:m].sort()
         for q in range(min(m, k)):
@@ -162,11 +163,13 @@ def _knn_block(
     d2s = np.empty(size, dtype=np.float64)
     hd = np.empty(size, dtype=np.float64)
     hj = np.empty(size, dtype=np.int64)
+    hf = np.empty(size, dtype=np.float32)
     hk = np.empty(size, dtype=np.uint64)
     keys = np.empty(k + 1, dtype=np.uint64)
     one = np.empty(1, dtype=np.float32)
     one_bits = one.view(np.uint32)
     inf = np.inf
+    out_bits = out_d.view(np.uint32)  # distances written as the float32 bits of the keys
     guess = r2
     for c in range(c_lo, c_hi):
         a0 = a_start[c]
@@ -203,10 +206,13 @@ def _knn_block(
             while True:
                 m = 0
                 for n in range(nc):  # branch-free compaction of the candidates inside rho2
-                    hd[m] = d2s[n]
-                    hj[m] = cj[n]
+                    hj[m] = n
                     m += d2s[n] < rho2
-                kept = _select(hd, hj, m, k, hk, keys, one)
+                for h in range(m):
+                    n = hj[h]
+                    hd[h] = d2s[n]
+                    hj[h] = cj[n]
+                kept = _select(hd, hj, m, k, hf, hk, keys)
                 if kept < k:
                     break
                 # Any d2 at or above the square of the next float32 above the k-th distance rounds above it.
@@ -222,17 +228,33 @@ def _knn_block(
             for q in range(kept):
                 key = keys[q]
                 out_nb[t, i, q] = np.int64(key & np.uint64(0xFFFFFFFF))
-                one_bits[0] = np.uint32(key >> np.uint64(32))
-                out_d[t, i, q] = one[0]
+                out_bits[t, i, q] = np.uint32(key >> np.uint64(32))
             for q in range(kept, k):
                 out_nb[t, i, q] = -1
                 out_d[t, i, q] = inf
 
 
+@numba.njit(nogil=True, cache=True)
+def _frame_cells(pos_a: np.ndarray, pos_b: np.ndarray, same: bool, t: int, box: np.ndarray, inv: np.ndarray, n0: int,
+                 n1: int, n2: int, ortho: bool, ids_a: np.ndarray, ids_b: np.ndarray, err: np.ndarray):
+    """Cell lists and gathered ids of A and B in frame ``t``; B reuses A's when they are the same atoms."""
+    a_start, axs, ays, azs, a_ord, ok = _cells(pos_a, t, box, inv, n0, n1, n2, ortho)
+    a_id = _gather(ids_a, a_ord)
+    if same:
+        b_start, bxs, bys, bzs, b_ord, b_id = a_start, axs, ays, azs, a_ord, a_id
+    else:
+        b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, box, inv, n0, n1, n2, ortho)
+        ok = ok and ok_b
+        b_id = _gather(ids_b, b_ord)
+    if not ok:
+        err[t] = 1
+    return a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _knn_kernel(
     pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, invs: np.ndarray, ncells: np.ndarray, ortho: bool,
-    r_max: float, count_all: bool, trial: float, grow: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    r_max: float, count_all: bool, trial: float, grow: float, ids_a: np.ndarray, ids_b: np.ndarray, same: bool,
     per_frame: bool, n_split: int, out_nb: np.ndarray, out_d: np.ndarray, out_cnt: np.ndarray, err: np.ndarray,
 ) -> None:
     """k nearest neighbours and counts of a chunk (overwritten); ``err[t] = 1`` on non-finite input."""
@@ -242,25 +264,18 @@ def _knn_kernel(
         for tp in numba.prange(n_frames):
             t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
             n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
-            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            if not (ok_a and ok_b):
-                err[t] = 1
+            a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id = _frame_cells(
+                pos_a, pos_b, same, t, boxes[t], invs[t], n0, n1, n2, ortho, ids_a, ids_b, err)
             _knn_block(
                 t, np.int64(0), n0 * n1 * n2, n0, n1, n2, boxes[t], r_max, count_all, trial, grow,
-                a_start, axs, ays, azs, a_ord, _gather(ids_a, a_ord),
-                b_start, bxs, bys, bzs, b_ord, _gather(ids_b, b_ord), out_nb, out_d, out_cnt,
+                a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id, out_nb, out_d, out_cnt,
             )
     else:
         for t in range(n_frames):
             n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
             ncell = n0 * n1 * n2
-            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            if not (ok_a and ok_b):
-                err[t] = 1
-            a_id = _gather(ids_a, a_ord)
-            b_id = _gather(ids_b, b_ord)
+            a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id = _frame_cells(
+                pos_a, pos_b, same, t, boxes[t], invs[t], n0, n1, n2, ortho, ids_a, ids_b, err)
             # Blocks of whole cells holding about n_a / n_split atoms of A each.
             bounds = np.empty(n_split + 1, dtype=np.int64)
             for s in range(n_split):
@@ -276,7 +291,7 @@ def _knn_kernel(
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _knn_csr_kernel(
     pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, invs: np.ndarray, ncells: np.ndarray, ortho: bool,
-    r_max: float, count_all: bool, trial: float, grow: float, ids_a: np.ndarray, ids_b: np.ndarray, k: int,
+    r_max: float, count_all: bool, trial: float, grow: float, ids_a: np.ndarray, ids_b: np.ndarray, same: bool, k: int,
     out_cnt: np.ndarray, offsets: np.ndarray, out_nb: np.ndarray, out_d: np.ndarray, err: np.ndarray,
 ) -> None:
     """:func:`_knn_kernel` parallel over frames, each frame's rows compacted as soon as they are found.
@@ -293,17 +308,14 @@ def _knn_csr_kernel(
     for tp in numba.prange(n_frames):
         t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
         n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
-        a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
-        b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
-        if not (ok_a and ok_b):
-            err[t] = 1
+        a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id = _frame_cells(
+            pos_a, pos_b, same, t, boxes[t], invs[t], n0, n1, n2, ortho, ids_a, ids_b, err)
         nb = np.empty((1, n_a, k), dtype=np.int64)
         d = np.empty((1, n_a, k), dtype=np.float32)
         cnt = np.empty((1, n_a), dtype=np.int64)
         _knn_block(
             np.int64(0), np.int64(0), n0 * n1 * n2, n0, n1, n2, boxes[t], r_max, count_all, trial, grow,
-            a_start, axs, ays, azs, a_ord, _gather(ids_a, a_ord),
-            b_start, bxs, bys, bzs, b_ord, _gather(ids_b, b_ord), nb, d, cnt,
+            a_start, axs, ays, azs, a_ord, a_id, b_start, bxs, bys, bzs, b_ord, b_id, nb, d, cnt,
         )
         o = t * width
         for i in range(n_a):
