@@ -22,7 +22,8 @@ Tables
    MDAnalysis reading plus the same cKDTree loop.
 
 Timings are medians of ``--repeats`` repeats with the methods interleaved
-within each repeat (after one untimed warm-up: numba compilation, page cache):
+within each repeat, in an order rotated from repeat to repeat (after one
+untimed warm-up: numba compilation, page cache):
 wall time, and the CPU time of the process (all its threads), whose ratio
 is the steadier one on a machine shared with other jobs.
 The neighbours are checked: every row of the first frame against cKDTree's,
@@ -45,7 +46,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common  # noqa: E402
-from _common import format_table, summarise, time_interleaved  # noqa: E402
+from _common import format_table, summarise  # noqa: E402
 
 #: Bead density of trajml's coarse-grained SPE model (0.85 sigma^-3 with sigma = 5 Å), beads/Å³.
 CG_DENSITY = 0.0068
@@ -223,13 +224,31 @@ def _with_cpu(fn: Callable[[], dict]) -> Callable[[], dict]:
     return timed
 
 
+def time_rotated(methods: dict[str, Callable[[], dict]], repeats: int) -> dict[str, list[dict[str, Any]]]:
+    """Every method once per repeat, the order rotated from repeat to repeat.
+
+    The first call after another library's work runs measurably slower here
+    (caches, page mappings, sleeping threads), so no method always follows the
+    same one.
+    """
+    names = list(methods)
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for r in range(repeats):
+        for q in range(len(names)):
+            name = names[(q + r) % len(names)]
+            res = dict(methods[name]())
+            out[name].append(res)
+            print(f"  repeat {r + 1}/{repeats}  {name:<28s} {res['seconds']:8.3f} s")
+    return out
+
+
 def bench_table(title: str, methods: dict[str, Callable[[], dict]], n_frames: int, repeats: int,
                 ref: str) -> dict[str, Any]:
     print(f"\n== {title}: {n_frames} frames ==")
     methods = {name: _with_cpu(fn) for name, fn in methods.items()}
     for fn in methods.values():  # warm-up (untimed)
         fn()
-    raw = time_interleaved(methods, repeats)
+    raw = time_rotated(methods, repeats)
     rows: dict[str, Any] = {}
     for name, samples in raw.items():
         if {s["frames"] for s in samples} != {n_frames}:
@@ -260,6 +279,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.threads:
         os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
     command = "python benchmarks/bench_knn.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = command.replace(args.workdir, "W")  # the cache folder is local to the machine
     env = _common.environment(("numpy", "numba", "scipy", "MDAnalysis", "trajml"))
     import numba
 
