@@ -8,7 +8,8 @@ know nothing of files, units, chunks or dask. One module per algorithm:
   (the algorithm and its conventions are documented there);
 * :mod:`~trajml.kernels.histograms` : pair-distance histograms;
 * :mod:`~trajml.kernels.counts` : neighbour counts and CSR neighbour lists;
-* :mod:`~trajml.kernels.knn`, :mod:`~trajml.kernels.knn_pruned` : k nearest neighbours;
+* :mod:`~trajml.kernels.knn`, :mod:`~trajml.kernels.knn_cells`, :mod:`~trajml.kernels.knn_pruned` :
+  k nearest neighbours;
 * :mod:`~trajml.kernels.geometry` : the largest cut-off, brute-force minimum images;
 * :mod:`~trajml.kernels.shells` : which molecules lie within a cut-off of a few centres, in one scan;
 * :mod:`~trajml.kernels.correlation` : displacement moments (MSD, ⟨Δr⁴⟩) over all origins;

@@ -351,15 +351,23 @@ def _raise_offsets(func: str, err: np.ndarray) -> None:
         )
 
 
+def _check_knn_inputs(
+    func: str, pos_a: object, pos_b: object, boxes: object, r_max: object, ids_a: object, ids_b: object, k: object,
+) -> tuple[_Prepared, float, int]:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"The 'k' parameter of {func} must be an int >= 1. Got {k!r} instead.")
+    r = _check_length(func, "r_max", r_max)
+    p = _prepare(func, pos_a, pos_b, boxes, "r_max", r, ids_a, ids_b)
+    if p.pos_b.shape[1] >= 2**32:
+        raise ValueError(f"{func} supports fewer than 2**32 atoms in B. Got {p.pos_b.shape[1]}.")
+    return p, r, int(k)
+
+
 def _check_knn_args(
     func: str, pos_a: object, pos_b: object, boxes: object, r_max: object, ids_a: object, ids_b: object,
     k: object, out_neighbors: object, out_distances: object, out_counts: object,
 ) -> tuple[_Prepared, float, int, np.ndarray, np.ndarray, np.ndarray]:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"The 'k' parameter of {func} must be an int >= 1. Got {k!r} instead.")
-    k = int(k)
-    r = _check_length(func, "r_max", r_max)
-    p = _prepare(func, pos_a, pos_b, boxes, "r_max", r, ids_a, ids_b)
+    p, r, k = _check_knn_inputs(func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, k)
     n_frames, n_a = p.pos_a.shape[0], p.pos_a.shape[1]
     out_nb = _check_out(
         func, "out_neighbors", out_neighbors, np.int64, (n_frames, n_a, k),
@@ -369,8 +377,6 @@ def _check_knn_args(
         func, "out_distances", out_distances, np.float32, (n_frames, n_a, k), "(frames, atoms of A, k) in Å"
     )
     out_cnt = _check_out(func, "out_counts", out_counts, np.int64, (n_frames, n_a), "(frames, atoms of A)")
-    if p.pos_b.shape[1] >= 2**32:
-        raise ValueError(f"{func} supports fewer than 2**32 atoms in B. Got {p.pos_b.shape[1]}.")
     return p, r, k, out_nb, out_d, out_cnt
 
 

@@ -1,7 +1,8 @@
 """Periodic cell lists: the machinery every pair-search kernel of :mod:`trajml.kernels` shares.
 
 The pair searches (:mod:`~trajml.kernels.histograms`, :mod:`~trajml.kernels.counts`,
-:mod:`~trajml.kernels.knn`, :mod:`~trajml.kernels.knn_pruned`) look for pairs
+:mod:`~trajml.kernels.knn` with :mod:`~trajml.kernels.knn_cells` and
+:mod:`~trajml.kernels.knn_pruned`) look for pairs
 ``(i, j)`` of two atom selections A and B under the minimum-image convention of
 a periodic box that may be orthorhombic or triclinic and may change from frame
 to frame (NPT). They back the structure featurizers (radial distribution

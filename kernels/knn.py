@@ -1,13 +1,18 @@
 """The k nearest neighbours within a cut-off, and their compaction into CSR rows.
 
-:func:`knn_neighbors` keeps a sorted top-k buffer of (float32 distance bits,
-index) keys per atom of A. With ``count_all=True`` (the kernels here) it walks
-cells at least ``r_max`` wide, rows of the stencil nearest first and trimmed to
-each atom's cut-off sphere, and counts every partner within ``r_max``. With
-``count_all=False`` it runs the pruned search of :mod:`trajml.kernels.knn_pruned`,
-whose counts saturate at ``k + 1``. :func:`knn_to_csr` turns the fixed-width
-rows into CSR arrays. See :mod:`trajml.kernels.cells` for the cell list and the
-conventions shared by the pair searches.
+:func:`knn_neighbors` works per cell of A on cells at least ``r_max`` wide: the
+B atoms of the 27 cells around it are gathered once, image shifts applied, and
+shared by every A atom of the cell. Per atom, one vectorised pass gives the
+squared distances and the count within ``r_max``; the k smallest (float32
+distance bits, index into B) keys among those within ``r_max`` (or within a
+trial radius that holds at least k of them) are then selected branch-free, so
+ties in float32 distance break by index. ``count_all=False`` caps the counts at
+``k + 1``; where B is so dense that rows hold many times ``k + 1`` partners it
+runs the pruned walk of :mod:`trajml.kernels.knn_pruned` instead (same rows).
+:func:`knn_to_csr` turns the fixed-width rows into CSR arrays and
+:func:`knn_neighbors_csr` produces CSR rows directly, frame by frame. See
+:mod:`trajml.kernels.cells` for the cell list and the conventions shared by the
+pair searches.
 """
 
 from __future__ import annotations
@@ -17,205 +22,22 @@ import math
 import numba
 import numpy as np
 
-from ._validation import _cell_grid, _check_count_all, _check_device, _check_knn_args, _raise_nonfinite, _widths
-from .cells import _cells, _gather, _n_split, _per_frame, _slab, _slots_and_cells
+from ._validation import (
+    _cell_grid,
+    _check_count_all,
+    _check_device,
+    _check_knn_args,
+    _check_knn_inputs,
+    _Prepared,
+    _raise_nonfinite,
+    _widths,
+)
+from . import knn_cells
+from .cells import _n_split, _per_frame
+from .knn_cells import _knn_csr_kernel, _knn_kernel
 from .knn_pruned import _knn_pruned_kernel, _pruned_reach
 
-__all__ = ["knn_neighbors", "knn_to_csr"]
-
-
-#: Cells of the k-nearest search are at least ``r_max / _KNN_REACH`` wide and
-#: the stencil spans ``2 * _KNN_REACH + 1`` cells along each axis, trimmed to the
-#: cut-off sphere of each atom. Finer cells (2, 3) examine fewer candidates but
-#: cost more per row; on uniform beads at 0.058 and 0.0068 Å⁻³ (r_max = 7 Å,
-#: k = 12) 1 was fastest, since every pair within r_max must be counted anyway.
-_KNN_REACH = 1
-
-
-@numba.njit(nogil=True, cache=True)
-def _knn_cells(
-    t: int, i_lo: int, i_hi: int, a_slot: np.ndarray, a_cell: np.ndarray, n0: int, n1: int, n2: int, reach: int, box: np.ndarray, inv: np.ndarray,
-    widths: np.ndarray, ortho: bool, r_max: float, order01: np.ndarray,
-    axs: np.ndarray, ays: np.ndarray, azs: np.ndarray, a_id: np.ndarray,
-    b_start: np.ndarray, bxs: np.ndarray, bys: np.ndarray, bzs: np.ndarray, b_ord: np.ndarray, b_id: np.ndarray,
-    out_nb: np.ndarray, out_d: np.ndarray, out_cnt: np.ndarray,
-) -> None:
-    """The k nearest B atoms and the count within ``r_max`` of the A atoms [i_lo, i_hi).
-
-    Cells are at least ``r_max / reach`` wide, so partners lie within ``reach``
-    cells along each axis. Per atom, rows of cells along the last axis are
-    visited nearest first (``order01``) and trimmed to the cells the cut-off
-    sphere can reach; every slot is tested against ``r_max`` for the count, and
-    only slots closer than the current k-th neighbour reach the sorted top-k
-    buffer of (float32 distance bits, index) keys.
-    """
-    k = out_nb.shape[2]
-    r2 = r_max * r_max
-    # Trimming bounds are padded so that rounding can only add candidates, never drop one.
-    rr = r_max * (1.0 + 1e-9) + 1e-9
-    h0 = widths[0] / n0
-    h1 = widths[1] / n1
-    h2 = widths[2] / n2
-    keys = np.empty(k, dtype=np.uint64)
-    hits = np.empty(b_start[-1] + 1, dtype=np.int64)
-    hit_d2 = np.empty(b_start[-1] + 1, dtype=np.float64)
-    # Cell index and image shift of every reachable offset along each axis, instead of divisions per row.
-    n_ax = (n0, n1, n2)
-    wrap_q = np.empty((3, max(n0, n1, n2) + 2 * reach), dtype=np.int64)
-    wrap_s = np.empty((3, max(n0, n1, n2) + 2 * reach), dtype=np.int64)
-    for ax in range(3):
-        for v in range(n_ax[ax] + 2 * reach):
-            s = (v - reach) // n_ax[ax]
-            wrap_s[ax, v] = s
-            wrap_q[ax, v] = v - reach - s * n_ax[ax]
-    empty = np.uint64(0xFFFFFFFFFFFFFFFF)
-    one = np.empty(1, dtype=np.float32)
-    one_bits = one.view(np.uint32)
-    n_rows = order01.shape[0]
-    # A atoms in index order: the outputs are then written sequentially, while B's sorted coordinates
-    # (24 bytes an atom) stay in cache however the queries jump between cells.
-    for i in range(i_lo, i_hi):
-        ia = a_slot[i]
-        c = a_cell[ia]
-        c2 = c % n2
-        c1 = (c // n2) % n1
-        c0 = c // (n1 * n2)
-        xi = axs[ia]
-        yi = ays[ia]
-        zi = azs[ia]
-        idi = a_id[ia]
-        # Position within the cell as fractions of the cell widths (clamped against rounding).
-        if ortho:
-            f0 = xi * inv[0, 0]
-            f1 = yi * inv[1, 1]
-            f2 = zi * inv[2, 2]
-        else:
-            f0 = xi * inv[0, 0] + yi * inv[1, 0] + zi * inv[2, 0]
-            f1 = xi * inv[0, 1] + yi * inv[1, 1] + zi * inv[2, 1]
-            f2 = xi * inv[0, 2] + yi * inv[1, 2] + zi * inv[2, 2]
-        u0 = min(max(f0 * n0 - c0, 0.0), 1.0)
-        u1 = min(max(f1 * n1 - c1, 0.0), 1.0)
-        u2 = min(max(f2 * n2 - c2, 0.0), 1.0)
-        for q in range(k):
-            keys[q] = empty
-        thr = r2  # slots at d2 >= thr cannot enter the buffer
-        cnt = 0
-        for m in range(n_rows):
-            o0 = order01[m, 0]
-            o1 = order01[m, 1]
-            d0 = _slab(o0, u0, h0)
-            d1 = _slab(o1, u1, h1)
-            # Lower bound on the distance to the row: exact per-axis slabs when orthogonal, else the max.
-            if ortho:
-                rem = rr * rr - d0 * d0 - d1 * d1
-                if rem <= 0.0:
-                    continue
-                s2max = math.sqrt(rem)
-            else:
-                if d0 >= rr or d1 >= rr:
-                    continue
-                s2max = rr
-            lo2 = -min(reach, math.ceil(1.0 - u2 + s2max / h2) - 1)
-            hi2 = min(reach, math.ceil(u2 + s2max / h2) - 1)
-            q0 = wrap_q[0, c0 + o0 + reach]
-            s0 = wrap_s[0, c0 + o0 + reach]
-            q1 = wrap_q[1, c1 + o1 + reach]
-            s1 = wrap_s[1, c1 + o1 + reach]
-            base = (q0 * n1 + q1) * n2
-            o2 = lo2
-            while o2 <= hi2:
-                q2 = wrap_q[2, c2 + o2 + reach]
-                s2 = wrap_s[2, c2 + o2 + reach]
-                run = min(hi2 - o2, n2 - 1 - q2)  # further cells contiguous in memory with the same image
-                j0 = b_start[base + q2]
-                j1 = b_start[base + q2 + run + 1]
-                o2 += run + 1
-                px = xi - (s0 * box[0, 0] + s1 * box[1, 0] + s2 * box[2, 0])
-                py = yi - (s0 * box[0, 1] + s1 * box[1, 1] + s2 * box[2, 1])
-                pz = zi - (s0 * box[0, 2] + s1 * box[1, 2] + s2 * box[2, 2])
-                # Pass 1, branch-free: count within r_max, compact the slots that may enter the buffer.
-                nk = 0
-                for jb in range(j0, j1):
-                    dx = bxs[jb] - px
-                    dy = bys[jb] - py
-                    dz = bzs[jb] - pz
-                    d2 = dx * dx + dy * dy + dz * dz
-                    other = b_id[jb] != idi
-                    cnt += (d2 < r2) & other
-                    hits[nk] = jb
-                    hit_d2[nk] = d2
-                    nk += (d2 < thr) & other
-                # Pass 2: insert the few hits into the sorted buffer.
-                for h in range(nk):
-                    d2 = hit_d2[h]
-                    if d2 >= thr:
-                        continue
-                    one[0] = np.float32(math.sqrt(d2))
-                    key = (np.uint64(one_bits[0]) << np.uint64(32)) | np.uint64(b_ord[hits[h]])
-                    if key < keys[k - 1]:
-                        p = k - 1
-                        while p > 0 and keys[p - 1] > key:
-                            keys[p] = keys[p - 1]
-                            p -= 1
-                        keys[p] = key
-                        if keys[k - 1] != empty:
-                            # Full: only a float32 distance <= the k-th can still enter. Any d2 at or
-                            # above the square of the next float32 up rounds to a larger distance.
-                            one_bits[0] = np.uint32(keys[k - 1] >> np.uint64(32)) + np.uint32(1)
-                            bound = np.float64(one[0])
-                            thr = min(r2, bound * bound)
-        out_cnt[t, i] = cnt
-        for q in range(k):
-            key = keys[q]
-            if key == empty:
-                out_nb[t, i, q] = -1
-                out_d[t, i, q] = np.inf
-            else:
-                out_nb[t, i, q] = np.int64(key & np.uint64(0xFFFFFFFF))
-                one_bits[0] = np.uint32(key >> np.uint64(32))
-                out_d[t, i, q] = one[0]
-
-
-@numba.njit(nogil=True, parallel=True, cache=True)
-def _knn_kernel(
-    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, invs: np.ndarray, widths: np.ndarray,
-    ncells: np.ndarray, reach: int, ortho: bool, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray,
-    order01: np.ndarray, per_frame: bool, n_split: int,
-    out_nb: np.ndarray, out_d: np.ndarray, out_cnt: np.ndarray, err: np.ndarray,
-) -> None:
-    """k nearest neighbours and counts of a chunk (overwritten); ``err[t] = 1`` on non-finite input."""
-    n_frames = pos_a.shape[0]
-    n_a = pos_a.shape[1]
-    if per_frame:
-        for tp in numba.prange(n_frames):
-            t = np.int64(tp)  # prange indices are unsigned: one signature for the helpers
-            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
-            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            if not (ok_a and ok_b):
-                err[t] = 1
-            a_slot, a_cell = _slots_and_cells(a_start, a_ord)
-            _knn_cells(
-                t, np.int64(0), n_a, a_slot, a_cell, n0, n1, n2, reach, boxes[t], invs[t], widths[t], ortho, r_max, order01,
-                axs, ays, azs, _gather(ids_a, a_ord),
-                b_start, bxs, bys, bzs, b_ord, _gather(ids_b, b_ord), out_nb, out_d, out_cnt,
-            )
-    else:
-        for t in range(n_frames):
-            n0, n1, n2 = ncells[t, 0], ncells[t, 1], ncells[t, 2]
-            a_start, axs, ays, azs, a_ord, ok_a = _cells(pos_a, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            b_start, bxs, bys, bzs, b_ord, ok_b = _cells(pos_b, t, boxes[t], invs[t], n0, n1, n2, ortho)
-            if not (ok_a and ok_b):
-                err[t] = 1
-            a_slot, a_cell = _slots_and_cells(a_start, a_ord)
-            a_id = _gather(ids_a, a_ord)
-            b_id = _gather(ids_b, b_ord)
-            for s in numba.prange(n_split):
-                _knn_cells(
-                    t, s * n_a // n_split, (s + 1) * n_a // n_split, a_slot, a_cell, n0, n1, n2, reach, boxes[t],
-                    invs[t], widths[t], ortho, r_max, order01, axs, ays, azs, a_id,
-                    b_start, bxs, bys, bzs, b_ord, b_id, out_nb, out_d, out_cnt,
-                )
+__all__ = ["knn_neighbors", "knn_neighbors_csr", "knn_to_csr"]
 
 
 # --------------------------------------------------------------------------- #
@@ -223,13 +45,24 @@ def _knn_kernel(
 # --------------------------------------------------------------------------- #
 
 
-def _row_order(reach: int) -> np.ndarray:
-    """Offsets (o0, o1) of the stencil rows, (m, 2) int64, nearest first so the top-k buffer fills early."""
-    o = np.arange(-reach, reach + 1)
-    pairs = np.array([(a, b) for a in o for b in o], dtype=np.int64)
-    gap = np.maximum(np.abs(pairs) - 1, 0)
-    key = (gap**2).sum(axis=1) * 100 + np.abs(pairs).sum(axis=1)
-    return np.ascontiguousarray(pairs[np.argsort(key, kind="stable")])
+#: ``count_all=False`` walks the pruned search of :mod:`~trajml.kernels.knn_pruned` when B holds on
+#: average more than this many times ``k + 1`` atoms within ``r_max`` of a point: its walk then stops
+#: well inside the cut-off. Below it the gathered cells of :mod:`~trajml.kernels.knn_cells` are faster
+#: (one CPU thread, 20 000 uniform atoms: 15 against 21 ms a frame at 6.4 times k + 1, r_max 7 Å, k = 12;
+#: 44 against 38 ms at 13.5 times, r_max 9.3 Å, k = 24).
+_PRUNED_ABOVE = 10.0
+
+
+def _same(p: _Prepared) -> bool:
+    """A and B are the same atoms (one array and equal ids): B then reuses A's cell list."""
+    return p.pos_a is p.pos_b and (p.ids_a is p.ids_b or np.array_equal(p.ids_a, p.ids_b))
+
+
+def _prune(n_b: int, boxes: np.ndarray, r_max: float, k: int) -> bool:
+    """Whether ``count_all=False`` takes the pruned search (dense B relative to ``k``)."""
+    volume = float(np.abs(np.linalg.det(boxes)).mean())
+    within = n_b / volume * (4.0 / 3.0) * math.pi * r_max**3
+    return within > _PRUNED_ABOVE * (k + 1)
 
 
 def knn_neighbors(
@@ -249,14 +82,16 @@ def knn_neighbors(
 ) -> None:
     """The ``k`` nearest B atoms within ``r_max`` of every A atom, and how many lie within ``r_max``.
 
-    One pass: each row keeps a sorted top-k buffer and counts its partners
-    within ``r_max``, so rows cut short are known (``out_counts > k``). With
-    ``count_all=True`` every partner within ``r_max`` is examined and counted.
-    With ``count_all=False`` the count stops at ``k + 1``, which still tells
-    which rows were cut short, and the search is pruned: finer cells are
-    visited nearest first and the walk of a row stops once no further cell can
-    hold one of its ``k + 1`` nearest partners (orthorhombic boxes bound the
-    distance to a cell more tightly than triclinic ones, so they prune more).
+    One pass: each row lists its nearest partners within ``r_max`` and counts
+    them, so rows cut short are known (``out_counts > k``). Rows are ordered by
+    the float32 distance, ties (equal float32 distances) by index into B. With
+    ``count_all=True`` every partner within ``r_max`` is counted. With
+    ``count_all=False`` the count stops at ``k + 1``, which still tells which
+    rows were cut short; when B is dense enough that rows hold many times
+    ``k + 1`` partners, the search is then pruned: finer cells are visited
+    nearest first and the walk of a row stops once no further cell can hold one
+    of its ``k + 1`` nearest partners. Neighbours and distances are the same
+    either way.
 
     Parameters
     ----------
@@ -285,7 +120,8 @@ def knn_neighbors(
         Where to run.
     count_all : bool
         Count every partner within ``r_max`` (True), or only up to ``k + 1``
-        and prune the search (False). Neighbours and distances are the same.
+        (False; the search is then pruned where B is dense). Neighbours and
+        distances are the same.
 
     Raises
     ------
@@ -320,31 +156,37 @@ def knn_neighbors(
         func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, k, out_neighbors, out_distances, out_counts
     )
     count_all = _check_count_all(func, count_all)
-    n_frames, n_a, n_b = p.pos_a.shape[0], p.pos_a.shape[1], p.pos_b.shape[1]
-    if n_frames == 0 or n_a == 0:
+    err = np.zeros(p.pos_a.shape[0], dtype=np.int8)
+    _knn_frames(p, r, k, count_all, 0, p.pos_a.shape[0], out_nb, out_d, out_cnt, err)
+    _raise_nonfinite(func, err)
+
+
+def _knn_frames(p: _Prepared, r: float, k: int, count_all: bool, t0: int, t1: int, out_nb: np.ndarray,
+                out_d: np.ndarray, out_cnt: np.ndarray, err: np.ndarray) -> None:
+    """Run the CPU search over frames [t0, t1) of validated inputs into outputs holding those frames only."""
+    n_a, n_b = p.pos_a.shape[1], p.pos_b.shape[1]
+    if t1 <= t0 or n_a == 0:
         return
     if n_b == 0:
         out_nb[...] = -1
         out_d[...] = np.inf
         out_cnt[...] = 0
         return
-    widths = _widths(p.boxes)
-    err = np.zeros(n_frames, dtype=np.int8)
-    if not count_all:
-        reach = _pruned_reach(n_b, p.boxes, r)
+    boxes = p.boxes[t0:t1]
+    if not count_all and _prune(n_b, boxes, r, k):
+        widths = _widths(boxes)
+        reach = _pruned_reach(n_b, boxes, r)
         ncells = _cell_grid(widths, r / reach, max(n_a, n_b))
         _knn_pruned_kernel(
-            p.pos_a, p.pos_b, p.boxes, p.invs, widths, ncells, reach, p.ortho, r, p.ids_a, p.ids_b,
-            _per_frame(n_frames), _n_split(), out_nb, out_d, out_cnt, err,
+            p.pos_a[t0:t1], p.pos_b[t0:t1], boxes, p.invs[t0:t1], widths, ncells, reach, p.ortho, r, p.ids_a,
+            p.ids_b, _per_frame(t1 - t0), _n_split(), out_nb, out_d, out_cnt, err[t0:t1],
         )
-        _raise_nonfinite(func, err)
         return
-    ncells = _cell_grid(widths, r / _KNN_REACH, max(n_a, n_b))
     _knn_kernel(
-        p.pos_a, p.pos_b, p.boxes, p.invs, widths, ncells, _KNN_REACH, p.ortho, r, p.ids_a, p.ids_b,
-        _row_order(_KNN_REACH), _per_frame(n_frames), _n_split(), out_nb, out_d, out_cnt, err,
+        p.pos_a[t0:t1], p.pos_b[t0:t1], boxes, p.invs[t0:t1], p.ncells[t0:t1], p.ortho, r, count_all,
+        knn_cells._TRIAL, knn_cells._GROW, p.ids_a, p.ids_b, _same(p), _per_frame(t1 - t0), _n_split(), out_nb, out_d,
+        out_cnt, err[t0:t1],
     )
-    _raise_nonfinite(func, err)
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
@@ -392,3 +234,108 @@ def knn_to_csr(neighbors: np.ndarray, distances: np.ndarray, counts: np.ndarray,
     out_d = np.empty(int(offsets[-1]), dtype=np.float32)
     _compact_rows_kernel(nb, d, offsets, out_nb, out_d)
     return offsets, out_nb, out_d
+
+
+def knn_neighbors_csr(
+    pos_a: np.ndarray,
+    pos_b: np.ndarray,
+    boxes: np.ndarray,
+    r_max: float,
+    ids_a: np.ndarray,
+    ids_b: np.ndarray,
+    k: int,
+    *,
+    device: str = "cpu",
+    count_all: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`knn_neighbors` followed by :func:`knn_to_csr`, through one small reused buffer.
+
+    With enough frames to run parallel over frames, each frame's fixed-width
+    rows go through a small per-frame buffer and are compacted at once, so the
+    full ``(F, Na, k)`` arrays are never written and read back. The result
+    equals ``knn_to_csr`` of :func:`knn_neighbors` over the same frames.
+
+    Parameters
+    ----------
+    pos_a : ndarray, shape (F, Na, 3), float32
+        Positions of selection A in Å.
+    pos_b : ndarray, shape (F, Nb, 3), float32
+        Positions of selection B in Å.
+    boxes : ndarray, shape (F, 3, 3), float32 or float64
+        Box matrices with the box vectors as rows, in Å.
+    r_max : float
+        Cut-off in Å (``d < r_max``), at most half the shortest perpendicular
+        box width of every frame.
+    ids_a, ids_b : ndarray, shape (Na,) and (Nb,), int64
+        Topology indices; equal ids are the same atom and never neighbours.
+    k : int
+        Neighbours kept per row, ``k >= 1``.
+    device : {"cpu", "cuda"}
+        Where to run.
+    count_all : bool
+        As in :func:`knn_neighbors`: count every partner within ``r_max``
+        (True), or only up to ``k + 1`` (False, the default).
+
+    Returns
+    -------
+    offsets : ndarray, shape (F * Na + 1,), int64
+        Row ``t * Na + i`` (atom ``i`` of A in frame ``t``) holds entries
+        ``offsets[r]:offsets[r + 1]``.
+    neighbors : ndarray, int64
+        Indices into B, each row nearest first, ties by index.
+    distances : ndarray, float32
+        Minimum-image distances in Å.
+    counts : ndarray, shape (F, Na), int64
+        B atoms within ``r_max`` (capped at ``k + 1`` unless ``count_all``);
+        rows with ``counts > k`` were cut to the nearest ``k``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On bad shapes, dtypes or values, as :func:`knn_neighbors`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pos = np.array([[[0.0, 0.0, 0.0], [9.0, 0.0, 0.0], [3.0, 0.0, 0.0]]], dtype=np.float32)
+    >>> box = np.diag([10.0, 10.0, 10.0])[None]
+    >>> ids = np.arange(3)
+    >>> offsets, nbrs, dist, counts = knn_neighbors_csr(pos, pos, box, 2.5, ids, ids, 2)
+    >>> offsets.tolist(), nbrs.tolist(), dist.tolist(), counts.tolist()
+    ([0, 1, 2, 2], [1, 0], [1.0, 1.0], [[1, 1, 0]])
+    """
+    func = "knn_neighbors_csr"
+    if _check_device(func, device) == "cuda":
+        from .cuda.knn import knn_neighbors as twin
+
+        p, r, k = _check_knn_inputs(func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, k)
+        shape = p.pos_a.shape[:2]
+        nbrs = np.empty(shape + (k,), dtype=np.int64)
+        dist = np.empty(shape + (k,), dtype=np.float32)
+        counts = np.empty(shape, dtype=np.int64)
+        twin(p.pos_a, p.pos_b, p.boxes, r, p.ids_a, p.ids_b, k, nbrs, dist, counts, count_all=count_all)
+        return (*knn_to_csr(nbrs, dist, counts, k), counts)
+    p, r, k = _check_knn_inputs(func, pos_a, pos_b, boxes, r_max, ids_a, ids_b, k)
+    count_all = _check_count_all(func, count_all)
+    n_frames, n_a, n_b = p.pos_a.shape[0], p.pos_a.shape[1], p.pos_b.shape[1]
+    counts = np.empty((n_frames, n_a), dtype=np.int64)
+    if n_b == 0 or not _per_frame(n_frames) or (not count_all and _prune(n_b, p.boxes, r, k)):
+        # Few frames (parallel over cells) or dense rows (the pruned walk): rows first, then compaction.
+        nbrs = np.empty((n_frames, n_a, k), dtype=np.int64)
+        dist = np.empty((n_frames, n_a, k), dtype=np.float32)
+        err = np.zeros(n_frames, dtype=np.int8)
+        _knn_frames(p, r, k, count_all, 0, n_frames, nbrs, dist, counts, err)
+        _raise_nonfinite(func, err)
+        return (*knn_to_csr(nbrs, dist, counts, k), counts)
+    offsets = np.empty(n_frames * n_a + 1, dtype=np.int64)
+    # Upper bounds: only the pages of the entries written are touched.
+    out_nb = np.empty(n_frames * n_a * k, dtype=np.int64)
+    out_d = np.empty(n_frames * n_a * k, dtype=np.float32)
+    err = np.zeros(n_frames, dtype=np.int8)
+    _knn_csr_kernel(
+        p.pos_a, p.pos_b, p.boxes, p.invs, p.ncells, p.ortho, r, count_all, knn_cells._TRIAL, knn_cells._GROW,
+        p.ids_a, p.ids_b, _same(p), k, counts, offsets, out_nb, out_d, err,
+    )
+    _raise_nonfinite(func, err)
+    e = int(offsets[-1])
+    return offsets, out_nb[:e], out_d[:e], counts

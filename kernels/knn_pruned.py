@@ -1,4 +1,9 @@
-"""The pruned k-nearest search behind ``knn_neighbors(..., count_all=False)``.
+"""The pruned k-nearest search behind ``knn_neighbors(..., count_all=False)`` on dense B.
+
+:func:`trajml.kernels.knn.knn_neighbors` takes it when rows hold on average many
+times ``k + 1`` partners within ``r_max`` (``_PRUNED_ABOVE`` there), so that the
+walk stops well inside the cut-off; below that the gathered cells of
+:mod:`trajml.kernels.knn` are faster.
 
 Cells are finer (about ``_PRUNED_ATOMS_PER_CELL`` atoms of B each, at least
 ``r_max / reach`` wide). Per atom, the cells of the stencil of its half-cell

@@ -9,15 +9,17 @@ Each algorithm lives in its own module; this one only re-exports them, so that
 :mod:`trajml.kernels.histograms`          :func:`pair_histogram`
 :mod:`trajml.kernels.counts`              :func:`neighbor_counts`, :func:`count_neighbors`,
                                           :func:`fill_neighbors`, :func:`radius_neighbors`
-:mod:`trajml.kernels.knn`                 :func:`knn_neighbors`, :func:`knn_to_csr`
-:mod:`trajml.kernels.knn_pruned`          the pruned search of ``knn_neighbors(count_all=False)``
+:mod:`trajml.kernels.knn`                 :func:`knn_neighbors`, :func:`knn_neighbors_csr`,
+                                          :func:`knn_to_csr`
+:mod:`trajml.kernels.knn_cells`           the gathered-cell search of :func:`knn_neighbors`
+:mod:`trajml.kernels.knn_pruned`          its pruned search on dense B (``count_all=False``)
 :mod:`trajml.kernels.geometry`            :func:`max_cutoff`, :func:`minimum_image_distances`
 :mod:`trajml.kernels.reference`           the NumPy twins ``<name>_reference``
 :mod:`trajml.kernels.cuda`                the CUDA twins, chosen with ``device="cuda"``
 ========================================  ===========================================
 
 The public functions choose the device themselves (``device="cpu"|"cuda"``).
-Tuning knobs and test hooks (``_per_frame``, ``_KNN_REACH``, ``_PRUNED_REACH``)
+Tuning knobs and test hooks (``_per_frame``, ``_PRUNED_ABOVE``, ``_PRUNED_REACH``)
 are re-exported for reading only: the kernels read them from the modules that
 define them, so patch them there.
 """
@@ -28,7 +30,7 @@ from .cells import _n_split, _per_frame
 from .counts import count_neighbors, fill_neighbors, neighbor_counts, radius_neighbors
 from .geometry import _minimum_image_sq, max_cutoff, minimum_image_distances
 from .histograms import pair_histogram
-from .knn import _KNN_REACH, knn_neighbors, knn_to_csr
+from .knn import _PRUNED_ABOVE, knn_neighbors, knn_neighbors_csr, knn_to_csr
 from .knn_pruned import _PRUNED_REACH, _pruned_reach
 from .reference import (
     count_neighbors_reference,
@@ -46,6 +48,7 @@ __all__ = [
     "fill_neighbors",
     "radius_neighbors",
     "knn_neighbors",
+    "knn_neighbors_csr",
     "knn_to_csr",
     "minimum_image_distances",
     "max_cutoff",

@@ -31,6 +31,7 @@ __all__ = [
     "radius_neighbors_reference",
     "shell_groups_reference",
     "knn_neighbors_reference",
+    "knn_neighbors_csr_reference",
     "msd_fft_reference",
     "displacement_moments_fft_reference",
     "displacement_moments_direct_reference",
@@ -177,6 +178,22 @@ def knn_neighbors_reference(
             keep = np.lexsort((j, d))[:k]
             out_neighbors[t, i, : keep.size] = j[keep]
             out_distances[t, i, : keep.size] = d[keep]
+
+
+def knn_neighbors_csr_reference(
+    pos_a: np.ndarray, pos_b: np.ndarray, boxes: np.ndarray, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray,
+    k: int, *, count_all: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy twin of :func:`~trajml.kernels.knn.knn_neighbors_csr`: the reference rows, compacted."""
+    shape = (pos_a.shape[0], pos_a.shape[1])
+    nbrs = np.empty(shape + (k,), dtype=np.int64)
+    dist = np.empty(shape + (k,), dtype=np.float32)
+    counts = np.empty(shape, dtype=np.int64)
+    knn_neighbors_reference(pos_a, pos_b, boxes, r_max, ids_a, ids_b, k, nbrs, dist, counts, count_all=count_all)
+    kept = np.minimum(counts.reshape(-1), k)
+    offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
+    used = np.arange(k) < kept[:, None]
+    return offsets, nbrs.reshape(-1, k)[used], dist.reshape(-1, k)[used], counts
 
 
 # --------------------------------------------------------------------------- #

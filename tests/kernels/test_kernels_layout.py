@@ -75,7 +75,7 @@ def test_the_former_homes_re_export_the_same_objects():
         home = "reference" if name.endswith("_reference") else getattr(neighbors, name).__module__.rpartition(".")[2]
         assert getattr(neighbors, name) is getattr(importlib.import_module(f"{PACKAGE}.{home}"), name)
     # Private names the tests of the former module used.
-    assert {"_per_frame", "_pruned_reach", "_KNN_REACH", "_PRUNED_REACH"} <= set(dir(neighbors))
+    assert {"_per_frame", "_pruned_reach", "_PRUNED_ABOVE", "_PRUNED_REACH"} <= set(dir(neighbors))
     for name in neighbors_reference.__all__:
         assert getattr(neighbors_reference, name) is getattr(reference, name)
     for name in neighbors_cuda.__all__:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pair_systems import KINDS, both_modes, images_bruteforce, knn_out, make_data, selections, small_system
 
-from trajml.kernels import knn, knn_pruned
+from trajml.kernels import knn, knn_cells, knn_pruned
 from trajml.kernels import reference
 from trajml.kernels.counts import radius_neighbors
 from trajml.kernels.geometry import max_cutoff, minimum_image_distances
@@ -49,8 +49,10 @@ def test_knn_matches_reference_and_bruteforce(kind, same, monkeypatch):
         np.testing.assert_array_equal(want[2], brute[2])
         np.testing.assert_allclose(want[1], brute[1], rtol=0, atol=1e-5)
         for _ in both_modes(monkeypatch):
-            for reach in (1, 2):  # cells of width r_max, or r_max / 2 with a trimmed 5^3 stencil
-                monkeypatch.setattr(knn, "_KNN_REACH", reach)
+            # The trial radius only changes the time: one far too small (grown in tiny steps), one too large.
+            for trial, grow in ((1.3, 1.6), (0.05, 1.01), (4.0, 2.0)):
+                monkeypatch.setattr(knn_cells, "_TRIAL", trial)
+                monkeypatch.setattr(knn_cells, "_GROW", grow)
                 got = knn_out(pa.shape[0], pa.shape[1], k)
                 knn_neighbors(pa, pb, boxes, r_max, ia, ib, k, *got)
                 for g, w in zip(got, want):
@@ -79,7 +81,9 @@ def test_knn_pruned_matches_reference_and_bruteforce(kind, same, monkeypatch):
             np.testing.assert_array_equal(want[2], np.minimum(brute[2], k + 1))
             np.testing.assert_allclose(want[1], brute[1], rtol=0, atol=1e-5)
             for _ in both_modes(monkeypatch):
-                for reach in (1, 2, 3):  # cells of width r_max, r_max / 2, r_max / 3
+                # The gathered cells, then the pruned walk with cells of width r_max, r_max / 2, r_max / 3.
+                for above, reach in ((np.inf, None), (0.0, 1), (0.0, 2), (0.0, 3)):
+                    monkeypatch.setattr(knn, "_PRUNED_ABOVE", above)
                     monkeypatch.setattr(knn_pruned, "_PRUNED_REACH", reach)
                     got = knn_out(pa.shape[0], pa.shape[1], k)
                     knn_neighbors(pa, pb, boxes, r_max, ia, ib, k, *got, count_all=False)
@@ -89,6 +93,7 @@ def test_knn_pruned_matches_reference_and_bruteforce(kind, same, monkeypatch):
 
 def test_knn_pruned_dense_rows_and_reach_choice(monkeypatch):
     # Many more neighbours than k, so the walk stops early; reach picked from the density.
+    monkeypatch.setattr(knn, "_PRUNED_ABOVE", 0.0)
     rng = np.random.default_rng(5)
     box = np.diag([18.0, 19.0, 20.0])[None].repeat(2, axis=0)
     pos = rng.uniform(0.0, 1.0, (2, 600, 3)).astype(np.float32) * np.float32([18.0, 19.0, 20.0])
@@ -129,8 +134,9 @@ def test_knn_empty_rows_and_ties(monkeypatch):
     # An empty B: every row empty.
     knn_neighbors(pos, pos[:, :0], box, 3.5, ids, ids[:0], k, *got)
     assert np.all(got[0] == -1) and np.all(got[2] == 0)
-    # Pruned: six ties at 3 Å, counts stop at k + 1 and ties still break by index.
-    for reach in (1, 2, 3):
+    # Counts stopped at k + 1 (gathered cells, then the pruned walk): six ties at 3 Å still break by index.
+    for above, reach in ((np.inf, None), (0.0, 1), (0.0, 2), (0.0, 3)):
+        monkeypatch.setattr(knn, "_PRUNED_ABOVE", above)
         monkeypatch.setattr(knn_pruned, "_PRUNED_REACH", reach)
         for kk in (4, 5, 6, 30):
             pruned = knn_out(1, grid.shape[0], kk)

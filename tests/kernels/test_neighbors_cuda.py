@@ -67,6 +67,26 @@ SCRIPT = textwrap.dedent(
         assert np.array_equal(sat[2], np.minimum(cpu[2], k + 1))
         nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *sat, count_all=False)
         assert np.array_equal(sat[0], cpu[0]) and np.array_equal(sat[2], np.minimum(cpu[2], k + 1))
+        # The CSR form: one call over every frame on the GPU, batches of frames on the CPU.
+        c = nb.knn_neighbors_csr(pos[:, a], pos, boxes, r, ids[a], ids, k)
+        g = nb.knn_neighbors_csr(pos[:, a], pos, boxes, r, ids[a], ids, k, device="cuda")
+        assert np.array_equal(c[0], g[0]) and np.array_equal(c[1], g[1]) and np.array_equal(c[3], g[3])
+        assert np.allclose(c[2], g[2], rtol=0, atol=1e-5)
+
+    # The tie rule on both devices: twelve partners at 3.0 Å in float32, six of them (the lower indices)
+    # slightly farther in float64; the rows keep the lowest indices.
+    axes = np.concatenate([np.eye(3), -np.eye(3)])
+    centre = np.full(3, 6.0)
+    tie = np.concatenate([centre[None], centre + 3.0 * axes + np.roll(axes, 1, axis=1) * 4e-4,
+                          centre + 3.0 * axes]).astype(np.float32)[None]
+    tie_box = np.diag([20.0, 20.0, 20.0])[None]
+    tie_ids = np.arange(tie.shape[1], dtype=np.int64)
+    cpu = [np.empty((1, 13, 4), np.int64), np.empty((1, 13, 4), np.float32), np.empty((1, 13), np.int64)]
+    gpu = [np.full_like(x, 7) for x in cpu]
+    nb.knn_neighbors(tie, tie, tie_box, 3.5, tie_ids, tie_ids, 4, *cpu)
+    nb.knn_neighbors(tie, tie, tie_box, 3.5, tie_ids, tie_ids, 4, *gpu, device="cuda")
+    assert cpu[0][0, 0].tolist() == [1, 2, 3, 4] and cpu[2][0, 0] == 12, cpu
+    assert all(np.array_equal(x, y) for x, y in zip(cpu, gpu)), (cpu, gpu)
 
     counts = np.empty((F, N), dtype=np.int64)
     nbc.count_neighbors(pos, pos, boxes, r, ids, ids, counts)

@@ -235,7 +235,7 @@ class NeighborGraphs(Featurizer[GraphState]):
     def _search(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """CSR neighbours of the targets, cut to ``max_neighbors``, and which rows were cut."""
         from trajml.kernels.counts import radius_neighbors
-        from trajml.kernels.knn import knn_neighbors, knn_to_csr
+        from trajml.kernels.knn import knn_neighbors_csr
 
         check_chunk("NeighborGraphs", chunk, hasattr(self, "_t"), r_max=self.r_max)
         # All atoms as targets (the GDyNet default) needs no gathered copy.
@@ -245,14 +245,9 @@ class NeighborGraphs(Featurizer[GraphState]):
             off, nb, dist = radius_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all,
                                              device=self.device)
             return off, nb, dist, np.zeros(len(off) - 1, dtype=bool)
-        # One pruned top-M pass; its counts stop at M + 1, enough to tell the rows that were cut.
-        shape = (pos_t.shape[0], pos_t.shape[1])
-        nbrs = np.empty(shape + (m,), dtype=np.int64)
-        dist = np.empty(shape + (m,), dtype=np.float32)
-        counts = np.empty(shape, dtype=np.int64)
-        knn_neighbors(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all, m, nbrs, dist, counts,
-                      device=self.device, count_all=False)
-        off, nb, d = knn_to_csr(nbrs, dist, counts, m)
+        # One top-M pass straight into CSR rows; its counts stop at M + 1, enough to tell the rows that were cut.
+        off, nb, d, counts = knn_neighbors_csr(pos_t, chunk.positions, chunk.boxes, self.r_max, self._t, self._all, m,
+                                               device=self.device)
         return off, nb, d, counts.ravel() > m
 
     def graphs(self, chunk: Chunk) -> GraphChunk:
