@@ -180,6 +180,7 @@ def test_train_on_the_polymernet_layout(published, capsys):
     out = capsys.readouterr()
     assert "on 8 systems (early stopping on 4 validation systems)" in out.out
     assert "scores against the 2 test systems" in out.out and "log10_sigma      high" in out.out
+    assert "weight of a measured short run against the low-fidelity prediction" in out.out
     assert "member" not in out.err  # --quiet
 
 

@@ -328,6 +328,11 @@ def run(args: argparse.Namespace) -> int:
         if model.std_scale is not None:
             print("predicted std scaled on the validation systems (rms z = 1 there): " + ", ".join(
                 f"{t} x{v:.3g}" for t, v in zip(model.tasks, model.std_scale)))
+        weight = model.provenance.get("measured_weight")
+        if weight:
+            print("weight of a measured short run against the low-fidelity prediction (0 ignores it, 1 trusts it; "
+                  f"from {weight['estimated_from'][0]}): " + ", ".join(
+                      f"{t} {v:.2f}" for t, v in weight["mean"].items()))
         if test is not None:
             pred = model.predict(test)
             if args.test_output:
