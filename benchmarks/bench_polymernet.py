@@ -129,8 +129,8 @@ def baselines(splits: Any, test: Any, seeds: list[int], trees: int) -> dict[str,
     both = splits.train.subset(np.arange(len(splits.train)))
     v = splits.validation
     both = ExtrapolationTable(both.ids + v.ids, both.graphs + v.graphs, both.graph_kind, both.feature_names,
-                              np.concatenate([both.features, v.features]), both.tasks, np.concatenate([both.low, v.low]),
-                              np.concatenate([both.high, v.high]))
+                              np.concatenate([both.features, v.features]), both.tasks,
+                              np.concatenate([both.low, v.low]), np.concatenate([both.high, v.high]))
     out["linear_all_folds"] = mae(LinearCorrection().fit(both).fetch_model().predict(test).high[:, 0], y)
     out["forest"] = [mae(RandomForestBaseline(n_estimators=trees, seed=s).fit(splits.train).fetch_model()
                          .predict(test).high[:, 0], y) for s in seeds]
@@ -203,9 +203,10 @@ def summary_rows(results: dict[str, Any]) -> list[list[Any]]:
 
             forest = r["baselines"]["forest"]
             pub = PUBLISHED.get(layout, {}).get(prop, {})
+            published = f" [{pub['linear']:.3f}]" if "linear" in pub else ""
             rows.append([layout, prop, len(fits), f"{r['baselines']['raw']:.3f}", f"{r['baselines']['linear']:.3f}",
-                         f"{r['baselines']['linear_all_folds']:.3f}" + (f" [{pub['linear']:.3f}]" if "linear" in pub else ""),
-                         f"{np.mean(forest):.3f}", stat("model_input"), stat("model_no_input"), stat("model_input_full"),
+                         f"{r['baselines']['linear_all_folds']:.3f}" + published, f"{np.mean(forest):.3f}",
+                         stat("model_input"), stat("model_no_input"), stat("model_input_full"),
                          stat("model_input_replicate"), f"{pub['gnn']:.3f}" if "gnn" in pub else "",
                          stat("z_rms_input"), f"{np.median([f['train_seconds'] for f in fits]):.0f}"])
     return rows

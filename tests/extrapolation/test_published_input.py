@@ -127,8 +127,9 @@ def test_polymernet_short_runs_follow_the_authors_split(tmp_path):
     ids, hi = _layout(tmp_path)
     five = tmp_path / "conductivity" / "5ns"
     _rows(five / "cv_1.csv", [("s-val", "[Cu]CCOCC[Au]", "2e-4")])
-    _rows(five / "test.csv", [(ids[5], "[Cu]CCCCO[Au]", f"{float(3 * hi[5])!r}"), (ids[6], "[Cu]CNCS[Au]", f"{float(3 * hi[6])!r}"),
-                              (ids[7], "[Cu]CCCCN[Au]", f"{float(3 * hi[7])!r}"), ("s-test", "[Cu]CCSCC[Au]", "3e-4")])
+    _rows(five / "test.csv", [(ids[k], f"[Cu]{u}[Au]", f"{float(3 * hi[k])!r}") for k, u in ((5, "CCCCO"), (6, "CNCS"),
+                                                                                            (7, "CCCCN"))]
+          + [("s-test", "[Cu]CCSCC[Au]", "3e-4")])
     _rows(five / "cv_2.csv", [("s-train", "[Cu]CCNCC[Au]", "1e-4")])
     _rows(five / "pred.csv", [(i, "[Cu]CC[Au]", "1e-05") for i in [*ids, "s-val", "s-train", "new"]])
     s = read_polymernet(tmp_path, "conductivity", split=1)
