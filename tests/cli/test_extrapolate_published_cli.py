@@ -180,4 +180,41 @@ def test_train_on_the_polymernet_layout(published, capsys):
     out = capsys.readouterr()
     assert "on 8 systems (early stopping on 4 validation systems)" in out.out
     assert "scores against the 2 test systems" in out.out and "log10_sigma      high" in out.out
+    assert "weight of a measured short run against the low-fidelity prediction" in out.out
     assert "member" not in out.err  # --quiet
+
+
+def test_predict_reads_a_published_candidates_file(published, capsys):
+    # the authors' screening file: headerless id,smiles,value with one placeholder value (S/cm) in every row
+    d, rows = published
+    assert main([*_train_args(d)[:2], "--high", f"log10_sigma={d / 'sigma_train.csv'}", "--low",
+                 f"log10_sigma={d / 'sigma_5ns.csv'}", "--units", "S/cm", "--epochs", "2", "--hidden", "4",
+                 "--n-models", "1", "--correction-prior", "10", "--quiet", "-o", str(d / "m.npz")]) == 0
+    _write(d / "pred.csv", [(i, s, "1e-05") for i, s, *_ in rows])
+    capsys.readouterr()
+    args = ["extrapolate", "predict", str(d / "m.npz"), str(d / "pred.csv"), "--units", "S/cm"]
+    assert main([*args, "-o", str(d / "p.csv")]) == 1
+    err = capsys.readouterr().err
+    assert f"Column 'low:log10_sigma' of '{d / 'pred.csv'}' is -3 in all {len(rows)} rows" in err
+    assert "placeholder" in err and "or give --no-short-run" in err
+    assert main([*args, "--no-short-run", "-o", str(d / "p.csv")]) == 0
+    # the same as a wide table without short-run values (oracle: the model's own graph-only prediction)
+    (d / "wide.csv").write_text("id,smiles\n" + "".join(f"{i},{s.replace('[Cu]', '*').replace('[Au]', '*')}\n"
+                                                         for i, s, *_ in rows))
+    assert main(["extrapolate", "predict", str(d / "m.npz"), str(d / "wide.csv"), "-o", str(d / "w.csv")]) == 0
+    got = {r["id"]: r for r in csv.DictReader(line for line in open(d / "p.csv") if not line.startswith("#"))}
+    ref = {r["id"]: r for r in csv.DictReader(line for line in open(d / "w.csv") if not line.startswith("#"))}
+    assert list(got) == [r[0] for r in rows]
+    for i in got:
+        assert float(got[i]["log10_sigma"]) == pytest.approx(float(ref[i]["log10_sigma"]), rel=1e-9)
+    # measured short runs in S/cm are converted (log10 of S/m) and fed: the prediction changes with them
+    _write(d / "measured.csv", [(i, s, f"{ls!r}") for i, s, ls, *_ in rows])
+    assert main([*args[:3], str(d / "measured.csv"), "--units", "S/cm", "-o", str(d / "m.csv")]) == 0
+    fed = {r["id"]: r for r in csv.DictReader(line for line in open(d / "m.csv") if not line.startswith("#"))}
+    assert any(abs(float(fed[i]["log10_sigma"]) - float(ref[i]["log10_sigma"])) > 1e-6 for i in fed)
+    # a published file for a model of two tasks names the fix
+    assert main([*_train_args(d), "--epochs", "2", "--hidden", "4", "--n-models", "1", "--correction-prior", "10",
+                 "--quiet", "-o", str(d / "m2.npz")]) == 0
+    capsys.readouterr()
+    assert main(["extrapolate", "predict", str(d / "m2.npz"), str(d / "pred.csv"), "-o", str(d / "q.csv")]) == 1
+    assert "Write a table with 'id,smiles,low:TASK' columns instead" in capsys.readouterr().err

@@ -121,6 +121,26 @@ def test_polymernet_layout_gives_its_split(tmp_path):
         read_polymernet(tmp_path, "viscosity")
 
 
+def test_polymernet_short_runs_follow_the_authors_split(tmp_path):
+    # polymers with only a short run move with their 5-ns file (cv_1 validates, test.csv tests); pred.csv,
+    # the screening candidates with one placeholder value, is not read
+    ids, hi = _layout(tmp_path)
+    five = tmp_path / "conductivity" / "5ns"
+    _rows(five / "cv_1.csv", [("s-val", "[Cu]CCOCC[Au]", "2e-4")])
+    _rows(five / "test.csv", [(ids[k], f"[Cu]{u}[Au]", f"{float(3 * hi[k])!r}") for k, u in ((5, "CCCCO"), (6, "CNCS"),
+                                                                                            (7, "CCCCN"))]
+          + [("s-test", "[Cu]CCSCC[Au]", "3e-4")])
+    _rows(five / "cv_2.csv", [("s-train", "[Cu]CCNCC[Au]", "1e-4")])
+    _rows(five / "pred.csv", [(i, "[Cu]CC[Au]", "1e-05") for i in [*ids, "s-val", "s-train", "new"]])
+    s = read_polymernet(tmp_path, "conductivity", split=1)
+    assert s.validation.ids == (ids[2], ids[3], "s-val") and s.test.ids == (ids[6], ids[7], "s-test")
+    assert set(s.train.ids) == {ids[0], ids[1], ids[4], ids[5], "s-train"}
+    np.testing.assert_allclose(s.validation.low[2, 0], math.log10(2e-4 * 100))
+    assert np.isnan(s.validation.high[2, 0]) and np.isnan(s.test.high[2, 0])
+    # a polymer with a long run keeps its long run's role (ids[5] trains though its 5-ns value is in test.csv)
+    np.testing.assert_allclose(s.train.low[s.train.ids.index(ids[5]), 0], math.log10(3 * hi[5] * 100))
+
+
 def test_split_leaks_are_refused(tmp_path):
     a = _rows(tmp_path / "a.csv", [("p1", "*CCO*", "-3"), ("p2", "*CCN*", "-4"), ("p3", "*CCS*", "-3.5")])
     t = _rows(tmp_path / "t.csv", [("p2", "*CCN*", "-4")])

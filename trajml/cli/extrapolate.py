@@ -134,12 +134,16 @@ def register(subparsers: Any) -> None:
 
     pr = sub.add_parser("predict", help="predict long-run values of candidates with a trained model",
                         description="Candidates: CSV with id, smiles (or beads), the feature columns the model was "
-                        "trained with and, optionally, measured short-run values as low:TASK columns.")
+                        "trained with and, optionally, measured short-run values as low:TASK columns; or, for a "
+                        "model of one task, a published id,smiles,value file (no header needed; the value is the "
+                        "short run, in --units).")
     pr.add_argument("model", metavar="MODEL", help="model file from 'trajml extrapolate train'")
     pr.add_argument("candidates", metavar="CANDIDATES", help="candidates CSV")
     pr.add_argument("-o", "--output", required=True, metavar="CSV",
                     help="predictions: id, TASK, TASK_std, TASK_short per task")
     pr.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: 1)")
+    pr.add_argument("--no-short-run", action="store_true",
+                    help="ignore the candidates' short-run values (a placeholder column): predict from the graph alone")
     pr.add_argument("--labels", type=_task_file, action="append", default=None, metavar="TASK=CSV",
                     help="known long-run labels (id,smiles,value) of candidates: the predictions are scored")
     _add_label_format(pr)
@@ -324,6 +328,11 @@ def run(args: argparse.Namespace) -> int:
         if model.std_scale is not None:
             print("predicted std scaled on the validation systems (rms z = 1 there): " + ", ".join(
                 f"{t} x{v:.3g}" for t, v in zip(model.tasks, model.std_scale)))
+        weight = model.provenance.get("measured_weight")
+        if weight:
+            print("weight of a measured short run against the low-fidelity prediction (0 ignores it, 1 trusts it; "
+                  f"from {weight['estimated_from'][0]}): " + ", ".join(
+                      f"{t} {v:.2f}" for t, v in weight["mean"].items()))
         if test is not None:
             pred = model.predict(test)
             if args.test_output:
@@ -331,12 +340,16 @@ def run(args: argparse.Namespace) -> int:
             _report_scores(args, pred, test, f"the {len(test)} test systems")
         return 0
     if args.action == "predict":
-        from trajml.extrapolation.readers import read_table_csv
+        from trajml.extrapolation.readers import read_candidates_csv
         from trajml.extrapolation.tables import check_short_run_inputs
 
         model = MultitaskModel.load(args.model)
-        candidates = read_table_csv(args.candidates)
-        check_short_run_inputs(candidates, args.candidates)
+        fmt = _label_format(args, list(model.tasks))
+        candidates = read_candidates_csv(args.candidates, model.tasks, units=fmt["units"].get(model.tasks[0]),
+                                         attachments=fmt["attachments"])
+        if args.no_short_run:
+            candidates = candidates.without_labels("low")
+        check_short_run_inputs(candidates, args.candidates, hint="or give --no-short-run")
         labels = _labels(args, args.labels, None) if args.labels else None
         pred = model.predict(candidates)
         pred.write_csv(args.output, provenance_comment(args))

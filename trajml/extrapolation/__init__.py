@@ -25,7 +25,8 @@ from trajml._lazy import lazy_exports
 _EXPORTS = {
     **{n: "tables" for n in ("TASKS", "TASK_UNITS", "ExtrapolationTable", "ExtrapolationPrediction", "kfold_indices",
                              "check_task", "check_labels", "check_short_run_inputs")},
-    **{n: "readers" for n in ("read_property_csv", "table_from_csvs", "read_table_csv", "write_table_csv",
+    **{n: "readers" for n in ("read_property_csv", "table_from_csvs", "read_table_csv", "read_candidates_csv",
+                              "write_table_csv",
                               "table_from_pipeline", "PIPELINE_TARGETS", "read_prediction_csv")},
     **{n: "splits" for n in ("TableSplits", "split_from_csvs", "read_polymernet", "POLYMERNET_PROPERTIES")},
     **{n: "scores" for n in ("Score", "score_values", "score_prediction", "format_scores")},
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from trajml.extrapolation.descriptors import msd_descriptors, short_run_descriptors
     from trajml.extrapolation.readers import (
         PIPELINE_TARGETS,
+        read_candidates_csv,
         read_prediction_csv,
         read_property_csv,
         read_table_csv,

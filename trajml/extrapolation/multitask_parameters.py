@@ -51,6 +51,9 @@ MULTITASK_PARAMETERS: dict[str, Param] = {
     "low_input": Param("str", "observed", help="what the high-fidelity head is fed", choices=_LOW_INPUTS),
     "low_dropout": Param("float", 0.3, help="probability of feeding the prediction instead of the measured value",
                          minimum=0.0, high=1.0, high_closed=True),
+    "short_run_noise": Param("float", None, help="std of one short run's value (task units, from replicate runs): "
+                             "weighs a measured short-run value by it", positive=True, nullable=True,
+                             none_help="estimate the weight from held-out long-run labels"),
     "validation_fraction": Param("float", 0.1, help="share of the rows held out for early stopping", minimum=0.0,
                                  high=1.0),
     "patience": Param("int", 50, help="epochs without a better validation loss before stopping", minimum=1,

@@ -20,7 +20,7 @@ import numpy as np
 from trajml.extrapolation.tables import TASKS, ExtrapolationTable, _atomic_csv, _fmt, check_task
 
 __all__ = ["read_property_csv", "table_from_csvs", "read_features", "merge_smiles", "read_prediction_csv",
-           "read_table_csv", "write_table_csv", "table_from_pipeline",
+           "read_table_csv", "read_candidates_csv", "write_table_csv", "table_from_pipeline",
            "PIPELINE_TARGETS"]
 
 #: Default pipeline columns of each task (``STAGE_ID.NUMBER [UNIT]`` of the cross-system table).
@@ -287,6 +287,43 @@ def read_table_csv(path: str | os.PathLike[str], *, require_labels: bool = False
     groups = tuple(r[cgroup] for r in rows) if cgroup is not None else ()
     return ExtrapolationTable(tuple(ids), graphs, kind, tuple(header[c] for c in feat_cols), feats, tasks,
                               arrays["low"], arrays["high"], groups)
+
+
+def read_candidates_csv(path: str | os.PathLike[str], tasks: Sequence[str], *, units: str | None = None,
+                        attachments: Sequence[str] | None = None) -> ExtrapolationTable:
+    """Screening candidates: a wide table (:func:`read_table_csv`) or a published ``id,smiles,value`` file.
+
+    A file without a header (or with exactly the header ``id,smiles,value``) is read as published:
+    its values are short-run values of the model's one task, in ``units`` (see
+    :func:`read_property_csv`); published candidate files often hold one placeholder value there,
+    which :func:`~trajml.extrapolation.tables.check_short_run_inputs` refuses.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+    tasks : sequence of str
+        The model's tasks; a published file needs exactly one.
+    units : str, optional
+        Unit of a published file's values (default: the task's own units).
+    attachments : pair of str, optional
+        Attachment markers other than ``*``, ``[*]`` and ``[Cu]``/``[Au]`` (published files).
+
+    Returns
+    -------
+    ExtrapolationTable
+    """
+    name = os.fspath(path)
+    header, _ = _read_rows(name, headerless=("id", "smiles", "value"))
+    if [h.lower() for h in header] != ["id", "smiles", "value"]:
+        return read_table_csv(name)
+    if len(tasks) != 1:
+        raise ValueError(f"Candidates file '{name}' is an 'id,smiles,value' file, whose value is the short run of one "
+                         f"task; the model has the tasks {list(tasks)}. Write a table with 'id,smiles,low:TASK' "
+                         f"columns instead.")
+    ids, smiles, values = read_property_csv(name, task=tasks[0], units=units, attachments=attachments)
+    return ExtrapolationTable(tuple(ids), tuple(smiles), "smiles", (), np.zeros((len(ids), 0)), (tasks[0],),
+                              values[:, None], np.full((len(ids), 1), np.nan))
 
 
 def write_table_csv(table: ExtrapolationTable, path: str, comment: str | None = None) -> None:

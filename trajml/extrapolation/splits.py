@@ -158,7 +158,10 @@ def read_polymernet(root: str | os.PathLike[str], prop: str, split: int = 0, *, 
         Property folder; its task and the unit of its values come from :data:`POLYMERNET_PROPERTIES`
         unless ``task`` and ``units`` are given.
     split : int
-        Validation fold: ``cv_{split}`` validates, the other ``cv_*`` files train, ``test.csv`` tests.
+        Validation fold: ``cv_{split}`` validates, the other ``cv_*`` files train, ``test.csv`` tests,
+        as in the authors' code, for both fidelities (a polymer with a long run keeps the role of its
+        long run, with its short-run value as the input of the long-run head). The short-run folder's
+        ``pred.csv`` (the screening candidates, with a placeholder value) is not read.
     high, low : str
         Fidelity folders of the long-run and the short-run labels (``low=None``: none).
     task, units : str, optional
@@ -181,9 +184,37 @@ def read_polymernet(root: str | os.PathLike[str], prop: str, split: int = 0, *, 
         raise ValueError(f"No fold file 'cv_{split}.csv' in '{hi_dir}' (folds found: {sorted(folds)}); the 'split' "
                          f"parameter names the validation fold.")
     test = os.path.join(hi_dir, "test.csv")
-    low_files = sorted(glob.glob(os.path.join(folder, low, "*.csv"))) if low else []
+    # not pred.csv: the screening candidates, with a placeholder value in every row, not short runs
+    low_dir = os.path.join(folder, low) if low else ""
+    low_files = sorted(p for p in glob.glob(os.path.join(low_dir, "*.csv"))
+                       if os.path.basename(p) != "pred.csv") if low else []
     if low and not low_files:
-        raise ValueError(f"No short-run files (*.csv) in '{os.path.join(folder, low)}'.")
-    return split_from_csvs({task: [folds[k] for k in sorted(folds) if k != split]},
-                           {task: low_files} if low_files else None, validation={task: folds[split]},
-                           test={task: test} if os.path.isfile(test) else None, units={task: units})
+        raise ValueError(f"No short-run files (*.csv other than pred.csv) in '{low_dir}'.")
+    out = split_from_csvs({task: [folds[k] for k in sorted(folds) if k != split]},
+                          {task: low_files} if low_files else None, validation={task: folds[split]},
+                          test={task: test} if os.path.isfile(test) else None, units={task: units})
+    if not low_files:
+        return out
+    # The authors' short-run split: cv_K validates and test.csv tests the low-fidelity head too. A
+    # polymer with only a short run moves with its short-run file; one with a long run keeps the role
+    # of its long run (and its short-run value, as the input fed to the long-run head).
+    held = {}
+    for role, name in (("validation", f"cv_{split}.csv"), ("test", "test.csv")):
+        path = os.path.join(low_dir, name)
+        held[role] = set(read_property_csv(path)[0]) if os.path.isfile(path) else set()
+    train = out.train
+    short_only = ~np.isfinite(train.high).any(axis=1)
+    moved = {r: np.flatnonzero(short_only & np.isin(np.array(train.ids, dtype=object), list(ids)))
+             for r, ids in held.items()}
+    keep = np.setdiff1d(np.arange(len(train)), np.concatenate(list(moved.values())))
+    return TableSplits(train.subset(keep), _joined(out.validation, train.subset(moved["validation"])),
+                       _joined(out.test, train.subset(moved["test"])))
+
+
+def _joined(a: ExtrapolationTable | None, b: ExtrapolationTable) -> ExtrapolationTable | None:
+    """The rows of ``a`` followed by those of ``b`` (same columns); ``a`` alone when ``b`` is empty."""
+    if len(b) == 0 or a is None:
+        return a if len(b) == 0 else b
+    return ExtrapolationTable(a.ids + b.ids, a.graphs + b.graphs, a.graph_kind, a.feature_names,
+                              np.concatenate([a.features, b.features]), a.tasks, np.concatenate([a.low, b.low]),
+                              np.concatenate([a.high, b.high]), a.groups + b.groups)

@@ -296,7 +296,7 @@ def kfold_indices(n: int, n_splits: int = 5, seed: int | None = 0,
     return out
 
 
-def check_short_run_inputs(table: ExtrapolationTable, source: str) -> None:
+def check_short_run_inputs(table: ExtrapolationTable, source: str, hint: str | None = None) -> None:
     """Refuse candidates whose measured short-run values of a task are one constant (a placeholder).
 
     A column filled with one value (0, -1, a copied number) would be fed to the long-run head as if
@@ -308,6 +308,8 @@ def check_short_run_inputs(table: ExtrapolationTable, source: str) -> None:
         The candidates, with their short-run columns (``low``).
     source : str
         The file the candidates came from (named in the message).
+    hint : str, optional
+        Another way out, in the caller's syntax, appended to the message (e.g. a command-line flag).
 
     Raises
     ------
@@ -319,4 +321,4 @@ def check_short_run_inputs(table: ExtrapolationTable, source: str) -> None:
         if v.size >= 2 and np.ptp(v) == 0.0:
             raise ValueError(f"Column 'low:{t}' of '{source}' is {v[0]:g} in all {v.size} rows that give it: a "
                              f"placeholder, not measured short runs. Leave the column empty (or drop it) to predict "
-                             f"from the graph alone.")
+                             f"from the graph alone{'' if hint is None else ', ' + hint}.")

@@ -8,6 +8,7 @@ standardisation and the training curves; :meth:`~MultitaskModel.predict` rebuild
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -117,11 +118,41 @@ class MultitaskModel(Results, StoredModel, own_file=True):
                 if self.residual and "slope" not in state:  # written before the affine map: slope 1, intercept 0
                     state.update(slope=torch.ones(len(self.tasks)), intercept=torch.zeros(len(self.tasks)))
                 state.setdefault("linear_only", torch.zeros(len(self.tasks), dtype=torch.bool))
+                state.setdefault("measured_weight", torch.ones(len(self.tasks)))  # written before the noise-aware step
                 net.load_state_dict(state)
                 net.eval()
                 nets.append(net)
             object.__setattr__(self, "_cached_nets", nets)
         return nets
+
+    @property
+    def measured_weight(self) -> np.ndarray:
+        """ndarray, shape (n_models, n_tasks): weight ``k`` of a measured short-run value against the low
+        head's prediction of it (the fed value is ``low + k (measured - low)``; 1 for models written
+        before the noise-aware step)."""
+        ones = np.ones(len(self.tasks), dtype=np.float32)
+        return np.array([self.parameters.get(f"m{k}.measured_weight", ones) for k in range(self.n_models)],
+                        dtype=np.float64)
+
+    def with_measured_weight(self, weight: float | np.ndarray) -> "MultitaskModel":
+        """A copy that weighs a measured short-run value by ``weight`` instead of the fitted weights.
+
+        Parameters
+        ----------
+        weight : float or ndarray, shape (n_tasks,) or (n_models, n_tasks)
+            In [0, 1]: 1 trusts the measured value fully, 0 ignores it (the prediction without it).
+
+        Returns
+        -------
+        MultitaskModel
+        """
+        w = np.broadcast_to(np.asarray(weight, dtype=np.float64), (self.n_models, len(self.tasks)))
+        if not (np.isfinite(w).all() and (w >= 0).all() and (w <= 1).all()):
+            raise ValueError(f"The 'weight' parameter of MultitaskModel.with_measured_weight must be in [0, 1]. "
+                             f"Got {weight!r} instead.")
+        params = {**self.parameters, **{f"m{k}.measured_weight": _ro(w[k], np.float32) for k in range(self.n_models)}}
+        return dataclasses.replace(self, parameters=params,
+                                   provenance={**self.provenance, "measured_weight_set": w.tolist()})
 
     def _low_observed(self, table: ExtrapolationTable) -> np.ndarray:
         low = np.full((len(table), len(self.tasks)), np.nan)

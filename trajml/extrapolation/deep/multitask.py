@@ -21,6 +21,10 @@ tens of noisy long runs from being fitted label by label.
 During training the measured value is replaced by the prediction with probability
 ``low_dropout``, so the high-fidelity head learns to use both. ``low_input="predicted"`` always
 uses the prediction.
+A single short run is noisy, so after training the measured value is weighed by its noise: each
+member feeds ``low + k · (measured − low)``, with the weight ``k`` in [0, 1] per task estimated on
+held-out rows (from the noise of replicate runs, ``short_run_noise``, or by least squares on the
+held-out long-run labels); ``k = 0`` is exactly the prediction without the measured value.
 
 Tasks (any subset, any label missing per row; see :mod:`trajml.extrapolation.tables`):
 log10 σ (σ in S/m), log10 D_Li, log10 D_anion, log10 D_polymer (D in Å²/ps), transference number.
@@ -111,6 +115,17 @@ class MultitaskExtrapolator(Estimator):
         low-fidelity head's prediction.
     low_dropout : float
         Probability, per training row and task, of feeding the prediction instead of the measured value.
+    short_run_noise : float or None
+        Noise-aware use of a measured short-run value: after training, each member feeds
+        ``low + k (measured - low)`` (``low`` the low-fidelity head's prediction), with a weight ``k``
+        in [0, 1] per task estimated on its held-out rows (the predefined validation set, or the
+        ``validation_fraction`` rows). Given, the std of one short run's value in task units (e.g.
+        from replicate runs of the same systems; the same for every task):
+        ``k = 1 - short_run_noise² / r²``, ``r²`` the low head's mean square residual there. None: ``k``
+        is the least-squares weight of the held-out long-run labels, so that feeding the measured
+        value is no worse there than not feeding it (``k = 0`` is exactly the prediction without it).
+        The weights are in the model's provenance (``measured_weight``); tasks with an infinite
+        ``correction_prior`` (the linear correction) keep weight 1.
     validation_fraction : float
         Share of the rows held out for early stopping, in [0, 1), drawn among all rows (short-run labels
         count: with few long runs, their handful of labels alone is a noisy stopping signal); the
@@ -145,7 +160,7 @@ class MultitaskExtrapolator(Estimator):
     def __init__(self, hidden: int = 64, n_layers: int = 3, epochs: int = 300, lr: float = 3e-3,
                  weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
                  heteroscedastic: bool = False, residual: bool = True, correction_prior: float | str = "auto",
-                 low_input: str = "observed", low_dropout: float = 0.3,
+                 low_input: str = "observed", low_dropout: float = 0.3, short_run_noise: float | None = None,
                  validation_fraction: float = 0.1, patience: int | None = 50, n_workers: int | None = 1,
                  seed: int = 0, device: str = "cpu",
                  progress: bool = False) -> None:
@@ -215,6 +230,8 @@ class MultitaskExtrapolator(Estimator):
 
         params: dict[str, np.ndarray] = {}
         train_curves, val_curves, best_epochs = [], [], []
+        weights: list[np.ndarray] = []
+        weight_source: list[str] = []
         for k in range(p["n_models"]):
             seed = p["seed"] + k
             with torch.random.fork_rng(devices=[]):
@@ -237,7 +254,15 @@ class MultitaskExtrapolator(Estimator):
             train_curves.append(curves[0])
             val_curves.append(curves[1])
             best_epochs.append(curves[2])
-            params.update({f"m{k}.{n}": _ro(v.detach().cpu().numpy(), np.float32) for n, v in curves[3].items()})
+            state = curves[3]
+            if p["low_input"] == "observed":
+                net.load_state_dict(state)
+                noise = None if p["short_run_noise"] is None else np.full(len(table.tasks), p["short_run_noise"]) / std
+                weight, how = _measured_weight(net, graphs, table.features, low_s, high_s, va if len(va) else tr, noise)
+                state["measured_weight"] = torch.as_tensor(weight, dtype=torch.float32)
+                weights.append(weight)
+                weight_source.append(how if len(va) else f"{how} (training rows: no held-out rows)")
+            params.update({f"m{k}.{n}": _ro(v.detach().cpu().numpy(), np.float32) for n, v in state.items()})
         width = p["epochs"]
         pad = lambda c: np.array([list(x) + [np.nan] * (width - len(x)) for x in c])  # noqa: E731
         self._model = MultitaskModel(
@@ -255,7 +280,9 @@ class MultitaskExtrapolator(Estimator):
                                                             for j, t in enumerate(table.tasks)},
                         "n_high_labels": {t: int(np.isfinite(rows.high[:, j]).sum())
                                           for j, t in enumerate(table.tasks)},
-                        **({"n_validation_rows": len(table) - n_train} if validation is not None else {})})
+                        **({"n_validation_rows": len(table) - n_train} if validation is not None else {}),
+                        **({"measured_weight": _weight_provenance(table.tasks, weights, weight_source)}
+                           if weights else {})})
         if validation is not None:
             self._model = self._calibrated(self._model, validation)
         return self
@@ -456,3 +483,67 @@ def multiprocessing_child() -> bool:
     import multiprocessing
 
     return multiprocessing.parent_process() is not None
+
+
+def _measured_weight(net: _Net, graphs: list[Data], features: np.ndarray, low: np.ndarray, high: np.ndarray,
+                    rows: np.ndarray, noise: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Per task, the weight ``k`` in [0, 1] of a measured short-run value against the low head's
+    prediction of it, estimated on ``rows`` (held out from training); standardised units throughout.
+
+    The fed value is ``low + k (measured - low)``: ``k = 0`` is the prediction without the measured
+    value, ``k = 1`` trusts it fully. With the noise std of one short run (``noise``, from replicate
+    runs), ``k = 1 - noise² / r²``, the share of the low head's mean square residual ``r²`` on
+    ``rows`` that is not run noise (the shrinkage of a noisy measurement towards a prior whose error
+    is the rest). Without it, ``k`` is the least-squares weight of the long-run labels of ``rows``:
+    the prediction is close to linear in ``k``, ``p(k) ≈ p(0) + k (p(1) - p(0))``, so
+    ``k = Σ d e / Σ d²`` with ``d = p(1) - p(0)`` and ``e = label - p(0)``, clipped to [0, 1]. The
+    covariance of the high residual with the short run's own residual carries how much of that
+    residual is chemistry (which the long run shares) rather than noise (which it does not).
+    Tasks with fewer than 3 usable rows, and linear-only tasks (infinite correction prior: their
+    least-squares slope already shrinks a noisy short run), keep ``k = 1``.
+
+    Returns
+    -------
+    weight : ndarray, shape (n_tasks,)
+    source : str
+        ``'replicate noise'`` or ``'long-run labels'``.
+    """
+    n_tasks = low.shape[1]
+    rows = np.asarray(rows)
+    weight = np.ones(n_tasks)
+    if len(rows) == 0:
+        return weight, "none"
+    net.eval()
+    lo = torch.as_tensor(low[rows], dtype=torch.float32)
+    measured = torch.isfinite(lo)
+    b = Batch.from_data_list([graphs[i] for i in rows])
+    x = torch.as_tensor(features[rows], dtype=torch.float32)
+    saved = net.measured_weight.clone()
+    out = []
+    with torch.no_grad():
+        for k in (0.0, 1.0):
+            net.measured_weight.fill_(k)
+            low_pred, _, hi, _, _ = net(b, x, lo, measured)
+            out.append(hi.double().numpy())
+        net.measured_weight.copy_(saved)
+    p0, p1, low_pred = out[0], out[1], low_pred.double().numpy()
+    for j in range(n_tasks):
+        has = np.isfinite(low[rows, j])
+        if bool(net.linear_only[j]):  # the least-squares line already shrinks a noisy short run (its slope)
+            continue
+        if noise is not None:
+            r2 = np.mean((low[rows, j][has] - low_pred[has, j]) ** 2) if has.sum() >= 3 else math.nan
+            if math.isfinite(r2) and r2 > 0:
+                weight[j] = float(np.clip(1.0 - noise[j] ** 2 / r2, 0.0, 1.0))
+            continue
+        ok = has & np.isfinite(high[rows, j])
+        d, e = p1[ok, j] - p0[ok, j], high[rows, j][ok] - p0[ok, j]
+        if ok.sum() >= 3 and np.sum(d * d) > 0:
+            weight[j] = float(np.clip(np.sum(d * e) / np.sum(d * d), 0.0, 1.0))
+    return weight, "replicate noise" if noise is not None else "long-run labels"
+
+
+def _weight_provenance(tasks: tuple[str, ...], weights: list[np.ndarray], source: list[str]) -> dict[str, Any]:
+    w = np.array(weights)
+    return {"per_member": {t: [float(v) for v in w[:, j]] for j, t in enumerate(tasks)},
+            "mean": {t: float(w[:, j].mean()) for j, t in enumerate(tasks)}, "estimated_from": source}

@@ -74,6 +74,10 @@ class _Net(torch.nn.Module):
         self.intercept = torch.nn.Parameter(torch.zeros(n_tasks)) if residual else None
         # tasks whose prior is infinite: no correction and no blend, just slope · fed + intercept
         self.register_buffer("linear_only", torch.zeros(n_tasks, dtype=torch.bool))
+        # Weight k of a measured short-run value against the low head's prediction of it (the fed value
+        # is low + k (measured - low)); 1 in training, estimated from held-out rows after it (the
+        # estimator's noise-aware step). k = 0 feeds exactly what a row without a measured value gets.
+        self.register_buffer("measured_weight", torch.ones(n_tasks))
         if residual:
             torch.nn.init.zeros_(self.high_head[-1].weight)
             torch.nn.init.zeros_(self.high_head[-1].bias)
@@ -100,13 +104,14 @@ class _Net(torch.nn.Module):
         z = self.embedding(batch, features)
         low, low_lv = self._split(self.low_head(z))
         measured = torch.isfinite(low_in)  # NaN where no short run may be fed
-        fed = torch.where(use_low & measured, torch.nan_to_num(low_in), low)
+        shrunk = low + self.measured_weight * (torch.nan_to_num(low_in) - low)
+        fed = torch.where(use_low & measured, shrunk, low)
         head, high_lv = self._split(self.high_head(torch.cat([z, fed], dim=1)))
         high = head
         if self.blend_logit is not None:  # residual: the head learns a correction, not the value itself
             w = torch.sigmoid(self.blend_logit)
             high = head + self.slope * (w * fed + (1.0 - w) * low) + self.intercept
             # linear-only tasks: the measured value even where training drops it out of the head's input
-            fed_lin = torch.where(measured, torch.nan_to_num(low_in), low)
+            fed_lin = torch.where(measured, shrunk, low)
             high = torch.where(self.linear_only, self.slope * fed_lin + self.intercept, high)
         return low, low_lv, high, high_lv, head
