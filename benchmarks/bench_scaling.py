@@ -56,10 +56,11 @@ frames² for kinisi, whose MSD loops over every lag) exceeds ``--timeout``, wher
 predicted the same way exceeds ``--max-memory``, or where it already timed out at a smaller point.
 
 Outputs: ``--out`` (JSON: configuration, machine load, every measurement, skips, the agreement
-check, the ratios at the largest point) and ``--figure`` (log-log wall time and peak memory against
-beads × frames, one column per analysis). The agreement check (``--check``, a point without replayed
-frames) compares each peer's numbers with trajml's on the same input: g(r) max |Δg|, the MSD's max
-relative difference, D and σ relative differences, neighbour-graph edge counts and distance sums.
+check, the ratios at the largest point) and ``--figure`` (log-log wall time, CPU time and peak memory
+against beads × frames, one column per analysis; on a loaded machine CPU time is the steadier one).
+The agreement check (``--check``, a point without replayed frames) compares each peer's numbers with
+trajml's on the same input: g(r) max |Δg|, the MSD's max relative difference, D and σ relative
+differences, neighbour-graph edge counts and distance sums.
 Threads: numba, freud and cKDTree use every core (2 here); MDAnalysis and kinisi are serial apart
 from NumPy's BLAS.
 """
@@ -697,7 +698,7 @@ def figure(results: dict[str, Any], path: str, timeout: float) -> None:
     analyses = [a for a in ANALYSES if a in results["analyses"]]
     frames_all = sorted({pt["n_frames"] for a in analyses for pt in results["analyses"][a]["points"]})
     marker = {f: MARKERS[i % len(MARKERS)] for i, f in enumerate(frames_all)}
-    fig, axes = plt.subplots(2, len(analyses), figsize=(4.2 * len(analyses), 7.6), squeeze=False)
+    fig, axes = plt.subplots(3, len(analyses), figsize=(4.2 * len(analyses), 10.5), squeeze=False)
     for col, a in enumerate(analyses):
         pts = results["analyses"][a]["points"]
         for label, lib, _, _ in METHODS[a]:
@@ -705,17 +706,18 @@ def figure(results: dict[str, Any], path: str, timeout: float) -> None:
                       if label in pt["rows"]]
             ok = [(x, f, r) for x, f, r in series if r["status"] == "ok"]
             timed_out = [x for x, _, r in series if r["status"] == "timeout"]
-            for row, key, scale in ((0, "wall_s", 1.0), (1, "peak_rss_bytes", 2 ** -20)):
+            for row, key, scale in ((0, "wall_s", 1.0), (1, "cpu_s", 1.0), (2, "peak_rss_bytes", 2 ** -20)):
                 ax = axes[row, col]
                 if ok:
                     xs = [x for x, _, _ in ok]
-                    ys = [r[key]["median" if key == "wall_s" else "max"] * scale for _, _, r in ok]
+                    ys = [r[key]["max" if key == "peak_rss_bytes" else "median"] * scale for _, _, r in ok]
                     ax.plot(xs, ys, "-", color=COLOURS[lib], lw=1.2, alpha=0.7)
                     for x, y, (_, f, _) in zip(xs, ys, ok):
                         ax.plot(x, y, marker[f], color=COLOURS[lib], ms=6, mfc="white" if lib != "trajml" else None)
                 if row == 0 and timed_out:
                     ax.plot(timed_out, [timeout] * len(timed_out), "x", color=COLOURS[lib], ms=8, mew=2)
-        for row, ylabel in ((0, "wall time of the analysis (s)"), (1, "peak resident memory (MiB)")):
+        for row, ylabel in ((0, "wall time of the analysis (s)"), (1, "CPU time of the analysis (s)"),
+                            (2, "peak resident memory (MiB)")):
             ax = axes[row, col]
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -737,7 +739,7 @@ def figure(results: dict[str, Any], path: str, timeout: float) -> None:
     fig.suptitle(f"trajml scaling on tiled copies of its CG sample: trajml (black, filled) and peers (open); "
                  f"{results['environment']['cpu_count']} cores, load {load['start'][0]:.1f} to {load['end'][0]:.1f}; "
                  f"medians of {results['config']['repeats']}", fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
@@ -812,6 +814,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for row in p["rows"].values():
                 for key in ("g", "msd", "charge_msd_per_ion"):
                     row.get("result", {}).pop(key, None)
+        if args.out:  # what is done so far survives an interrupted run
+            with open(args.out, "w") as fh:
+                json.dump({**results, "partial": True}, fh, indent=1)
     results["total_s"] = time.perf_counter() - t_start
     results["machine_load"] = {"start": load_start, "end": os.getloadavg()}
     report(results)
