@@ -22,20 +22,9 @@ import numba
 import numpy as np
 
 from ._validation import _check_boxes, _check_ids, _check_length, _check_positions, _num, _widths
+from .counts import _insertion_sort
 
 __all__ = ["shell_groups"]
-
-
-@numba.njit(nogil=True, cache=True)
-def _sort_small(keys: np.ndarray, n: int) -> None:
-    """Sort ``keys[:n]`` in place (insertion sort: a shell holds a handful of groups)."""
-    for q in range(1, n):
-        key = keys[q]
-        p = q - 1
-        while p >= 0 and keys[p] > key:
-            keys[p + 1] = keys[p]
-            p -= 1
-        keys[p + 1] = key
 
 
 @numba.njit(nogil=True, cache=True)
@@ -132,7 +121,7 @@ def _shell_groups_kernel(
                     seen[g] = row
                     found[n_found] = g
                     n_found += 1
-            _sort_small(found, n_found)
+            _insertion_sort(found, n_found)  # a shell holds a handful of groups
             if n_keys + n_found > keys.shape[0]:
                 grown = np.empty(2 * keys.shape[0] + n_found, dtype=np.int64)
                 grown[:n_keys] = keys[:n_keys]
