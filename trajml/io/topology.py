@@ -100,7 +100,24 @@ class AtomTable:
 
 
 def _molecule_ids(atoms: Any) -> np.ndarray:
-    """Bonded fragments when the topology has bonds, else residue indices (0-based, int64)."""
-    has_bonds = hasattr(atoms, "bonds") and len(atoms.bonds) > 0
-    ids = atoms.fragindices if has_bonds else atoms.resindices
-    return np.asarray(ids, dtype=np.int64)
+    """Bonded fragments when the topology has bonds, else residue indices (0-based, int64).
+
+    Fragments are the connected components of the bond graph, numbered in the order of their first
+    atom: MDAnalysis' ``fragindices``, which builds them in Python (0.24 s at 51 200 atoms, against
+    0.02 s for the sparse-graph labelling; every ``open_source`` pays it).
+    """
+    try:
+        pairs = np.asarray(atoms.universe.bonds.indices, dtype=np.int64).reshape(-1, 2)
+    except AttributeError:  # no bonds in the topology (MDAnalysis' NoDataError)
+        pairs = np.empty((0, 2), dtype=np.int64)
+    if len(pairs) == 0:
+        return np.asarray(atoms.resindices, dtype=np.int64)
+    if len(atoms) != len(atoms.universe.atoms):  # a sub-group: MDAnalysis' own per-atom lookup
+        return np.asarray(atoms.fragindices, dtype=np.int64)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(atoms)
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    # undirected labelling visits atoms in index order: component k is the k-th by its first atom
+    return np.asarray(connected_components(graph, directed=False)[1], dtype=np.int64)
