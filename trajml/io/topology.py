@@ -95,11 +95,11 @@ class AtomTable:
             charges=attr("charges", None, np.float64),
             masses=attr("masses", None, np.float64),
             resindices=np.asarray(atoms.resindices, dtype=np.int64),
-            molecules=_molecule_ids(atoms),
+            molecules=_molecule_ids(universe),
         )
 
 
-def _molecule_ids(atoms: Any) -> np.ndarray:
+def _molecule_ids(universe: Any) -> np.ndarray:
     """Bonded fragments when the topology has bonds, else residue indices (0-based, int64).
 
     Fragments are the connected components of the bond graph, numbered in the order of their first
@@ -107,17 +107,15 @@ def _molecule_ids(atoms: Any) -> np.ndarray:
     0.02 s for the sparse-graph labelling; every ``open_source`` pays it).
     """
     try:
-        pairs = np.asarray(atoms.universe.bonds.indices, dtype=np.int64).reshape(-1, 2)
+        pairs = np.asarray(universe.bonds.indices, dtype=np.int64).reshape(-1, 2)
     except AttributeError:  # no bonds in the topology (MDAnalysis' NoDataError)
         pairs = np.empty((0, 2), dtype=np.int64)
     if len(pairs) == 0:
-        return np.asarray(atoms.resindices, dtype=np.int64)
-    if len(atoms) != len(atoms.universe.atoms):  # a sub-group: MDAnalysis' own per-atom lookup
-        return np.asarray(atoms.fragindices, dtype=np.int64)
+        return np.asarray(universe.atoms.resindices, dtype=np.int64)
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    n = len(atoms)
+    n = len(universe.atoms)
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     # undirected labelling visits atoms in index order: component k is the k-th by its first atom
     return np.asarray(connected_components(graph, directed=False)[1], dtype=np.int64)
