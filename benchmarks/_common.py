@@ -506,6 +506,31 @@ def environment(packages: Iterable[str] = ("numpy", "MDAnalysis", "mdtraj", "das
             "memory_bytes": mem, "versions": versions}
 
 
+def write_results(path: str | None, results: Mapping[str, Any]) -> None:
+    """Write a benchmark's results as JSON (arrays as lists), when ``path`` (``--out``) is given."""
+    if not path:
+        return
+    with open(path, "w") as fh:
+        json.dump(results, fh, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    print(f"results written to {path}")
+
+
+def trajml_graph_pass(top: str, traj: str, r_max: float, max_neighbors: int, chunk_size: int,
+                      stop: int | None) -> dict[str, Any]:
+    """Open the files and build trajml's k-NN graphs of every frame up to ``stop``: seconds, frames, edges."""
+    from trajml.features import NeighborGraphs
+    from trajml.io import open_source
+
+    t0 = time.perf_counter()
+    src = open_source(top, traj)
+    edges = frames = 0
+    for g in NeighborGraphs(r_max=r_max, max_neighbors=max_neighbors).iter_graphs(src, chunk_size=chunk_size,
+                                                                                  stop=stop):
+        edges += int(g.offsets[-1])
+        frames += g.n_frames
+    return {"seconds": time.perf_counter() - t0, "frames": frames, "edges": edges}
+
+
 def fmt_bytes(n: float | None) -> str:
     """Human-readable size (MiB below 1 GiB, else GiB)."""
     if n is None:

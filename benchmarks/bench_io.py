@@ -34,7 +34,6 @@ What it does
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -394,10 +393,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     results["total_s"] = time.perf_counter() - t_start
     print(f"\ntotal {results['total_s']:.0f} s;  command: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 

@@ -34,7 +34,6 @@ edge counts of every method. Reports the load average before and after.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -155,21 +154,10 @@ def kernel_methods(pos: np.ndarray, boxes: np.ndarray, args: argparse.Namespace)
 
 
 def reading_methods(top: str, traj: str, args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
-    from trajml.features import NeighborGraphs
-    from trajml.io import open_source
-
     m, r_max, n_frames = args.neighbors, args.r_max, args.frames
 
     def trajml_graphs() -> dict[str, Any]:
-        t0 = time.perf_counter()
-        src = open_source(top, traj)
-        edges = 0
-        frames = 0
-        for g in NeighborGraphs(r_max=r_max, max_neighbors=m).iter_graphs(src, chunk_size=args.chunk_size,
-                                                                          stop=n_frames):
-            edges += int(g.offsets[-1])
-            frames += g.n_frames
-        return {"seconds": time.perf_counter() - t0, "frames": frames, "edges": edges}
+        return _common.trajml_graph_pass(top, traj, r_max, m, args.chunk_size, n_frames)
 
     def ckdtree_loop() -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -312,10 +300,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["load_average"] = {"before": list(load_before), "after": list(os.getloadavg())}
     print(f"\nload average after: {results['load_average']['after']}")
     print(f"command: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 

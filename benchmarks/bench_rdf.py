@@ -36,7 +36,6 @@ Reading is part of every timing (each library reads the file its own way);
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -203,21 +202,10 @@ def graph_methods(top: str, traj: str, n_frames: int, args: argparse.Namespace) 
     mda, _, _ = _quiet()
     from scipy.spatial import cKDTree
 
-    from trajml.features import NeighborGraphs
-    from trajml.io import open_source
-
     m, r_max = args.neighbors, args.graph_r_max
 
     def trajml_graphs() -> dict[str, Any]:
-        t0 = time.perf_counter()
-        src = open_source(top, traj)
-        edges = 0
-        frames = 0
-        for g in NeighborGraphs(r_max=r_max, max_neighbors=m).iter_graphs(src, chunk_size=args.chunk_size,
-                                                                          stop=n_frames):
-            edges += int(g.offsets[-1])
-            frames += g.n_frames
-        return {"seconds": time.perf_counter() - t0, "frames": frames, "edges": edges}
+        return _common.trajml_graph_pass(top, traj, r_max, m, args.chunk_size, n_frames)
 
     def ckdtree_loop() -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -342,10 +330,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.mem_frames and "memory" not in args.skip:
         results["memory"] = bench_memory(top, traj, args)
     print(f"\ncommand: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 
