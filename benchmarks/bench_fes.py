@@ -199,10 +199,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.part in ("all", "gp"):  # the GP part's results sit at the top level, as before
         results.update(header, **run_gp(args, command))
     print(f"\ncommand: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1)
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 

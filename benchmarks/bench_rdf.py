@@ -47,12 +47,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common  # noqa: E402
-from _common import format_table, summarise, time_interleaved  # noqa: E402
+from _common import CG_DENSITY, format_table, summarise, time_interleaved  # noqa: E402
 
 N_BINS = 100
-#: Bead density of trajml's coarse-grained SPE model (0.85 sigma^-3 with sigma = 5 Å), beads/Å³.
-CG_DENSITY = 0.0068
-
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -213,10 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report(results)
     print(f"\ntotal {results['total_s']:.0f} s; load {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end")
     print(f"command: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1)
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     if args.figure:
         figure(results, args.figure, args.timeout)
         print(f"figure written to {args.figure}")
