@@ -23,6 +23,21 @@ def replay_index(n_frames: int, n_sample: int) -> np.ndarray:
     return np.where(k < n_sample, k, period - k)
 
 
+def nojump(wrapped: np.ndarray, box: float | np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
+    """(T, N, 3) float64 positions, Å, unwrapped in time (no step longer than half the orthorhombic ``box``).
+
+    Frame 0 is ``first`` when given (e.g. the molecules made whole), else ``wrapped[0]``; each later
+    frame adds the minimum-image steps of ``wrapped`` to it.
+    """
+    x = np.array(wrapped, dtype=np.float64)
+    step = np.diff(x, axis=0)
+    step -= box * np.round(step / box)
+    if first is not None:
+        x[0] = first
+    x[1:] = x[0] + np.cumsum(step, axis=0)
+    return x
+
+
 def unwrapped_sample() -> dict[str, Any]:
     """The bundled sample unwrapped: no-jump in time, molecules whole in frame 0 (Å, ps)."""
     with warnings.catch_warnings():
@@ -46,9 +61,7 @@ def unwrapped_sample() -> dict[str, Any]:
     longest = np.max(np.linalg.norm(whole0[bonds[:, 0]] - whole0[bonds[:, 1]], axis=1))
     if longest > box / 4:
         raise RuntimeError(f"Could not make the sample's molecules whole (a bond of {longest:.1f} Å remains).")
-    step = np.diff(wrapped, axis=0)
-    step -= box * np.round(step / box)
-    unwrapped = whole0 + np.concatenate([np.zeros((1,) + whole0.shape), np.cumsum(step, axis=0)])
+    unwrapped = nojump(wrapped, box, first=whole0)
     atoms = u.atoms
     return {"positions": unwrapped, "box": box, "dt": float(u.trajectory.dt), "n_atoms": len(atoms),
             "names": atoms.names, "types": atoms.types, "resnames": atoms.resnames, "resids": atoms.resids,

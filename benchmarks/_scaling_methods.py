@@ -11,6 +11,7 @@ import warnings
 from typing import Any, Callable
 
 import numpy as np
+from _scaling_inputs import nojump
 
 ANALYSES = ("rdf", "msd", "conductivity", "graphs")
 PEERS = ("mdanalysis", "freud", "kinisi", "ckdtree")
@@ -55,15 +56,6 @@ def _ols_d(lag: np.ndarray, msd: np.ndarray, window: list[float]) -> float:
     """D in Å²/ps: slope / 6 of the least-squares line through the MSD over the window (ends included)."""
     w = (lag >= window[0] - 1e-9) & (lag <= window[1] + 1e-9)
     return float(np.polyfit(lag[w], msd[w], 1)[0] / 6.0)
-
-
-def _nojump(frames: list[np.ndarray], box: np.ndarray) -> np.ndarray:
-    """(T, N, 3) unwrapped positions from wrapped frames in an orthorhombic box."""
-    x = np.stack(frames).astype(np.float64)
-    step = np.diff(x, axis=0)
-    step -= box * np.round(step / box)
-    x[1:] = x[0] + np.cumsum(step, axis=0)
-    return x
 
 
 def rdf_trajml(p: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +118,7 @@ def msd_freud(p: dict[str, Any]) -> dict[str, Any]:
     u = _universe(p)
     ag = u.select_atoms(p["msd_select"])
     frames = [ag.positions.copy() for _ in u.trajectory]
-    x = _nojump(frames, u.dimensions[:3].astype(np.float64))
+    x = nojump(np.stack(frames), u.dimensions[:3].astype(np.float64))
     msd = np.asarray(freud.msd.MSD(mode="window").compute(x).msd)
     lag = np.arange(len(msd)) * u.trajectory.dt
     return {"frames": len(frames), "particles": len(ag), "msd": msd, "D_A2_ps": _ols_d(lag, msd, p["fit_window"])}
