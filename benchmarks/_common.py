@@ -530,6 +530,14 @@ def environment(packages: Iterable[str] = ("numpy", "MDAnalysis", "mdtraj", "das
             "memory_bytes": mem, "versions": versions}
 
 
+def command_line(script: str, argv: Sequence[str] | None) -> str:
+    """How a benchmark was run, for its results: ``python benchmarks/SCRIPT`` and its arguments.
+
+    ``argv`` is what ``main`` was given (None: the process's own arguments).
+    """
+    return f"python benchmarks/{script} " + " ".join(sys.argv[1:] if argv is None else argv)
+
+
 def write_results(path: str | None, results: Mapping[str, Any]) -> None:
     """Write a benchmark's results as JSON (arrays as lists), when ``path`` (``--out``) is given."""
     if not path:

@@ -183,7 +183,7 @@ def run_nn_calibration(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_fes.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_fes.py", argv)
     env = _common.environment(("numpy", "scipy", "sklearn", "trajml"))
     print(f"bench_fes: sizes {args.sizes}, {args.repeats} repeat(s), {env['cpu_count']} CPUs, " +
           ", ".join(f"{k} {v}" for k, v in env["versions"].items()))

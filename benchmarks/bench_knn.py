@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
-    command = "python benchmarks/bench_knn.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_knn.py", argv)
     command = command.replace(args.workdir, "W")  # the cache folder is local to the machine
     env = _common.environment(("numpy", "numba", "scipy", "MDAnalysis", "trajml"))
     import numba

@@ -115,7 +115,7 @@ def bench_selection(name: str, sel: str, top: str, traj: str, args: argparse.Nam
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_msd.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_msd.py", argv)
     env = _common.environment(("numpy", "scipy", "numba", "MDAnalysis", "tidynamics", "trajml"))
     print(f"bench_msd: {args.atoms} beads, {args.frames} frames, {env['cpu_count']} CPUs, " +
           ", ".join(f"{k} {v}" for k, v in env["versions"].items()))

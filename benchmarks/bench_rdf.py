@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
-    command = "python benchmarks/bench_rdf.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_rdf.py", argv)
     env = _common.environment(("numpy", "numba", "scipy", "MDAnalysis", "mdtraj", "freud", "trajml"))
     _, _, freud = _quiet()
     if args.threads:

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     import _common
 
-    command = "python benchmarks/bench_scaling.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_scaling.py", argv)
     env = _common.environment(("numpy", "scipy", "numba", "MDAnalysis", "freud", "kinisi", "trajml"))
     load_start = os.getloadavg()
     print(f"bench_scaling: {env['cpu_count']} CPUs, load {load_start[0]:.2f}; " +

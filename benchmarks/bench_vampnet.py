@@ -460,7 +460,7 @@ PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"mlp": bench
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_vampnet.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_vampnet.py", argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env = _common.environment(("numpy", "scipy", "torch", "deeptime", "trajml"))
