@@ -11,7 +11,10 @@ What is here
   Li+ and TFSI- beads) moving as Rouse chains and Brownian ions, wrapped in a
   cubic periodic box and written frame by frame with ``MDAnalysis.Writer``
   (XTC and/or DCD), with a PSF topology that MDAnalysis and mdtraj both read.
-  Files are cached in a work folder and reused.
+  Files are cached in a work folder and reused. :data:`CG_DENSITY` is the bead
+  density of trajml's own CG model.
+- :func:`sample_systems`: copies of the bundled sample in ``sims/sys*`` folders,
+  the input of the pipeline benchmarks.
 - :func:`time_interleaved`, :func:`summarise`: medians over repeats, with the
   methods interleaved inside each repeat so slow drifts of a shared, noisy
   machine hit every method alike.
@@ -19,7 +22,8 @@ What is here
   interpreter and read its peak resident memory (``VmHWM``).
 - :class:`AllAtomSum`: a featurizer that touches every coordinate of every frame
   (sum of positions), for read-throughput runs through ``trajml.parallel.run``.
-- :func:`environment`, :func:`format_table`: provenance and plain-text tables.
+- :func:`environment`, :func:`format_table`, :func:`write_results`: provenance,
+  plain-text tables and the ``--out`` JSON.
 """
 
 from __future__ import annotations
@@ -42,10 +46,12 @@ import numpy as np
 from trajml.features.base import Featurizer
 
 __all__ = [
+    "CG_DENSITY",
     "SPELayout",
     "spe_layout",
     "write_psf",
     "box_length_for",
+    "sample_systems",
     "generate_spe_trajectory",
     "time_interleaved",
     "summarise",
@@ -64,6 +70,8 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 # Synthetic SPE system
 # ----------------------------------------------------------------------------------------------
 
+#: Bead density of trajml's coarse-grained SPE model (0.85 sigma^-3 with sigma = 5 Å), beads/Å³.
+CG_DENSITY = 0.0068
 #: Bead parameters: (residue name, atom name, type, mass in amu, charge in e).
 EO_BEAD = ("PEO", "EO", "EO", 44.053, 0.0)
 LI_BEAD = ("LI", "LI", "Li", 6.941, 1.0)
@@ -163,6 +171,22 @@ def write_psf(path: str, layout: SPELayout, title: str = "synthetic CG PEO/LiTFS
         lines += ["", f"{0:10d} !{section}", ""]
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+def sample_systems(folder: str | os.PathLike, n: int, digits: int = 1) -> None:
+    """Copies of the bundled CG sample, ``system.psf`` and ``traj.xtc``, in ``folder/sims/sys0`` … ``sys{n-1}``.
+
+    ``digits`` zero-pads the number (2: ``sys00``); a pipeline reads them with ``glob: sims/sys*``.
+    """
+    import shutil
+
+    from trajml.data import sample_topology, sample_trajectory
+
+    for k in range(n):
+        d = os.path.join(folder, "sims", f"sys{k:0{digits}d}")
+        os.makedirs(d, exist_ok=True)
+        shutil.copyfile(sample_topology(), os.path.join(d, "system.psf"))
+        shutil.copyfile(sample_trajectory(), os.path.join(d, "traj.xtc"))
 
 
 def box_length_for(n_atoms: int, density: float = 0.058) -> float:
@@ -504,6 +528,14 @@ def environment(packages: Iterable[str] = ("numpy", "MDAnalysis", "mdtraj", "das
             "processor": platform.processor(), "cpu_count": os.cpu_count(),
             "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "memory_bytes": mem, "versions": versions}
+
+
+def command_line(script: str, argv: Sequence[str] | None) -> str:
+    """How a benchmark was run, for its results: ``python benchmarks/SCRIPT`` and its arguments.
+
+    ``argv`` is what ``main`` was given (None: the process's own arguments).
+    """
+    return f"python benchmarks/{script} " + " ".join(sys.argv[1:] if argv is None else argv)
 
 
 def write_results(path: str | None, results: Mapping[str, Any]) -> None:

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import environment, format_table  # noqa: E402
+from _common import environment, format_table, sample_systems  # noqa: E402
 
 STAGES = """\
 stages:
@@ -46,13 +46,7 @@ stages:
 
 def make_batch(folder: Path, n_systems: int) -> Path:
     """Copies of the bundled sample in ``folder/sims/sys*`` and a pipeline over them."""
-    from trajml.data import sample_topology, sample_trajectory
-
-    for k in range(n_systems):
-        d = folder / "sims" / f"sys{k}"
-        d.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(sample_topology(), d / "system.psf")
-        shutil.copyfile(sample_trajectory(), d / "traj.xtc")
+    sample_systems(folder, n_systems)
     path = folder / "pipeline.yaml"
     path.write_text("version: 1\nname: faults\ninputs:\n  - glob: sims/sys*\n"
                     "    metadata: {temperature: 300.0, charges: {Li: 1.0, TFSI: -1.0}}\n" + STAGES)

@@ -183,7 +183,7 @@ def run_nn_calibration(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_fes.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_fes.py", argv)
     env = _common.environment(("numpy", "scipy", "sklearn", "trajml"))
     print(f"bench_fes: sizes {args.sizes}, {args.repeats} repeat(s), {env['cpu_count']} CPUs, " +
           ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
@@ -199,10 +199,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.part in ("all", "gp"):  # the GP part's results sit at the top level, as before
         results.update(header, **run_gp(args, command))
     print(f"\ncommand: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1)
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 

@@ -352,7 +352,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_io.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_io.py", argv)
     t_start = time.perf_counter()
     env = _common.environment()
     print(f"bench_io: {args.atoms} atoms, {args.frames} frames, {args.repeats} repeats, chunk_size={args.chunk_size}, "

@@ -45,10 +45,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common  # noqa: E402
-from _common import format_table, summarise  # noqa: E402
-
-#: Bead density of trajml's coarse-grained SPE model (0.85 sigma^-3 with sigma = 5 Å), beads/Å³.
-CG_DENSITY = 0.0068
+from _common import CG_DENSITY, format_table, summarise  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -107,12 +104,12 @@ def kernel_methods(pos: np.ndarray, boxes: np.ndarray, args: argparse.Namespace)
     ids = np.arange(n, dtype=np.int64)
     lengths = [np.diag(b).astype(np.float64) for b in boxes]
 
-    def trajml_csr() -> dict[str, Any]:
+    def trajml_csr(device: str = "cpu") -> dict[str, Any]:
         t0 = time.perf_counter()
         edges = 0
         for c0 in range(0, n_frames, args.chunk_size):
             sl = slice(c0, c0 + args.chunk_size)
-            off, _, _, _ = knn_neighbors_csr(pos[sl], pos[sl], boxes[sl], r_max, ids, ids, m)
+            off, _, _, _ = knn_neighbors_csr(pos[sl], pos[sl], boxes[sl], r_max, ids, ids, m, device=device)
             edges += int(off[-1])
         return {"seconds": time.perf_counter() - t0, "frames": n_frames, "edges": edges}
 
@@ -137,19 +134,10 @@ def kernel_methods(pos: np.ndarray, boxes: np.ndarray, args: argparse.Namespace)
             edges += int(np.count_nonzero(np.isfinite(d[:, 1:])))  # column 0 is the bead itself
         return {"seconds": time.perf_counter() - t0, "frames": n_frames, "edges": edges}
 
-    def trajml_cuda() -> dict[str, Any]:
-        t0 = time.perf_counter()
-        edges = 0
-        for c0 in range(0, n_frames, args.chunk_size):
-            sl = slice(c0, c0 + args.chunk_size)
-            off, _, _, _ = knn_neighbors_csr(pos[sl], pos[sl], boxes[sl], r_max, ids, ids, m, device="cuda")
-            edges += int(off[-1])
-        return {"seconds": time.perf_counter() - t0, "frames": n_frames, "edges": edges}
-
     methods = {"trajml knn_neighbors_csr": trajml_csr, "trajml knn_neighbors": trajml_rows,
                f"cKDTree loop (workers={args.workers})": ckdtree_loop}
     if args.cuda:
-        methods["trajml knn_neighbors_csr (cuda)"] = trajml_cuda
+        methods["trajml knn_neighbors_csr (cuda)"] = lambda: trajml_csr("cuda")
     return methods
 
 
@@ -266,7 +254,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
-    command = "python benchmarks/bench_knn.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_knn.py", argv)
     command = command.replace(args.workdir, "W")  # the cache folder is local to the machine
     env = _common.environment(("numpy", "numba", "scipy", "MDAnalysis", "trajml"))
     import numba

@@ -24,7 +24,6 @@ difference of the MSD from trajml serial (lags ≥ 1).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -33,9 +32,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common  # noqa: E402
-from _common import fmt_bytes, format_table  # noqa: E402
-
-CG_DENSITY = 0.0068
+from _common import CG_DENSITY, fmt_bytes, format_table  # noqa: E402
 
 CHILD = r'''
 import time, warnings
@@ -118,7 +115,7 @@ def bench_selection(name: str, sel: str, top: str, traj: str, args: argparse.Nam
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_msd.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_msd.py", argv)
     env = _common.environment(("numpy", "scipy", "numba", "MDAnalysis", "tidynamics", "trajml"))
     print(f"bench_msd: {args.atoms} beads, {args.frames} frames, {env['cpu_count']} CPUs, " +
           ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
@@ -133,10 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.skip_all_beads:
         results["all"] = bench_selection("all beads", "all", top, traj, args)
     print(f"\ncommand: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1)
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 

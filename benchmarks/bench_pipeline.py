@@ -41,6 +41,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import sample_systems  # noqa: E402
+
 STAGES = """stages:
   - {{stage: info, stop: {f}}}
   - {{stage: rdf, id: rdf_li_o, select_a: name Li, select_b: name O, r_max: 12.0, n_bins: 120, stop: {f}}}
@@ -52,13 +55,7 @@ STAGES = """stages:
 
 def make_batch(folder: Path, n: int, frames: int, outputs: Path) -> Path:
     """Copy the sample into ``n`` folders and write a pipeline over them; return its path."""
-    from trajml.data import sample_topology, sample_trajectory
-
-    for k in range(n):
-        d = folder / "sims" / f"sys{k:02d}"
-        d.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(sample_topology(), d / "system.psf")
-        shutil.copyfile(sample_trajectory(), d / "traj.xtc")
+    sample_systems(folder, n, digits=2)
     path = folder / "bench.yaml"
     path.write_text(f"version: 1\nname: bench\ninputs:\n  - glob: sims/sys*\n{STAGES.format(f=frames)}"
                     f"outputs: {outputs}\n")

@@ -47,12 +47,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common  # noqa: E402
-from _common import format_table, summarise, time_interleaved  # noqa: E402
+from _common import CG_DENSITY, format_table, summarise, time_interleaved  # noqa: E402
 
 N_BINS = 100
-#: Bead density of trajml's coarse-grained SPE model (0.85 sigma^-3 with sigma = 5 Å), beads/Å³.
-CG_DENSITY = 0.0068
-
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -294,7 +291,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
-    command = "python benchmarks/bench_rdf.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_rdf.py", argv)
     env = _common.environment(("numpy", "numba", "scipy", "MDAnalysis", "mdtraj", "freud", "trajml"))
     _, _, freud = _quiet()
     if args.threads:

@@ -64,7 +64,6 @@ Parts
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -461,7 +460,7 @@ PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"mlp": bench
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python benchmarks/bench_vampnet.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = _common.command_line("bench_vampnet.py", argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env = _common.environment(("numpy", "scipy", "torch", "deeptime", "trajml"))
@@ -473,10 +472,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.part in ("all", name):
             results[name] = fn(args)
     print(f"\ncommand: {command}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(results, fh, indent=1)
-        print(f"results written to {args.out}")
+    _common.write_results(args.out, results)
     return results
 
 

@@ -21,18 +21,19 @@ __all__ = ["cuda_problem", "check_stage_device", "check_pipeline_devices"]
 
 
 def cuda_problem() -> str | None:
-    """Why numba cannot run CUDA kernels in this process, or None when it can (a GPU or the simulator)."""
-    from numba.core import config
+    """Why numba cannot run CUDA kernels in this process, or None when it can (a GPU or the simulator).
 
-    if config.ENABLE_CUDASIM:
-        return None
-    try:
-        from numba import cuda
-    except ImportError as exc:  # pragma: no cover - depends on the numba build
-        return f"numba's CUDA target cannot be imported ({exc})"
-    if not cuda.is_available():
-        return "numba finds no usable CUDA GPU (no device, driver or CUDA toolkit)"
-    return None
+    :func:`trajml.kernels.cuda.cuda_problem`, the check the CUDA kernels raise with, imported on the
+    first call (importing the pipelines imports neither numba nor CUDA).
+
+    Returns
+    -------
+    str or None
+        A phrase naming what is missing, or None.
+    """
+    from trajml.kernels.cuda import cuda_problem as kernels_cuda_problem
+
+    return kernels_cuda_problem()
 
 
 def check_stage_device(stage_id: str, stage: str, params: dict[str, Any], where: str = "") -> None:

@@ -21,7 +21,8 @@ as on the CPU, so counts agree exactly.
 
 :mod:`numba.cuda` is imported on first use only. Without a GPU, set
 ``NUMBA_ENABLE_CUDASIM=1`` before :mod:`numba.cuda` is first imported to run
-these kernels on numba's CUDA simulator (slow; for tests).
+these kernels on numba's CUDA simulator (slow; for tests). :func:`cuda_problem`
+says why CUDA kernels cannot run in this process (None when they can).
 
 Layout: :mod:`._device` (numba.cuda on demand, the minimum-image device
 function, launch helpers), :mod:`.histograms`, :mod:`.counts` (counts, CSR
@@ -32,10 +33,12 @@ modules that dispatch to them.
 
 from __future__ import annotations
 
+from ._device import cuda_problem
 from .counts import count_neighbors, fill_neighbors, neighbor_counts, radius_neighbors
 from .histograms import pair_histogram
 from .knn import knn_neighbors
 
 __all__ = [
     "pair_histogram", "neighbor_counts", "count_neighbors", "fill_neighbors", "radius_neighbors", "knn_neighbors",
+    "cuda_problem",
 ]

@@ -22,21 +22,41 @@ _THREADS = 32 if _numba_config.ENABLE_CUDASIM else 128
 _MAX_GRID_Y = 65535
 
 
-def _cuda() -> Any:
-    """numba.cuda, or a RuntimeError that says what is missing."""
+#: The reason :func:`cuda_problem` gives when numba imports but sees no GPU.
+_NO_GPU = "numba finds no usable CUDA GPU (no device, driver or CUDA toolkit)"
+
+
+def cuda_problem() -> str | None:
+    """Why numba cannot run CUDA kernels in this process, or None when it can (a GPU or the simulator).
+
+    The one availability check of trajml: the CUDA twins raise with it, and the pipelines refuse a
+    ``device: cuda`` stage with it before anything runs. Imports :mod:`numba.cuda` (unless the
+    simulator is on, ``NUMBA_ENABLE_CUDASIM=1``).
+
+    Returns
+    -------
+    str or None
+        A phrase naming what is missing (numba's CUDA target, or a usable GPU), or None.
+    """
+    if _numba_config.ENABLE_CUDASIM:
+        return None
     try:
         from numba import cuda
     except ImportError as exc:  # pragma: no cover - depends on the numba build
-        raise RuntimeError(
-            "device='cuda' needs numba's CUDA target, which could not be imported "
-            f"({exc}); install the 'cuda' extra (pip install 'trajml[cuda]') or use device='cpu'."
-        ) from exc
-    if not cuda.is_available():
-        raise RuntimeError(
-            "device='cuda' found no usable CUDA GPU (no device, driver or CUDA toolkit) and numba's CUDA "
-            "simulator is off. Use device='cpu', or set NUMBA_ENABLE_CUDASIM=1 before numba.cuda is first "
-            "imported to run the CUDA kernels on the (slow) simulator."
-        )
+        return f"numba's CUDA target cannot be imported ({exc})"
+    return None if cuda.is_available() else _NO_GPU
+
+
+def _cuda() -> Any:
+    """numba.cuda, or a RuntimeError that says what is missing (:func:`cuda_problem`) and the fix."""
+    problem = cuda_problem()
+    if problem is not None:
+        fix = ("Use device='cpu', or set NUMBA_ENABLE_CUDASIM=1 before numba.cuda is first imported to run the "
+               "CUDA kernels on the (slow) simulator." if problem == _NO_GPU else
+               "Install the 'cuda' extra (pip install 'trajml[cuda]') or use device='cpu'.")
+        raise RuntimeError(f"device='cuda' cannot run here: {problem}. {fix}")
+    from numba import cuda
+
     return cuda
 
 

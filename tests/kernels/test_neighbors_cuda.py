@@ -20,6 +20,10 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     from trajml.kernels import cuda as nbc, neighbors as nb
 
+    from trajml.pipelines import devices
+
+    assert nbc.cuda_problem() is None and devices.cuda_problem() is None  # the simulator runs CUDA kernels
+
     rng = np.random.default_rng(0)
     F, N = 2, 50
     base = np.array([[12.0, 0.0, 0.0], [-3.0, 13.0, 0.0], [2.5, 4.0, 14.0]])  # triclinic
@@ -125,8 +129,28 @@ def test_cuda_without_device_raises_runtime_error():
     pos = np.zeros((1, 2, 3), dtype=np.float32)
     ids = np.arange(2, dtype=np.int64)
     out = np.zeros(4, dtype=np.int64)
-    with pytest.raises(RuntimeError, match="device='cuda' found no usable CUDA GPU"):
+    with pytest.raises(RuntimeError, match="device='cuda' cannot run here: numba finds no usable CUDA GPU "
+                                           r"\(no device, driver or CUDA toolkit\)\. Use device='cpu'.*"
+                                           "NUMBA_ENABLE_CUDASIM=1"):
         nb.pair_histogram(pos, pos, np.eye(3)[None] * 10.0, 0.0, 4.0, ids, ids, None, None, out, device="cuda")
+
+
+def test_one_cuda_check_serves_the_kernels_and_the_pipelines(monkeypatch):
+    """The pipelines' refusal of ``device: cuda`` asks the kernels' own check, whatever it answers."""
+    from numba import cuda
+
+    from trajml.kernels import cuda as kernels_cuda
+    from trajml.kernels.cuda import _device
+    from trajml.pipelines import devices
+
+    assert (kernels_cuda.cuda_problem() is None) == cuda.is_available()
+    assert devices.cuda_problem() == kernels_cuda.cuda_problem()
+    monkeypatch.setattr(_device, "cuda_problem", lambda: "numba's CUDA target cannot be imported (test)")
+    with pytest.raises(RuntimeError, match=r"cannot run here: numba's CUDA target cannot be imported \(test\)\. "
+                                           r"Install the 'cuda' extra"):
+        _device._cuda()
+    monkeypatch.setattr(kernels_cuda, "cuda_problem", lambda: "no GPU here (test)")
+    assert devices.cuda_problem() == "no GPU here (test)"
 
 
 def test_import_needs_no_cuda():
