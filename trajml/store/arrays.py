@@ -18,10 +18,9 @@ The file is self-describing, so ``xarray.open_dataset("…/arrays.nc")`` opens i
   a list of labels named like a dimension of its length (``species``) is written as that
   dimension's coordinate too (it also stays in the JSON, which trajml reads it from);
 - arrays of more than :data:`CHUNKED_ABOVE` values are chunked and compressed (gzip, shuffle); a
-  smaller one is compressed too where that saves more than :data:`COMPRESS_GAIN` bytes (a
-  compressed dataset costs about 200 bytes more of HDF5 metadata), else it is stored in its
-  object header (the compact layout: no data block of its own). Both are plain HDF5, read by
-  every netCDF-4 library without plugins.
+  smaller one is compressed too where that saves more than :data:`COMPRESS_GAIN` bytes of data,
+  else it is stored in its object header (the compact layout: no data block of its own). Both
+  are plain HDF5, read by every netCDF-4 library without plugins.
 
 Floats are stored as float64 and integers as int64, what the JSON lists held, so reading an
 entry back gives the numbers the JSON-era store gave, bit for bit. That is the default
@@ -56,9 +55,10 @@ CHUNKED_ABOVE = 256
 #: About how many values one chunk holds (1 MiB of float64): a per-particle MSD of a large system is
 #: read a block of particles at a time, a small array is one chunk.
 CHUNK_VALUES = 1 << 17
-#: A small array is compressed only where that saves more bytes than this (what a compressed
-#: dataset's layout and filter messages cost beyond a compact one's, measured ~180-270 bytes).
-COMPRESS_GAIN = 320
+#: A small array is compressed only where that saves more bytes of data than this: a compressed
+#: dataset has more HDF5 metadata than a compact one. Of 0, 64, 128, 192 and 320, 64 gave the demo
+#: pipeline's stores the fewest bytes at both precisions (1-3 % apart; benchmarks/bench_store_size.py).
+COMPRESS_GAIN = 64
 #: The precisions float arrays may be stored at: bit for bit (the default), or rounded to float32.
 PRECISIONS = ("float64", "float32")
 #: gzip level of compressed arrays.
