@@ -1,8 +1,9 @@
-"""The options of a pipeline run, declared once: where units run and how long one may take.
+"""The options of a pipeline run, declared once: where units run, how long one may take and how
+precisely their arrays are stored.
 
-``run_pipeline`` takes them as keywords, ``trajml run`` as ``--scheduler-file``, ``--cluster`` and
-``--unit-timeout``, and a pipeline YAML file as the top-level keys ``scheduler_file``, ``cluster``
-and ``unit_timeout``. A value given to ``run_pipeline`` (or on the command line) wins over the
+``run_pipeline`` takes them as keywords, ``trajml run`` as ``--scheduler-file``, ``--cluster``,
+``--unit-timeout`` and ``--store-precision``, and a pipeline YAML file as the top-level keys
+``scheduler_file``, ``cluster``, ``unit_timeout`` and ``store_precision``. A value given to ``run_pipeline`` (or on the command line) wins over the
 file's. ``scheduler``, ``scheduler_file`` and ``cluster`` are alternatives: give one.
 """
 
@@ -32,6 +33,10 @@ RUN_PIPELINE_OPTIONS: dict[str, Param] = {
     "unit_timeout": Param("float", None, "longest run time of one unit; a unit that takes longer fails with "
                           "its name and the batch goes on", unit="s", positive=True, nullable=True,
                           none_help="no limit", name="unit_timeout"),
+    "store_precision": Param("str", None, "precision of the float arrays of stored units (arrays.nc): float64 "
+                             "keeps every bit; float32 rounds them to float32, about half the bytes, opt-in; "
+                             "part of each unit's key", choices=("float64", "float32"), nullable=True,
+                             none_help="float64", name="store_precision"),
 }
 
 #: The options a pipeline file may set at its top level (the others are the caller's).

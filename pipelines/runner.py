@@ -84,6 +84,7 @@ class UnitTask:
     timeout: float | None = None  # seconds (unit_timeout); None: no limit
     marker: str = ""  # the run's marker file in the store: a worker that does not see it has another store
     inner: str = "serial"  # where the unit's analysis runs its chunks (trajml.pipelines.unit_parallel)
+    precision: str = "float64"  # of the float arrays it stores (store_precision)
 
 
 @dataclass
@@ -213,8 +214,10 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def plan(spec: PipelineSpec, store: ResultStore) -> tuple[list[UnitTask], list[Outcome]]:
+def plan(spec: PipelineSpec, store: ResultStore, precision: str = "float64") -> tuple[list[UnitTask], list[Outcome]]:
     """Key every unit; return the tasks to run (dependency order) and the outcomes known already.
+
+    ``precision`` is the run's ``store_precision``, part of every key.
 
     Known outcomes are "reused" (key stored) or "failed" (files vanished since validation).
     A stored entry that fails :meth:`~trajml.store.results.ResultStore.check` is discarded with a
@@ -237,7 +240,8 @@ def plan(spec: PipelineSpec, store: ResultStore) -> tuple[list[UnitTask], list[O
                     if prm.references and st.params.get(p) is not None}
             key_params = {k: (f"@{deps[k]}" if k in deps else v) for k, v in st.params.items()}
             meta = {m: system.metadata.get(m) for m in sdef.metadata}
-            key = keys[st.id] = unit_key(sdef.name, sdef.version, key_params, fingerprint, deps, meta)
+            key = keys[st.id] = unit_key(sdef.name, sdef.version, key_params, fingerprint, deps, meta,
+                                             precision)
             unit = f"{system.name}/{st.id}"
             if store.has(key):
                 problem = store.check(key)
@@ -320,7 +324,7 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
                 "system": task.system.name, "params": task.params, "dependencies": task.dependencies,
                 "fingerprint": task.fingerprint, "files": [task.system.topology, *task.system.trajectories],
                 "metadata": task.system.metadata, "seconds": seconds, "worker": os.getpid()}
-        store.put(task.key, output, meta)
+        store.put(task.key, output, meta, task.precision)
     except Exception as exc:  # one bad system must not stop the others
         # trajml's own errors name the file, frame or parameter; others get the line that raised.
         last = traceback.extract_tb(exc.__traceback__)[-1:]
@@ -369,7 +373,8 @@ def _write_json(path: str, value: Any) -> None:
 def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any = None,
                  n_workers: int | None = None, resume: bool = False, progress: bool = True,
                  outputs: str | None = None, report: bool = True, scheduler_file: str | os.PathLike | None = None,
-                 cluster: dict[str, Any] | None = None, unit_timeout: float | None = None) -> RunSummary:
+                 cluster: dict[str, Any] | None = None, unit_timeout: float | None = None,
+                 store_precision: str | None = None) -> RunSummary:
     """Run every (system × stage) unit of a pipeline that is not stored yet, then write the report.
 
     Parameters
@@ -401,6 +406,10 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
     unit_timeout : float, optional
         Longest run time of one unit in s; a unit that takes longer fails with its name and the
         timeout, and the other units go on. Default: the pipeline file's, else no limit.
+    store_precision : {"float64", "float32"}, optional
+        Precision of the stored units' float arrays: "float64" keeps every bit; "float32" rounds
+        them (about half the bytes; :mod:`trajml.store.arrays`). It is part of each unit's key.
+        Default: the pipeline file's, else "float64".
 
     Returns
     -------
@@ -428,7 +437,10 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
         validate_scheduler(scheduler)
     if unit_timeout is not None:
         unit_timeout = RUN_PIPELINE_OPTIONS["unit_timeout"].validate(unit_timeout, "run_pipeline")
+    if store_precision is not None:
+        store_precision = RUN_PIPELINE_OPTIONS["store_precision"].validate(store_precision, "run_pipeline")
     spec = pipeline if isinstance(pipeline, PipelineSpec) else load_pipeline(pipeline)
+    precision = store_precision or spec.store_precision or "float64"
     placement = resolve_placement(spec, scheduler, scheduler_file, cluster)
     if isinstance(placement.scheduler, str) and "://" not in placement.scheduler:
         check_pipeline_devices(spec)  # units run on this machine: refuse device: cuda without a GPU now
@@ -436,11 +448,11 @@ def run_pipeline(pipeline: PipelineSpec | str | os.PathLike, *, scheduler: Any =
     out = os.path.abspath(outputs or spec.outputs)
     claim_outputs(out)  # refuses a folder holding a user's files before writing anything
     with outputs_lock(out), open_scheduler(placement) as where:
-        return _run_locked(spec, out, where, n_workers, resume, progress, report, timeout)
+        return _run_locked(spec, out, where, n_workers, resume, progress, report, timeout, precision)
 
 
 def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | None, resume: bool,
-                progress: bool, report: bool, timeout: float | None = None) -> RunSummary:
+                progress: bool, report: bool, timeout: float | None = None, precision: str = "float64") -> RunSummary:
     """:func:`run_pipeline` once the outputs folder is claimed and locked."""
     store = ResultStore(os.path.join(out, "store"))
     # The lock means no other run writes here: whatever tmp/ holds was left by a killed run.
@@ -462,13 +474,14 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
     t0 = time.perf_counter()
     _write_json(os.path.join(folder, "state.json"), {"status": "running", "pipeline": spec.path,
                                                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    tasks, known = plan(spec, store)
+    tasks, known = plan(spec, store, precision)
     summary.outcomes.extend(known)
     bars = _StageProgress(spec, tasks, progress, run_id)
     remove_run_markers(store.root)  # a killed run's (the lock says no other run is here)
     marker = place_run_marker(store.root, run_id)
     inner = plan_unit_scheduler(scheduler, n_workers, len(tasks), timeout)
-    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker, inner=inner) for t in tasks]
+    tasks = [dataclasses.replace(t, log=bars.lines, timeout=timeout, marker=marker, inner=inner, precision=precision)
+             for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
     def on_done(o: Outcome) -> None:

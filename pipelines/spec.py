@@ -26,11 +26,12 @@ Format (``version: 1``)
       - {stage: coordination, cutoff_from: rdf_li_o}
     outputs: results                 # folder (relative to the working directory)
     unit_timeout: 3600               # optional: s one unit may run; a longer one fails, the rest go on
+    store_precision: float64         # optional: float32 stores arrays rounded to float32 (smaller, lossy)
     cluster:                         # optional: a SLURM/PBS cluster (dask-jobqueue), or instead
       {type: slurm, cores: 16, processes: 16, memory: 64GB, walltime: "04:00:00", jobs: 4}
     # scheduler_file: scheduler.json # a running scheduler's file (relative to the working directory)
 
-The run keys (``scheduler_file``, ``cluster``, ``unit_timeout``) are declared once in
+The run keys (``scheduler_file``, ``cluster``, ``unit_timeout``, ``store_precision``) are declared once in
 :mod:`trajml.pipelines.run_options`; ``run_pipeline``'s keywords and ``trajml run``'s flags
 override them.
 
@@ -179,6 +180,8 @@ class PipelineSpec:
         The ``cluster`` key: a SLURM/PBS cluster's settings (``type`` and dask-jobqueue settings).
     unit_timeout : float or None
         The ``unit_timeout`` key: seconds after which a unit fails (None: no limit).
+    store_precision : str or None
+        The ``store_precision`` key: "float32" stores float arrays rounded (None: "float64", lossless).
     """
 
     name: str
@@ -190,6 +193,7 @@ class PipelineSpec:
     scheduler_file: str | None = None
     cluster: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     unit_timeout: float | None = None
+    store_precision: str | None = None
 
 
 def load_pipeline(path: str | os.PathLike) -> PipelineSpec:
@@ -298,7 +302,7 @@ class _Validator:
                             tuple(self.notes), **run)
 
     def run_options(self, doc: Mapping) -> dict[str, Any]:
-        """``scheduler_file``, ``cluster`` and ``unit_timeout``: each checked by its declaration."""
+        """``scheduler_file``, ``cluster``, ``unit_timeout``, ``store_precision``: each checked by its declaration."""
         from trajml.parallel.jobqueue import cluster_problems
 
         out: dict[str, Any] = {}

@@ -80,6 +80,10 @@ def test_ck_test_passes_on_markov_chain(chain3):
     np.testing.assert_allclose(res.predicted[0], np.eye(3), atol=1e-12)
     assert res.passed(n_sigma=3.0)
     assert np.max(np.abs(res.predicted - res.estimated)) < 0.02
+    ds = res.to_xarray()  # named dimensions, shared by every probability array (arrays.nc stores them so)
+    assert ds["predicted"].dims == ds["estimated_std"].dims == ("lags", "set", "set_to")
+    assert ds["memberships"].dims == ("state", "set") and ds["lags_ps"].dims == ("lags",)
+    np.testing.assert_array_equal(ds["predicted"].values, res.predicted)
 
 
 def test_ck_test_fails_on_lumped_non_markovian_chain():

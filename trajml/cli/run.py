@@ -23,7 +23,8 @@ PIPELINE_OPTIONS = {
     # On by default: a bar per stage on a terminal, timestamped lines in a batch job's log.
     "progress": RUN_OPTIONS["progress"].replace(help="show progress (--no-progress: none)",
                                                 none_help="bars on a terminal, timestamped lines otherwise"),
-    # Where units run besides --scheduler, and the per-unit time limit (also top-level keys of the YAML).
+    # Where units run besides --scheduler, the per-unit time limit and the stored arrays' precision (also
+    # top-level keys of the YAML).
     **RUN_PIPELINE_OPTIONS,
 }
 
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     summary = run_pipeline(spec, scheduler=args.scheduler, n_workers=args.n_workers, resume=args.resume,
                            progress=args.progress is not False, outputs=args.outputs,
-                           scheduler_file=args.scheduler_file, cluster=args.cluster, unit_timeout=args.unit_timeout)
+                           scheduler_file=args.scheduler_file, cluster=args.cluster, unit_timeout=args.unit_timeout,
+                           store_precision=args.store_precision)
     print_notes("trajml run", summary.notes)
     print(summary.text())
     print(f"Report: {summary.report}")

@@ -466,6 +466,12 @@ class CKTestResults(Results):
     memberships: np.ndarray
     confidence: float
 
+    # Named dimensions (to_xarray, arrays.nc): the lags, the sets a probability goes from and to, the input states.
+    _DIMS = {"lags": ("lags",), "lags_ps": ("lags",), "memberships": ("state", "set"),
+             **{k: ("lags", "set", "set_to") for k in ("predicted", "estimated", "predicted_lower", "predicted_upper",
+                                                       "estimated_lower", "estimated_upper", "predicted_std",
+                                                       "estimated_std")}}
+
     @property
     def deviation_sigma(self) -> np.ndarray:
         """``|predicted − estimated|`` in units of the combined bootstrap standard deviation, shape (n_lags, n_sets, n_sets)."""

@@ -17,21 +17,34 @@ The file is self-describing, so ``xarray.open_dataset("…/arrays.nc")`` opens i
 - a 1-D array whose name is its dimension's is that dimension's coordinate (``r``, ``lag_ps``);
   a list of labels named like a dimension of its length (``species``) is written as that
   dimension's coordinate too (it also stays in the JSON, which trajml reads it from);
-- arrays of more than :data:`CHUNKED_ABOVE` values are chunked and compressed (gzip, shuffle).
+- arrays of more than :data:`CHUNKED_ABOVE` values are chunked and compressed (gzip, shuffle); a
+  smaller one is compressed too where that saves more than :data:`COMPRESS_GAIN` bytes of data,
+  else it is stored in its object header (the compact layout: no data block of its own). Both
+  are plain HDF5, read by every netCDF-4 library without plugins.
 
 Floats are stored as float64 and integers as int64, what the JSON lists held, so reading an
-entry back gives the numbers the JSON-era store gave, bit for bit.
+entry back gives the numbers the JSON-era store gave, bit for bit. That is the default
+precision; ``precision="float32"`` (a pipeline's ``store_precision``) rounds each float array to
+the nearest float32 instead, halving its bytes, and marks the file with the global attribute
+``store_precision``; :func:`read_arrays` widens such arrays back to float64 (exactly: the
+values are the float32 ones). An array with a nonzero magnitude outside float32's normal range
+(below 1.2e-38 or above 3.4e38) keeps float64, so no value becomes 0 or infinite.
+
+Why the default is not float32: the float64 values the stages compute (averages over many
+frames) carry about 6 of their 8 bytes as incompressible noise, so lossless compression gains
+little on them (see ``benchmarks/bench_store_size.py``).
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ARRAYS", "PLACEHOLDER", "CHUNKED_ABOVE", "CHUNK_VALUES", "split_arrays", "write_arrays", "read_arrays",
-           "join_arrays", "numeric_arrays", "placeholders"]
+__all__ = ["ARRAYS", "PLACEHOLDER", "CHUNKED_ABOVE", "CHUNK_VALUES", "COMPRESS_GAIN", "PRECISIONS", "split_arrays",
+           "write_arrays", "read_arrays", "join_arrays", "numeric_arrays", "placeholders"]
 
 #: The file of an entry that holds its arrays.
 ARRAYS = "arrays.nc"
@@ -42,6 +55,14 @@ CHUNKED_ABOVE = 256
 #: About how many values one chunk holds (1 MiB of float64): a per-particle MSD of a large system is
 #: read a block of particles at a time, a small array is one chunk.
 CHUNK_VALUES = 1 << 17
+#: A small array is compressed only where that saves more bytes of data than this: a compressed
+#: dataset has more HDF5 metadata than a compact one. Of 0, 64, 128, 192 and 320, 64 gave the demo
+#: pipeline's stores the fewest bytes at both precisions (1-3 % apart; benchmarks/bench_store_size.py).
+COMPRESS_GAIN = 64
+#: The precisions float arrays may be stored at: bit for bit (the default), or rounded to float32.
+PRECISIONS = ("float64", "float32")
+#: gzip level of compressed arrays.
+_GZIP_LEVEL = 4
 
 
 def _as_array(value: Any) -> np.ndarray | None:
@@ -158,7 +179,8 @@ def _split(data: dict[str, Any], prefix: str, layout: _Layout) -> dict[str, Any]
     return out
 
 
-def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], attrs: dict[str, Any]) -> None:
+def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], attrs: dict[str, Any],
+                 precision: str = "float64") -> None:
     """Write the arrays of :func:`split_arrays` as a netCDF-4 file.
 
     Parameters
@@ -169,10 +191,20 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], att
         Variable name -> ``{"values", "dims", "units"}``.
     attrs : dict of str to str, int or float
         Global attributes (stage, system, key).
+    precision : {"float64", "float32"}
+        Float arrays bit for bit (the default), or rounded to the nearest float32 (see the module
+        documentation); integers are always kept whole.
+
+    Raises
+    ------
+    ValueError
+        ``precision`` is not one of :data:`PRECISIONS`.
     """
     import h5netcdf
     import h5py
 
+    if precision not in PRECISIONS:
+        raise ValueError(f"store_precision must be one of {', '.join(PRECISIONS)}; got {precision!r}.")
     sizes: dict[str, int] = {}
     for spec in arrays.values():
         sizes.update(zip(spec["dims"], np.shape(spec["values"])))
@@ -182,18 +214,48 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], att
     # the shared file systems of clusters (NFS, Lustre) often refuse them.
     with h5netcdf.File(os.fspath(path), "w", track_order=True, libver="v110", locking=False) as f:
         f.attrs.update({k: v for k, v in attrs.items() if v is not None})
+        if precision != "float64":
+            f.attrs["store_precision"] = precision
         f.dimensions.update(sizes)
         for name, spec in arrays.items():
             values = spec["values"]
             if spec.get("labels"):
                 var = f.create_variable(name, spec["dims"], dtype=h5py.string_dtype(), data=values)
             else:
-                big = values.size > CHUNKED_ABOVE
-                var = f.create_variable(name, spec["dims"], dtype=values.dtype, data=values,
-                                        **({"chunks": _chunks(values.shape), "compression": "gzip",
-                                            "compression_opts": 4, "shuffle": True} if big else {}))
+                if precision == "float32" and values.dtype.kind == "f" and _float32_safe(values):
+                    values = values.astype(np.float32)
+                var = f.create_variable(name, spec["dims"], dtype=values.dtype, data=values, **_layout(values))
             if spec.get("units") is not None:
                 var.attrs["units"] = spec["units"]
+
+
+def _float32_safe(values: np.ndarray) -> bool:
+    """Whether every nonzero finite magnitude lies in float32's normal range (no value becomes 0 or inf)."""
+    mag = np.abs(values[np.isfinite(values)])
+    mag = mag[mag > 0]
+    info = np.finfo(np.float32)
+    return mag.size == 0 or bool(mag.min() >= info.tiny and mag.max() <= info.max)
+
+
+def _layout(values: np.ndarray) -> dict[str, Any]:
+    """The storage keywords of one numeric array: compressed chunks, or compact (data in its header)."""
+    import h5py
+
+    compressed = {"chunks": _chunks(values.shape), "compression": "gzip", "compression_opts": _GZIP_LEVEL,
+                  "shuffle": True}
+    if values.size > CHUNKED_ABOVE:
+        return compressed
+    if values.nbytes - len(zlib.compress(_shuffled(values), _GZIP_LEVEL)) > COMPRESS_GAIN:
+        return compressed
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.COMPACT)  # at most 256 values (2 KiB): well within a header's 64 KiB
+    return {"dcpl": dcpl}
+
+
+def _shuffled(values: np.ndarray) -> bytes:
+    """The bytes of ``values`` as HDF5's shuffle filter orders them: byte 0 of every value, then byte 1…"""
+    raw = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.dtype.itemsize)
+    return raw.T.tobytes()
 
 
 def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -203,14 +265,26 @@ def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def read_arrays(path: str | os.PathLike, names: list[str] | None = None) -> dict[str, np.ndarray]:
-    """The arrays of an ``arrays.nc`` by variable name (all, or ``names``); labels are left out."""
+    """The arrays of an ``arrays.nc`` by variable name (all, or ``names``); labels are left out.
+
+    Floats come back as float64 (those stored as float32 widened exactly), integers as int64.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    names : list of str, optional
+        The variables to read (default: every numeric one).
+    """
     import h5netcdf
 
     out = {}
     with h5netcdf.File(os.fspath(path), "r", locking=False) as f:  # a finished entry never changes
         for name in (names if names is not None else list(f.variables)):
             var = f.variables[name]
-            if var.dtype.kind in "fi":
+            if var.dtype.kind == "f":
+                out[name] = np.asarray(var[...], dtype=np.float64)
+            elif var.dtype.kind == "i":
                 out[name] = np.asarray(var[...])
     return out
 

@@ -14,7 +14,9 @@ Layout::
 The key is ``sha256`` of the canonical JSON of {schema version, stage name and
 version, parameters with defaults filled in, source fingerprint (paths, sizes,
 modification times, reading options), the keys of the units it depends on and
-the system metadata the stage declares}. A changed parameter therefore changes
+the system metadata the stage declares}, and the arrays' precision where it is not
+the lossless default (``store_precision: float32``: a unit stored rounded is never reused
+for a lossless run, nor the other way round). A changed parameter therefore changes
 only the keys of that stage and of the stages that depend on it.
 
 An entry is written into a fresh folder under ``tmp/`` and moved into place with
@@ -107,7 +109,8 @@ def canonical_json(value: Any) -> str:
 
 
 def unit_key(stage: str, stage_version: int, params: dict[str, Any], fingerprint: str,
-             dependencies: dict[str, str] | None = None, metadata: dict[str, Any] | None = None) -> str:
+             dependencies: dict[str, str] | None = None, metadata: dict[str, Any] | None = None,
+             precision: str = "float64") -> str:
     """The content address of one (system, stage) unit.
 
     Parameters
@@ -125,6 +128,9 @@ def unit_key(stage: str, stage_version: int, params: dict[str, Any], fingerprint
         Parameter name -> key of the unit it refers to.
     metadata : dict
         The system metadata values the stage declares it uses.
+    precision : {"float64", "float32"}
+        The precision its float arrays are stored at (a pipeline's ``store_precision``); the
+        default leaves the key what it was before the setting existed.
 
     Returns
     -------
@@ -133,6 +139,8 @@ def unit_key(stage: str, stage_version: int, params: dict[str, Any], fingerprint
     """
     doc = {"schema": SCHEMA_VERSION, "stage": stage, "version": stage_version, "params": params,
            "source": fingerprint, "deps": dependencies or {}, "metadata": metadata or {}}
+    if precision != "float64":
+        doc["store_precision"] = precision
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
@@ -293,8 +301,20 @@ class ResultStore:
             return  # another process discarded it already
         shutil.rmtree(trash, ignore_errors=True)
 
-    def put(self, key: str, output: Any, meta: dict[str, Any]) -> str:
+    def put(self, key: str, output: Any, meta: dict[str, Any], precision: str = "float64") -> str:
         """Write a :class:`~trajml.pipelines.registry.StageOutput` as entry ``key``, atomically.
+
+        Parameters
+        ----------
+        key : str
+            The unit's key (:func:`unit_key`, with the same ``precision``).
+        output : StageOutput
+            The stage's result, tables and figures.
+        meta : dict
+            Entry metadata (stage, system, parameters, timing, ...) for ``entry.json``.
+        precision : {"float64", "float32"}
+            The precision of the float arrays in ``arrays.nc`` (:func:`trajml.store.arrays.write_arrays`):
+            bit for bit by default.
 
         Returns
         -------
@@ -315,7 +335,7 @@ class ResultStore:
                     "title": f"trajml stage {meta.get('stage_id', meta.get('stage', ''))} of system "
                              f"{meta.get('system', '')}",
                     "stage": meta.get("stage"), "stage_id": meta.get("stage_id"), "system": meta.get("system"),
-                    "key": key, "schema": SCHEMA_VERSION})
+                    "key": key, "schema": SCHEMA_VERSION}, precision)
                 _fsync(os.path.join(tmp, ARRAYS))
             for name, columns in output.tables.items():
                 _write(os.path.join(tmp, f"{name}.csv"), _csv(columns))
@@ -331,6 +351,7 @@ class ResultStore:
             numbers = {k: [_finite_or_none(v), unit] for k, (v, unit) in output.numbers.items()}
             _write(os.path.join(tmp, "entry.json"), json.dumps(_jsonable(
                 {**meta, "key": key, "schema": SCHEMA_VERSION, "numbers": numbers, "files": files,
+                 **({"store_precision": precision} if precision != "float64" else {}),
                  **({"missing_figures": missing} if missing else {}),
                  "written": time.strftime("%Y-%m-%dT%H:%M:%S")}), sort_keys=True, indent=1))
             # Last: the checksums of every file above, so a damaged entry is found on reading.
