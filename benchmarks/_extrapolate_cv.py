@@ -37,8 +37,12 @@ def cross_validate_all(table: Any, args: argparse.Namespace) -> list[tuple[int, 
     Each of the ``--cv-repeats`` repeats uses the next fold seed (from ``--cv-seed``) that passes
     :func:`folds_ok`. Returns (fold seed, :class:`CrossValidation`) per repeat.
     """
+    import torch
+
     from trajml.extrapolation.baselines import RandomForestBaseline, cross_validate
     from trajml.extrapolation.deep import MultitaskExtrapolator
+
+    torch.set_num_threads(args.torch_threads)
 
     candidates = (s for s in range(args.cv_seed, args.cv_seed + 1000) if folds_ok(table, args.folds, s))
     seeds = list(itertools.islice(candidates, args.cv_repeats))  # stop at the first cv_repeats that pass

@@ -468,6 +468,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--trees", type=int, default=None, help="random-forest trees (default 200; --quick 50)")
     p.add_argument("--workers", type=int, default=2, help="parallel simulations and pipeline workers (default 2)")
     p.add_argument("--threads-per-sim", type=int, default=1, help="OpenMM CPU threads of each simulation")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="torch threads of the cross-validation (default 1: the networks are tiny, and on a busy "
+                   "2-core machine two threads made a fit ~20x slower)")
     p.add_argument("--calibrate-steps", type=int, default=None,
                    help="steps of two full-size timing runs behind the cost estimate (default 0 = none; --quick 1000)")
     p.add_argument("--seed", type=int, default=2024, help="seed of the design, the simulations and the models")
@@ -496,6 +499,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                               ("n_models", 5, 1), ("hidden", 64, 16), ("trees", 200, 50), ("calibrate_steps", 0, 1000)):
         if getattr(args, name) is None:
             setattr(args, name, quick if q else full)
+    if args.torch_threads < 1:
+        p.error("--torch-threads must be >= 1")
     if args.long_factor < 10:
         p.error("--long-factor must be >= 10 (short runs are at most 1/10 of the long length)")
     if not 0.0 <= args.fit_window[0] < args.fit_window[1] <= 0.5:
