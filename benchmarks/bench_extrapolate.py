@@ -4,6 +4,9 @@ Run by hand (not in CI)::
 
     python benchmarks/bench_extrapolate.py --quick --workdir bx              # smoke test, ~3 min
     python benchmarks/bench_extrapolate.py --workdir bx --workers 2          # the benchmark (resumable)
+    python benchmarks/bench_extrapolate.py --from-table results/extrapolate_table.csv --workdir results \
+        --out results/bench_extrapolate_nernst_einstein.json \
+        --out-figure results/bench_extrapolate_nernst_einstein_parity.png   # only the cross-validation
 
 The defaults are the recorded run (``results/bench_extrapolate.json``): 144 chemistries (three
 Latin-hypercube blocks of 48) of 30 chains × 40 beads plus salt (~1 300 beads), short runs of 20 ps
@@ -35,6 +38,23 @@ Steps, each resumable (rerun the same command after a crash; finished parts are 
    ``--folds``-fold cross-validation with different folds: mean ± std over all folds, and the std of
    the repeat means.
 
+σ labels (``--sigma-label``, the same kind for both fidelities). The default, ``nernst-einstein``, is
+``α σ_NE`` with ``σ_NE = e²/(V k_B T) (N_Li q_Li² D_Li + N_anion q_anion² D_anion)`` in S/m, from each
+run's own ``log10_D_Li`` and ``log10_D_anion`` labels (Å²/ps), the ion counts, charges (e, ±1) and box
+volume (Å³, NVT) that :func:`trajml.sim.builder.build_topology` builds from the run's parameters, and
+its temperature (K); constants of ``trajml.units`` through
+:func:`trajml.transport.nernst_einstein_conductivity`. ``α`` is one ionicity for the family, fixed
+before any test fold was scored: ``log10 α`` is the median over the long runs with a finite
+Einstein–Helfand σ of ``log10(σ_EH/σ_NE)``. A constant shift of a task's labels moves no score (see
+``_extrapolate_labels.py``), so α is fitted over all long runs. Why: the Einstein–Helfand σ of one
+200-ps run of ~50 ion pairs is one collective displacement per box, about as noisy as the spread of
+σ over the family, while each D averages over every ion; the price is that the chemistry-dependent
+part of the ion–ion correlations is no longer in the label. ``einstein-helfand`` is the pipeline's
+collective σ (``transport.sigma``), as in ``results/bench_extrapolate.json``. The relabelled table is
+written to ``--out-sigma-table`` with a provenance (formula, units, sources, α, every run's N, q, V,
+T, σ_EH and σ_NE); ``--from-table`` reruns only the cross-validation from a recorded table and the
+run parameters in its provenance.
+
 Only rows with a long run are scored; rows with only a short run still train the model's
 low-fidelity head (and are held out with their chemistry). Paths written to the outputs are
 relative to the work folder.
@@ -43,7 +63,6 @@ relative to the work folder.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -60,6 +79,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common  # noqa: E402
 from _common import format_table  # noqa: E402
+from _extrapolate_cv import cross_validate_all, paired_differences, plot_parity, pooled_mae  # noqa: E402
+from _extrapolate_labels import DEFAULT_SIGMA_LABEL, SIGMA_LABELS  # noqa: E402
 
 #: Latin-hypercube knobs: (name, low, high, log scale).
 KNOBS = (
@@ -315,124 +336,6 @@ def _finite(text: str) -> bool:
         return False
 
 
-def folds_ok(table: Any, n_splits: int, seed: int) -> bool:
-    """Every training fold has >= 2 rows with both labels (distinct short values) per task, every
-    test fold >= 1 scored row per task: the linear correction and the scores are then defined."""
-    from trajml.extrapolation.tables import kfold_indices
-
-    both = np.isfinite(table.low) & np.isfinite(table.high)
-    for train, test in kfold_indices(len(table), n_splits, seed, table.groups):
-        for j in range(len(table.tasks)):
-            tr = train[both[train, j]]
-            hi = table.high[train, j][np.isfinite(table.high[train, j])]
-            if len(tr) < 2 or np.ptp(table.low[tr, j]) == 0 or len(hi) < 2 or np.ptp(hi) == 0:
-                return False
-            if not both[test, j].any():
-                return False
-    return True
-
-
-def cross_validate_all(table: Any, args: argparse.Namespace) -> list[tuple[int, Any]]:
-    """Repeated k-fold cross-validation by chemistry of model, short run, linear correction and forest.
-
-    Each of the ``--cv-repeats`` repeats uses the next fold seed (from ``--cv-seed``) that passes
-    :func:`folds_ok`. Returns (fold seed, :class:`CrossValidation`) per repeat.
-    """
-    from trajml.extrapolation.baselines import RandomForestBaseline, cross_validate
-    from trajml.extrapolation.deep import MultitaskExtrapolator
-
-    candidates = (s for s in range(args.cv_seed, args.cv_seed + 1000) if folds_ok(table, args.folds, s))
-    seeds = list(itertools.islice(candidates, args.cv_repeats))  # stop at the first cv_repeats that pass
-    if len(seeds) < args.cv_repeats:
-        raise RuntimeError(f"Only {len(seeds)} fold seed(s) in [{args.cv_seed}, {args.cv_seed + 1000}) give "
-                           f"{args.folds} folds with 2+ long runs in every training fold and 1+ in every test "
-                           f"fold; {args.cv_repeats} wanted. Add long runs or lower --folds / --cv-repeats.")
-
-    def model() -> Any:
-        return MultitaskExtrapolator(hidden=args.hidden, epochs=args.epochs, n_models=args.n_models,
-                                     patience=args.patience, correction_prior=args.correction_prior, seed=args.seed)
-
-    def forest() -> Any:
-        return RandomForestBaseline(n_estimators=args.trees, seed=args.seed)
-
-    out = []
-    for seed in seeds:
-        t0 = time.perf_counter()
-        out.append((seed, cross_validate(model, table, n_splits=args.folds, seed=seed, by_group=True,
-                                         baselines={"forest": forest})))
-        print(f"  cross-validation with fold seed {seed}: {time.perf_counter() - t0:.1f} s")
-    return out
-
-
-def pooled_mae(repeats: list[tuple[int, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per method and task: mean and std of the fold MAEs pooled over every repeat and fold, and the
-    std of the per-repeat means (how much the choice of folds moves the result)."""
-    cv0 = repeats[0][1]
-    mae = np.concatenate([cv.mae for _, cv in repeats], axis=1)  # (methods, repeats * folds, tasks)
-    per_repeat = np.array([np.nanmean(cv.mae, axis=1) for _, cv in repeats])  # (repeats, methods, tasks)
-    return {m: {t: {"mean": float(np.nanmean(mae[i, :, j])), "std_over_folds": float(np.nanstd(mae[i, :, j])),
-                    "std_over_repeats": float(np.std(per_repeat[:, i, j]))}
-                for j, t in enumerate(cv0.tasks)} for i, m in enumerate(cv0.methods)}
-
-
-def paired_differences(repeats: list[tuple[int, Any]], against: tuple[str, ...] = ("short_run", "linear")
-                       ) -> dict[str, dict[str, dict[str, float]]]:
-    """Model MAE minus baseline MAE on the same test fold, per baseline and task: the mean over all
-    folds and repeats, its standard error (over folds of one repeat, averaged: folds of different
-    repeats share rows) and the share of folds where the model is better."""
-    methods = list(repeats[0][1].methods)
-    i_model = methods.index("model")
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for base in against:
-        i_base = methods.index(base)
-        out[base] = {}
-        for j, t in enumerate(repeats[0][1].tasks):
-            d = [cv.mae[i_model, :, j] - cv.mae[i_base, :, j] for _, cv in repeats]
-            d = [x[np.isfinite(x)] for x in d]
-            flat = np.concatenate(d)
-            se = float(np.mean([x.std(ddof=1) / np.sqrt(len(x)) for x in d if len(x) > 1]))
-            out[base][t] = {"mean": float(flat.mean()), "standard_error": se,
-                            "model_better_share": float(np.mean(flat < 0))}
-    return out
-
-
-def plot_parity(table: Any, repeats: list[tuple[int, Any]], path: str) -> None:
-    """Out-of-fold predictions against the long-run value, one panel per task, for the model, the raw
-    short run and the linear correction (mean over the repeats), on the rows with both labels."""
-    from trajml.plotting import use_offscreen_backend
-
-    use_offscreen_backend()
-    import matplotlib.pyplot as plt
-
-    cv0 = repeats[0][1]
-    pred = np.mean([cv.predictions for _, cv in repeats], axis=0)  # (methods, rows, tasks)
-    styles = {"short_run": ("raw short run", "#999999", "s"), "linear": ("linear correction", "#1f77b4", "^"),
-              "model": ("multitask model", "#d62728", "o")}
-    fig, axes = plt.subplots(1, len(cv0.tasks), figsize=(4.2 * len(cv0.tasks), 4.2), squeeze=False)
-    for j, (task, ax) in enumerate(zip(cv0.tasks, axes[0])):
-        ok = np.isfinite(table.high[:, j]) & np.isfinite(table.low[:, j])
-        truth = table.high[ok, j]
-        for m, (label, colour, marker) in styles.items():
-            y = pred[cv0.methods.index(m), ok, j]
-            mae = float(np.mean(np.abs(y - truth)))
-            ax.scatter(truth, y, c=colour, marker=marker, s=28, alpha=0.85, label=f"{label} (MAE {mae:.3f})")
-        lo = min(truth.min(), np.nanmin(pred[:, ok, j])) - 0.05
-        hi = max(truth.max(), np.nanmax(pred[:, ok, j])) + 0.05
-        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set_xlim(lo, hi)
-        ax.set_ylim(lo, hi)
-        ax.set_xlabel(f"long run {task}")
-        ax.set_ylabel(f"predicted {task} (held-out chemistry)")
-        ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"Long-run values from short runs: {len(repeats)} x {cv0.mae.shape[1]}-fold CV by chemistry "
-                 "(log10 D in Å²/ps, log10 σ in S/m)", fontsize=9)
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
-
-
 # ----------------------------------------------------------------------------------------------
 # cost estimate
 # ----------------------------------------------------------------------------------------------
@@ -565,6 +468,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--trees", type=int, default=None, help="random-forest trees (default 200; --quick 50)")
     p.add_argument("--workers", type=int, default=2, help="parallel simulations and pipeline workers (default 2)")
     p.add_argument("--threads-per-sim", type=int, default=1, help="OpenMM CPU threads of each simulation")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="torch threads of the cross-validation (default 1: the networks are tiny, and on a busy "
+                   "2-core machine two threads made a fit ~20x slower)")
     p.add_argument("--calibrate-steps", type=int, default=None,
                    help="steps of two full-size timing runs behind the cost estimate (default 0 = none; --quick 1000)")
     p.add_argument("--seed", type=int, default=2024, help="seed of the design, the simulations and the models")
@@ -576,6 +482,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out-figure", default=None,
                    help="parity plot PNG (default WORKDIR/bench_extrapolate_parity.png)")
     p.add_argument("--out-table", default=None, help="training table CSV (default WORKDIR/extrapolate_table.csv)")
+    p.add_argument("--sigma-label", choices=SIGMA_LABELS, default=DEFAULT_SIGMA_LABEL,
+                   help="σ label of both fidelities: 'nernst-einstein' (default: α σ_NE from the run's D's, see the "
+                   "module docstring) or 'einstein-helfand' (the pipeline's collective σ, as recorded before)")
+    p.add_argument("--from-table", default=None, metavar="CSV",
+                   help="cross-validate this recorded table (with its .provenance.json next to it) instead of "
+                   "simulating: no simulations, no pipelines")
+    p.add_argument("--out-sigma-table", default=None,
+                   help="the table with the Nernst-Einstein σ labels, as scored (default "
+                   "WORKDIR/extrapolate_table_nernst_einstein.csv)")
     args = p.parse_args(argv)
     q = args.quick
     for name, full, quick in (("n_chem", 144, 8), ("long_fraction", 0.25, 0.5), ("short_steps", 2000, 1000),
@@ -584,6 +499,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                               ("n_models", 5, 1), ("hidden", 64, 16), ("trees", 200, 50), ("calibrate_steps", 0, 1000)):
         if getattr(args, name) is None:
             setattr(args, name, quick if q else full)
+    if args.torch_threads < 1:
+        p.error("--torch-threads must be >= 1")
     if args.long_factor < 10:
         p.error("--long-factor must be >= 10 (short runs are at most 1/10 of the long length)")
     if not 0.0 <= args.fit_window[0] < args.fit_window[1] <= 0.5:
@@ -594,6 +511,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.out = args.out or os.path.join(args.workdir, "bench_extrapolate.json")
     args.out_table = args.out_table or os.path.join(args.workdir, "extrapolate_table.csv")
     args.out_figure = args.out_figure or os.path.join(args.workdir, "bench_extrapolate_parity.png")
+    args.out_sigma_table = args.out_sigma_table or os.path.join(args.workdir, "extrapolate_table_nernst_einstein.csv")
+    if args.from_table:
+        args.from_table = os.path.abspath(args.from_table)
+    sources = {os.path.abspath(x) for x in (args.from_table or args.out_table,)}
+    if args.sigma_label == "nernst-einstein" and os.path.abspath(args.out_sigma_table) in sources:
+        p.error("--out-sigma-table must differ from the Einstein-Helfand table it is derived from "
+                "(--from-table / --out-table)")
     return args
 
 
@@ -610,15 +534,12 @@ def _rel(path: str, workdir: str, mark: str = "") -> str:
     return mark if rel == "." else os.path.join(mark, rel)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    warnings.filterwarnings("ignore")
-    args = parse_args(argv)
-    command = "python benchmarks/bench_extrapolate.py " + " ".join(
-        a if not os.path.isabs(a) else _rel(a, args.workdir, "W") for a in (sys.argv[1:] if argv is None else argv))
-    env = _common.environment(("numpy", "scipy", "openmm", "torch", "torch_geometric", "sklearn", "MDAnalysis",
-                               "trajml"))
-    os.makedirs(args.workdir, exist_ok=True)
-    t_all = time.perf_counter()
+def simulate_and_tabulate(args: argparse.Namespace, command: str, env: dict[str, Any]) -> dict[str, Any]:
+    """Steps 1-4: design, simulations, pipelines, and the Einstein-Helfand table with its provenance.
+
+    Returns the table, each row's run parameters (``{"short": ..., "long": ...}``), the runs, the
+    pipelines, the failed runs and the timings.
+    """
     chems = design(args)
     n_long = sum(c["long"] for c in chems)
     print(f"bench_extrapolate: {len(chems)} chemistries ({n_long} with a long run), short {args.short_steps} steps, "
@@ -644,8 +565,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out_table)), exist_ok=True)
     write_table_csv(table, args.out_table)
-    n_both = {t: int((np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])).sum())
-              for j, t in enumerate(table.tasks)}
+    n_both = _rows_with_both(table)
     print(f"table: {len(table)} rows, tasks {list(table.tasks)}, features {list(table.feature_names)}; "
           f"rows with short and long labels: {n_both} -> {_rel(args.out_table, args.workdir)}")
     provenance = {
@@ -666,6 +586,96 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     with open(args.out_table + ".provenance.json", "w", encoding="utf-8") as fh:
         json.dump(provenance, fh, indent=1, allow_nan=True)
+    return {"table": table, "parameters": run_parameters_of(provenance), "sims": sims, "pipes": pipes,
+            "failed": failed, "timings": {"simulations_s": t_sim, "pipelines_s": t_pipe}}
+
+
+def run_parameters_of(provenance: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each chemistry's run parameters, ``{id: {"short": dict, "long": dict or None}}``, from a table's provenance."""
+    return {c["id"]: {"short": c.get("short_parameters"), "long": c.get("long_parameters")}
+            for c in provenance["chemistries"]}
+
+
+def load_table(args: argparse.Namespace) -> dict[str, Any]:
+    """``--from-table``: the recorded Einstein-Helfand table and its provenance (no simulations, no pipelines)."""
+    from trajml.extrapolation.readers import read_table_csv
+
+    prov_path = args.from_table + ".provenance.json"
+    if not os.path.isfile(args.from_table):
+        raise SystemExit(f"bench_extrapolate: --from-table {args.from_table!r}: no such file.")
+    if not os.path.isfile(prov_path):
+        raise SystemExit(f"bench_extrapolate: --from-table needs the provenance next to the table, "
+                         f"{os.path.basename(prov_path)!r} (it holds every run's parameters); not found.")
+    with open(prov_path, encoding="utf-8") as fh:
+        provenance = json.load(fh)
+    table = read_table_csv(args.from_table, require_labels=True)
+    missing = [t for t in args.tasks if t not in table.tasks]
+    if missing:
+        raise SystemExit(f"bench_extrapolate: --from-table {os.path.basename(args.from_table)!r} has no labels of "
+                         f"the --tasks {missing}; it has {list(table.tasks)}.")
+    if set(args.tasks) != set(table.tasks):  # keep the table's task order (the recorded runs' order)
+        from trajml.extrapolation.tables import ExtrapolationTable
+
+        cols = [j for j, t in enumerate(table.tasks) if t in args.tasks]
+        table = ExtrapolationTable(table.ids, table.graphs, table.graph_kind, table.feature_names, table.features,
+                                   tuple(table.tasks[j] for j in cols), table.low[:, cols], table.high[:, cols],
+                                   groups=table.groups)
+    from trajml.sim import SimulationParameters
+
+    parameters = run_parameters_of(provenance)
+    for key, run in provenance.get("runs", {}).items():  # the simulator still builds the recorded systems
+        cid, kind = key.rsplit("_", 1)
+        p = parameters.get(cid, {}).get(kind)
+        if run.get("ok") and p is not None and SimulationParameters.from_dict(p).n_beads != run["n_beads"]:
+            raise SystemExit(f"bench_extrapolate: run {key} of {os.path.basename(prov_path)!r} has {run['n_beads']} "
+                             f"beads; trajml.sim builds {SimulationParameters.from_dict(p).n_beads} from its "
+                             "parameters, so its N and V cannot be derived. Rerun the simulations.")
+    print(f"bench_extrapolate: table {os.path.basename(args.from_table)} ({len(table)} rows, tasks "
+          f"{list(table.tasks)}; rows with short and long labels {_rows_with_both(table)}), no simulations")
+    return {"table": table, "parameters": parameters, "source_command": provenance.get("command"),
+            "failed": {}, "timings": {}}
+
+
+def _rows_with_both(table: Any) -> dict[str, int]:
+    return {t: int((np.isfinite(table.low[:, j]) & np.isfinite(table.high[:, j])).sum())
+            for j, t in enumerate(table.tasks)}
+
+
+def apply_sigma_label(table: Any, parameters: dict[str, Any], args: argparse.Namespace,
+                      command: str) -> tuple[Any, dict[str, Any]]:
+    """The table the cross-validation scores: σ relabelled with ``--sigma-label`` (written with its provenance)."""
+    from _extrapolate_labels import relabel_sigma
+
+    if args.sigma_label == "einstein-helfand" or "log10_sigma" not in table.tasks:
+        return table, {"sigma_label": args.sigma_label if "log10_sigma" in table.tasks else None}
+    from trajml.extrapolation.readers import write_table_csv
+
+    new, prov = relabel_sigma(table, parameters)
+    comment = (f"log10_sigma labels (both fidelities) are Nernst-Einstein sigma times alpha = {prov['alpha']:.4f}, "
+               "in log10 S/m; see the provenance")
+    write_table_csv(new, args.out_sigma_table, comment=comment)
+    with open(args.out_sigma_table + ".provenance.json", "w", encoding="utf-8") as fh:
+        json.dump({"command": command, "command_note": "W stands for the work folder",
+                   "source_table": os.path.basename(args.from_table or args.out_table), **prov}, fh, indent=1)
+    spread = prov["log10_ionicity_spread"]
+    print(f"sigma label: Nernst-Einstein x alpha = {prov['alpha']:.3f} (log10 {prov['log10_alpha']:+.3f}, median "
+          f"over {prov['alpha_fit_runs']} long runs); per-run log10(sigma_EH/sigma_NE) std {spread['long']['std']:.3f} "
+          f"(long runs), {spread['short']['std']:.3f} (short runs) -> {_rel(args.out_sigma_table, args.workdir)}")
+    return new, {k: v for k, v in prov.items() if k != "rows"}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    warnings.filterwarnings("ignore")
+    args = parse_args(argv)
+    command = "python benchmarks/bench_extrapolate.py " + " ".join(
+        a if not os.path.isabs(a) else _rel(a, args.workdir, "W") for a in (sys.argv[1:] if argv is None else argv))
+    env = _common.environment(("numpy", "scipy", "openmm", "torch", "torch_geometric", "sklearn", "MDAnalysis",
+                               "trajml"))
+    os.makedirs(args.workdir, exist_ok=True)
+    t_all = time.perf_counter()
+    load_start = _load_average()
+    made = load_table(args) if args.from_table else simulate_and_tabulate(args, command, env)
+    table, label = apply_sigma_label(made["table"], made["parameters"], args, command)
 
     t0 = time.perf_counter()
     repeats = cross_validate_all(table, args)
@@ -675,59 +685,74 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = [[m, *(f"{pooled[m][t]['mean']:.3f} ± {pooled[m][t]['std_over_folds']:.3f} "
                   f"({pooled[m][t]['std_over_repeats']:.3f})" for t in cv0.tasks)] for m in cv0.methods]
     print(f"\ncross-validation by chemistry: {args.cv_repeats} x {args.folds} folds (fold seeds "
-          f"{[s for s, _ in repeats]}); MAE against the long run (log10 units for D and σ): mean ± std over "
-          "all folds (std of the repeat means)")
+          f"{[s for s, _ in repeats]}); sigma label {label['sigma_label']}; MAE against the long run (log10 units "
+          "for D and σ): mean ± std over all folds (std of the repeat means)")
     print(format_table(["method", *cv0.tasks], rows))
     wins = {t: bool(pooled["model"][t]["mean"] < min(pooled["short_run"][t]["mean"], pooled["linear"][t]["mean"]))
             for t in cv0.tasks}
     print("model beats short run and linear correction: " + ", ".join(f"{t} {'yes' if w else 'no'}"
                                                                        for t, w in wins.items()))
     paired = paired_differences(repeats)
-    plot_parity(table, repeats, args.out_figure)
+    plot_parity(table, repeats, args.out_figure, label["sigma_label"])
     for base, per in paired.items():
         print(f"model - {base} MAE on the same folds: " + "; ".join(
             f"{t} {v['mean']:+.3f} ± {v['standard_error']:.3f} (model better in {100 * v['model_better_share']:.0f} %)"
             for t, v in per.items()))
 
-    full = parse_args(["--workdir", args.workdir])
-    calib = calibrate(full, args) if args.calibrate_steps else {}
-    est = cost_estimate(sims, calib, args, full)
-    timings = {"simulations_s": t_sim, "pipelines_s": t_pipe, "cross_validation_s": t_cv,
-               "total_s": time.perf_counter() - t_all}
-    print(f"\ntimings: simulations {t_sim:.1f} s, pipelines {t_pipe:.1f} s, cross-validation {t_cv:.1f} s, "
-          f"total {timings['total_s']:.1f} s")
-    for q in calib.get("points", []):
-        print(f"calibration: {q['n_beads']} beads, debye_length {q['debye_length']:g} Å, "
-              f"eo_li_ratio {q['eo_li_ratio']:g}: "
-              f"{q['cpu_s_per_bead_step'] * 1e6:.2f} CPU µs per bead-step, setup {q['setup_s']:.1f} s")
-    if est:
-        print(f"full-run estimate (defaults: {full.n_chem} chemistries, {est['n_runs']} runs, "
-              f"{full.n_chains}x{full.chain_length}-bead chains, short {full.short_steps} / long "
-              f"{full.short_steps * full.long_factor} steps), from {est['basis']}: "
-              f"{est['mean_cpu_s_per_bead_step'] * 1e6:.2f} CPU µs per bead-step on average "
-              f"(tiny systems of this run: {est['cpu_s_per_bead_step_this_run'] * 1e6:.2f}) -> "
-              f"~{est['full_simulation_cpu_hours']:.0f} CPU hours of simulation "
-              f"(~{est['full_simulation_cpu_hours'] / max(1, args.workers):.0f} h wall on {args.workers} workers), "
-              "plus the pipelines and the cross-validation")
-    results = {"command": command, "environment": env,
+    timings = {**made["timings"], "cross_validation_s": t_cv, "total_s": time.perf_counter() - t_all}
+    est: dict[str, Any] = {}
+    if not args.from_table:
+        full = parse_args(["--workdir", args.workdir])
+        calib = calibrate(full, args) if args.calibrate_steps else {}
+        est = cost_estimate(made["sims"], calib, args, full)
+        print(f"\ntimings: simulations {timings['simulations_s']:.1f} s, pipelines {timings['pipelines_s']:.1f} s, "
+              f"cross-validation {t_cv:.1f} s, total {timings['total_s']:.1f} s")
+        for q in calib.get("points", []):
+            print(f"calibration: {q['n_beads']} beads, debye_length {q['debye_length']:g} Å, "
+                  f"eo_li_ratio {q['eo_li_ratio']:g}: "
+                  f"{q['cpu_s_per_bead_step'] * 1e6:.2f} CPU µs per bead-step, setup {q['setup_s']:.1f} s")
+        if est:
+            print(f"full-run estimate (defaults: {full.n_chem} chemistries, {est['n_runs']} runs, "
+                  f"{full.n_chains}x{full.chain_length}-bead chains, short {full.short_steps} / long "
+                  f"{full.short_steps * full.long_factor} steps), from {est['basis']}: "
+                  f"{est['mean_cpu_s_per_bead_step'] * 1e6:.2f} CPU µs per bead-step on average "
+                  f"(tiny systems of this run: {est['cpu_s_per_bead_step_this_run'] * 1e6:.2f}) -> "
+                  f"~{est['full_simulation_cpu_hours']:.0f} CPU hours of simulation "
+                  f"(~{est['full_simulation_cpu_hours'] / max(1, args.workers):.0f} h wall on {args.workers} "
+                  "workers), plus the pipelines and the cross-validation")
+    else:
+        print(f"\ntimings: cross-validation {t_cv:.1f} s, total {timings['total_s']:.1f} s")
+    scored_table = args.out_sigma_table if label.get("sigma_label") == "nernst-einstein" else (
+        args.from_table or args.out_table)
+    results = {"command": command, "environment": env, "load_average": {"start": load_start, "end": _load_average()},
                "config": {k: v for k, v in vars(args).items()
-                          if k not in ("workdir", "out", "out_table", "out_figure")},
+                          if k not in ("workdir", "out", "out_table", "out_figure", "from_table", "out_sigma_table")},
                "figure": _rel(args.out_figure, args.workdir),
-               "table": _rel(args.out_table, args.workdir),
-               "provenance": _rel(args.out_table + ".provenance.json", args.workdir),
+               "table": _rel(scored_table, args.workdir),
+               "provenance": _rel(scored_table + ".provenance.json", args.workdir),
+               "source_table": _rel(args.from_table, args.workdir) if args.from_table else None,
+               "sigma_label": label,
                "cv": {"tasks": list(cv0.tasks), "methods": list(cv0.methods), "n_splits": args.folds,
-                      "ids": list(table.ids), "mae": pooled, "model_beats_both_baselines": wins,
-                      "paired_differences": paired,
+                      "ids": list(table.ids), "rows_with_both_labels": _rows_with_both(table), "mae": pooled,
+                      "model_beats_both_baselines": wins, "paired_differences": paired,
                       "repeats": [{"fold_seed": seed, "folds": cv.folds.tolist(), "mae_per_fold": cv.mae.tolist(),
                                    "predictions": cv.predictions.tolist()} for seed, cv in repeats]},
-               "failed_runs": failed,
-               "pipelines": {k: {kk: vv for kk, vv in v.items() if kk != "yaml_text"} for k, v in pipes.items()},
+               "failed_runs": made["failed"],
+               "pipelines": {k: {kk: vv for kk, vv in v.items() if kk != "yaml_text"}
+                             for k, v in made.get("pipes", {}).items()},
                "timings_s": timings, "full_run_estimate": est}
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=1, allow_nan=True)
     print(f"\ncommand: {command}")
-    print(f"results written to {args.out}; table and provenance: {args.out_table}(.provenance.json)")
+    print(f"results written to {args.out}; scored table and provenance: {scored_table}(.provenance.json)")
     return results
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":
