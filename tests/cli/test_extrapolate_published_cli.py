@@ -71,7 +71,7 @@ def test_train_predict_evaluate_published_layout(published, capsys):
     out = captured.out
     assert rc == 0, out
     assert "MultitaskExtrapolator member 2/2" in captured.err  # progress: plain timestamped lines off a terminal
-    assert "predicted std scaled on the validation systems" in out
+    assert "predicted std calibrated on out-of-member residuals (2 folds)" in out  # the default, cross-fit
     assert "early stopping on 2 validation systems" in out and "scores against the 2 test systems" in out
     from trajml.extrapolation.deep import MultitaskModel
 

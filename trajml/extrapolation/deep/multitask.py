@@ -260,7 +260,7 @@ class MultitaskExtrapolator(Estimator):
         fit = lambda held, what: self._fit_members(  # noqa: E731
             p, table, graphs, low_s, high_s, n_train, validation is not None, std, held, what)
         start = time.perf_counter()
-        members = fit(folds, "cross-fitted member " if folds is not None else "member ")
+        members = fit(folds, " (cross-fitted: without one fold's long-run labels)" if folds is not None else "")
         cross = self._assemble(p, table, vocab, graphs, node_dim, edge_dim, mean, std, n_train, members,
                                prior_choice, rows, validation)
         if folds is not None:
@@ -273,7 +273,7 @@ class MultitaskExtrapolator(Estimator):
         if calibration == "cross-fit-refit":  # the final members see every long-run label; the calibration is kept
             start = time.perf_counter()
             final = self._assemble(p, table, vocab, graphs, node_dim, edge_dim, mean, std, n_train,
-                                   fit(None, "member "), prior_choice, rows, validation)
+                                   fit(None, " (refit on every long-run label)"), prior_choice, rows, validation)
             cal = cross.provenance["calibration"]
             cal = {**cal, "seconds": {**cal["seconds"], "refit": time.perf_counter() - start}}
             cross = dataclasses.replace(final, std_scale=cross.std_scale, std_floor=cross.std_floor,
@@ -316,7 +316,7 @@ class MultitaskExtrapolator(Estimator):
             else:
                 tr, va = np.arange(n_train), np.arange(n_train, len(table))
             curves = self._train(net, p, graphs, table.features, low_s, high_k, tr, va, seed,
-                                 f"{owner} {what}{k + 1}/{p['n_models']}")
+                                 f"{owner} member {k + 1}/{p['n_models']}{what}")
             out["train"].append(curves[0])
             out["val"].append(curves[1])
             out["best"].append(curves[2])
