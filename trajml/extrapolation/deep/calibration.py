@@ -16,8 +16,10 @@ variance of a heteroscedastic head), ``b`` a constant aleatoric floor (task unit
 fitted so that the out-of-member z-scores have rms 1: ``a = 1`` and ``b`` solves ``mean(r² / (s² + b²))
 = 1`` when the raw spread alone is too small (the usual case), ``b = 0`` and ``a = rms(r / s)``
 otherwise. ``r`` is the residual of the member that did not see the label; a single member errs a
-little more than the ensemble mean, so the calibration errs on the safe side (by the member spread,
-a few percent of the std on the published polymer data).
+little more than the ensemble mean, so the calibration errs on the safe side (on the published
+polymer data the test z-rms came out 0.86, pooled over four properties). What the members share is
+not cross-fitted: the label standardisation and, with ``correction_prior='auto'``, the prior chosen
+on every training label (one number per task).
 """
 
 from __future__ import annotations
