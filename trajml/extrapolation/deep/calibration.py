@@ -229,6 +229,7 @@ def cross_fit_calibrated(model: "MultitaskModel", train: ExtrapolationTable,
     scale, floor, summary = calibration_rows(residuals, spreads, model.tasks)
     info = {"method": "cross-fit", "n_folds": len(folds), "by_input": summary}
     return dataclasses.replace(model, std_scale=_ro(scale), std_floor=_ro(floor),
+                               units={**model.units, "std_scale": "", "std_floor": "task units"},
                                provenance={**model.provenance, "calibration": info})
 
 
