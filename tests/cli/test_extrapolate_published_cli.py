@@ -71,7 +71,7 @@ def test_train_predict_evaluate_published_layout(published, capsys):
     out = captured.out
     assert rc == 0, out
     assert "MultitaskExtrapolator member 2/2" in captured.err  # progress: plain timestamped lines off a terminal
-    assert "predicted std scaled on the validation systems" in out
+    assert "predicted std calibrated on out-of-member residuals (2 folds)" in out  # the default, cross-fit
     assert "early stopping on 2 validation systems" in out and "scores against the 2 test systems" in out
     from trajml.extrapolation.deep import MultitaskModel
 
@@ -181,6 +181,9 @@ def test_train_on_the_polymernet_layout(published, capsys):
     assert "on 8 systems (early stopping on 4 validation systems)" in out.out
     assert "scores against the 2 test systems" in out.out and "log10_sigma      high" in out.out
     assert "weight of a measured short run against the low-fidelity prediction" in out.out
+    # the calibration chosen: cross-fitted members (one fold left out per member), per input
+    assert "predicted std calibrated on out-of-member residuals (2 folds)" in out.out
+    assert "measured short run: log10_sigma a=" in out.out and "predicted short run: log10_sigma a=" in out.out
     assert "member" not in out.err  # --quiet
 
 

@@ -1,5 +1,5 @@
-"""A predefined validation set: early stopping on it alone, statistics from the training rows only, and the
-ensemble std recalibrated on it (rms z = 1 there, kept through save/load)."""
+"""A predefined validation set: early stopping on it alone, statistics from the training rows only, and (with
+``calibration='validation'``) the ensemble std recalibrated on it (rms z = 1 there, kept through save/load)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def split():
 
 def test_validation_table_stops_training_and_calibrates_the_std(split, tmp_path):
     train, val = split
-    model = MultitaskExtrapolator(**QUICK).fit(train, val).fetch_model()
+    model = MultitaskExtrapolator(**QUICK, calibration="validation").fit(train, val).fetch_model()
     # the standardisation comes from the training rows alone (oracle: NumPy on those rows)
     np.testing.assert_allclose(model.target_mean, np.nanmean(np.concatenate([train.low, train.high]), axis=0))
     assert model.provenance["n_rows"] == len(train) and model.provenance["n_validation_rows"] == len(val)
@@ -37,7 +37,8 @@ def test_validation_table_stops_training_and_calibrates_the_std(split, tmp_path)
         ok = np.isfinite(val.high[:, j])
         z = (pred.high[ok, j] - val.high[ok, j]) / pred.high_std[ok, j]
         assert np.sqrt(np.mean(z ** 2)) == pytest.approx(1.0, rel=1e-6)
-        assert model.provenance["std_scale"][t] == pytest.approx(model.std_scale[j])
+        assert model.provenance["std_scale"][t] == pytest.approx(model.std_scale[0, j])
+        assert model.std_scale[1, j] == model.std_scale[0, j] and model.std_floor[:, j].tolist() == [0.0, 0.0]
     model.save(tmp_path / "m.npz")
     again = MultitaskModel.load(tmp_path / "m.npz").predict(val)
     np.testing.assert_allclose(again.high_std, pred.high_std, rtol=1e-6)

@@ -325,9 +325,9 @@ def run(args: argparse.Namespace) -> int:
               f"{f' (early stopping on {len(validation)} validation systems)' if validation is not None else ''}, "
               f"tasks {', '.join(model.tasks)}, features {list(model.feature_names)}; wrote {args.output}")
         _print_prior(model)
-        if model.std_scale is not None:
-            print("predicted std scaled on the validation systems (rms z = 1 there): " + ", ".join(
-                f"{t} x{v:.3g}" for t, v in zip(model.tasks, model.std_scale)))
+        from trajml.extrapolation.deep.calibration import calibration_text
+
+        print(calibration_text(model.tasks, model.std_scale, model.std_floor, model.provenance.get("calibration", {})))
         weight = model.provenance.get("measured_weight")
         if weight:
             print("weight of a measured short run against the low-fidelity prediction (0 ignores it, 1 trusts it; "

@@ -15,7 +15,10 @@ import numpy as np
 from trajml._torch import DEVICE
 from trajml._validation import Param
 
-__all__ = ["MULTITASK_PARAMETERS", "LOW_INPUTS"]
+__all__ = ["MULTITASK_PARAMETERS", "LOW_INPUTS", "CALIBRATIONS"]
+
+#: How the predicted std is calibrated (see :mod:`trajml.extrapolation.deep.calibration`).
+CALIBRATIONS = ("cross-fit", "cross-fit-refit", "validation", "none")
 
 #: What the high-fidelity head can be fed.
 LOW_INPUTS = ("observed", "predicted")
@@ -54,6 +57,10 @@ MULTITASK_PARAMETERS: dict[str, Param] = {
     "short_run_noise": Param("float", None, help="std of one short run's value (task units, from replicate runs): "
                              "weighs a measured short-run value by it", positive=True, nullable=True,
                              none_help="estimate the weight from held-out long-run labels"),
+    "calibration": Param("str", "cross-fit", help="how the predicted std is calibrated: on out-of-member residuals "
+                         "of cross-fitted members ('cross-fit'; 'cross-fit-refit': then refit the members on every "
+                         "long-run label, twice the training), on the validation set, or not at all",
+                         choices=CALIBRATIONS),
     "validation_fraction": Param("float", 0.1, help="share of the rows held out for early stopping", minimum=0.0,
                                  high=1.0),
     "patience": Param("int", 50, help="epochs without a better validation loss before stopping", minimum=1,

@@ -81,11 +81,13 @@ def ring_molecule(smiles: str, *, row: int | None = None, id: Any = None) -> Any
     mol = Chem.MolFromSmiles(smiles.strip())
     if mol is None:
         raise ValueError(f"Invalid SMILES {smiles!r}{where}: RDKit cannot parse it.")
-    stars = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
+    # atoms by index: RDKit's Python atom sequence (GetAtoms) costs a length check per item
+    numbers = [mol.GetAtomWithIdx(i).GetAtomicNum() for i in range(mol.GetNumAtoms())]
+    stars = [i for i, z in enumerate(numbers) if z == 0]
     if len(stars) != 2:
         raise ValueError(f"SMILES {smiles!r}{where} has {len(stars)} attachment points '*'; a repeat unit needs "
                          f"exactly 2 (e.g. '*CCO*').")
-    unknown = sorted({a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() > 0} - set(ELEMENTS))
+    unknown = sorted({mol.GetAtomWithIdx(i).GetSymbol() for i, z in enumerate(numbers) if z > 0} - set(ELEMENTS))
     if unknown:
         raise ValueError(f"SMILES {smiles!r}{where} contains element(s) {unknown} that the polymer graph does not "
                          f"know; known elements: {list(ELEMENTS)}.")
@@ -157,12 +159,12 @@ def smiles_ring_graph(smiles: str, *, row: int | None = None, id: Any = None) ->
     charge, aromatic flag. Edge features: one-hot bond type over :data:`BOND_TYPES`, conjugated flag.
     """
     mol = ring_molecule(smiles, row=row, id=id)
-    atoms = list(mol.GetAtoms())
+    atoms = [mol.GetAtomWithIdx(i) for i in range(mol.GetNumAtoms())]
     x = np.zeros((len(atoms), len(ELEMENTS) + 4), dtype=np.float32)
     x[np.arange(len(atoms)), [ELEMENTS.index(a.GetSymbol()) for a in atoms]] = 1.0
     x[:, len(ELEMENTS):] = [[a.GetDegree() / 4.0, a.GetTotalNumHs() / 4.0, a.GetFormalCharge(),
                              float(a.GetIsAromatic())] for a in atoms]
-    bonds = list(mol.GetBonds())
+    bonds = [mol.GetBondWithIdx(i) for i in range(mol.GetNumBonds())]
     pairs = np.array([[bd.GetBeginAtomIdx(), bd.GetEndAtomIdx()] for bd in bonds], dtype=np.int64)
     e = np.zeros((len(bonds), len(BOND_TYPES) + 1), dtype=np.float32)
     kinds = [str(bd.GetBondType()) for bd in bonds]

@@ -76,9 +76,11 @@ class MultitaskModel(Results, StoredModel, own_file=True):
     best_epochs : ndarray, shape (n_models,), int64
     parameters : dict of str to ndarray
         ``m{k}.{name}`` of each member's ``state_dict``, float32.
-    std_scale : ndarray, shape (n_tasks,), float64, optional
-        Factor on the ensemble's std per task, fitted on a predefined validation set so that its
-        z-scores have rms 1 (None: the raw ensemble spread).
+    std_scale, std_floor : ndarray, shape (2, n_tasks), float64, optional
+        Calibration of the predicted std: ``sqrt((std_scale · s)² + std_floor²)``, ``s`` the ensemble's
+        raw std, task units; row 0 for rows fed a measured short-run value, row 1 for the others (see
+        :mod:`trajml.extrapolation.deep.calibration`). None: the raw std. Model files written before
+        the floor hold one scale per task (fitted on the validation set); they are read with floor 0.
     """
 
     tasks: tuple[str, ...]
@@ -99,6 +101,7 @@ class MultitaskModel(Results, StoredModel, own_file=True):
     best_epochs: np.ndarray
     parameters: dict[str, np.ndarray]
     std_scale: np.ndarray | None = None
+    std_floor: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -154,6 +157,27 @@ class MultitaskModel(Results, StoredModel, own_file=True):
         return dataclasses.replace(self, parameters=params,
                                    provenance={**self.provenance, "measured_weight_set": w.tolist()})
 
+    def member(self, k: int) -> "MultitaskModel":
+        """Ensemble member ``k`` alone, as a one-member model with the raw std (no calibration).
+
+        Parameters
+        ----------
+        k : int
+            Member index, ``0 <= k < n_models``.
+
+        Returns
+        -------
+        MultitaskModel
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.n_models:
+            raise ValueError(f"The 'k' parameter of MultitaskModel.member must be an int in [0, {self.n_models}). "
+                             f"Got {k!r} instead.")
+        prefix = f"m{k}."
+        params = {"m0." + n[len(prefix):]: v for n, v in self.parameters.items() if n.startswith(prefix)}
+        return dataclasses.replace(self, parameters=params, best_epochs=self.best_epochs[k:k + 1],
+                                   train_losses=self.train_losses[k:k + 1],
+                                   validation_losses=self.validation_losses[k:k + 1], std_scale=None, std_floor=None)
+
     def _low_observed(self, table: ExtrapolationTable) -> np.ndarray:
         low = np.full((len(table), len(self.tasks)), np.nan)
         for j, t in enumerate(self.tasks):
@@ -177,7 +201,8 @@ class MultitaskModel(Results, StoredModel, own_file=True):
         -------
         ExtrapolationPrediction
             ``high`` and ``low`` are ensemble means; ``high_std`` combines the ensemble spread and
-            (heteroscedastic head) the mean predicted variance.
+            (heteroscedastic head) the mean predicted variance, calibrated where the model holds a
+            calibration (``std_scale``, ``std_floor``: per task and per input, measured short run or not).
         """
         owner = "MultitaskModel.predict"
         _check_inputs(owner, table, self.graph_kind, self.feature_names)
@@ -211,7 +236,10 @@ class MultitaskModel(Results, StoredModel, own_file=True):
         total = highs_a.var(axis=0) + var_a.mean(axis=0) * std ** 2
         high_std = np.sqrt(total) if (self.n_models > 1 or self.heteroscedastic) else np.full_like(total, np.nan)
         if self.std_scale is not None:
-            high_std = high_std * self.std_scale
+            kind = np.where(use, 0, 1)  # which calibration row: measured short run fed, or not
+            cols = np.arange(len(self.tasks))
+            floor = np.zeros_like(self.std_scale) if self.std_floor is None else self.std_floor
+            high_std = np.hypot(high_std * self.std_scale[kind, cols], floor[kind, cols])
         return ExtrapolationPrediction(ids=table.ids, tasks=self.tasks, high=highs_a.mean(axis=0), high_std=high_std,
                                        low=lows_a.mean(axis=0),
                                        units={"high": "task units", "high_std": "task units", "low": "task units"})
@@ -228,7 +256,8 @@ class MultitaskModel(Results, StoredModel, own_file=True):
         arrays = {"a:target_mean": self.target_mean, "a:target_std": self.target_std,
                   "a:train_losses": self.train_losses, "a:validation_losses": self.validation_losses,
                   "a:best_epochs": self.best_epochs, **{f"p:{k}": v for k, v in self.parameters.items()},
-                  **({"a:std_scale": self.std_scale} if self.std_scale is not None else {})}
+                  **({"a:calibration_scale": self.std_scale} if self.std_scale is not None else {}),
+                  **({"a:calibration_floor": self.std_floor} if self.std_floor is not None else {})}
         with atomic_write(path, "wb", what="model file") as fh:
             np.savez(fh, __header__=np.array(json.dumps(header)), **arrays)
 
@@ -259,7 +288,19 @@ class MultitaskModel(Results, StoredModel, own_file=True):
                            validation_losses=_ro(data["a:validation_losses"]),
                            best_epochs=_ro(data["a:best_epochs"], np.int64),
                            parameters={k: _ro(data[f"p:{k}"], np.float32) for k in header["state_dict"]},
-                           std_scale=_ro(data["a:std_scale"]) if "a:std_scale" in data.files else None,
+                           **_read_calibration(data, len(p["tasks"])),
                            units=header["units"], provenance=header["provenance"])
         except (OSError, EOFError, KeyError, json.JSONDecodeError) as exc:
             raise ValueError(f"File '{name}' cannot be read as a {cls.__name__} file: {exc!r}") from exc
+
+
+def _read_calibration(data: Any, n_tasks: int) -> dict[str, np.ndarray | None]:
+    """``std_scale`` and ``std_floor`` of a model file: ``a:calibration_*`` (2, n_tasks), or the one scale per
+    task (``a:std_scale``) of files written before the floor, for both inputs and with floor 0."""
+    if "a:calibration_scale" in data.files:
+        floor = data["a:calibration_floor"] if "a:calibration_floor" in data.files else None
+        return {"std_scale": _ro(data["a:calibration_scale"]), "std_floor": None if floor is None else _ro(floor)}
+    if "a:std_scale" in data.files:
+        legacy = np.broadcast_to(np.asarray(data["a:std_scale"], dtype=np.float64), (2, n_tasks))
+        return {"std_scale": _ro(legacy), "std_floor": _ro(np.zeros((2, n_tasks)))}
+    return {"std_scale": None, "std_floor": None}

@@ -32,8 +32,10 @@ Missing labels are masked out of the loss (:func:`masked_loss`). Targets are sta
 task internally; predictions come back in task units. Uncertainty: an ensemble of ``n_models``
 networks (different seeds and validation splits), plus the predicted noise of a heteroscedastic
 head (``heteroscedastic=True``). Trained with a predefined validation set (``fit(table, validation)``),
-every member stops early on it and the std is rescaled per task so that its z-scores on that set
-have rms 1 (the raw ensemble spread of a few networks is several times smaller than the error).
+every member stops early on it. The raw ensemble spread of a few networks is several times smaller
+than the error, so the std is calibrated on cross-fitted members: each member leaves out the long-run
+labels of one fold, and the out-of-member residuals fit a scale on the spread and a constant floor
+per task (``calibration``; :mod:`trajml.extrapolation.deep.calibration`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import copy
 import dataclasses
 import math
 import os
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +55,12 @@ from trajml._progress import log_line
 from trajml._torch import resolve_torch_device
 from trajml.base import Estimator
 from trajml.extrapolation.baselines import least_squares_lines
+from trajml.extrapolation.deep.calibration import (
+    calibration_text,
+    cross_fit_calibrated,
+    long_label_folds,
+    validation_calibrated,
+)
 from trajml.extrapolation.deep.model import MultitaskModel
 from trajml.extrapolation.deep.network import _Net, masked_loss
 from trajml.extrapolation.deep.polymer_graph import table_graphs
@@ -126,6 +135,22 @@ class MultitaskExtrapolator(Estimator):
         value is no worse there than not feeding it (``k = 0`` is exactly the prediction without it).
         The weights are in the model's provenance (``measured_weight``); tasks with an infinite
         ``correction_prior`` (the linear correction) keep weight 1.
+    calibration : {'cross-fit', 'cross-fit-refit', 'validation', 'none'}
+        How the predicted std is calibrated (the raw spread of a few members trained on the same tens of
+        long runs is several times smaller than their error). ``'cross-fit'``: the training rows with a
+        long-run label are dealt into ``n_models`` folds by group and member ``m`` is trained without
+        the long-run labels of fold ``m`` (keeping their short-run labels), so every long-run label gets
+        a prediction from a member that did not see it; per task and per input (measured short run fed
+        or not), ``std = sqrt((a · spread)² + b²)`` with the scale ``a`` and the floor ``b`` fitted so
+        that these out-of-member z-scores have rms 1 (:mod:`trajml.extrapolation.deep.calibration`).
+        Each member then learns from ``(n_models - 1) / n_models`` of the long-run labels.
+        ``'cross-fit-refit'``: the same calibration, then the members are trained again on every
+        long-run label (twice the training; the calibration, fitted on members that saw fewer labels,
+        is then slightly conservative). ``'validation'``: one scale per task so that the z-scores of
+        the predefined validation set have rms 1 (needs ``fit(table, validation)``; a few rows, which
+        also chose the stopping epoch: unstable and optimistic). ``'none'``: the raw spread. With one
+        member there is nothing to cross-fit and the std stays raw. The calibration is in the model's
+        provenance (``calibration``).
     validation_fraction : float
         Share of the rows held out for early stopping, in [0, 1), drawn among all rows (short-run labels
         count: with few long runs, their handful of labels alone is a noisy stopping signal); the
@@ -161,11 +186,12 @@ class MultitaskExtrapolator(Estimator):
                  weight_decay: float = 1e-5, batch_size: int = 64, low_weight: float = 1.0, n_models: int = 5,
                  heteroscedastic: bool = False, residual: bool = True, correction_prior: float | str = "auto",
                  low_input: str = "observed", low_dropout: float = 0.3, short_run_noise: float | None = None,
-                 validation_fraction: float = 0.1, patience: int | None = 50, n_workers: int | None = 1,
-                 seed: int = 0, device: str = "cpu",
+                 calibration: str = "cross-fit", validation_fraction: float = 0.1, patience: int | None = 50,
+                 n_workers: int | None = 1, seed: int = 0, device: str = "cpu",
                  progress: bool = False) -> None:
         self._set_params(locals())
         self._model: MultitaskModel | None = None
+        self._cross_fitted: MultitaskModel | None = None  # 'cross-fit-refit': the calibrating members (benchmarks)
 
     def _validated(self) -> dict[str, Any]:
         p = self.get_params()
@@ -198,6 +224,9 @@ class MultitaskExtrapolator(Estimator):
         if not table.tasks:
             raise ValueError(f"{owner}.fit: the table has no tasks (label columns); known tasks: {list(TASKS)}.")
         check_labels(owner, table, "high")
+        if p["calibration"] == "validation" and validation is None:
+            raise ValueError(f"{owner}: calibration='validation' needs a predefined validation set "
+                             f"(fit(table, validation); --validation on the command line).")
         n_train = len(table)
         if validation is not None:
             table = _with_validation(owner, table, validation)
@@ -221,19 +250,56 @@ class MultitaskExtrapolator(Estimator):
         mean = np.nanmean(both, axis=0)
         std = np.nanstd(both, axis=0)
         std = np.where(std > 0, std, 1.0)
-        f_mean = rows.features.mean(axis=0) if len(table.feature_names) else np.zeros(0)
-        f_std = rows.features.std(axis=0) if len(table.feature_names) else np.zeros(0)
-        f_std = np.where(f_std > 0, f_std, 1.0)
         low_s, high_s = (table.low - mean) / std, (table.high - mean) / std
         node_dim, edge_dim = int(graphs[0].x.shape[1]), int(graphs[0].edge_attr.shape[1])
-        slope, intercept, _ = least_squares_lines(low_s[:n_train], high_s[:n_train])  # 1, 0 where no line
+        calibration = p["calibration"]
+        if calibration in ("cross-fit", "cross-fit-refit") and p["n_models"] < 2:
+            calibration = "none"  # one member: no fold to leave out (its std is NaN unless heteroscedastic)
+        folds = (long_label_folds(table, n_train, p["n_models"], p["seed"])
+                 if calibration in ("cross-fit", "cross-fit-refit") else None)
+        fit = lambda held, what: self._fit_members(  # noqa: E731
+            p, table, graphs, low_s, high_s, n_train, validation is not None, std, held, what)
+        start = time.perf_counter()
+        members = fit(folds, " (cross-fitted: without one fold's long-run labels)" if folds is not None else "")
+        cross = self._assemble(p, table, vocab, graphs, node_dim, edge_dim, mean, std, n_train, members,
+                               prior_choice, rows, validation)
+        if folds is not None:
+            cross = cross_fit_calibrated(cross, table.subset(np.arange(n_train)), folds)
+            cal = {**cross.provenance["calibration"], "seconds": {"cross_fitted": time.perf_counter() - start}}
+            cross = dataclasses.replace(cross, provenance={**cross.provenance, "calibration": cal})
+            if self.progress:
+                log_line(calibration_text(cross.tasks, cross.std_scale, cross.std_floor, cal))
+        self._cross_fitted = cross if calibration == "cross-fit-refit" else None
+        if calibration == "cross-fit-refit":  # the final members see every long-run label; the calibration is kept
+            start = time.perf_counter()
+            final = self._assemble(p, table, vocab, graphs, node_dim, edge_dim, mean, std, n_train,
+                                   fit(None, " (refit on every long-run label)"), prior_choice, rows, validation)
+            cal = cross.provenance["calibration"]
+            cal = {**cal, "seconds": {**cal["seconds"], "refit": time.perf_counter() - start}}
+            cross = dataclasses.replace(final, std_scale=cross.std_scale, std_floor=cross.std_floor,
+                                        provenance={**final.provenance, "calibration": cal})
+        elif calibration == "validation" and validation is not None:
+            cross = validation_calibrated(cross, validation)
+        self._model = cross
+        return self
 
-        params: dict[str, np.ndarray] = {}
-        train_curves, val_curves, best_epochs = [], [], []
-        weights: list[np.ndarray] = []
-        weight_source: list[str] = []
+    def _fit_members(self, p: dict[str, Any], table: ExtrapolationTable, graphs: list[Data], low_s: np.ndarray,
+                     high_s: np.ndarray, n_train: int, predefined: bool, std: np.ndarray,
+                     folds: list[np.ndarray] | None, what: str) -> dict[str, Any]:
+        """Train the ``n_models`` members; member ``k`` without the long-run labels of ``folds[k]`` if given."""
+        owner = type(self).__name__
+        node_dim, edge_dim = int(graphs[0].x.shape[1]), int(graphs[0].edge_attr.shape[1])
+        f_mean = table.features[:n_train].mean(axis=0) if len(table.feature_names) else np.zeros(0)
+        f_std = table.features[:n_train].std(axis=0) if len(table.feature_names) else np.zeros(0)
+        f_std = np.where(f_std > 0, f_std, 1.0)
+        out: dict[str, Any] = {"params": {}, "train": [], "val": [], "best": [], "weights": [], "source": []}
         for k in range(p["n_models"]):
             seed = p["seed"] + k
+            high_k = high_s
+            if folds is not None:  # this member never sees the long-run labels of its fold (short runs kept)
+                high_k = high_s.copy()
+                high_k[folds[k]] = np.nan
+            slope, intercept, _ = least_squares_lines(low_s[:n_train], high_k[:n_train])  # 1, 0 where no line
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 net = _Net(node_dim, edge_dim, len(table.feature_names), len(table.tasks), p["hidden"],
@@ -245,27 +311,37 @@ class MultitaskExtrapolator(Estimator):
                     net.slope.copy_(torch.as_tensor(slope, dtype=torch.float32))
                     net.intercept.copy_(torch.as_tensor(intercept, dtype=torch.float32))
                     net.linear_only.copy_(torch.as_tensor(np.isinf(p["correction_prior"])))
-            if validation is None:
+            if not predefined:
                 tr, va = self._split(table, p["validation_fraction"], seed)
             else:
                 tr, va = np.arange(n_train), np.arange(n_train, len(table))
-            curves = self._train(net, p, graphs, table.features, low_s, high_s, tr, va, seed,
-                                 f"{owner} member {k + 1}/{p['n_models']}")
-            train_curves.append(curves[0])
-            val_curves.append(curves[1])
-            best_epochs.append(curves[2])
+            curves = self._train(net, p, graphs, table.features, low_s, high_k, tr, va, seed,
+                                 f"{owner} member {k + 1}/{p['n_models']}{what}")
+            out["train"].append(curves[0])
+            out["val"].append(curves[1])
+            out["best"].append(curves[2])
             state = curves[3]
             if p["low_input"] == "observed":
                 net.load_state_dict(state)
                 noise = None if p["short_run_noise"] is None else np.full(len(table.tasks), p["short_run_noise"]) / std
-                weight, how = _measured_weight(net, graphs, table.features, low_s, high_s, va if len(va) else tr, noise)
+                weight, how = _measured_weight(net, graphs, table.features, low_s, high_k, va if len(va) else tr, noise)
                 state["measured_weight"] = torch.as_tensor(weight, dtype=torch.float32)
-                weights.append(weight)
-                weight_source.append(how if len(va) else f"{how} (training rows: no held-out rows)")
-            params.update({f"m{k}.{n}": _ro(v.detach().cpu().numpy(), np.float32) for n, v in state.items()})
+                out["weights"].append(weight)
+                out["source"].append(how if len(va) else f"{how} (training rows: no held-out rows)")
+            out["params"].update({f"m{k}.{n}": _ro(v.detach().cpu().numpy(), np.float32) for n, v in state.items()})
+        return out
+
+    def _assemble(self, p: dict[str, Any], table: ExtrapolationTable, vocab: tuple[str, ...], graphs: list[Data],
+                  node_dim: int, edge_dim: int, mean: np.ndarray, std: np.ndarray, n_train: int,
+                  members: dict[str, Any], prior_choice: dict[str, Any], rows: ExtrapolationTable,
+                  validation: ExtrapolationTable | None) -> MultitaskModel:
+        """The :class:`MultitaskModel` of trained members (uncalibrated)."""
+        owner = type(self).__name__
+        train_curves, val_curves, best_epochs = members["train"], members["val"], members["best"]
+        params, weights, weight_source = members["params"], members["weights"], members["source"]
         width = p["epochs"]
         pad = lambda c: np.array([list(x) + [np.nan] * (width - len(x)) for x in c])  # noqa: E731
-        self._model = MultitaskModel(
+        return MultitaskModel(
             tasks=table.tasks, graph_kind=table.graph_kind, vocabulary=vocab, feature_names=table.feature_names,
             node_dim=node_dim, edge_dim=edge_dim, hidden=p["hidden"], n_layers=p["n_layers"],
             heteroscedastic=p["heteroscedastic"], residual=p["residual"], low_input=p["low_input"],
@@ -282,27 +358,8 @@ class MultitaskExtrapolator(Estimator):
                                           for j, t in enumerate(table.tasks)},
                         **({"n_validation_rows": len(table) - n_train} if validation is not None else {}),
                         **({"measured_weight": _weight_provenance(table.tasks, weights, weight_source)}
-                           if weights else {})})
-        if validation is not None:
-            self._model = self._calibrated(self._model, validation)
-        return self
-
-    @staticmethod
-    def _calibrated(model: MultitaskModel, validation: ExtrapolationTable) -> MultitaskModel:
-        """``model`` with its std scaled per task so the validation rows' z-scores have rms 1.
-
-        Tasks with fewer than 3 long-run validation labels, or no ensemble spread, keep a factor of 1.
-        The validation rows also chose the stopping epoch, so the factor is slightly optimistic.
-        """
-        pred = model.predict(validation)
-        scale = np.ones(len(model.tasks))
-        for j in range(len(model.tasks)):
-            ok = np.isfinite(validation.high[:, j]) & np.isfinite(pred.high_std[:, j]) & (pred.high_std[:, j] > 0)
-            if ok.sum() >= 3:
-                z = (pred.high[ok, j] - validation.high[ok, j]) / pred.high_std[ok, j]
-                scale[j] = float(np.sqrt(np.mean(z ** 2)))
-        prov = {**model.provenance, "std_scale": {t: float(v) for t, v in zip(model.tasks, scale)}}
-        return dataclasses.replace(model, std_scale=_ro(scale), provenance=prov)
+                           if weights else {}),
+                        "calibration": {"method": "none"}})
 
     def _choose_prior(self, table: ExtrapolationTable, p: dict[str, Any]) -> dict[str, Any]:
         """Per task, the correction prior of :data:`PRIOR_GRID` with the lowest 3-fold (by group)
