@@ -17,7 +17,10 @@ and cached by a serial warm-up run first.
 Reported per stage and N: the unit's own seconds (``Outcome.seconds``: the stage's work, as the
 pipeline's summary shows it) and the whole run's wall time (cluster start, store, report-less),
 their medians, the speed-up ``t(N=first) / t(N)``, the CPU seconds of the whole run (this process
-and its reaped workers: what sharing out costs on top of the work), and whether the stored results
+and its reaped workers: what sharing out costs on top of the work), each worker process's CPU
+seconds (sampled every 50 ms while it lives: its start, its share of the unit and its tasks) and
+the ratio of the busiest worker's, which a loaded machine does not move as it moves wall times
+(the wall time of an idle machine is at least the busiest worker's CPU), and whether the stored results
 (result.json, arrays.nc, CSV tables) are byte-identical to a ``scheduler="serial"`` run. The
 machine's load (``os.getloadavg``) before, after and at every run goes into the JSON, which is
 written to ``benchmarks/results/bench_unit_parallel.json`` (``--out`` to change).
@@ -85,17 +88,53 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(path: Path, outputs: Path, **kw: object) -> tuple[float, float, float]:
-    """Run the pipeline into an empty ``outputs``; return (unit seconds, run wall seconds, run CPU seconds)."""
+class WorkerCPU:
+    """CPU seconds of each worker process (a child that ``multiprocessing`` spawned) while it lives, sampled."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        import threading
+
+        self.every, self.seen, self._stop = every, {}, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            for child in me.children(recursive=True):
+                try:
+                    if child.pid in self.seen or "spawn_main" in " ".join(child.cmdline()):  # not its resource tracker
+                        t = child.cpu_times()
+                        self.seen[child.pid] = t.user + t.system
+                except psutil.Error:  # ended meanwhile: its last sample stands
+                    pass
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> "WorkerCPU":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def timed(path: Path, outputs: Path, **kw: object) -> tuple[float, float, float, list[float]]:
+    """Run the pipeline into an empty ``outputs``.
+
+    Returns (unit seconds, run wall seconds, run CPU seconds, each worker's CPU seconds, largest first).
+    """
     from trajml.pipelines import run_pipeline
 
     shutil.rmtree(outputs, ignore_errors=True)
     c0, t0 = _cpu_seconds(), time.perf_counter()
-    summary = run_pipeline(path, progress=False, outputs=str(outputs), report=False, **kw)
+    with WorkerCPU() as workers:
+        summary = run_pipeline(path, progress=False, outputs=str(outputs), report=False, **kw)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     if summary.computed != 1 or summary.failures:
         raise RuntimeError(summary.text())
-    return summary.outcomes[0].seconds, wall, cpu
+    return summary.outcomes[0].seconds, wall, cpu, sorted(workers.seen.values(), reverse=True)
 
 
 def breakdown(stage: str, topology: str, trajectory: str, chunk: int, msd_select: str) -> dict[str, object]:
@@ -139,17 +178,21 @@ def main(argv: list[str] | None = None) -> int:
             folder = work / stage
             folder.mkdir()
             path = write_pipeline(folder, stage, topology, trajectory, args.chunk, args.msd_select, args.frames)
-            serial_s, _, _ = timed(path, folder / "serial", scheduler="serial")  # also the numba warm-up
+            serial_s = timed(path, folder / "serial", scheduler="serial")[0]  # also the numba warm-up
             reference = stored(folder / "serial")
             units: dict[int, list[float]] = {n: [] for n in args.workers}
             walls: dict[int, list[float]] = {n: [] for n in args.workers}
             cpus: dict[int, list[float]] = {n: [] for n in args.workers}
+            busiest: dict[int, list[float]] = {n: [] for n in args.workers}
+            per_worker: dict[int, list[list[float]]] = {n: [] for n in args.workers}
             loads: list[float] = []
             identical = True
             for _ in range(args.repeats):
                 for n in args.workers:
                     loads.append(os.getloadavg()[0])
-                    u, w, c = timed(path, folder / f"local{n}", scheduler="local", n_workers=n)
+                    u, w, c, each = timed(path, folder / f"local{n}", scheduler="local", n_workers=n)
+                    per_worker[n].append(each)
+                    busiest[n].append(each[0])
                     units[n].append(u)
                     walls[n].append(w)
                     cpus[n].append(c)
@@ -157,16 +200,20 @@ def main(argv: list[str] | None = None) -> int:
             med_u = {n: statistics.median(v) for n, v in units.items()}
             med_w = {n: statistics.median(v) for n, v in walls.items()}
             med_c = {n: statistics.median(v) for n, v in cpus.items()}
+            med_b = {n: statistics.median(v) for n, v in busiest.items()}
             base = args.workers[0]
             entry: dict[str, object] = {
                 "serial_unit_s": serial_s, "unit_s": units, "wall_s": walls, "cpu_s": cpus, "loadavg_1min": loads,
                 "median_unit_s": med_u, "median_wall_s": med_w, "median_cpu_s": med_c,
                 "speedup_unit": {n: med_u[base] / med_u[n] for n in args.workers},
                 "speedup_wall": {n: med_w[base] / med_w[n] for n in args.workers},
+                "worker_cpu_s": per_worker, "median_busiest_worker_cpu_s": med_b,
+                "speedup_busiest_worker_cpu": {n: med_b[base] / med_b[n] for n in args.workers},
                 "identical_to_serial": identical}
             print(f"{stage}: serial unit {serial_s:.2f} s; " + "; ".join(
                 f"workers {n}: unit {med_u[n]:.2f} s (x{med_u[base] / med_u[n]:.2f}), run {med_w[n]:.2f} s "
-                f"(x{med_w[base] / med_w[n]:.2f}), run CPU {med_c[n]:.2f} s" for n in args.workers)
+                f"(x{med_w[base] / med_w[n]:.2f}), run CPU {med_c[n]:.2f} s, busiest worker CPU {med_b[n]:.2f} s "
+                f"(x{med_b[base] / med_b[n]:.2f})" for n in args.workers)
                 + f"; identical to serial: {identical}; load {min(loads):.1f}-{max(loads):.1f}", flush=True)
             if not args.no_breakdown:
                 parts = breakdown(stage, topology, trajectory, args.chunk, args.msd_select)
