@@ -18,9 +18,11 @@ Reported per stage and N: the unit's own seconds (``Outcome.seconds``: the stage
 pipeline's summary shows it) and the whole run's wall time (cluster start, store, report-less),
 their medians, the speed-up ``t(N=first) / t(N)``, the CPU seconds of the whole run (this process
 and its reaped workers: what sharing out costs on top of the work), each worker process's CPU
-seconds (sampled every 50 ms while it lives: its start, its share of the unit and its tasks) and
-the ratio of the busiest worker's, which a loaded machine does not move as it moves wall times
-(the wall time of an idle machine is at least the busiest worker's CPU), and whether the stored results
+seconds (sampled every 50 ms while it lives: its start, its share of the unit and its tasks), the
+same while the unit computed (between ``Outcome.started`` and its end), and the ratios of the
+busiest worker's, which a loaded machine does not move as it moves wall times (on an idle
+machine a unit takes at least its busiest worker's CPU seconds; with the tasks back to back, as
+Dask's task stream shows them, about that), and whether the stored results
 (result.json, arrays.nc, CSV tables) are byte-identical to a ``scheduler="serial"`` run. The
 machine's load (``os.getloadavg``) before, after and at every run goes into the JSON, which is
 written to ``benchmarks/results/bench_unit_parallel.json`` (``--out`` to change).
@@ -95,6 +97,7 @@ class WorkerCPU:
         import threading
 
         self.every, self.seen, self._stop = every, {}, threading.Event()
+        self.samples: list[tuple[float, dict[int, float]]] = []  # (epoch seconds, CPU seconds of each worker)
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
@@ -109,7 +112,15 @@ class WorkerCPU:
                         self.seen[child.pid] = t.user + t.system
                 except psutil.Error:  # ended meanwhile: its last sample stands
                     pass
+            self.samples.append((time.time(), dict(self.seen)))
             self._stop.wait(self.every)
+
+    def during(self, start: float, stop: float) -> list[float]:
+        """CPU seconds each worker spent between epoch times ``start`` and ``stop`` (samples around them), largest first."""
+        before = [cpu for t, cpu in self.samples if t <= start]
+        after = [cpu for t, cpu in self.samples if t >= stop]
+        first, last = (before[-1] if before else {}), (after[0] if after else self.seen)
+        return sorted((last[pid] - first.get(pid, 0.0) for pid in last), reverse=True)
 
     def __enter__(self) -> "WorkerCPU":
         self._thread.start()
@@ -120,10 +131,11 @@ class WorkerCPU:
         self._thread.join()
 
 
-def timed(path: Path, outputs: Path, **kw: object) -> tuple[float, float, float, list[float]]:
+def timed(path: Path, outputs: Path, **kw: object) -> tuple[float, float, float, list[float], list[float]]:
     """Run the pipeline into an empty ``outputs``.
 
-    Returns (unit seconds, run wall seconds, run CPU seconds, each worker's CPU seconds, largest first).
+    Returns (unit seconds, run wall seconds, run CPU seconds, each worker's CPU seconds, each worker's
+    CPU seconds while the unit computed; the lists largest first).
     """
     from trajml.pipelines import run_pipeline
 
@@ -134,7 +146,9 @@ def timed(path: Path, outputs: Path, **kw: object) -> tuple[float, float, float,
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     if summary.computed != 1 or summary.failures:
         raise RuntimeError(summary.text())
-    return summary.outcomes[0].seconds, wall, cpu, sorted(workers.seen.values(), reverse=True)
+    unit = summary.outcomes[0]
+    return (unit.seconds, wall, cpu, sorted(workers.seen.values(), reverse=True),
+            workers.during(unit.started, unit.started + unit.seconds))
 
 
 def breakdown(stage: str, topology: str, trajectory: str, chunk: int, msd_select: str) -> dict[str, object]:
@@ -185,13 +199,15 @@ def main(argv: list[str] | None = None) -> int:
             cpus: dict[int, list[float]] = {n: [] for n in args.workers}
             busiest: dict[int, list[float]] = {n: [] for n in args.workers}
             per_worker: dict[int, list[list[float]]] = {n: [] for n in args.workers}
+            in_unit: dict[int, list[list[float]]] = {n: [] for n in args.workers}
             loads: list[float] = []
             identical = True
             for _ in range(args.repeats):
                 for n in args.workers:
                     loads.append(os.getloadavg()[0])
-                    u, w, c, each = timed(path, folder / f"local{n}", scheduler="local", n_workers=n)
+                    u, w, c, each, during = timed(path, folder / f"local{n}", scheduler="local", n_workers=n)
                     per_worker[n].append(each)
+                    in_unit[n].append(during)
                     busiest[n].append(each[0])
                     units[n].append(u)
                     walls[n].append(w)
@@ -201,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             med_w = {n: statistics.median(v) for n, v in walls.items()}
             med_c = {n: statistics.median(v) for n, v in cpus.items()}
             med_b = {n: statistics.median(v) for n, v in busiest.items()}
+            med_i = {n: statistics.median(v[0] for v in runs) for n, runs in in_unit.items()}
             base = args.workers[0]
             entry: dict[str, object] = {
                 "serial_unit_s": serial_s, "unit_s": units, "wall_s": walls, "cpu_s": cpus, "loadavg_1min": loads,
@@ -209,16 +226,20 @@ def main(argv: list[str] | None = None) -> int:
                 "speedup_wall": {n: med_w[base] / med_w[n] for n in args.workers},
                 "worker_cpu_s": per_worker, "median_busiest_worker_cpu_s": med_b,
                 "speedup_busiest_worker_cpu": {n: med_b[base] / med_b[n] for n in args.workers},
+                "worker_cpu_in_unit_s": in_unit, "median_busiest_worker_cpu_in_unit_s": med_i,
+                "speedup_busiest_worker_cpu_in_unit": {n: med_i[base] / med_i[n] for n in args.workers},
                 "identical_to_serial": identical}
             print(f"{stage}: serial unit {serial_s:.2f} s; " + "; ".join(
                 f"workers {n}: unit {med_u[n]:.2f} s (x{med_u[base] / med_u[n]:.2f}), run {med_w[n]:.2f} s "
                 f"(x{med_w[base] / med_w[n]:.2f}), run CPU {med_c[n]:.2f} s, busiest worker CPU {med_b[n]:.2f} s "
-                f"(x{med_b[base] / med_b[n]:.2f})" for n in args.workers)
+                f"(x{med_b[base] / med_b[n]:.2f}), in the unit {med_i[n]:.2f} s (x{med_i[base] / med_i[n]:.2f})"
+                for n in args.workers)
                 + f"; identical to serial: {identical}; load {min(loads):.1f}-{max(loads):.1f}", flush=True)
             if not args.no_breakdown:
                 parts = breakdown(stage, topology, trajectory, args.chunk, args.msd_select)
                 entry["breakdown"] = parts
-                print(f"  CPU breakdown: tasks {parts['task_s']:.2f} s, serial {parts['serial_s']:.2f} s, parallel "
+                print(f"  CPU breakdown: tasks {parts['task_s']:.2f} s, serial {parts['serial_s']:.2f} s (figure "
+                      f"{parts['figure_s']:.2f} s), parallel "
                       f"fraction {parts['parallel_fraction']:.3f}; bound on 2 workers {parts['list_bound']['2']:.2f}x "
                       f"(Amdahl {parts['amdahl']['2']:.2f}x)", flush=True)
             report["stages"][stage] = entry  # type: ignore[index]
