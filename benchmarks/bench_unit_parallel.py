@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             in_unit: dict[int, list[list[float]]] = {n: [] for n in args.workers}
             loads: list[float] = []
             identical = True
-            for _ in range(args.repeats):
+            differences: list[dict[str, object]] = []
+            for rep in range(args.repeats):
                 for n in args.workers:
                     loads.append(os.getloadavg()[0])
                     u, w, c, each, during = timed(path, folder / f"local{n}", scheduler="local", n_workers=n)
@@ -212,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
                     units[n].append(u)
                     walls[n].append(w)
                     cpus[n].append(c)
-                    identical &= stored(folder / f"local{n}") == reference
+                    got = stored(folder / f"local{n}")
+                    if got != reference:  # kept: which run, which files
+                        identical = False
+                        differences.append({"repeat": rep, "workers": n, "files": sorted(
+                            k for k in set(got) | set(reference) if got.get(k) != reference.get(k))})
             med_u = {n: statistics.median(v) for n, v in units.items()}
             med_w = {n: statistics.median(v) for n, v in walls.items()}
             med_c = {n: statistics.median(v) for n, v in cpus.items()}
@@ -228,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 "speedup_busiest_worker_cpu": {n: med_b[base] / med_b[n] for n in args.workers},
                 "worker_cpu_in_unit_s": in_unit, "median_busiest_worker_cpu_in_unit_s": med_i,
                 "speedup_busiest_worker_cpu_in_unit": {n: med_i[base] / med_i[n] for n in args.workers},
-                "identical_to_serial": identical}
+                "identical_to_serial": identical, "differences": differences}
             print(f"{stage}: serial unit {serial_s:.2f} s; " + "; ".join(
                 f"workers {n}: unit {med_u[n]:.2f} s (x{med_u[base] / med_u[n]:.2f}), run {med_w[n]:.2f} s "
                 f"(x{med_w[base] / med_w[n]:.2f}), run CPU {med_c[n]:.2f} s, busiest worker CPU {med_b[n]:.2f} s "
