@@ -215,15 +215,3 @@ def test_cuda_without_gpu_on_a_remote_worker_fails_that_unit(tmp_path, monkeypat
         summary = run_pipeline(path, scheduler=client, progress=False, report=False)
     assert summary.computed == 1 and [o.unit for o in summary.failures] == ["sys0/rdf_li_o"]
     assert "Stage 'rdf_li_o' (rdf) has 'device: cuda', but on host" in summary.failures[0].reason
-
-
-def _imported_mdanalysis() -> bool:
-    return "MDAnalysis" in sys.modules
-
-
-def test_local_cluster_workers_import_the_readers_as_they_start():
-    # a unit's chunks then start reading on every worker at once (the first read would import MDAnalysis)
-    from trajml.parallel.schedulers import _client_for
-
-    with _client_for("local", 2) as client:
-        assert list(client.run(_imported_mdanalysis).values()) == [True, True]

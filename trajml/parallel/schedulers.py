@@ -6,8 +6,7 @@
 - ``"threads"``: Dask's threaded scheduler (kernels release the GIL).
 - ``"processes"``: Dask's multiprocessing scheduler (spawned workers reopen files).
 - ``"local"``: a temporary ``dask.distributed.LocalCluster`` (one single-threaded process per core,
-  whose numba kernels use one thread unless ``NUMBA_NUM_THREADS`` is set: ``n_workers`` cores in all;
-  each worker imports the trajectory readers as it starts).
+  whose numba kernels use one thread unless ``NUMBA_NUM_THREADS`` is set: ``n_workers`` cores in all).
 - a ``dask.distributed.Client``: an existing cluster, e.g. from dask-jobqueue (SLURM/PBS).
 - a string address such as ``"tcp://10.0.0.5:8786"``: connect to a running scheduler.
 
@@ -64,7 +63,6 @@ def _client_for(scheduler: Any, n_workers: int | None) -> Iterator[Any]:
     from dask.distributed import Client, LocalCluster
 
     if scheduler == "local":
-        from trajml.parallel._warm_plugin import WarmReaders
         from trajml.parallel.follow_plugin import FollowDriver
 
         workers = n_workers or os.cpu_count() or 1
@@ -74,7 +72,6 @@ def _client_for(scheduler: Any, n_workers: int | None) -> Iterator[Any]:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                           env=env) as cluster, Client(cluster) as client:
             client.register_plugin(FollowDriver())  # workers end when this driver is killed
-            client.register_plugin(WarmReaders())  # every worker's first chunk starts reading at once
             yield client
     elif isinstance(scheduler, str):
         from trajml.parallel.connect import connect
