@@ -44,7 +44,7 @@ from trajml.pipelines.run_options import RUN_PIPELINE_OPTIONS
 from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
-from trajml.pipelines.system_check import SystemFileError, check_system
+from trajml.pipelines.system_check import SystemFileError, check_system, open_system
 from trajml.pipelines.unit_parallel import plan_unit_scheduler, unit_scheduler, unit_scratch
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
@@ -262,10 +262,9 @@ def plan(spec: PipelineSpec, store: ResultStore, precision: str = "float64") -> 
     return tasks, known
 
 
-@functools.lru_cache(maxsize=4)
 def _open(system: SystemSpec) -> Any:
-    """Per-process cache: the units of one system on one worker open its files once."""
-    return system.open()
+    """Per-process cache, by file identity: the check and the units of one system on one worker open its files once."""
+    return open_system(system)
 
 
 def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:

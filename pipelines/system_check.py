@@ -24,12 +24,18 @@ that system as failed too, with the same message (their entries stay in the stor
 computed from the file before it changed and come back once the file is restored). A run in
 which every unit of a system is stored reads none of its files and does not check them. A
 resumed run (``--resume``) is a run like any other here.
+
+**Opened once per worker.** :func:`open_system` keeps the last few opened systems of a worker
+process, keyed by the same file identity: the check and the units of a system on one worker
+open its files (topology parse, XTC frame walk) once, so a unit's seconds are its analysis.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -37,7 +43,12 @@ from typing import Any, Iterator
 from trajml._files import atomic_write_json
 from trajml.errors import CorruptTrajectoryError
 
-__all__ = ["SystemFileError", "check_system", "check_path"]
+__all__ = ["SystemFileError", "check_system", "check_path", "open_system"]
+
+#: Opened systems a worker process keeps (:func:`open_system`).
+OPENED_KEPT = 4
+_opened: OrderedDict[str, Any] = OrderedDict()
+_opened_lock = threading.Lock()
 
 
 class SystemFileError(CorruptTrajectoryError):
@@ -47,6 +58,39 @@ class SystemFileError(CorruptTrajectoryError):
 def check_path(store_root: str, identity: str) -> str:
     """Where the verdict of the files with ``identity`` is cached in a results store."""
     return os.path.join(store_root, "cache", "file_checks", f"{identity}.json")
+
+
+def _identity(system: Any) -> str:
+    from trajml.io.file_check import file_identity
+
+    return file_identity([system.topology, *system.trajectories], (sorted(system.reader), system.type_map))
+
+
+def open_system(system: Any) -> Any:
+    """The system's :class:`trajml.io.Source`, opened once per worker process while its files are unchanged.
+
+    Parameters
+    ----------
+    system : SystemSpec
+        The system (its files and reading options).
+
+    Returns
+    -------
+    trajml.io.Source
+        Shared by the units of the system on this process (sources are read-only); a file
+        rewritten since (new identity: size, times or inode) is opened again.
+    """
+    key = _identity(system)
+    with _opened_lock:
+        if key in _opened:
+            _opened.move_to_end(key)
+            return _opened[key]
+    source = system.open()  # outside the lock: two units may open one system at once, both get a good Source
+    with _opened_lock:
+        _opened[key] = source
+        while len(_opened) > OPENED_KEPT:
+            _opened.popitem(last=False)
+    return source
 
 
 @contextmanager
@@ -99,9 +143,9 @@ def check_system(system: Any, store_root: str, opener: Callable[[Any], Any]) -> 
     SystemFileError
         Naming the file, the frame and the problem.
     """
-    from trajml.io.file_check import file_identity, first_damage
+    from trajml.io.file_check import first_damage
 
-    identity = file_identity([system.topology, *system.trajectories], (sorted(system.reader), system.type_map))
+    identity = _identity(system)
     path = check_path(store_root, identity)
     verdict = _read(path)
     if verdict is None:

@@ -13,9 +13,13 @@ __all__ = ["_run", "_data", "_figure", "_cutoff_from", "_exclusive", "_SEL"]
 def _run(analysis: Any, ctx: StageContext, params: dict[str, Any]) -> Any:
     """Run an analysis over the unit's frames on the unit's scheduler (its results are the same on all)."""
     from trajml.parallel import run
+    from trajml.pipelines.unit_parallel import analysis_scheduler
 
+    # a small analysis (msd of a few ions) runs in the unit alone: sharing it out would cost more
+    scheduler, n_workers = analysis_scheduler(analysis, ctx.source, ctx.scheduler, ctx.n_workers,
+                                              (params["start"], params["stop"], params["step"]))
     return run(analysis, ctx.source, start=params["start"], stop=params["stop"], step=params["step"],
-               chunk_size=params["chunk_size"], scheduler=ctx.scheduler, n_workers=ctx.n_workers, progress=False)
+               chunk_size=params["chunk_size"], scheduler=scheduler, n_workers=n_workers, progress=False)
 
 
 def _data(res: Any, **extra: Any) -> dict[str, Any]:

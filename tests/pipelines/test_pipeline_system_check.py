@@ -120,3 +120,25 @@ def test_a_file_damaged_in_place_fails_the_stored_units_of_its_system_too(tmp_pa
     assert [o.status for o in systems["sys1"]] == ["failed"] * 4
     assert len({o.reason for o in systems["sys1"]}) == 1
     assert "frame 6 fails the whole-file check" in systems["sys1"][0].reason
+
+
+def test_a_worker_opens_a_system_once_and_again_after_its_file_is_rewritten(tmp_path, monkeypatch):
+    from trajml.pipelines.spec import SystemSpec
+    from trajml.store.results import ResultStore
+
+    _short_sims(tmp_path)
+    opened = []
+    real = SystemSpec.open
+    monkeypatch.setattr(SystemSpec, "open", lambda self: opened.append(self.name) or real(self))
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out"), EARLY))
+    assert run_pipeline(path, scheduler="serial", progress=False).computed == 6
+    assert sorted(opened) == ["sys0", "sys1"]  # the check and the three units of each system share one Source
+    # sys1 rewritten, 8 frames instead of 12: a Source kept from before would still see 12
+    _jump_copy(str(tmp_path / "sims" / "sys1" / "traj.xtc"), frame=10 ** 6, n_frames=8)
+    path = write_pipeline(tmp_path, batch_yaml(str(tmp_path / "out"), "stages:\n  - {stage: info}\n"))
+    summary = run_pipeline(path, scheduler="serial", progress=False)
+    assert summary.computed == 2 and not summary.failures
+    assert sorted(opened) == ["sys0", "sys1", "sys1"]  # sys0 unchanged: its new unit found it open
+    store = ResultStore(str(tmp_path / "out" / "store"))
+    frames = {o.system: store.get(o.key).meta["numbers"]["n_frames"][0] for o in summary.outcomes}
+    assert frames == {"sys0": 12.0, "sys1": 8.0}

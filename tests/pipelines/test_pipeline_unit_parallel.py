@@ -44,7 +44,10 @@ def serial_results(tmp_path):
 def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results, monkeypatch):
     from dask.distributed import Client, LocalCluster, get_task_stream
 
+    from trajml.pipelines import unit_parallel
     from trajml.transport.store import SeriesStore
+
+    monkeypatch.setattr(unit_parallel, "SPLIT_MIN_SECONDS", 0.0)  # share out the sample's small msd too
 
     folders = []
     opened = SeriesStore.__init__
@@ -65,6 +68,43 @@ def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(t
     assert sum(n.startswith("_read_task") for n in names) == 6
     assert sum(n.startswith("_unwrap_task") for n in names) == 6
     assert sum(n.startswith("_particle_task") for n in names) == 4
+
+
+def test_a_small_msd_runs_in_its_unit_and_stores_the_serial_results(tmp_path, serial_results):
+    from dask.distributed import Client, LocalCluster, get_task_stream
+
+    path = _one_system(tmp_path, "small")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client, get_task_stream(client) as stream:
+        summary = run_pipeline(path, scheduler=client, progress=False, report=False)
+    assert summary.computed == 2 and not summary.failures, summary.text()
+    assert stored_results(tmp_path / "small") == serial_results
+    names = [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
+    assert sum(n.startswith("process_chunk") for n in names) == 6  # rdf still shares out its chunks
+    assert not [n for n in names if n.startswith(("_read_task", "_unwrap_task", "_particle_task"))]
+
+
+def test_estimated_seconds_of_an_msd_and_where_it_runs(monkeypatch):
+    from trajml.data import sample_topology, sample_trajectory
+    from trajml.features import RDF
+    from trajml.io import open_source
+    from trajml.pipelines import unit_parallel as up
+    from trajml.transport import MSD
+
+    source = open_source(sample_topology(), sample_trajectory())
+    n_li = int((source.atoms.names == "Li").sum())
+    frames = len(range(10, min(120, source.n_frames), 2))
+    expected = frames * (source.n_atoms * up.READ_S_PER_ATOM_FRAME + n_li * up.SERIES_S_PER_ATOM_FRAME)
+    assert up.estimated_seconds(MSD(select="name Li"), source, 10, 120, 2) == pytest.approx(expected, rel=1e-12)
+    assert up.estimated_seconds(RDF("name Li", "name O"), source) is None
+    client = object()  # stands for a Client: passed through untouched
+    assert up.analysis_scheduler(MSD(select="name Li"), source, client, 2) == ("threads", 1)
+    assert up.analysis_scheduler(RDF("name Li", "name O"), source, client, 2) == (client, 2)
+    assert up.analysis_scheduler(MSD(select="name Li"), source, "serial", None) == ("serial", None)
+    monkeypatch.setattr(up, "SPLIT_MIN_SECONDS", expected * 0.99)  # just under the estimate: shared out
+    assert up.analysis_scheduler(MSD(select="name Li"), source, client, 2, (10, 120, 2)) == (client, 2)
+    monkeypatch.setattr(up, "SPLIT_MIN_SECONDS", expected * 1.01)
+    assert up.analysis_scheduler(MSD(select="name Li"), source, client, 2, (10, 120, 2)) == ("threads", 1)
 
 
 def test_one_single_threaded_worker_runs_a_unit_and_its_chunks(tmp_path, serial_results):
