@@ -7,6 +7,8 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import numpy as np
+
 #: Stages used by most tests: every built-in stage, 8 frames each, fixed cut-offs where a first pass would be slow.
 STAGES = """\
 stages:
@@ -68,14 +70,37 @@ def results_by_stage(outputs: Path, summary) -> dict[str, dict]:
     return {o.stage_id: store.get(o.key).data for o in summary.outcomes}
 
 
-def stored_results(outputs: Path) -> dict[str, bytes]:
-    """Key -> bytes of result.json, arrays.nc and CSV tables of every stored entry (figures and timings excluded).
+def arrays_content(path: Path) -> bytes:
+    """What an arrays.nc holds, in a canonical byte form: every dimension with its length, every variable with
+    its dimensions, dtype, shape, attributes and raw values, and the file's attributes.
 
-    arrays.nc is compared byte for byte too: equal arrays, dimensions and units write equal bytes.
+    The HDF5 bytes of one content are not compared: how the library lays out its object headers is not part of
+    a result, while a difference in any array, dtype, dimension or unit is.
     """
+    import h5netcdf
+
+    parts = []
+    with h5netcdf.File(str(path), "r", locking=False) as f:
+        parts.append(repr(sorted((k, str(v)) for k, v in f.attrs.items())))
+        parts.append(repr(sorted((name, dim.size) for name, dim in f.dimensions.items())))
+        for name in sorted(f.variables):
+            var = f.variables[name]
+            values = np.asarray(var[...])
+            parts.append(repr((name, var.dimensions, values.dtype.str, values.shape,
+                               sorted((k, str(v)) for k, v in var.attrs.items()))))
+            # labels are Python objects: compare them, not their addresses
+            parts.append(repr(values.tolist()) if values.dtype.kind in "OUS" else values.tobytes().hex())
+    return "\n".join(parts).encode()
+
+
+def stored_results(outputs: Path) -> dict[str, bytes]:
+    """Key -> bytes of result.json and CSV tables, and the canonical content of arrays.nc, of every stored entry
+    (figures and timings excluded)."""
     out = {}
     for entry in sorted((outputs / "store" / "objects").glob("*/*")):
         for f in sorted(entry.iterdir()):
-            if f.name in ("result.json", "arrays.nc") or f.suffix == ".csv":
+            if f.name in ("result.json",) or f.suffix == ".csv":
                 out[f"{entry.name}/{f.name}"] = f.read_bytes()
+            elif f.name == "arrays.nc":
+                out[f"{entry.name}/{f.name}"] = arrays_content(f)
     return out
