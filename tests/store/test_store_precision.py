@@ -108,3 +108,13 @@ def test_an_unknown_precision_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="store_precision"):
         _put(store, {"x": np.ones(3)}, "half")
     assert store.keys() == [] and os.listdir(tmp_path / "store" / "tmp") == []  # nothing half-written left
+
+
+def test_the_same_arrays_in_another_dict_order_write_the_same_bytes(tmp_path):
+    # A result's dict order can differ between code paths (an MSD in memory or streamed through a series
+    # file); the chunked data of two variables then landed in the file in the other order.
+    lag = {"values": np.arange(400) * 5.0, "dims": ("lag_ps",), "units": "ps"}
+    msd = {"values": RNG.random(400) * 30.0, "dims": ("lag_ps",), "units": "Å^2"}
+    write_arrays(tmp_path / "a.nc", {"lag_ps": lag, "msd_A2": msd}, {"stage": "msd"})
+    write_arrays(tmp_path / "b.nc", {"msd_A2": msd, "lag_ps": lag}, {"stage": "msd"})
+    assert (tmp_path / "a.nc").read_bytes() == (tmp_path / "b.nc").read_bytes()

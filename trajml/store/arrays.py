@@ -209,7 +209,9 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], att
     for spec in arrays.values():
         sizes.update(zip(spec["dims"], np.shape(spec["values"])))
     # HDF5 1.10 object headers: a third smaller for the many small variables of a result, and read by
-    # every netCDF-4 library since 2018. Creation order kept, so variables list in the result's order.
+    # every netCDF-4 library since 2018. Variables are created, and their data placed, in name order: a
+    # result's dict order may differ between code paths (in-memory or streamed MSD), and the file's bytes
+    # should not.
     # No HDF5 file locks: the file is private to its temporary folder until the entry's rename, and
     # the shared file systems of clusters (NFS, Lustre) often refuse them.
     with h5netcdf.File(os.fspath(path), "w", track_order=True, libver="v110", locking=False) as f:
@@ -217,7 +219,7 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], att
         if precision != "float64":
             f.attrs["store_precision"] = precision
         f.dimensions.update(sizes)
-        for name, spec in arrays.items():
+        for name, spec in sorted(arrays.items()):
             values = spec["values"]
             if spec.get("labels"):
                 var = f.create_variable(name, spec["dims"], dtype=h5py.string_dtype(), data=values)
