@@ -64,7 +64,7 @@ def _workflow() -> Any:
 @register_stage("msm", analysis=_workflow(), skip=("graph_dir",), params={
     "graphs_from": Param("stage:graphs", None, "id of an earlier graphs stage whose r_max and max_neighbors the "
                          "graph model uses", nullable=True),
-}, check=_check_msm)
+}, check=_check_msm, version=2)  # 2: the CK test's arrays name their dimensions (lags, set, set_to, state)
 def msm(ctx: StageContext, params: dict[str, Any]) -> StageOutput:
     """Kinetic states of the targets, their implied timescales, CK test, populations and shells."""
     import numpy as np
