@@ -21,7 +21,6 @@ they arrive) and ``summary.json``; ``OUTPUTS/summary.json`` is the latest run's.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import threading

@@ -17,7 +17,6 @@ from trajml.extrapolation.deep.calibration import (
     fit_scale_and_floor,
     long_label_folds,
 )
-from trajml.extrapolation.tables import kfold_indices
 
 from extrapolation_synthetic import synthetic_table  # noqa: E402
 
