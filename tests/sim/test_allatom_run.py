@@ -34,6 +34,9 @@ def test_derived_counts():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(charge_scale=1.5), r"'charge_scale' parameter of AllAtomParameters"),
     (dict(timestep=0.004), r"'timestep' parameter of AllAtomParameters"),
+    (dict(timestep=0.005, hydrogen_mass=3.024), r"'timestep' parameter of AllAtomParameters"),
+    (dict(hydrogen_mass=1.0), r"'hydrogen_mass' parameter of AllAtomParameters.*amu"),
+    (dict(hydrogen_mass=5.0), r"'hydrogen_mass' parameter of AllAtomParameters"),
     (dict(eo_units=0), r"'eo_units' parameter of AllAtomParameters"),
     (dict(n_steps=1001, save_interval=500), r"'n_steps' parameter .* multiple of 'save_interval'"),
     (dict(n_chains=1, eo_units=2, eo_li_ratio=100.0), r"'eo_li_ratio' parameter .* at least one Li"),
@@ -74,6 +77,34 @@ def test_builder_counts_charges_and_no_overlaps():
     assert r[other].min() >= MIN_GAP - 1e-9
 
 
+def test_builder_redraws_a_chain_that_finds_no_room(monkeypatch):
+    import trajml.sim.allatom_builder as builder
+
+    p = AllAtomParameters(n_chains=2, eo_units=6, eo_li_ratio=7.0, initial_density=0.2, seed=1)
+    first, first_pos = build_allatom(p)
+    real, calls = builder._place, []  # noqa: SLF001
+
+    def place_failing_once(placed, xyz, box, rng, rotate, label):
+        calls.append(label)
+        if calls.count("molecule 2 (PEO)") == 1:
+            raise ValueError("no room")
+        return real(placed, xyz, box, rng, rotate, label)
+
+    monkeypatch.setattr(builder, "_place", place_failing_once)
+    top, pos = build_allatom(p)
+    assert calls.count("molecule 2 (PEO)") == 2
+    np.testing.assert_array_equal(top.types, first.types)
+    chain1 = top.resids == 1
+    np.testing.assert_array_equal(pos[chain1], first_pos[chain1])  # the chain placed first time is unchanged
+    assert not np.allclose(pos[top.resids == 2], first_pos[top.resids == 2])
+    r = np.linalg.norm(_min_image(pos[:, None] - pos[None], top.box_length), axis=-1)
+    assert r[top.resids[:, None] != top.resids[None]].min() >= MIN_GAP - 1e-9
+
+    monkeypatch.setattr(builder, "_place", lambda *a, **k: (_ for _ in ()).throw(ValueError("no room")))
+    with pytest.raises(ValueError, match=r"molecule 1 \(PEO\) .* 6 chain shapes .* \(seed 1\); lower 'initial_density'"):
+        build_allatom(p)
+
+
 def test_builder_refuses_an_impossible_density():
     with pytest.raises(ValueError, match="lower 'initial_density'"):
         build_allatom(AllAtomParameters(n_chains=4, eo_units=20, initial_density=3.0))
@@ -86,6 +117,21 @@ def test_cutoff_longer_than_half_the_box_is_refused():
     top, _ = build_allatom(AllAtomParameters(**{**TINY, "initial_density": 0.35}))
     with pytest.raises(ValueError, match="'cutoff' parameter .* below half"):
         build_allatom_system(top, cutoff=12.0)
+
+
+def test_hydrogen_mass_repartitioning_keeps_each_molecule_mass():
+    pytest.importorskip("openmm")
+    from trajml.sim.allatom_system import build_allatom_system
+
+    top, _ = build_allatom(AllAtomParameters(**{**TINY, "initial_density": 0.35}))
+    masses = [np.array([s.getParticleMass(i)._value for i in range(top.n_atoms)])  # noqa: SLF001
+              for s in (build_allatom_system(top, cutoff=5.0), build_allatom_system(top, cutoff=5.0, hydrogen_mass=3.024))]
+    is_h = np.array([str(n).startswith("H") for n in top.names])
+    np.testing.assert_allclose(masses[0][is_h], 1.008)
+    np.testing.assert_allclose(masses[1][is_h], 3.024)
+    resids = np.asarray(top.resids)
+    np.testing.assert_allclose(np.bincount(resids, masses[1]), np.bincount(resids, masses[0]), atol=1e-9)
+    assert (masses[1][~is_h] <= masses[0][~is_h]).all() and (masses[1][~is_h] < masses[0][~is_h]).any()
 
 
 # --------------------------------------------------------------------------- a tiny run
@@ -125,6 +171,7 @@ def test_tiny_run_writes_finite_frames_psf_and_metadata(tiny_run):
     assert meta["model"] == "all-atom" and meta["force_field"]["charge_scale"] == 0.8
     assert "Canongia Lopes" in meta["force_field"]["sources"]["TFSI"]
     assert meta["parameters"] == params.to_dict()
+    assert meta["protocol"]["masses"] == "force-field masses"
     assert np.all(np.isfinite(meta["thermo"]["temperature_k"]))
     assert meta["performance"]["ns_per_day"] > 0 and meta["platform"]["name"] == "CPU"
 
@@ -144,7 +191,10 @@ def test_cli_model_all_atom_builds_all_atom_parameters():
     args = _parser().parse_args(["simulate", "--model", "all-atom", "--eo-units", "5", "--n-chains", "2"])
     p = parameters_from_args(args)
     assert isinstance(p, AllAtomParameters) and p.eo_units == 5 and p.n_chains == 2
-    assert p.temperature == AllAtomParameters().temperature
+    assert p.temperature == AllAtomParameters().temperature and p.hydrogen_mass is None
+    args = _parser().parse_args(["simulate", "--model", "all-atom", "--hydrogen-mass", "3.024", "--timestep", "0.004"])
+    p = parameters_from_args(args)
+    assert p.hydrogen_mass == 3.024 and p.timestep == 0.004
 
 
 def test_cli_refuses_an_option_of_the_other_model(tmp_path, capsys):

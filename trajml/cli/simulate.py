@@ -64,7 +64,11 @@ _AA_OPTIONS: tuple[tuple[str, Any, str], ...] = (
     ("compression_pressure", float, "all-atom: barostat pressure of the compression part in bar (> 0)"),
     ("initial_density", float, "all-atom: mass density of the random start in g/cm³ (> 0)"),
     ("cutoff", float, "all-atom: Lennard-Jones and PME real-space cut-off in Å (> 0)"),
+    ("hydrogen_mass", float, "all-atom: hydrogen mass repartitioning, H mass in amu taken from the bonded "
+                             "heavy atom (1.008 < m <= 4); allows --timestep up to 0.004"),
 )
+# What a None default means, where it is not OpenMM's choice.
+_NONE_SHOWN = {"hydrogen_mass": "off, force-field masses"}
 _MODELS = ("cg", "all-atom")
 _CHOICES = {"trajectory_format": ("xtc", "dcd"), "platform": ("CPU", "Reference", "CUDA", "OpenCL")}
 _FLAGS = {"trajectory_format": ("--format", "--trajectory-format")}
@@ -92,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             elif field not in aa_fields:
                 text = f"cg: {text}"
         else:
-            shown = _shown(getattr(aa_defaults, field))
+            shown = _shown(getattr(aa_defaults, field), none=_NONE_SHOWN.get(field, "OpenMM's choice"))
         kwargs: dict[str, Any] = {"dest": field, "type": typ, "default": None,
                                   "help": f"{text} [default: {shown}]"}
         if field in _CHOICES:
@@ -107,8 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
-def _shown(default: Any) -> str:
-    return "OpenMM's choice" if default is None else f"{default:g}" if isinstance(default, float) else str(default)
+def _shown(default: Any, none: str = "OpenMM's choice") -> str:
+    return none if default is None else f"{default:g}" if isinstance(default, float) else str(default)
 
 
 def register(subparsers: Any) -> None:

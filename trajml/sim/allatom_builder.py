@@ -24,6 +24,7 @@ __all__ = ["AllAtomTopology", "build_allatom", "MIN_GAP"]
 #: Smallest distance in Å between atoms of different molecules in the start configuration.
 MIN_GAP: float = 2.2
 _MAX_TRIES = 5000
+_CHAIN_REDRAWS = 5  # new shapes tried for a chain that finds no room
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +104,23 @@ def _place(placed: np.ndarray, xyz: np.ndarray, box: float, rng: np.random.Gener
     )
 
 
+def _redrawn_chain(placed: np.ndarray, params: AllAtomParameters, box: float, m_index: int,
+                   label: str) -> tuple[Molecule, np.ndarray]:
+    """Place chain ``m_index`` with new random-walk shapes, from an RNG stream of its own."""
+    for attempt in range(_CHAIN_REDRAWS):
+        rng = np.random.default_rng([params.seed, m_index, attempt])
+        mol = peo_chain(params.eo_units, rng, box)
+        try:
+            return mol, _place(placed, mol.positions, box, rng, rotate=True, label=label)
+        except ValueError:
+            continue
+    raise ValueError(
+        f"Could not place {label} without overlaps with {_CHAIN_REDRAWS + 1} chain shapes of {_MAX_TRIES} tries "
+        f"each (seed {params.seed}); lower 'initial_density' (got {params.initial_density:g} g/cm³), try another "
+        "'seed', or use fewer or shorter chains ('n_chains', 'eo_units')."
+    )
+
+
 def build_allatom(params: AllAtomParameters) -> tuple[AllAtomTopology, np.ndarray]:
     """Build the per-atom arrays and a start configuration of the system ``params`` describes.
 
@@ -133,7 +151,14 @@ def build_allatom(params: AllAtomParameters) -> tuple[AllAtomTopology, np.ndarra
     offset = 0
     for m_index, mol in enumerate(molecules):
         label = f"molecule {m_index + 1} ({mol.resname})"
-        xyz = _place(positions, mol.positions, box, rng, rotate=True, label=label)
+        try:
+            xyz = _place(positions, mol.positions, box, rng, rotate=True, label=label)
+        except ValueError:
+            if m_index >= params.n_chains:
+                raise
+            # A stretched random-walk chain may find no free room late in the filling: redraw its shape
+            # from a stream of its own, so the seeds that place every chain first time build as before.
+            mol, xyz = _redrawn_chain(positions, params, box, m_index, label)
         positions = np.concatenate([positions, xyz])
         cols["names"].append(mol.names)
         cols["types"].append(mol.types)

@@ -90,6 +90,9 @@ def allatom_metadata(params: AllAtomParameters, topology: AllAtomTopology, name:
             "barostat": "Monte Carlo, isotropic, every 25 steps, during equilibration only",
             "stages": "10% of n_equilibration at timestep/2 and compression_pressure, 45% at compression_pressure, "
                       "45% at pressure; production at constant volume",
+            "masses": ("force-field masses" if params.hydrogen_mass is None else
+                       f"hydrogen mass repartitioning: every H {params.hydrogen_mass:g} amu, taken from its bonded "
+                       "heavy atom (molecular masses unchanged); the topology file keeps the physical masses"),
         },
         "units": {"length": "angstrom", "time": "ps", "energy": "kJ/mol", "charge": "e",
                   "temperature": "K", "mass": "amu", "pressure": "bar", "density": "g/cm^3"},

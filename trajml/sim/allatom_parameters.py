@@ -57,7 +57,7 @@ class AllAtomParameters:
     compression_pressure : float
         Barostat pressure of the compression part in bar, > 0.
     timestep : float
-        Time step in ps, in (0, 0.002] (bonds to H are constrained).
+        Time step in ps, in (0, 0.002] (bonds to H are constrained); up to 0.004 with ``hydrogen_mass``.
     friction : float
         Langevin friction in 1/ps, > 0.
     n_steps : int
@@ -79,6 +79,12 @@ class AllAtomParameters:
         OpenMM platform: ``"CPU"``, ``"Reference"``, ``"CUDA"`` or ``"OpenCL"``.
     threads : int or None
         CPU threads for the ``"CPU"`` platform, >= 1; None lets OpenMM choose.
+    hydrogen_mass : float or None
+        Hydrogen mass repartitioning: every H gets this mass in amu, in (1.008, 4.0], taken from the heavy
+        atom it is bonded to, so molecular masses stay the same; it allows ``timestep`` up to 0.004 ps.
+        None (default) keeps the force-field masses. It changes nothing static but speeds the fastest
+        motions up, so diffusion coefficients can shift by a few per cent: state it with any dynamics
+        measured from such a run. Topology files keep the physical masses.
     """
 
     n_chains: int = 10
@@ -99,6 +105,7 @@ class AllAtomParameters:
     trajectory_format: str = "xtc"
     platform: str = "CPU"
     threads: int | None = None
+    hydrogen_mass: float | None = None
 
     def __post_init__(self) -> None:
         check_int(self.n_chains, "n_chains", _OWNER, minimum=1)
@@ -108,7 +115,11 @@ class AllAtomParameters:
         check_float(self.temperature, "temperature", _OWNER, low=0.0, unit="K")
         check_float(self.pressure, "pressure", _OWNER, low=0.0, unit="bar")
         check_float(self.compression_pressure, "compression_pressure", _OWNER, low=0.0, unit="bar")
-        check_float(self.timestep, "timestep", _OWNER, low=0.0, high=0.002, high_closed=True, unit="ps")
+        if self.hydrogen_mass is not None:
+            check_float(self.hydrogen_mass, "hydrogen_mass", _OWNER, low=1.008, high=4.0, high_closed=True,
+                        unit="amu")
+        max_dt = 0.002 if self.hydrogen_mass is None else 0.004
+        check_float(self.timestep, "timestep", _OWNER, low=0.0, high=max_dt, high_closed=True, unit="ps")
         check_float(self.friction, "friction", _OWNER, low=0.0, unit="1/ps")
         check_int(self.n_steps, "n_steps", _OWNER, minimum=1)
         check_int(self.n_equilibration, "n_equilibration", _OWNER, minimum=0)

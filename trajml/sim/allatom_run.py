@@ -103,7 +103,7 @@ def simulate_allatom(
     os.makedirs(out_dir, exist_ok=True)
 
     topology, positions = build_allatom(params)
-    system = build_allatom_system(topology, cutoff=params.cutoff)
+    system = build_allatom_system(topology, cutoff=params.cutoff, hydrogen_mass=params.hydrogen_mass)
     barostat = mm.MonteCarloBarostat(params.compression_pressure, params.temperature, _BAROSTAT_FREQUENCY)
     system.addForce(barostat)
     platform, props = make_platform(params)

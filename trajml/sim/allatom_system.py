@@ -92,7 +92,7 @@ def openmm_topology(topology: AllAtomTopology, box_length: float | None = None) 
 
 
 def build_allatom_system(topology: AllAtomTopology, *, cutoff: float = 10.0, periodic: bool = True,
-                         constrain_h_bonds: bool = True) -> Any:
+                         constrain_h_bonds: bool = True, hydrogen_mass: float | None = None) -> Any:
     """The all-atom model as an ``openmm.System``.
 
     Parameters
@@ -106,6 +106,9 @@ def build_allatom_system(topology: AllAtomTopology, *, cutoff: float = 10.0, per
         fragments).
     constrain_h_bonds : bool
         Constrain bonds to hydrogen (their harmonic terms are then left out, as OpenMM does).
+    hydrogen_mass : float or None
+        Mass in amu given to every H, taken from its bonded heavy atom (hydrogen mass repartitioning);
+        None keeps the force-field masses.
 
     Returns
     -------
@@ -130,6 +133,7 @@ def build_allatom_system(topology: AllAtomTopology, *, cutoff: float = 10.0, per
         nonbondedCutoff=cutoff * _NM,
         constraints=app.HBonds if constrain_h_bonds else None,
         removeCMMotion=True,
+        hydrogenMass=hydrogen_mass,  # amu; OpenMM reads a plain number as daltons
     )
     nb = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
     table = atom_type_table()
