@@ -26,12 +26,12 @@ define them, so patch them there.
 
 from __future__ import annotations
 
-from .cells import _n_split, _per_frame
+from .cells import _n_split, _per_frame  # noqa: F401 (former home: private names re-exported)
 from .counts import count_neighbors, fill_neighbors, neighbor_counts, radius_neighbors
-from .geometry import _minimum_image_sq, max_cutoff, minimum_image_distances
+from .geometry import _minimum_image_sq, max_cutoff, minimum_image_distances  # noqa: F401 (former home: private names re-exported)
 from .histograms import pair_histogram
-from .knn import _PRUNED_ABOVE, knn_neighbors, knn_neighbors_csr, knn_to_csr
-from .knn_pruned import _PRUNED_REACH, _pruned_reach
+from .knn import _PRUNED_ABOVE, knn_neighbors, knn_neighbors_csr, knn_to_csr  # noqa: F401 (former home: private names re-exported)
+from .knn_pruned import _PRUNED_REACH, _pruned_reach  # noqa: F401 (former home: private names re-exported)
 from .reference import (
     count_neighbors_reference,
     fill_neighbors_reference,

@@ -5,7 +5,7 @@ Kept importable for one release; import from :mod:`trajml.kernels.reference`.
 
 from __future__ import annotations
 
-from .geometry import _minimum_image_sq
+from .geometry import _minimum_image_sq  # noqa: F401 (former home: private name re-exported)
 from .reference import (
     count_neighbors_reference,
     fill_neighbors_reference,

@@ -39,7 +39,7 @@ import numba
 import numpy as np
 
 # The NumPy twins live in trajml.kernels.reference; importable from here for one release.
-from .reference import (
+from .reference import (  # noqa: F401
     apply_images_reference,
     box_inverses_reference,
     fractional_coordinates_reference,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from pipeline_helpers import batch_yaml, make_systems, write_pipeline
 
 from tests.headless_chromium import dump_dom

@@ -146,7 +146,6 @@ def test_transport_stages_match_the_direct_api(tmp_path):
     """The msd, residence and transport stages store what MSD/Diffusion and ResidenceTime and Conductivity give when called directly."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
-    from trajml.pipelines import run_pipeline
     from trajml.transport import MSD, Conductivity, Diffusion, ResidenceTime
 
     yaml_text = (
@@ -209,7 +208,7 @@ def test_worker_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
         assert (entry / "result.json").is_file() and (entry / "entry.json").is_file()
     resumed = run_pipeline(killed, scheduler="serial", progress=False, resume=True)
     assert resumed.reused == stored and resumed.computed == 12 - stored and not resumed.failures
-    baseline = run_pipeline(clean, scheduler="serial", progress=False)
+    run_pipeline(clean, scheduler="serial", progress=False)
     assert stored_results(tmp_path / "killed") == stored_results(tmp_path / "clean")
 
 

@@ -208,7 +208,7 @@ def simulate_allatom(
             writer.close()
             bar.close()
         timings["production_s"] = time.perf_counter() - t0
-        del context, integrator
+        context = integrator = None  # free the OpenMM context before writing the outputs
 
         if write_pdb and first_frame is not None:
             _write_pdb(temps["topology"], temps["pdb"], first_frame, box)
