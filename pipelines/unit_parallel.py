@@ -76,8 +76,7 @@ def estimated_seconds(analysis: Any, source: Any, start: int = 0, stop: int | No
     from trajml.selection import resolve_atoms
 
     n_atoms = resolve_atoms(source, analysis.select, "select", type(analysis).__name__).size
-    frames = sum(len(range(start, source.n_frames_of(t) if stop is None else min(stop, source.n_frames_of(t)), step))
-                 for t in range(source.n_trajectories))
+    frames = sum(source.frames_in_range(start, stop, step))
     return frames * (source.n_atoms * READ_S_PER_ATOM_FRAME + n_atoms * SERIES_S_PER_ATOM_FRAME)
 
 

@@ -48,6 +48,9 @@ def test_ensemble_chunks_carry_their_trajectory_id(tmp_path: Any, io: Any) -> No
     b2 = io.write_trajectory(ub, tmp_path / "rep2b.xtc", frames=slice(10, 22))
     src = open_source(top, [[a], [b1, b2]])
     assert src.n_trajectories == 2 and src.n_frames_of(0) == 15 and src.n_frames_of(1) == 22
+    for start, stop, step in ((0, None, 1), (3, 18, 4), (16, None, 2), (0, 5, 10)):
+        assert src.frames_in_range(start, stop, step) == [len(range(15)[start:stop:step]),
+                                                          len(range(22)[start:stop:step])]
     specs = src.partition(8)
     assert [s.traj_id for s in specs] == [0, 0, 1, 1, 1]
     for traj_id, (u, path) in enumerate([(ua, a), (ub, io.write_trajectory(ub, tmp_path / "rep2.xtc"))]):

@@ -184,6 +184,11 @@ class Source:
         """Number of frames of trajectory ``traj_id``."""
         return self._member(traj_id).n_frames
 
+    def frames_in_range(self, start: int = 0, stop: int | None = None, step: int = 1) -> list[int]:
+        """Frames of each trajectory that ``start:stop:step`` takes (a ``stop`` past a trajectory's end
+        stops at its end; None: every frame from ``start``). Not validated: see :meth:`partition`."""
+        return [len(range(start, m.n_frames if stop is None else min(stop, m.n_frames), step)) for m in self.members]
+
     @property
     def n_frames(self) -> int:
         """int: total frames over every trajectory."""

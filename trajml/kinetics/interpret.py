@@ -242,11 +242,7 @@ class StateInterpretation:
     @staticmethod
     def _frames_per_trajectory(source: Any, start: int, stop: int | None, step: int) -> list[int]:
         source.partition(1, start, stop, step, [])  # validates start/stop/step with the usual messages
-        out = []
-        for t in range(source.n_trajectories):
-            n = source.n_frames_of(t)
-            out.append(len(range(start, n if stop is None else min(stop, n), step)))
-        return out
+        return source.frames_in_range(start, stop, step)
 
     def _bind(self, source: Any, targets: Any) -> dict[str, Any]:
         tgt = _resolve(source, targets, "targets")

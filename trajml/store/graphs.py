@@ -250,9 +250,7 @@ class GraphDataset:
         graphs = NeighborGraphs(None, r_max=r_max, max_neighbors=int(max_neighbors), species_by=species_by,
                                 device=device)
         featurizer = graphs.bind(source)
-        stop_eff = [min(source.n_frames_of(k), source.n_frames_of(k) if stop is None else stop)
-                    for k in range(source.n_trajectories)]
-        lengths = [len(range(start, s, step)) for s in stop_eff]
+        lengths = source.frames_in_range(start, stop, step)
         params = {"r_max": float(featurizer.r_max), "max_neighbors": int(max_neighbors), "species_by": species_by,
                   "start": int(start), "stop": stop, "step": int(step), "source": source.fingerprint()}
 

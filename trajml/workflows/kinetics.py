@@ -404,8 +404,7 @@ def kinetic_analysis(source: Any, select: Any = "name Li", n_states: int = 3, la
         require_regular(source, k, range(start, n_k if stop is None else min(stop, n_k), step), "Kinetic analysis")
     dt = float(source.dt) * step
     opts = _checked_dt(dict(model_options or {}), dt, step, owner)
-    lengths = [len(range(start, min(source.n_frames_of(k), stop or source.n_frames_of(k)), step))
-               for k in range(source.n_trajectories)]
+    lengths = source.frames_in_range(start, stop, step)
     n_longest = max(lengths)
     check_lag(lag, lengths, owner, dt)
     shell = dict(shell) if shell is not None else {"polymer O": "name O", "anion": "name TFSI"}
