@@ -61,7 +61,6 @@ from trajml.extrapolation.deep.calibration import (
     long_label_folds,
     validation_calibrated,
 )
-from trajml.extrapolation.deep.measured_weight import cross_fit_measured_weight, weight_text, with_weights_of
 from trajml.extrapolation.deep.model import MultitaskModel
 from trajml.extrapolation.deep.network import _Net, masked_loss
 from trajml.extrapolation.deep.polymer_graph import table_graphs
@@ -135,10 +134,7 @@ class MultitaskExtrapolator(Estimator):
         is the least-squares weight of the held-out long-run labels, so that feeding the measured
         value is no worse there than not feeding it (``k = 0`` is exactly the prediction without it).
         The weights are in the model's provenance (``measured_weight``); tasks with an infinite
-        ``correction_prior`` (the linear correction) keep weight 1. With ``calibration='cross-fit'`` or
-        ``'cross-fit-refit'`` and no ``short_run_noise``, ``k`` is then refitted per task on every
-        training long-run label, each predicted by the member that did not see it, and shared by all
-        members (:mod:`trajml.extrapolation.deep.measured_weight`).
+        ``correction_prior`` (the linear correction) keep weight 1.
     calibration : {'cross-fit', 'cross-fit-refit', 'validation', 'none'}
         How the predicted std is calibrated (the raw spread of a few members trained on the same tens of
         long runs is several times smaller than their error). ``'cross-fit'``: the training rows with a
@@ -268,12 +264,7 @@ class MultitaskExtrapolator(Estimator):
         cross = self._assemble(p, table, vocab, graphs, node_dim, edge_dim, mean, std, n_train, members,
                                prior_choice, rows, validation)
         if folds is not None:
-            train_rows = table.subset(np.arange(n_train))
-            if p["low_input"] == "observed" and p["short_run_noise"] is None:
-                cross = cross_fit_measured_weight(cross, train_rows, folds)
-                if self.progress and weight_text(cross):
-                    log_line(weight_text(cross))
-            cross = cross_fit_calibrated(cross, train_rows, folds)
+            cross = cross_fit_calibrated(cross, table.subset(np.arange(n_train)), folds)
             cal = {**cross.provenance["calibration"], "seconds": {"cross_fitted": time.perf_counter() - start}}
             cross = dataclasses.replace(cross, provenance={**cross.provenance, "calibration": cal})
             if self.progress:
@@ -285,10 +276,6 @@ class MultitaskExtrapolator(Estimator):
                                    fit(None, " (refit on every long-run label)"), prior_choice, rows, validation)
             cal = cross.provenance["calibration"]
             cal = {**cal, "seconds": {**cal["seconds"], "refit": time.perf_counter() - start}}
-            if "cross_fit" in cross.provenance.get("measured_weight", {}):  # the weights fitted on 95 rows, not 11
-                final = dataclasses.replace(with_weights_of(final, cross.measured_weight),
-                                            provenance={**final.provenance,
-                                                        "measured_weight": cross.provenance["measured_weight"]})
             cross = dataclasses.replace(final, std_scale=cross.std_scale, std_floor=cross.std_floor,
                                         provenance={**final.provenance, "calibration": cal})
         elif calibration == "validation" and validation is not None:
