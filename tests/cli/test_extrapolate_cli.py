@@ -79,7 +79,8 @@ def test_train_cross_validate_and_predict(dataset, capsys):
         assert fh.readline().startswith("# trajml ")  # the provenance line, then the columns
         pred = list(csv.DictReader(fh))
     assert [r["id"] for r in pred] == ["new1", "new2"]
-    assert set(pred[0]) == {"id", "log10_D_Li", "log10_D_Li_std", "log10_D_Li_short"}
+    assert set(pred[0]) == {"id", "log10_D_Li", "log10_D_Li_std", "log10_D_Li_short", "log10_D_Li_beyond_range"}
+    assert all(float(r["log10_D_Li_beyond_range"]) >= 0.0 for r in pred)
     assert all(np.isfinite(float(r["log10_D_Li"])) and float(r["log10_D_Li_std"]) > 0 for r in pred)
 
 

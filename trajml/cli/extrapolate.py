@@ -338,6 +338,8 @@ def run(args: argparse.Namespace) -> int:
             if args.test_output:
                 pred.write_csv(args.test_output, provenance_comment(args))
             _report_scores(args, pred, test, f"the {len(test)} test systems")
+            if pred.out_of_range_text():
+                print(pred.out_of_range_text())
         return 0
     if args.action == "predict":
         from trajml.extrapolation.readers import read_candidates_csv
@@ -354,6 +356,8 @@ def run(args: argparse.Namespace) -> int:
         pred = model.predict(candidates)
         pred.write_csv(args.output, provenance_comment(args))
         print(f"predicted {len(pred.ids)} candidates; wrote {args.output}", file=sys.stderr)
+        if pred.out_of_range_text():
+            print(pred.out_of_range_text(), file=sys.stderr)
         if labels is not None:
             _report_scores(args, pred, labels, "the labels given")
         return 0

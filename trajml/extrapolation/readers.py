@@ -496,7 +496,8 @@ def _is_number(text: str) -> bool:
 
 
 def read_prediction_csv(path: str | os.PathLike[str]) -> Any:
-    """Read predictions written by ``trajml extrapolate predict`` (``id``, ``TASK``, ``TASK_std``, ``TASK_short``).
+    """Read predictions written by ``trajml extrapolate predict`` (``id``, ``TASK``, ``TASK_std``, ``TASK_short``,
+    and ``TASK_beyond_range`` where the model recorded its training range).
 
     Parameters
     ----------
@@ -527,5 +528,7 @@ def read_prediction_csv(path: str | os.PathLike[str]) -> Any:
                          for k, r in enumerate(rows)])
 
     cols = {suffix: np.stack([column(t + suffix) for t in tasks], axis=1) for suffix in ("", "_std", "_short")}
+    beyond = (np.stack([column(t + "_beyond_range") for t in tasks], axis=1)
+              if any(t + "_beyond_range" in header for t in tasks) else None)
     return ExtrapolationPrediction(ids=tuple(r[ci] for r in rows), tasks=tasks, high=cols[""], high_std=cols["_std"],
-                                   low=cols["_short"])
+                                   low=cols["_short"], beyond_range=beyond)

@@ -181,6 +181,11 @@ class ExtrapolationPrediction(Results):
         noise); NaN when the model gives none.
     low : ndarray, shape (n, n_tasks), float64
         Predicted short-run values (NaN when the model gives none).
+    beyond_range : ndarray, shape (n, n_tasks), float64, or None
+        How far each predicted long-run value lies outside the range of the long-run labels the model
+        was trained on, in task units (0 inside it; NaN where the task had no labels). Out of range
+        the model extrapolates and its std, calibrated on in-range rows, is a lower bound. None when
+        the model does not record its training range.
     """
 
     ids: tuple[str, ...]
@@ -188,15 +193,32 @@ class ExtrapolationPrediction(Results):
     high: np.ndarray
     high_std: np.ndarray
     low: np.ndarray
+    beyond_range: np.ndarray | None = None
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Columns ``TASK``, ``TASK_std``, ``TASK_short`` for a CSV (ids excluded)."""
+        """Columns ``TASK``, ``TASK_std``, ``TASK_short`` (and ``TASK_beyond_range``) for a CSV (ids excluded)."""
         out: dict[str, np.ndarray] = {}
         for j, t in enumerate(self.tasks):
             out[t] = self.high[:, j]
             out[f"{t}_std"] = self.high_std[:, j]
             out[f"{t}_short"] = self.low[:, j]
+            if self.beyond_range is not None:
+                out[f"{t}_beyond_range"] = self.beyond_range[:, j]
         return out
+
+    def out_of_range_text(self) -> str:
+        """Lines naming, per task, how many predictions lie beyond the training labels ('' if none or unknown)."""
+        if self.beyond_range is None:
+            return ""
+        lines = []
+        for j, t in enumerate(self.tasks):
+            d = self.beyond_range[:, j]
+            out = np.isfinite(d) & (d > 0)
+            if out.any():
+                lines.append(f"{t}: {int(out.sum())} of {len(d)} predictions lie beyond the training long-run labels "
+                             f"(by up to {float(d[out].max()):.3g} task units; column {t}_beyond_range): there the "
+                             "model extrapolates and its std is a lower bound.")
+        return "\n".join(lines)
 
     def _table(self) -> dict[str, np.ndarray]:
         return {"id": np.asarray(self.ids, dtype=object), **self.columns()}

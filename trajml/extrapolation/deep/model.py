@@ -240,9 +240,22 @@ class MultitaskModel(Results, StoredModel, own_file=True):
             cols = np.arange(len(self.tasks))
             floor = np.zeros_like(self.std_scale) if self.std_floor is None else self.std_floor
             high_std = np.hypot(high_std * self.std_scale[kind, cols], floor[kind, cols])
-        return ExtrapolationPrediction(ids=table.ids, tasks=self.tasks, high=highs_a.mean(axis=0), high_std=high_std,
-                                       low=lows_a.mean(axis=0),
-                                       units={"high": "task units", "high_std": "task units", "low": "task units"})
+        high = highs_a.mean(axis=0)
+        beyond = self._beyond_range(high)
+        return ExtrapolationPrediction(ids=table.ids, tasks=self.tasks, high=high, high_std=high_std,
+                                       low=lows_a.mean(axis=0), beyond_range=beyond,
+                                       units={"high": "task units", "high_std": "task units", "low": "task units",
+                                              **({"beyond_range": "task units"} if beyond is not None else {})})
+
+    def _beyond_range(self, high: np.ndarray) -> np.ndarray | None:
+        """Distance of each prediction outside the training long-run labels' range (None if not recorded)."""
+        ranges = self.provenance.get("training_label_range")
+        if not ranges:
+            return None
+        lo = np.array([ranges.get(t, [np.nan, np.nan])[0] for t in self.tasks], dtype=np.float64)
+        hi = np.array([ranges.get(t, [np.nan, np.nan])[1] for t in self.tasks], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            return np.maximum(high - hi, 0.0) + np.maximum(lo - high, 0.0)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to ``path``: an ``.npz`` file with a JSON header (trajml model file format)."""

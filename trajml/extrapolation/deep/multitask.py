@@ -356,6 +356,7 @@ class MultitaskExtrapolator(Estimator):
                                                             for j, t in enumerate(table.tasks)},
                         "n_high_labels": {t: int(np.isfinite(rows.high[:, j]).sum())
                                           for j, t in enumerate(table.tasks)},
+                        "training_label_range": _label_range(rows),
                         **({"n_validation_rows": len(table) - n_train} if validation is not None else {}),
                         **({"measured_weight": _weight_provenance(table.tasks, weights, weight_source)}
                            if weights else {}),
@@ -598,6 +599,16 @@ def _measured_weight(net: _Net, graphs: list[Data], features: np.ndarray, low: n
         if ok.sum() >= 3 and np.sum(d * d) > 0:
             weight[j] = float(np.clip(np.sum(d * e) / np.sum(d * d), 0.0, 1.0))
     return weight, "replicate noise" if noise is not None else "long-run labels"
+
+
+def _label_range(rows: ExtrapolationTable) -> dict[str, list[float]]:
+    """Per task, [min, max] of the training long-run labels in task units (tasks without labels left out)."""
+    out = {}
+    for j, t in enumerate(rows.tasks):
+        y = rows.high[:, j][np.isfinite(rows.high[:, j])]
+        if y.size:
+            out[t] = [float(y.min()), float(y.max())]
+    return out
 
 
 def _weight_provenance(tasks: tuple[str, ...], weights: list[np.ndarray], source: list[str]) -> dict[str, Any]:
