@@ -166,6 +166,13 @@ def _scores(model: Any, test: Any, suffix: str = "") -> dict[str, Any]:
         rec[f"z_rms_{name}{suffix}"] = _z_rms(pred, y)
         rec[f"z_rms_{name}_raw{suffix}"] = _z_rms(raw.predict(table), y)
         rec[f"mean_std_{name}{suffix}"] = float(np.mean(pred.high_std[:, 0]))
+        if pred.beyond_range is not None:  # the flag for predictions beyond the training long-run labels
+            out = pred.beyond_range[:, 0] > 0
+            rec[f"n_beyond_range_{name}{suffix}"] = int(out.sum())
+            for part, rows in (("beyond", out), ("within", ~out)):
+                if rows.any():
+                    z = (pred.high[rows, 0] - y[rows]) / pred.high_std[rows, 0]
+                    rec[f"z_rms_{name}_{part}{suffix}"] = float(np.sqrt(np.mean(z ** 2)))
     return rec
 
 

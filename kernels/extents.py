@@ -29,7 +29,11 @@ _PARALLEL_MIN_ATOMS = 2_000_000
 
 
 @numba.njit(nogil=True, cache=True)
-def _extents_frame(pos: np.ndarray, inv: np.ndarray, use_box: bool, t: int, out: np.ndarray) -> None:
+def _extents_frame(pos: np.ndarray, inv: np.ndarray, use_box: bool, t: int, out: np.ndarray, prev: np.ndarray,
+                   keep: bool) -> None:
+    """Frame ``t``'s row of ``out``. With ``keep`` (frames in order on one thread), ``prev`` holds the
+    frame before's box fractions and is overwritten with this frame's; otherwise (frames in parallel)
+    the frame before's fractions are computed again and ``prev`` is not used."""
     n_atoms = pos.shape[1]
     big = 0.0
     lo = np.inf
@@ -40,18 +44,18 @@ def _extents_frame(pos: np.ndarray, inv: np.ndarray, use_box: bool, t: int, out:
             a = abs(np.float64(pos[t, i, k]))
             if a > big:
                 big = a
-    if use_box:
-        for i in range(n_atoms):
-            for k in range(3):
+            if use_box:
                 f = _frac(pos, t, i, inv, k)
                 if f < lo:
                     lo = f
                 if f > hi:
                     hi = f
                 if t > 0:
-                    d = abs(f - _frac(pos, t - 1, i, inv, k))
+                    d = abs(f - (prev[i, k] if keep else _frac(pos, t - 1, i, inv, k)))
                     if d > step:
                         step = d
+                if keep:
+                    prev[i, k] = f
     out[t, 0] = big
     out[t, 1] = lo
     out[t, 2] = hi
@@ -60,44 +64,18 @@ def _extents_frame(pos: np.ndarray, inv: np.ndarray, use_box: bool, t: int, out:
 
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _extents_kernel(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.ndarray) -> None:
+    unused = np.empty((0, 3), dtype=np.float64)
     for tp in numba.prange(pos.shape[0]):
-        _extents_frame(pos, inv, use_box, np.int64(tp), out)
+        _extents_frame(pos, inv, use_box, np.int64(tp), out, unused, False)
 
 
 @numba.njit(nogil=True, cache=True)
 def _extents_serial(pos: np.ndarray, inv: np.ndarray, use_box: bool, out: np.ndarray) -> None:
     """As :func:`_extents_kernel` on one thread, in one pass per frame: each frame's box fractions are
     kept for the next frame's steps instead of being computed again."""
-    if not use_box:
-        for t in range(pos.shape[0]):
-            _extents_frame(pos, inv, use_box, t, out)
-        return
-    n_atoms = pos.shape[1]
-    prev = np.empty((n_atoms, 3), dtype=np.float64)
+    prev = np.empty((pos.shape[1] if use_box else 0, 3), dtype=np.float64)
     for t in range(pos.shape[0]):
-        big = 0.0
-        lo = np.inf
-        hi = -np.inf
-        step = 0.0
-        for i in range(n_atoms):
-            for k in range(3):
-                a = abs(np.float64(pos[t, i, k]))
-                if a > big:
-                    big = a
-                f = _frac(pos, t, i, inv, k)
-                if f < lo:
-                    lo = f
-                if f > hi:
-                    hi = f
-                if t > 0:
-                    d = abs(f - prev[i, k])
-                    if d > step:
-                        step = d
-                prev[i, k] = f
-        out[t, 0] = big
-        out[t, 1] = lo
-        out[t, 2] = hi
-        out[t, 3] = step
+        _extents_frame(pos, inv, use_box, t, out, prev, True)
 
 
 def frame_extents(positions: np.ndarray, inverse_boxes: np.ndarray | None) -> np.ndarray:
