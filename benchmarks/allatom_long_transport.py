@@ -173,6 +173,8 @@ def figure(runs: list[dict[str, Any]], start: float, stop: float, path: str) -> 
     for i, (k, d) in enumerate(zip(colours, data), start=1):
         bx.scatter(np.full(d.size, i) + np.random.default_rng(i).uniform(-0.12, 0.12, d.size), d, s=10,
                    color=colours[k], alpha=0.7)
+    bx.scatter([1, 2], [d.mean() for d in data], marker="D", color="k", s=28, zorder=3, label="mean over ions")
+    bx.legend(fontsize=7, loc="upper left")
     bx.set_xticks([1, 2], list(colours))
     bx.set_ylabel(f"per-ion MSD slope / 6, {start:g}–{stop:g} ps (10⁻³ Å²/ps)")
     bx.set_title("each ion, all runs")
@@ -209,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         figure(runs, args.fit_start, args.fit_stop, args.figure)
     slim = [{**r, "species": {k: {kk: vv for kk, vv in s.items() if kk not in ("lag_ps", "msd_A2")}
                               for k, s in r["species"].items()}} for r in runs]
-    write_results(args.out, {"command": command_line(__file__, argv), "environment": environment(),
+    write_results(args.out, {"command": command_line("allatom_long_transport.py", argv), "environment": environment(),
                              "fit_window_ps": [args.fit_start, args.fit_stop], "runs": slim,
                              "D_Li_over_D_TFSI": summary})
     return 0
