@@ -25,6 +25,7 @@ __all__ = ["AllAtomTopology", "build_allatom", "MIN_GAP"]
 MIN_GAP: float = 2.2
 _MAX_TRIES = 5000
 _CHAIN_REDRAWS = 5  # new shapes tried for a chain that finds no room
+_REDRAW_TRIES = 1000  # places tried for each new shape (an impossible density fails fast)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,10 +87,10 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
 
 
 def _place(placed: np.ndarray, xyz: np.ndarray, box: float, rng: np.random.Generator, rotate: bool,
-           label: str) -> np.ndarray:
+           label: str, tries: int = _MAX_TRIES) -> np.ndarray:
     """Translate (and rotate) ``xyz`` to a random place at least MIN_GAP from every atom of ``placed``."""
     centred = xyz - xyz.mean(axis=0)
-    for _ in range(_MAX_TRIES):
+    for _ in range(tries):
         trial = (centred @ _random_rotation(rng).T if rotate else centred) + rng.uniform(0.0, box, size=3)
         if placed.shape[0] == 0:
             return trial
@@ -99,7 +100,7 @@ def _place(placed: np.ndarray, xyz: np.ndarray, box: float, rng: np.random.Gener
         if np.min(np.einsum("ijk,ijk->ij", d, d)) >= MIN_GAP**2:
             return trial
     raise ValueError(
-        f"Could not place {label} without overlaps after {_MAX_TRIES} tries; lower 'initial_density' "
+        f"Could not place {label} without overlaps after {tries} tries; lower 'initial_density' "
         "or use fewer or shorter chains ('n_chains', 'eo_units')."
     )
 
@@ -111,13 +112,14 @@ def _redrawn_chain(placed: np.ndarray, params: AllAtomParameters, box: float, m_
         rng = np.random.default_rng([params.seed, m_index, attempt])
         mol = peo_chain(params.eo_units, rng, box)
         try:
-            return mol, _place(placed, mol.positions, box, rng, rotate=True, label=label)
+            return mol, _place(placed, mol.positions, box, rng, rotate=True, label=label, tries=_REDRAW_TRIES)
         except ValueError:
             continue
     raise ValueError(
-        f"Could not place {label} without overlaps with {_CHAIN_REDRAWS + 1} chain shapes of {_MAX_TRIES} tries "
-        f"each (seed {params.seed}); lower 'initial_density' (got {params.initial_density:g} g/cm³), try another "
-        "'seed', or use fewer or shorter chains ('n_chains', 'eo_units')."
+        f"Could not place {label} without overlaps with {_CHAIN_REDRAWS + 1} chain shapes ({_MAX_TRIES} tries for "
+        f"the first, {_REDRAW_TRIES} for each other; seed {params.seed}); lower 'initial_density' (got "
+        f"{params.initial_density:g} g/cm³), try another 'seed', or use fewer or shorter chains "
+        "('n_chains', 'eo_units')."
     )
 
 
