@@ -92,6 +92,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     choices=("cross-fit", "cross-fit-refit", "validation", "none"),
                     help="std calibration of the model (default cross-fit-refit: the cross-fitted members are "
                          "scored too, so one run gives both designs)")
+    ap.add_argument("--short-run-weight", default="least-squares", choices=("least-squares", "lower-bound"),
+                    help="weight of the measured 5-ns value from the validation polymers (the model's "
+                         "short_run_weight)")
     ap.add_argument("--trees", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
@@ -182,7 +185,7 @@ def model_run(splits: Any, test: Any, seed: int, args: argparse.Namespace,
 
     est = MultitaskExtrapolator(hidden=args.hidden, epochs=args.epochs, n_models=args.n_models,
                                 correction_prior=args.correction_prior, patience=args.patience, seed=seed,
-                                calibration=args.calibration)
+                                calibration=args.calibration, short_run_weight=args.short_run_weight)
     t0 = time.perf_counter()
     model = est.fit(splits.train, splits.validation).fetch_model()
     seconds = time.perf_counter() - t0
@@ -318,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _model_config(args: argparse.Namespace) -> dict[str, Any]:
     return {"n_models": args.n_models, "epochs": args.epochs, "patience": args.patience, "hidden": args.hidden,
-            "correction_prior": args.correction_prior, "calibration": args.calibration}
+            "correction_prior": args.correction_prior, "calibration": args.calibration,
+            "short_run_weight": args.short_run_weight}
 
 
 if __name__ == "__main__":

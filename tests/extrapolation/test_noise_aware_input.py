@@ -12,6 +12,7 @@ pytest.importorskip("torch_geometric")
 from extrapolation_synthetic import chemistries, offset  # noqa: E402
 
 from trajml.extrapolation.deep import MultitaskExtrapolator, MultitaskModel  # noqa: E402
+from trajml.extrapolation.deep.measured_weight import LABELS_LOWER_BOUND, LABELS_SOURCE  # noqa: E402
 from trajml.extrapolation.tables import ExtrapolationTable, kfold_indices  # noqa: E402
 
 FIT = dict(hidden=16, n_layers=1, epochs=60, batch_size=16, n_models=2, correction_prior=10.0, patience=15)
@@ -68,7 +69,12 @@ def test_informative_input_helps():
     with_input, without = _maes(model, test)
     assert (model.measured_weight >= 0.6).all(), model.measured_weight
     assert with_input < 0.75 * without, (with_input, without)
-    assert model.provenance["measured_weight"]["estimated_from"] == ["long-run labels"] * 2
+    assert model.provenance["measured_weight"]["estimated_from"] == [LABELS_SOURCE] * 2
+    # one standard error below: never more trust than the least-squares weight, and still most of the gain
+    cautious = MultitaskExtrapolator(**FIT, short_run_weight="lower-bound").fit(train, val).fetch_model()
+    assert (cautious.measured_weight <= model.measured_weight + 1e-6).all()
+    assert cautious.provenance["measured_weight"]["estimated_from"] == [LABELS_LOWER_BOUND] * 2
+    assert _maes(cautious, test)[0] < 0.85 * without
 
 
 def test_weight_from_replicate_noise(tmp_path):
@@ -87,3 +93,16 @@ def test_weight_from_replicate_noise(tmp_path):
                                model.predict(test.without_labels("low")).high, rtol=1e-6)
     with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
         model.with_measured_weight(1.5)
+
+
+def test_lower_bound_weight_trusts_an_uncertain_short_run_less():
+    # run noise 0.3 against a kept per-row effect of 0.2: 24 validation rows leave the weight uncertain, and
+    # the least-squares weight lets enough noise through to be worse than not feeding the value
+    train, val, test = _tables(run_noise=0.3, hidden_effect=0.2)
+    plain = MultitaskExtrapolator(**FIT).fit(train, val).fetch_model()
+    cautious = MultitaskExtrapolator(**FIT, short_run_weight="lower-bound").fit(train, val).fetch_model()
+    assert (cautious.measured_weight < plain.measured_weight - 0.1).all(), (cautious.measured_weight,
+                                                                             plain.measured_weight)
+    (plain_with, without), (cautious_with, same_without) = _maes(plain, test), _maes(cautious, test)
+    assert same_without == without  # the same networks: only the weight differs
+    assert cautious_with < plain_with and cautious_with <= without + 0.005, (cautious_with, plain_with, without)

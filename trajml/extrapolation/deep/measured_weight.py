@@ -16,11 +16,17 @@ from torch_geometric.data import Batch, Data
 
 from trajml.extrapolation.deep.network import _Net
 
-__all__ = ["measured_weight", "weight_provenance"]
+__all__ = ["LABELS_SOURCE", "LABELS_LOWER_BOUND", "measured_weight", "weight_provenance"]
+
+#: How a weight estimated from held-out long-run labels is described in a model's provenance.
+LABELS_SOURCE = "long-run labels"
+#: The same, one standard error below the least-squares weight (``short_run_weight='lower-bound'``).
+LABELS_LOWER_BOUND = "long-run labels (least squares, less one standard error)"
 
 
 def measured_weight(net: _Net, graphs: list[Data], features: np.ndarray, low: np.ndarray, high: np.ndarray,
-                    rows: np.ndarray, noise: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+                    rows: np.ndarray, noise: np.ndarray | None = None, lower_bound: bool = False
+                    ) -> tuple[np.ndarray, str]:
     """Per task, the weight ``k`` in [0, 1] of a measured short-run value against the low head's
     prediction of it, estimated on ``rows`` (held out from training); standardised units throughout.
 
@@ -30,9 +36,13 @@ def measured_weight(net: _Net, graphs: list[Data], features: np.ndarray, low: np
     ``rows`` that is not run noise (the shrinkage of a noisy measurement towards a prior whose error
     is the rest). Without it, ``k`` is the least-squares weight of the long-run labels of ``rows``:
     the prediction is close to linear in ``k``, ``p(k) ≈ p(0) + k (p(1) - p(0))``, so
-    ``k = Σ d e / Σ d²`` with ``d = p(1) - p(0)`` and ``e = label - p(0)``, clipped to [0, 1]. The
-    covariance of the high residual with the short run's own residual carries how much of that
-    residual is chemistry (which the long run shares) rather than noise (which it does not).
+    ``k̂ = Σ d e / Σ d²`` with ``d = p(1) - p(0)`` and ``e = label - p(0)``. The covariance of the high
+    residual with the short run's own residual carries how much of that residual is chemistry (which
+    the long run shares) rather than noise (which it does not); ``k = k̂`` clipped to [0, 1]. A dozen
+    held-out rows leave ``k̂`` uncertain, and a weight they cannot support lets run noise through: with
+    ``lower_bound`` the weight is one standard error below it, ``k = k̂ - se(k̂)`` with
+    ``se² = Σ (e - k̂ d)² / ((n - 1) Σ d²)``, clipped to [0, 1], so the measured value is trusted only as
+    far as the held-out rows show it helps (with many rows ``k`` tends to ``k̂``).
     Tasks with fewer than 3 usable rows, and linear-only tasks (infinite correction prior: their
     least-squares slope already shrinks a noisy short run), keep ``k = 1``.
 
@@ -40,7 +50,7 @@ def measured_weight(net: _Net, graphs: list[Data], features: np.ndarray, low: np
     -------
     weight : ndarray, shape (n_tasks,)
     source : str
-        ``'replicate noise'`` or ``'long-run labels'``.
+        ``'replicate noise'``, :data:`LABELS_SOURCE` or :data:`LABELS_LOWER_BOUND`.
     """
     n_tasks = low.shape[1]
     rows = np.asarray(rows)
@@ -73,8 +83,13 @@ def measured_weight(net: _Net, graphs: list[Data], features: np.ndarray, low: np
         ok = has & np.isfinite(high[rows, j])
         d, e = p1[ok, j] - p0[ok, j], high[rows, j][ok] - p0[ok, j]
         if ok.sum() >= 3 and np.sum(d * d) > 0:
-            weight[j] = float(np.clip(np.sum(d * e) / np.sum(d * d), 0.0, 1.0))
-    return weight, "replicate noise" if noise is not None else "long-run labels"
+            k = np.sum(d * e) / np.sum(d * d)
+            if lower_bound:
+                k -= math.sqrt(np.sum((e - k * d) ** 2) / (ok.sum() - 1) / np.sum(d * d))
+            weight[j] = float(np.clip(k, 0.0, 1.0))
+    if noise is not None:
+        return weight, "replicate noise"
+    return weight, LABELS_LOWER_BOUND if lower_bound else LABELS_SOURCE
 
 
 def weight_provenance(tasks: tuple[str, ...], weights: list[np.ndarray], source: list[str]) -> dict[str, Any]:
