@@ -41,9 +41,21 @@ def serial_results(tmp_path):
     return stored_results(tmp_path / "serial")
 
 
-def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results, monkeypatch):
+def _run_on_two_workers(tmp_path, outputs, serial_results):
+    """Run the one-system pipeline on a 2-worker local cluster; check it stored the serial results and
+    return the keys of the tasks the cluster ran."""
     from dask.distributed import Client, LocalCluster, get_task_stream
 
+    path = _one_system(tmp_path, outputs)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client, get_task_stream(client) as stream:
+        summary = run_pipeline(path, scheduler=client, progress=False, report=False)
+    assert summary.computed == 2 and not summary.failures, summary.text()
+    assert stored_results(tmp_path / outputs) == serial_results
+    return [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
+
+
+def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results, monkeypatch):
     from trajml.pipelines import unit_parallel
     from trajml.transport.store import SeriesStore
 
@@ -53,16 +65,10 @@ def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(t
     opened = SeriesStore.__init__
     monkeypatch.setattr(SeriesStore, "__init__", lambda self, tmpdir=None: (folders.append(tmpdir),
                                                                            opened(self, tmpdir))[-1])
-    path = _one_system(tmp_path, "cluster")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
-            Client(lc) as client, get_task_stream(client) as stream:
-        summary = run_pipeline(path, scheduler=client, progress=False, report=False)
-    assert summary.computed == 2 and not summary.failures, summary.text()
-    assert stored_results(tmp_path / "cluster") == serial_results
+    names = _run_on_two_workers(tmp_path, "cluster", serial_results)
     # a Client's cluster may span machines: msd's series file went to the store (and was removed)
     assert folders == [str(tmp_path / "cluster" / "store" / "tmp")]
     assert not list((tmp_path / "cluster" / "store" / "tmp").iterdir())
-    names = [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
     # rdf: 6 chunks; msd: 6 chunks read, 6 unwrapped in the series file, 4 blocks of particles
     assert sum(n.startswith("process_chunk") for n in names) == 6
     assert sum(n.startswith("_read_task") for n in names) == 6
@@ -71,15 +77,7 @@ def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(t
 
 
 def test_a_small_msd_runs_in_its_unit_and_stores_the_serial_results(tmp_path, serial_results):
-    from dask.distributed import Client, LocalCluster, get_task_stream
-
-    path = _one_system(tmp_path, "small")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
-            Client(lc) as client, get_task_stream(client) as stream:
-        summary = run_pipeline(path, scheduler=client, progress=False, report=False)
-    assert summary.computed == 2 and not summary.failures, summary.text()
-    assert stored_results(tmp_path / "small") == serial_results
-    names = [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
+    names = _run_on_two_workers(tmp_path, "small", serial_results)
     assert sum(n.startswith("process_chunk") for n in names) == 6  # rdf still shares out its chunks
     assert not [n for n in names if n.startswith(("_read_task", "_unwrap_task", "_particle_task"))]
 
