@@ -111,8 +111,9 @@ def analyse_run(path: str, start: float, stop: float) -> dict[str, Any]:
                     "warnings": list(model.warnings)}
         except ValueError as exc:  # no diffusive regime: trajml refuses, and that is the answer
             auto = {"refused": str(exc)}
-        d_oracle, loglog = slope_over(lag, per_ion.mean(axis=0), start, stop)
-        rel = np.abs(ours.msd_A2[1:] - per_ion.mean(axis=0)[1:]) / per_ion.mean(axis=0)[1:]
+        mean_msd = per_ion.mean(axis=0)
+        d_oracle, loglog = slope_over(lag, mean_msd, start, stop)
+        rel = np.abs(ours.msd_A2[1:] - mean_msd[1:]) / mean_msd[1:]
         out["species"][label] = {
             "n_ions": int(x.shape[1]),
             "D_trajml_A2_ps": fit.D_A2_ps, "D_err_trajml_A2_ps": fit.D_err_A2_ps, "error_method": fit.error_method,
@@ -120,7 +121,7 @@ def analyse_run(path: str, start: float, stop: float) -> dict[str, Any]:
             "msd_max_relative_difference": float(rel.max()),
             "automatic_window": auto,
             "D_per_ion_A2_ps": [slope_over(lag, m, start, stop)[0] for m in per_ion],
-            "lag_ps": lag.tolist(), "msd_A2": per_ion.mean(axis=0).tolist(),
+            "lag_ps": lag.tolist(), "msd_A2": mean_msd.tolist(),
         }
     for label, sel in (("O(ether)", "name OE"), ("O(TFSI)", "name OT")):
         rdf = run(RDF("name LI", sel, r_max=8.0, n_bins=160), src, progress=False)

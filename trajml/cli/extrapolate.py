@@ -338,8 +338,9 @@ def run(args: argparse.Namespace) -> int:
             if args.test_output:
                 pred.write_csv(args.test_output, provenance_comment(args))
             _report_scores(args, pred, test, f"the {len(test)} test systems")
-            if pred.out_of_range_text():
-                print(pred.out_of_range_text())
+            out_of_range = pred.out_of_range_text()
+            if out_of_range:
+                print(out_of_range)
         return 0
     if args.action == "predict":
         from trajml.extrapolation.readers import read_candidates_csv
@@ -356,8 +357,9 @@ def run(args: argparse.Namespace) -> int:
         pred = model.predict(candidates)
         pred.write_csv(args.output, provenance_comment(args))
         print(f"predicted {len(pred.ids)} candidates; wrote {args.output}", file=sys.stderr)
-        if pred.out_of_range_text():
-            print(pred.out_of_range_text(), file=sys.stderr)
+        out_of_range = pred.out_of_range_text()
+        if out_of_range:
+            print(out_of_range, file=sys.stderr)
         if labels is not None:
             _report_scores(args, pred, labels, "the labels given")
         return 0
