@@ -118,3 +118,29 @@ def test_the_same_arrays_in_another_dict_order_write_the_same_bytes(tmp_path):
     write_arrays(tmp_path / "a.nc", {"lag_ps": lag, "msd_A2": msd}, {"stage": "msd"})
     write_arrays(tmp_path / "b.nc", {"msd_A2": msd, "lag_ps": lag}, {"stage": "msd"})
     assert (tmp_path / "a.nc").read_bytes() == (tmp_path / "b.nc").read_bytes()
+
+
+def test_a_dataset_held_open_until_the_file_closes_does_not_move_its_chunk(tmp_path, monkeypatch):
+    # In a dask worker another thread (its sampling profiler) can hold a frame, and with it a dataset
+    # object, a little longer than the code that wrote it; with HDF5's chunk cache a chunk got its place
+    # in the file only when its dataset closed, so one unit's arrays.nc had two chunks swapped against
+    # the serial run's (same values, other bytes). Holding datasets open must not change a byte.
+    arrays = {name: {"values": RNG.random(300) * 3.0, "dims": ("r",), "units": None} for name in "bgnr"}
+    write_arrays(tmp_path / "a.nc", arrays, {"stage": "rdf"})
+    held, create = [], h5py.Group.create_dataset
+
+    def create_and_hold(self, name, *args, **kwargs):
+        dataset = create(self, name, *args, **kwargs)
+        if name in ("b", "g"):  # data variables (not the dimension's coordinate r)
+            held.append(dataset)
+        return dataset
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", create_and_hold)
+    write_arrays(tmp_path / "b.nc", arrays, {"stage": "rdf"})
+    monkeypatch.undo()
+    assert len(held) == 2
+    del held[:]
+    with h5py.File(tmp_path / "a.nc") as a, h5py.File(tmp_path / "b.nc") as b:
+        assert [a[n].id.get_chunk_info(0).byte_offset for n in "bgn"] == \
+            [b[n].id.get_chunk_info(0).byte_offset for n in "bgn"]
+    assert (tmp_path / "a.nc").read_bytes() == (tmp_path / "b.nc").read_bytes()

@@ -213,8 +213,12 @@ def write_arrays(path: str | os.PathLike, arrays: dict[str, dict[str, Any]], att
     # result's dict order may differ between code paths (in-memory or streamed MSD), and the file's bytes
     # should not.
     # No HDF5 file locks: the file is private to its temporary folder until the entry's rename, and
-    # the shared file systems of clusters (NFS, Lustre) often refuse them.
-    with h5netcdf.File(os.fspath(path), "w", track_order=True, libver="v110", locking=False) as f:
+    # the shared file systems of clusters (NFS, Lustre) often refuse them. No chunk cache: a cached
+    # chunk gets its place in the file when its dataset closes, and a dask worker's sampling profiler
+    # can keep a dataset object alive a little longer (one unit's file had two chunks swapped against
+    # the serial run's); written through, chunks land in the order they are written.
+    with h5netcdf.File(os.fspath(path), "w", track_order=True, libver="v110", locking=False,
+                       rdcc_nbytes=0) as f:
         f.attrs.update({k: v for k, v in attrs.items() if v is not None})
         if precision != "float64":
             f.attrs["store_precision"] = precision
