@@ -63,6 +63,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 from _common import format_table  # noqa: E402
 
+from trajml.extrapolation.multitask_parameters import MULTITASK_PARAMETERS, SHORT_RUN_WEIGHTS  # noqa: E402
+
 PROPERTIES = ("conductivity", "li_diff", "tfsi_diff", "poly_diff")
 LAYOUTS = ("50ns", "50ns_extrapolate")
 #: The authors' published MAE (log10) on split 0: their multitask GNN, and the linear correction where given.
@@ -92,9 +94,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     choices=("cross-fit", "cross-fit-refit", "validation", "none"),
                     help="std calibration of the model (default cross-fit-refit: the cross-fitted members are "
                          "scored too, so one run gives both designs)")
-    ap.add_argument("--short-run-weight", default="least-squares", choices=("least-squares", "lower-bound"),
-                    help="weight of the measured 5-ns value from the validation polymers (the model's "
-                         "short_run_weight)")
+    ap.add_argument("--short-run-weight", default=MULTITASK_PARAMETERS["short_run_weight"].default,
+                    choices=SHORT_RUN_WEIGHTS, help="weight of the measured 5-ns value from the validation "
+                    "polymers (the model's short_run_weight and its default)")
     ap.add_argument("--trees", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",

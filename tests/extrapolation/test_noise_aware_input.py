@@ -52,9 +52,10 @@ def test_pure_noise_input_does_not_hurt():
     # the measured short run is the truth plus run noise of 0.5 log10 that the long run does not share
     train, val, test = _tables(run_noise=0.5, hidden_effect=0.0)
     # stated tolerance: 0.03 log10 (a weight fitted on 24 validation rows lets a little noise through)
-    model = MultitaskExtrapolator(**FIT).fit(train, val).fetch_model()
-    with_input, without = _maes(model, test)
-    assert with_input <= without + 0.03, (with_input, without)
+    for weight in ("least-squares", "lower-bound"):
+        model = MultitaskExtrapolator(**FIT, short_run_weight=weight).fit(train, val).fetch_model()
+        with_input, without = _maes(model, test)
+        assert with_input <= without + 0.03, (weight, with_input, without)
     # told the run noise, the weight is near 0: nearly all of the low head's residual is noise
     model = MultitaskExtrapolator(**FIT, short_run_noise=0.5).fit(train, val).fetch_model()
     with_input, without = _maes(model, test)
@@ -65,13 +66,13 @@ def test_pure_noise_input_does_not_hurt():
 def test_informative_input_helps():
     # the measured short run carries a per-row effect (std 0.3) that the long run keeps; run noise 0.02
     train, val, test = _tables(run_noise=0.02, hidden_effect=0.3)
-    model = MultitaskExtrapolator(**FIT).fit(train, val).fetch_model()
+    model = MultitaskExtrapolator(**FIT, short_run_weight="least-squares").fit(train, val).fetch_model()
     with_input, without = _maes(model, test)
     assert (model.measured_weight >= 0.6).all(), model.measured_weight
     assert with_input < 0.75 * without, (with_input, without)
     assert model.provenance["measured_weight"]["estimated_from"] == [LABELS_SOURCE] * 2
     # one standard error below: never more trust than the least-squares weight, and still most of the gain
-    cautious = MultitaskExtrapolator(**FIT, short_run_weight="lower-bound").fit(train, val).fetch_model()
+    cautious = MultitaskExtrapolator(**FIT).fit(train, val).fetch_model()  # the default
     assert (cautious.measured_weight <= model.measured_weight + 1e-6).all()
     assert cautious.provenance["measured_weight"]["estimated_from"] == [LABELS_LOWER_BOUND] * 2
     assert _maes(cautious, test)[0] < 0.85 * without
@@ -99,8 +100,8 @@ def test_lower_bound_weight_trusts_an_uncertain_short_run_less():
     # run noise 0.3 against a kept per-row effect of 0.2: 24 validation rows leave the weight uncertain, and
     # the least-squares weight lets enough noise through to be worse than not feeding the value
     train, val, test = _tables(run_noise=0.3, hidden_effect=0.2)
-    plain = MultitaskExtrapolator(**FIT).fit(train, val).fetch_model()
-    cautious = MultitaskExtrapolator(**FIT, short_run_weight="lower-bound").fit(train, val).fetch_model()
+    plain = MultitaskExtrapolator(**FIT, short_run_weight="least-squares").fit(train, val).fetch_model()
+    cautious = MultitaskExtrapolator(**FIT).fit(train, val).fetch_model()  # the default
     assert (cautious.measured_weight < plain.measured_weight - 0.1).all(), (cautious.measured_weight,
                                                                              plain.measured_weight)
     (plain_with, without), (cautious_with, same_without) = _maes(plain, test), _maes(cautious, test)

@@ -21,7 +21,7 @@ __all__ = ["MULTITASK_PARAMETERS", "LOW_INPUTS", "CALIBRATIONS", "SHORT_RUN_WEIG
 CALIBRATIONS = ("cross-fit", "cross-fit-refit", "validation", "none")
 
 #: How the weight of a measured short run is taken from held-out long-run labels.
-SHORT_RUN_WEIGHTS = ("least-squares", "lower-bound")
+SHORT_RUN_WEIGHTS = ("lower-bound", "least-squares")
 
 #: What the high-fidelity head can be fed.
 LOW_INPUTS = ("observed", "predicted")
@@ -60,10 +60,10 @@ MULTITASK_PARAMETERS: dict[str, Param] = {
     "short_run_noise": Param("float", None, help="std of one short run's value (task units, from replicate runs): "
                              "weighs a measured short-run value by it", positive=True, nullable=True,
                              none_help="estimate the weight from held-out long-run labels"),
-    "short_run_weight": Param("str", "least-squares", help="without short_run_noise, the weight of a measured "
-                              "short-run value from the held-out long-run labels: their least-squares weight, or "
-                              "one standard error below it (never trusts the value further than those rows show "
-                              "it helps)", choices=SHORT_RUN_WEIGHTS),
+    "short_run_weight": Param("str", "lower-bound", help="without short_run_noise, the weight of a measured "
+                              "short-run value from the held-out long-run labels: one standard error below their "
+                              "least-squares weight (never trusts the value further than those rows show it "
+                              "helps), or the least-squares weight itself", choices=SHORT_RUN_WEIGHTS),
     "calibration": Param("str", "cross-fit", help="how the predicted std is calibrated: on out-of-member residuals "
                          "of cross-fitted members ('cross-fit'; 'cross-fit-refit': then refit the members on every "
                          "long-run label, twice the training), on the validation set, or not at all",
