@@ -44,7 +44,7 @@ from trajml.pipelines.run_scheduler import open_scheduler, resolve_placement
 from trajml.pipelines.spec import PipelineSpec, SystemSpec, load_pipeline
 from trajml.pipelines.store_probe import check_shared_store, missing_store, place_run_marker, remove_run_markers
 from trajml.pipelines.system_check import SystemFileError, check_system, open_system
-from trajml.pipelines.unit_parallel import plan_unit_scheduler, unit_scheduler, unit_scratch
+from trajml.pipelines.unit_parallel import open_ahead_on_workers, plan_unit_scheduler, unit_scheduler, unit_scratch
 from trajml.pipelines.unit_timeout import call_with_timeout
 from trajml.store.results import ResultStore, unit_key
 
@@ -482,6 +482,11 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
              for t in tasks]
     journal = open(os.path.join(folder, "outcomes.jsonl"), "a", encoding="utf-8")
 
+    def on_client(client: Any) -> None:
+        check_shared_store(client, store.root)
+        if inner.startswith("cluster"):
+            open_ahead_on_workers(client, list({t.system.name: t.system for t in tasks}.values()), run_id)
+
     def on_done(o: Outcome) -> None:
         summary.outcomes.append(o)
         journal.write(json.dumps(asdict(o)) + "\n")
@@ -489,8 +494,7 @@ def _run_locked(spec: PipelineSpec, out: str, scheduler: Any, n_workers: int | N
         bars.update(o)
 
     try:
-        execute(execute_unit, tasks, scheduler, n_workers, on_done, _worker_died, run_id,
-                on_client=lambda client: check_shared_store(client, store.root))
+        execute(execute_unit, tasks, scheduler, n_workers, on_done, _worker_died, run_id, on_client=on_client)
     finally:
         journal.close()
         bars.close()

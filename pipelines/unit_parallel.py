@@ -32,6 +32,12 @@ series in memory: spreading a second of work over workers costs more than it sav
 round trips, each new worker's first calls), so ``--workers 2`` is then as fast as ``--workers 1``.
 Frame-partitioned analyses (rdf, coordination, ...) always share out their chunks: their kernels
 cost far more than a chunk's task.
+
+Opened ahead: a worker's first open of a large system costs a second or more (imports, the topology,
+the kernels' first calls), which a unit's chunks on a worker that has not opened it paid inside the
+unit while the other workers waited at its end. When a run has fewer systems than the cluster has
+workers (so units share out), :func:`open_ahead_on_workers` has every worker open them first, while
+one of them checks the files.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import os
 from typing import Any
 
 __all__ = ["plan_unit_scheduler", "unit_scheduler", "unit_scratch", "analysis_scheduler", "estimated_seconds",
-           "SPLIT_MIN_SECONDS"]
+           "open_ahead", "open_ahead_on_workers", "SPLIT_MIN_SECONDS"]
 
 #: A unit's analysis estimated below this many seconds of one core runs alone in the unit (s).
 SPLIT_MIN_SECONDS = 2.0
@@ -186,3 +192,53 @@ def unit_scratch(plan: str, store_root: str) -> str | None:
         None: the system's temporary folder (every task runs on this machine).
     """
     return os.path.join(store_root, "tmp") if plan == "cluster:store" else None
+
+
+def open_ahead(systems: list[Any]) -> None:
+    """Open ``systems`` in this worker's cache of open systems; never raises.
+
+    A system that cannot be opened is left to its units, whose whole-file check names the file and the
+    problem (:mod:`trajml.pipelines.system_check`).
+    """
+    from trajml.pipelines.system_check import OPENED_KEPT, open_system
+
+    for system in systems[:OPENED_KEPT]:
+        try:
+            open_system(system)
+        except Exception:  # reported by the units, with the run's wording
+            pass
+
+
+def open_ahead_on_workers(client: Any, systems: list[Any], tag: str) -> list[Any]:
+    """Have every worker of ``client`` open ``systems`` before it runs their units or chunks.
+
+    Only when there are fewer systems than workers: then a unit shares its chunks out over workers that
+    have no unit of their own to open the files for. The tasks outrank units and chunks, and nobody waits
+    for them (fire and forget).
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+        The run's cluster.
+    systems : list of SystemSpec
+        The systems of the units the run computes.
+    tag : str
+        The run id (unique task keys on a shared cluster).
+
+    Returns
+    -------
+    list of Future
+        One per worker; empty when nothing is opened ahead.
+    """
+    from distributed import fire_and_forget
+
+    from trajml.parallel.schedulers import NESTED_PRIORITY
+
+    workers = sorted(client.nthreads())
+    if not systems or len(systems) >= len(workers):
+        return []
+    futures = [client.submit(open_ahead, list(systems), key=f"trajml-{tag}-open-ahead-{i}", workers=[address],
+                             allow_other_workers=False, pure=False, priority=NESTED_PRIORITY + 1)
+               for i, address in enumerate(workers)]
+    fire_and_forget(futures)
+    return futures

@@ -41,9 +41,9 @@ def serial_results(tmp_path):
     return stored_results(tmp_path / "serial")
 
 
-def _run_on_two_workers(tmp_path, outputs, serial_results):
+def _run_on_two_workers(tmp_path, outputs, serial_results, records=False):
     """Run the one-system pipeline on a 2-worker local cluster; check it stored the serial results and
-    return the keys of the tasks the cluster ran."""
+    return the keys of the tasks the cluster ran (``records``: their task-stream records)."""
     from dask.distributed import Client, LocalCluster, get_task_stream
 
     path = _one_system(tmp_path, outputs)
@@ -52,7 +52,41 @@ def _run_on_two_workers(tmp_path, outputs, serial_results):
         summary = run_pipeline(path, scheduler=client, progress=False, report=False)
     assert summary.computed == 2 and not summary.failures, summary.text()
     assert stored_results(tmp_path / outputs) == serial_results
+    if records:
+        return stream.data
     return [t["key"] if isinstance(t["key"], str) else str(t["key"]) for t in stream.data]
+
+
+def test_every_worker_opens_the_system_before_it_runs_its_chunks(tmp_path, serial_results):
+    # A worker's first open of a large system takes a second or more; on a worker that had not opened it,
+    # the unit's chunks paid it inside the unit. With fewer systems than workers, every worker opens them first.
+    records = _run_on_two_workers(tmp_path, "ahead", serial_results, records=True)
+    key = [str(r["key"]) for r in records]
+    ahead = [r for r, k in zip(records, key) if "-open-ahead-" in k]
+    assert sorted(r["worker"] for r in ahead) == sorted({r["worker"] for r in records})  # one on each worker
+    for r in ahead:
+        chunks = [c for c, k in zip(records, key) if k.startswith("process_chunk") and c["worker"] == r["worker"]]
+        started = min(s["start"] for s in r["startstops"] if s["action"] == "compute")
+        assert all(started < min(s["start"] for s in c["startstops"] if s["action"] == "compute") for c in chunks)
+
+
+def test_systems_are_opened_ahead_only_where_units_share_out(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    from trajml.pipelines.spec import SystemSpec
+    from trajml.pipelines.system_check import _opened
+    from trajml.pipelines.unit_parallel import open_ahead, open_ahead_on_workers
+
+    missing = SystemSpec("gone", str(tmp_path / "gone.psf"), (str(tmp_path / "gone.xtc"),))
+    before = dict(_opened)
+    open_ahead([missing])  # a missing file is left to the units' whole-file check, which names it
+    assert dict(_opened) == before
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client:
+        assert open_ahead_on_workers(client, [missing, missing], "t") == []  # a system per worker: no need
+        assert open_ahead_on_workers(client, [], "t") == []
+        futures = open_ahead_on_workers(client, [missing], "t")
+        assert len(futures) == 2 and all(f.result() is None for f in futures)
 
 
 def test_units_submit_their_chunks_to_the_cluster_and_store_the_serial_results(tmp_path, serial_results, monkeypatch):
