@@ -25,7 +25,6 @@ import numpy as np
 
 from .cells import _cells, _gather, _slab, _slots_and_cells
 
-
 #: The pruned search (``count_all=False``) picks cells holding about this many
 #: B atoms on average: finer cells bound the distance to a cell more tightly,
 #: coarser ones cost less per visit.

@@ -177,8 +177,14 @@ class _Validator:
             self.bad(line_of(e, "bundled"), f"{where}.bundled", f"names {value!r}, which is not a bundled data "
                      f"set.{closest(value, BUNDLED)} Bundled: {', '.join(BUNDLED)}.")
             return []
-        from trajml.data import (sample_aa_parameters, sample_aa_topology, sample_aa_trajectory, sample_parameters,
-                                 sample_topology, sample_trajectory)
+        from trajml.data import (
+            sample_aa_parameters,
+            sample_aa_topology,
+            sample_aa_trajectory,
+            sample_parameters,
+            sample_topology,
+            sample_trajectory,
+        )
 
         if value == "spe_aa_sample":  # all-atom: charges per residue (ions are molecules), scaled by the run
             info = sample_aa_parameters()

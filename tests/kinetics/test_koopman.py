@@ -197,8 +197,8 @@ def test_row_stochastic_constrained_soft_koopman():
 
 
 def test_stationary_distribution_equals_deeptime():
-    from model_helpers import T3
     from deeptime.markov.msm import MarkovStateModel
+    from model_helpers import T3
 
     np.testing.assert_allclose(stationary_distribution(T3), MarkovStateModel(T3).stationary_distribution, atol=1e-12)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pipeline_helpers import make_systems, write_pipeline
 
 from trajml.pipelines import PipelineSpecError, bundled_pipeline, load_pipeline, parse_pipeline
 from trajml.pipelines.stages import Param, StageOutput, register_stage, unregister_stage
-
-from pipeline_helpers import make_systems, write_pipeline
 
 INPUT = "inputs:\n  - bundled: spe_sample\n"
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trajml.sim.builder import BOND_LENGTH, build_topology, initial_positions
-from trajml.sim.parameters import SIGMA, SimulationParameters, UNIT_MAPPING
+from trajml.sim.parameters import SIGMA, UNIT_MAPPING, SimulationParameters
 from trajml.sim.psf import write_psf
 
 # A tiny system: 6 chains x 20 beads, 10 Li, 10 TFSI = 140 beads in a 27.4 Å box.
