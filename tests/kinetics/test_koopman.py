@@ -204,7 +204,8 @@ def test_stationary_distribution_equals_deeptime():
 
 
 def test_errors_name_parameter_and_value(ar_trajs):
-    with pytest.raises(ValueError, match=r"'lag' parameter of TimeLaggedCovariance \(800 frames\).*longest trajectory \(700 frames\)"):
+    with pytest.raises(ValueError, match=r"'lag' parameter of TimeLaggedCovariance \(800 frames\).*"
+                                         r"longest trajectory \(700 frames\)"):
         TimeLaggedCovariance(800).fit(ar_trajs)
     bad = ar_trajs[0].copy()
     bad[10, 1] = np.nan

@@ -150,7 +150,8 @@ def test_bad_scheduler_is_rejected_before_running(tmp_path):
 
 
 def test_transport_stages_match_the_direct_api(tmp_path):
-    """The msd, residence and transport stages store what MSD/Diffusion and ResidenceTime and Conductivity give when called directly."""
+    """The msd, residence and transport stages store what MSD/Diffusion and ResidenceTime and Conductivity give when
+    called directly."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
     from trajml.transport import MSD, Conductivity, Diffusion, ResidenceTime

@@ -246,7 +246,8 @@ def test_json_metadata(tiny_run):
     assert derived["max_bond_length_angstrom"]["after_minimization"] < R0
     assert meta["unit_mapping"]["sigma_angstrom"] == 5.0
     assert meta["software"]["openmm"]
-    assert meta["files"] == {"topology": "tiny.psf", "trajectory": "tiny.xtc", "metadata": "tiny.json", "pdb": "tiny.pdb"}
+    assert meta["files"] == {"topology": "tiny.psf", "trajectory": "tiny.xtc", "metadata": "tiny.json",
+                             "pdb": "tiny.pdb"}
     temps = np.array(meta["thermo"]["temperature_k"])
     assert len(temps) == params.n_frames and np.all(np.isfinite(meta["thermo"]["potential_energy_kj_per_mol"]))
     assert 150.0 < temps.mean() < 450.0  # 140 beads: large fluctuations
