@@ -581,5 +581,6 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: s
     def line(row: Sequence[str]) -> str:
         return "| " + " | ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)) + " |"
 
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1)) for w, a in zip(widths, align)) + "|"
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1))
+                         for w, a in zip(widths, align)) + "|"
     return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])

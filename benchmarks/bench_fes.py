@@ -167,7 +167,8 @@ def run_nn_calibration(args: argparse.Namespace) -> dict[str, Any]:
             z_nb = (sum(r["sum_z2_without_bias_floor"] for r in rs) / cells) ** 0.5
             beats = all(r["rmse_nn_kT"] < r["rmse_hist_kT"] for r in rs)
             key = f"{name} {n}"
-            pooled[key] = {"z_rms": z, "z_rms_raw_spread": z_raw, "z_rms_without_bias_floor": z_nb, "z_rms_per_seed": [r["z_rms"] for r in rs],
+            pooled[key] = {"z_rms": z, "z_rms_raw_spread": z_raw, "z_rms_without_bias_floor": z_nb,
+                           "z_rms_per_seed": [r["z_rms"] for r in rs],
                            "rmse_nn_kT": [r["rmse_nn_kT"] for r in rs], "rmse_hist_kT": [r["rmse_hist_kT"] for r in rs],
                            "nn_beats_hist_every_seed": beats, "in_target": bool(0.8 <= z <= 1.25 and beats)}
             rows.append([name, n, len(rs), f"{z:.2f}", f"{z_raw:.2f}", f"{z_nb:.2f}",
@@ -220,7 +221,8 @@ def run_gp(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 out = _common.run_python_child(CHILD, {"method": "sklearn_fixed", "n": n, "seed": args.seed,
                                                        "kernel": kernel})
                 runs.setdefault("sklearn GPR, fixed kernel", []).append(out)
-                print(f"  n={n:>6d} repeat {r + 1}: sklearn fit {out['fit_s']:8.2f} s  predict {out['predict_s']:6.2f} s"
+                print(f"  n={n:>6d} repeat {r + 1}: sklearn fit {out['fit_s']:8.2f} s  "
+                      f"predict {out['predict_s']:6.2f} s"
                       f"  rmse {out['rmse_kT']:.3f} kT  peak {fmt_bytes(out['rss_peak'])}", flush=True)
             if n <= args.optimised_max:
                 out = _common.run_python_child(CHILD, {"method": "sklearn_opt", "n": n, "seed": args.seed})
@@ -235,19 +237,19 @@ def run_gp(args: argparse.Namespace, command: str) -> dict[str, Any]:
             summary[label] = {"fit_s": fit, "predict_s": pred, "rss_peak": max(o["rss_peak"] for o in outs),
                               "rmse_kT": outs[0]["rmse_kT"], "mean_sd_kT": outs[0]["mean_sd_kT"], "runs": outs}
             rows.append([n, label, f"{fit['median']:.3g}", f"{fit['median'] / t_ref:.3g}x",
-                         f"{pred['median']:.3g}", f"{pred['median'] / p_ref:.3g}x", fmt_bytes(summary[label]["rss_peak"]),
-                         f"{outs[0]['rmse_kT']:.3f}"])
+                         f"{pred['median']:.3g}", f"{pred['median'] / p_ref:.3g}x",
+                         fmt_bytes(summary[label]["rss_peak"]), f"{outs[0]['rmse_kT']:.3f}"])
         if n > args.sklearn_max:
             need = 8.0 * n * n
             summary["sklearn GPR, fixed kernel"] = {"skipped": True, "reason": f"the exact GP needs n x n float64 "
                                                     f"matrices of {need / 1024 ** 3:.0f} GiB each (kernel, Cholesky "
                                                     f"factor), more than this machine's memory"}
-            rows.append([n, "sklearn GPR, fixed kernel", "not run", "-", "-", "-", f"needs {need / 1024 ** 3:.0f} GiB/matrix",
-                         "-"])
+            rows.append([n, "sklearn GPR, fixed kernel", "not run", "-", "-", "-",
+                         f"needs {need / 1024 ** 3:.0f} GiB/matrix", "-"])
         results["sizes"][str(n)] = summary
     print()
-    print(format_table(["n", "method", "fit s", "fit vs trajml", "predict s (2500 pts)", "predict vs trajml", "peak RSS",
-                        "RMSE kT"], rows, align="rlrrrrrr"))
+    print(format_table(["n", "method", "fit s", "fit vs trajml", "predict s (2500 pts)", "predict vs trajml",
+                        "peak RSS", "RMSE kT"], rows, align="rlrrrrrr"))
     results["table"] = rows
     return results
 

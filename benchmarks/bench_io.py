@@ -317,8 +317,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--atoms", type=int, default=None, help="beads per frame (default 20000; --quick: 2000)")
-    p.add_argument("--frames", type=int, default=None, help="frames of the throughput file (default 1000; --quick: 100)")
-    p.add_argument("--repeats", type=int, default=3, help="timed repeats per method; the median is reported (default 3)")
+    p.add_argument("--frames", type=int, default=None,
+                   help="frames of the throughput file (default 1000; --quick: 100)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed repeats per method; the median is reported (default 3)")
     p.add_argument("--chunk-size", type=int, default=None, help="frames per chunk (default 100; --quick: 25)")
     p.add_argument("--workers", type=int, default=2, help="workers for the threads/processes schedulers (default 2)")
     p.add_argument("--formats", default="xtc,dcd", help="comma-separated formats for the throughput runs (xtc, dcd)")

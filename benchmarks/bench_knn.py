@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["check_frame0"] = check_rows(pos[0], boxes[0], args)
     c = results["check_frame0"]
     print(f"frame 0: {c['rows_identical']} of {c['rows']} rows identical to cKDTree's (max |Δd| "
-          f"{c['max_abs_distance_difference_A']:.1e} Å); {c['rows_cut_to_M']} rows cut to M, mean kept {c['mean_kept']:.2f}")
+          f"{c['max_abs_distance_difference_A']:.1e} Å); "
+          f"{c['rows_cut_to_M']} rows cut to M, mean kept {c['mean_kept']:.2f}")
     results["kernel"] = bench_table(
         f"kernel alone ({args.neighbors} nearest within {args.r_max} Å, frames in memory)",
         kernel_methods(pos, boxes, args), args.frames_kernel, args.repeats, "trajml knn_neighbors_csr")

@@ -195,7 +195,8 @@ def _mdtraj_sel(sel: str) -> str:
     return sel
 
 
-def graph_methods(top: str, traj: str, n_frames: int, args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]]]:
+def graph_methods(top: str, traj: str, n_frames: int,
+                  args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]]]:
     mda, _, _ = _quiet()
     from scipy.spatial import cKDTree
 

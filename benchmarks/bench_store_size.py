@@ -89,7 +89,8 @@ def _measure(out: str, units: list[dict[str, Any]], era_dir: str) -> dict[str, A
             totals[k] += row[k]
     totals["ratio"] = totals["json_era"] / totals["now"]
     totals["ratio_blocks"] = totals["json_era_blocks"] / totals["now_blocks"]
-    totals["ratio_whole_entries"] = (totals["json_era"] + totals["same_in_both"]) / (totals["now"] + totals["same_in_both"])
+    totals["ratio_whole_entries"] = ((totals["json_era"] + totals["same_in_both"])
+                                     / (totals["now"] + totals["same_in_both"]))
     return {"units": rows, "total": totals}
 
 
@@ -237,7 +238,8 @@ def main() -> None:
         "variables", "dimensions_without_variable")}
     results["lossless_bound"] = _entropy_bound(out64, units64)
     results["float32_vs_float64"] = _compare(out64, runs["float32"][0], units64, runs["float32"][1])
-    results["load_average_after"] = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else None
+    results["load_average_after"] = (open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg")
+                                     else None)
     b, a = results["lossless_bound"], results["float64"]["anatomy_total"]
     results["five_times_budget"] = results["float64"]["total"]["json_era"] / 5
     print(f"lossless bound: arrays {b['arrays_raw_bytes']} B raw, {b['arrays_best_lossless_bytes']} B at best; "

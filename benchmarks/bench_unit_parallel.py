@@ -116,7 +116,8 @@ class WorkerCPU:
             self._stop.wait(self.every)
 
     def during(self, start: float, stop: float) -> list[float]:
-        """CPU seconds each worker spent between epoch times ``start`` and ``stop`` (samples around them), largest first."""
+        """CPU seconds each worker spent between epoch times ``start`` and ``stop`` (samples around them),
+        largest first."""
         before = [cpu for t, cpu in self.samples if t <= start]
         after = [cpu for t, cpu in self.samples if t >= stop]
         first, last = (before[-1] if before else {}), (after[0] if after else self.seen)

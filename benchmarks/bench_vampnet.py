@@ -74,9 +74,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
-
 import _common  # noqa: E402
+import numpy as np  # noqa: E402
 from _common import format_table  # noqa: E402
 
 

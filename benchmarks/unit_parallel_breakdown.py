@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
     else:
         print(f"{args.stage}: open {out['open_s']:.2f} s (not in the unit when the worker has the system open); "
-              f"serial {out['serial_s']:.2f} s (figure {out['figure_s']:.2f} s), tasks {out['task_s']:.2f} s CPU; parallel fraction "
+              f"serial {out['serial_s']:.2f} s (figure {out['figure_s']:.2f} s), "
+              f"tasks {out['task_s']:.2f} s CPU; parallel fraction "
               f"{out['parallel_fraction']:.3f}; bound on 2 workers: Amdahl {out['amdahl'][2]:.2f}x, "
               f"with these tasks {out['list_bound'][2]:.2f}x")
         for name, tasks in out["phases"].items():

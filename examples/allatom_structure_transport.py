@@ -7,8 +7,8 @@ Structure and ion transport in the bundled all-atom PEO/LiTFSI sample.
 Li–O(ether) and Li–O(TFSI) g(r), coordination numbers and Li⁺ speciation, then Li⁺ and TFSI⁻ (per-molecule
 centre of mass) MSD slopes and the conductivity. The sample is short (200 ps, see
 trajml/data/sample_aa/README.md): its MSDs are still sub-diffusive, so trajml's automatic fit window
-refuses them and the fits below use given windows (20–100 ps; 20–90 ps for σ, whose two time blocks must span it); they show how to run the analyses, not
-converged transport coefficients.
+refuses them and the fits below use given windows (20–100 ps; 20–90 ps for σ, whose two time blocks must span it);
+they show how to run the analyses, not converged transport coefficients.
 
 Run: python examples/allatom_structure_transport.py
 """

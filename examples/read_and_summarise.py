@@ -25,7 +25,8 @@ def main() -> None:
     summary = run(TrajectorySummary(), src, chunk_size=50, scheduler="threads", n_workers=2, progress=False)
     print(f"{summary.n_frames} frames, mean volume {summary.mean_volume:.1f} {summary.units['mean_volume']}")
     read = summary.provenance["read_s"]
-    print(f"read {read:.3f} s, compute {summary.provenance['compute_s']:.3f} s over {summary.provenance['n_chunks']} chunks")
+    print(f"read {read:.3f} s, compute {summary.provenance['compute_s']:.3f} s "
+          f"over {summary.provenance['n_chunks']} chunks")
 
 
 if __name__ == "__main__":

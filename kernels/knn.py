@@ -22,6 +22,7 @@ import math
 import numba
 import numpy as np
 
+from . import knn_cells
 from ._validation import (
     _cell_grid,
     _check_count_all,
@@ -32,7 +33,6 @@ from ._validation import (
     _raise_nonfinite,
     _widths,
 )
-from . import knn_cells
 from .cells import _n_split, _per_frame
 from .knn_cells import _knn_csr_kernel, _knn_kernel
 from .knn_pruned import _knn_pruned_kernel, _pruned_reach

@@ -25,7 +25,6 @@ import numpy as np
 
 from .cells import _cells, _gather, _slab, _slots_and_cells
 
-
 #: The pruned search (``count_all=False``) picks cells holding about this many
 #: B atoms on average: finer cells bound the distance to a cell more tightly,
 #: coarser ones cost less per visit.
@@ -39,7 +38,8 @@ _PRUNED_REACH: int | None = None
 
 
 def _pruned_reach(n_b: int, boxes: np.ndarray, r_max: float) -> int:
-    """Reach of the pruned search: cells about ``_PRUNED_ATOMS_PER_CELL`` atoms of B big, at least ``r_max / reach`` wide."""
+    """Reach of the pruned search: cells about ``_PRUNED_ATOMS_PER_CELL`` atoms of B big, at least ``r_max / reach``
+    wide."""
     if _PRUNED_REACH is not None:
         return int(_PRUNED_REACH)
     volume = float(np.abs(np.linalg.det(boxes)).mean())
@@ -255,7 +255,8 @@ def _knn_pruned_kernel(
     ncells: np.ndarray, reach: int, ortho: bool, r_max: float, ids_a: np.ndarray, ids_b: np.ndarray,
     per_frame: bool, n_split: int, out_nb: np.ndarray, out_d: np.ndarray, out_cnt: np.ndarray, err: np.ndarray,
 ) -> None:
-    """k nearest neighbours of a chunk with counts saturated at k + 1 (overwritten); ``err[t] = 1`` on non-finite input."""
+    """k nearest neighbours of a chunk with counts saturated at k + 1 (overwritten); ``err[t] = 1`` on
+    non-finite input."""
     n_frames = pos_a.shape[0]
     n_a = pos_a.shape[1]
     if per_frame:

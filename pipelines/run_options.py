@@ -3,8 +3,8 @@ precisely their arrays are stored.
 
 ``run_pipeline`` takes them as keywords, ``trajml run`` as ``--scheduler-file``, ``--cluster``,
 ``--unit-timeout`` and ``--store-precision``, and a pipeline YAML file as the top-level keys
-``scheduler_file``, ``cluster``, ``unit_timeout`` and ``store_precision``. A value given to ``run_pipeline`` (or on the command line) wins over the
-file's. ``scheduler``, ``scheduler_file`` and ``cluster`` are alternatives: give one.
+``scheduler_file``, ``cluster``, ``unit_timeout`` and ``store_precision``. A value given to ``run_pipeline`` (or on the
+command line) wins over the file's. ``scheduler``, ``scheduler_file`` and ``cluster`` are alternatives: give one.
 """
 
 from __future__ import annotations

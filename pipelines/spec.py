@@ -131,6 +131,7 @@ def parse_pipeline(text: str, *, filename: str = "<pipeline>", base_dir: str = "
         raise PipelineSpecError(filename, [((mark.line + 1) if mark else 0, "yaml", f"{exc.problem}.")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise PipelineSpecError(filename, [((mark.line + 1) if mark else 0, "yaml", f"is not valid YAML: {exc.problem}")]) from None
+        raise PipelineSpecError(filename, [((mark.line + 1) if mark else 0, "yaml",
+                                            f"is not valid YAML: {exc.problem}")]) from None
     v = _Validator(filename, os.path.abspath(base_dir))
     return v.pipeline(doc)

@@ -134,7 +134,8 @@ class _Validator:
             self.bad(line, where, f"must be a mapping (bundled:, glob: or topology:/trajectory:); got {e!r}.")
             return []
         self.unknown_keys(e, _INPUT_KEYS, f"{where}.", "input key")
-        kinds = [k for k in ("bundled", "glob") if k in e] + (["topology"] if "glob" not in e and "topology" in e else [])
+        kinds = [k for k in ("bundled", "glob") if k in e] + (
+            ["topology"] if "glob" not in e and "topology" in e else [])
         if len(kinds) != 1:
             self.bad(line, where, "needs exactly one of 'bundled', 'glob', or 'topology' with 'trajectory'"
                      f"{'' if not kinds else '; got ' + ', '.join(kinds)}.")
@@ -177,8 +178,14 @@ class _Validator:
             self.bad(line_of(e, "bundled"), f"{where}.bundled", f"names {value!r}, which is not a bundled data "
                      f"set.{closest(value, BUNDLED)} Bundled: {', '.join(BUNDLED)}.")
             return []
-        from trajml.data import (sample_aa_parameters, sample_aa_topology, sample_aa_trajectory, sample_parameters,
-                                 sample_topology, sample_trajectory)
+        from trajml.data import (
+            sample_aa_parameters,
+            sample_aa_topology,
+            sample_aa_trajectory,
+            sample_parameters,
+            sample_topology,
+            sample_trajectory,
+        )
 
         if value == "spe_aa_sample":  # all-atom: charges per residue (ions are molecules), scaled by the run
             info = sample_aa_parameters()
@@ -221,7 +228,8 @@ class _Validator:
                 continue
             if len(found["topology"]) > 1:
                 self.bad(line_of(e, "glob"), f"{where}.glob", f"matched folder '{folder}', which holds "
-                         f"{len(found['topology'])} topologies ({', '.join(map(os.path.basename, found['topology']))}); "
+                         f"{len(found['topology'])} topologies "
+                         f"({', '.join(map(os.path.basename, found['topology']))}); "
                          "set 'topology:' to a pattern that picks one.")
                 continue
             systems.append(SystemSpec(os.path.basename(folder.rstrip(os.sep)), found["topology"][0],
@@ -320,7 +328,8 @@ class _Validator:
             return None
         sid = item.get("id", name)
         if not isinstance(sid, str) or not _ID.match(sid):
-            self.bad(line_of(item, "id") or line, f"{where}.id", f"must be letters, digits, '_', '.' or '-'; got {sid!r}.")
+            self.bad(line_of(item, "id") or line, f"{where}.id",
+                     f"must be letters, digits, '_', '.' or '-'; got {sid!r}.")
         elif any(s.id == sid for s in earlier):
             first = next(s for s in earlier if s.id == sid)
             self.bad(line_of(item, "id") or line, f"{where}.id", f"{sid!r} is used twice (first on line {first.line}); "

@@ -21,9 +21,9 @@ Results do not depend on this: the engine folds chunk states in chunk order and 
 order on every scheduler (:func:`trajml.parallel.imap_ordered`), so a unit stores the same numbers
 as under ``scheduler="serial"``. On a cluster that may span machines (anything but ``"local"``),
 temporary files that a unit's tasks share (msd's series file) go to the results store's ``tmp/``
-folder, which every worker sees (the run checks that at start), unless the stage sets ``tmpdir``. A run with a ``unit_timeout`` keeps its units' analyses serial
-on a cluster: the limit runs a unit's work in a helper thread, which cannot leave the worker's
-thread pool while it waits for the unit's own chunks.
+folder, which every worker sees (the run checks that at start), unless the stage sets ``tmpdir``.
+A run with a ``unit_timeout`` keeps its units' analyses serial on a cluster: the limit runs a unit's
+work in a helper thread, which cannot leave the worker's thread pool while it waits for the unit's own chunks.
 
 Too small to share out: a unit whose analysis is estimated at under :data:`SPLIT_MIN_SECONDS` of
 one core's work (:func:`estimated_seconds`; today only particle analyses such as msd have an

@@ -29,9 +29,9 @@ _LAZY = {
     "Species": "trajml.species",
     "NeighborGraphs": "trajml.features",
 }
-_SUBMODULES = {"base", "box", "chunk", "errors", "units", "selection", "species", "periodic", "accumulators", "results", "unwrap",
-               "io", "parallel", "features", "store", "transport", "kinetics", "fes", "extrapolation", "workflows",
-               "mda", "sim", "data", "plotting", "kernels", "pipelines", "cli"}
+_SUBMODULES = {"base", "box", "chunk", "errors", "units", "selection", "species", "periodic", "accumulators", "results",
+               "unwrap", "io", "parallel", "features", "store", "transport", "kinetics", "fes", "extrapolation",
+               "workflows", "mda", "sim", "data", "plotting", "kernels", "pipelines", "cli"}
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

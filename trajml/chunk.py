@@ -78,7 +78,8 @@ class Chunk:
             raise ValueError(f"Chunk positions must be float32 (F, N, 3); got {pos.dtype} {pos.shape}.")
         n_frames = pos.shape[0]
         if self.boxes is not None and (self.boxes.shape != (n_frames, 3, 3) or self.boxes.dtype != np.float32):
-            raise ValueError(f"Chunk boxes must be float32 ({n_frames}, 3, 3); got {self.boxes.dtype} {self.boxes.shape}.")
+            raise ValueError(f"Chunk boxes must be float32 ({n_frames}, 3, 3); "
+                             f"got {self.boxes.dtype} {self.boxes.shape}.")
         if self.times.shape != (n_frames,) or self.frames.shape != (n_frames,):
             raise ValueError(
                 f"Chunk times and frames must have shape ({n_frames},); got {self.times.shape} and {self.frames.shape}."

@@ -13,7 +13,6 @@ pytest.importorskip("torch_geometric")
 
 from trajml.cli import main  # noqa: E402
 
-
 UNITS = ["*CCO*", "*CCCO*", "*CCN*", "*CCCS*", "*COCO*", "*CCCCO*", "*CNCS*", "*CCCCN*", "*COCCO*", "*CSCCN*",
          "*CCCCC*", "*CNCCO*"]
 

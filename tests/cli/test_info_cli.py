@@ -140,7 +140,8 @@ def test_a_gap_refused_by_an_analysis_names_the_file_frame_and_flags(walk: dict,
     assert main(["msd", walk["top"], a, b, "--select", "name Li", "--no-progress", "-o", out, "--stop", "20"]) == 0
 
 
-def test_info_duration_of_a_long_float32_run_is_n_minus_one_steps(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_info_duration_of_a_long_float32_run_is_n_minus_one_steps(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
     # Stamps near 1e6 ps are rounded to 1/16 ps in float32: the span of the stored end times would be
     # 11.625 ps; the regular axis gives the (30 - 1) x 0.4 ps the run wrote.
     rng = np.random.default_rng(4)

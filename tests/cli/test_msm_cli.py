@@ -84,10 +84,10 @@ def test_tica_route_equals_deeptime_msm(tmp_path, capsys):
 
 def test_graph_route_end_to_end(tmp_path, capsys):
     from trajml.kinetics import soft_koopman_matrix
-    from trajml.store import load_model
     from trajml.kinetics.deep import GraphVAMPNetModel
-    from trajml.store.graphs import GraphDataset
     from trajml.kinetics.koopman import TimeLaggedCovariance
+    from trajml.store import load_model
+    from trajml.store.graphs import GraphDataset
 
     out, graphs = tmp_path / "graph", tmp_path / "graphs"
     args = ["msm", sample_topology(), sample_trajectory(), "--model", "graph", "--states", "2", "--lag", "3",

@@ -84,11 +84,12 @@ def test_commands_default_to_the_bundled_sample(tmp_path, capsys):
     except FileNotFoundError as exc:  # pragma: no cover - the sample ships with trajml
         pytest.skip(str(exc))
     out = tmp_path / "rdf.csv"
-    assert main(["rdf", "--select-a", "name Li", "--select-b", "name O", "--stop", "5", "-o", str(out), "--no-progress"]) == 0
+    assert main(["rdf", "--select-a", "name Li", "--select-b", "name O", "--stop", "5", "-o", str(out),
+                 "--no-progress"]) == 0
     header, data = read_csv(out)
     assert header == ["r", "g", "n"] and data.shape == (150, 3)
-    assert main(["coordination", "--select-a", "name Li", "--select-b", "name O", "--stop", "5", "--cutoff-frames", "20",
-                 "--no-progress"]) == 0
+    assert main(["coordination", "--select-a", "name Li", "--select-b", "name O", "--stop", "5", "--cutoff-frames",
+                 "20", "--no-progress"]) == 0
     assert main(["solvation", "--stop", "5", "--cutoff-frames", "20", "-o", str(tmp_path / "s.json"),
                  "--no-progress"]) == 0
     assert "first minimum of g(r)" in capsys.readouterr().out
@@ -98,7 +99,8 @@ def test_commands_default_to_the_bundled_sample(tmp_path, capsys):
     (["rdf", "--select-a", "name Zz"], r"Selection 'name Zz' matched no atom"),
     (["rdf", "--select-a", "name Li", "--r-max", "40"],
      r"argument --r-max: must be at most half the smallest perpendicular box width, 15 Å"),
-    (["coordination", "--select-a", "name Li", "--select-b", "resname NOPE"], r"Selection 'resname NOPE' matched no atom"),
+    (["coordination", "--select-a", "name Li", "--select-b", "resname NOPE"],
+     r"Selection 'resname NOPE' matched no atom"),
     (["coordination", "--select-a", "name Li", "--select-b", "name O", "--cutoff", "30"],
      r"argument --cutoff: must be at most half"),
     (["solvation", "--anion", "name PF6", "--cutoff-o", "3", "--cutoff-anion", "3"],

@@ -11,14 +11,13 @@ import json
 
 import numpy as np
 import pytest
+from extrapolation_synthetic import synthetic_table  # noqa: E402
 
 from trajml.extrapolation.deep.calibration import (
     calibration_text,
     fit_scale_and_floor,
     long_label_folds,
 )
-
-from extrapolation_synthetic import synthetic_table  # noqa: E402
 
 
 def test_floor_of_a_constant_spread_is_the_missing_variance():

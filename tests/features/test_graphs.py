@@ -82,7 +82,8 @@ def test_graph_chunk_layout(spe_nvt):
 
 
 def test_errors_name_parameters(spe_nvt):
-    with pytest.raises(ValueError, match=r"The 'max_neighbors' parameter of NeighborGraphs must be an int >= 1 or None"):
+    with pytest.raises(ValueError,
+                       match=r"The 'max_neighbors' parameter of NeighborGraphs must be an int >= 1 or None"):
         NeighborGraphs(max_neighbors=0)
     with pytest.raises(ValueError, match=r"'r_max' parameter of NeighborGraphs must be at most half"):
         next(NeighborGraphs(r_max=16.0).iter_graphs(open_source(*spe_nvt)))

@@ -135,8 +135,8 @@ def test_errors_name_parameters(hand_built):
 
 def test_overlapping_selections_are_rejected(hand_built):
     src = open_source(*hand_built)
-    with pytest.raises(ValueError, match=r"The 'cation' \('name Li'\) and 'anion' \('name Li or name TFSI'\) selections "
-                                         r"of Solvation must not overlap; they share \d+ atoms"):
+    with pytest.raises(ValueError, match=r"The 'cation' \('name Li'\) and 'anion' \('name Li or name TFSI'\) "
+                                         r"selections of Solvation must not overlap; they share \d+ atoms"):
         run(Solvation(anion="name Li or name TFSI", cutoff_o=3.0, cutoff_anion=3.0), src, progress=False)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fes_potentials import DoubleWell, MuellerBrown, langevin_samples
 
 N_SAMPLES = 20_000

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fes_potentials import KT, rmse_region
 
 POTENTIALS = ("mueller_brown", "double_well")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fes_potentials import KT, MuellerBrown
 
 SEEDS = range(5)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fes_potentials import KT
 
 METHODS = ("hist", "kde", "gp", "nn")

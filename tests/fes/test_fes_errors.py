@@ -81,7 +81,8 @@ def test_grid_and_shape_rules():
 
 def test_regression_inputs_are_checked():
     gp = GaussianProcessFES()
-    with pytest.raises(ValueError, match=r"'free_energy' parameter of GaussianProcessFES must be finite with shape \(500,\)"):
+    with pytest.raises(ValueError,
+                       match=r"'free_energy' parameter of GaussianProcessFES must be finite with shape \(500,\)"):
         gp.fit_free_energies(X, np.ones(3))
     with pytest.raises(ValueError, match="'sigma' parameter of GaussianProcessFES must be > 0"):
         gp.fit_free_energies(X, np.ones(500), sigma=-1.0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fes_potentials import KT, MuellerBrown, mb_stationary_points
+
 from trajml.fes import basin_free_energies, find_minima, minimum_path
 from trajml.fes._grid import Grid
 from trajml.fes.model import make_model

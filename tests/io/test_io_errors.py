@@ -115,7 +115,8 @@ def test_nan_coordinates_name_file_frame_and_atom(files: dict, io: Any) -> None:
     src = open_source(files["top"], path)
     chunks = iter(src.iter_chunks(5))
     next(chunks)  # frames 0-4 are fine
-    with pytest.raises(NonFiniteCoordinatesError, match=r"'.*nan\.trr' frame 7 has NaN .* \(1 atoms, first at index 3\)"):
+    with pytest.raises(NonFiniteCoordinatesError,
+                       match=r"'.*nan\.trr' frame 7 has NaN .* \(1 atoms, first at index 3\)"):
         next(chunks)
 
 

@@ -97,5 +97,6 @@ def test_mdtraj_backend_rejects_a_cell_it_cannot_interpret() -> None:
     a = open_source(D.PSF_TRICLINIC, D.DCD_TRICLINIC)
     assert a.read(a.partition(2)[0]).boxes is not None
     b = open_source(D.PSF_TRICLINIC, D.DCD_TRICLINIC, backend="mdtraj")
-    with pytest.raises(ValueError, match=r"tip125_tric_C36\.dcd' frame 0: mdtraj cannot interpret .* backend='mdanalysis'"):
+    with pytest.raises(ValueError,
+                       match=r"tip125_tric_C36\.dcd' frame 0: mdtraj cannot interpret .* backend='mdanalysis'"):
         b.read(b.partition(2)[0])

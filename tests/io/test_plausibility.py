@@ -209,7 +209,8 @@ def test_unreadable_file_is_permission_denied_not_damaged(tmp_path, monkeypatch)
     top, traj = _write(tmp_path, pos, dims)
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p) == traj else real(p, mode, *a, **k))
-    with pytest.raises(PermissionError, match=r"Permission denied: cannot read '.*traj\.xtc' \(the file is not damaged"):
+    with pytest.raises(PermissionError,
+                       match=r"Permission denied: cannot read '.*traj\.xtc' \(the file is not damaged"):
         open_source(top, traj)
 
 

@@ -39,7 +39,8 @@ def test_positions_boxes_and_times_equal_mdanalysis_bitwise(case):
         want = np.stack([u.trajectory[f].positions.copy() if sub is None else u.trajectory[f].positions[sub]
                          for f in frames])  # a copy: the timestep's array is reused
         np.testing.assert_array_equal(chunk.positions, want)
-        np.testing.assert_array_equal(chunk.boxes, np.stack([u.trajectory[f].triclinic_dimensions.copy() for f in frames]))
+        np.testing.assert_array_equal(chunk.boxes,
+                                      np.stack([u.trajectory[f].triclinic_dimensions.copy() for f in frames]))
         raw = np.array([u.trajectory[f].time for f in frames])
         np.testing.assert_allclose(chunk.times, raw, rtol=0, atol=1e-3)  # regular axes give t0 + k dt exactly
 

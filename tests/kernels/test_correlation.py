@@ -19,7 +19,8 @@ def test_moments_match_the_direct_reference(n_frames):
     x = _walks(6, n_frames)
     want_msd, want_m4 = np.empty((6, n_frames)), np.empty((6, n_frames))
     reference.displacement_moments_direct_reference(x, want_msd, want_m4)
-    for kernel, rtol in ((correlation.displacement_moments_fft, 1e-8), (correlation.displacement_moments_direct, 1e-12)):
+    for kernel, rtol in ((correlation.displacement_moments_fft, 1e-8),
+                         (correlation.displacement_moments_direct, 1e-12)):
         msd, m4 = np.full((6, n_frames), np.nan), np.full((6, n_frames), np.nan)
         kernel(x, msd, m4)
         np.testing.assert_allclose(msd, want_msd, rtol=rtol, atol=rtol * want_msd.max(initial=1.0))

@@ -18,8 +18,7 @@ from pair_systems import (
     triclinic_vectors,
 )
 
-from trajml.kernels import counts
-from trajml.kernels import reference
+from trajml.kernels import counts, reference
 from trajml.kernels.counts import count_neighbors, fill_neighbors, neighbor_counts, radius_neighbors
 from trajml.kernels.geometry import max_cutoff
 from trajml.kernels.histograms import pair_histogram

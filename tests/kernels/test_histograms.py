@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from pair_systems import KINDS, both_modes, make_data, selections, small_system
 
-from trajml.kernels import histograms
-from trajml.kernels import reference
+from trajml.kernels import histograms, reference
 from trajml.kernels.counts import count_neighbors, neighbor_counts, radius_neighbors
 from trajml.kernels.geometry import max_cutoff
 from trajml.kernels.histograms import pair_histogram

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from pair_systems import KINDS, both_modes, images_bruteforce, knn_out, make_data, selections, small_system
 
-from trajml.kernels import knn, knn_cells, knn_pruned
-from trajml.kernels import reference
+from trajml.kernels import knn, knn_cells, knn_pruned, reference
 from trajml.kernels.counts import radius_neighbors
 from trajml.kernels.geometry import max_cutoff, minimum_image_distances
 from trajml.kernels.knn import knn_neighbors, knn_to_csr

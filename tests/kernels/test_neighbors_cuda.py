@@ -57,7 +57,8 @@ SCRIPT = textwrap.dedent(
         assert np.allclose(c[2], g[2], rtol=0, atol=1e-5)
 
     for k in (4, 80):  # 80: more than any row holds
-        cpu = [np.empty((F, a.size, k), np.int64), np.empty((F, a.size, k), np.float32), np.empty((F, a.size), np.int64)]
+        cpu = [np.empty((F, a.size, k), np.int64), np.empty((F, a.size, k), np.float32),
+               np.empty((F, a.size), np.int64)]
         gpu = [np.full_like(x, 7) for x in cpu]
         nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *cpu)
         nb.knn_neighbors(pos[:, a], pos, boxes, r, ids[a], ids, k, *gpu, device="cuda")

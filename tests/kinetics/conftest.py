@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from model_helpers import T3, simulate_chain  # noqa: E402
 
 

@@ -19,9 +19,9 @@ LAG = 3  # frames of 1 ps
 @pytest.fixture(scope="module")
 def hopping_graphs(tmp_path_factory):
     from trajml.io import open_source
-    from trajml.store.graphs import GraphDataset
     from trajml.sim import hopping_system
     from trajml.sim.hopping import DEFAULT_RATE_MATRIX
+    from trajml.store.graphs import GraphDataset
 
     # Rates doubled (timescales 20.9 and 4.5 ps) so 1500 frames hold ~900 slow relaxations.
     system = hopping_system(1500, n_ions=12, cells=(3, 3, 3), dt_ps=1.0, rate_matrix=2 * DEFAULT_RATE_MATRIX,

@@ -20,8 +20,8 @@ from trajml.data import sample_topology, sample_trajectory  # noqa: E402
 from trajml.features import NeighborGraphs  # noqa: E402
 from trajml.io import open_source  # noqa: E402
 from trajml.kinetics.deep import GraphVAMPNet, GraphVAMPNetModel  # noqa: E402
-from trajml.store.graphs import GraphDataset, frames_to_batch  # noqa: E402
 from trajml.kinetics.deep.networks import _GraphLobe  # noqa: E402
+from trajml.store.graphs import GraphDataset, frames_to_batch  # noqa: E402
 
 K = 8
 R_MAX = 9.0

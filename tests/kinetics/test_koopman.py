@@ -197,14 +197,15 @@ def test_row_stochastic_constrained_soft_koopman():
 
 
 def test_stationary_distribution_equals_deeptime():
-    from model_helpers import T3
     from deeptime.markov.msm import MarkovStateModel
+    from model_helpers import T3
 
     np.testing.assert_allclose(stationary_distribution(T3), MarkovStateModel(T3).stationary_distribution, atol=1e-12)
 
 
 def test_errors_name_parameter_and_value(ar_trajs):
-    with pytest.raises(ValueError, match=r"'lag' parameter of TimeLaggedCovariance \(800 frames\).*longest trajectory \(700 frames\)"):
+    with pytest.raises(ValueError, match=r"'lag' parameter of TimeLaggedCovariance \(800 frames\).*"
+                                         r"longest trajectory \(700 frames\)"):
         TimeLaggedCovariance(800).fit(ar_trajs)
     bad = ar_trajs[0].copy()
     bad[10, 1] = np.nan

@@ -13,9 +13,9 @@ from deeptime.markov import TransitionCountEstimator, pcca  # noqa: E402
 from deeptime.markov.msm import MaximumLikelihoodMSM  # noqa: E402
 from deeptime.util.validation import implied_timescales as dt_implied_timescales  # noqa: E402
 
-from trajml.kinetics import MSMModel, MarkovModel, ck_test, implied_timescales  # noqa: E402
-from trajml.store import load_model, save_model  # noqa: E402
+from trajml.kinetics import MarkovModel, MSMModel, ck_test, implied_timescales  # noqa: E402
 from trajml.kinetics.koopman import TimeLaggedCovariance  # noqa: E402
+from trajml.store import load_model, save_model  # noqa: E402
 
 
 def _deeptime_msm(dtrajs, lag):

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("deeptime")
 from deeptime.decomposition import TICA, VAMP  # noqa: E402
 
-from trajml.kinetics import KineticProjection, MarkovModel, TICAMSMModel, TICAMarkovModel  # noqa: E402
+from trajml.kinetics import KineticProjection, MarkovModel, TICAMarkovModel, TICAMSMModel  # noqa: E402
 from trajml.store import load_model  # noqa: E402
 
 
@@ -16,7 +16,6 @@ from trajml.store import load_model  # noqa: E402
 def double_well():
     """Long seeded trajectories of deeptime's discretised 1-D double well (100 grid states)."""
     from deeptime.data import double_well_discrete
-
     from model_helpers import simulate_chain
 
     fine = double_well_discrete().analytic_msm

@@ -11,8 +11,8 @@ from model_helpers import T3, simulate_chain  # noqa: E402
 
 from trajml.kinetics import MarkovModel  # noqa: E402
 from trajml.kinetics.deep import VAMPNet, VAMPNetModel, lagged_pairs, pair_batches, vamp_loss  # noqa: E402
-from trajml.store.models import save_model  # noqa: E402
 from trajml.kinetics.koopman import TimeLaggedCovariance, vamp_score  # noqa: E402
+from trajml.store.models import save_model  # noqa: E402
 
 LAG = 5
 CENTRES = np.array([[-3.0, 0.0], [0.0, 0.0], [3.0, 0.0]])  # collinear: the middle state is not linear in x

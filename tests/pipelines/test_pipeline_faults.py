@@ -236,8 +236,9 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 def test_alias_bomb_is_refused_quickly_with_bounded_memory(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text(BOMB)  # 9**9 ~ 387 million strings once expanded
-    from trajml.cli import run as run_cmd
     import argparse
+
+    from trajml.cli import run as run_cmd
 
     parser = argparse.ArgumentParser(prog="trajml")
     run_cmd.register(parser.add_subparsers(dest="command"))

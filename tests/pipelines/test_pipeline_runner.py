@@ -14,8 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipeline_helpers import (STAGES, batch_yaml, make_systems, results_by_stage, run_serial, stored_results,
-                              write_pipeline)
+from pipeline_helpers import (
+    STAGES,
+    batch_yaml,
+    make_systems,
+    results_by_stage,
+    run_serial,
+    stored_results,
+    write_pipeline,
+)
 
 from trajml.pipelines import ResultStore, load_pipeline, run_pipeline
 
@@ -143,7 +150,8 @@ def test_bad_scheduler_is_rejected_before_running(tmp_path):
 
 
 def test_transport_stages_match_the_direct_api(tmp_path):
-    """The msd, residence and transport stages store what MSD/Diffusion and ResidenceTime and Conductivity give when called directly."""
+    """The msd, residence and transport stages store what MSD/Diffusion and ResidenceTime and Conductivity give when
+    called directly."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.io import open_source
     from trajml.transport import MSD, Conductivity, Diffusion, ResidenceTime
@@ -240,8 +248,8 @@ def test_fes_stage_matches_the_direct_api(tmp_path):
     """The fes stage stores the surface the FES estimator gives on the same shell counts, with its figure."""
     from trajml.data import sample_topology, sample_trajectory
     from trajml.features import ShellCounts
-    from trajml.io import open_source
     from trajml.fes import HistogramFES, stack_cvs
+    from trajml.io import open_source
 
     yaml_text = (
         "version: 1\nname: f\ninputs:\n  - bundled: spe_sample\n"
@@ -317,9 +325,9 @@ def test_extrapolate_stage_predicts_from_the_short_run_of_an_earlier_msd_stage(t
     pytest.importorskip("rdkit")
 
     from trajml.data import sample_topology, sample_trajectory
-    from trajml.io import open_source
     from trajml.extrapolation.deep import MultitaskExtrapolator, MultitaskModel
     from trajml.extrapolation.tables import ExtrapolationTable
+    from trajml.io import open_source
     from trajml.transport import MSD, Diffusion
 
     rng = np.random.default_rng(0)

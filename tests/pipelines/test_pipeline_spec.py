@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pipeline_helpers import make_systems, write_pipeline
 
 from trajml.pipelines import PipelineSpecError, bundled_pipeline, load_pipeline, parse_pipeline
 from trajml.pipelines.stages import Param, StageOutput, register_stage, unregister_stage
-
-from pipeline_helpers import make_systems, write_pipeline
 
 INPUT = "inputs:\n  - bundled: spe_sample\n"
 
@@ -120,7 +119,8 @@ def test_reference_to_a_stage_of_the_wrong_type():
 
 
 def test_misspelt_reference_suggests_id():
-    text = INPUT + "stages:\n  - {stage: rdf, id: rdf_li_o, select_a: name Li}\n  - {stage: coordination, cutoff_from: rdf_lio}\n"
+    text = (INPUT + "stages:\n  - {stage: rdf, id: rdf_li_o, select_a: name Li}\n"
+            "  - {stage: coordination, cutoff_from: rdf_lio}\n")
     with pytest.raises(PipelineSpecError, match=r"no stage has that id\. Did you mean 'rdf_li_o'\?"):
         parse(text)
 
@@ -195,7 +195,8 @@ def test_msm_before_the_graphs_it_uses_is_an_order_error():
                                                 r"but it comes later \(line 5\); move it before this stage"):
         parse(text)
     text = INPUT + "stages:\n  - {stage: graphs, id: g}\n  - {stage: msm, model: tica, graphs_from: g}\n"
-    with pytest.raises(PipelineSpecError, match=r"'stages\[1\]\.graphs_from' of stage 'msm' is used only by model: graph"):
+    with pytest.raises(PipelineSpecError,
+                       match=r"'stages\[1\]\.graphs_from' of stage 'msm' is used only by model: graph"):
         parse(text)
 
 

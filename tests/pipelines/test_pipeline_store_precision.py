@@ -33,7 +33,8 @@ def noise_stages():
     def noise(ctx, params):
         return StageOutput({"values": VALUES, "units": {"values": "Å"}, "dims": {"values": ["block", "lag"]}})
 
-    @register_stage("noise_sum", params={"noise": Param("stage:noise", None, "the noise stage", nullable=True)}, frames=False)
+    @register_stage("noise_sum", params={"noise": Param("stage:noise", None, "the noise stage", nullable=True)},
+                    frames=False)
     def noise_sum(ctx, params):
         return StageOutput({"sums": ctx.dependencies["noise"]["values"].sum(axis=1)})
 

@@ -25,7 +25,8 @@ TINY = dict(n_chains=1, eo_units=1, eo_li_ratio=2.0, initial_density=0.05, seed=
 
 def _xml():
     root = ET.parse(forcefield_path()).getroot()
-    lj = {a.get("type"): (float(a.get("sigma")), float(a.get("epsilon"))) for a in root.find("NonbondedForce").iter("Atom")}
+    lj = {a.get("type"): (float(a.get("sigma")), float(a.get("epsilon")))
+          for a in root.find("NonbondedForce").iter("Atom")}
     charge = {a.get("type"): float(a.get("charge")) for a in root.iter("Atom") if a.get("charge") is not None}
     klass = {t.get("name"): t.get("class") for t in root.find("AtomTypes")}
     bonds = {frozenset((b.get("class1"), b.get("class2"))): (float(b.get("length")), float(b.get("k")))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trajml.sim.builder import BOND_LENGTH, build_topology, initial_positions
-from trajml.sim.parameters import SIGMA, SimulationParameters, UNIT_MAPPING
+from trajml.sim.parameters import SIGMA, UNIT_MAPPING, SimulationParameters
 from trajml.sim.psf import write_psf
 
 # A tiny system: 6 chains x 20 beads, 10 Li, 10 TFSI = 140 beads in a 27.4 Å box.
@@ -246,7 +246,8 @@ def test_json_metadata(tiny_run):
     assert derived["max_bond_length_angstrom"]["after_minimization"] < R0
     assert meta["unit_mapping"]["sigma_angstrom"] == 5.0
     assert meta["software"]["openmm"]
-    assert meta["files"] == {"topology": "tiny.psf", "trajectory": "tiny.xtc", "metadata": "tiny.json", "pdb": "tiny.pdb"}
+    assert meta["files"] == {"topology": "tiny.psf", "trajectory": "tiny.xtc", "metadata": "tiny.json",
+                             "pdb": "tiny.pdb"}
     temps = np.array(meta["thermo"]["temperature_k"])
     assert len(temps) == params.n_frames and np.all(np.isfinite(meta["thermo"]["potential_energy_kj_per_mol"]))
     assert 150.0 < temps.mean() < 450.0  # 140 beads: large fluctuations

@@ -62,5 +62,6 @@ def test_pipelines_reexport_the_results_store():
     import trajml.store
 
     for name in trajml.pipelines.store.__all__:
-        assert getattr(trajml.pipelines.store, name) is getattr(trajml.store.results, name) is getattr(trajml.store, name)
+        assert (getattr(trajml.pipelines.store, name) is getattr(trajml.store.results, name)
+                is getattr(trajml.store, name))
     assert trajml.pipelines.ResultStore is ResultStore and trajml.pipelines.unit_key is unit_key

@@ -14,8 +14,8 @@ from typing import Any
 __all__ = ["main", "build_parser", "command_parsers"]
 
 # Sub-command modules; each defines register(subparsers) and a run(args) -> int set as `func`.
-COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "shells", "msd", "residence", "transport", "msm", "fes",
-            "extrapolate", "run")
+COMMANDS = ("info", "simulate", "rdf", "coordination", "solvation", "shells", "msd", "residence", "transport", "msm",
+            "fes", "extrapolate", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

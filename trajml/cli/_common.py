@@ -84,7 +84,8 @@ def print_notes(prog: str, notes: Any) -> None:
         print(f"{prog}: note: {note}", file=sys.stderr)
 
 
-def _number(convert: Callable[[str], Any], minimum: float, strict: bool, requirement: str, doc: str) -> Callable[[str], Any]:
+def _number(convert: Callable[[str], Any], minimum: float, strict: bool, requirement: str,
+            doc: str) -> Callable[[str], Any]:
     """An argparse type: ``convert(text)``, finite, and > ``minimum`` (``strict``) or >= it."""
     def parse(text: str) -> Any:
         try:

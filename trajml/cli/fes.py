@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from trajml._files import atomic_savez
-from trajml.cli._common import _use_agg, positive_float, provenance, positive_int, positive_temperature, save_plot
+from trajml.cli._common import _use_agg, positive_float, positive_int, positive_temperature, provenance, save_plot
 
 __all__ = ["register", "run", "read_array"]
 

@@ -103,8 +103,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             kwargs["choices"] = _CHOICES[field]
         knobs.add_argument(*flags, **kwargs)
     out = parser.add_argument_group("output")
-    out.add_argument("-o", "--output-dir", default=".", help="directory for the outputs, created if missing [default: .]")
-    out.add_argument("--name", default="spe", help="file stem of the outputs: <name>.psf, <name>.xtc|dcd, <name>.json [default: spe]")
+    out.add_argument("-o", "--output-dir", default=".",
+                     help="directory for the outputs, created if missing [default: .]")
+    out.add_argument("--name", default="spe",
+                     help="file stem of the outputs: <name>.psf, <name>.xtc|dcd, <name>.json [default: spe]")
     out.add_argument("--write-pdb", action="store_true", help="also write <name>.pdb with the first frame")
     out.add_argument("--from-json", metavar="PATH", default=None,
                      help="take parameters from a <name>.json of an earlier run; options given here override them")
@@ -141,7 +143,8 @@ def parameters_from_args(args: argparse.Namespace) -> Any:
             with open(path, encoding="utf-8") as fh:
                 data = json.load(fh)
         except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"The '--from-json' option of simulate must name a readable JSON file. Got {path!r} instead ({exc}).") from exc
+            raise ValueError("The '--from-json' option of simulate must name a readable JSON file. "
+                             f"Got {path!r} instead ({exc}).") from exc
         base = dict(data.get("parameters", data)) if isinstance(data, dict) else {}
         json_model = data.get("model", "cg") if isinstance(data, dict) else "cg"
     else:

@@ -31,8 +31,8 @@ from trajml.extrapolation.tables import (
 from trajml.results import Results
 from trajml.results import read_only as _ro
 
-__all__ = ["ShortRunBaseline", "ShortRunModel", "LinearCorrection", "RandomForestBaseline", "cross_validate", "CrossValidation",
-           "graph_fingerprints", "least_squares_lines"]
+__all__ = ["ShortRunBaseline", "ShortRunModel", "LinearCorrection", "RandomForestBaseline", "cross_validate",
+           "CrossValidation", "graph_fingerprints", "least_squares_lines"]
 
 
 def _prediction(table: ExtrapolationTable, high: np.ndarray, low: np.ndarray | None = None) -> ExtrapolationPrediction:

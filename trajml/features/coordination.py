@@ -192,8 +192,8 @@ class Coordination(Featurizer[CoordinationState]):
         "device": Param("str", help="where the neighbour-count kernel runs", choices=DEVICES),
     }
 
-    def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None, r_max: float | None = None,
-                 n_bins: int = 150, cutoff_frames: int = 1000, keep_per_frame: bool = False,
+    def __init__(self, select_a: Any = "name Li", select_b: Any = "name O", *, cutoff: float | None = None,
+                 r_max: float | None = None, n_bins: int = 150, cutoff_frames: int = 1000, keep_per_frame: bool = False,
                  smoothing: float = 0.5, device: str = "cpu") -> None:
         self._set_params(locals())
 

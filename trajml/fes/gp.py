@@ -17,8 +17,8 @@ Two ways in:
 Both use a projected-process (inducing-point) approximation, f(x) = m + a(x)·w with
 a(x) = k(x, Z) L⁻ᵀ and whitened weights w ~ N(0, I) on M inducing points Z laid on a regular
 grid a fraction of a length scale apart (and at least a dozen per CV); the cost is O(n M²) time
-and O(n_block M + M²) memory, so it scales to 10⁵ points and beyond. The kernel hyperparameters (a squared-exponential length scale
-per CV, the signal variance and a noise floor) maximise the exact marginal likelihood of a
+and O(n_block M + M²) memory, so it scales to 10⁵ points and beyond. The kernel hyperparameters (a squared-exponential
+length scale per CV, the signal variance and a noise floor) maximise the exact marginal likelihood of a
 random subset of at most ``n_hyper`` points (analytic gradients, L-BFGS-B).
 """
 
@@ -65,7 +65,7 @@ def _nll_and_grad(theta: np.ndarray, x: np.ndarray, y: np.ndarray, noise: np.nda
                   sq: list[np.ndarray]) -> tuple[float, np.ndarray]:
     d = x.shape[1]
     ls, s2, tau2 = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
-    q = 0.5 * sum(s / (l * l) for s, l in zip(sq, ls))
+    q = 0.5 * sum(s / (length * length) for s, length in zip(sq, ls))
     r = np.exp(-np.minimum(q, 700.0))
     r[q > 200.0] = 0.0  # below 1e-87: exact zeros keep subnormal numbers (100x slower BLAS) out
     K = s2 * r
@@ -127,7 +127,7 @@ def fit_hyperparameters(x: np.ndarray, y: np.ndarray, noise_var: np.ndarray | No
     sq = [(xs[:, k, None] - xs[None, :, k]) ** 2 for k in range(d)]
     theta0 = np.concatenate([np.log(np.maximum(0.2 * span, lo_ls * 1.01)), [math.log(vy),
                              math.log(fix_noise if fix_noise is not None else 0.01 * vy)]])
-    bounds = [(math.log(l), math.log(2 * s)) for l, s in zip(lo_ls, span)]
+    bounds = [(math.log(lo), math.log(2 * s)) for lo, s in zip(lo_ls, span)]
     bounds += [(math.log(vy * 1e-3), math.log(vy * 1e3))]
     if fix_noise is not None:
         bounds += [(math.log(fix_noise), math.log(fix_noise))]

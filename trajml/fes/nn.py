@@ -358,10 +358,10 @@ class NeuralNetworkFES(FESEstimator):
             surface = _align_members(surface, xx)
         self._model = make_model(self._METHOD, T, kT, grid, surface, cv_units=self.cv_units, n_samples=n_total,
                                  n_effective=float(n_total),
-                                 provenance=self._provenance(t0, mode="free_energies",
-                                                             discrete=[],
-                                                             n_free_energies=0 if free_energy is None else len(terms[0][1]),
-                                                             n_forces=0 if mean_forces is None else len(terms[-1][1])))
+                                 provenance=self._provenance(
+                                     t0, mode="free_energies", discrete=[],
+                                     n_free_energies=0 if free_energy is None else len(terms[0][1]),
+                                     n_forces=0 if mean_forces is None else len(terms[-1][1])))
         return self
 
 

@@ -376,8 +376,9 @@ def minimum_path(model: Any, start: Any, end: Any, *, n_images: int = 40, via: A
     kj = "kJ/mol"
     return MinimumPath(points=_ro(path), arc_length=_ro(s), free_energy_kJmol=_ro(F), uncertainty_kJmol=_ro(S),
                        minima_index=np.asarray(mins, dtype=np.int64), maxima_index=np.asarray(maxs, dtype=np.int64),
-                       saddle_points=_ro(saddles), barriers_forward_kJmol=_ro(fwd), barriers_forward_std_kJmol=_ro(fwd_sd),
-                       barriers_backward_kJmol=_ro(bwd), barriers_backward_std_kJmol=_ro(bwd_sd),
+                       saddle_points=_ro(saddles), barriers_forward_kJmol=_ro(fwd),
+                       barriers_forward_std_kJmol=_ro(fwd_sd), barriers_backward_kJmol=_ro(bwd),
+                       barriers_backward_std_kJmol=_ro(bwd_sd),
                        barrier_kJmol=barrier, barrier_std_kJmol=barrier_sd, delta_kJmol=delta, delta_std_kJmol=delta_sd,
                        converged=bool(converged), n_iter=int(n_iter),
                        units={"points": model.cv_units, "arc_length": model.cv_units, "free_energy_kJmol": kj,

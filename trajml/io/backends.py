@@ -27,13 +27,13 @@ import numpy as np
 from trajml.errors import CorruptTrajectoryError
 from trajml.io.ase_reader import ase_universe, probe_ase, read_ase
 from trajml.io.integrity import _integrity_times, check_leading_bytes, scan_frames
-from trajml.io.xtc_frames import read_xtc_frames
-from trajml.io.xtc_payload import check_xtc_frames
 from trajml.io.mdanalysis_reader import clear_reader_cache, open_universe
 from trajml.io.mdtraj_reader import _mdtraj_n_frames, _read_mdtraj
 from trajml.io.part_info import PartInfo
-from trajml.io.time_axis import probe_axis
 from trajml.io.reader_options import BACKENDS, TIME_UNITS
+from trajml.io.time_axis import probe_axis
+from trajml.io.xtc_frames import read_xtc_frames
+from trajml.io.xtc_payload import check_xtc_frames
 
 __all__ = [
     "PartInfo",

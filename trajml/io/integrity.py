@@ -73,7 +73,8 @@ def check_leading_bytes(path: str, format: str | None = None) -> None:
         magic = struct.unpack(">i", head[:4])[0] if len(head) >= 4 else None
         if magic not in expected:
             raise CorruptTrajectoryError(
-                f"Trajectory '{path}' is not {'an' if fmt == 'XTC' else 'a'} {fmt} file: it starts with {head[:4].hex(' ')} (magic number "
+                f"Trajectory '{path}' is not {'an' if fmt == 'XTC' else 'a'} {fmt} file: "
+                f"it starts with {head[:4].hex(' ')} (magic number "
                 f"{magic}), not {expected[0]}. The file is damaged, or in another format than its extension "
                 "says (give the format then).")
     elif fmt == "DCD":
@@ -179,7 +180,8 @@ def _scan_trr(path: str, n_atoms: int, times: list[float] | None = None,
                 return i, f"frame {i} is truncated ({size - pos} bytes of a frame header at byte {pos})"
             magic, slen, strlen = struct.unpack(">iii", head[:12])
             if magic != _TRR_MAGIC or slen != 13 or strlen != 12:
-                return i, f"frame {i} at byte {pos} is not a TRR frame header (magic number {magic}, expected {_TRR_MAGIC})"
+                return i, (f"frame {i} at byte {pos} is not a TRR frame header "
+                           f"(magic number {magic}, expected {_TRR_MAGIC})")
             (ir, e, box, vir, pres, top, sym, x, v, frc, natoms, _step, _nre) = struct.unpack(">13i", head[24:76])
             sizes = (ir, e, box, vir, pres, top, sym, x, v, frc)
             if natoms != n_atoms or min(sizes) < 0:

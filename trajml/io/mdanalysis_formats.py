@@ -51,7 +51,8 @@ def _check_formats(topology: str, trajectory: str | None, topology_format: str |
             python, cli = cli_text(f"Trajectory '{trajectory}' has a format trajml cannot read ({given}). "
                                    f"Readable formats: {_format_names(mda._READERS)}. "
                                    "Give the format ({format}, or another) if the extension is misleading. "
-                                   "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) read with {backend}.",
+                                   "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) "
+                                   "read with {backend}.",
                                    format="XTC", backend="ase")
             raise with_cli_text(UnknownFormatError(python), cli) from None
     if isinstance(topology_format, str) and topology_format.upper() not in mda._PARSERS:
@@ -66,7 +67,8 @@ def _check_formats(topology: str, trajectory: str | None, topology_format: str |
         python, cli = cli_text(f"Topology '{topology}' has a format trajml cannot read (extension "
                                f"'{os.path.splitext(topology)[1]}'). Readable topology formats: "
                                f"{_format_names(mda._PARSERS)}. Give the format ({{topology_format}}, or another) "
-                               "if the extension is misleading. Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) "
+                               "if the extension is misleading. "
+                               "Ab-initio formats (VASP XDATCAR, extended XYZ, ASE .traj, ...) "
                                "read with {backend}.", topology_format="PSF", backend="ase")
         raise with_cli_text(UnknownFormatError(python), cli) from None
 

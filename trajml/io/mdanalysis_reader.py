@@ -59,7 +59,8 @@ def _apply_type_map(universe: Any, type_map: tuple[tuple[str, str], ...], topolo
         ) from None
     unknown = sorted({str(t) for t in types} - set(mapping), key=lambda t: (len(t), t))
     if unknown:
-        shown = ", ".join(repr(t) for t in unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
+        shown = ", ".join(repr(t) for t in unknown[:12]) + (
+            f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
         raise ValueError(
             f"The 'type_map' given for '{topology}' has no entry for atom type(s) {shown}; "
             f"it maps {sorted(mapping, key=lambda t: (len(t), t))}."

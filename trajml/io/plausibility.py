@@ -165,7 +165,8 @@ def find_implausible(positions: np.ndarray, boxes: np.ndarray | None, frames: np
         mag = np.abs(pos[i]).max(axis=1)
         j = int(np.argmax(mag))
         v = float(pos[i, j][np.argmax(np.abs(pos[i, j]))])
-        add(i, "coordinate", topo(j), v, (mag > MAX_ABS_A).sum(), f"atom {topo(j)} is at {v:.4g} Å, beyond {MAX_ABS_A:g} Å")
+        add(i, "coordinate", topo(j), v, (mag > MAX_ABS_A).sum(),
+            f"atom {topo(j)} is at {v:.4g} Å, beyond {MAX_ABS_A:g} Å")
     if boxes is None:
         return sorted(found, key=lambda f: f.frame)
     for i in np.flatnonzero(bad_box):

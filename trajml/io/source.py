@@ -83,7 +83,8 @@ class Source:
         self.type_map = type_map
         self.reader_kwargs = dict(reader_kwargs)
         self.check_finite = check_finite
-        counts = {m.infos[0].n_atoms if m.infos else self._universe(i).atoms.n_atoms for i, m in enumerate(self.members)}
+        counts = {m.infos[0].n_atoms if m.infos else self._universe(i).atoms.n_atoms
+                  for i, m in enumerate(self.members)}
         if len(counts) > 1:
             raise ValueError(
                 f"All trajectories of one source must have the same number of atoms; got {sorted(counts)}. "
@@ -406,7 +407,8 @@ def _type_map_tuple(type_map: Mapping[Any, str] | None) -> tuple[tuple[str, str]
     if type_map is None:
         return ()
     if not isinstance(type_map, Mapping):
-        raise TypeError(f"The 'type_map' parameter must map LAMMPS types to names, e.g. {{1: 'C'}}; got {type(type_map).__name__}.")
+        raise TypeError("The 'type_map' parameter must map LAMMPS types to names, e.g. {1: 'C'}; "
+                        f"got {type(type_map).__name__}.")
     return tuple(sorted((str(k), str(v)) for k, v in type_map.items()))
 
 

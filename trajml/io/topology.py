@@ -65,7 +65,8 @@ class AtomTable:
             Species label to number of atoms, in order of first appearance.
         """
         if by not in ("names", "types", "resnames"):
-            raise ValueError(f"The 'by' parameter of species_counts must be 'names', 'types' or 'resnames'. Got {by!r} instead.")
+            raise ValueError("The 'by' parameter of species_counts must be 'names', 'types' or 'resnames'. "
+                             f"Got {by!r} instead.")
         labels = getattr(self, by)
         uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
         order = np.argsort(first)

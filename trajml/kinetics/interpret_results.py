@@ -1,4 +1,5 @@
-"""What :class:`~trajml.kinetics.interpret.StateInterpretation` computes: per-state shell composition, charge, RDFs, representatives.
+"""What :class:`~trajml.kinetics.interpret.StateInterpretation` computes: per-state shell composition, charge, RDFs,
+representatives.
 
 :class:`StateInterpretationResults` holds the per-state statistics (populations, first-shell
 counts and net charges, partial RDFs, representative rows) with their units (:data:`UNITS`), and

@@ -480,7 +480,8 @@ def vamp_score(cov: CovarianceModel, r: int | float | str = 2, *, include_consta
     elif test is cov:
         score = float(np.sum(s ** key))
     else:
-        m = inv_sqrt(u.T @ test.cov_00 @ u, epsilon) @ (u.T @ test.cov_0t @ v) @ inv_sqrt(v.T @ test.cov_tt @ v, epsilon)
+        m = (inv_sqrt(u.T @ test.cov_00 @ u, epsilon) @ (u.T @ test.cov_0t @ v)
+             @ inv_sqrt(v.T @ test.cov_tt @ v, epsilon))
         score = float(np.sum(np.linalg.svd(m, compute_uv=False) ** key))
     if cov.remove_mean and include_constant:
         score += 1.0

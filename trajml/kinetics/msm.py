@@ -443,7 +443,9 @@ class CKTestResults(Results):
         The same in ps.
     predicted, estimated : ndarray, shape (n_lags, n_sets, n_sets), float64
         P(in set j at time kτ | in set i, stationary within i at 0): from T(τ)^k and from T(kτ).
-    predicted_lower, predicted_upper, estimated_lower, estimated_upper : ndarray, shape (n_lags, n_sets, n_sets), float64, or None
+    predicted_lower, predicted_upper : ndarray, shape (n_lags, n_sets, n_sets), float64, or None
+        Bootstrap percentile intervals.
+    estimated_lower, estimated_upper : ndarray, shape (n_lags, n_sets, n_sets), float64, or None
         Bootstrap percentile intervals.
     predicted_std, estimated_std : ndarray, shape (n_lags, n_sets, n_sets), float64, or None
         Bootstrap standard deviations.
@@ -474,7 +476,8 @@ class CKTestResults(Results):
 
     @property
     def deviation_sigma(self) -> np.ndarray:
-        """``|predicted − estimated|`` in units of the combined bootstrap standard deviation, shape (n_lags, n_sets, n_sets)."""
+        """``|predicted − estimated|`` in units of the combined bootstrap standard deviation,
+        shape (n_lags, n_sets, n_sets)."""
         if self.predicted_std is None or self.estimated_std is None:
             raise ValueError("deviation_sigma needs a CK test run with n_bootstrap > 0.")
         sd = np.sqrt(self.predicted_std ** 2 + self.estimated_std ** 2)
@@ -581,8 +584,10 @@ def ck_test(dtrajs: Any, lag: int, dt_ps: float = 1.0, *, mlags: int = 5, n_meta
         alpha = 100 * (1 - float(confidence)) / 2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            extra.update(predicted_lower=np.nanpercentile(ps_a, alpha, 0), predicted_upper=np.nanpercentile(ps_a, 100 - alpha, 0),
-                         estimated_lower=np.nanpercentile(es_a, alpha, 0), estimated_upper=np.nanpercentile(es_a, 100 - alpha, 0),
+            extra.update(predicted_lower=np.nanpercentile(ps_a, alpha, 0),
+                         predicted_upper=np.nanpercentile(ps_a, 100 - alpha, 0),
+                         estimated_lower=np.nanpercentile(es_a, alpha, 0),
+                         estimated_upper=np.nanpercentile(es_a, 100 - alpha, 0),
                          predicted_std=np.nanstd(ps_a, 0), estimated_std=np.nanstd(es_a, 0))
     return CKTestResults(lags=ks * lag, lags_ps=ks * lag * dt, predicted=pred, estimated=est, memberships=memb,
                          confidence=float(confidence),

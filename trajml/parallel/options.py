@@ -33,8 +33,8 @@ RUN_OPTIONS: dict[str, Param] = {
                        name="scheduler"),
     "n_workers": Param("int", None, "workers of the local schedulers", minimum=1, nullable=True,
                        none_help="all cores", aliases=("--workers",), name="n_workers"),
-    "progress": Param("bool", None, "show progress (bars on a terminal, timestamped lines in a log file)", nullable=True, none_help="when on a terminal",
-                      name="progress"),
+    "progress": Param("bool", None, "show progress (bars on a terminal, timestamped lines in a log file)",
+                      nullable=True, none_help="when on a terminal", name="progress"),
 }
 
 SCHEDULERS = ("serial", "threads", "processes", "local")

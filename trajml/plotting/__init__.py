@@ -1,4 +1,5 @@
-"""Matplotlib figures of trajml results, one module per subject. Compute classes never plot; these functions take Results.
+"""Matplotlib figures of trajml results, one module per subject. Compute classes never plot; these functions take
+Results.
 
 - :mod:`trajml.plotting.structure`: g(r), coordination numbers, Li⁺ solvation, shells of many species;
 - :mod:`trajml.plotting.transport`: MSDs, the self and collective MSDs behind a conductivity,

@@ -9,7 +9,8 @@ import numpy as np
 
 from trajml.plotting._base import _axes, _check, _pyplot
 
-__all__ = ["plot_implied_timescales", "plot_ck_test", "plot_populations", "plot_state_rdf", "plot_state_shell", "plot_state_populations"]
+__all__ = ["plot_implied_timescales", "plot_ck_test", "plot_populations", "plot_state_rdf", "plot_state_shell",
+           "plot_state_populations"]
 
 
 def plot_implied_timescales(result: Any, ax: Any = None, *, n_its: int | None = None, log: bool = True) -> Any:

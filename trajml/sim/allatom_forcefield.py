@@ -75,7 +75,8 @@ def atom_type_table(path: str | None = None) -> dict[str, AtomType]:
             continue
         typ, q = atom.attrib["type"], float(atom.attrib["charge"])
         if typ in charges and abs(charges[typ] - q) > 1e-12:
-            raise ValueError(f"Atom type {typ!r} has charges {charges[typ]} and {q} in the residue templates of {path}.")
+            raise ValueError(f"Atom type {typ!r} has charges {charges[typ]} and {q} "
+                             f"in the residue templates of {path}.")
         charges[typ] = q
     lj = {a.attrib["type"]: (float(a.attrib["sigma"]) * 10.0, float(a.attrib["epsilon"]))
           for a in root.find("NonbondedForce").iter("Atom")}

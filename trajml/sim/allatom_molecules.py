@@ -59,7 +59,8 @@ class Molecule:
 
 
 def place_atom(a: np.ndarray, b: np.ndarray, c: np.ndarray, length: float, angle: float, dihedral: float) -> np.ndarray:
-    """Position of atom d with |cd| = ``length`` (Å), angle b–c–d = ``angle`` and dihedral a–b–c–d = ``dihedral`` (rad)."""
+    """Position of atom d with |cd| = ``length`` (Å), angle b–c–d = ``angle`` and dihedral a–b–c–d = ``dihedral``
+    (rad)."""
     bc = c - b
     bc /= np.linalg.norm(bc)
     n = np.cross(b - a, bc)
@@ -165,7 +166,8 @@ def tfsi() -> Molecule:
     f += [place_atom(n, s2, c2, 1.323, deg(111.7), deg(d)) for d in (180.0, 60.0, -60.0)]
     xyz = np.array([n, s1, s2, *o, c1, c2, *f])
     names = np.array(["NT", "S", "S", "OT", "OT", "OT", "OT", "CF", "CF", "F", "F", "F", "F", "F", "F"])
-    types = np.array(["NBT", "SBT", "SBT", "OBT", "OBT", "OBT", "OBT", "CBT", "CBT", "F1", "F1", "F1", "F1", "F1", "F1"])
+    types = np.array(["NBT", "SBT", "SBT", "OBT", "OBT", "OBT", "OBT", "CBT", "CBT",
+                      "F1", "F1", "F1", "F1", "F1", "F1"])
     elements = np.array(["N", "S", "S", "O", "O", "O", "O", "C", "C", "F", "F", "F", "F", "F", "F"])
     bonds = np.array([(0, 1), (0, 2), (1, 3), (1, 4), (2, 5), (2, 6), (1, 7), (2, 8),
                       (7, 9), (7, 10), (7, 11), (8, 12), (8, 13), (8, 14)], dtype=np.int64)

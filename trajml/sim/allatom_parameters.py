@@ -201,7 +201,8 @@ class AllAtomParameters:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"{_OWNER}.from_dict got unknown parameter(s) {unknown}; known parameters are {sorted(names)}.")
+            raise ValueError(f"{_OWNER}.from_dict got unknown parameter(s) {unknown}; "
+                             f"known parameters are {sorted(names)}.")
         return cls(**dict(data))
 
     def replace(self, **changes: Any) -> "AllAtomParameters":

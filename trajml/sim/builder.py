@@ -20,7 +20,7 @@ BOND_LENGTH: float = 0.97 * SIGMA
 
 #: Bead type codes → names. Names double as PSF atom types.
 TYPE_NAMES: tuple[str, ...] = ("C", "O", "Li", "TFSI")
-C, O, LI, ANION = 0, 1, 2, 3
+C, O, LI, ANION = 0, 1, 2, 3  # noqa: E741 -- module constants named like the beads; openmm_system imports O
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +77,8 @@ class SPETopology:
     def indices(self, name: str) -> np.ndarray:
         """ndarray, int64: 0-based indices of the beads called ``name``."""
         if name not in TYPE_NAMES:
-            raise ValueError(f"The 'name' parameter of SPETopology.indices must be one of {TYPE_NAMES}. Got {name!r} instead.")
+            raise ValueError(f"The 'name' parameter of SPETopology.indices must be one of {TYPE_NAMES}. "
+                             f"Got {name!r} instead.")
         return np.flatnonzero(self.type_codes == TYPE_NAMES.index(name))
 
 

@@ -122,7 +122,8 @@ def _metadata(params: SimulationParameters, topology: SPETopology, cutoffs: Any,
             "pair": "WCA (LJ cut at 2^(1/6) sigma_ij, shifted by +epsilon) for all pairs except Li-O; "
                     "Lorentz-Berthelot mixing, epsilon_ij = epsilon",
             "li_o": "full LJ with depth eps_li_o, sigma_LiO = sigma, cut and shifted at 2.5 sigma_LiO",
-            "electrostatics": "Yukawa q_i q_j/(4 pi eps0 eps_r) (exp(-r/lambda_D)/r - exp(-r_c/lambda_D)/r_c), charged beads only",
+            "electrostatics": "Yukawa q_i q_j/(4 pi eps0 eps_r) (exp(-r/lambda_D)/r - exp(-r_c/lambda_D)/r_c), "
+                              "charged beads only",
             "angles": "k_angle (1 + cos theta)" if params.k_angle > 0 else "none (k_angle = 0)",
             "thermostat": "Langevin (OpenMM LangevinMiddleIntegrator)",
             "exclusions": "none",

@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
 from trajml._validation import check_float, check_int, check_temperature, invalid
-
 from trajml.units import KB_KJ_MOL_K as BOLTZMANN
 
 __all__ = [

@@ -77,13 +77,16 @@ def write_psf(
                "charges": charges_arr, "masses": masses_arr}
     for key, col in columns.items():
         if len(col) != n:
-            raise ValueError(f"The '{key}' parameter of write_psf must have one entry per atom ({n}). Got {len(col)} instead.")
+            raise ValueError(f"The '{key}' parameter of write_psf must have one entry per atom ({n}). "
+                             f"Got {len(col)} instead.")
     for key, col in (("names", names), ("types", types), ("resnames", resnames), ("segids", segids)):
         for x in col:
             if not str(x) or any(ch.isspace() for ch in str(x)):
-                raise ValueError(f"The '{key}' parameter of write_psf must hold non-empty strings without whitespace. Got {x!r} instead.")
+                raise ValueError(f"The '{key}' parameter of write_psf must hold non-empty strings without whitespace. "
+                                 f"Got {x!r} instead.")
     if bonds_arr.size and (bonds_arr.min() < 0 or bonds_arr.max() >= n):
-        raise ValueError(f"The 'bonds' parameter of write_psf must hold atom indices in [0, {n}). Got {bonds_arr.min()}..{bonds_arr.max()} instead.")
+        raise ValueError(f"The 'bonds' parameter of write_psf must hold atom indices in [0, {n}). "
+                         f"Got {bonds_arr.min()}..{bonds_arr.max()} instead.")
 
     standard = _fits_standard(segids, resids_arr, resnames, names, types, n)
     lines: list[str] = ["PSF" if standard else "PSF EXT NAMD", ""]

@@ -49,8 +49,8 @@ from trajml._processes import pid_alive
 from trajml.chunk import Chunk
 from trajml.errors import MissingBoxError
 
-__all__ = ["StoredSeries", "MemorySeries", "SeriesStore", "remove_stale_series_stores", "StreamedSeries", "NumpyNoJump", "stream_to_store",
-           "NUMBA_UNWRAP_MIN_ATOMS"]
+__all__ = ["StoredSeries", "MemorySeries", "SeriesStore", "remove_stale_series_stores", "StreamedSeries", "NumpyNoJump",
+           "stream_to_store", "NUMBA_UNWRAP_MIN_ATOMS"]
 
 #: Reads of at least this many atoms per frame are unwrapped by the numba kernel, smaller ones by NumPy.
 NUMBA_UNWRAP_MIN_ATOMS = 8192
@@ -329,7 +329,8 @@ _OFF_DIAG = (np.array([0, 0, 1, 1, 2, 2]), np.array([1, 2, 0, 2, 0, 1]))
 
 
 def _box_inverses(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverses (F, 3, 3) float64 of box matrices by cofactors (the arithmetic of the numba kernel), and determinants."""
+    """Inverses (F, 3, 3) float64 of box matrices by cofactors (the arithmetic of the numba kernel), and
+    determinants."""
     b = boxes.astype(np.float64)
     a, b_, c = b[:, 0, 0], b[:, 0, 1], b[:, 0, 2]
     d, e, f = b[:, 1, 0], b[:, 1, 1], b[:, 1, 2]

@@ -1,11 +1,15 @@
 """Write tiny model files with trajml at commit 88507b7 (before trajml.models was split)."""
 import sys
+
 import numpy as np
+
 import trajml.models as M
+
 assert M.__file__.startswith("/tmp/oldtrajml"), M.__file__
-from trajml.models import MarkovModel, TICAMarkovModel, TimeLaggedCovariance, save_model
-from trajml.models.fes import HistogramFES
-from trajml.models.deep import VAMPNet
+# The names below are imported only once the assert has shown that the old trajml is the one found.
+from trajml.models import MarkovModel, TICAMarkovModel, TimeLaggedCovariance, save_model  # noqa: E402
+from trajml.models.deep import VAMPNet  # noqa: E402
+from trajml.models.fes import HistogramFES  # noqa: E402
 
 out = sys.argv[1]
 rng = np.random.default_rng(0)

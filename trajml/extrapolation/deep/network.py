@@ -1,4 +1,5 @@
-"""The network of the multitask extrapolator: a graph trunk with low- and high-fidelity heads, and its masked loss (torch).
+"""The network of the multitask extrapolator: a graph trunk with low- and high-fidelity heads, and its masked loss
+(torch).
 
 The trunk embeds the polymer repeat unit (GINE convolutions with residual connections, mean ‖ sum
 pooling) together with the standardised numeric features; the low-fidelity head predicts the

@@ -16,6 +16,9 @@ from typing import Any, ClassVar, Iterator
 import numpy as np
 import torch
 
+from trajml._torch import DEVICE, resolve_torch_device
+from trajml._validation import Param
+from trajml.base import Estimator
 from trajml.kinetics.deep.data import (
     _frames_field,
     _pair_batch,
@@ -25,9 +28,6 @@ from trajml.kinetics.deep.data import (
     pair_batches,
     split_segments,
 )
-from trajml._torch import DEVICE, resolve_torch_device
-from trajml._validation import Param
-from trajml.base import Estimator
 from trajml.kinetics.deep.losses import METHOD_CONSTRAINT, method_key, vamp_loss
 from trajml.kinetics.deep.models import GraphVAMPNetModel, VAMPNetModel, _ro_f32, _score_arrays
 from trajml.kinetics.deep.networks import _GraphLobe, _Lobe, _transform_arrays, reuse_freed_memory
