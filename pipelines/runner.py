@@ -46,6 +46,7 @@ from trajml.pipelines.store_probe import check_shared_store, missing_store, plac
 from trajml.pipelines.system_check import SystemFileError, check_system, open_system
 from trajml.pipelines.unit_parallel import open_ahead_on_workers, plan_unit_scheduler, unit_scheduler, unit_scratch
 from trajml.pipelines.unit_timeout import call_with_timeout
+from trajml.plotting import warm_up_in_background
 from trajml.store.results import ResultStore, unit_key
 
 __all__ = ["UnitTask", "Outcome", "RunSummary", "DamagedEntryWarning", "plan", "execute_unit", "run_pipeline"]
@@ -290,6 +291,7 @@ def execute_unit(task: UnitTask, *after: Outcome) -> Outcome:
     blind = missing_store(task.marker)
     if blind:
         return outcome("failed", f"SharedStoreError: {blind}")
+    warm_up_in_background()  # its figure's pyplot import, behind the file check and the analysis
     try:  # before the dependencies: a unit of a damaged system fails by the file, not "skipped"
         check_system(task.system, task.store_root, _open)
     except Exception as exc:

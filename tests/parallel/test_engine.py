@@ -92,6 +92,52 @@ def test_distributed_client_and_address(source):
     np.testing.assert_array_equal(res_addr.mean_positions, ref.mean_positions)
 
 
+_STARTED: dict[int, float] = {}
+
+
+def _slow_first(x: int) -> int:
+    import time
+
+    _STARTED[x] = time.monotonic()  # the workers are threads of this process (processes=False)
+    time.sleep(0.3 if x == 0 else 0.01)
+    return x
+
+
+def _slow_fourth(x: int) -> int:
+    import time
+
+    _STARTED[x] = time.monotonic()
+    time.sleep(0.6 if x == 3 else 0.01)
+    return x
+
+
+def test_distributed_window_slides_in_order_and_cancels_when_stopped():
+    """Results come back in input order past a slow first item; a consumer that stops leaves no task queued."""
+    import gc
+    import time
+
+    from dask.distributed import Client, LocalCluster
+
+    from trajml.parallel import imap_ordered
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert list(imap_ordered(_slow_first, range(30), scheduler=client, window=4)) == list(range(30))
+        # The window slides: items after the first window start while its slow last item runs.
+        _STARTED.clear()
+        assert list(imap_ordered(_slow_fourth, range(8), scheduler=client, window=4)) == list(range(8))
+        assert min(_STARTED[i] for i in range(4, 8)) < _STARTED[3] + 0.4
+        stopped = imap_ordered(_slow_first, range(30), scheduler=client, window=4)
+        assert [next(stopped), next(stopped)] == [0, 1]
+        stopped.close()
+        del stopped
+        gc.collect()
+        deadline = time.monotonic() + 10
+        while client.futures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not client.futures
+
+
 def test_one_chunk_equals_many_chunks_merged(source):
     whole = run(PositionMean(), source, chunk_size=10_000, progress=False)
     for size in (1, 7, 13):

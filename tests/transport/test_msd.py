@@ -206,6 +206,19 @@ def test_memory_and_file_stores_agree(sample_source, kwargs):
     np.testing.assert_array_equal(in_memory.time_block_msd_A2, on_disk.time_block_msd_A2)
 
 
+def test_numbers_do_not_depend_on_the_block_size_or_scheduler(sample_source):
+    """Every block size and scheduler folds the same groups of particles in the same order: bitwise equal."""
+    kw = dict(select="name Li or name TFSI", non_gaussian=True, per_particle=True)
+    ref = MSD(**kw, block_size=16).run(sample_source)
+    runs = [MSD(**kw, block_size=b).run(sample_source) for b in (1, 40, 120, None)]
+    runs.append(MSD(**kw, block_size=33).run(sample_source, scheduler="processes", n_workers=2))
+    runs.append(MSD(**kw).run(sample_source, scheduler="threads", n_workers=2))
+    assert [r.provenance["block_size"] for r in runs[:4]] == [16, 48, 120, 120]  # whole groups of 16
+    for res in runs:
+        for name in ("msd_A2", "msd4_A4", "time_block_msd_A2", "msd_per_particle_A2"):
+            np.testing.assert_array_equal(getattr(res, name), getattr(ref, name), err_msg=name)
+
+
 def test_processes_use_the_file_store(sample_source):
     res = MSD("name Li", block_size=16).run(sample_source, scheduler="processes", n_workers=2)
     assert res.provenance["series_store"] == "file"

@@ -12,8 +12,8 @@
 
 Results always come back in input order, whatever order tasks finish in, so
 reductions fold in a fixed order and give identical numbers on every scheduler.
-Items are submitted in windows, so at most a few windows of results are held
-at once.
+Items are submitted in a sliding window (a few per worker), so at most about two
+windows of results are held at once.
 """
 
 from __future__ import annotations
@@ -176,23 +176,49 @@ def _distributed(func: Callable, items: list, client: Any, size: int, bar: Any) 
     from dask.distributed import as_completed, rejoin, secede
 
     # A map from inside a task (a pipeline unit's chunks) is nested: the task leaves its worker's
-    # thread pool while it waits, so its own chunks can run there even with one single-threaded
-    # worker, and takes its slot back to fold the results. Its chunks outrank tasks submitted at
+    # thread pool until the map ends, so its own chunks run there even with one single-threaded
+    # worker; folding their results is light next to them. Its chunks outrank tasks submitted at
     # the default priority (the units not started yet), so a started unit finishes first.
+    # The window slides: an item is submitted as soon as one before it is handed out, so workers
+    # never wait at the end of a batch for its slowest task (at most ``size`` tasks in flight and
+    # ``size`` results held).
     nested = _in_worker_task()
-    for lo in range(0, len(items), size):
-        futures = client.map(func, items[lo:lo + size], pure=False, priority=NESTED_PRIORITY)
-        if nested:
-            secede()
-        try:
-            for _ in as_completed(futures):
+    futures: dict[int, Any] = {}
+    position: dict[Any, int] = {}
+    finished: set[int] = set()
+    waiting = as_completed()
+    submitted = handed = 0
+
+    def top_up() -> None:
+        nonlocal submitted
+        while submitted < len(items) and submitted - handed < size:
+            future = client.submit(func, items[submitted], pure=False, priority=NESTED_PRIORITY)
+            futures[submitted], position[future.key] = future, submitted
+            waiting.add(future)
+            submitted += 1
+
+    if nested:
+        secede()
+    try:
+        top_up()
+        while handed < len(items):
+            while handed not in finished:
+                finished.add(position.pop(next(waiting).key))
                 bar.update(1)
-            results = client.gather(futures)
-        finally:
-            if nested:
-                rejoin()
-        yield from results
-        del futures, results
+            ready = []
+            while handed + len(ready) in finished:
+                ready.append(handed + len(ready))
+            results = client.gather([futures.pop(i) for i in ready])
+            finished.difference_update(ready)
+            handed += len(ready)
+            top_up()  # before folding: the workers go on while this thread folds
+            yield from results
+            del results
+    finally:
+        if futures:  # the consumer stopped early or a task failed: drop what is still queued
+            client.cancel(list(futures.values()))
+        if nested:
+            rejoin()
 
 
 def map_specs(

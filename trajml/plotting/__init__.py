@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from trajml._lazy import lazy_exports
 
 _EXPORTS = {
-    "use_offscreen_backend": "_base",
+    "use_offscreen_backend": "_base", "warm_up_in_background": "_base",
     "plot_rdf": "structure", "plot_coordination": "structure", "plot_solvation": "structure",
     "plot_shells": "structure",
     "plot_msd": "transport", "plot_residence": "transport", "plot_transport": "transport",
@@ -34,7 +34,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from trajml.plotting._base import use_offscreen_backend
+    from trajml.plotting._base import use_offscreen_backend, warm_up_in_background
     from trajml.plotting.fes import plot_fes, plot_path_profile
     from trajml.plotting.kinetics import (
         plot_ck_test,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["use_offscreen_backend"]
+__all__ = ["use_offscreen_backend", "warm_up_in_background"]
 
 
 def use_offscreen_backend() -> None:
@@ -24,6 +24,33 @@ def use_offscreen_backend() -> None:
 
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
+
+
+def warm_up_in_background() -> None:
+    """Import pyplot off-screen on a daemon thread, once per process, while the caller works on.
+
+    A worker's first figure otherwise pays matplotlib's import (about 0.3 s) after its analysis,
+    when the other workers may be idle. Only matplotlib is imported here, never trajml's modules
+    (two threads importing modules that import each other could see them half-initialised);
+    a failure is left to the figure's own import to report.
+    """
+    import sys
+    import threading
+
+    if "matplotlib.pyplot" in sys.modules or any(t.name == _WARM_THREAD for t in threading.enumerate()):
+        return
+
+    def work() -> None:
+        try:
+            use_offscreen_backend()
+            import matplotlib.pyplot  # noqa: F401
+        except Exception:  # pragma: no cover - reported where a figure is drawn
+            pass
+
+    threading.Thread(target=work, name=_WARM_THREAD, daemon=True).start()
+
+
+_WARM_THREAD = "trajml-warm-up-pyplot"
 
 
 def _pyplot() -> Any:

@@ -105,11 +105,12 @@ class StoredSeries:
         Returns
         -------
         ndarray, shape (hi - lo, T, 3), float32 or float64
-            Coordinates in Å (a copy of the block; the file is unmapped afterwards).
+            Coordinates in Å (a particle-major copy of the block, so a particle's frames are
+            contiguous for the time-block reshapes; the file is unmapped afterwards).
         """
         mapped = np.load(self.path, mmap_mode="r")
         try:
-            return np.array(mapped[:, lo:hi]).transpose(1, 0, 2)
+            return np.ascontiguousarray(mapped[:, lo:hi].transpose(1, 0, 2))
         finally:
             del mapped
 

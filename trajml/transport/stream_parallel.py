@@ -34,6 +34,27 @@ from trajml.unwrap import _read_with_prev, chunk_image_shift, unwrap_chunk
 __all__ = ["stream_to_file_parallel"]
 
 
+def _write_rows(path: str, row: int, values: np.ndarray) -> None:
+    """Write ``values`` (rows of an ``.npy`` file's first axis, its dtype) from row ``row`` on.
+
+    A positioned write instead of a writable memory map: the rows go to the page cache in one call
+    each rather than a page fault per 4 KiB page (several times faster for a chunk's tens of MB).
+    """
+    mapped = np.load(path, mmap_mode="r")  # for its header only: no page is read
+    shape, dtype, offset = mapped.shape, mapped.dtype, mapped.offset
+    del mapped
+    data = np.ascontiguousarray(values, dtype=dtype)
+    offset += row * int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+    view = memoryview(data).cast("B")
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        while view.nbytes:
+            written = os.pwrite(fd, view, offset)
+            view, offset = view[written:], offset + written
+    finally:
+        os.close(fd)
+
+
 def _read_task(source: Any, read_atoms: np.ndarray | None, path: str, prev_path: str, origin: int, unwrap: bool,
                item: tuple[int, ChunkSpec]) -> tuple[Any, ...]:
     """Step 1 of one chunk (runs on a worker): wrapped rows into the file; image change, boxes, times back."""
@@ -43,22 +64,12 @@ def _read_task(source: Any, read_atoms: np.ndarray | None, path: str, prev_path:
         prev = None  # the stream's first frame is the reference, as in the serial Unwrapper
     if unwrap:
         _check_boxes(chunk, source, spec.traj_id, spec.start)
-    series = np.load(path, mmap_mode="r+")
-    try:
-        series[spec.start - origin:spec.stop - origin] = chunk.positions
-        series.flush()
-    finally:
-        del series
+    _write_rows(path, spec.start - origin, chunk.positions)
     if not unwrap:
         return None, None, chunk.times
     prev_box = None
     if prev is not None:  # kept aside: step 3 of the chunk before overwrites it in the series
-        side = np.load(prev_path, mmap_mode="r+")
-        try:
-            side[k] = prev.positions[0]
-            side.flush()
-        finally:
-            del side
+        _write_rows(prev_path, k, prev.positions[:1])
         prev_box = prev.boxes[0]
     return chunk_image_shift(chunk, prev), (chunk.boxes, prev_box), chunk.times
 
@@ -68,20 +79,19 @@ def _unwrap_task(path: str, prev_path: str, images_path: str, origin: int, traj_
     """Step 3 of one chunk (runs on a worker): unwrap its rows of the file in place."""
     k, spec, boxes, prev_box = item
     frames = np.arange(spec.start, spec.stop, dtype=np.int64)
-    series = np.load(path, mmap_mode="r+")
+    series = np.load(path, mmap_mode="r")
     try:
-        rows = series[spec.start - origin:spec.stop - origin]
-        chunk = Chunk(np.array(rows), boxes, frames.astype(np.float64), frames, traj_id)
-        prev = None
-        if prev_box is not None:
-            last = np.load(prev_path, mmap_mode="r")[k][None]
-            prev = Chunk(np.array(last), prev_box[None], np.array([spec.start - 1.0]),
-                         np.array([spec.start - 1], dtype=np.int64), traj_id)
-        start = np.array(np.load(images_path, mmap_mode="r")[k])
-        rows[...] = unwrap_chunk(chunk, prev, start).positions
-        series.flush()
+        rows = np.array(series[spec.start - origin:spec.stop - origin])
     finally:
         del series
+    chunk = Chunk(rows, boxes, frames.astype(np.float64), frames, traj_id)
+    prev = None
+    if prev_box is not None:
+        last = np.array(np.load(prev_path, mmap_mode="r")[k][None])
+        prev = Chunk(last, prev_box[None], np.array([spec.start - 1.0]), np.array([spec.start - 1], dtype=np.int64),
+                     traj_id)
+    start = np.array(np.load(images_path, mmap_mode="r")[k])
+    _write_rows(path, spec.start - origin, unwrap_chunk(chunk, prev, start).positions)
 
 
 def _create(path: str, shape: tuple[int, ...], dtype: Any) -> None:
