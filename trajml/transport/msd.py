@@ -181,6 +181,8 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             pos -= drift[None, :, :]
     else:
         pos = series.view(lo, hi)  # the FFT kernel copies it into its own float64 buffer
+        if opts.n_time_blocks:  # one gather of a particle-major copy serves both moments' reads
+            pos = np.ascontiguousarray(pos)
     msd, m4 = _moments(pos, opts.method, opts.non_gaussian, opts.fft_workers)
     onehot = (labels[lo:hi, None] == np.arange(opts.n_groups)[None, :]).astype(np.float64)  # (B, G)
     block_msd = None
@@ -307,8 +309,9 @@ class MSD(ParticleAnalysis):
         "method": Param("str", help="per-particle moments by FFT over all origins, or direct sums",
                         choices=METHODS),
         "time_blocks": Param("int", help="consecutive time blocks for block errors of D (0: none)", minimum=0),
-        "block_size": Param("int", help="particles per correlation task", minimum=1, nullable=True,
-                            none_help="from a ~64 MiB budget"),
+        "block_size": Param("int", help="particles per correlation task (rounded up to a multiple of 16; "
+                                    "the numbers do not depend on it)", minimum=1, nullable=True,
+                            none_help="from a ~64 MiB budget, ~192 MiB on a cluster's workers"),
         "chunk_size": Param("int", help="frames per read while streaming", minimum=1, nullable=True,
                             none_help="the run's chunk_size", cli=False),
         "memory_budget": Param("int", help="bytes the stored series may take in memory (0: always a file)",
