@@ -207,6 +207,19 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             "per_particle": msd if opts.per_particle else None}
 
 
+def _workers(scheduler: Any) -> int:
+    """How many tasks the scheduler runs at once (1 for "serial"; a hint for the number of blocks)."""
+    if scheduler == "serial":
+        return 1
+    nthreads = getattr(scheduler, "nthreads", None)
+    if nthreads is not None:  # a dask.distributed Client: its workers' threads
+        try:
+            return max(1, sum(nthreads().values()))
+        except Exception:  # a hint only
+            return 1
+    return _n_cores()
+
+
 def _fold(parts: list[np.ndarray] | None) -> np.ndarray | None:
     """``((p0 + p1) + p2) + ...``: the sums of the particle groups, in particle order."""
     return None if parts is None else functools.reduce(operator.add, parts)
@@ -227,6 +240,7 @@ class _Streamed:
     traj_id: int
     files: tuple[str, ...]
     task_bytes: int = _TASK_BYTES
+    workers: int = 1
 
 
 class MSD(ParticleAnalysis):
@@ -419,12 +433,18 @@ class MSD(ParticleAnalysis):
             dt = equal_spacing(source, traj_id, np.asarray(frames), streamed.times, "MSD")
             task_bytes = _TASK_BYTES if sched in ("serial", "threads") else _REMOTE_TASK_BYTES
             yield _Streamed(streamed.series, streamed.drift, streamed.times, dt, n_frames,
-                            self._labels, opts, in_memory, traj_id, files, task_bytes)
+                            self._labels, opts, in_memory, traj_id, files, task_bytes, _workers(scheduler))
 
     def blocks(self, streamed: _Streamed, scheduler: Any, n_workers: int | None) -> list[tuple[int, int]]:
         """Particle ranges of about ``block_size`` (or a ~64 MiB task budget, ~192 MiB on other processes)."""
         n_part = self._ids.size
-        block = self.block_size or max(1, streamed.task_bytes // (_BYTES_PER_VALUE * streamed.n_frames))
+        block = self.block_size
+        if block is None:  # equal blocks, as many as a multiple of the workers: none waits for the last one
+            most = max(1, streamed.task_bytes // (_BYTES_PER_VALUE * streamed.n_frames))
+            n_blocks = -(-n_part // most)
+            if n_blocks > 1:
+                n_blocks = -(-n_blocks // streamed.workers) * streamed.workers
+            block = max(1, -(-n_part // max(n_blocks, 1)))
         block = -(-block // SUM_BLOCK) * SUM_BLOCK  # whole groups: the numbers do not depend on the block size
         block = min(block, n_part)
         return [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
