@@ -7,9 +7,11 @@ unwrapping pass (MSD), and these run on the unit's scheduler:
 - pipeline ``scheduler="serial"``: one after another inside the unit, as always;
 - a Dask cluster (``"local"``, the default of ``trajml run``; an address; ``--scheduler-file``;
   a ``cluster:`` mapping; a Client): as tasks on the same cluster, submitted from the unit.
-  While the unit waits for them it leaves its worker's thread pool (:func:`distributed.secede`)
-  and takes a thread back to fold their results (:func:`distributed.rejoin`), so its chunks run
-  even on one single-threaded worker (``--workers 1``). The chunks outrank the units that have
+  While they run the unit leaves its worker's thread pool (:func:`distributed.secede`), folding
+  their results on its own thread as they come back in order, and takes a thread back when they
+  are done (:func:`distributed.rejoin`), so its chunks run even on one single-threaded worker
+  (``--n-workers 1``). A few chunks per worker are in flight, the next submitted as soon as one is
+  handed back (no batch waits for its slowest chunk). The chunks outrank the units that have
   not started (:data:`trajml.parallel.schedulers.NESTED_PRIORITY`): one large system uses every
   worker, and a batch of small systems still runs about one unit per worker, each unit's chunks
   filling the workers the other units leave free;
