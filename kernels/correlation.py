@@ -55,6 +55,7 @@ from ._validation import _check_moments
 
 __all__ = [
     "msd_fft",
+    "msd_fft_run_sums",
     "displacement_moments_fft",
     "displacement_moments_direct",
     "segment_weighted_sums",
@@ -218,6 +219,66 @@ def displacement_moments_fft(positions: np.ndarray, out_msd: np.ndarray, out_m4:
     corr = _fft.irfft(total, n=size, axis=-1, workers=workers)[:, :n_frames]
     out_m4[...] = (_two_sided_partial_sums(sq * sq) + corr) / counts
     out_m4[:, 0] = 0.0
+
+
+def msd_fft_run_sums(positions: np.ndarray, weights: np.ndarray, run: int, *, workers: int = 1) -> np.ndarray:
+    """Weighted sums of the per-particle MSDs over consecutive runs of particles, by FFT.
+
+    Parameters
+    ----------
+    positions : ndarray, shape (B, T, 3), float32 or float64
+        Unwrapped positions in Å, particle-major.
+    weights : ndarray, shape (B, G), float64
+        Weight of each particle in each sum (e.g. one-hot species labels).
+    run : int
+        Particles per run: particles ``0:run``, ``run:2 run``, ... are summed separately (the last
+        run may be shorter).
+    workers : int
+        Threads of each FFT call (:func:`scipy.fft.rfft`).
+
+    Returns
+    -------
+    ndarray, shape (ceil(B / run), G, T), float64
+        ``Σ_{b in run r} weights[b, g] MSD_b(m)`` in Å² (times the weights' unit); lag 0 is 0.
+
+    Notes
+    -----
+    The MSD is linear in each particle's squared norms and power spectrum, so both are summed
+    over a run before the inverse FFT and the partial sums: one inverse FFT per run and sum
+    instead of one per particle. The per-particle MSDs are never formed.
+    """
+    positions = np.asarray(positions)
+    if positions.ndim != 3 or positions.shape[2] != 3:
+        raise ValueError(f"positions must have shape (B, T, 3); got {positions.shape}.")
+    n_part, n_frames = positions.shape[:2]
+    if weights.shape[0] != n_part or weights.ndim != 2:
+        raise ValueError(f"weights must have shape ({n_part}, G); got {weights.shape}.")
+    if run < 1:
+        raise ValueError(f"run must be >= 1; got {run}.")
+    edges = range(0, n_part, run)
+    out = np.zeros((len(edges), weights.shape[1], n_frames))
+    if n_part == 0 or n_frames == 0:
+        return out
+    size = _padded_size(n_frames)
+    x = _centred_padded(positions, size)
+    body = x[:, :, :n_frames]
+    sq = np.einsum("bkt,bkt->bt", body, body)
+    spec = _fft.rfft(x, axis=-1, workers=workers)
+    del x, body
+    power = np.einsum("bkf,bkf->bf", spec.real, spec.real)
+    power += np.einsum("bkf,bkf->bf", spec.imag, spec.imag)
+    del spec
+    w = np.asarray(weights, dtype=np.float64)
+    power_sums = np.stack([w[e:e + run].T @ power[e:e + run] for e in edges])  # (R, G, nf)
+    sq_sums = np.stack([w[e:e + run].T @ sq[e:e + run] for e in edges])  # (R, G, T)
+    n_runs, n_groups = power_sums.shape[:2]
+    corr = _fft.irfft(power_sums.reshape(n_runs * n_groups, -1), n=size, axis=-1, workers=workers)[:, :n_frames]
+    out = _two_sided_partial_sums(sq_sums.reshape(n_runs * n_groups, n_frames))
+    corr *= 2.0
+    out -= corr
+    out /= n_frames - np.arange(n_frames, dtype=np.float64)
+    out[:, 0] = 0.0
+    return out.reshape(n_runs, n_groups, n_frames)
 
 
 # --------------------------------------------------------------------------- #

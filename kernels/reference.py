@@ -33,6 +33,7 @@ __all__ = [
     "knn_neighbors_reference",
     "knn_neighbors_csr_reference",
     "msd_fft_reference",
+    "msd_fft_run_sums_reference",
     "displacement_moments_fft_reference",
     "displacement_moments_direct_reference",
     "segment_weighted_sums_reference",
@@ -233,6 +234,15 @@ def msd_fft_reference(positions: np.ndarray, out: np.ndarray) -> None:
 
 
 displacement_moments_fft_reference = displacement_moments_direct_reference
+
+
+def msd_fft_run_sums_reference(positions: np.ndarray, weights: np.ndarray, run: int) -> np.ndarray:
+    """NumPy twin of :func:`~trajml.kernels.correlation.msd_fft_run_sums` (direct per-particle MSDs, then sums)."""
+    n_part, n_frames = positions.shape[:2]
+    msd = np.empty((n_part, n_frames))
+    displacement_moments_direct_reference(positions, msd, None)
+    w = np.asarray(weights, dtype=np.float64)
+    return np.stack([w[e:e + run].T @ msd[e:e + run] for e in range(0, n_part, run)]).reshape(-1, w.shape[1], n_frames)
 
 
 def segment_weighted_sums_reference(positions: np.ndarray, atoms: np.ndarray, weights: np.ndarray,

@@ -33,6 +33,24 @@ def test_moments_match_the_direct_reference(n_frames):
     np.testing.assert_allclose(msd, want, rtol=1e-8, atol=1e-8 * want.max(initial=1.0))
 
 
+@pytest.mark.parametrize("n_part, run", [(7, 3), (6, 6), (5, 16)])
+def test_run_sums_match_the_reference(n_part, run):
+    x = _walks(n_part, 40, seed=2).astype(np.float32)
+    weights = np.random.default_rng(3).random((n_part, 2))
+    got = correlation.msd_fft_run_sums(x, weights, run)
+    want = reference.msd_fft_run_sums_reference(x, weights, run)
+    assert got.shape == (-(-n_part // run), 2, 40)
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-8 * want.max())
+    assert np.all(got[:, :, 0] == 0.0)
+
+
+def test_run_sums_refuse_bad_shapes():
+    with pytest.raises(ValueError, match=r"weights must have shape \(4, G\)"):
+        correlation.msd_fft_run_sums(np.zeros((4, 5, 3)), np.zeros((3, 2)), 2)
+    with pytest.raises(ValueError, match="run must be >= 1"):
+        correlation.msd_fft_run_sums(np.zeros((4, 5, 3)), np.zeros((4, 2)), 0)
+
+
 def test_segment_weighted_sums_match_the_reference():
     rng = np.random.default_rng(1)
     positions = rng.standard_normal((7, 20, 3)).astype(np.float32)

@@ -185,13 +185,20 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             pos = np.ascontiguousarray(pos)
     msd, m4 = _moments(pos, opts.method, opts.non_gaussian, opts.fft_workers)
     onehot = (labels[lo:hi, None] == np.arange(opts.n_groups)[None, :]).astype(np.float64)  # (B, G)
-    block_msd = None
+    block_msd = block_sums = None
     k = opts.n_time_blocks
     if k:
         length = pos.shape[1] // k
-        sub = pos[:, :k * length].reshape(pos.shape[0] * k, length, 3)
-        block_msd, _ = _moments(sub, opts.method, False, opts.fft_workers)
-        block_msd = block_msd.reshape(pos.shape[0], k * length)
+        sub = pos[:, :k * length].reshape(pos.shape[0] * k, length, 3)  # row b k + j: particle b in block j
+        if opts.method == "fft":  # only their group sums are kept: no per-particle block MSDs
+            from trajml.kernels.correlation import msd_fft_run_sums
+
+            weights = (onehot[:, None, :, None] * np.eye(k)[None, :, None, :]).reshape(len(onehot) * k, -1)
+            runs = msd_fft_run_sums(sub, weights, SUM_BLOCK * k, workers=opts.fft_workers)
+            block_sums = list(runs.reshape(len(runs), opts.n_groups, k, length))
+        else:
+            block_msd, _ = _moments(sub, opts.method, False, opts.fft_workers)
+            block_msd = block_msd.reshape(pos.shape[0], k * length)
     # Sums over fixed groups of SUM_BLOCK particles, folded in order by merge: the same numbers
     # whatever the task's size (tasks start at multiples of SUM_BLOCK).
     edges = range(0, hi - lo, SUM_BLOCK)
@@ -203,7 +210,7 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
 
     groups, n_frames = opts.n_groups, msd.shape[1]
     return {"msd": sums(msd, (groups, n_frames)), "m4": sums(m4, (groups, n_frames)),
-            "blocks": None if block_msd is None else sums(block_msd, (groups, k, block_msd.shape[1] // k)),
+            "blocks": block_sums if block_msd is None else sums(block_msd, (groups, k, block_msd.shape[1] // k)),
             "per_particle": msd if opts.per_particle else None}
 
 
