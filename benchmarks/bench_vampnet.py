@@ -98,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="torch.set_num_threads for every method (default 1; see the module docstring)")
     p.add_argument("--graph-epochs", type=int, default=4,
                    help="epochs of the graph part's validation fits (default 4)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="device of the graph part's GraphVAMPNet fits (default cpu; cuda needs a GPU)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     p.add_argument("--out", default=None, help="write the results as JSON here")
@@ -107,6 +109,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.epochs = args.epochs or (1 if args.quick else 2)
     args.repeats = args.repeats or (1 if args.quick else 7)
     args.hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error("--device cuda: torch finds no CUDA device on this machine; leave --device out to run on the CPU")
     return args
 
 
@@ -351,7 +358,8 @@ t_build = time.perf_counter() - t0
 build_peak = rss_peak()
 cls = Reference if PAYLOAD["path"] == "reference" else GraphVAMPNet
 net = cls(3, PAYLOAD["lag"], epochs=PAYLOAD["epochs"], batch_size=PAYLOAD["batch"],
-          validation="blocks", validation_fraction=PAYLOAD["validation_fraction"], patience=None, seed=0)
+          validation="blocks", validation_fraction=PAYLOAD["validation_fraction"], patience=None, seed=0,
+          device=PAYLOAD["device"])
 t0, c0 = time.perf_counter(), time.process_time()
 model = net.fit(ds).fetch_model()
 t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0
@@ -395,12 +403,12 @@ def bench_graph(args: argparse.Namespace) -> dict[str, Any]:
     system = hopping_system(max(lengths), n_ions=32 if args.quick else 300, cells=cells, dt_ps=1.0, seed=1)
     top, traj = system.write(work)
     print(f"\ngraph: {system.n_atoms} atoms ({system.n_ions} Li), frames {lengths}, torch threads {args.threads}, "
-          f"paths {_PATHS}")
+          f"device {args.device}, paths {_PATHS}")
 
     def child(path: str, frames: int, epochs: int, validation_fraction: float) -> dict[str, Any]:
         payload = {"top": top, "traj": traj, "graphs": os.path.join(work, f"graphs{frames}"), "frames": frames,
                    "k": 12, "r_max": 6.0, "lag": 5, "batch": 8, "threads": args.threads, "path": path,
-                   "epochs": epochs, "validation_fraction": validation_fraction}
+                   "epochs": epochs, "validation_fraction": validation_fraction, "device": args.device}
         return _common.run_python_child(_GRAPH_CHILD, payload)
 
     child("fast", lengths[0], 1, 0.0)  # warm-up (untimed): compiles the numba kernels into their cache
@@ -447,7 +455,7 @@ def bench_graph(args: argparse.Namespace) -> dict[str, Any]:
                            "validation_fraction": 0.2, "runs": validation, "best_vamp2_difference": dv,
                            "score_convention": "include_constant=True (deeptime), max 3 for 3 states"},
             "config": {"k": 12, "r_max_A": 6.0, "lag": 5, "batch_frame_pairs": 8, "dim": 16, "n_conv": 3,
-                       "n_states": 3, "torch_threads": args.threads, "seed": 0,
+                       "n_states": 3, "torch_threads": args.threads, "device": args.device, "seed": 0,
                        "paths": {"reference": "GraphVAMPNet._reference_path = True: torch-geometric batches "
                                               "and _GraphLobe.forward_reference (the computation before)",
                                  "fast": "receptive fields, blocked message sums, tabulated filters"}}}
