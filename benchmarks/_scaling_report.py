@@ -104,12 +104,13 @@ def figure(results: dict[str, Any], path: str, timeout: float) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     analyses = [a for a in ANALYSES if a in results["analyses"]]
     frames_all = sorted({pt["n_frames"] for a in analyses for pt in results["analyses"][a]["points"]})
     marker = {f: MARKERS[i % len(MARKERS)] for i, f in enumerate(frames_all)}
-    fig, axes = plt.subplots(3, len(analyses), figsize=(4.2 * len(analyses), 10.5), squeeze=False)
+    # at least 7 in wide: the title and the x labels of a one-analysis run fit
+    fig, axes = plt.subplots(3, len(analyses), figsize=(max(4.2 * len(analyses), 7.0), 10.5), squeeze=False)
     for col, a in enumerate(analyses):
         pts = results["analyses"][a]["points"]
         for label, lib, _, _ in METHODS[a]:
@@ -136,6 +137,9 @@ def figure(results: dict[str, Any], path: str, timeout: float) -> None:
             ax.yaxis.set_minor_formatter(FuncFormatter(_tick))
             ax.grid(True, which="both", alpha=0.25)
             ax.set_xlabel("beads × frames")
+            lo, hi = ax.get_xlim()
+            if np.floor(np.log10(hi)) >= np.ceil(np.log10(lo)):  # a labelled decade inside: no crowded minor labels
+                ax.xaxis.set_minor_formatter(NullFormatter())
             if col == 0:
                 ax.set_ylabel(ylabel)
         axes[0, col].set_title(results["analyses"][a]["title"], fontsize=10)
@@ -147,7 +151,8 @@ def figure(results: dict[str, Any], path: str, timeout: float) -> None:
     handles.append(Line2D([], [], ls="", marker="x", color="grey", mew=2, label=f"timed out (> {timeout:g} s)"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     load = results["machine_load"]
-    fig.suptitle(f"trajml scaling on tiled copies of its CG sample: trajml (black, filled) and peers (open); "
+    gap = " " if len(analyses) > 2 else "\n"  # a narrow figure takes the title on two lines
+    fig.suptitle(f"trajml scaling on tiled copies of its CG sample: trajml (black, filled) and peers (open);{gap}"
                  f"{results['environment']['cpu_count']} cores, load {load['start'][0]:.1f} to {load['end'][0]:.1f}; "
                  f"medians of {results['config']['repeats']}", fontsize=9)
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
