@@ -133,3 +133,28 @@ def test_plot_shells_draws_what_the_result_holds():
     best = int(np.argmax(res.composition_fraction))
     expected = " + ".join(f"{n} {s}" for n, s in zip(res.compositions[best], res.species) if n) or "empty"
     assert right.get_yticklabels()[0].get_text() == expected
+
+
+def test_warm_up_imports_pyplot_off_screen_once_and_in_the_background():
+    """A unit's warm-up leaves pyplot imported with Agg, starts one thread at most, and imports no trajml module."""
+    import subprocess
+
+    code = (
+        "import sys, threading\n"
+        "from trajml.plotting import warm_up_in_background\n"
+        "before = {m for m in sys.modules if m.startswith('trajml')}\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+        "warm_up_in_background(); warm_up_in_background()\n"
+        "threads = [t for t in threading.enumerate() if t.name.startswith('trajml-warm')]\n"
+        "assert len(threads) <= 1, threads\n"
+        "[t.join(60) for t in threads]\n"
+        "import matplotlib\n"
+        "assert 'matplotlib.pyplot' in sys.modules and matplotlib.get_backend().lower() == 'agg'\n"
+        "assert {m for m in sys.modules if m.startswith('trajml')} == before\n"
+        "warm_up_in_background()\n"
+        "assert not [t for t in threading.enumerate() if t.name.startswith('trajml-warm')]\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
