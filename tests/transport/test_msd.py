@@ -241,6 +241,21 @@ def test_numbers_do_not_depend_on_the_block_size_or_scheduler(sample_source):
             np.testing.assert_array_equal(getattr(res, name), getattr(ref, name), err_msg=name)
 
 
+def test_long_series_keep_tasks_within_the_budget(sample_source):
+    """Groups of 16 particles would need 16 x the budget at a million frames: the group shrinks, down to one."""
+    from trajml.transport.msd import _BYTES_PER_VALUE, _TASK_BYTES, _Streamed, _sum_block, _TaskOptions
+
+    assert _sum_block(400) == 16 and _sum_block(1_000_000) == 1
+    assert _sum_block(40_000) == _TASK_BYTES // (_BYTES_PER_VALUE * 40_000) == 8
+    bound = MSD("name Li").bind(sample_source)
+    for n_frames, largest in ((400, 60), (40_000, 8), (1_000_000, 1)):  # 60 Li: one block at 400 frames
+        opts = _TaskOptions("fft", False, False, 5, 1, 1, _sum_block(n_frames))
+        streamed = _Streamed(None, None, np.zeros(n_frames), 1.0, n_frames, np.zeros(60, np.int64), opts, True, 0,
+                             (), _TASK_BYTES, 1)
+        blocks = bound.blocks(streamed, "serial", None)
+        assert max(hi - lo for lo, hi in blocks) == largest and blocks[-1][1] == 60
+
+
 def test_processes_use_the_file_store(sample_source):
     res = MSD("name Li", block_size=16).run(sample_source, scheduler="processes", n_workers=2)
     assert res.provenance["series_store"] == "file"

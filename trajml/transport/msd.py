@@ -65,6 +65,7 @@ _TASK_BYTES = 64 * 2**20
 _REMOTE_TASK_BYTES = 192 * 2**20
 #: Particles per partial sum: tasks sum their particles' moments in groups of this many (tasks start
 #: at multiples of it), folded in order, so the MSD does not depend on the task size or scheduler.
+#: Fewer for series so long that 16 particles would exceed the in-process task budget (see _sum_block).
 SUM_BLOCK = 16
 #: Rough bytes per particle and frame that a task needs (positions, padded FFTs, moments).
 _BYTES_PER_VALUE = 200
@@ -150,6 +151,14 @@ class _TaskOptions:
     n_time_blocks: int
     n_groups: int
     fft_workers: int = 1
+    sum_block: int = SUM_BLOCK
+
+
+def _sum_block(n_frames: int) -> int:
+    """Particles per partial sum for series of ``n_frames``: :data:`SUM_BLOCK`, or as many as fit the
+    in-process task budget (down to 1), so that a block of whole groups never needs more memory than
+    that budget allows. It depends on the frames alone: every scheduler groups the same way."""
+    return int(min(SUM_BLOCK, max(1, _TASK_BYTES // (_BYTES_PER_VALUE * max(n_frames, 1)))))
 
 
 def _moments(pos: np.ndarray, method: str, want_m4: bool, workers: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
@@ -194,19 +203,20 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             from trajml.kernels.correlation import msd_fft_run_sums
 
             weights = (onehot[:, None, :, None] * np.eye(k)[None, :, None, :]).reshape(len(onehot) * k, -1)
-            runs = msd_fft_run_sums(sub, weights, SUM_BLOCK * k, workers=opts.fft_workers)
+            runs = msd_fft_run_sums(sub, weights, opts.sum_block * k, workers=opts.fft_workers)
             block_sums = list(runs.reshape(len(runs), opts.n_groups, k, length))
         else:
             block_msd, _ = _moments(sub, opts.method, False, opts.fft_workers)
             block_msd = block_msd.reshape(pos.shape[0], k * length)
-    # Sums over fixed groups of SUM_BLOCK particles, folded in order by merge: the same numbers
-    # whatever the task's size (tasks start at multiples of SUM_BLOCK).
-    edges = range(0, hi - lo, SUM_BLOCK)
+    # Sums over fixed groups of sum_block particles, folded in order by merge: the same numbers
+    # whatever the task's size (tasks start at multiples of sum_block).
+    group = opts.sum_block
+    edges = range(0, hi - lo, group)
 
     def sums(values: np.ndarray | None, shape: tuple[int, ...]) -> list[np.ndarray] | None:
         if values is None:
             return None
-        return [(onehot[e:e + SUM_BLOCK].T @ values[e:e + SUM_BLOCK]).reshape(shape) for e in edges]
+        return [(onehot[e:e + group].T @ values[e:e + group]).reshape(shape) for e in edges]
 
     groups, n_frames = opts.n_groups, msd.shape[1]
     return {"msd": sums(msd, (groups, n_frames)), "m4": sums(m4, (groups, n_frames)),
@@ -284,7 +294,8 @@ class MSD(ParticleAnalysis):
         Also compute the MSD within this many consecutive time blocks, for
         block-averaged errors of D (0: none). Default 5.
     block_size : int or None
-        Particles per task, rounded up to a multiple of 16 (the numbers do not depend on it).
+        Particles per task, rounded up to a multiple of 16 (the numbers do not depend on it; fewer than
+        16 for series longer than ~21 000 frames, so that the memory of a task stays bounded).
         None: as many as fit a ~64 MiB task budget in this process, ~192 MiB on other processes
         (a Dask cluster's workers), where each task also costs a round trip.
     chunk_size : int or None
@@ -330,8 +341,8 @@ class MSD(ParticleAnalysis):
         "method": Param("str", help="per-particle moments by FFT over all origins, or direct sums",
                         choices=METHODS),
         "time_blocks": Param("int", help="consecutive time blocks for block errors of D (0: none)", minimum=0),
-        "block_size": Param("int", help="particles per correlation task (rounded up to a multiple of 16; "
-                                    "the numbers do not depend on it)", minimum=1, nullable=True,
+        "block_size": Param("int", help="particles per correlation task (rounded up to a multiple of 16, "
+                                    "fewer for very long series; the numbers do not depend on it)", minimum=1, nullable=True,
                             none_help="from a ~64 MiB budget, ~192 MiB on a cluster's workers"),
         "chunk_size": Param("int", help="frames per read while streaming", minimum=1, nullable=True,
                             none_help="the run's chunk_size", cli=False),
@@ -418,7 +429,8 @@ class MSD(ParticleAnalysis):
             keep_pp = n_part * n_frames * 8 <= PER_PARTICLE_LIMIT_BYTES
         k_blocks = self.time_blocks if n_frames // max(self.time_blocks, 1) >= 2 else 0
         fft_workers = _n_cores() if sched == "serial" else 1
-        opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(self._names), fft_workers)
+        opts = _TaskOptions(self.method, self.non_gaussian, bool(keep_pp), k_blocks, len(self._names), fft_workers,
+                            _sum_block(n_frames))
         # Atom series into a file on a scheduler with workers: chunks read and unwrapped in parallel
         # (bitwise the serial values); molecules, drift and frame steps stream serially.
         parallel = (not in_memory and sched != "serial" and self._segments is None and not self.remove_drift
@@ -452,7 +464,8 @@ class MSD(ParticleAnalysis):
             if n_blocks > 1:
                 n_blocks = -(-n_blocks // streamed.workers) * streamed.workers
             block = max(1, -(-n_part // max(n_blocks, 1)))
-        block = -(-block // SUM_BLOCK) * SUM_BLOCK  # whole groups: the numbers do not depend on the block size
+        group = streamed.opts.sum_block
+        block = -(-block // group) * group  # whole groups: the numbers do not depend on the block size
         block = min(block, n_part)
         return [(lo, min(lo + block, n_part)) for lo in range(0, n_part, block)]
 
