@@ -342,7 +342,8 @@ class MSD(ParticleAnalysis):
                         choices=METHODS),
         "time_blocks": Param("int", help="consecutive time blocks for block errors of D (0: none)", minimum=0),
         "block_size": Param("int", help="particles per correlation task (rounded up to a multiple of 16, "
-                                    "fewer for very long series; the numbers do not depend on it)", minimum=1, nullable=True,
+                                    "fewer for very long series; the numbers do not depend on it)",
+                            minimum=1, nullable=True,
                             none_help="from a ~64 MiB budget, ~192 MiB on a cluster's workers"),
         "chunk_size": Param("int", help="frames per read while streaming", minimum=1, nullable=True,
                             none_help="the run's chunk_size", cli=False),
