@@ -138,6 +138,26 @@ def msd_fft(positions: np.ndarray, out: np.ndarray, *, workers: int = 1) -> None
     displacement_moments_fft(positions, out, None, workers=workers)
 
 
+def _power(spec: np.ndarray) -> np.ndarray:
+    """``Σ_α |R_α(f)|²``: the power spectra ``(B, 3, nf)`` complex summed over x, y, z, ``(B, nf)``."""
+    power = np.einsum("bkf,bkf->bf", spec.real, spec.real)
+    power += np.einsum("bkf,bkf->bf", spec.imag, spec.imag)
+    return power
+
+
+def _msd_from_spectra(sq: np.ndarray, power: np.ndarray, size: int, out: np.ndarray, workers: int) -> None:
+    """Write the MSD ``(Σ (D(t+m) + D(t)) - 2 c[r, r](m)) / (T - m)`` from ``D = |r|²`` ``(B, T)`` and the
+    power spectra ``(B, nf)`` of the series padded to ``size`` (lag 0 exactly 0). Both are linear in
+    the particles, so sums over particles give the sum of their MSDs."""
+    n_frames = sq.shape[1]
+    corr = _fft.irfft(power, n=size, axis=-1, workers=workers)[:, :n_frames]
+    out[...] = _two_sided_partial_sums(sq)
+    corr *= 2.0
+    out -= corr
+    out /= n_frames - np.arange(n_frames, dtype=np.float64)
+    out[:, 0] = 0.0
+
+
 def _centred_padded(positions: np.ndarray, size: int) -> np.ndarray:
     """``(B, 3, size)`` float64: each coordinate's series, centred on its time average, then zeros."""
     n_part, n_frames = positions.shape[:2]
@@ -185,16 +205,7 @@ def displacement_moments_fft(positions: np.ndarray, out_msd: np.ndarray, out_m4:
     del x
     if out_m4 is None:
         del body
-    power = np.einsum("bkf,bkf->bf", spec_r.real, spec_r.real)  # Σ_α |R_α(f)|²
-    power += np.einsum("bkf,bkf->bf", spec_r.imag, spec_r.imag)
-    corr_rr = _fft.irfft(power, n=size, axis=-1, workers=workers)[:, :n_frames]
-    del power
-    out_msd[...] = _two_sided_partial_sums(sq)
-    corr_rr *= 2.0
-    out_msd -= corr_rr
-    out_msd /= counts
-    out_msd[:, 0] = 0.0
-    del corr_rr
+    _msd_from_spectra(sq, _power(spec_r), size, out_msd, workers)
     if out_m4 is None:
         return
 
@@ -265,20 +276,14 @@ def msd_fft_run_sums(positions: np.ndarray, weights: np.ndarray, run: int, *, wo
     sq = np.einsum("bkt,bkt->bt", body, body)
     spec = _fft.rfft(x, axis=-1, workers=workers)
     del x, body
-    power = np.einsum("bkf,bkf->bf", spec.real, spec.real)
-    power += np.einsum("bkf,bkf->bf", spec.imag, spec.imag)
+    power = _power(spec)
     del spec
     w = np.asarray(weights, dtype=np.float64)
-    power_sums = np.stack([w[e:e + run].T @ power[e:e + run] for e in edges])  # (R, G, nf)
-    sq_sums = np.stack([w[e:e + run].T @ sq[e:e + run] for e in edges])  # (R, G, T)
-    n_runs, n_groups = power_sums.shape[:2]
-    corr = _fft.irfft(power_sums.reshape(n_runs * n_groups, -1), n=size, axis=-1, workers=workers)[:, :n_frames]
-    out = _two_sided_partial_sums(sq_sums.reshape(n_runs * n_groups, n_frames))
-    corr *= 2.0
-    out -= corr
-    out /= n_frames - np.arange(n_frames, dtype=np.float64)
-    out[:, 0] = 0.0
-    return out.reshape(n_runs, n_groups, n_frames)
+    power_sums = np.concatenate([w[e:e + run].T @ power[e:e + run] for e in edges])  # (R G, nf)
+    sq_sums = np.concatenate([w[e:e + run].T @ sq[e:e + run] for e in edges])  # (R G, T)
+    out = np.empty_like(sq_sums)
+    _msd_from_spectra(sq_sums, power_sums, size, out, workers)
+    return out.reshape(len(edges), weights.shape[1], n_frames)
 
 
 # --------------------------------------------------------------------------- #
