@@ -168,13 +168,13 @@ def unit_scheduler(plan: str) -> tuple[Any, int | None]:
     if plan.startswith("threads:"):
         return "threads", int(plan.split(":", 1)[1])
     if plan.startswith("cluster"):
-        from trajml.parallel.schedulers import _in_worker_task
+        from trajml.parallel.schedulers import _in_worker_task, task_slots
 
         if _in_worker_task():  # not a cluster's worker (a unit called directly): serial
             from distributed import get_client
 
             client = get_client()
-            return client, max(1, sum(client.nthreads().values()))
+            return client, task_slots(client)
     return "serial", None
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["map_specs", "imap_ordered", "scheduler_name", "SCHEDULERS"]
+__all__ = ["map_specs", "imap_ordered", "scheduler_name", "task_slots", "SCHEDULERS"]
 
 from trajml.parallel.options import SCHEDULERS
 
@@ -43,6 +43,28 @@ def scheduler_name(scheduler: Any) -> str:
         return scheduler
     address = getattr(getattr(scheduler, "scheduler", None), "address", None)
     return f"distributed:{address}" if address else type(scheduler).__name__
+
+
+def task_slots(scheduler: Any, n_workers: int | None = None) -> int:
+    """How many tasks ``scheduler`` runs at once.
+
+    Parameters
+    ----------
+    scheduler : str or dask.distributed.Client
+    n_workers : int, optional
+        Workers of the local schedulers (default: the machine's cores, as :func:`imap_ordered`).
+
+    Returns
+    -------
+    int
+        1 for ``"serial"``; a Client's worker threads; else ``n_workers`` or the cores.
+    """
+    if scheduler == "serial":
+        return 1
+    nthreads = getattr(scheduler, "nthreads", None)
+    if callable(nthreads):  # a dask.distributed Client
+        return max(1, sum(nthreads().values()))
+    return n_workers or os.cpu_count() or 1
 
 
 def _validate(scheduler: Any) -> None:

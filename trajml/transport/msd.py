@@ -224,19 +224,6 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             "per_particle": msd if opts.per_particle else None}
 
 
-def _workers(scheduler: Any) -> int:
-    """How many tasks the scheduler runs at once (1 for "serial"; a hint for the number of blocks)."""
-    if scheduler == "serial":
-        return 1
-    nthreads = getattr(scheduler, "nthreads", None)
-    if nthreads is not None:  # a dask.distributed Client: its workers' threads
-        try:
-            return max(1, sum(nthreads().values()))
-        except Exception:  # a hint only
-            return 1
-    return _n_cores()
-
-
 def _fold(parts: list[np.ndarray] | None) -> np.ndarray | None:
     """``((p0 + p1) + p2) + ...``: the sums of the particle groups, in particle order."""
     return None if parts is None else functools.reduce(operator.add, parts)
@@ -413,7 +400,7 @@ class MSD(ParticleAnalysis):
                progress: bool) -> Iterator[_Streamed]:
         """Unwrap trajectory ``traj_id`` once into a series store (memory or a temporary file)."""
         from trajml.io.spacing import equal_spacing
-        from trajml.parallel import scheduler_name
+        from trajml.parallel import scheduler_name, task_slots
         from trajml.transport.store import SeriesStore, stream_to_store
 
         files = tuple(source.members[traj_id].parts)
@@ -453,7 +440,7 @@ class MSD(ParticleAnalysis):
             dt = equal_spacing(source, traj_id, np.asarray(frames), streamed.times, "MSD")
             task_bytes = _TASK_BYTES if sched in ("serial", "threads") else _REMOTE_TASK_BYTES
             yield _Streamed(streamed.series, streamed.drift, streamed.times, dt, n_frames,
-                            self._labels, opts, in_memory, traj_id, files, task_bytes, _workers(scheduler))
+                            self._labels, opts, in_memory, traj_id, files, task_bytes, task_slots(scheduler))
 
     def blocks(self, streamed: _Streamed, scheduler: Any, n_workers: int | None) -> list[tuple[int, int]]:
         """Particle ranges of about ``block_size`` (or a ~64 MiB task budget, ~192 MiB on other processes)."""
