@@ -194,7 +194,17 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             pos = np.ascontiguousarray(pos)
     msd, m4 = _moments(pos, opts.method, opts.non_gaussian, opts.fft_workers)
     onehot = (labels[lo:hi, None] == np.arange(opts.n_groups)[None, :]).astype(np.float64)  # (B, G)
-    block_msd = block_sums = None
+    # Sums over fixed groups of sum_block particles, folded in order by merge: the same numbers
+    # whatever the task's size (tasks start at multiples of sum_block).
+    group, groups, n_frames = opts.sum_block, opts.n_groups, msd.shape[1]
+    edges = range(0, hi - lo, group)
+
+    def sums(values: np.ndarray | None, shape: tuple[int, ...]) -> list[np.ndarray] | None:
+        if values is None:
+            return None
+        return [(onehot[e:e + group].T @ values[e:e + group]).reshape(shape) for e in edges]
+
+    block_sums = None
     k = opts.n_time_blocks
     if k:
         length = pos.shape[1] // k
@@ -203,24 +213,12 @@ def _block_task(series: Any, drift: np.ndarray | None, labels: np.ndarray, opts:
             from trajml.kernels.correlation import msd_fft_run_sums
 
             weights = (onehot[:, None, :, None] * np.eye(k)[None, :, None, :]).reshape(len(onehot) * k, -1)
-            runs = msd_fft_run_sums(sub, weights, opts.sum_block * k, workers=opts.fft_workers)
-            block_sums = list(runs.reshape(len(runs), opts.n_groups, k, length))
+            runs = msd_fft_run_sums(sub, weights, group * k, workers=opts.fft_workers)
+            block_sums = list(runs.reshape(len(runs), groups, k, length))
         else:
             block_msd, _ = _moments(sub, opts.method, False, opts.fft_workers)
-            block_msd = block_msd.reshape(pos.shape[0], k * length)
-    # Sums over fixed groups of sum_block particles, folded in order by merge: the same numbers
-    # whatever the task's size (tasks start at multiples of sum_block).
-    group = opts.sum_block
-    edges = range(0, hi - lo, group)
-
-    def sums(values: np.ndarray | None, shape: tuple[int, ...]) -> list[np.ndarray] | None:
-        if values is None:
-            return None
-        return [(onehot[e:e + group].T @ values[e:e + group]).reshape(shape) for e in edges]
-
-    groups, n_frames = opts.n_groups, msd.shape[1]
-    return {"msd": sums(msd, (groups, n_frames)), "m4": sums(m4, (groups, n_frames)),
-            "blocks": block_sums if block_msd is None else sums(block_msd, (groups, k, block_msd.shape[1] // k)),
+            block_sums = sums(block_msd.reshape(pos.shape[0], k * length), (groups, k, length))
+    return {"msd": sums(msd, (groups, n_frames)), "m4": sums(m4, (groups, n_frames)), "blocks": block_sums,
             "per_particle": msd if opts.per_particle else None}
 
 
